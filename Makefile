@@ -1,0 +1,48 @@
+# Every target creates and uses the project's virtual environment by itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv generate regenerate test typecheck check-generated bench simulator clean
+
+help:
+	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
+	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
+	@echo "make test         run the test suite"
+	@echo "make typecheck    mypy --strict on generated/ and the runtime"
+	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
+	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(PY) -m generator generate
+
+regenerate: $(STAMP)
+	$(PY) -m generator regenerate
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+typecheck: $(STAMP)
+	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime
+
+# Fails when generated/ does not match what the templates make from the snapshot.
+check-generated: $(STAMP)
+	$(PY) -m generator generate --check
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+simulator: $(STAMP)
+	$(PY) -m simulator --port 8765
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
