@@ -1,0 +1,71 @@
+"""One exception class per cause. Messages name the model and the task id where known; never the API key."""
+
+from __future__ import annotations
+
+
+class GenVRError(Exception):
+    """Base of every error the runtime raises."""
+
+    def __init__(self, message: str, *, model: str | None = None, task_id: str | None = None) -> None:
+        parts = [message]
+        if model:
+            parts.append(f"model={model}")
+        if task_id:
+            parts.append(f"task_id={task_id}")
+        super().__init__(" | ".join(parts))
+        self.message = message
+        self.model = model
+        self.task_id = task_id
+
+
+class APIError(GenVRError):
+    """GenVR answered with an HTTP error or `success: false`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: object = None,
+        model: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        super().__init__(f"HTTP {status_code}: {message}" if status_code else message, model=model, task_id=task_id)
+        self.status_code = status_code
+        self.body = body
+
+
+class AuthenticationError(APIError):
+    """401/403: missing or wrong API key."""
+
+
+class BadRequestError(APIError):
+    """400/404/422: GenVR rejected the input or the model."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests."""
+
+
+class ServerError(APIError):
+    """5xx from GenVR."""
+
+
+class APIConnectionError(GenVRError):
+    """The request could not be completed (connection refused, reset, timeout)."""
+
+
+class RoutingCollisionError(GenVRError):
+    """A model input shares its wire name with a routing field of GenVR's flat request body."""
+
+
+class TaskFailedError(GenVRError):
+    """The task ended `failed`, or `completed` without a usable output; `error` is GenVR's own text."""
+
+    def __init__(self, message: str, *, error: str | None = None, model: str | None = None, task_id: str | None = None) -> None:
+        super().__init__(message, model=model, task_id=task_id)
+        self.error = error
+
+
+class WaitTimeoutError(GenVRError):
+    """The task did not finish within the wait timeout; it may still finish: resume with its task id."""

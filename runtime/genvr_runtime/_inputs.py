@@ -1,0 +1,83 @@
+"""The base of every generated input class, and how an input becomes a request body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, final
+
+from pydantic import BaseModel, ConfigDict
+
+# Routing fields of GenVR's flat generate body; a model input of the same name cannot travel beside them.
+ROUTING_FIELDS = frozenset({"uid", "category", "subcategory"})
+
+
+@final
+class NotGiven:
+    """Marks a keyword argument the caller did not pass (distinct from an explicit None)."""
+
+    _instance: ClassVar[NotGiven | None] = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven()
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the runtime needs to route a generated input class."""
+
+    category: str
+    subcategory: str
+    name: str
+    # Inputs the schema requires that also have a default: sent even when the caller leaves them unset.
+    send_always: tuple[str, ...] = ()
+    # Inputs whose wire name is a routing field (`category` on some try-on models).
+    routing_collisions: tuple[str, ...] = ()
+    # Inputs that accept null; any other input left as None is simply not sent.
+    nullable: tuple[str, ...] = ()
+    # True when GenVR publishes no schema: inputs pass through unchecked.
+    free_form: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.category}/{self.subcategory}"
+
+
+class GenVRInput(BaseModel):
+    """Base class of generated inputs: strict about names, lenient about nothing else."""
+
+    model_config = ConfigDict(
+        extra="forbid",  # a misspelt input fails here, before any credit is spent
+        validate_by_name=True,
+        validate_by_alias=True,
+        protected_namespaces=(),  # GenVR inputs named model_* (model_name, model_type, ...) are legitimate
+    )
+
+    genvr_model: ClassVar[ModelInfo]
+
+    @classmethod
+    def from_call(cls, /, **params: Any) -> GenVRInput:
+        """Validate keyword arguments of a generated method; NOT_GIVEN ones stay unset (and are not sent)."""
+        return cls.model_validate({k: v for k, v in params.items() if v is not NOT_GIVEN})
+
+    def to_api_params(self) -> dict[str, Any]:
+        """The model parameters of the generate body: what the caller set, plus required defaults."""
+        info = type(self).genvr_model
+        body = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        if info.send_always:
+            full = self.model_dump(mode="json", by_alias=True)
+            for wire in info.send_always:
+                body.setdefault(wire, full[wire])
+        if self.model_extra:  # free-form models keep unknown inputs
+            body.update(self.model_extra)
+        return {k: v for k, v in body.items() if v is not None or k in info.nullable}
