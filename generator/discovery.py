@@ -1,0 +1,225 @@
+"""Where the model list and schemas come from: GenVR's discovery endpoints, or the committed snapshot.
+
+Both sources return the same `Discovery`: the raw `GET /api/models` body and, per model, the raw body of
+`GET /api/schema/:category/:subcategory` (None when GenVR publishes no schema). Nothing is interpreted here
+beyond what is needed to list the models; `normalize` reads the schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_BASE_URL = "https://api.genvrresearch.com"
+# Category and subcategory become folder names: refuse anything that could escape the snapshot folder.
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class DiscoveryError(RuntimeError):
+    """The model list or a schema could not be read. The message names the model or file at fault."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One entry of `GET /api/models`."""
+
+    category: str
+    subcategory: str
+    name: str
+    description: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.category}/{self.subcategory}"
+
+
+@dataclass
+class Discovery:
+    """Everything discovery returned, as raw JSON documents."""
+
+    models_document: dict[str, Any]
+    schemas: dict[str, Any | None] = field(default_factory=dict)  # "category/subcategory" → raw body or None
+
+    @property
+    def models(self) -> list[ModelEntry]:
+        return parse_models(self.models_document)
+
+
+class DiscoverySource(Protocol):
+    def load(self) -> Discovery: ...
+
+
+def parse_models(document: Any, origin: str = "/api/models") -> list[ModelEntry]:
+    """Validate the `/api/models` body and list its models, sorted by key."""
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise DiscoveryError(f"{origin}: expected {{success, data: [...]}}, got {type(document).__name__}")
+    if document.get("success") is False:
+        raise DiscoveryError(f"{origin}: success=false: {document.get('message')!r}")
+    entries: dict[str, ModelEntry] = {}
+    for i, item in enumerate(document["data"]):
+        if not isinstance(item, dict):
+            raise DiscoveryError(f"{origin}: data[{i}] is not an object")
+        category, subcategory = item.get("category"), item.get("subcategory")
+        for label, value in (("category", category), ("subcategory", subcategory)):
+            if not isinstance(value, str) or not _SAFE_SEGMENT.match(value) or ".." in value:
+                raise DiscoveryError(f"{origin}: data[{i}] has an unusable {label} {value!r}")
+        assert isinstance(category, str) and isinstance(subcategory, str)
+        name = item.get("name")
+        description = item.get("description")
+        entry = ModelEntry(
+            category=category,
+            subcategory=subcategory,
+            name=name if isinstance(name, str) and name.strip() else subcategory,
+            description=description if isinstance(description, str) else "",
+        )
+        if entry.key in entries:
+            raise DiscoveryError(f"{origin}: model {entry.key} listed twice (data[{i}])")
+        entries[entry.key] = entry
+    return [entries[k] for k in sorted(entries)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Snapshot: discovery/models.json and discovery/schemas/<category>/<subcategory>.json
+
+
+@dataclass(frozen=True)
+class SnapshotSource:
+    folder: Path
+
+    def load(self) -> Discovery:
+        models_path = self.folder / "models.json"
+        document = _read_json(models_path)
+        discovery = Discovery(models_document=document)
+        for entry in parse_models(document, origin=str(models_path)):
+            path = schema_path(self.folder, entry)
+            discovery.schemas[entry.key] = _read_json(path) if path.exists() else None
+        return discovery
+
+
+def schema_path(folder: Path, entry: ModelEntry) -> Path:
+    return folder / "schemas" / entry.category / f"{entry.subcategory}.json"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))  # GenVR's own files came with a BOM
+    except FileNotFoundError:
+        raise DiscoveryError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DiscoveryError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def write_snapshot(discovery: Discovery, folder: Path) -> None:
+    """Replace the snapshot with `discovery` (raw bodies, stable formatting); schema files of gone models go."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_json(folder / "models.json", discovery.models_document)
+    keep: set[Path] = set()
+    for entry in discovery.models:
+        body = discovery.schemas.get(entry.key)
+        if body is not None:
+            path = schema_path(folder, entry)
+            _write_json(path, body)
+            keep.add(path)
+    for path in sorted((folder / "schemas").glob("*/*.json")):
+        if path not in keep:
+            path.unlink()
+    for sub in (folder / "schemas").glob("*"):
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()
+
+
+def _write_json(path: Path, document: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8-sig") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Live API
+
+
+@dataclass(frozen=True)
+class HttpSource:
+    """Reads discovery from a GenVR base URL: bounded concurrency, timeouts, retries with backoff."""
+
+    base_url: str = DEFAULT_BASE_URL
+    concurrency: int = 8
+    timeout: float = 15.0
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    transport: httpx.AsyncBaseTransport | None = None  # tests inject a mock transport
+
+    def load(self) -> Discovery:
+        return asyncio.run(self.load_async())
+
+    async def load_async(self) -> Discovery:
+        base = self.base_url.rstrip("/")
+        limits = httpx.Limits(max_connections=self.concurrency)
+        async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
+            document = await self._get_json(client, f"{base}/api/models", what="/api/models")
+            discovery = Discovery(models_document=document)
+            semaphore = asyncio.Semaphore(self.concurrency)
+
+            async def fetch(entry: ModelEntry) -> None:
+                url = f"{base}/api/schema/{quote(entry.category, safe='')}/{quote(entry.subcategory, safe='')}"
+                async with semaphore:
+                    discovery.schemas[entry.key] = await self._get_json(
+                        client, url, what=f"schema of {entry.key}", missing_ok=True
+                    )
+
+            results = await asyncio.gather(*(fetch(e) for e in discovery.models), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            if failures:
+                lines = "\n  ".join(str(f) for f in failures)
+                raise DiscoveryError(f"{len(failures)} schema(s) could not be read:\n  {lines}")
+            return discovery
+
+    async def _get_json(
+        self, client: httpx.AsyncClient, url: str, *, what: str, missing_ok: bool = False
+    ) -> Any:
+        last = ""
+        retry_after: float | None = None
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self._delay(attempt, retry_after))
+            retry_after = None
+            try:
+                response = await client.get(url)
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code == 404 and missing_ok:
+                return None  # GenVR publishes no schema for this model
+            if response.status_code == 429 or response.status_code >= 500:
+                last = f"HTTP {response.status_code}"
+                retry_after = _retry_after(response)
+                continue
+            if response.status_code >= 400:
+                raise DiscoveryError(f"{what}: HTTP {response.status_code} from {url}")
+            try:
+                return response.json()
+            except ValueError:
+                raise DiscoveryError(f"{what}: reply from {url} is not JSON") from None
+        raise DiscoveryError(f"{what}: gave up after {self.max_retries + 1} attempts ({last})")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, 60.0)
+        return self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

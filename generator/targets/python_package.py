@@ -1,0 +1,256 @@
+"""Target: the importable `genvr` package (input classes, client, category namespaces).
+
+Input classes come from datamodel-code-generator, called in-process once per model (failures stay local,
+names stay stable, one module per model keeps imports cheap). Everything around them comes from the Jinja
+templates in templates/python/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
+from datamodel_code_generator.enums import TargetPydanticVersion
+from datamodel_code_generator.parser import LiteralType
+
+from generator import naming
+from generator.normalize import ModelSpec, Param
+from generator.render import HEADER, pyrepr, render
+import genvr_runtime
+from genvr_runtime import AsyncBaseClient, BaseClient
+from genvr_runtime._inputs import ROUTING_FIELDS
+
+PACKAGE = "genvr"
+# Runtime names `genvr` does not re-export: the generated clients replace the bases.
+_NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient"})
+_PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict[str, Any]", "any": "Any"}
+# Public attributes of the runtime clients: a category may not take one of these names.
+_CLIENT_ATTRIBUTES = frozenset(n for cls in (BaseClient, AsyncBaseClient) for n in dir(cls) if not n.startswith("_"))
+
+
+@dataclass(frozen=True)
+class PlannedModel:
+    spec: ModelSpec
+    category_attr: str
+    attr: str  # method and module name
+    class_name: str
+
+    @property
+    def module(self) -> str:
+        return f"{PACKAGE}.models.{self.category_attr}.{self.attr}"
+
+    @property
+    def path(self) -> str:
+        return f"{PACKAGE}/models/{self.category_attr}/{self.attr}.py"
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        """Keyword arguments of the `ModelInfo` the runtime reads from the class."""
+        params = self.spec.params
+        return {
+            "category": self.spec.category,
+            "subcategory": self.spec.subcategory,
+            "name": self.spec.display_name,
+            "send_always": tuple(sorted(p.wire_name for p in params if p.send_always)),
+            "routing_collisions": tuple(sorted(p.wire_name for p in params if p.wire_name in ROUTING_FIELDS)),
+            "nullable": tuple(sorted(p.wire_name for p in params if p.nullable)),
+            "free_form": self.spec.free_form,
+        }
+
+    @cached_property
+    def params(self) -> list[dict[str, Any]]:
+        """What the method template needs per input, required ones first (keyword-only, order is cosmetic)."""
+        ordered = sorted(self.spec.params, key=lambda p: not p.required)
+        return [
+            {"param": p, "annotation": annotation(p, for_method=True), "doc": param_doc(p)}
+            for p in ordered
+        ]
+
+
+@dataclass(frozen=True)
+class PlannedCategory:
+    raw: str
+    attr: str
+    models: tuple[PlannedModel, ...]
+
+    @property
+    def resource_class(self) -> str:
+        return naming.resource_class_name(self.attr)
+
+
+def plan(specs: list[ModelSpec]) -> list[PlannedCategory]:
+    """Decide every Python name once, from the whole model list."""
+    by_category: dict[str, list[ModelSpec]] = {}
+    for spec in specs:
+        by_category.setdefault(spec.category, []).append(spec)
+    category_attrs = naming.category_attributes(by_category, reserved=_CLIENT_ATTRIBUTES)
+    planned = []
+    for raw in sorted(by_category, key=lambda c: category_attrs[c]):
+        members = by_category[raw]
+        attrs = naming.model_attributes(s.subcategory for s in members)
+        classes = naming.class_names(attrs.values())
+        models = tuple(
+            PlannedModel(spec=s, category_attr=category_attrs[raw], attr=attrs[s.subcategory], class_name=classes[attrs[s.subcategory]])
+            for s in sorted(members, key=lambda s: attrs[s.subcategory])
+        )
+        planned.append(PlannedCategory(raw=raw, attr=category_attrs[raw], models=models))
+    return planned
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Types
+
+
+def annotation(p: Param, *, for_method: bool) -> str:
+    """The Python type of an input, as the generated method signature spells it."""
+    if p.enum is not None:
+        base = [f"Literal[{', '.join(pyrepr(v) for v in p.enum)}]"]
+    elif p.main_type == "array":
+        item = _PY_TYPES.get(p.items.type if p.items else "string", "Any")
+        base = [f"list[{item}]"]
+    else:
+        base = [_PY_TYPES[t] if t != "array" else "list[Any]" for t in p.types]
+    if p.nullable:
+        base.append("None")
+    if for_method and not p.required:
+        base.append("NotGiven")
+    return " | ".join(base)
+
+
+def param_doc(p: Param) -> str:
+    """One line for the Args section: the schema's description plus the constraints a caller must meet."""
+    parts = [p.description or p.title or ""]
+    if p.is_file:
+        kind = f"{p.file_type} " if p.file_type else ""
+        parts.append(f"{kind}file URL{'s' if p.main_type == 'array' else ''}.")
+    if p.enum is not None:
+        shown = ", ".join(pyrepr(v) for v in p.enum[:12])
+        parts.append(f"One of {shown}{', …' if len(p.enum) > 12 else ''}.")
+    if p.presets:
+        parts.append(f"Presets: {', '.join(label for label, _ in p.presets)} (see {p.python_name.upper()}_PRESETS).")
+    bounds = []
+    if p.minimum is not None:
+        bounds.append(f"{'>' if p.exclusive_minimum else '>='} {p.minimum}")
+    if p.maximum is not None:
+        bounds.append(f"{'<' if p.exclusive_maximum else '<='} {p.maximum}")
+    if bounds:
+        parts.append(f"Range {' and '.join(bounds)}.")
+    if p.max_length is not None:
+        parts.append(f"At most {p.max_length} characters.")
+    if p.min_items is not None or p.max_items is not None:
+        parts.append(f"Items: {p.min_items or 0} to {p.max_items if p.max_items is not None else 'any'}.")
+    if p.has_default:
+        parts.append(f"Default {pyrepr(p.default) if len(pyrepr(p.default)) <= 60 else 'a long text'}.")
+    if p.send_always:
+        parts.append("Always sent (the schema requires it).")
+    if p.wire_name in ROUTING_FIELDS:
+        parts.append("Cannot be sent: its name collides with GenVR's routing field; leave unset.")
+    if p.hidden:
+        parts.append("Advanced.")
+    return " ".join(x for x in parts if x)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input classes (datamodel-code-generator)
+
+
+def json_schema(model: PlannedModel) -> dict[str, Any]:
+    """Standard JSON Schema for one model's inputs, keyed by wire name; what DCG turns into a class."""
+    spec = model.spec
+    properties: dict[str, Any] = {}
+    for p in spec.params:
+        prop: dict[str, Any] = {}
+        types = [t for t in p.types if t != "any"]
+        if types:
+            prop["type"] = types[0] if len(types) == 1 and not p.nullable else [*types, *(["null"] if p.nullable else [])]
+        if p.enum is not None:
+            prop["enum"] = [*p.enum, *([None] if p.nullable else [])]
+        for key, value in (
+            ("minimum", None if p.exclusive_minimum else p.minimum),
+            ("maximum", None if p.exclusive_maximum else p.maximum),
+            ("exclusiveMinimum", p.minimum if p.exclusive_minimum else None),
+            ("exclusiveMaximum", p.maximum if p.exclusive_maximum else None),
+            ("minLength", p.min_length),
+            ("maxLength", p.max_length),
+            ("minItems", p.min_items),
+            ("maxItems", p.max_items),
+        ):
+            if value is not None:
+                prop[key] = value
+        if p.main_type == "array":
+            prop["items"] = {"type": p.items.type if p.items and p.items.type != "any" else "string"}
+        if p.has_default:
+            prop["default"] = p.default
+        if p.description:
+            prop["description"] = p.description
+        properties[p.wire_name] = prop
+    return {
+        "type": "object",
+        "title": model.class_name,
+        "description": f"Input of {spec.display_name} (`{spec.key}`)."
+        + (f" {spec.description}" if spec.description else "")
+        + (" GenVR publishes no schema for this model: inputs are passed through unchecked." if spec.free_form else ""),
+        "properties": properties,
+        "required": [p.wire_name for p in spec.params if p.required],
+        "additionalProperties": spec.free_form,
+    }
+
+
+def input_class_code(model: PlannedModel) -> str:
+    """The module of one input class: DCG's class, then the routing facts the runtime reads."""
+    aliases = {p.wire_name: p.python_name for p in model.spec.params if p.wire_name != p.python_name}
+    body = generate(
+        json_schema(model),
+        input_file_type=InputFileType.JsonSchema,
+        output_model_type=DataModelType.PydanticV2BaseModel,
+        target_python_version=PythonVersion.PY_310,
+        target_pydantic_version=TargetPydanticVersion.V2_11,
+        class_name=model.class_name,
+        base_class="genvr_runtime.GenVRInput",
+        additional_imports=["genvr_runtime.ModelInfo"],
+        aliases=aliases,
+        use_annotated=True,
+        field_constraints=True,
+        use_standard_collections=True,
+        use_union_operator=True,
+        enum_field_as_literal=LiteralType.All,
+        strict_nullable=True,
+        use_schema_description=True,
+        use_double_quotes=True,
+        use_exact_imports=True,
+        keep_model_order=True,
+        disable_timestamp=True,
+        custom_file_header=f"{HEADER}\n# Source: {model.spec.key}",
+        formatters=[],  # black runs once over the whole tree (write.py)
+    )
+    assert isinstance(body, str)
+    return body + render("python/input_footer.py.jinja", model=model)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The package
+
+
+def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
+    """Every file of the `genvr` package, by path relative to generated/ (unformatted)."""
+    models = [m for c in categories for m in c.models]
+    files: dict[str, str] = {
+        f"{PACKAGE}/__init__.py": render(
+            "python/package_init.py.jinja",
+            categories=categories,
+            model_count=len(models),
+            runtime_exports=sorted(n for n in genvr_runtime.__all__ if n not in _NOT_REEXPORTED),
+        ),
+        f"{PACKAGE}/py.typed": "",
+        f"{PACKAGE}/_client.py": render("python/client.py.jinja", categories=categories),
+        f"{PACKAGE}/resources/__init__.py": render("python/resources_init.py.jinja", categories=categories),
+        f"{PACKAGE}/models/__init__.py": render("python/models_init.py.jinja", categories=categories, models=models),
+    }
+    for category in categories:
+        files[f"{PACKAGE}/resources/{category.attr}.py"] = render("python/resource.py.jinja", category=category)
+        files[f"{PACKAGE}/models/{category.attr}/__init__.py"] = render("python/category_models_init.py.jinja", category=category)
+        for model in category.models:
+            files[model.path] = input_class_code(model)
+    return files
