@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
         p.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
         p.add_argument("--skip-invalid", action="store_true", help="leave out models whose schema cannot be translated")
+        p.add_argument("--no-cache", action="store_true", help="render every file afresh (ignore .cache/generator)")
+        p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for the per-model work")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -37,7 +39,14 @@ def main(argv: list[str] | None = None) -> int:
             fresh = HttpSource(base_url=args.base_url, concurrency=args.concurrency).load()
             write_snapshot(fresh, args.snapshot)
             print(change_report(old, build_specs(fresh).models))
-        result = generate(SnapshotSource(args.snapshot), args.out, check=args.check, skip_invalid=args.skip_invalid)
+        result = generate(
+            SnapshotSource(args.snapshot),
+            args.out,
+            check=args.check,
+            skip_invalid=args.skip_invalid,
+            workers=args.workers,
+            use_cache=not args.no_cache,
+        )
     except (DiscoveryError, GenerationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

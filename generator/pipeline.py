@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from generator import report
 from generator.discovery import Discovery, DiscoverySource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
 from generator.targets import python_package
-from generator.write import WriteResult, format_files, sync_tree
+from generator.write import WriteResult, format_cached, sync_tree
 
 
 class GenerationError(RuntimeError):
@@ -41,19 +43,39 @@ def build_specs(discovery: Discovery) -> Specs:
     return specs
 
 
-def render_all(specs: Specs) -> dict[str, str]:
+def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True) -> dict[str, str]:
     """Every generated file, formatted, by path relative to generated/."""
     categories = python_package.plan(specs.models)
-    files = python_package.render_package(categories)
-    files["REPORT.md"] = report.generation_report(specs.models, specs.errors)
-    return format_files(files)
+    others = python_package.render_package(categories)
+    others["REPORT.md"] = report.generation_report(specs.models, specs.errors)
+    models = [m for c in categories for m in c.models]
+    # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.
+    model_work = partial(python_package.input_module, use_cache=use_cache)
+    format_work = partial(format_cached, use_cache=use_cache)
+    if workers > 1 and len(models) > 20:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            formatted = pool.map(format_work, sorted(others.items()))  # big resource files first in the queue
+            files = dict(pool.map(model_work, models, chunksize=8))
+            files.update(formatted)
+    else:
+        files = dict(map(model_work, models))
+        files.update(map(format_work, others.items()))
+    return dict(sorted(files.items()))
 
 
-def generate(source: DiscoverySource, out_dir: Path, *, check: bool = False, skip_invalid: bool = False) -> WriteResult:
+def generate(
+    source: DiscoverySource,
+    out_dir: Path,
+    *,
+    check: bool = False,
+    skip_invalid: bool = False,
+    workers: int = 2,
+    use_cache: bool = True,
+) -> WriteResult:
     specs = build_specs(source.load())
     if specs.errors and not skip_invalid:
         lines = "\n  ".join(str(e) for e in specs.errors)
         raise GenerationError(
             f"{len(specs.errors)} schema(s) cannot be translated (rerun with --skip-invalid to leave them out):\n  {lines}"
         )
-    return sync_tree(render_all(specs), out_dir, check=check)
+    return sync_tree(render_all(specs, workers=workers, use_cache=use_cache), out_dir, check=check)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -83,10 +84,15 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(pyrepr=pyrepr, docstring=docstring, one_line=one_line, to_json=to_json, presets_dict=dict)
+    env.filters.update(pyrepr=pyrepr, docstring=docstring, one_line=one_line, to_json=to_json, presets_dict=dict, wrap=wrap)
     env.globals["HEADER"] = HEADER
     return env
 
 
 def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
+
+
+def wrap(text: str, indent: int, width: int = 100) -> str:
+    """Fill a docstring paragraph: continuation lines indented by `indent` spaces."""
+    return textwrap.fill(text, width=width, initial_indent="", subsequent_indent=" " * indent, break_long_words=False, break_on_hyphens=False)

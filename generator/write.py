@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import black
+
+from generator.cache import cached_text
 
 BLACK_MODE = black.Mode(line_length=100, target_versions={black.TargetVersion.PY310})
 # Files in generated/ that are never ours to manage.
@@ -17,17 +18,13 @@ def format_python(source: str) -> str:
     return black.format_str(source, mode=BLACK_MODE)
 
 
-def format_files(files: dict[str, str], workers: int = 2) -> dict[str, str]:
-    """Black every .py file; in worker processes when there are many (black is pure-Python and CPU-bound)."""
-    python = sorted(p for p in files if p.endswith(".py"))
-    out = dict(files)
-    if workers > 1 and len(python) > 50:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            formatted = list(pool.map(format_python, (files[p] for p in python), chunksize=16))
-    else:
-        formatted = [format_python(files[p]) for p in python]
-    out.update(zip(python, formatted))
-    return out
+def format_cached(item: tuple[str, str], use_cache: bool = True) -> tuple[str, str]:
+    """(path, text) → (path, formatted text); black's output is cached by its exact input."""
+    path, text = item
+    if not path.endswith(".py"):
+        return path, text
+    key = ("black", black.__version__, repr(BLACK_MODE), text)
+    return path, cached_text(key, lambda: format_python(text), enabled=use_cache)
 
 
 @dataclass

@@ -7,18 +7,23 @@ templates in templates/python/.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import black
+import datamodel_code_generator
 from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
 from datamodel_code_generator.enums import TargetPydanticVersion
 from datamodel_code_generator.parser import LiteralType
 
-from generator import naming
-from generator.normalize import ModelSpec, Param
-from generator.render import HEADER, pyrepr, render
 import genvr_runtime
+from generator import naming
+from generator.cache import cached_text
+from generator.normalize import ModelSpec, Param
+from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
+from generator.write import BLACK_MODE, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._inputs import ROUTING_FIELDS
 
@@ -149,7 +154,12 @@ def param_doc(p: Param) -> str:
         parts.append("Cannot be sent: its name collides with GenVR's routing field; leave unset.")
     if p.hidden:
         parts.append("Advanced.")
-    return " ".join(x for x in parts if x)
+    return " ".join(_sentence(x) for x in parts if x)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text[-1:] in ".!?…:)" else text + "."
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -198,35 +208,58 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
     }
 
 
+DCG_OPTIONS: dict[str, Any] = dict(
+    input_file_type=InputFileType.JsonSchema,
+    output_model_type=DataModelType.PydanticV2BaseModel,
+    target_python_version=PythonVersion.PY_310,
+    target_pydantic_version=TargetPydanticVersion.V2_11,
+    base_class="genvr_runtime.GenVRInput",
+    additional_imports=["genvr_runtime.ModelInfo"],
+    use_annotated=True,
+    field_constraints=True,
+    use_standard_collections=True,
+    use_union_operator=True,
+    enum_field_as_literal=LiteralType.All,
+    strict_nullable=True,
+    use_schema_description=True,
+    use_double_quotes=True,
+    use_exact_imports=True,
+    keep_model_order=True,
+    disable_timestamp=True,
+    formatters=[],  # black runs afterwards, on the whole module
+)
+
+
 def input_class_code(model: PlannedModel) -> str:
-    """The module of one input class: DCG's class, then the routing facts the runtime reads."""
+    """The module of one input class (unformatted): DCG's class, then the routing facts the runtime reads."""
     aliases = {p.wire_name: p.python_name for p in model.spec.params if p.wire_name != p.python_name}
     body = generate(
         json_schema(model),
-        input_file_type=InputFileType.JsonSchema,
-        output_model_type=DataModelType.PydanticV2BaseModel,
-        target_python_version=PythonVersion.PY_310,
-        target_pydantic_version=TargetPydanticVersion.V2_11,
         class_name=model.class_name,
-        base_class="genvr_runtime.GenVRInput",
-        additional_imports=["genvr_runtime.ModelInfo"],
         aliases=aliases,
-        use_annotated=True,
-        field_constraints=True,
-        use_standard_collections=True,
-        use_union_operator=True,
-        enum_field_as_literal=LiteralType.All,
-        strict_nullable=True,
-        use_schema_description=True,
-        use_double_quotes=True,
-        use_exact_imports=True,
-        keep_model_order=True,
-        disable_timestamp=True,
         custom_file_header=f"{HEADER}\n# Source: {model.spec.key}",
-        formatters=[],  # black runs once over the whole tree (write.py)
+        **DCG_OPTIONS,
     )
     assert isinstance(body, str)
     return body + render("python/input_footer.py.jinja", model=model)
+
+
+def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]:
+    """(path, formatted module) for one model; runs in worker processes."""
+    key = (
+        "input-module",
+        datamodel_code_generator.get_version(),
+        black.__version__,
+        repr(sorted(DCG_OPTIONS.items())),
+        repr(BLACK_MODE),
+        (TEMPLATES_DIR / "python" / "input_footer.py.jinja").read_text(encoding="utf-8"),
+        HEADER,
+        model.class_name,
+        json.dumps(json_schema(model), sort_keys=True),
+        json.dumps(model.model_info, sort_keys=True),
+        repr([(p.python_name, p.presets) for p in model.spec.params if p.presets]),
+    )
+    return model.path, cached_text(key, lambda: format_python(input_class_code(model)), enabled=use_cache)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -234,7 +267,7 @@ def input_class_code(model: PlannedModel) -> str:
 
 
 def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
-    """Every file of the `genvr` package, by path relative to generated/ (unformatted)."""
+    """The files of the `genvr` package other than the input modules, by path under generated/ (unformatted)."""
     models = [m for c in categories for m in c.models]
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": render(
@@ -251,6 +284,4 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
     for category in categories:
         files[f"{PACKAGE}/resources/{category.attr}.py"] = render("python/resource.py.jinja", category=category)
         files[f"{PACKAGE}/models/{category.attr}/__init__.py"] = render("python/category_models_init.py.jinja", category=category)
-        for model in category.models:
-            files[model.path] = input_class_code(model)
     return files

@@ -38,20 +38,28 @@ class AudiogenResource:
         `genvr.models.audiogen.ace_step_text2music.AceStepText2musicInput` before anything is sent.
 
         Args:
-            tags: Text prompts to guide music generation, e.g., 'epic,cinematic'
-            lyrics: Lyrics for the music. Use [verse], [chorus], and [bridge] to separate different parts of the lyrics. Use [instrumental] or [inst] to generate instrumental music Default a long text.
-            duration: Duration of the generated audio in seconds. -1 means a random duration between 30 and 240 seconds. Range >= 1 and <= 240. Default 60.
+            tags: Text prompts to guide music generation, e.g., 'epic,cinematic'.
+            lyrics: Lyrics for the music. Use [verse], [chorus], and [bridge] to separate different
+                parts of the lyrics. Use [instrumental] or [inst] to generate
+                instrumental music. Default a long text.
+            duration: Duration of the generated audio in seconds. -1 means a random duration between
+                30 and 240 seconds. Range >= 1 and <= 240. Default 60.
             number_of_steps: Number of inference steps. Range >= 10 and <= 200. Default 60.
             seed: Random seed. Set to -1 to randomize. Default -1.
             scheduler: Scheduler type. One of 'euler', 'heun'. Default 'euler'. Advanced.
-            guidance_type: Guidance type for CFG. One of 'apg', 'cfg', 'cfg_star'. Default 'apg'. Advanced.
-            granularity_scale: Omega scale for APG guidance, or similar for other CFG types. Range >= -100 and <= 100. Default 10. Advanced.
+            guidance_type: Guidance type for CFG. One of 'apg', 'cfg', 'cfg_star'. Default 'apg'.
+                Advanced.
+            granularity_scale: Omega scale for APG guidance, or similar for other CFG types. Range
+                >= -100 and <= 100. Default 10. Advanced.
             guidance_interval: Guidance interval. Range >= 0 and <= 1. Default 0.5. Advanced.
-            guidance_interval_decay: Guidance interval decay. Range >= 0 and <= 1. Default 0. Advanced.
+            guidance_interval_decay: Guidance interval decay. Range >= 0 and <= 1. Default 0.
+                Advanced.
             guidance_scale: Overall guidance scale. Range >= 0 and <= 30. Default 15.
             min_guidance_scale: Minimum guidance scale. Range >= 0 and <= 100. Default 3. Advanced.
-            tag_guidance_scale: Guidance scale for tags (text prompt). Range >= 0 and <= 10. Default 0. Advanced.
-            lyric_guidance_scale: Guidance scale for lyrics. Range >= 0 and <= 10. Default 0. Advanced.
+            tag_guidance_scale: Guidance scale for tags (text prompt). Range >= 0 and <= 10. Default
+                0. Advanced.
+            lyric_guidance_scale: Guidance scale for lyrics. Range >= 0 and <= 10. Default 0.
+                Advanced.
         """
         from genvr.models.audiogen.ace_step_text2music import AceStepText2musicInput
 
@@ -241,20 +249,32 @@ class AudiogenResource:
         stream: bool | NotGiven = NOT_GIVEN,
         model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech from text
+        """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech
+        from text
 
         Runs `audiogen/cartesia_sonic2` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.cartesia_sonic2.CartesiaSonic2Input` before anything is sent.
 
         Args:
-            input: The text you want to convert to speech Default 'aap kaise ho aur kya kar rahe ho'. Always sent (the schema requires it).
-            voice: The voice style to use for speech generation One of "1920's radioman", 'alabama male', 'anime girl', 'anna', 'announcer man', 'asmr lady', 'australian customer support man', 'australian male', 'australian narrator lady', 'australian woman', 'barbershop man', 'brazilian young man', …. Default 'hindi narrator man'. Always sent (the schema requires it).
-            language: The language code for the input text (e.g., 'hi' for Hindi) One of 'en', 'fr', 'de', 'es', 'pt', 'zh', 'ja', 'hi', 'it', 'ko', 'nl', 'pl', …. Default 'hi'. Always sent (the schema requires it).
-            response_encoding: The encoding format for the audio output One of 'pcm_f32le'. Default 'pcm_f32le'. Advanced.
-            response_format: The audio file format for the output One of 'wav', 'mp3'. Default 'wav'.
-            sample_rate: The sample rate of the generated audio in Hz One of 16000, 24000, 44100, 48000. Default 44100.
-            stream: Whether to stream the audio response Default False. Advanced.
-            model: The model to use for speech generation One of 'cartesia/sonic-2', 'cartesia/sonic'. Default 'cartesia/sonic-2'. Advanced.
+            input: The text you want to convert to speech. Default 'aap kaise ho aur kya kar rahe
+                ho'. Always sent (the schema requires it).
+            voice: The voice style to use for speech generation. One of "1920's radioman", 'alabama
+                male', 'anime girl', 'anna', 'announcer man', 'asmr lady', 'australian
+                customer support man', 'australian male', 'australian narrator lady',
+                'australian woman', 'barbershop man', 'brazilian young man', …. Default
+                'hindi narrator man'. Always sent (the schema requires it).
+            language: The language code for the input text (e.g., 'hi' for Hindi) One of 'en', 'fr',
+                'de', 'es', 'pt', 'zh', 'ja', 'hi', 'it', 'ko', 'nl', 'pl', …. Default
+                'hi'. Always sent (the schema requires it).
+            response_encoding: The encoding format for the audio output. One of 'pcm_f32le'. Default
+                'pcm_f32le'. Advanced.
+            response_format: The audio file format for the output. One of 'wav', 'mp3'. Default
+                'wav'.
+            sample_rate: The sample rate of the generated audio in Hz. One of 16000, 24000, 44100,
+                48000. Default 44100.
+            stream: Whether to stream the audio response. Default False. Advanced.
+            model: The model to use for speech generation. One of 'cartesia/sonic-2',
+                'cartesia/sonic'. Default 'cartesia/sonic-2'. Advanced.
         """
         from genvr.models.audiogen.cartesia_sonic2 import CartesiaSonic2Input
 
@@ -308,18 +328,30 @@ class AudiogenResource:
         cfg_weight: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal
+        cues and voice cloning
 
         Runs `audiogen/chatterbox_multilingual` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.chatterbox_multilingual.ChatterboxMultilingualInput` before anything is sent.
 
         Args:
             text: Text to synthesize into speech (maximum 300 characters)
-            language: Language for synthesis. Arabic (ar) • Chinese (zh) • Danish (da) • Dutch (nl) • English (en) • Finnish (fi) • French (fr) • German (de) • Greek (el) • Hebrew (he) • Hindi (hi) • Italian (it) • Japanese (ja) • Korean (ko) • Malay (ms) • Norwegian (no) • Polish (pl) • Portuguese (pt) • Russian (ru) • Spanish (es) • Swahili (sw) • Swedish (sv) • Turkish (tr) One of 'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja', …. Default 'en'.
-            reference_audio: Reference audio file for voice cloning (optional). If not provided, uses default voice for the selected language. audio file URL.
-            exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may be unstable) Range >= 0.25 and <= 2. Default 0.5.
-            temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >= 0.05 and <= 5. Default 0.8.
-            cfg_weight: CFG/Pace weight controlling generation guidance (0.2-1.0). Use 0.5 for balanced results, 0 for language transfer Range >= 0.2 and <= 1. Default 0.5. Advanced.
+            language: Language for synthesis. Arabic (ar) • Chinese (zh) • Danish (da) • Dutch (nl)
+                • English (en) • Finnish (fi) • French (fr) • German (de) • Greek (el) •
+                Hebrew (he) • Hindi (hi) • Italian (it) • Japanese (ja) • Korean (ko) •
+                Malay (ms) • Norwegian (no) • Polish (pl) • Portuguese (pt) • Russian
+                (ru) • Spanish (es) • Swahili (sw) • Swedish (sv) • Turkish (tr) One of
+                'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja',
+                …. Default 'en'.
+            reference_audio: Reference audio file for voice cloning (optional). If not provided,
+                uses default voice for the selected language. audio file URL.
+            exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may
+                be unstable) Range >= 0.25 and <= 2. Default 0.5.
+            temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >=
+                0.05 and <= 5. Default 0.8.
+            cfg_weight: CFG/Pace weight controlling generation guidance (0.2-1.0). Use 0.5 for
+                balanced results, 0 for language transfer. Range >= 0.2 and <= 1.
+                Default 0.5. Advanced.
             seed: Random seed for reproducible results (0 for random generation) Default 0.
         """
         from genvr.models.audiogen.chatterbox_multilingual import ChatterboxMultilingualInput
@@ -344,17 +376,22 @@ class AudiogenResource:
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and
+        voice cloning
 
         Runs `audiogen/chatterbox_tts` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.chatterbox_tts.ChatterboxTtsInput` before anything is sent.
 
         Args:
-            text: Text to synthesize Default 'Wow! That was an incredible firework display.'. Always sent (the schema requires it).
-            audio_prompt_path: Reference audio file to clone audio file URL.
-            exaggeration: Controls how expressive or exaggerated the speech sounds; higher values increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
-            cfg_weight: Balances text fidelity and creativity; higher values make speech closer to the input text. Range >= 0 and <= 1. Default 0.5. Advanced.
-            temperature: Adjusts randomness in speech generation; higher values produce more varied and natural output. Range >= 0.05 and <= 5. Default 0.8. Advanced.
+            text: Text to synthesize. Default 'Wow! That was an incredible firework display.'.
+                Always sent (the schema requires it).
+            audio_prompt_path: Reference audio file to clone. audio file URL.
+            exaggeration: Controls how expressive or exaggerated the speech sounds; higher values
+                increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
+            cfg_weight: Balances text fidelity and creativity; higher values make speech closer to
+                the input text. Range >= 0 and <= 1. Default 0.5. Advanced.
+            temperature: Adjusts randomness in speech generation; higher values produce more varied
+                and natural output. Range >= 0.05 and <= 5. Default 0.8. Advanced.
         """
         from genvr.models.audiogen.chatterbox_tts import ChatterboxTtsInput
 
@@ -380,21 +417,38 @@ class AudiogenResource:
         speed_factor: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including
+        non-verbal cues and voice cloning
 
         Runs `audiogen/dia` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.dia.DiaInput` before anything is sent.
 
         Args:
-            text: Input text for dialogue generation. Use [S1], [S2] to indicate different speakers and (description) in parentheses for non-verbal cues e.g., (laughs), (whispers). Default a long text. Always sent (the schema requires it).
-            audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will attempt to mimic this voice style. audio file URL.
-            max_new_tokens: Controls the length of generated audio. Higher values create longer audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096. Default 3072. Advanced.
-            cfg_scale: Controls how closely the audio follows your text. Higher values (3-5) follow text more strictly; lower values may sound more natural but deviate more. Range >= 1 and <= 5. Default 3. Advanced.
-            temperature: Controls randomness in generation. Higher values (1.3-2.0) increase variety; lower values (0.1-0.9) make output more consistent and predictable. Range >= 0.1 and <= 2. Default 1.3. Advanced.
-            top_p: Controls diversity of word choice. Higher values include more unusual options. Most users shouldn't need to adjust this parameter. Range >= 0.1 and <= 1. Default 0.95. Advanced.
-            cfg_filter_top_k: Technical parameter for filtering audio generation tokens. Higher values allow more diverse sounds; lower values create more consistent audio. Range >= 10 and <= 100. Default 35. Advanced.
-            speed_factor: Adjusts playback speed of the generated audio. Values below 1.0 slow down the audio; 1.0 is original speed. Range >= 0.5 and <= 1.5. Default 0.94. Advanced.
-            seed: Random seed for reproducible results. Use the same seed value to get the same output for identical inputs. Leave blank for random results each time.
+            text: Input text for dialogue generation. Use [S1], [S2] to indicate different speakers
+                and (description) in parentheses for non-verbal cues e.g., (laughs),
+                (whispers). Default a long text. Always sent (the schema requires it).
+            audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will
+                attempt to mimic this voice style. audio file URL.
+            max_new_tokens: Controls the length of generated audio. Higher values create longer
+                audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096.
+                Default 3072. Advanced.
+            cfg_scale: Controls how closely the audio follows your text. Higher values (3-5) follow
+                text more strictly; lower values may sound more natural but deviate
+                more. Range >= 1 and <= 5. Default 3. Advanced.
+            temperature: Controls randomness in generation. Higher values (1.3-2.0) increase
+                variety; lower values (0.1-0.9) make output more consistent and
+                predictable. Range >= 0.1 and <= 2. Default 1.3. Advanced.
+            top_p: Controls diversity of word choice. Higher values include more unusual options.
+                Most users shouldn't need to adjust this parameter. Range >= 0.1 and <=
+                1. Default 0.95. Advanced.
+            cfg_filter_top_k: Technical parameter for filtering audio generation tokens. Higher
+                values allow more diverse sounds; lower values create more consistent
+                audio. Range >= 10 and <= 100. Default 35. Advanced.
+            speed_factor: Adjusts playback speed of the generated audio. Values below 1.0 slow down
+                the audio; 1.0 is original speed. Range >= 0.5 and <= 1.5. Default 0.94.
+                Advanced.
+            seed: Random seed for reproducible results. Use the same seed value to get the same
+                output for identical inputs. Leave blank for random results each time.
         """
         from genvr.models.audiogen.dia import DiaInput
 
@@ -424,9 +478,11 @@ class AudiogenResource:
         `genvr.models.audiogen.elevenlabs_sound_effects.ElevenlabsSoundEffectsInput` before anything is sent.
 
         Args:
-            text: The text describing the sound effect to generate
-            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be determined from prompt Range >= 0.5 and <= 22. Default 0.5.
-            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less variation Range >= 0 and <= 1. Default 0.3.
+            text: The text describing the sound effect to generate.
+            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be
+                determined from prompt. Range >= 0.5 and <= 22. Default 0.5.
+            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less
+                variation. Range >= 0 and <= 1. Default 0.3.
         """
         from genvr.models.audiogen.elevenlabs_sound_effects import ElevenlabsSoundEffectsInput
 
@@ -450,9 +506,11 @@ class AudiogenResource:
         `genvr.models.audiogen.elevenlabs_sound_effects2.ElevenlabsSoundEffects2Input` before anything is sent.
 
         Args:
-            text: The text describing the sound effect to generate
-            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be determined from prompt Range >= 0.5 and <= 30. Default 0.5.
-            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less variation Range >= 0 and <= 1. Default 0.3.
+            text: The text describing the sound effect to generate.
+            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be
+                determined from prompt. Range >= 0.5 and <= 30. Default 0.5.
+            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less
+                variation. Range >= 0 and <= 1. Default 0.3.
         """
         from genvr.models.audiogen.elevenlabs_sound_effects2 import ElevenlabsSoundEffects2Input
 
@@ -470,15 +528,16 @@ class AudiogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through text-based prompts
+        """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through
+        text-based prompts
 
         Runs `audiogen/google_lyria2` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.google_lyria2.GoogleLyria2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for audio generation
-            negative_prompt: Description of what to exclude from the generated audio
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for audio generation.
+            negative_prompt: Description of what to exclude from the generated audio.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.audiogen.google_lyria2 import GoogleLyria2Input
 
@@ -554,17 +613,27 @@ class AudiogenResource:
         ) = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues
+        and voice cloning
 
         Runs `audiogen/microsoft_vibevoice` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.microsoft_vibevoice.MicrosoftVibevoiceInput` before anything is sent.
 
         Args:
-            script: Script to convert to speech
-            speaker_1: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'. Default 'en-Alice_woman'.
-            speaker_2: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_3: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_4: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            script: Script to convert to speech.
+            speaker_1: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'. Default
+                'en-Alice_woman'.
+            speaker_2: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            speaker_3: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            speaker_4: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
             scale: CFG Scale (Guidance Strength) Default 1.3.
         """
         from genvr.models.audiogen.microsoft_vibevoice import MicrosoftVibevoiceInput
@@ -592,7 +661,8 @@ class AudiogenResource:
 
         Args:
             lyrics_prompt: Control music generation. 10-300 characters.
-            prompt: Lyrics, supports [intro][verse][chorus][bridge][outro] sections. 10-600 characters. Default a long text. Always sent (the schema requires it).
+            prompt: Lyrics, supports [intro][verse][chorus][bridge][outro] sections. 10-600
+                characters. Default a long text. Always sent (the schema requires it).
         """
         from genvr.models.audiogen.minimax_music1_5 import MinimaxMusic15Input
 
@@ -671,23 +741,36 @@ class AudiogenResource:
             | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression, and multilingual capabilities. Optimized for high-fidelity applications like voiceovers and audiobooks.
+        """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression,
+        and multilingual capabilities. Optimized for high-fidelity applications like
+        voiceovers and audiobooks.
 
         Runs `audiogen/minimax_speech_02_hd` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.minimax_speech_02_hd.MinimaxSpeech02HdInput` before anything is sent.
 
         Args:
-            text: Text to convert to speech. Every character is 1 token. Maximum 5000 characters. Use <#x#> between words to control pause duration (0.01-99.99s).
-            voice_id: Desired voice ID. Use one of the following system voice. One of 'Wise_Woman', 'Friendly_Person', 'Inspirational_girl', 'Deep_Voice_Man', 'Calm_Woman', 'Casual_Guy', 'Lively_Girl', 'Patient_Man', 'Young_Knight', 'Determined_Man', 'Lovely_Girl', 'Decent_Boy', …. Default 'Wise_Woman'.
-            speed: Speech speed Range >= 0.5 and <= 2. Default 1.
-            volume: Speech volume Range >= 0 and <= 10. Default 1.
-            pitch: Speech pitch Range >= -12 and <= 12. Default 0.
-            emotion: Speech emotion One of 'neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'. Default 'neutral'.
-            english_normalization: Enable English text normalization for better number reading (slightly increases latency) Default False.
-            sample_rate: Sample rate for the generated speech One of 8000, 16000, 22050, 24000, 32000, 44100. Default 32000.
-            bitrate: Bitrate for the generated speech One of 32000, 64000, 128000, 256000. Default 128000.
-            channel: Number of audio channels One of 'mono', 'stereo'. Default 'mono'.
-            language_boost: Enhance recognition of specific languages and dialects One of 'None', 'Automatic', 'Chinese', 'Chinese,Yue', 'English', 'Arabic', 'Russian', 'Spanish', 'French', 'Portuguese', 'German', 'Turkish', …. Default 'None'.
+            text: Text to convert to speech. Every character is 1 token. Maximum 5000 characters.
+                Use <#x#> between words to control pause duration (0.01-99.99s).
+            voice_id: Desired voice ID. Use one of the following system voice. One of 'Wise_Woman',
+                'Friendly_Person', 'Inspirational_girl', 'Deep_Voice_Man', 'Calm_Woman',
+                'Casual_Guy', 'Lively_Girl', 'Patient_Man', 'Young_Knight',
+                'Determined_Man', 'Lovely_Girl', 'Decent_Boy', …. Default 'Wise_Woman'.
+            speed: Speech speed. Range >= 0.5 and <= 2. Default 1.
+            volume: Speech volume. Range >= 0 and <= 10. Default 1.
+            pitch: Speech pitch. Range >= -12 and <= 12. Default 0.
+            emotion: Speech emotion. One of 'neutral', 'happy', 'sad', 'angry', 'fearful',
+                'disgusted', 'surprised'. Default 'neutral'.
+            english_normalization: Enable English text normalization for better number reading
+                (slightly increases latency) Default False.
+            sample_rate: Sample rate for the generated speech. One of 8000, 16000, 22050, 24000,
+                32000, 44100. Default 32000.
+            bitrate: Bitrate for the generated speech. One of 32000, 64000, 128000, 256000. Default
+                128000.
+            channel: Number of audio channels. One of 'mono', 'stereo'. Default 'mono'.
+            language_boost: Enhance recognition of specific languages and dialects. One of 'None',
+                'Automatic', 'Chinese', 'Chinese,Yue', 'English', 'Arabic', 'Russian',
+                'Spanish', 'French', 'Portuguese', 'German', 'Turkish', …. Default
+                'None'.
         """
         from genvr.models.audiogen.minimax_speech_02_hd import MinimaxSpeech02HdInput
 
@@ -726,16 +809,32 @@ class AudiogenResource:
         `genvr.models.audiogen.sonauto_text2music.SonautoText2musicInput` before anything is sent.
 
         Args:
-            prompt: A description of the track you want to generate. This prompt will be used to automatically generate the tags and lyrics unless you manually set them. For example, if you set prompt and tags, then the prompt will be used to generate only the lyrics.
-            tags: Tags/styles of the music to generate. You can view a list of all available tags at https://sonauto.ai/tag-explorer. Advanced.
-            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an instrumental track.
-            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating a request with identical parameters (must use lyrics and tags, not prompt) and the same seed will generate the same song.
-            prompt_strength: Controls how strongly your prompt influences the output. Greater values adhere more to the prompt but sound less natural. (This is CFG.) Range >= 1.4 and <= 3.1. Default 2. Advanced.
-            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals. We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
-            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that using the same seed may not result in identical songs if the number of songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav', 'ogg', 'm4a'. Default 'mp3'. Advanced.
-            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other formats. One of 128, 192, 256, 320. Default 128.
-            bpm: The beats per minute of the song. This can be set to an integer or the literal string "auto" to pick a suitable bpm based on the tags. Set bpm to null to not condition the model on bpm information. Default 'auto'.
+            prompt: A description of the track you want to generate. This prompt will be used to
+                automatically generate the tags and lyrics unless you manually set them.
+                For example, if you set prompt and tags, then the prompt will be used to
+                generate only the lyrics.
+            tags: Tags/styles of the music to generate. You can view a list of all available tags at
+                https://sonauto.ai/tag-explorer. Advanced.
+            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an
+                instrumental track.
+            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating
+                a request with identical parameters (must use lyrics and tags, not
+                prompt) and the same seed will generate the same song.
+            prompt_strength: Controls how strongly your prompt influences the output. Greater values
+                adhere more to the prompt but sound less natural. (This is CFG.) Range
+                >= 1.4 and <= 3.1. Default 2. Advanced.
+            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals.
+                We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
+            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
+                using the same seed may not result in identical songs if the number of
+                songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
+            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
+                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
+                formats. One of 128, 192, 256, 320. Default 128.
+            bpm: The beats per minute of the song. This can be set to an integer or the literal
+                string "auto" to pick a suitable bpm based on the tags. Set bpm to null
+                to not condition the model on bpm information. Default 'auto'.
         """
         from genvr.models.audiogen.sonauto_text2music import SonautoText2musicInput
 
@@ -776,19 +875,38 @@ class AudiogenResource:
         `genvr.models.audiogen.sonauto_text2music_extend.SonautoText2musicExtendInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL. audio file URL.
-            side: Add more to the beginning (left) or end (right) of the song One of 'left', 'right'. Default 'left'.
-            extend_duration: Duration in seconds to extend the song. If not provided, will attempt to automatically determine. Range >= 2 and <= 85. Default 10.
-            prompt: A description of the track you want to generate. This prompt will be used to automatically generate the tags and lyrics unless you manually set them. For example, if you set prompt and tags, then the prompt will be used to generate only the lyrics.
-            tags: Tags/styles of the music to generate. You can view a list of all available tags at https://sonauto.ai/tag-explorer. Advanced.
-            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an instrumental track.
-            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating a request with identical parameters (must use lyrics and tags, not prompt) and the same seed will generate the same song.
-            prompt_strength: Controls how strongly your prompt influences the output. Greater values adhere more to the prompt but sound less natural. (This is CFG.) Range >= 1.4 and <= 3.1. Default 2. Advanced.
-            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals. We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
-            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that using the same seed may not result in identical songs if the number of songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav', 'ogg', 'm4a'. Default 'mp3'. Advanced.
-            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other formats. One of 128, 192, 256, 320. Default 128.
-            bpm: The beats per minute of the song. This can be set to an integer or the literal string "auto" to pick a suitable bpm based on the tags. Set bpm to null to not condition the model on bpm information. Default 'auto'.
+            audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL.
+                audio file URL.
+            side: Add more to the beginning (left) or end (right) of the song. One of 'left',
+                'right'. Default 'left'.
+            extend_duration: Duration in seconds to extend the song. If not provided, will attempt
+                to automatically determine. Range >= 2 and <= 85. Default 10.
+            prompt: A description of the track you want to generate. This prompt will be used to
+                automatically generate the tags and lyrics unless you manually set them.
+                For example, if you set prompt and tags, then the prompt will be used to
+                generate only the lyrics.
+            tags: Tags/styles of the music to generate. You can view a list of all available tags at
+                https://sonauto.ai/tag-explorer. Advanced.
+            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an
+                instrumental track.
+            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating
+                a request with identical parameters (must use lyrics and tags, not
+                prompt) and the same seed will generate the same song.
+            prompt_strength: Controls how strongly your prompt influences the output. Greater values
+                adhere more to the prompt but sound less natural. (This is CFG.) Range
+                >= 1.4 and <= 3.1. Default 2. Advanced.
+            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals.
+                We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
+            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
+                using the same seed may not result in identical songs if the number of
+                songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
+            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
+                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
+                formats. One of 128, 192, 256, 320. Default 128.
+            bpm: The beats per minute of the song. This can be set to an integer or the literal
+                string "auto" to pick a suitable bpm based on the tags. Set bpm to null
+                to not condition the model on bpm information. Default 'auto'.
         """
         from genvr.models.audiogen.sonauto_text2music_extend import SonautoText2musicExtendInput
 
@@ -840,20 +958,28 @@ class AsyncAudiogenResource:
         `genvr.models.audiogen.ace_step_text2music.AceStepText2musicInput` before anything is sent.
 
         Args:
-            tags: Text prompts to guide music generation, e.g., 'epic,cinematic'
-            lyrics: Lyrics for the music. Use [verse], [chorus], and [bridge] to separate different parts of the lyrics. Use [instrumental] or [inst] to generate instrumental music Default a long text.
-            duration: Duration of the generated audio in seconds. -1 means a random duration between 30 and 240 seconds. Range >= 1 and <= 240. Default 60.
+            tags: Text prompts to guide music generation, e.g., 'epic,cinematic'.
+            lyrics: Lyrics for the music. Use [verse], [chorus], and [bridge] to separate different
+                parts of the lyrics. Use [instrumental] or [inst] to generate
+                instrumental music. Default a long text.
+            duration: Duration of the generated audio in seconds. -1 means a random duration between
+                30 and 240 seconds. Range >= 1 and <= 240. Default 60.
             number_of_steps: Number of inference steps. Range >= 10 and <= 200. Default 60.
             seed: Random seed. Set to -1 to randomize. Default -1.
             scheduler: Scheduler type. One of 'euler', 'heun'. Default 'euler'. Advanced.
-            guidance_type: Guidance type for CFG. One of 'apg', 'cfg', 'cfg_star'. Default 'apg'. Advanced.
-            granularity_scale: Omega scale for APG guidance, or similar for other CFG types. Range >= -100 and <= 100. Default 10. Advanced.
+            guidance_type: Guidance type for CFG. One of 'apg', 'cfg', 'cfg_star'. Default 'apg'.
+                Advanced.
+            granularity_scale: Omega scale for APG guidance, or similar for other CFG types. Range
+                >= -100 and <= 100. Default 10. Advanced.
             guidance_interval: Guidance interval. Range >= 0 and <= 1. Default 0.5. Advanced.
-            guidance_interval_decay: Guidance interval decay. Range >= 0 and <= 1. Default 0. Advanced.
+            guidance_interval_decay: Guidance interval decay. Range >= 0 and <= 1. Default 0.
+                Advanced.
             guidance_scale: Overall guidance scale. Range >= 0 and <= 30. Default 15.
             min_guidance_scale: Minimum guidance scale. Range >= 0 and <= 100. Default 3. Advanced.
-            tag_guidance_scale: Guidance scale for tags (text prompt). Range >= 0 and <= 10. Default 0. Advanced.
-            lyric_guidance_scale: Guidance scale for lyrics. Range >= 0 and <= 10. Default 0. Advanced.
+            tag_guidance_scale: Guidance scale for tags (text prompt). Range >= 0 and <= 10. Default
+                0. Advanced.
+            lyric_guidance_scale: Guidance scale for lyrics. Range >= 0 and <= 10. Default 0.
+                Advanced.
         """
         from genvr.models.audiogen.ace_step_text2music import AceStepText2musicInput
 
@@ -1043,20 +1169,32 @@ class AsyncAudiogenResource:
         stream: bool | NotGiven = NOT_GIVEN,
         model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech from text
+        """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech
+        from text
 
         Runs `audiogen/cartesia_sonic2` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.cartesia_sonic2.CartesiaSonic2Input` before anything is sent.
 
         Args:
-            input: The text you want to convert to speech Default 'aap kaise ho aur kya kar rahe ho'. Always sent (the schema requires it).
-            voice: The voice style to use for speech generation One of "1920's radioman", 'alabama male', 'anime girl', 'anna', 'announcer man', 'asmr lady', 'australian customer support man', 'australian male', 'australian narrator lady', 'australian woman', 'barbershop man', 'brazilian young man', …. Default 'hindi narrator man'. Always sent (the schema requires it).
-            language: The language code for the input text (e.g., 'hi' for Hindi) One of 'en', 'fr', 'de', 'es', 'pt', 'zh', 'ja', 'hi', 'it', 'ko', 'nl', 'pl', …. Default 'hi'. Always sent (the schema requires it).
-            response_encoding: The encoding format for the audio output One of 'pcm_f32le'. Default 'pcm_f32le'. Advanced.
-            response_format: The audio file format for the output One of 'wav', 'mp3'. Default 'wav'.
-            sample_rate: The sample rate of the generated audio in Hz One of 16000, 24000, 44100, 48000. Default 44100.
-            stream: Whether to stream the audio response Default False. Advanced.
-            model: The model to use for speech generation One of 'cartesia/sonic-2', 'cartesia/sonic'. Default 'cartesia/sonic-2'. Advanced.
+            input: The text you want to convert to speech. Default 'aap kaise ho aur kya kar rahe
+                ho'. Always sent (the schema requires it).
+            voice: The voice style to use for speech generation. One of "1920's radioman", 'alabama
+                male', 'anime girl', 'anna', 'announcer man', 'asmr lady', 'australian
+                customer support man', 'australian male', 'australian narrator lady',
+                'australian woman', 'barbershop man', 'brazilian young man', …. Default
+                'hindi narrator man'. Always sent (the schema requires it).
+            language: The language code for the input text (e.g., 'hi' for Hindi) One of 'en', 'fr',
+                'de', 'es', 'pt', 'zh', 'ja', 'hi', 'it', 'ko', 'nl', 'pl', …. Default
+                'hi'. Always sent (the schema requires it).
+            response_encoding: The encoding format for the audio output. One of 'pcm_f32le'. Default
+                'pcm_f32le'. Advanced.
+            response_format: The audio file format for the output. One of 'wav', 'mp3'. Default
+                'wav'.
+            sample_rate: The sample rate of the generated audio in Hz. One of 16000, 24000, 44100,
+                48000. Default 44100.
+            stream: Whether to stream the audio response. Default False. Advanced.
+            model: The model to use for speech generation. One of 'cartesia/sonic-2',
+                'cartesia/sonic'. Default 'cartesia/sonic-2'. Advanced.
         """
         from genvr.models.audiogen.cartesia_sonic2 import CartesiaSonic2Input
 
@@ -1110,18 +1248,30 @@ class AsyncAudiogenResource:
         cfg_weight: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal
+        cues and voice cloning
 
         Runs `audiogen/chatterbox_multilingual` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.chatterbox_multilingual.ChatterboxMultilingualInput` before anything is sent.
 
         Args:
             text: Text to synthesize into speech (maximum 300 characters)
-            language: Language for synthesis. Arabic (ar) • Chinese (zh) • Danish (da) • Dutch (nl) • English (en) • Finnish (fi) • French (fr) • German (de) • Greek (el) • Hebrew (he) • Hindi (hi) • Italian (it) • Japanese (ja) • Korean (ko) • Malay (ms) • Norwegian (no) • Polish (pl) • Portuguese (pt) • Russian (ru) • Spanish (es) • Swahili (sw) • Swedish (sv) • Turkish (tr) One of 'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja', …. Default 'en'.
-            reference_audio: Reference audio file for voice cloning (optional). If not provided, uses default voice for the selected language. audio file URL.
-            exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may be unstable) Range >= 0.25 and <= 2. Default 0.5.
-            temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >= 0.05 and <= 5. Default 0.8.
-            cfg_weight: CFG/Pace weight controlling generation guidance (0.2-1.0). Use 0.5 for balanced results, 0 for language transfer Range >= 0.2 and <= 1. Default 0.5. Advanced.
+            language: Language for synthesis. Arabic (ar) • Chinese (zh) • Danish (da) • Dutch (nl)
+                • English (en) • Finnish (fi) • French (fr) • German (de) • Greek (el) •
+                Hebrew (he) • Hindi (hi) • Italian (it) • Japanese (ja) • Korean (ko) •
+                Malay (ms) • Norwegian (no) • Polish (pl) • Portuguese (pt) • Russian
+                (ru) • Spanish (es) • Swahili (sw) • Swedish (sv) • Turkish (tr) One of
+                'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja',
+                …. Default 'en'.
+            reference_audio: Reference audio file for voice cloning (optional). If not provided,
+                uses default voice for the selected language. audio file URL.
+            exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may
+                be unstable) Range >= 0.25 and <= 2. Default 0.5.
+            temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >=
+                0.05 and <= 5. Default 0.8.
+            cfg_weight: CFG/Pace weight controlling generation guidance (0.2-1.0). Use 0.5 for
+                balanced results, 0 for language transfer. Range >= 0.2 and <= 1.
+                Default 0.5. Advanced.
             seed: Random seed for reproducible results (0 for random generation) Default 0.
         """
         from genvr.models.audiogen.chatterbox_multilingual import ChatterboxMultilingualInput
@@ -1146,17 +1296,22 @@ class AsyncAudiogenResource:
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and
+        voice cloning
 
         Runs `audiogen/chatterbox_tts` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.chatterbox_tts.ChatterboxTtsInput` before anything is sent.
 
         Args:
-            text: Text to synthesize Default 'Wow! That was an incredible firework display.'. Always sent (the schema requires it).
-            audio_prompt_path: Reference audio file to clone audio file URL.
-            exaggeration: Controls how expressive or exaggerated the speech sounds; higher values increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
-            cfg_weight: Balances text fidelity and creativity; higher values make speech closer to the input text. Range >= 0 and <= 1. Default 0.5. Advanced.
-            temperature: Adjusts randomness in speech generation; higher values produce more varied and natural output. Range >= 0.05 and <= 5. Default 0.8. Advanced.
+            text: Text to synthesize. Default 'Wow! That was an incredible firework display.'.
+                Always sent (the schema requires it).
+            audio_prompt_path: Reference audio file to clone. audio file URL.
+            exaggeration: Controls how expressive or exaggerated the speech sounds; higher values
+                increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
+            cfg_weight: Balances text fidelity and creativity; higher values make speech closer to
+                the input text. Range >= 0 and <= 1. Default 0.5. Advanced.
+            temperature: Adjusts randomness in speech generation; higher values produce more varied
+                and natural output. Range >= 0.05 and <= 5. Default 0.8. Advanced.
         """
         from genvr.models.audiogen.chatterbox_tts import ChatterboxTtsInput
 
@@ -1182,21 +1337,38 @@ class AsyncAudiogenResource:
         speed_factor: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including
+        non-verbal cues and voice cloning
 
         Runs `audiogen/dia` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.dia.DiaInput` before anything is sent.
 
         Args:
-            text: Input text for dialogue generation. Use [S1], [S2] to indicate different speakers and (description) in parentheses for non-verbal cues e.g., (laughs), (whispers). Default a long text. Always sent (the schema requires it).
-            audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will attempt to mimic this voice style. audio file URL.
-            max_new_tokens: Controls the length of generated audio. Higher values create longer audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096. Default 3072. Advanced.
-            cfg_scale: Controls how closely the audio follows your text. Higher values (3-5) follow text more strictly; lower values may sound more natural but deviate more. Range >= 1 and <= 5. Default 3. Advanced.
-            temperature: Controls randomness in generation. Higher values (1.3-2.0) increase variety; lower values (0.1-0.9) make output more consistent and predictable. Range >= 0.1 and <= 2. Default 1.3. Advanced.
-            top_p: Controls diversity of word choice. Higher values include more unusual options. Most users shouldn't need to adjust this parameter. Range >= 0.1 and <= 1. Default 0.95. Advanced.
-            cfg_filter_top_k: Technical parameter for filtering audio generation tokens. Higher values allow more diverse sounds; lower values create more consistent audio. Range >= 10 and <= 100. Default 35. Advanced.
-            speed_factor: Adjusts playback speed of the generated audio. Values below 1.0 slow down the audio; 1.0 is original speed. Range >= 0.5 and <= 1.5. Default 0.94. Advanced.
-            seed: Random seed for reproducible results. Use the same seed value to get the same output for identical inputs. Leave blank for random results each time.
+            text: Input text for dialogue generation. Use [S1], [S2] to indicate different speakers
+                and (description) in parentheses for non-verbal cues e.g., (laughs),
+                (whispers). Default a long text. Always sent (the schema requires it).
+            audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will
+                attempt to mimic this voice style. audio file URL.
+            max_new_tokens: Controls the length of generated audio. Higher values create longer
+                audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096.
+                Default 3072. Advanced.
+            cfg_scale: Controls how closely the audio follows your text. Higher values (3-5) follow
+                text more strictly; lower values may sound more natural but deviate
+                more. Range >= 1 and <= 5. Default 3. Advanced.
+            temperature: Controls randomness in generation. Higher values (1.3-2.0) increase
+                variety; lower values (0.1-0.9) make output more consistent and
+                predictable. Range >= 0.1 and <= 2. Default 1.3. Advanced.
+            top_p: Controls diversity of word choice. Higher values include more unusual options.
+                Most users shouldn't need to adjust this parameter. Range >= 0.1 and <=
+                1. Default 0.95. Advanced.
+            cfg_filter_top_k: Technical parameter for filtering audio generation tokens. Higher
+                values allow more diverse sounds; lower values create more consistent
+                audio. Range >= 10 and <= 100. Default 35. Advanced.
+            speed_factor: Adjusts playback speed of the generated audio. Values below 1.0 slow down
+                the audio; 1.0 is original speed. Range >= 0.5 and <= 1.5. Default 0.94.
+                Advanced.
+            seed: Random seed for reproducible results. Use the same seed value to get the same
+                output for identical inputs. Leave blank for random results each time.
         """
         from genvr.models.audiogen.dia import DiaInput
 
@@ -1226,9 +1398,11 @@ class AsyncAudiogenResource:
         `genvr.models.audiogen.elevenlabs_sound_effects.ElevenlabsSoundEffectsInput` before anything is sent.
 
         Args:
-            text: The text describing the sound effect to generate
-            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be determined from prompt Range >= 0.5 and <= 22. Default 0.5.
-            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less variation Range >= 0 and <= 1. Default 0.3.
+            text: The text describing the sound effect to generate.
+            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be
+                determined from prompt. Range >= 0.5 and <= 22. Default 0.5.
+            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less
+                variation. Range >= 0 and <= 1. Default 0.3.
         """
         from genvr.models.audiogen.elevenlabs_sound_effects import ElevenlabsSoundEffectsInput
 
@@ -1252,9 +1426,11 @@ class AsyncAudiogenResource:
         `genvr.models.audiogen.elevenlabs_sound_effects2.ElevenlabsSoundEffects2Input` before anything is sent.
 
         Args:
-            text: The text describing the sound effect to generate
-            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be determined from prompt Range >= 0.5 and <= 30. Default 0.5.
-            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less variation Range >= 0 and <= 1. Default 0.3.
+            text: The text describing the sound effect to generate.
+            duration_seconds: Duration in seconds (0.5-22). If None, optimal duration will be
+                determined from prompt. Range >= 0.5 and <= 30. Default 0.5.
+            prompt_influence: How closely to follow the prompt (0-1). Higher values mean less
+                variation. Range >= 0 and <= 1. Default 0.3.
         """
         from genvr.models.audiogen.elevenlabs_sound_effects2 import ElevenlabsSoundEffects2Input
 
@@ -1272,15 +1448,16 @@ class AsyncAudiogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through text-based prompts
+        """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through
+        text-based prompts
 
         Runs `audiogen/google_lyria2` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.google_lyria2.GoogleLyria2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for audio generation
-            negative_prompt: Description of what to exclude from the generated audio
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for audio generation.
+            negative_prompt: Description of what to exclude from the generated audio.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.audiogen.google_lyria2 import GoogleLyria2Input
 
@@ -1356,17 +1533,27 @@ class AsyncAudiogenResource:
         ) = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+        """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues
+        and voice cloning
 
         Runs `audiogen/microsoft_vibevoice` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.microsoft_vibevoice.MicrosoftVibevoiceInput` before anything is sent.
 
         Args:
-            script: Script to convert to speech
-            speaker_1: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'. Default 'en-Alice_woman'.
-            speaker_2: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_3: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_4: The first speaker One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man', 'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man', 'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            script: Script to convert to speech.
+            speaker_1: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'. Default
+                'en-Alice_woman'.
+            speaker_2: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            speaker_3: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            speaker_4: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
+                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
+                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
             scale: CFG Scale (Guidance Strength) Default 1.3.
         """
         from genvr.models.audiogen.microsoft_vibevoice import MicrosoftVibevoiceInput
@@ -1394,7 +1581,8 @@ class AsyncAudiogenResource:
 
         Args:
             lyrics_prompt: Control music generation. 10-300 characters.
-            prompt: Lyrics, supports [intro][verse][chorus][bridge][outro] sections. 10-600 characters. Default a long text. Always sent (the schema requires it).
+            prompt: Lyrics, supports [intro][verse][chorus][bridge][outro] sections. 10-600
+                characters. Default a long text. Always sent (the schema requires it).
         """
         from genvr.models.audiogen.minimax_music1_5 import MinimaxMusic15Input
 
@@ -1473,23 +1661,36 @@ class AsyncAudiogenResource:
             | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression, and multilingual capabilities. Optimized for high-fidelity applications like voiceovers and audiobooks.
+        """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression,
+        and multilingual capabilities. Optimized for high-fidelity applications like
+        voiceovers and audiobooks.
 
         Runs `audiogen/minimax_speech_02_hd` and waits for its output. Inputs are validated by
         `genvr.models.audiogen.minimax_speech_02_hd.MinimaxSpeech02HdInput` before anything is sent.
 
         Args:
-            text: Text to convert to speech. Every character is 1 token. Maximum 5000 characters. Use <#x#> between words to control pause duration (0.01-99.99s).
-            voice_id: Desired voice ID. Use one of the following system voice. One of 'Wise_Woman', 'Friendly_Person', 'Inspirational_girl', 'Deep_Voice_Man', 'Calm_Woman', 'Casual_Guy', 'Lively_Girl', 'Patient_Man', 'Young_Knight', 'Determined_Man', 'Lovely_Girl', 'Decent_Boy', …. Default 'Wise_Woman'.
-            speed: Speech speed Range >= 0.5 and <= 2. Default 1.
-            volume: Speech volume Range >= 0 and <= 10. Default 1.
-            pitch: Speech pitch Range >= -12 and <= 12. Default 0.
-            emotion: Speech emotion One of 'neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'. Default 'neutral'.
-            english_normalization: Enable English text normalization for better number reading (slightly increases latency) Default False.
-            sample_rate: Sample rate for the generated speech One of 8000, 16000, 22050, 24000, 32000, 44100. Default 32000.
-            bitrate: Bitrate for the generated speech One of 32000, 64000, 128000, 256000. Default 128000.
-            channel: Number of audio channels One of 'mono', 'stereo'. Default 'mono'.
-            language_boost: Enhance recognition of specific languages and dialects One of 'None', 'Automatic', 'Chinese', 'Chinese,Yue', 'English', 'Arabic', 'Russian', 'Spanish', 'French', 'Portuguese', 'German', 'Turkish', …. Default 'None'.
+            text: Text to convert to speech. Every character is 1 token. Maximum 5000 characters.
+                Use <#x#> between words to control pause duration (0.01-99.99s).
+            voice_id: Desired voice ID. Use one of the following system voice. One of 'Wise_Woman',
+                'Friendly_Person', 'Inspirational_girl', 'Deep_Voice_Man', 'Calm_Woman',
+                'Casual_Guy', 'Lively_Girl', 'Patient_Man', 'Young_Knight',
+                'Determined_Man', 'Lovely_Girl', 'Decent_Boy', …. Default 'Wise_Woman'.
+            speed: Speech speed. Range >= 0.5 and <= 2. Default 1.
+            volume: Speech volume. Range >= 0 and <= 10. Default 1.
+            pitch: Speech pitch. Range >= -12 and <= 12. Default 0.
+            emotion: Speech emotion. One of 'neutral', 'happy', 'sad', 'angry', 'fearful',
+                'disgusted', 'surprised'. Default 'neutral'.
+            english_normalization: Enable English text normalization for better number reading
+                (slightly increases latency) Default False.
+            sample_rate: Sample rate for the generated speech. One of 8000, 16000, 22050, 24000,
+                32000, 44100. Default 32000.
+            bitrate: Bitrate for the generated speech. One of 32000, 64000, 128000, 256000. Default
+                128000.
+            channel: Number of audio channels. One of 'mono', 'stereo'. Default 'mono'.
+            language_boost: Enhance recognition of specific languages and dialects. One of 'None',
+                'Automatic', 'Chinese', 'Chinese,Yue', 'English', 'Arabic', 'Russian',
+                'Spanish', 'French', 'Portuguese', 'German', 'Turkish', …. Default
+                'None'.
         """
         from genvr.models.audiogen.minimax_speech_02_hd import MinimaxSpeech02HdInput
 
@@ -1528,16 +1729,32 @@ class AsyncAudiogenResource:
         `genvr.models.audiogen.sonauto_text2music.SonautoText2musicInput` before anything is sent.
 
         Args:
-            prompt: A description of the track you want to generate. This prompt will be used to automatically generate the tags and lyrics unless you manually set them. For example, if you set prompt and tags, then the prompt will be used to generate only the lyrics.
-            tags: Tags/styles of the music to generate. You can view a list of all available tags at https://sonauto.ai/tag-explorer. Advanced.
-            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an instrumental track.
-            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating a request with identical parameters (must use lyrics and tags, not prompt) and the same seed will generate the same song.
-            prompt_strength: Controls how strongly your prompt influences the output. Greater values adhere more to the prompt but sound less natural. (This is CFG.) Range >= 1.4 and <= 3.1. Default 2. Advanced.
-            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals. We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
-            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that using the same seed may not result in identical songs if the number of songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav', 'ogg', 'm4a'. Default 'mp3'. Advanced.
-            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other formats. One of 128, 192, 256, 320. Default 128.
-            bpm: The beats per minute of the song. This can be set to an integer or the literal string "auto" to pick a suitable bpm based on the tags. Set bpm to null to not condition the model on bpm information. Default 'auto'.
+            prompt: A description of the track you want to generate. This prompt will be used to
+                automatically generate the tags and lyrics unless you manually set them.
+                For example, if you set prompt and tags, then the prompt will be used to
+                generate only the lyrics.
+            tags: Tags/styles of the music to generate. You can view a list of all available tags at
+                https://sonauto.ai/tag-explorer. Advanced.
+            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an
+                instrumental track.
+            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating
+                a request with identical parameters (must use lyrics and tags, not
+                prompt) and the same seed will generate the same song.
+            prompt_strength: Controls how strongly your prompt influences the output. Greater values
+                adhere more to the prompt but sound less natural. (This is CFG.) Range
+                >= 1.4 and <= 3.1. Default 2. Advanced.
+            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals.
+                We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
+            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
+                using the same seed may not result in identical songs if the number of
+                songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
+            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
+                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
+                formats. One of 128, 192, 256, 320. Default 128.
+            bpm: The beats per minute of the song. This can be set to an integer or the literal
+                string "auto" to pick a suitable bpm based on the tags. Set bpm to null
+                to not condition the model on bpm information. Default 'auto'.
         """
         from genvr.models.audiogen.sonauto_text2music import SonautoText2musicInput
 
@@ -1578,19 +1795,38 @@ class AsyncAudiogenResource:
         `genvr.models.audiogen.sonauto_text2music_extend.SonautoText2musicExtendInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL. audio file URL.
-            side: Add more to the beginning (left) or end (right) of the song One of 'left', 'right'. Default 'left'.
-            extend_duration: Duration in seconds to extend the song. If not provided, will attempt to automatically determine. Range >= 2 and <= 85. Default 10.
-            prompt: A description of the track you want to generate. This prompt will be used to automatically generate the tags and lyrics unless you manually set them. For example, if you set prompt and tags, then the prompt will be used to generate only the lyrics.
-            tags: Tags/styles of the music to generate. You can view a list of all available tags at https://sonauto.ai/tag-explorer. Advanced.
-            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an instrumental track.
-            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating a request with identical parameters (must use lyrics and tags, not prompt) and the same seed will generate the same song.
-            prompt_strength: Controls how strongly your prompt influences the output. Greater values adhere more to the prompt but sound less natural. (This is CFG.) Range >= 1.4 and <= 3.1. Default 2. Advanced.
-            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals. We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
-            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that using the same seed may not result in identical songs if the number of songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav', 'ogg', 'm4a'. Default 'mp3'. Advanced.
-            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other formats. One of 128, 192, 256, 320. Default 128.
-            bpm: The beats per minute of the song. This can be set to an integer or the literal string "auto" to pick a suitable bpm based on the tags. Set bpm to null to not condition the model on bpm information. Default 'auto'.
+            audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL.
+                audio file URL.
+            side: Add more to the beginning (left) or end (right) of the song. One of 'left',
+                'right'. Default 'left'.
+            extend_duration: Duration in seconds to extend the song. If not provided, will attempt
+                to automatically determine. Range >= 2 and <= 85. Default 10.
+            prompt: A description of the track you want to generate. This prompt will be used to
+                automatically generate the tags and lyrics unless you manually set them.
+                For example, if you set prompt and tags, then the prompt will be used to
+                generate only the lyrics.
+            tags: Tags/styles of the music to generate. You can view a list of all available tags at
+                https://sonauto.ai/tag-explorer. Advanced.
+            lyrics_prompt: The lyrics sung in the generated song. An empty string will generate an
+                instrumental track.
+            seed: The seed to use for generation. Will pick a random seed if not provided. Repeating
+                a request with identical parameters (must use lyrics and tags, not
+                prompt) and the same seed will generate the same song.
+            prompt_strength: Controls how strongly your prompt influences the output. Greater values
+                adhere more to the prompt but sound less natural. (This is CFG.) Range
+                >= 1.4 and <= 3.1. Default 2. Advanced.
+            balance_strength: Greater means more natural vocals. Lower means sharper instrumentals.
+                We recommend 0.7. Range >= 0 and <= 1. Default 0.7. Advanced.
+            num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
+                using the same seed may not result in identical songs if the number of
+                songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
+            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
+                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
+                formats. One of 128, 192, 256, 320. Default 128.
+            bpm: The beats per minute of the song. This can be set to an integer or the literal
+                string "auto" to pick a suitable bpm based on the tags. Set bpm to null
+                to not condition the model on bpm information. Default 'auto'.
         """
         from genvr.models.audiogen.sonauto_text2music_extend import SonautoText2musicExtendInput
 

@@ -30,12 +30,13 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape image file URL.
-            steps: Number of inference steps Range >= 20 and <= 50. Default 50.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 20. Default 5.5.
-            seed: Random seed for generation Default 1234.
-            octree_resolution: Octree resolution for mesh generation One of 256, 384, 512. Default 256.
-            remove_background: Whether to remove background from input image Default True.
+            image: Input image for generating 3D shape. image file URL.
+            steps: Number of inference steps. Range >= 20 and <= 50. Default 50.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 5.5.
+            seed: Random seed for generation. Default 1234.
+            octree_resolution: Octree resolution for mesh generation. One of 256, 384, 512. Default
+                256.
+            remove_background: Whether to remove background from input image. Default True.
         """
         from genvr.models.gen3d.hunyuan2_3d import Hunyuan23dInput
 
@@ -68,15 +69,18 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape image file URL.
-            steps: Number of inference steps Range >= 5 and <= 50. Default 50.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 20. Default 7.5.
-            max_facenum: Maximum number of faces for mesh generation Range >= 10000 and <= 200000. Default 20000.
-            num_chunks: Number of chunks for mesh generation Range >= 1000 and <= 200000. Default 8000. Advanced.
-            seed: Random seed for generation Default 1234.
-            octree_resolution: Octree resolution for mesh generation One of 196, 256, 384, 512. Default 256.
-            remove_background: Whether to remove background from input image Default True.
-            generate_texture: Whether to generate PBR textures Default True.
+            image: Input image for generating 3D shape. image file URL.
+            steps: Number of inference steps. Range >= 5 and <= 50. Default 50.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 7.5.
+            max_facenum: Maximum number of faces for mesh generation. Range >= 10000 and <= 200000.
+                Default 20000.
+            num_chunks: Number of chunks for mesh generation. Range >= 1000 and <= 200000. Default
+                8000. Advanced.
+            seed: Random seed for generation. Default 1234.
+            octree_resolution: Octree resolution for mesh generation. One of 196, 256, 384, 512.
+                Default 256.
+            remove_background: Whether to remove background from input image. Default True.
+            generate_texture: Whether to generate PBR textures. Default True.
         """
         from genvr.models.gen3d.hunyuan2_3d_2_1 import Hunyuan23d21Input
 
@@ -116,19 +120,20 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
-            front_image: Front view image image file URL.
-            back_image: Back view image image file URL.
-            left_image: Left view image image file URL.
-            right_image: Right view image image file URL.
-            steps: Number of inference steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Guidance scale Default 5. Advanced.
-            seed: Random seed Default 1234.
-            octree_resolution: Octree resolution Range >= 16 and <= 512. Default 256. Advanced.
-            remove_background: Remove image background Default True.
-            num_chunks: Number of chunks Range >= 1000 and <= 5000000. Default 200000. Advanced.
-            randomize_seed: Randomize seed Default True.
-            target_face_num: Target number of faces for mesh simplification Range >= 100 and <= 1000000. Default 10000.
-            file_type: Output file type One of 'glb', 'obj', 'ply', 'stl'. Default 'glb'.
+            front_image: Front view image. image file URL.
+            back_image: Back view image. image file URL.
+            left_image: Left view image. image file URL.
+            right_image: Right view image. image file URL.
+            steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Guidance scale. Default 5. Advanced.
+            seed: Random seed. Default 1234.
+            octree_resolution: Octree resolution. Range >= 16 and <= 512. Default 256. Advanced.
+            remove_background: Remove image background. Default True.
+            num_chunks: Number of chunks. Range >= 1000 and <= 5000000. Default 200000. Advanced.
+            randomize_seed: Randomize seed. Default True.
+            target_face_num: Target number of faces for mesh simplification. Range >= 100 and <=
+                1000000. Default 10000.
+            file_type: Output file type. One of 'glb', 'obj', 'ply', 'stl'. Default 'glb'.
         """
         from genvr.models.gen3d.hunyuan_3d_2mv import Hunyuan3d2mvInput
 
@@ -227,26 +232,63 @@ class Gen3dResource:
         `genvr.models.gen3d.panorama.PanoramaInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image. For ptimal performance of the model, it is recommended to use “360 view in the TOK style” at the end of the prompt. Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the schema requires it).
-            image: Input image for image to image or inpainting mode. If provided, aspect_ratio, width, and height inputs are ignored. image file URL. Advanced.
-            mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height inputs are ignored. image file URL. Advanced.
-            aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height and width below & will run in bf16 mode One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'. Default '1:1'.
-            height: Height of generated image. Only works if `aspect_ratio` is set to custom. Will be rounded to nearest multiple of 16. Incompatible with fast generation Range >= 256 and <= 1440.
-            width: Width of generated image. Only works if `aspect_ratio` is set to custom. Will be rounded to nearest multiple of 16. Incompatible with fast generation Range >= 256 and <= 1440.
-            prompt_strength: Prompt strength when using img2img. 1.0 corresponds to full destruction of information in image Range >= 0 and <= 1. Default 0.8. Advanced.
-            model: Which model to run inference with. The dev model performs best with around 28 inference steps but the schnell model only needs 4 steps. One of 'dev', 'schnell'. Default 'dev'. Advanced.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 1. Advanced.
-            num_inference_steps: Number of denoising steps. More steps can give more detailed images, but take longer. Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Guidance scale for the diffusion process. Lower values can give more realistic images. Good values to try are 2, 2.5, 3 and 3.5 Range >= 0 and <= 10. Default 3.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
-            go_fast: Run faster predictions with model optimized for speed (currently fp8 quantized); disable to run in original bf16 Default False.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'. Advanced.
-            lora_scale: Determines how strongly the main LoRA should be applied. Sane results between 0 and 1 for base inference. For go_fast we apply a 1.5x multiplier to this value; we've generally seen good performance when scaling the base value by that amount. You may still need to experiment to find the best value for your particular lora. Range >= -1 and <= 3. Default 1. Advanced.
-            extra_lora: Load LoRA weights. Supports Replicate models in the format <owner>/<username> or <owner>/<username>/<version>, HuggingFace URLs in the format huggingface.co/<owner>/<model-name>, CivitAI URLs in the format civitai.com/models/<id>[/<model-name>], or arbitrary .safetensors URLs from the Internet. For example, 'fofr/flux-pixar-cars' Advanced.
-            extra_lora_scale: Determines how strongly the extra LoRA should be applied. Sane results between 0 and 1 for base inference. For go_fast we apply a 1.5x multiplier to this value; we've generally seen good performance when scaling the base value by that amount. You may still need to experiment to find the best value for your particular lora. Range >= -1 and <= 3. Default 1. Advanced.
+            prompt: Prompt for generated image. For ptimal performance of the model, it is
+                recommended to use “360 view in the TOK style” at the end of the prompt.
+                Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the
+                schema requires it).
+            image: Input image for image to image or inpainting mode. If provided, aspect_ratio,
+                width, and height inputs are ignored. image file URL. Advanced.
+            mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height
+                inputs are ignored. image file URL. Advanced.
+            aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height
+                and width below & will run in bf16 mode. One of '1:1', '16:9', '21:9',
+                '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'.
+                Default '1:1'.
+            height: Height of generated image. Only works if `aspect_ratio` is set to custom. Will
+                be rounded to nearest multiple of 16. Incompatible with fast generation.
+                Range >= 256 and <= 1440.
+            width: Width of generated image. Only works if `aspect_ratio` is set to custom. Will be
+                rounded to nearest multiple of 16. Incompatible with fast generation.
+                Range >= 256 and <= 1440.
+            prompt_strength: Prompt strength when using img2img. 1.0 corresponds to full destruction
+                of information in image. Range >= 0 and <= 1. Default 0.8. Advanced.
+            model: Which model to run inference with. The dev model performs best with around 28
+                inference steps but the schnell model only needs 4 steps. One of 'dev',
+                'schnell'. Default 'dev'. Advanced.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            num_inference_steps: Number of denoising steps. More steps can give more detailed
+                images, but take longer. Range >= 1 and <= 50. Default 28. Advanced.
+            guidance_scale: Guidance scale for the diffusion process. Lower values can give more
+                realistic images. Good values to try are 2, 2.5, 3 and 3.5. Range >= 0
+                and <= 10. Default 3.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
+            go_fast: Run faster predictions with model optimized for speed (currently fp8
+                quantized); disable to run in original bf16. Default False.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'. Advanced.
+            lora_scale: Determines how strongly the main LoRA should be applied. Sane results
+                between 0 and 1 for base inference. For go_fast we apply a 1.5x
+                multiplier to this value; we've generally seen good performance when
+                scaling the base value by that amount. You may still need to experiment
+                to find the best value for your particular lora. Range >= -1 and <= 3.
+                Default 1. Advanced.
+            extra_lora: Load LoRA weights. Supports Replicate models in the format
+                <owner>/<username> or <owner>/<username>/<version>, HuggingFace URLs in
+                the format huggingface.co/<owner>/<model-name>, CivitAI URLs in the
+                format civitai.com/models/<id>[/<model-name>], or arbitrary .safetensors
+                URLs from the Internet. For example, 'fofr/flux-pixar-cars'. Advanced.
+            extra_lora_scale: Determines how strongly the extra LoRA should be applied. Sane results
+                between 0 and 1 for base inference. For go_fast we apply a 1.5x
+                multiplier to this value; we've generally seen good performance when
+                scaling the base value by that amount. You may still need to experiment
+                to find the best value for your particular lora. Range >= -1 and <= 3.
+                Default 1. Advanced.
         """
         from genvr.models.gen3d.panorama import PanoramaInput
 
@@ -298,20 +340,26 @@ class Gen3dResource:
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
-            images: List of input images to generate 3D asset from image file URLs. Items: 0 to 4.
-            seed: Random seed for generation Default 0.
-            randomize_seed: Randomize seed Default True.
-            generate_color: Generate color video render Default True.
-            generate_normal: Generate normal video render Default False.
+            images: List of input images to generate 3D asset from. image file URLs. Items: 0 to 4.
+            seed: Random seed for generation. Default 0.
+            randomize_seed: Randomize seed. Default True.
+            generate_color: Generate color video render. Default True.
+            generate_normal: Generate normal video render. Default False.
             generate_model: Generate 3D model file (GLB) Default True.
-            save_gaussian_ply: Save Gaussian point cloud as PLY file Default False.
-            return_no_background: Return the preprocessed images without background Default False.
-            ss_guidance_strength: Stage 1: Sparse Structure Generation - Guidance Strength Range >= 0 and <= 10. Default 7.5. Advanced.
-            ss_sampling_steps: Stage 1: Sparse Structure Generation - Sampling Steps Range >= 1 and <= 50. Default 12. Advanced.
-            slat_guidance_strength: Stage 2: Structured Latent Generation - Guidance Strength Range >= 0 and <= 10. Default 3. Advanced.
-            slat_sampling_steps: Stage 2: Structured Latent Generation - Sampling Steps Range >= 1 and <= 50. Default 12. Advanced.
-            mesh_simplify: GLB Extraction - Mesh Simplification (only used if generate_model=True) Range >= 0 and <= 0.98. Default 0.98. Advanced.
-            texture_size: GLB Extraction - Texture Size (only used if generate_model=True) Range >= 512 and <= 2048. Default 512.
+            save_gaussian_ply: Save Gaussian point cloud as PLY file. Default False.
+            return_no_background: Return the preprocessed images without background. Default False.
+            ss_guidance_strength: Stage 1: Sparse Structure Generation - Guidance Strength. Range >=
+                0 and <= 10. Default 7.5. Advanced.
+            ss_sampling_steps: Stage 1: Sparse Structure Generation - Sampling Steps. Range >= 1 and
+                <= 50. Default 12. Advanced.
+            slat_guidance_strength: Stage 2: Structured Latent Generation - Guidance Strength. Range
+                >= 0 and <= 10. Default 3. Advanced.
+            slat_sampling_steps: Stage 2: Structured Latent Generation - Sampling Steps. Range >= 1
+                and <= 50. Default 12. Advanced.
+            mesh_simplify: GLB Extraction - Mesh Simplification (only used if generate_model=True)
+                Range >= 0 and <= 0.98. Default 0.98. Advanced.
+            texture_size: GLB Extraction - Texture Size (only used if generate_model=True) Range >=
+                512 and <= 2048. Default 512.
         """
         from genvr.models.gen3d.trellis import TrellisInput
 
@@ -367,15 +415,36 @@ class Gen3dResource:
 
         Args:
             image_url: URL of the image to use for model generation. image file URL.
-            seed: This is the random seed for model generation. The seed controls the geometry generation process, ensuring identical models when the same seed is used. This parameter is an integer and is randomly chosen if not set.
-            pbr: A boolean option to enable pbr. The default value is True, set False to get a model without pbr. If this option is set to True, texture will be ignored and used as True. Default True.
-            texture: An option to enable texturing. Default is 'standard', set 'no' to get a model without any textures, and set 'HD' to get a model with hd quality textures. One of 'no', 'standard', 'HD'. Default 'standard'.
-            texture_seed: This is the random seed for texture generation. Using the same seed will produce identical textures. This parameter is an integer and is randomly chosen if not set. If you want a model with different textures, please use same seed and different texture_seed.
-            auto_size: Automatically scale the model to real-world dimensions, with the unit in meters. The default value is False. Default False.
-            style: Defines the artistic style or transformation to be applied to the 3D model, altering its appearance according to preset options. Omit this option to keep the original style and apperance. One of '', 'person:person2cartoon', 'object:clay', 'object:steampunk', 'animal:venom', 'object:barbie', 'object:christmas', 'gold', 'ancient_bronze'. Default ''.
-            quad: Set True to enable quad mesh output (extra $0.05 per generation). If quad=True and face_limit is not set, the default face_limit will be 10000. Note: Enabling this option will force the output to be an FBX model.
-            texture_alignment: Determines the prioritization of texture alignment in the 3D model. The default value is original_image. One of 'original_image', 'geometry'. Default 'original_image'.
-            orientation: Set orientation=align_image to automatically rotate the model to align the original image. The default value is default. One of 'default', 'align_image'. Default 'default'.
+            seed: This is the random seed for model generation. The seed controls the geometry
+                generation process, ensuring identical models when the same seed is
+                used. This parameter is an integer and is randomly chosen if not set.
+            pbr: A boolean option to enable pbr. The default value is True, set False to get a model
+                without pbr. If this option is set to True, texture will be ignored and
+                used as True. Default True.
+            texture: An option to enable texturing. Default is 'standard', set 'no' to get a model
+                without any textures, and set 'HD' to get a model with hd quality
+                textures. One of 'no', 'standard', 'HD'. Default 'standard'.
+            texture_seed: This is the random seed for texture generation. Using the same seed will
+                produce identical textures. This parameter is an integer and is randomly
+                chosen if not set. If you want a model with different textures, please
+                use same seed and different texture_seed.
+            auto_size: Automatically scale the model to real-world dimensions, with the unit in
+                meters. The default value is False. Default False.
+            style: Defines the artistic style or transformation to be applied to the 3D model,
+                altering its appearance according to preset options. Omit this option to
+                keep the original style and apperance. One of '',
+                'person:person2cartoon', 'object:clay', 'object:steampunk',
+                'animal:venom', 'object:barbie', 'object:christmas', 'gold',
+                'ancient_bronze'. Default ''.
+            quad: Set True to enable quad mesh output (extra $0.05 per generation). If quad=True and
+                face_limit is not set, the default face_limit will be 10000. Note:
+                Enabling this option will force the output to be an FBX model.
+            texture_alignment: Determines the prioritization of texture alignment in the 3D model.
+                The default value is original_image. One of 'original_image',
+                'geometry'. Default 'original_image'.
+            orientation: Set orientation=align_image to automatically rotate the model to align the
+                original image. The default value is default. One of 'default',
+                'align_image'. Default 'default'.
         """
         from genvr.models.gen3d.tripo3d_2_5 import Tripo3d25Input
 
@@ -416,12 +485,13 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape image file URL.
-            steps: Number of inference steps Range >= 20 and <= 50. Default 50.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 20. Default 5.5.
-            seed: Random seed for generation Default 1234.
-            octree_resolution: Octree resolution for mesh generation One of 256, 384, 512. Default 256.
-            remove_background: Whether to remove background from input image Default True.
+            image: Input image for generating 3D shape. image file URL.
+            steps: Number of inference steps. Range >= 20 and <= 50. Default 50.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 5.5.
+            seed: Random seed for generation. Default 1234.
+            octree_resolution: Octree resolution for mesh generation. One of 256, 384, 512. Default
+                256.
+            remove_background: Whether to remove background from input image. Default True.
         """
         from genvr.models.gen3d.hunyuan2_3d import Hunyuan23dInput
 
@@ -454,15 +524,18 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape image file URL.
-            steps: Number of inference steps Range >= 5 and <= 50. Default 50.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 20. Default 7.5.
-            max_facenum: Maximum number of faces for mesh generation Range >= 10000 and <= 200000. Default 20000.
-            num_chunks: Number of chunks for mesh generation Range >= 1000 and <= 200000. Default 8000. Advanced.
-            seed: Random seed for generation Default 1234.
-            octree_resolution: Octree resolution for mesh generation One of 196, 256, 384, 512. Default 256.
-            remove_background: Whether to remove background from input image Default True.
-            generate_texture: Whether to generate PBR textures Default True.
+            image: Input image for generating 3D shape. image file URL.
+            steps: Number of inference steps. Range >= 5 and <= 50. Default 50.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 7.5.
+            max_facenum: Maximum number of faces for mesh generation. Range >= 10000 and <= 200000.
+                Default 20000.
+            num_chunks: Number of chunks for mesh generation. Range >= 1000 and <= 200000. Default
+                8000. Advanced.
+            seed: Random seed for generation. Default 1234.
+            octree_resolution: Octree resolution for mesh generation. One of 196, 256, 384, 512.
+                Default 256.
+            remove_background: Whether to remove background from input image. Default True.
+            generate_texture: Whether to generate PBR textures. Default True.
         """
         from genvr.models.gen3d.hunyuan2_3d_2_1 import Hunyuan23d21Input
 
@@ -502,19 +575,20 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
-            front_image: Front view image image file URL.
-            back_image: Back view image image file URL.
-            left_image: Left view image image file URL.
-            right_image: Right view image image file URL.
-            steps: Number of inference steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Guidance scale Default 5. Advanced.
-            seed: Random seed Default 1234.
-            octree_resolution: Octree resolution Range >= 16 and <= 512. Default 256. Advanced.
-            remove_background: Remove image background Default True.
-            num_chunks: Number of chunks Range >= 1000 and <= 5000000. Default 200000. Advanced.
-            randomize_seed: Randomize seed Default True.
-            target_face_num: Target number of faces for mesh simplification Range >= 100 and <= 1000000. Default 10000.
-            file_type: Output file type One of 'glb', 'obj', 'ply', 'stl'. Default 'glb'.
+            front_image: Front view image. image file URL.
+            back_image: Back view image. image file URL.
+            left_image: Left view image. image file URL.
+            right_image: Right view image. image file URL.
+            steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Guidance scale. Default 5. Advanced.
+            seed: Random seed. Default 1234.
+            octree_resolution: Octree resolution. Range >= 16 and <= 512. Default 256. Advanced.
+            remove_background: Remove image background. Default True.
+            num_chunks: Number of chunks. Range >= 1000 and <= 5000000. Default 200000. Advanced.
+            randomize_seed: Randomize seed. Default True.
+            target_face_num: Target number of faces for mesh simplification. Range >= 100 and <=
+                1000000. Default 10000.
+            file_type: Output file type. One of 'glb', 'obj', 'ply', 'stl'. Default 'glb'.
         """
         from genvr.models.gen3d.hunyuan_3d_2mv import Hunyuan3d2mvInput
 
@@ -613,26 +687,63 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.panorama.PanoramaInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image. For ptimal performance of the model, it is recommended to use “360 view in the TOK style” at the end of the prompt. Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the schema requires it).
-            image: Input image for image to image or inpainting mode. If provided, aspect_ratio, width, and height inputs are ignored. image file URL. Advanced.
-            mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height inputs are ignored. image file URL. Advanced.
-            aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height and width below & will run in bf16 mode One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'. Default '1:1'.
-            height: Height of generated image. Only works if `aspect_ratio` is set to custom. Will be rounded to nearest multiple of 16. Incompatible with fast generation Range >= 256 and <= 1440.
-            width: Width of generated image. Only works if `aspect_ratio` is set to custom. Will be rounded to nearest multiple of 16. Incompatible with fast generation Range >= 256 and <= 1440.
-            prompt_strength: Prompt strength when using img2img. 1.0 corresponds to full destruction of information in image Range >= 0 and <= 1. Default 0.8. Advanced.
-            model: Which model to run inference with. The dev model performs best with around 28 inference steps but the schnell model only needs 4 steps. One of 'dev', 'schnell'. Default 'dev'. Advanced.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 1. Advanced.
-            num_inference_steps: Number of denoising steps. More steps can give more detailed images, but take longer. Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Guidance scale for the diffusion process. Lower values can give more realistic images. Good values to try are 2, 2.5, 3 and 3.5 Range >= 0 and <= 10. Default 3.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
-            go_fast: Run faster predictions with model optimized for speed (currently fp8 quantized); disable to run in original bf16 Default False.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'. Advanced.
-            lora_scale: Determines how strongly the main LoRA should be applied. Sane results between 0 and 1 for base inference. For go_fast we apply a 1.5x multiplier to this value; we've generally seen good performance when scaling the base value by that amount. You may still need to experiment to find the best value for your particular lora. Range >= -1 and <= 3. Default 1. Advanced.
-            extra_lora: Load LoRA weights. Supports Replicate models in the format <owner>/<username> or <owner>/<username>/<version>, HuggingFace URLs in the format huggingface.co/<owner>/<model-name>, CivitAI URLs in the format civitai.com/models/<id>[/<model-name>], or arbitrary .safetensors URLs from the Internet. For example, 'fofr/flux-pixar-cars' Advanced.
-            extra_lora_scale: Determines how strongly the extra LoRA should be applied. Sane results between 0 and 1 for base inference. For go_fast we apply a 1.5x multiplier to this value; we've generally seen good performance when scaling the base value by that amount. You may still need to experiment to find the best value for your particular lora. Range >= -1 and <= 3. Default 1. Advanced.
+            prompt: Prompt for generated image. For ptimal performance of the model, it is
+                recommended to use “360 view in the TOK style” at the end of the prompt.
+                Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the
+                schema requires it).
+            image: Input image for image to image or inpainting mode. If provided, aspect_ratio,
+                width, and height inputs are ignored. image file URL. Advanced.
+            mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height
+                inputs are ignored. image file URL. Advanced.
+            aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height
+                and width below & will run in bf16 mode. One of '1:1', '16:9', '21:9',
+                '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'.
+                Default '1:1'.
+            height: Height of generated image. Only works if `aspect_ratio` is set to custom. Will
+                be rounded to nearest multiple of 16. Incompatible with fast generation.
+                Range >= 256 and <= 1440.
+            width: Width of generated image. Only works if `aspect_ratio` is set to custom. Will be
+                rounded to nearest multiple of 16. Incompatible with fast generation.
+                Range >= 256 and <= 1440.
+            prompt_strength: Prompt strength when using img2img. 1.0 corresponds to full destruction
+                of information in image. Range >= 0 and <= 1. Default 0.8. Advanced.
+            model: Which model to run inference with. The dev model performs best with around 28
+                inference steps but the schnell model only needs 4 steps. One of 'dev',
+                'schnell'. Default 'dev'. Advanced.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            num_inference_steps: Number of denoising steps. More steps can give more detailed
+                images, but take longer. Range >= 1 and <= 50. Default 28. Advanced.
+            guidance_scale: Guidance scale for the diffusion process. Lower values can give more
+                realistic images. Good values to try are 2, 2.5, 3 and 3.5. Range >= 0
+                and <= 10. Default 3.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
+            go_fast: Run faster predictions with model optimized for speed (currently fp8
+                quantized); disable to run in original bf16. Default False.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'. Advanced.
+            lora_scale: Determines how strongly the main LoRA should be applied. Sane results
+                between 0 and 1 for base inference. For go_fast we apply a 1.5x
+                multiplier to this value; we've generally seen good performance when
+                scaling the base value by that amount. You may still need to experiment
+                to find the best value for your particular lora. Range >= -1 and <= 3.
+                Default 1. Advanced.
+            extra_lora: Load LoRA weights. Supports Replicate models in the format
+                <owner>/<username> or <owner>/<username>/<version>, HuggingFace URLs in
+                the format huggingface.co/<owner>/<model-name>, CivitAI URLs in the
+                format civitai.com/models/<id>[/<model-name>], or arbitrary .safetensors
+                URLs from the Internet. For example, 'fofr/flux-pixar-cars'. Advanced.
+            extra_lora_scale: Determines how strongly the extra LoRA should be applied. Sane results
+                between 0 and 1 for base inference. For go_fast we apply a 1.5x
+                multiplier to this value; we've generally seen good performance when
+                scaling the base value by that amount. You may still need to experiment
+                to find the best value for your particular lora. Range >= -1 and <= 3.
+                Default 1. Advanced.
         """
         from genvr.models.gen3d.panorama import PanoramaInput
 
@@ -684,20 +795,26 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
-            images: List of input images to generate 3D asset from image file URLs. Items: 0 to 4.
-            seed: Random seed for generation Default 0.
-            randomize_seed: Randomize seed Default True.
-            generate_color: Generate color video render Default True.
-            generate_normal: Generate normal video render Default False.
+            images: List of input images to generate 3D asset from. image file URLs. Items: 0 to 4.
+            seed: Random seed for generation. Default 0.
+            randomize_seed: Randomize seed. Default True.
+            generate_color: Generate color video render. Default True.
+            generate_normal: Generate normal video render. Default False.
             generate_model: Generate 3D model file (GLB) Default True.
-            save_gaussian_ply: Save Gaussian point cloud as PLY file Default False.
-            return_no_background: Return the preprocessed images without background Default False.
-            ss_guidance_strength: Stage 1: Sparse Structure Generation - Guidance Strength Range >= 0 and <= 10. Default 7.5. Advanced.
-            ss_sampling_steps: Stage 1: Sparse Structure Generation - Sampling Steps Range >= 1 and <= 50. Default 12. Advanced.
-            slat_guidance_strength: Stage 2: Structured Latent Generation - Guidance Strength Range >= 0 and <= 10. Default 3. Advanced.
-            slat_sampling_steps: Stage 2: Structured Latent Generation - Sampling Steps Range >= 1 and <= 50. Default 12. Advanced.
-            mesh_simplify: GLB Extraction - Mesh Simplification (only used if generate_model=True) Range >= 0 and <= 0.98. Default 0.98. Advanced.
-            texture_size: GLB Extraction - Texture Size (only used if generate_model=True) Range >= 512 and <= 2048. Default 512.
+            save_gaussian_ply: Save Gaussian point cloud as PLY file. Default False.
+            return_no_background: Return the preprocessed images without background. Default False.
+            ss_guidance_strength: Stage 1: Sparse Structure Generation - Guidance Strength. Range >=
+                0 and <= 10. Default 7.5. Advanced.
+            ss_sampling_steps: Stage 1: Sparse Structure Generation - Sampling Steps. Range >= 1 and
+                <= 50. Default 12. Advanced.
+            slat_guidance_strength: Stage 2: Structured Latent Generation - Guidance Strength. Range
+                >= 0 and <= 10. Default 3. Advanced.
+            slat_sampling_steps: Stage 2: Structured Latent Generation - Sampling Steps. Range >= 1
+                and <= 50. Default 12. Advanced.
+            mesh_simplify: GLB Extraction - Mesh Simplification (only used if generate_model=True)
+                Range >= 0 and <= 0.98. Default 0.98. Advanced.
+            texture_size: GLB Extraction - Texture Size (only used if generate_model=True) Range >=
+                512 and <= 2048. Default 512.
         """
         from genvr.models.gen3d.trellis import TrellisInput
 
@@ -753,15 +870,36 @@ class AsyncGen3dResource:
 
         Args:
             image_url: URL of the image to use for model generation. image file URL.
-            seed: This is the random seed for model generation. The seed controls the geometry generation process, ensuring identical models when the same seed is used. This parameter is an integer and is randomly chosen if not set.
-            pbr: A boolean option to enable pbr. The default value is True, set False to get a model without pbr. If this option is set to True, texture will be ignored and used as True. Default True.
-            texture: An option to enable texturing. Default is 'standard', set 'no' to get a model without any textures, and set 'HD' to get a model with hd quality textures. One of 'no', 'standard', 'HD'. Default 'standard'.
-            texture_seed: This is the random seed for texture generation. Using the same seed will produce identical textures. This parameter is an integer and is randomly chosen if not set. If you want a model with different textures, please use same seed and different texture_seed.
-            auto_size: Automatically scale the model to real-world dimensions, with the unit in meters. The default value is False. Default False.
-            style: Defines the artistic style or transformation to be applied to the 3D model, altering its appearance according to preset options. Omit this option to keep the original style and apperance. One of '', 'person:person2cartoon', 'object:clay', 'object:steampunk', 'animal:venom', 'object:barbie', 'object:christmas', 'gold', 'ancient_bronze'. Default ''.
-            quad: Set True to enable quad mesh output (extra $0.05 per generation). If quad=True and face_limit is not set, the default face_limit will be 10000. Note: Enabling this option will force the output to be an FBX model.
-            texture_alignment: Determines the prioritization of texture alignment in the 3D model. The default value is original_image. One of 'original_image', 'geometry'. Default 'original_image'.
-            orientation: Set orientation=align_image to automatically rotate the model to align the original image. The default value is default. One of 'default', 'align_image'. Default 'default'.
+            seed: This is the random seed for model generation. The seed controls the geometry
+                generation process, ensuring identical models when the same seed is
+                used. This parameter is an integer and is randomly chosen if not set.
+            pbr: A boolean option to enable pbr. The default value is True, set False to get a model
+                without pbr. If this option is set to True, texture will be ignored and
+                used as True. Default True.
+            texture: An option to enable texturing. Default is 'standard', set 'no' to get a model
+                without any textures, and set 'HD' to get a model with hd quality
+                textures. One of 'no', 'standard', 'HD'. Default 'standard'.
+            texture_seed: This is the random seed for texture generation. Using the same seed will
+                produce identical textures. This parameter is an integer and is randomly
+                chosen if not set. If you want a model with different textures, please
+                use same seed and different texture_seed.
+            auto_size: Automatically scale the model to real-world dimensions, with the unit in
+                meters. The default value is False. Default False.
+            style: Defines the artistic style or transformation to be applied to the 3D model,
+                altering its appearance according to preset options. Omit this option to
+                keep the original style and apperance. One of '',
+                'person:person2cartoon', 'object:clay', 'object:steampunk',
+                'animal:venom', 'object:barbie', 'object:christmas', 'gold',
+                'ancient_bronze'. Default ''.
+            quad: Set True to enable quad mesh output (extra $0.05 per generation). If quad=True and
+                face_limit is not set, the default face_limit will be 10000. Note:
+                Enabling this option will force the output to be an FBX model.
+            texture_alignment: Determines the prioritization of texture alignment in the 3D model.
+                The default value is original_image. One of 'original_image',
+                'geometry'. Default 'original_image'.
+            orientation: Set orientation=align_image to automatically rotate the model to align the
+                original image. The default value is default. One of 'default',
+                'align_image'. Default 'default'.
         """
         from genvr.models.gen3d.tripo3d_2_5 import Tripo3d25Input
 

@@ -34,13 +34,18 @@ class ImagegenResource:
         `genvr.models.imagegen.bytedance_dreamina3_1.BytedanceDreamina31Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            enhance_prompt: Enable text expansion for better results with short prompts Default True.
-            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21', 'custom'. Default '1:1'.
-            resolution: Image resolution quality One of '1K', '2K'. Default '2K'.
-            width: Image width (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024. Default 1328.
-            height: Image height (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024. Default 1328.
-            seed: Random seed. Set for reproducible generation
+            prompt: Text prompt for image generation.
+            enhance_prompt: Enable text expansion for better results with short prompts. Default
+                True.
+            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
+                '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21',
+                'custom'. Default '1:1'.
+            resolution: Image resolution quality. One of '1K', '2K'. Default '2K'.
+            width: Image width (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
+                Default 1328.
+            height: Image height (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
+                Default 1328.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imagegen.bytedance_dreamina3_1 import BytedanceDreamina31Input
 
@@ -74,13 +79,19 @@ class ImagegenResource:
         `genvr.models.imagegen.bytedance_seedream3.BytedanceSeedream3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            seed: Random seed. Set for reproducible generation
-            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of '1:1', '3:4', '4:3', '16:9', '9:16', '2:3', '3:2', '21:9', 'custom'. Default '16:9'.
-            size: Big images will have their longest dimension be 2048px. Small images will have their shortest dimension be 512px. Regular images will always be 1 megapixel. Ignored if aspect ratio is custom. One of 'small', 'regular', 'big'. Default 'regular'.
-            width: Image width Range >= 512 and <= 2048. Default 2048.
-            height: Image height Range >= 512 and <= 2048. Default 2048.
-            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default 2.5.
+            prompt: Text prompt for image generation.
+            seed: Random seed. Set for reproducible generation.
+            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
+                '1:1', '3:4', '4:3', '16:9', '9:16', '2:3', '3:2', '21:9', 'custom'.
+                Default '16:9'.
+            size: Big images will have their longest dimension be 2048px. Small images will have
+                their shortest dimension be 512px. Regular images will always be 1
+                megapixel. Ignored if aspect ratio is custom. One of 'small', 'regular',
+                'big'. Default 'regular'.
+            width: Image width. Range >= 512 and <= 2048. Default 2048.
+            height: Image height. Range >= 512 and <= 2048. Default 2048.
+            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
+                2.5.
         """
         from genvr.models.imagegen.bytedance_seedream3 import BytedanceSeedream3Input
 
@@ -121,10 +132,14 @@ class ImagegenResource:
 
         Args:
             prompt: The text prompt used to generate the image.
-            image_size: The size of the generated image. Width and height must be between 512 and 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1. Advanced.
+            image_size: The size of the generated image. Width and height must be between 512 and
+                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
+                'landscape_4_3', 'landscape_16_9'.
+            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
+                Advanced.
             seed: Random seed to control the stochasticity of image generation.
-            enable_safety_checker: Enable safety checker to prevent generating unsafe images Default False. Advanced.
+            enable_safety_checker: Enable safety checker to prevent generating unsafe images.
+                Default False. Advanced.
         """
         from genvr.models.imagegen.bytedance_seedream4 import BytedanceSeedream4Input
 
@@ -167,15 +182,23 @@ class ImagegenResource:
         `genvr.models.imagegen.flux1_0_fast.Flux10FastInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 1.
-            num_inference_steps: Number of denoising steps. 4 is recommended, and lower number of steps produce lower quality outputs, faster. Range >= 1 and <= 4. Default 4.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'png', 'jpg', 'webp'. Default 'jpg'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            speed_mode: Run faster predictions with model optimized for speed One of 'Base Model', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 💥 (more speed)'. Default 'Juiced 🔥 (default)'.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'.
+            prompt: Prompt for generated image.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
+            num_inference_steps: Number of denoising steps. 4 is recommended, and lower number of
+                steps produce lower quality outputs, faster. Range >= 1 and <= 4.
+                Default 4.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'png', 'jpg', 'webp'. Default 'jpg'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            speed_mode: Run faster predictions with model optimized for speed. One of 'Base Model',
+                'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra
+                Juiced 💥 (more speed)'. Default 'Juiced 🔥 (default)'.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'.
         """
         from genvr.models.imagegen.flux1_0_fast import Flux10FastInput
 
@@ -215,16 +238,29 @@ class ImagegenResource:
         `genvr.models.imagegen.flux1_1_pro.Flux11ProInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image_prompt: Image to use with Flux Redux. This is used together with the text prompt to guide the generation towards the composition of the image_prompt. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio for the generated image One of 'custom', '1:1', '16:9', '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
-            width: Width of the generated image in text-to-image mode. Only used when aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be rounded to nearest multiple of 32). Note: Ignored in img2img and inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
-            height: Height of the generated image in text-to-image mode. Only used when aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be rounded to nearest multiple of 32). Note: Ignored in img2img and inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
-            seed: Random seed. Set for reproducible generation
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
+            prompt: Text prompt for image generation.
+            image_prompt: Image to use with Flux Redux. This is used together with the text prompt
+                to guide the generation towards the composition of the image_prompt.
+                Must be jpeg, png, gif, or webp. image file URL.
+            aspect_ratio: Aspect ratio for the generated image. One of 'custom', '1:1', '16:9',
+                '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
+            width: Width of the generated image in text-to-image mode. Only used when
+                aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be
+                rounded to nearest multiple of 32). Note: Ignored in img2img and
+                inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
+            height: Height of the generated image in text-to-image mode. Only used when
+                aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be
+                rounded to nearest multiple of 32). Note: Ignored in img2img and
+                inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
             output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
         """
         from genvr.models.imagegen.flux1_1_pro import Flux11ProInput
 
@@ -263,13 +299,18 @@ class ImagegenResource:
         `genvr.models.imagegen.flux1_1_pro_ultra.Flux11ProUltraInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image_prompt: Image to use with Flux Redux. This is used together with the text prompt to guide the generation towards the composition of the image_prompt. Must be jpeg, png, gif, or webp. image file URL.
-            image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <= 1. Default 0.1.
-            aspect_ratio: Aspect ratio for the generated image One of '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'. Default '1:1'.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
-            seed: Random seed. Set for reproducible generation
-            raw: Generate less processed, more natural-looking images Default False.
+            prompt: Text prompt for image generation.
+            image_prompt: Image to use with Flux Redux. This is used together with the text prompt
+                to guide the generation towards the composition of the image_prompt.
+                Must be jpeg, png, gif, or webp. image file URL.
+            image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <=
+                1. Default 0.1.
+            aspect_ratio: Aspect ratio for the generated image. One of '21:9', '16:9', '3:2', '4:3',
+                '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'. Default '1:1'.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            raw: Generate less processed, more natural-looking images. Default False.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imagegen.flux1_1_pro_ultra import Flux11ProUltraInput
@@ -316,14 +357,17 @@ class ImagegenResource:
         `genvr.models.imagegen.flux_dev.FluxDevInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            speed_mode: Speed optimization level One of 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an eye 👁️'. Default 'Juiced 🔥 (default)'. Advanced.
-            num_inference_steps: Number of inference steps Default 28. Advanced.
-            guidance: Guidance scale Default 7.5. Advanced.
-            seed: Seed Default -1.
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '16:9'.
+            prompt: Prompt.
+            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
+                'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an eye
+                👁️'. Default 'Juiced 🔥 (default)'. Advanced.
+            num_inference_steps: Number of inference steps. Default 28. Advanced.
+            guidance: Guidance scale. Default 7.5. Advanced.
+            seed: Seed. Default -1.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '16:9'.
             image_size: Base image size (longest side) Default 1024. Advanced.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         from genvr.models.imagegen.flux_dev import FluxDevInput
@@ -371,16 +415,27 @@ class ImagegenResource:
         `genvr.models.imagegen.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            prompt: The prompt to generate an image from
-            image_size: The size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'landscape_4_3'.
-            num_inference_steps: The number of inference steps to perform Range >= 1 and <= 50. Default 28. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 1 and <= 20. Default 4.5. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            acceleration: The speed of the generation. The higher the speed, the faster the generation One of 'none', 'regular', 'high'. Default 'none'. Advanced.
+            prompt: The prompt to generate an image from.
+            image_size: The size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'landscape_4_3'.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 28. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 1 and <= 20. Default 4.5. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            acceleration: The speed of the generation. The higher the speed, the faster the
+                generation. One of 'none', 'regular', 'high'. Default 'none'. Advanced.
         """
         from genvr.models.imagegen.flux_spro_dev import FluxSproDevInput
 
@@ -419,13 +474,14 @@ class ImagegenResource:
         `genvr.models.imagegen.freepik_f_lite.FreepikFLiteInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            num_inference_steps: Number of inference steps Default 30.
-            guidance: Guidance scale Default 3.
-            seed: Seed Default -1.
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            prompt: Prompt.
+            num_inference_steps: Number of inference steps. Default 30.
+            guidance: Guidance scale. Default 3.
+            seed: Seed. Default -1.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
             image_size: Base image size (longest side) Default 1024.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         from genvr.models.imagegen.freepik_f_lite import FreepikFLiteInput
@@ -451,17 +507,20 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 3: Generate images using Google's highest quality image generation model (Imagen 3 model)
+        """Google Imagen 3: Generate images using Google's highest quality image generation model
+        (Imagen 3 model)
 
         Runs `imagegen/google_imagen3` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen3.GoogleImagen3Input` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.imagegen.google_imagen3 import GoogleImagen3Input
 
@@ -483,17 +542,20 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4: Generate images using Google's highest quality image generation model (Imagen 4 model)
+        """Google Imagen 4: Generate images using Google's highest quality image generation model
+        (Imagen 4 model)
 
         Runs `imagegen/google_imagen4` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4.GoogleImagen4Input` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4 import GoogleImagen4Input
 
@@ -515,17 +577,20 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model (Imagen 4 Fast model)
+        """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model
+        (Imagen 4 Fast model)
 
         Runs `imagegen/google_imagen4_fast` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4_fast.GoogleImagen4FastInput` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4_fast import GoogleImagen4FastInput
 
@@ -547,17 +612,20 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model (Imagen 4 Ultra model)
+        """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model
+        (Imagen 4 Ultra model)
 
         Runs `imagegen/google_imagen4_ultra` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4_ultra.GoogleImagen4UltraInput` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''. Advanced.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''. Advanced.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4_ultra import GoogleImagen4UltraInput
 
@@ -586,7 +654,8 @@ class ImagegenResource:
 
         Args:
             prompt: The prompt for image editing.
-            aspect_ratio: Aspect ratio of the generated image One of '1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default '1:1'.
+            aspect_ratio: Aspect ratio of the generated image. One of '1:1', '2:3', '3:2', '3:4',
+                '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default '1:1'.
         """
         from genvr.models.imagegen.google_nano_banana import GoogleNanoBananaInput
 
@@ -612,10 +681,13 @@ class ImagegenResource:
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024', '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
+                '1024x1536'. Default 'auto'.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'. Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent', 'opaque'. Default 'auto'.
+            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
+                Default 'auto'.
+            background: The background of the image to generate. One of 'auto', 'transparent',
+                'opaque'. Default 'auto'.
         """
         from genvr.models.imagegen.gpt_image1 import GptImage1Input
 
@@ -651,12 +723,22 @@ class ImagegenResource:
         Args:
             edit_instruction: The instruction to edit the image.
             image_url: URL of an input image to edit. image file URL.
-            target_image_description: The description of the target image after your edits have been made. Leave this blank to allow the model to use its own imagination.
-            negative_prompt: The negative prompt to use. Use it to address details that you don't want in the image. This could be colors, objects, scenery and even the small details (e.g. moustache, blurry, low resolution). Default 'low resolution, blur'.
-            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50. Default 50.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you. Range >= 0 and <= 20. Default 3.5.
-            image_guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your initial image when looking for a related image to show you. Range >= 0 and <= 20. Default 2.
+            target_image_description: The description of the target image after your edits have been
+                made. Leave this blank to allow the model to use its own imagination.
+            negative_prompt: The negative prompt to use. Use it to address details that you don't
+                want in the image. This could be colors, objects, scenery and even the
+                small details (e.g. moustache, blurry, low resolution). Default 'low
+                resolution, blur'.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 50.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 0 and <= 20. Default 3.5.
+            image_guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close
+                you want the model to stick to your initial image when looking for a
+                related image to show you. Range >= 0 and <= 20. Default 2.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
             output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
@@ -714,12 +796,17 @@ class ImagegenResource:
         `genvr.models.imagegen.hidream_l1_full.HidreamL1FullInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            model_type: Model type One of 'full'. Default 'full'.
-            speed_mode: Speed optimization level One of 'Unsqueezed 🍋 (highest quality)', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
-            resolution: Output resolution One of '1024 × 1024 (Square)', '768 × 1360 (Portrait)', '1360 × 768 (Landscape)', '880 × 1168 (Portrait)', '1168 × 880 (Landscape)', '1248 × 832 (Landscape)', '832 × 1248 (Portrait)'. Default '1024 × 1024 (Square)'.
+            prompt: Prompt.
+            model_type: Model type. One of 'full'. Default 'full'.
+            speed_mode: Speed optimization level. One of 'Unsqueezed 🍋 (highest quality)', 'Lightly
+                Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀
+                (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
+            resolution: Output resolution. One of '1024 × 1024 (Square)', '768 × 1360 (Portrait)',
+                '1360 × 768 (Landscape)', '880 × 1168 (Portrait)', '1168 × 880
+                (Landscape)', '1248 × 832 (Landscape)', '832 × 1248 (Portrait)'. Default
+                '1024 × 1024 (Square)'.
             seed: Random seed (-1 for random) Default -1.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'webp'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'webp'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 100.
         """
         from genvr.models.imagegen.hidream_l1_full import HidreamL1FullInput
@@ -773,17 +860,24 @@ class ImagegenResource:
         `genvr.models.imagegen.higgsfield_soul.HiggsfieldSoulInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            width_and_height: Desired width and height of output image One of '1152x2048', '2048x1152', '2048x1536', '1536x2048', '1344x2016', '2016x1344', '960x1696', '1536x1536', '1536x1152', '1696x960', '1152x1536', '1120x1680', …. Default '1536x1536'. Always sent (the schema requires it).
-            enhance_prompt: Enhance prompt Default False.
-            style_id: Chosen preset for soul image generation. If null then General soul style is applied. Default '464ea177-8d40-4940-8d9d-b438bab269c7'.
-            style_strength: Style strength Range >= 0 and <= 1. Default 1.
-            quality: Output quality One of '720p', '1080p'. Default '720p'. Advanced.
-            seed: Seed for reproducibility. If null then random seed is applied. Range >= 1 and <= 1000000.
+            prompt: Prompt.
+            width_and_height: Desired width and height of output image. One of '1152x2048',
+                '2048x1152', '2048x1536', '1536x2048', '1344x2016', '2016x1344',
+                '960x1696', '1536x1536', '1536x1152', '1696x960', '1152x1536',
+                '1120x1680', …. Default '1536x1536'. Always sent (the schema requires
+                it).
+            enhance_prompt: Enhance prompt. Default False.
+            style_id: Chosen preset for soul image generation. If null then General soul style is
+                applied. Default '464ea177-8d40-4940-8d9d-b438bab269c7'.
+            style_strength: Style strength. Range >= 0 and <= 1. Default 1.
+            quality: Output quality. One of '720p', '1080p'. Default '720p'. Advanced.
+            seed: Seed for reproducibility. If null then random seed is applied. Range >= 1 and <=
+                1000000.
             custom_reference_id: The id of character that already created. Advanced.
-            custom_reference_strength: Custom reference strength Range >= 0 and <= 1. Default 1. Advanced.
+            custom_reference_strength: Custom reference strength. Range >= 0 and <= 1. Default 1.
+                Advanced.
             image_reference: This image will be used a source for image generation. image file URL.
-            batch_size: Number of images to generate One of 1, 4. Default 1. Advanced.
+            batch_size: Number of images to generate. One of 1, 4. Default 1. Advanced.
         """
         from genvr.models.imagegen.higgsfield_soul import HiggsfieldSoulInput
 
@@ -831,15 +925,21 @@ class ImagegenResource:
         `genvr.models.imagegen.hunyuan2_1_image.Hunyuan21ImageInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to generate an image from
-            negative_prompt: The negative prompt to guide the image generation away from certain concepts Default ''.
-            image_size: The desired size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'square_hd'.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean stricter adherence Range >= 1 and <= 20. Default 3.5. Advanced.
-            seed: Random seed for reproducible results. If None, a random seed is used
-            use_reprompt: Enable prompt enhancement for potentially better results Default True.
-            use_refiner: Enable the refiner model for improved image quality Default False. Advanced.
+            prompt: The text prompt to generate an image from.
+            negative_prompt: The negative prompt to guide the image generation away from certain
+                concepts. Default ''.
+            image_size: The desired size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'square_hd'.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
+                Advanced.
+            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean
+                stricter adherence. Range >= 1 and <= 20. Default 3.5. Advanced.
+            seed: Random seed for reproducible results. If None, a random seed is used.
+            use_reprompt: Enable prompt enhancement for potentially better results. Default True.
+            use_refiner: Enable the refiner model for improved image quality. Default False.
+                Advanced.
         """
         from genvr.models.imagegen.hunyuan2_1_image import Hunyuan21ImageInput
 
@@ -887,17 +987,27 @@ class ImagegenResource:
         `genvr.models.imagegen.hunyuan3_image.Hunyuan3ImageInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to generate an image from
-            negative_prompt: The negative prompt to guide the image generation away from certain concepts Default ''.
-            image_size: The desired size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'square_hd'.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 4.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean stricter adherence Range >= 1 and <= 20. Default 7.5. Advanced.
-            seed: Random seed for reproducible results. If None, a random seed is used
-            enable_safety_checker: Enable the safety checker to prevent generation of unsafe content Default False. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'png'.
-            enable_prompt_expansion: Enable the prompt expansion to generate more images Default True.
+            prompt: The text prompt to generate an image from.
+            negative_prompt: The negative prompt to guide the image generation away from certain
+                concepts. Default ''.
+            image_size: The desired size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'square_hd'.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 4.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
+                Advanced.
+            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean
+                stricter adherence. Range >= 1 and <= 20. Default 7.5. Advanced.
+            seed: Random seed for reproducible results. If None, a random seed is used.
+            enable_safety_checker: Enable the safety checker to prevent generation of unsafe
+                content. Default False. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'png'.
+            enable_prompt_expansion: Enable the prompt expansion to generate more images. Default
+                True.
         """
         from genvr.models.imagegen.hunyuan3_image import Hunyuan3ImageInput
 
@@ -1016,15 +1126,28 @@ class ImagegenResource:
         `genvr.models.imagegen.ideogram_v2.IdeogramV2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
+            prompt: Text prompt for image generation.
             negative_prompt: Things you do not want to see in the generated image.
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '16:10', '10:16', '3:1', '1:3'. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design', 'Render 3D', 'Anime'. Default 'None'.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '16:10', '10:16',
+                '3:1', '1:3'. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design',
+                'Render 3D', 'Anime'. Default 'None'.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v2 import IdeogramV2Input
 
@@ -1155,15 +1278,29 @@ class ImagegenResource:
         `genvr.models.imagegen.ideogram_v3.IdeogramV3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'. Default 'None'.
-            style_reference_images: A list of images to use as style references. Provide image or zip image file URLs.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            prompt: Text prompt for image generation.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
+                Default 'None'.
+            style_reference_images: A list of images to use as style references. Provide image or
+                zip. image file URLs.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3 import IdeogramV3Input
 
@@ -1294,15 +1431,29 @@ class ImagegenResource:
         `genvr.models.imagegen.ideogram_v3_fast.IdeogramV3FastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'. Advanced.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'. Default 'None'.
-            style_reference_images: A list of images to use as style references. image file URLs. Items: 0 to 1.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            prompt: Text prompt for image generation.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'. Advanced.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
+                Default 'None'.
+            style_reference_images: A list of images to use as style references. image file URLs.
+                Items: 0 to 1.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3_fast import IdeogramV3FastInput
 
@@ -1334,7 +1485,8 @@ class ImagegenResource:
 
         Args:
             prompt: A highly detailed photorealistic image of...
-            aspect_ratio: Aspect Ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '1:3', '3:1'. Default '1:1'.
+            aspect_ratio: Aspect Ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4', '3:2', '2:3', '1:3', '3:1'. Default '1:1'.
         """
         from genvr.models.imagegen.imagineart1 import Imagineart1Input
 
@@ -1403,13 +1555,17 @@ class ImagegenResource:
         `genvr.models.imagegen.leanardo_lucid_origin.LeanardoLucidOriginInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '9:16', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default '16:9'.
-            generation_mode: Generation mode One of 'standard', 'ultra'. Default 'ultra'. Advanced.
-            contrast: Contrast level One of 'low', 'medium', 'high'. Default 'medium'.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            num_images: Number of images to generate Range >= 1 and <= 8. Default 1. Advanced.
-            style: Style to use for the output image One of 'bokeh', 'cinematic', 'cinematic_close_up', 'creative', 'dynamic', 'fashion', 'film', 'food', 'hdr', 'long_exposure', 'macro', 'minimalist', …. Default 'none'.
+            prompt: Text prompt for generation.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
+                '16:9'.
+            generation_mode: Generation mode. One of 'standard', 'ultra'. Default 'ultra'. Advanced.
+            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            num_images: Number of images to generate. Range >= 1 and <= 8. Default 1. Advanced.
+            style: Style to use for the output image. One of 'bokeh', 'cinematic',
+                'cinematic_close_up', 'creative', 'dynamic', 'fashion', 'film', 'food',
+                'hdr', 'long_exposure', 'macro', 'minimalist', …. Default 'none'.
         """
         from genvr.models.imagegen.leanardo_lucid_origin import LeanardoLucidOriginInput
 
@@ -1487,13 +1643,18 @@ class ImagegenResource:
         `genvr.models.imagegen.leanardo_pheonix1.LeanardoPheonix1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '9:16', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default '3:2'.
-            generation_mode: Generation mode One of 'fast', 'quality', 'ultra'. Default 'quality'.
-            contrast: Contrast level One of 'low', 'medium', 'high'. Default 'medium'.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            num_images: Number of images to generate Range >= 1 and <= 8. Default 1.
-            style: Style to use for the output image One of '3d_render', 'bokeh', 'cinematic', 'cinematic_concept', 'creative', 'dynamic', 'fashion', 'graphic_design_pop_art', 'graphic_design_vector', 'hdr', 'illustration', 'macro', …. Default 'none'.
+            prompt: Text prompt for generation.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
+                '3:2'.
+            generation_mode: Generation mode. One of 'fast', 'quality', 'ultra'. Default 'quality'.
+            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            num_images: Number of images to generate. Range >= 1 and <= 8. Default 1.
+            style: Style to use for the output image. One of '3d_render', 'bokeh', 'cinematic',
+                'cinematic_concept', 'creative', 'dynamic', 'fashion',
+                'graphic_design_pop_art', 'graphic_design_vector', 'hdr',
+                'illustration', 'macro', …. Default 'none'.
         """
         from genvr.models.imagegen.leanardo_pheonix1 import LeanardoPheonix1Input
 
@@ -1525,11 +1686,13 @@ class ImagegenResource:
         `genvr.models.imagegen.minimax_image_o1.MinimaxImageO1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Image aspect ratio One of '1:1', '16:9', '4:3', '3:2', '2:3', '3:4', '9:16', '21:9'. Default '1:1'.
-            number_of_images: Number of images to generate Range >= 1 and <= 9. Default 1.
-            prompt_optimizer: Use prompt optimizer Default True.
-            subject_reference: An optional character reference image (human face) to use as the subject in the generated image(s). image file URL.
+            prompt: Text prompt for generation.
+            aspect_ratio: Image aspect ratio. One of '1:1', '16:9', '4:3', '3:2', '2:3', '3:4',
+                '9:16', '21:9'. Default '1:1'.
+            number_of_images: Number of images to generate. Range >= 1 and <= 9. Default 1.
+            prompt_optimizer: Use prompt optimizer. Default True.
+            subject_reference: An optional character reference image (human face) to use as the
+                subject in the generated image(s). image file URL.
         """
         from genvr.models.imagegen.minimax_image_o1 import MinimaxImageO1Input
 
@@ -1577,19 +1740,28 @@ class ImagegenResource:
         `genvr.models.imagegen.nirman.NirmanInput` before anything is sent.
 
         Args:
-            prompt: Input prompt
-            negative_prompt: Negative Input prompt Default a long text.
-            image: Input image for img2img or inpaint mode image file URL. Advanced.
-            mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be inpainted. image file URL. Advanced.
-            width: Width of output image. Recommended 1024 or 1280 Default 1024.
-            height: Height of output image. Recommended 1024 or 1280 Default 1024.
+            prompt: Input prompt.
+            negative_prompt: Negative Input prompt. Default a long text.
+            image: Input image for img2img or inpaint mode. image file URL. Advanced.
+            mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be
+                inpainted. image file URL. Advanced.
+            width: Width of output image. Recommended 1024 or 1280. Default 1024.
+            height: Height of output image. Recommended 1024 or 1280. Default 1024.
             num_outputs: Number of images to output. Range >= 1 and <= 4. Default 1.
-            scheduler: scheduler One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'DPM++2MSDE'. Default 'K_EULER_ANCESTRAL'. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 100. Default 8. Advanced.
-            guidance_scale: Scale for classifier-free guidance Range >= 0 and <= 10. Default 2.
-            prompt_strength: Prompt strength when using img2img / inpaint. 1.0 corresponds to full destruction of information in image Range >= 0 and <= 1. Default 0.8. Advanced.
-            seed: Random seed. Leave blank to randomize the seed
-            apply_watermark: Applies a watermark to enable determining if an image is generated in downstream applications. If you have other provisions for generating or deploying images safely, you can use this to disable watermarking. Default False. Advanced.
+            scheduler: scheduler. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM',
+                'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'DPM++2MSDE'. Default
+                'K_EULER_ANCESTRAL'. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 8.
+                Advanced.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0 and <= 10. Default 2.
+            prompt_strength: Prompt strength when using img2img / inpaint. 1.0 corresponds to full
+                destruction of information in image. Range >= 0 and <= 1. Default 0.8.
+                Advanced.
+            seed: Random seed. Leave blank to randomize the seed.
+            apply_watermark: Applies a watermark to enable determining if an image is generated in
+                downstream applications. If you have other provisions for generating or
+                deploying images safely, you can use this to disable watermarking.
+                Default False. Advanced.
         """
         from genvr.models.imagegen.nirman import NirmanInput
 
@@ -1638,15 +1810,21 @@ class ImagegenResource:
         `genvr.models.imagegen.nvidia_sana.NvidiaSanaInput` before anything is sent.
 
         Args:
-            prompt: Input prompt Default 'a cyberpunk cat with a neon sign that says "Sana"'.
-            negative_prompt: Specify things to not see in the output Default ''.
-            model_variant: Model variant. 1600M variants are slower but produce higher quality than 600M, 1024px variants are optimized for 1024x1024px images, 512px variants are optimized for 512x512px images, 'multilang' variants can be prompted in both English and Chinese One of '1600M-1024px', '1600M-1024px-multilang', '1600M-512px', '600M-1024px-multilang', '600M-512px-multilang'. Default '1600M-1024px'.
-            width: Width of output image Default 1024.
-            height: Height of output image Default 1024.
-            num_inference_steps: Number of denoising steps Range >= 1. Default 18. Advanced.
-            guidance_scale: Classifier-free guidance scale Range >= 1 and <= 20. Default 5. Advanced.
-            pag_guidance_scale: PAG Guidance scale Range >= 1 and <= 20. Default 2. Advanced.
-            seed: Random seed. Leave blank to randomize the seed
+            prompt: Input prompt. Default 'a cyberpunk cat with a neon sign that says "Sana"'.
+            negative_prompt: Specify things to not see in the output. Default ''.
+            model_variant: Model variant. 1600M variants are slower but produce higher quality than
+                600M, 1024px variants are optimized for 1024x1024px images, 512px
+                variants are optimized for 512x512px images, 'multilang' variants can be
+                prompted in both English and Chinese. One of '1600M-1024px',
+                '1600M-1024px-multilang', '1600M-512px', '600M-1024px-multilang',
+                '600M-512px-multilang'. Default '1600M-1024px'.
+            width: Width of output image. Default 1024.
+            height: Height of output image. Default 1024.
+            num_inference_steps: Number of denoising steps. Range >= 1. Default 18. Advanced.
+            guidance_scale: Classifier-free guidance scale. Range >= 1 and <= 20. Default 5.
+                Advanced.
+            pag_guidance_scale: PAG Guidance scale. Range >= 1 and <= 20. Default 2. Advanced.
+            seed: Random seed. Leave blank to randomize the seed.
         """
         from genvr.models.imagegen.nvidia_sana import NvidiaSanaInput
 
@@ -1676,9 +1854,10 @@ class ImagegenResource:
         `genvr.models.imagegen.openai_dalle_3.OpenaiDalle3Input` before anything is sent.
 
         Args:
-            prompt: A text description of the desired image
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '3:2', '2:3'. Default '1:1'.
-            style: The style of the generated images One of 'vivid', 'natural'. Default 'vivid'.
+            prompt: A text description of the desired image.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '3:2', '2:3'.
+                Default '1:1'.
+            style: The style of the generated images. One of 'vivid', 'natural'. Default 'vivid'.
         """
         from genvr.models.imagegen.openai_dalle_3 import OpenaiDalle3Input
 
@@ -1709,16 +1888,24 @@ class ImagegenResource:
         `genvr.models.imagegen.qwen_image.QwenImageInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image
+            prompt: Prompt for generated image.
             enhance_prompt: Enhance the prompt with positive magic. Default False.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4'. Default '16:9'.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4'. Default '16:9'.
             go_fast: Run faster predictions with additional optimizations. Default False. Advanced.
-            num_inference_steps: Number of denoising steps. Recommended range is 28-50, and lower number of steps produce lower quality outputs, faster. Range >= 1 and <= 50. Default 50. Advanced.
-            guidance: Guidance for generated image. Lower values can give more realistic images. Good values to try are 2, 2.5, 3 and 3.5 Range >= 0 and <= 10. Default 4. Advanced.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 100. Advanced.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            num_inference_steps: Number of denoising steps. Recommended range is 28-50, and lower
+                number of steps produce lower quality outputs, faster. Range >= 1 and <=
+                50. Default 50. Advanced.
+            guidance: Guidance for generated image. Lower values can give more realistic images.
+                Good values to try are 2, 2.5, 3 and 3.5. Range >= 0 and <= 10. Default
+                4. Advanced.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 100. Advanced.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imagegen.qwen_image import QwenImageInput
 
@@ -1791,9 +1978,20 @@ class ImagegenResource:
         `genvr.models.imagegen.recraft_v3.RecraftV3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            size: Width and height of the generated image One of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820', '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', …. Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'realistic_image', 'digital_illustration', 'digital_illustration/pixel_art', 'digital_illustration/hand_drawn', 'digital_illustration/grain', 'digital_illustration/infantile_sketch', 'digital_illustration/2d_art_poster', 'digital_illustration/handmade_3d', 'digital_illustration/hand_drawn_outline', 'digital_illustration/engraving_color', 'digital_illustration/2d_art_poster_2', …. Default 'any'.
+            prompt: Text prompt for image generation.
+            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
+                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
+                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
+                Default '1024x1024'.
+            style: Style of the generated image. One of 'any', 'realistic_image',
+                'digital_illustration', 'digital_illustration/pixel_art',
+                'digital_illustration/hand_drawn', 'digital_illustration/grain',
+                'digital_illustration/infantile_sketch',
+                'digital_illustration/2d_art_poster',
+                'digital_illustration/handmade_3d',
+                'digital_illustration/hand_drawn_outline',
+                'digital_illustration/engraving_color',
+                'digital_illustration/2d_art_poster_2', …. Default 'any'.
         """
         from genvr.models.imagegen.recraft_v3 import RecraftV3Input
 
@@ -1838,9 +2036,13 @@ class ImagegenResource:
         `genvr.models.imagegen.recraft_v3_svg.RecraftV3SvgInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            size: Width and height of the generated image One of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820', '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', …. Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'engraving', 'line_art', 'line_circuit', 'linocut'. Default 'any'.
+            prompt: Text prompt for image generation.
+            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
+                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
+                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
+                Default '1024x1024'.
+            style: Style of the generated image. One of 'any', 'engraving', 'line_art',
+                'line_circuit', 'linocut'. Default 'any'.
         """
         from genvr.models.imagegen.recraft_v3_svg import RecraftV3SvgInput
 
@@ -1867,12 +2069,17 @@ class ImagegenResource:
         `genvr.models.imagegen.runway_gen4_image_reference.RunwayGen4ImageReferenceInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            seed: Random seed. Set for reproducible generation
-            aspect_ratio: Image aspect ratio One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'. Default '16:9'.
-            resolution: Image resolution One of '720p', '1080p'. Default '1080p'.
-            reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect ratio. image file URLs. Items: 0 to 3.
-            reference_tags: An optional tag for each of your reference images. Tags must be alphanumeric and start with a letter. You can reference them in your prompt using @tag_name. Tags must be between 3 and 15 characters. Advanced.
+            prompt: Text prompt for image generation.
+            seed: Random seed. Set for reproducible generation.
+            aspect_ratio: Image aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+                Default '16:9'.
+            resolution: Image resolution. One of '720p', '1080p'. Default '1080p'.
+            reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect
+                ratio. image file URLs. Items: 0 to 3.
+            reference_tags: An optional tag for each of your reference images. Tags must be
+                alphanumeric and start with a letter. You can reference them in your
+                prompt using @tag_name. Tags must be between 3 and 15 characters.
+                Advanced.
         """
         from genvr.models.imagegen.runway_gen4_image_reference import RunwayGen4ImageReferenceInput
 
@@ -1908,15 +2115,21 @@ class ImagegenResource:
         `genvr.models.imagegen.stable_diffusion_3_5.StableDiffusion35Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation Default ''.
-            aspect_ratio: The aspect ratio of your output image. This value is ignored if you are using an input image. One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            cfg: The guidance scale tells the model how similar the output should be to the prompt. Range >= 0 and <= 20. Default 4.5.
-            image: Input image for image to image mode. The aspect ratio of your output will match this image. image file URL.
-            prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0 corresponds to full destruction of information in image. Default 0.85.
+            prompt: Text prompt for image generation. Default ''.
+            aspect_ratio: The aspect ratio of your output image. This value is ignored if you are
+                using an input image. One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5',
+                '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            cfg: The guidance scale tells the model how similar the output should be to the prompt.
+                Range >= 0 and <= 20. Default 4.5.
+            image: Input image for image to image mode. The aspect ratio of your output will match
+                this image. image file URL.
+            prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0
+                corresponds to full destruction of information in image. Default 0.85.
             steps: Number of steps to run the sampler for. Range >= 1 and <= 50. Default 40.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 90.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 90.
         """
         from genvr.models.imagegen.stable_diffusion_3_5 import StableDiffusion35Input
 
@@ -2030,24 +2243,46 @@ class ImagegenResource:
         `genvr.models.imagegen.storyboard.StoryboardInput` before anything is sent.
 
         Args:
-            sd_model: Choose a model One of 'Unstable', 'RealVision'. Default 'Unstable'.
-            ref_image: Reference image for the character image file URL.
-            character_description: General description of the character. If ref_image above is provided, making sure to follow the class word you want to customize with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl img' Default 'a man, wearing black suit'.
-            negative_prompt: Describe things you do not want to see in the output Default a long text.
-            comic_description: Comic Description. Each frame is divided by a new line. Only the first 10 prompts are valid for demo speed! For comic_description NOT using ref_image: (1) Support Typesetting Style and Captioning. By default, the prompt is used as the caption for each image. If you need to change the caption, add a '#' at the end of each line. Only the part after the '#' will be added as a caption to the image. (2) The [NC] symbol is used as a flag to indicate that no characters should be present in the generated scene images. If you want do that, prepend the '[NC]' at the beginning of the line. If ref_image…
-            style_name: Style template One of '(No style)', 'Japanese Anime', 'Cinematic', 'Disney Charactor', 'Photographic', 'Comic book', 'Line art'. Default 'Japanese Anime'.
-            comic_style: Select the comic style for the combined comic One of 'Four Pannel', 'Classic Comic Style'. Default 'Classic Comic Style'.
-            style_strength_ratio: Style strength of Ref Image (%), only used if ref_image is provided Range >= 15 and <= 50. Default 20.
-            image_width: Width of output image One of 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 608, …. Default 768.
-            image_height: Height of output image One of 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 608, …. Default 768.
-            num_steps: Number of sample steps Range >= 20 and <= 50. Default 25.
-            guidance_scale: Scale for classifier-free guidance Range >= 0.1 and <= 10. Default 5.
-            seed: Random seed. Leave blank to randomize the seed
-            sa32_setting: The degree of Paired Attention at 32 x 32 self-attention layers Range >= 0 and <= 1. Default 0.5. Advanced.
-            sa64_setting: The degree of Paired Attention at 64 x 64 self-attention layers Range >= 0 and <= 1. Default 0.5. Advanced.
-            num_ids: Number of id images in total images. This should not exceed total number of line-separated prompts Default 3.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality Range >= 0 and <= 100. Default 80.
+            sd_model: Choose a model. One of 'Unstable', 'RealVision'. Default 'Unstable'.
+            ref_image: Reference image for the character. image file URL.
+            character_description: General description of the character. If ref_image above is
+                provided, making sure to follow the class word you want to customize
+                with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl
+                img'. Default 'a man, wearing black suit'.
+            negative_prompt: Describe things you do not want to see in the output. Default a long
+                text.
+            comic_description: Comic Description. Each frame is divided by a new line. Only the
+                first 10 prompts are valid for demo speed! For comic_description NOT
+                using ref_image: (1) Support Typesetting Style and Captioning. By
+                default, the prompt is used as the caption for each image. If you need
+                to change the caption, add a '#' at the end of each line. Only the part
+                after the '#' will be added as a caption to the image. (2) The [NC]
+                symbol is used as a flag to indicate that no characters should be
+                present in the generated scene images. If you want do that, prepend the
+                '[NC]' at the beginning of the line. If ref_image…
+            style_name: Style template. One of '(No style)', 'Japanese Anime', 'Cinematic', 'Disney
+                Charactor', 'Photographic', 'Comic book', 'Line art'. Default 'Japanese
+                Anime'.
+            comic_style: Select the comic style for the combined comic. One of 'Four Pannel',
+                'Classic Comic Style'. Default 'Classic Comic Style'.
+            style_strength_ratio: Style strength of Ref Image (%), only used if ref_image is
+                provided. Range >= 15 and <= 50. Default 20.
+            image_width: Width of output image. One of 256, 288, 320, 352, 384, 416, 448, 480, 512,
+                544, 576, 608, …. Default 768.
+            image_height: Height of output image. One of 256, 288, 320, 352, 384, 416, 448, 480,
+                512, 544, 576, 608, …. Default 768.
+            num_steps: Number of sample steps. Range >= 20 and <= 50. Default 25.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0.1 and <= 10. Default 5.
+            seed: Random seed. Leave blank to randomize the seed.
+            sa32_setting: The degree of Paired Attention at 32 x 32 self-attention layers. Range >=
+                0 and <= 1. Default 0.5. Advanced.
+            sa64_setting: The degree of Paired Attention at 64 x 64 self-attention layers. Range >=
+                0 and <= 1. Default 0.5. Advanced.
+            num_ids: Number of id images in total images. This should not exceed total number of
+                line-separated prompts. Default 3.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
         """
         from genvr.models.imagegen.storyboard import StoryboardInput
 
@@ -2100,13 +2335,18 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.bytedance_dreamina3_1.BytedanceDreamina31Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            enhance_prompt: Enable text expansion for better results with short prompts Default True.
-            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21', 'custom'. Default '1:1'.
-            resolution: Image resolution quality One of '1K', '2K'. Default '2K'.
-            width: Image width (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024. Default 1328.
-            height: Image height (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024. Default 1328.
-            seed: Random seed. Set for reproducible generation
+            prompt: Text prompt for image generation.
+            enhance_prompt: Enable text expansion for better results with short prompts. Default
+                True.
+            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
+                '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21',
+                'custom'. Default '1:1'.
+            resolution: Image resolution quality. One of '1K', '2K'. Default '2K'.
+            width: Image width (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
+                Default 1328.
+            height: Image height (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
+                Default 1328.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imagegen.bytedance_dreamina3_1 import BytedanceDreamina31Input
 
@@ -2140,13 +2380,19 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.bytedance_seedream3.BytedanceSeedream3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            seed: Random seed. Set for reproducible generation
-            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of '1:1', '3:4', '4:3', '16:9', '9:16', '2:3', '3:2', '21:9', 'custom'. Default '16:9'.
-            size: Big images will have their longest dimension be 2048px. Small images will have their shortest dimension be 512px. Regular images will always be 1 megapixel. Ignored if aspect ratio is custom. One of 'small', 'regular', 'big'. Default 'regular'.
-            width: Image width Range >= 512 and <= 2048. Default 2048.
-            height: Image height Range >= 512 and <= 2048. Default 2048.
-            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default 2.5.
+            prompt: Text prompt for image generation.
+            seed: Random seed. Set for reproducible generation.
+            aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
+                '1:1', '3:4', '4:3', '16:9', '9:16', '2:3', '3:2', '21:9', 'custom'.
+                Default '16:9'.
+            size: Big images will have their longest dimension be 2048px. Small images will have
+                their shortest dimension be 512px. Regular images will always be 1
+                megapixel. Ignored if aspect ratio is custom. One of 'small', 'regular',
+                'big'. Default 'regular'.
+            width: Image width. Range >= 512 and <= 2048. Default 2048.
+            height: Image height. Range >= 512 and <= 2048. Default 2048.
+            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
+                2.5.
         """
         from genvr.models.imagegen.bytedance_seedream3 import BytedanceSeedream3Input
 
@@ -2187,10 +2433,14 @@ class AsyncImagegenResource:
 
         Args:
             prompt: The text prompt used to generate the image.
-            image_size: The size of the generated image. Width and height must be between 512 and 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1. Advanced.
+            image_size: The size of the generated image. Width and height must be between 512 and
+                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
+                'landscape_4_3', 'landscape_16_9'.
+            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
+                Advanced.
             seed: Random seed to control the stochasticity of image generation.
-            enable_safety_checker: Enable safety checker to prevent generating unsafe images Default False. Advanced.
+            enable_safety_checker: Enable safety checker to prevent generating unsafe images.
+                Default False. Advanced.
         """
         from genvr.models.imagegen.bytedance_seedream4 import BytedanceSeedream4Input
 
@@ -2233,15 +2483,23 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.flux1_0_fast.Flux10FastInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 1.
-            num_inference_steps: Number of denoising steps. 4 is recommended, and lower number of steps produce lower quality outputs, faster. Range >= 1 and <= 4. Default 4.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'png', 'jpg', 'webp'. Default 'jpg'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            speed_mode: Run faster predictions with model optimized for speed One of 'Base Model', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 💥 (more speed)'. Default 'Juiced 🔥 (default)'.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'.
+            prompt: Prompt for generated image.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
+            num_inference_steps: Number of denoising steps. 4 is recommended, and lower number of
+                steps produce lower quality outputs, faster. Range >= 1 and <= 4.
+                Default 4.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'png', 'jpg', 'webp'. Default 'jpg'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            speed_mode: Run faster predictions with model optimized for speed. One of 'Base Model',
+                'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra
+                Juiced 💥 (more speed)'. Default 'Juiced 🔥 (default)'.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'.
         """
         from genvr.models.imagegen.flux1_0_fast import Flux10FastInput
 
@@ -2281,16 +2539,29 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.flux1_1_pro.Flux11ProInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image_prompt: Image to use with Flux Redux. This is used together with the text prompt to guide the generation towards the composition of the image_prompt. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio for the generated image One of 'custom', '1:1', '16:9', '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
-            width: Width of the generated image in text-to-image mode. Only used when aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be rounded to nearest multiple of 32). Note: Ignored in img2img and inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
-            height: Height of the generated image in text-to-image mode. Only used when aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be rounded to nearest multiple of 32). Note: Ignored in img2img and inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
-            seed: Random seed. Set for reproducible generation
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
+            prompt: Text prompt for image generation.
+            image_prompt: Image to use with Flux Redux. This is used together with the text prompt
+                to guide the generation towards the composition of the image_prompt.
+                Must be jpeg, png, gif, or webp. image file URL.
+            aspect_ratio: Aspect ratio for the generated image. One of 'custom', '1:1', '16:9',
+                '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
+            width: Width of the generated image in text-to-image mode. Only used when
+                aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be
+                rounded to nearest multiple of 32). Note: Ignored in img2img and
+                inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
+            height: Height of the generated image in text-to-image mode. Only used when
+                aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be
+                rounded to nearest multiple of 32). Note: Ignored in img2img and
+                inpainting modes. Range >= 256 and <= 1440. Default 1024. Advanced.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
             output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
         """
         from genvr.models.imagegen.flux1_1_pro import Flux11ProInput
 
@@ -2329,13 +2600,18 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.flux1_1_pro_ultra.Flux11ProUltraInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image_prompt: Image to use with Flux Redux. This is used together with the text prompt to guide the generation towards the composition of the image_prompt. Must be jpeg, png, gif, or webp. image file URL.
-            image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <= 1. Default 0.1.
-            aspect_ratio: Aspect ratio for the generated image One of '21:9', '16:9', '3:2', '4:3', '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'. Default '1:1'.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
-            seed: Random seed. Set for reproducible generation
-            raw: Generate less processed, more natural-looking images Default False.
+            prompt: Text prompt for image generation.
+            image_prompt: Image to use with Flux Redux. This is used together with the text prompt
+                to guide the generation towards the composition of the image_prompt.
+                Must be jpeg, png, gif, or webp. image file URL.
+            image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <=
+                1. Default 0.1.
+            aspect_ratio: Aspect ratio for the generated image. One of '21:9', '16:9', '3:2', '4:3',
+                '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'. Default '1:1'.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            raw: Generate less processed, more natural-looking images. Default False.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imagegen.flux1_1_pro_ultra import Flux11ProUltraInput
@@ -2382,14 +2658,17 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.flux_dev.FluxDevInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            speed_mode: Speed optimization level One of 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an eye 👁️'. Default 'Juiced 🔥 (default)'. Advanced.
-            num_inference_steps: Number of inference steps Default 28. Advanced.
-            guidance: Guidance scale Default 7.5. Advanced.
-            seed: Seed Default -1.
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '16:9'.
+            prompt: Prompt.
+            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
+                'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an eye
+                👁️'. Default 'Juiced 🔥 (default)'. Advanced.
+            num_inference_steps: Number of inference steps. Default 28. Advanced.
+            guidance: Guidance scale. Default 7.5. Advanced.
+            seed: Seed. Default -1.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '16:9'.
             image_size: Base image size (longest side) Default 1024. Advanced.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         from genvr.models.imagegen.flux_dev import FluxDevInput
@@ -2437,16 +2716,27 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            prompt: The prompt to generate an image from
-            image_size: The size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'landscape_4_3'.
-            num_inference_steps: The number of inference steps to perform Range >= 1 and <= 50. Default 28. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 1 and <= 20. Default 4.5. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            acceleration: The speed of the generation. The higher the speed, the faster the generation One of 'none', 'regular', 'high'. Default 'none'. Advanced.
+            prompt: The prompt to generate an image from.
+            image_size: The size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'landscape_4_3'.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 28. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 1 and <= 20. Default 4.5. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            acceleration: The speed of the generation. The higher the speed, the faster the
+                generation. One of 'none', 'regular', 'high'. Default 'none'. Advanced.
         """
         from genvr.models.imagegen.flux_spro_dev import FluxSproDevInput
 
@@ -2485,13 +2775,14 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.freepik_f_lite.FreepikFLiteInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            num_inference_steps: Number of inference steps Default 30.
-            guidance: Guidance scale Default 3.
-            seed: Seed Default -1.
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            prompt: Prompt.
+            num_inference_steps: Number of inference steps. Default 30.
+            guidance: Guidance scale. Default 3.
+            seed: Seed. Default -1.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
             image_size: Base image size (longest side) Default 1024.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         from genvr.models.imagegen.freepik_f_lite import FreepikFLiteInput
@@ -2517,17 +2808,20 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 3: Generate images using Google's highest quality image generation model (Imagen 3 model)
+        """Google Imagen 3: Generate images using Google's highest quality image generation model
+        (Imagen 3 model)
 
         Runs `imagegen/google_imagen3` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen3.GoogleImagen3Input` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.imagegen.google_imagen3 import GoogleImagen3Input
 
@@ -2549,17 +2843,20 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4: Generate images using Google's highest quality image generation model (Imagen 4 model)
+        """Google Imagen 4: Generate images using Google's highest quality image generation model
+        (Imagen 4 model)
 
         Runs `imagegen/google_imagen4` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4.GoogleImagen4Input` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4 import GoogleImagen4Input
 
@@ -2581,17 +2878,20 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model (Imagen 4 Fast model)
+        """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model
+        (Imagen 4 Fast model)
 
         Runs `imagegen/google_imagen4_fast` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4_fast.GoogleImagen4FastInput` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4_fast import GoogleImagen4FastInput
 
@@ -2613,17 +2913,20 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model (Imagen 4 Ultra model)
+        """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model
+        (Imagen 4 Ultra model)
 
         Runs `imagegen/google_imagen4_ultra` and waits for its output. Inputs are validated by
         `genvr.models.imagegen.google_imagen4_ultra.GoogleImagen4UltraInput` before anything is sent.
 
         Args:
-            prompt: The text prompt describing what you want to see
-            negative_prompt: A description of what to discourage in the generated images Default ''. Advanced.
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '16:9', '9:16', '3:4', '4:3'. Default '1:1'.
+            prompt: The text prompt describing what you want to see.
+            negative_prompt: A description of what to discourage in the generated images. Default
+                ''. Advanced.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
+                '3:4', '4:3'. Default '1:1'.
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
-            seed: Random seed for reproducible generation Advanced.
+            seed: Random seed for reproducible generation. Advanced.
         """
         from genvr.models.imagegen.google_imagen4_ultra import GoogleImagen4UltraInput
 
@@ -2652,7 +2955,8 @@ class AsyncImagegenResource:
 
         Args:
             prompt: The prompt for image editing.
-            aspect_ratio: Aspect ratio of the generated image One of '1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default '1:1'.
+            aspect_ratio: Aspect ratio of the generated image. One of '1:1', '2:3', '3:2', '3:4',
+                '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default '1:1'.
         """
         from genvr.models.imagegen.google_nano_banana import GoogleNanoBananaInput
 
@@ -2678,10 +2982,13 @@ class AsyncImagegenResource:
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024', '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
+                '1024x1536'. Default 'auto'.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'. Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent', 'opaque'. Default 'auto'.
+            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
+                Default 'auto'.
+            background: The background of the image to generate. One of 'auto', 'transparent',
+                'opaque'. Default 'auto'.
         """
         from genvr.models.imagegen.gpt_image1 import GptImage1Input
 
@@ -2717,12 +3024,22 @@ class AsyncImagegenResource:
         Args:
             edit_instruction: The instruction to edit the image.
             image_url: URL of an input image to edit. image file URL.
-            target_image_description: The description of the target image after your edits have been made. Leave this blank to allow the model to use its own imagination.
-            negative_prompt: The negative prompt to use. Use it to address details that you don't want in the image. This could be colors, objects, scenery and even the small details (e.g. moustache, blurry, low resolution). Default 'low resolution, blur'.
-            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50. Default 50.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you. Range >= 0 and <= 20. Default 3.5.
-            image_guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your initial image when looking for a related image to show you. Range >= 0 and <= 20. Default 2.
+            target_image_description: The description of the target image after your edits have been
+                made. Leave this blank to allow the model to use its own imagination.
+            negative_prompt: The negative prompt to use. Use it to address details that you don't
+                want in the image. This could be colors, objects, scenery and even the
+                small details (e.g. moustache, blurry, low resolution). Default 'low
+                resolution, blur'.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 50.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 0 and <= 20. Default 3.5.
+            image_guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close
+                you want the model to stick to your initial image when looking for a
+                related image to show you. Range >= 0 and <= 20. Default 2.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
             output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
@@ -2780,12 +3097,17 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.hidream_l1_full.HidreamL1FullInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            model_type: Model type One of 'full'. Default 'full'.
-            speed_mode: Speed optimization level One of 'Unsqueezed 🍋 (highest quality)', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
-            resolution: Output resolution One of '1024 × 1024 (Square)', '768 × 1360 (Portrait)', '1360 × 768 (Landscape)', '880 × 1168 (Portrait)', '1168 × 880 (Landscape)', '1248 × 832 (Landscape)', '832 × 1248 (Portrait)'. Default '1024 × 1024 (Square)'.
+            prompt: Prompt.
+            model_type: Model type. One of 'full'. Default 'full'.
+            speed_mode: Speed optimization level. One of 'Unsqueezed 🍋 (highest quality)', 'Lightly
+                Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀
+                (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
+            resolution: Output resolution. One of '1024 × 1024 (Square)', '768 × 1360 (Portrait)',
+                '1360 × 768 (Landscape)', '880 × 1168 (Portrait)', '1168 × 880
+                (Landscape)', '1248 × 832 (Landscape)', '832 × 1248 (Portrait)'. Default
+                '1024 × 1024 (Square)'.
             seed: Random seed (-1 for random) Default -1.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'webp'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'webp'.
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 100.
         """
         from genvr.models.imagegen.hidream_l1_full import HidreamL1FullInput
@@ -2839,17 +3161,24 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.higgsfield_soul.HiggsfieldSoulInput` before anything is sent.
 
         Args:
-            prompt: Prompt
-            width_and_height: Desired width and height of output image One of '1152x2048', '2048x1152', '2048x1536', '1536x2048', '1344x2016', '2016x1344', '960x1696', '1536x1536', '1536x1152', '1696x960', '1152x1536', '1120x1680', …. Default '1536x1536'. Always sent (the schema requires it).
-            enhance_prompt: Enhance prompt Default False.
-            style_id: Chosen preset for soul image generation. If null then General soul style is applied. Default '464ea177-8d40-4940-8d9d-b438bab269c7'.
-            style_strength: Style strength Range >= 0 and <= 1. Default 1.
-            quality: Output quality One of '720p', '1080p'. Default '720p'. Advanced.
-            seed: Seed for reproducibility. If null then random seed is applied. Range >= 1 and <= 1000000.
+            prompt: Prompt.
+            width_and_height: Desired width and height of output image. One of '1152x2048',
+                '2048x1152', '2048x1536', '1536x2048', '1344x2016', '2016x1344',
+                '960x1696', '1536x1536', '1536x1152', '1696x960', '1152x1536',
+                '1120x1680', …. Default '1536x1536'. Always sent (the schema requires
+                it).
+            enhance_prompt: Enhance prompt. Default False.
+            style_id: Chosen preset for soul image generation. If null then General soul style is
+                applied. Default '464ea177-8d40-4940-8d9d-b438bab269c7'.
+            style_strength: Style strength. Range >= 0 and <= 1. Default 1.
+            quality: Output quality. One of '720p', '1080p'. Default '720p'. Advanced.
+            seed: Seed for reproducibility. If null then random seed is applied. Range >= 1 and <=
+                1000000.
             custom_reference_id: The id of character that already created. Advanced.
-            custom_reference_strength: Custom reference strength Range >= 0 and <= 1. Default 1. Advanced.
+            custom_reference_strength: Custom reference strength. Range >= 0 and <= 1. Default 1.
+                Advanced.
             image_reference: This image will be used a source for image generation. image file URL.
-            batch_size: Number of images to generate One of 1, 4. Default 1. Advanced.
+            batch_size: Number of images to generate. One of 1, 4. Default 1. Advanced.
         """
         from genvr.models.imagegen.higgsfield_soul import HiggsfieldSoulInput
 
@@ -2897,15 +3226,21 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.hunyuan2_1_image.Hunyuan21ImageInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to generate an image from
-            negative_prompt: The negative prompt to guide the image generation away from certain concepts Default ''.
-            image_size: The desired size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'square_hd'.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean stricter adherence Range >= 1 and <= 20. Default 3.5. Advanced.
-            seed: Random seed for reproducible results. If None, a random seed is used
-            use_reprompt: Enable prompt enhancement for potentially better results Default True.
-            use_refiner: Enable the refiner model for improved image quality Default False. Advanced.
+            prompt: The text prompt to generate an image from.
+            negative_prompt: The negative prompt to guide the image generation away from certain
+                concepts. Default ''.
+            image_size: The desired size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'square_hd'.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
+                Advanced.
+            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean
+                stricter adherence. Range >= 1 and <= 20. Default 3.5. Advanced.
+            seed: Random seed for reproducible results. If None, a random seed is used.
+            use_reprompt: Enable prompt enhancement for potentially better results. Default True.
+            use_refiner: Enable the refiner model for improved image quality. Default False.
+                Advanced.
         """
         from genvr.models.imagegen.hunyuan2_1_image import Hunyuan21ImageInput
 
@@ -2953,17 +3288,27 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.hunyuan3_image.Hunyuan3ImageInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to generate an image from
-            negative_prompt: The negative prompt to guide the image generation away from certain concepts Default ''.
-            image_size: The desired size of the generated image One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'. Default 'square_hd'.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 4.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 50. Default 28. Advanced.
-            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean stricter adherence Range >= 1 and <= 20. Default 7.5. Advanced.
-            seed: Random seed for reproducible results. If None, a random seed is used
-            enable_safety_checker: Enable the safety checker to prevent generation of unsafe content Default False. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'png'.
-            enable_prompt_expansion: Enable the prompt expansion to generate more images Default True.
+            prompt: The text prompt to generate an image from.
+            negative_prompt: The negative prompt to guide the image generation away from certain
+                concepts. Default ''.
+            image_size: The desired size of the generated image. One of 'square_hd', 'square',
+                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
+                Default 'square_hd'.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 4.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
+                Advanced.
+            guidance_scale: Controls how much the model adheres to the prompt. Higher values mean
+                stricter adherence. Range >= 1 and <= 20. Default 7.5. Advanced.
+            seed: Random seed for reproducible results. If None, a random seed is used.
+            enable_safety_checker: Enable the safety checker to prevent generation of unsafe
+                content. Default False. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'png'.
+            enable_prompt_expansion: Enable the prompt expansion to generate more images. Default
+                True.
         """
         from genvr.models.imagegen.hunyuan3_image import Hunyuan3ImageInput
 
@@ -3082,15 +3427,28 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.ideogram_v2.IdeogramV2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
+            prompt: Text prompt for image generation.
             negative_prompt: Things you do not want to see in the generated image.
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '16:10', '10:16', '3:1', '1:3'. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design', 'Render 3D', 'Anime'. Default 'None'.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '16:10', '10:16',
+                '3:1', '1:3'. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design',
+                'Render 3D', 'Anime'. Default 'None'.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v2 import IdeogramV2Input
 
@@ -3221,15 +3579,29 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.ideogram_v3.IdeogramV3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'. Default 'None'.
-            style_reference_images: A list of images to use as style references. Provide image or zip image file URLs.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            prompt: Text prompt for image generation.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
+                Default 'None'.
+            style_reference_images: A list of images to use as style references. Provide image or
+                zip. image file URLs.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3 import IdeogramV3Input
 
@@ -3360,15 +3732,29 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.ideogram_v3_fast.IdeogramV3FastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'. Advanced.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL. Advanced.
-            mask: A black and white image. Black pixels are inpainted, white pixels are preserved. The mask will be resized to match the image size. image file URL. Advanced.
-            style_type: The styles help define the specific aesthetic of the image you want to generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'. Default 'None'.
-            style_reference_images: A list of images to use as style references. image file URLs. Items: 0 to 1.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            prompt: Text prompt for image generation.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'. Advanced.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            image: An image file to use for inpainting. You must also use a mask. image file URL.
+                Advanced.
+            mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
+                The mask will be resized to match the image size. image file URL.
+                Advanced.
+            style_type: The styles help define the specific aesthetic of the image you want to
+                generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
+                Default 'None'.
+            style_reference_images: A list of images to use as style references. image file URLs.
+                Items: 0 to 1.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3_fast import IdeogramV3FastInput
 
@@ -3400,7 +3786,8 @@ class AsyncImagegenResource:
 
         Args:
             prompt: A highly detailed photorealistic image of...
-            aspect_ratio: Aspect Ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '1:3', '3:1'. Default '1:1'.
+            aspect_ratio: Aspect Ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4', '3:2', '2:3', '1:3', '3:1'. Default '1:1'.
         """
         from genvr.models.imagegen.imagineart1 import Imagineart1Input
 
@@ -3469,13 +3856,17 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.leanardo_lucid_origin.LeanardoLucidOriginInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '9:16', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default '16:9'.
-            generation_mode: Generation mode One of 'standard', 'ultra'. Default 'ultra'. Advanced.
-            contrast: Contrast level One of 'low', 'medium', 'high'. Default 'medium'.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            num_images: Number of images to generate Range >= 1 and <= 8. Default 1. Advanced.
-            style: Style to use for the output image One of 'bokeh', 'cinematic', 'cinematic_close_up', 'creative', 'dynamic', 'fashion', 'film', 'food', 'hdr', 'long_exposure', 'macro', 'minimalist', …. Default 'none'.
+            prompt: Text prompt for generation.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
+                '16:9'.
+            generation_mode: Generation mode. One of 'standard', 'ultra'. Default 'ultra'. Advanced.
+            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            num_images: Number of images to generate. Range >= 1 and <= 8. Default 1. Advanced.
+            style: Style to use for the output image. One of 'bokeh', 'cinematic',
+                'cinematic_close_up', 'creative', 'dynamic', 'fashion', 'film', 'food',
+                'hdr', 'long_exposure', 'macro', 'minimalist', …. Default 'none'.
         """
         from genvr.models.imagegen.leanardo_lucid_origin import LeanardoLucidOriginInput
 
@@ -3553,13 +3944,18 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.leanardo_pheonix1.LeanardoPheonix1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Aspect ratio of the output image One of '1:1', '16:9', '9:16', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default '3:2'.
-            generation_mode: Generation mode One of 'fast', 'quality', 'ultra'. Default 'quality'.
-            contrast: Contrast level One of 'low', 'medium', 'high'. Default 'medium'.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            num_images: Number of images to generate Range >= 1 and <= 8. Default 1.
-            style: Style to use for the output image One of '3d_render', 'bokeh', 'cinematic', 'cinematic_concept', 'creative', 'dynamic', 'fashion', 'graphic_design_pop_art', 'graphic_design_vector', 'hdr', 'illustration', 'macro', …. Default 'none'.
+            prompt: Text prompt for generation.
+            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
+                '3:2'.
+            generation_mode: Generation mode. One of 'fast', 'quality', 'ultra'. Default 'quality'.
+            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            num_images: Number of images to generate. Range >= 1 and <= 8. Default 1.
+            style: Style to use for the output image. One of '3d_render', 'bokeh', 'cinematic',
+                'cinematic_concept', 'creative', 'dynamic', 'fashion',
+                'graphic_design_pop_art', 'graphic_design_vector', 'hdr',
+                'illustration', 'macro', …. Default 'none'.
         """
         from genvr.models.imagegen.leanardo_pheonix1 import LeanardoPheonix1Input
 
@@ -3591,11 +3987,13 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.minimax_image_o1.MinimaxImageO1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            aspect_ratio: Image aspect ratio One of '1:1', '16:9', '4:3', '3:2', '2:3', '3:4', '9:16', '21:9'. Default '1:1'.
-            number_of_images: Number of images to generate Range >= 1 and <= 9. Default 1.
-            prompt_optimizer: Use prompt optimizer Default True.
-            subject_reference: An optional character reference image (human face) to use as the subject in the generated image(s). image file URL.
+            prompt: Text prompt for generation.
+            aspect_ratio: Image aspect ratio. One of '1:1', '16:9', '4:3', '3:2', '2:3', '3:4',
+                '9:16', '21:9'. Default '1:1'.
+            number_of_images: Number of images to generate. Range >= 1 and <= 9. Default 1.
+            prompt_optimizer: Use prompt optimizer. Default True.
+            subject_reference: An optional character reference image (human face) to use as the
+                subject in the generated image(s). image file URL.
         """
         from genvr.models.imagegen.minimax_image_o1 import MinimaxImageO1Input
 
@@ -3643,19 +4041,28 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.nirman.NirmanInput` before anything is sent.
 
         Args:
-            prompt: Input prompt
-            negative_prompt: Negative Input prompt Default a long text.
-            image: Input image for img2img or inpaint mode image file URL. Advanced.
-            mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be inpainted. image file URL. Advanced.
-            width: Width of output image. Recommended 1024 or 1280 Default 1024.
-            height: Height of output image. Recommended 1024 or 1280 Default 1024.
+            prompt: Input prompt.
+            negative_prompt: Negative Input prompt. Default a long text.
+            image: Input image for img2img or inpaint mode. image file URL. Advanced.
+            mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be
+                inpainted. image file URL. Advanced.
+            width: Width of output image. Recommended 1024 or 1280. Default 1024.
+            height: Height of output image. Recommended 1024 or 1280. Default 1024.
             num_outputs: Number of images to output. Range >= 1 and <= 4. Default 1.
-            scheduler: scheduler One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'DPM++2MSDE'. Default 'K_EULER_ANCESTRAL'. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 100. Default 8. Advanced.
-            guidance_scale: Scale for classifier-free guidance Range >= 0 and <= 10. Default 2.
-            prompt_strength: Prompt strength when using img2img / inpaint. 1.0 corresponds to full destruction of information in image Range >= 0 and <= 1. Default 0.8. Advanced.
-            seed: Random seed. Leave blank to randomize the seed
-            apply_watermark: Applies a watermark to enable determining if an image is generated in downstream applications. If you have other provisions for generating or deploying images safely, you can use this to disable watermarking. Default False. Advanced.
+            scheduler: scheduler. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM',
+                'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'DPM++2MSDE'. Default
+                'K_EULER_ANCESTRAL'. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 8.
+                Advanced.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0 and <= 10. Default 2.
+            prompt_strength: Prompt strength when using img2img / inpaint. 1.0 corresponds to full
+                destruction of information in image. Range >= 0 and <= 1. Default 0.8.
+                Advanced.
+            seed: Random seed. Leave blank to randomize the seed.
+            apply_watermark: Applies a watermark to enable determining if an image is generated in
+                downstream applications. If you have other provisions for generating or
+                deploying images safely, you can use this to disable watermarking.
+                Default False. Advanced.
         """
         from genvr.models.imagegen.nirman import NirmanInput
 
@@ -3704,15 +4111,21 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.nvidia_sana.NvidiaSanaInput` before anything is sent.
 
         Args:
-            prompt: Input prompt Default 'a cyberpunk cat with a neon sign that says "Sana"'.
-            negative_prompt: Specify things to not see in the output Default ''.
-            model_variant: Model variant. 1600M variants are slower but produce higher quality than 600M, 1024px variants are optimized for 1024x1024px images, 512px variants are optimized for 512x512px images, 'multilang' variants can be prompted in both English and Chinese One of '1600M-1024px', '1600M-1024px-multilang', '1600M-512px', '600M-1024px-multilang', '600M-512px-multilang'. Default '1600M-1024px'.
-            width: Width of output image Default 1024.
-            height: Height of output image Default 1024.
-            num_inference_steps: Number of denoising steps Range >= 1. Default 18. Advanced.
-            guidance_scale: Classifier-free guidance scale Range >= 1 and <= 20. Default 5. Advanced.
-            pag_guidance_scale: PAG Guidance scale Range >= 1 and <= 20. Default 2. Advanced.
-            seed: Random seed. Leave blank to randomize the seed
+            prompt: Input prompt. Default 'a cyberpunk cat with a neon sign that says "Sana"'.
+            negative_prompt: Specify things to not see in the output. Default ''.
+            model_variant: Model variant. 1600M variants are slower but produce higher quality than
+                600M, 1024px variants are optimized for 1024x1024px images, 512px
+                variants are optimized for 512x512px images, 'multilang' variants can be
+                prompted in both English and Chinese. One of '1600M-1024px',
+                '1600M-1024px-multilang', '1600M-512px', '600M-1024px-multilang',
+                '600M-512px-multilang'. Default '1600M-1024px'.
+            width: Width of output image. Default 1024.
+            height: Height of output image. Default 1024.
+            num_inference_steps: Number of denoising steps. Range >= 1. Default 18. Advanced.
+            guidance_scale: Classifier-free guidance scale. Range >= 1 and <= 20. Default 5.
+                Advanced.
+            pag_guidance_scale: PAG Guidance scale. Range >= 1 and <= 20. Default 2. Advanced.
+            seed: Random seed. Leave blank to randomize the seed.
         """
         from genvr.models.imagegen.nvidia_sana import NvidiaSanaInput
 
@@ -3742,9 +4155,10 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.openai_dalle_3.OpenaiDalle3Input` before anything is sent.
 
         Args:
-            prompt: A text description of the desired image
-            aspect_ratio: The aspect ratio of the generated image One of '1:1', '3:2', '2:3'. Default '1:1'.
-            style: The style of the generated images One of 'vivid', 'natural'. Default 'vivid'.
+            prompt: A text description of the desired image.
+            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '3:2', '2:3'.
+                Default '1:1'.
+            style: The style of the generated images. One of 'vivid', 'natural'. Default 'vivid'.
         """
         from genvr.models.imagegen.openai_dalle_3 import OpenaiDalle3Input
 
@@ -3775,16 +4189,24 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.qwen_image.QwenImageInput` before anything is sent.
 
         Args:
-            prompt: Prompt for generated image
+            prompt: Prompt for generated image.
             enhance_prompt: Enhance the prompt with positive magic. Default False.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4'. Default '16:9'.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4'. Default '16:9'.
             go_fast: Run faster predictions with additional optimizations. Default False. Advanced.
-            num_inference_steps: Number of denoising steps. Recommended range is 28-50, and lower number of steps produce lower quality outputs, faster. Range >= 1 and <= 50. Default 50. Advanced.
-            guidance: Guidance for generated image. Lower values can give more realistic images. Good values to try are 2, 2.5, 3 and 3.5 Range >= 0 and <= 10. Default 4. Advanced.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 100. Advanced.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            num_inference_steps: Number of denoising steps. Recommended range is 28-50, and lower
+                number of steps produce lower quality outputs, faster. Range >= 1 and <=
+                50. Default 50. Advanced.
+            guidance: Guidance for generated image. Lower values can give more realistic images.
+                Good values to try are 2, 2.5, 3 and 3.5. Range >= 0 and <= 10. Default
+                4. Advanced.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 100. Advanced.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imagegen.qwen_image import QwenImageInput
 
@@ -3857,9 +4279,20 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.recraft_v3.RecraftV3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            size: Width and height of the generated image One of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820', '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', …. Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'realistic_image', 'digital_illustration', 'digital_illustration/pixel_art', 'digital_illustration/hand_drawn', 'digital_illustration/grain', 'digital_illustration/infantile_sketch', 'digital_illustration/2d_art_poster', 'digital_illustration/handmade_3d', 'digital_illustration/hand_drawn_outline', 'digital_illustration/engraving_color', 'digital_illustration/2d_art_poster_2', …. Default 'any'.
+            prompt: Text prompt for image generation.
+            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
+                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
+                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
+                Default '1024x1024'.
+            style: Style of the generated image. One of 'any', 'realistic_image',
+                'digital_illustration', 'digital_illustration/pixel_art',
+                'digital_illustration/hand_drawn', 'digital_illustration/grain',
+                'digital_illustration/infantile_sketch',
+                'digital_illustration/2d_art_poster',
+                'digital_illustration/handmade_3d',
+                'digital_illustration/hand_drawn_outline',
+                'digital_illustration/engraving_color',
+                'digital_illustration/2d_art_poster_2', …. Default 'any'.
         """
         from genvr.models.imagegen.recraft_v3 import RecraftV3Input
 
@@ -3904,9 +4337,13 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.recraft_v3_svg.RecraftV3SvgInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            size: Width and height of the generated image One of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820', '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', …. Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'engraving', 'line_art', 'line_circuit', 'linocut'. Default 'any'.
+            prompt: Text prompt for image generation.
+            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
+                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
+                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
+                Default '1024x1024'.
+            style: Style of the generated image. One of 'any', 'engraving', 'line_art',
+                'line_circuit', 'linocut'. Default 'any'.
         """
         from genvr.models.imagegen.recraft_v3_svg import RecraftV3SvgInput
 
@@ -3933,12 +4370,17 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.runway_gen4_image_reference.RunwayGen4ImageReferenceInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            seed: Random seed. Set for reproducible generation
-            aspect_ratio: Image aspect ratio One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'. Default '16:9'.
-            resolution: Image resolution One of '720p', '1080p'. Default '1080p'.
-            reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect ratio. image file URLs. Items: 0 to 3.
-            reference_tags: An optional tag for each of your reference images. Tags must be alphanumeric and start with a letter. You can reference them in your prompt using @tag_name. Tags must be between 3 and 15 characters. Advanced.
+            prompt: Text prompt for image generation.
+            seed: Random seed. Set for reproducible generation.
+            aspect_ratio: Image aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+                Default '16:9'.
+            resolution: Image resolution. One of '720p', '1080p'. Default '1080p'.
+            reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect
+                ratio. image file URLs. Items: 0 to 3.
+            reference_tags: An optional tag for each of your reference images. Tags must be
+                alphanumeric and start with a letter. You can reference them in your
+                prompt using @tag_name. Tags must be between 3 and 15 characters.
+                Advanced.
         """
         from genvr.models.imagegen.runway_gen4_image_reference import RunwayGen4ImageReferenceInput
 
@@ -3974,15 +4416,21 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.stable_diffusion_3_5.StableDiffusion35Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation Default ''.
-            aspect_ratio: The aspect ratio of your output image. This value is ignored if you are using an input image. One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            cfg: The guidance scale tells the model how similar the output should be to the prompt. Range >= 0 and <= 20. Default 4.5.
-            image: Input image for image to image mode. The aspect ratio of your output will match this image. image file URL.
-            prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0 corresponds to full destruction of information in image. Default 0.85.
+            prompt: Text prompt for image generation. Default ''.
+            aspect_ratio: The aspect ratio of your output image. This value is ignored if you are
+                using an input image. One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5',
+                '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            cfg: The guidance scale tells the model how similar the output should be to the prompt.
+                Range >= 0 and <= 20. Default 4.5.
+            image: Input image for image to image mode. The aspect ratio of your output will match
+                this image. image file URL.
+            prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0
+                corresponds to full destruction of information in image. Default 0.85.
             steps: Number of steps to run the sampler for. Range >= 1 and <= 50. Default 40.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 90.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 90.
         """
         from genvr.models.imagegen.stable_diffusion_3_5 import StableDiffusion35Input
 
@@ -4096,24 +4544,46 @@ class AsyncImagegenResource:
         `genvr.models.imagegen.storyboard.StoryboardInput` before anything is sent.
 
         Args:
-            sd_model: Choose a model One of 'Unstable', 'RealVision'. Default 'Unstable'.
-            ref_image: Reference image for the character image file URL.
-            character_description: General description of the character. If ref_image above is provided, making sure to follow the class word you want to customize with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl img' Default 'a man, wearing black suit'.
-            negative_prompt: Describe things you do not want to see in the output Default a long text.
-            comic_description: Comic Description. Each frame is divided by a new line. Only the first 10 prompts are valid for demo speed! For comic_description NOT using ref_image: (1) Support Typesetting Style and Captioning. By default, the prompt is used as the caption for each image. If you need to change the caption, add a '#' at the end of each line. Only the part after the '#' will be added as a caption to the image. (2) The [NC] symbol is used as a flag to indicate that no characters should be present in the generated scene images. If you want do that, prepend the '[NC]' at the beginning of the line. If ref_image…
-            style_name: Style template One of '(No style)', 'Japanese Anime', 'Cinematic', 'Disney Charactor', 'Photographic', 'Comic book', 'Line art'. Default 'Japanese Anime'.
-            comic_style: Select the comic style for the combined comic One of 'Four Pannel', 'Classic Comic Style'. Default 'Classic Comic Style'.
-            style_strength_ratio: Style strength of Ref Image (%), only used if ref_image is provided Range >= 15 and <= 50. Default 20.
-            image_width: Width of output image One of 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 608, …. Default 768.
-            image_height: Height of output image One of 256, 288, 320, 352, 384, 416, 448, 480, 512, 544, 576, 608, …. Default 768.
-            num_steps: Number of sample steps Range >= 20 and <= 50. Default 25.
-            guidance_scale: Scale for classifier-free guidance Range >= 0.1 and <= 10. Default 5.
-            seed: Random seed. Leave blank to randomize the seed
-            sa32_setting: The degree of Paired Attention at 32 x 32 self-attention layers Range >= 0 and <= 1. Default 0.5. Advanced.
-            sa64_setting: The degree of Paired Attention at 64 x 64 self-attention layers Range >= 0 and <= 1. Default 0.5. Advanced.
-            num_ids: Number of id images in total images. This should not exceed total number of line-separated prompts Default 3.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality Range >= 0 and <= 100. Default 80.
+            sd_model: Choose a model. One of 'Unstable', 'RealVision'. Default 'Unstable'.
+            ref_image: Reference image for the character. image file URL.
+            character_description: General description of the character. If ref_image above is
+                provided, making sure to follow the class word you want to customize
+                with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl
+                img'. Default 'a man, wearing black suit'.
+            negative_prompt: Describe things you do not want to see in the output. Default a long
+                text.
+            comic_description: Comic Description. Each frame is divided by a new line. Only the
+                first 10 prompts are valid for demo speed! For comic_description NOT
+                using ref_image: (1) Support Typesetting Style and Captioning. By
+                default, the prompt is used as the caption for each image. If you need
+                to change the caption, add a '#' at the end of each line. Only the part
+                after the '#' will be added as a caption to the image. (2) The [NC]
+                symbol is used as a flag to indicate that no characters should be
+                present in the generated scene images. If you want do that, prepend the
+                '[NC]' at the beginning of the line. If ref_image…
+            style_name: Style template. One of '(No style)', 'Japanese Anime', 'Cinematic', 'Disney
+                Charactor', 'Photographic', 'Comic book', 'Line art'. Default 'Japanese
+                Anime'.
+            comic_style: Select the comic style for the combined comic. One of 'Four Pannel',
+                'Classic Comic Style'. Default 'Classic Comic Style'.
+            style_strength_ratio: Style strength of Ref Image (%), only used if ref_image is
+                provided. Range >= 15 and <= 50. Default 20.
+            image_width: Width of output image. One of 256, 288, 320, 352, 384, 416, 448, 480, 512,
+                544, 576, 608, …. Default 768.
+            image_height: Height of output image. One of 256, 288, 320, 352, 384, 416, 448, 480,
+                512, 544, 576, 608, …. Default 768.
+            num_steps: Number of sample steps. Range >= 20 and <= 50. Default 25.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0.1 and <= 10. Default 5.
+            seed: Random seed. Leave blank to randomize the seed.
+            sa32_setting: The degree of Paired Attention at 32 x 32 self-attention layers. Range >=
+                0 and <= 1. Default 0.5. Advanced.
+            sa64_setting: The degree of Paired Attention at 64 x 64 self-attention layers. Range >=
+                0 and <= 1. Default 0.5. Advanced.
+            num_ids: Number of id images in total images. This should not exceed total number of
+                line-separated prompts. Default 3.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
         """
         from genvr.models.imagegen.storyboard import StoryboardInput
 

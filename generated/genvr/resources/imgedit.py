@@ -32,14 +32,23 @@ class ImgeditResource:
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify the background you want to change to Default 'a beautiful sunset'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify the background you want to change to. Default 'a beautiful sunset'.
+                Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.background_change import BackgroundChangeInput
 
@@ -67,20 +76,25 @@ class ImgeditResource:
         fast: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Background Replace - Bria AI: Replace the background of an image with a new background using Bria AI
+        """Background Replace - Bria AI: Replace the background of an image with a new background using
+        Bria AI
 
         Runs `imgedit/background_replace` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from image file URL.
-            prompt: The prompt you would like to use to generate images
-            ref_image_url: The URL of the reference image to be used for generating the new background. Use "" to leave empty. Either ref_image_url or bg_prompt has to be provided but not both image file URL. Default ''.
-            negative_prompt: The negative prompt you would like to use to generate images Default ''.
-            refine_prompt: Whether to refine prompt Default True.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            fast: Whether to use the fast model Default True.
-            num_images: Number of Images to generate Range >= 1 and <= 4. Default 1. Advanced.
+            image_url: Input Image to erase from. image file URL.
+            prompt: The prompt you would like to use to generate images.
+            ref_image_url: The URL of the reference image to be used for generating the new
+                background. Use "" to leave empty. Either ref_image_url or bg_prompt has
+                to be provided but not both. image file URL. Default ''.
+            negative_prompt: The negative prompt you would like to use to generate images. Default
+                ''.
+            refine_prompt: Whether to refine prompt. Default True.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            fast: Whether to use the fast model. Default True.
+            num_images: Number of Images to generate. Range >= 1 and <= 4. Default 1. Advanced.
         """
         from genvr.models.imgedit.background_replace import BackgroundReplaceInput
 
@@ -113,13 +127,21 @@ class ImgeditResource:
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.cartoonify import CartoonifyInput
 
@@ -151,13 +173,21 @@ class ImgeditResource:
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.color_correction import ColorCorrectionInput
 
@@ -213,14 +243,23 @@ class ImgeditResource:
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent
+                (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.daytime_change import DaytimeChangeInput
 
@@ -254,14 +293,23 @@ class ImgeditResource:
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify how much younger or older you want to make the image Default '20 years older or 15 years younger'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify how much younger or older you want to make the image. Default '20 years
+                older or 15 years younger'. Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.deaging import DeagingInput
 
@@ -291,10 +339,16 @@ class ImgeditResource:
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from image file URL.
-            mask_url: The URL of the binary mask image that represents the area that will be cleaned image file URL.
-            mask_type: You can use this parameter to specify the type of the input mask from the list. 'manual' option should be used in cases in which the mask had been generated by a user (e.g. with a brush tool), and 'automatic' mask type should be used when mask had been generated by an algorithm like 'SAM' One of 'manual', 'automatic'. Default 'manual'.
-            preserve_alpha: If set to true, attempts to preserve the alpha channel of the input image
+            image_url: Input Image to erase from. image file URL.
+            mask_url: The URL of the binary mask image that represents the area that will be
+                cleaned. image file URL.
+            mask_type: You can use this parameter to specify the type of the input mask from the
+                list. 'manual' option should be used in cases in which the mask had been
+                generated by a user (e.g. with a brush tool), and 'automatic' mask type
+                should be used when mask had been generated by an algorithm like 'SAM'.
+                One of 'manual', 'automatic'. Default 'manual'.
+            preserve_alpha: If set to true, attempts to preserve the alpha channel of the input
+                image.
         """
         from genvr.models.imgedit.eraser import EraserInput
 
@@ -324,14 +378,23 @@ class ImgeditResource:
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.expression_change import ExpressionChangeInput
 
@@ -358,19 +421,28 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Face Enhance: Enhance facial features with professional retouching while maintaining a natural, realistic look
+        """Face Enhance: Enhance facial features with professional retouching while maintaining a
+        natural, realistic look
 
         Runs `imgedit/face_enhance` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.face_enhance import FaceEnhanceInput
 
@@ -401,10 +473,12 @@ class ImgeditResource:
 
         Args:
             image: Grayscale input image. image file URL.
-            codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number). Range >= 0 and <= 1. Default 0.5.
-            background_enhance: Enhance background image with Real-ESRGAN Default True.
-            face_upsample: Upsample restored faces for high-resolution AI-created images Default True.
-            upscale: The final upsampling scale of the image One of 1, 2, 4. Default 2.
+            codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number).
+                Range >= 0 and <= 1. Default 0.5.
+            background_enhance: Enhance background image with Real-ESRGAN. Default True.
+            face_upsample: Upsample restored faces for high-resolution AI-created images. Default
+                True.
+            upscale: The final upsampling scale of the image. One of 1, 2, 4. Default 2.
         """
         from genvr.models.imgedit.face_enhance_codeformer import FaceEnhanceCodeformerInput
 
@@ -430,9 +504,10 @@ class ImgeditResource:
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
-            img: Input image file URL.
-            version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity. One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
-            scale: Rescaling factor Default 2.
+            img: Input. image file URL.
+            version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity.
+                One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
+            scale: Rescaling factor. Default 2.
         """
         from genvr.models.imgedit.face_enhance_gfpgan import FaceEnhanceGfpganInput
 
@@ -460,13 +535,22 @@ class ImgeditResource:
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
-            image_url: Image to enhance with realism details image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 0 and <= 20. Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Range >= 1 and <= 50. Default 30. Advanced.
-            enable_safety_checker: Whether to enable the safety checker for the generated image Default False. Advanced.
-            lora_scale: The scale factor for the LoRA model. Controls the strength of the LoRA effect Range >= 0 and <= 2. Default 0.6. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
+            image_url: Image to enhance with realism details. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 0 and <= 20. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Range >= 1 and <= 50.
+                Default 30. Advanced.
+            enable_safety_checker: Whether to enable the safety checker for the generated image.
+                Default False. Advanced.
+            lora_scale: The scale factor for the LoRA model. Controls the strength of the LoRA
+                effect. Range >= 0 and <= 2. Default 0.6. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
         """
         from genvr.models.imgedit.face_realism import FaceRealismInput
 
@@ -556,16 +640,26 @@ class ImgeditResource:
         `genvr.models.imgedit.face_to_many.FaceToManyInput` before anything is sent.
 
         Args:
-            input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image file URL.
-            style: The artistic style to apply to the image One of 'Anime', 'Cartoon', 'Clay', 'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist', 'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
-            persona: The persona to apply to the image One of 'Angel', 'Astronaut', 'Demon', 'Mage', 'Ninja', "Na'vi", 'None', 'Random', 'Robot', 'Samurai', 'Vampire', 'Werewolf', …. Default 'None'.
-            num_images: The number of images to generate Range >= 1 and <= 10. Default 1. Advanced.
-            preserve_background: Whether to preserve the background Default False.
-            preserve_outfit: Whether to preserve the outfit Default False.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image
+                file URL.
+            style: The artistic style to apply to the image. One of 'Anime', 'Cartoon', 'Clay',
+                'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist',
+                'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
+            persona: The persona to apply to the image. One of 'Angel', 'Astronaut', 'Demon',
+                'Mage', 'Ninja', "Na'vi", 'None', 'Random', 'Robot', 'Samurai',
+                'Vampire', 'Werewolf', …. Default 'None'.
+            num_images: The number of images to generate. Range >= 1 and <= 10. Default 1. Advanced.
+            preserve_background: Whether to preserve the background. Default False.
+            preserve_outfit: Whether to preserve the outfit. Default False.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.face_to_many import FaceToManyInput
 
@@ -602,15 +696,21 @@ class ImgeditResource:
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted image file URL.
-            style: Style to convert to One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'. Default '3D'.
+            image: An image of a person to be converted. image file URL.
+            style: Style to convert to. One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'.
+                Default '3D'.
             prompt: Prompt. Default 'a person'.
-            negative_prompt: Things you do not want in the image Default ''.
-            denoising_strength: How much of the original image to keep. 1 is the complete destruction of the original image, 0 is the original image Range >= 0 and <= 1. Default 0.65.
-            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to stronger prompt, lower numbers will keep more of a likeness to the original. Range >= 0 and <= 20. Default 4.5.
-            control_depth_strength: Strength of depth controlnet. The bigger this is, the more controlnet affects the output. Range >= 0 and <= 1. Default 0.8.
+            negative_prompt: Things you do not want in the image. Default ''.
+            denoising_strength: How much of the original image to keep. 1 is the complete
+                destruction of the original image, 0 is the original image. Range >= 0
+                and <= 1. Default 0.65.
+            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to
+                stronger prompt, lower numbers will keep more of a likeness to the
+                original. Range >= 0 and <= 20. Default 4.5.
+            control_depth_strength: Strength of depth controlnet. The bigger this is, the more
+                controlnet affects the output. Range >= 0 and <= 1. Default 0.8.
             instant_id_strength: How strong the InstantID will be. Range >= 0 and <= 1. Default 1.
-            seed: Fix the random seed for reproducibility
+            seed: Fix the random seed for reproducibility.
         """
         from genvr.models.imgedit.face_to_many_sdxl import FaceToManySdxlInput
 
@@ -650,19 +750,23 @@ class ImgeditResource:
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted to a sticker image file URL.
-            prompt: Prompt Default 'a person'.
-            negative_prompt: Things you do not want in the image Default ''.
-            width: Width Default 1024.
-            height: Height Default 1024.
-            steps: Steps Default 20.
-            seed: Fix the random seed for reproducibility
-            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to stronger prompt, lower numbers will keep more of a likeness to the original. Default 7.
+            image: An image of a person to be converted to a sticker. image file URL.
+            prompt: Prompt. Default 'a person'.
+            negative_prompt: Things you do not want in the image. Default ''.
+            width: Width. Default 1024.
+            height: Height. Default 1024.
+            steps: Steps. Default 20.
+            seed: Fix the random seed for reproducibility.
+            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to
+                stronger prompt, lower numbers will keep more of a likeness to the
+                original. Default 7.
             instant_id_strength: How strong the InstantID will be. Range >= 0 and <= 1. Default 1.
-            ip_adapter_weight: How much the IP adapter will influence the image Range >= 0 and <= 1. Default 0.2.
-            ip_adapter_noise: How much noise is added to the IP adapter input Range >= 0 and <= 1. Default 0.5.
-            upscale: 2x upscale the sticker Default False.
-            upscale_steps: Number of steps to upscale Default 10.
+            ip_adapter_weight: How much the IP adapter will influence the image. Range >= 0 and <=
+                1. Default 0.2.
+            ip_adapter_noise: How much noise is added to the IP adapter input. Range >= 0 and <= 1.
+                Default 0.5.
+            upscale: 2x upscale the sticker. Default False.
+            upscale_steps: Number of steps to upscale. Default 10.
         """
         from genvr.models.imgedit.face_to_sticker_sdxl import FaceToStickerSdxlInput
 
@@ -718,9 +822,13 @@ class ImgeditResource:
 
         Args:
             input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file URL.
-            image_filter: The filter to apply to the image One of 'Vivid', 'Black and White', 'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
+            image_filter: The filter to apply to the image. One of 'Vivid', 'Black and White',
+                'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imgedit.filters import FiltersInput
 
@@ -746,10 +854,10 @@ class ImgeditResource:
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to edit image file URL.
-            prompt: Text description of what to erase
-            mode: Erase quality mode One of 'express', 'standard', 'premium'. Default 'standard'.
-            seed: Random seed for reproducible generation
+            image_url: URL of the image to edit. image file URL.
+            prompt: Text description of what to erase.
+            mode: Erase quality mode. One of 'express', 'standard', 'premium'. Default 'standard'.
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.imgedit.finegrain_eraser_prompt import FinegrainEraserPromptInput
 
@@ -779,14 +887,23 @@ class ImgeditResource:
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.hair_change import HairChangeInput
 
@@ -813,19 +930,20 @@ class ImgeditResource:
         img_size: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use this to reimagine empty room images.
+        """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use
+        this to reimagine empty room images.
 
         Runs `imgedit/interior_construct` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
-            image_base: Empty room image file URL.
-            prompt: Image prompt
-            guidance_scale: Guidance scale Default 10.
-            num_steps: Number of steps Default 50.
-            strength: Strength Default 0.9.
-            img_size: Img size Default 640.
-            seed: Seed Default 35853.
+            image_base: Empty room. image file URL.
+            prompt: Image prompt.
+            guidance_scale: Guidance scale. Default 10.
+            num_steps: Number of steps. Default 50.
+            strength: Strength. Default 0.9.
+            img_size: Img size. Default 640.
+            seed: Seed. Default 35853.
         """
         from genvr.models.imgedit.interior_construct import InteriorConstructInput
 
@@ -864,32 +982,35 @@ class ImgeditResource:
         ip_adapter_image: str | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use this for non-empty room images.
+        """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
+        this for non-empty room images.
 
         Runs `imgedit/interior_remodel` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Prompt for image generation Default a long text.
-            strength: Strength of the inpainting Range >= 0 and <= 1. Default 0.999999.
-            max_resolution: Maximum resolution of the output image Range >= 512 and <= 2048. Default 1536.
-            keep_furniture_structure: Keep the furniture structure Default False.
-            controlnet_conditioning_scale: Controlnet conditioning scale Range >= 0 and <= 1. Default 0.7.
-            control_guidance_start: Control guidance start Range >= 0 and <= 1. Default 0.
-            control_guidance_end: Control guidance end Range >= 0 and <= 1. Default 0.8.
-            num_inference_steps: Number of inference steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Guidance scale Range >= 1 and <= 20. Default 7.
-            control_image: Control image image file URL.
-            inverted_mask_window: Inverted mask window image file URL.
-            inverted_mask_ceiling: Inverted mask ceiling image file URL.
-            mask_furniture: Mask furniture image file URL.
-            negative_prompt: Negative prompt Default a long text.
-            mask_prompt_window: Mask prompt window Default 'window, doorway'.
-            mask_prompt_furniture: Mask prompt furniture Default a long text.
-            mask_prompt_ceiling: Mask prompt ceiling Default 'ceiling'.
-            ip_adapter_image: IP-Adapter image image file URL.
-            empty_room_mode: Modify depth map for rooms that are originally empty Default False.
+            image: Input image. image file URL.
+            prompt: Prompt for image generation. Default a long text.
+            strength: Strength of the inpainting. Range >= 0 and <= 1. Default 0.999999.
+            max_resolution: Maximum resolution of the output image. Range >= 512 and <= 2048.
+                Default 1536.
+            keep_furniture_structure: Keep the furniture structure. Default False.
+            controlnet_conditioning_scale: Controlnet conditioning scale. Range >= 0 and <= 1.
+                Default 0.7.
+            control_guidance_start: Control guidance start. Range >= 0 and <= 1. Default 0.
+            control_guidance_end: Control guidance end. Range >= 0 and <= 1. Default 0.8.
+            num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Guidance scale. Range >= 1 and <= 20. Default 7.
+            control_image: Control image. image file URL.
+            inverted_mask_window: Inverted mask window. image file URL.
+            inverted_mask_ceiling: Inverted mask ceiling. image file URL.
+            mask_furniture: Mask furniture. image file URL.
+            negative_prompt: Negative prompt. Default a long text.
+            mask_prompt_window: Mask prompt window. Default 'window, doorway'.
+            mask_prompt_furniture: Mask prompt furniture. Default a long text.
+            mask_prompt_ceiling: Mask prompt ceiling. Default 'ceiling'.
+            ip_adapter_image: IP-Adapter image. image file URL.
+            empty_room_mode: Modify depth map for rooms that are originally empty. Default False.
         """
         from genvr.models.imgedit.interior_remodel import InteriorRemodelInput
 
@@ -942,19 +1063,24 @@ class ImgeditResource:
         `genvr.models.imgedit.magic_image_refiner.MagicImageRefinerInput` before anything is sent.
 
         Args:
-            prompt: Prompt for the model
-            image: Image to refine image file URL.
-            mask: When provided, refines some section of the image. Must be the same size as the image image file URL.
-            resolution: Image resolution One of 'original', '1024', '2048'. Default 'original'.
-            resemblance: Conditioning scale for controlnet Range >= 0 and <= 1. Default 0.75.
-            creativity: Denoising strength. 1 means total destruction of the original image Range >= 0 and <= 1. Default 0.25.
-            hdr: HDR improvement over the original image Range >= 0 and <= 1. Default 0.
-            scheduler: Choose a scheduler. One of 'DDIM', 'DPMSolverMultistep', 'K_EULER_ANCESTRAL', 'K_EULER'. Default 'DDIM'.
-            steps: Steps Default 20.
-            guidance_scale: Scale for classifier-free guidance Range >= 0.1 and <= 30. Default 7.
-            seed: Seed
-            negative_prompt: Negative prompt Default a long text.
-            guess_mode: In this mode, the ControlNet encoder will try best to recognize the content of the input image even if you remove all prompts. The `guidance_scale` between 3.0 and 5.0 is recommended. Default False.
+            prompt: Prompt for the model.
+            image: Image to refine. image file URL.
+            mask: When provided, refines some section of the image. Must be the same size as the
+                image. image file URL.
+            resolution: Image resolution. One of 'original', '1024', '2048'. Default 'original'.
+            resemblance: Conditioning scale for controlnet. Range >= 0 and <= 1. Default 0.75.
+            creativity: Denoising strength. 1 means total destruction of the original image. Range
+                >= 0 and <= 1. Default 0.25.
+            hdr: HDR improvement over the original image. Range >= 0 and <= 1. Default 0.
+            scheduler: Choose a scheduler. One of 'DDIM', 'DPMSolverMultistep', 'K_EULER_ANCESTRAL',
+                'K_EULER'. Default 'DDIM'.
+            steps: Steps. Default 20.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0.1 and <= 30. Default 7.
+            seed: Seed.
+            negative_prompt: Negative prompt. Default a long text.
+            guess_mode: In this mode, the ControlNet encoder will try best to recognize the content
+                of the input image even if you remove all prompts. The `guidance_scale`
+                between 3.0 and 5.0 is recommended. Default False.
         """
         from genvr.models.imgedit.magic_image_refiner import MagicImageRefinerInput
 
@@ -993,14 +1119,23 @@ class ImgeditResource:
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify which objects to remove from the image Default 'background people'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify which objects to remove from the image. Default 'background people'.
+                Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.object_removal import ObjectRemovalInput
 
@@ -1078,39 +1213,68 @@ class ImgeditResource:
         num_outputs: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for high accuracy and less creativity.
+        """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for
+        high accuracy and less creativity.
 
         Runs `imgedit/photomakeover_instant_id` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
-            image: Input face image image file URL.
-            pose_image: (Optional) reference pose image image file URL.
-            prompt: Input prompt Default 'a person'.
-            negative_prompt: Input Negative Prompt Default ''.
-            sdxl_weights: Pick which base weights you want to use One of 'stable-diffusion-xl-base-1.0', 'juggernaut-xl-v8', 'afrodite-xl-v2', 'albedobase-xl-20', 'albedobase-xl-v13', 'animagine-xl-30', 'anime-art-diffusion-xl', 'anime-illust-diffusion-xl', 'dreamshaper-xl', 'dynavision-xl-v0610', 'guofeng4-xl', 'nightvision-xl-0791', …. Default 'stable-diffusion-xl-base-1.0'.
-            face_detection_input_width: Width of the input image for face detection Range >= 640 and <= 4096. Default 640.
-            face_detection_input_height: Height of the input image for face detection Range >= 640 and <= 4096. Default 640.
-            scheduler: Scheduler One of 'DEISMultistepScheduler', 'HeunDiscreteScheduler', 'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler', 'DPMSolverMultistepScheduler-Karras', 'DPMSolverMultistepScheduler-Karras-SDE'. Default 'EulerDiscreteScheduler'. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 500. Default 30. Advanced.
-            guidance_scale: Scale for classifier-free guidance Range >= 1 and <= 50. Default 7.5.
-            ip_adapter_scale: Scale for image adapter strength (for detail) Range >= 0 and <= 1.5. Default 0.8.
-            controlnet_conditioning_scale: Scale for IdentityNet strength (for fidelity) Range >= 0 and <= 1.5. Default 0.8. Advanced.
-            enable_pose_controlnet: Enable Openpose ControlNet, overrides strength if set to false Default True.
-            pose_strength: Openpose ControlNet strength, effective only if `enable_pose_controlnet` is true Range >= 0 and <= 1. Default 0.4.
-            enable_canny_controlnet: Enable Canny ControlNet, overrides strength if set to false Default False.
-            canny_strength: Canny ControlNet strength, effective only if `enable_canny_controlnet` is true Range >= 0 and <= 1. Default 0.3.
-            enable_depth_controlnet: Enable Depth ControlNet, overrides strength if set to false Default False.
-            depth_strength: Depth ControlNet strength, effective only if `enable_depth_controlnet` is true Range >= 0 and <= 1. Default 0.5.
-            enable_lcm: Enable Fast Inference with LCM (Latent Consistency Models) - speeds up inference steps, trade-off is the quality of the generated image. Performs better with close-up portrait face images Default False. Advanced.
-            lcm_num_inference_steps: Only used when `enable_lcm` is set to True, Number of denoising steps when using LCM Range >= 1 and <= 10. Default 5. Advanced.
-            lcm_guidance_scale: Only used when `enable_lcm` is set to True, Scale for classifier-free guidance when using LCM Range >= 1 and <= 20. Default 1.5. Advanced.
-            enhance_nonface_region: Enhance non-face region Default True.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
-            seed: Random seed. Leave blank to randomize the seed
-            num_outputs: Number of images to output Range >= 1 and <= 8. Default 1. Advanced.
-            disable_safety_checker: Disable safety checker for generated images Default True. Advanced.
+            image: Input face image. image file URL.
+            pose_image: (Optional) reference pose image. image file URL.
+            prompt: Input prompt. Default 'a person'.
+            negative_prompt: Input Negative Prompt. Default ''.
+            sdxl_weights: Pick which base weights you want to use. One of
+                'stable-diffusion-xl-base-1.0', 'juggernaut-xl-v8', 'afrodite-xl-v2',
+                'albedobase-xl-20', 'albedobase-xl-v13', 'animagine-xl-30',
+                'anime-art-diffusion-xl', 'anime-illust-diffusion-xl', 'dreamshaper-xl',
+                'dynavision-xl-v0610', 'guofeng4-xl', 'nightvision-xl-0791', …. Default
+                'stable-diffusion-xl-base-1.0'.
+            face_detection_input_width: Width of the input image for face detection. Range >= 640
+                and <= 4096. Default 640.
+            face_detection_input_height: Height of the input image for face detection. Range >= 640
+                and <= 4096. Default 640.
+            scheduler: Scheduler. One of 'DEISMultistepScheduler', 'HeunDiscreteScheduler',
+                'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler',
+                'DPMSolverMultistepScheduler-Karras',
+                'DPMSolverMultistepScheduler-Karras-SDE'. Default
+                'EulerDiscreteScheduler'. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 500. Default 30.
+                Advanced.
+            guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 7.5.
+            ip_adapter_scale: Scale for image adapter strength (for detail) Range >= 0 and <= 1.5.
+                Default 0.8.
+            controlnet_conditioning_scale: Scale for IdentityNet strength (for fidelity) Range >= 0
+                and <= 1.5. Default 0.8. Advanced.
+            enable_pose_controlnet: Enable Openpose ControlNet, overrides strength if set to false.
+                Default True.
+            pose_strength: Openpose ControlNet strength, effective only if `enable_pose_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.4.
+            enable_canny_controlnet: Enable Canny ControlNet, overrides strength if set to false.
+                Default False.
+            canny_strength: Canny ControlNet strength, effective only if `enable_canny_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.3.
+            enable_depth_controlnet: Enable Depth ControlNet, overrides strength if set to false.
+                Default False.
+            depth_strength: Depth ControlNet strength, effective only if `enable_depth_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.5.
+            enable_lcm: Enable Fast Inference with LCM (Latent Consistency Models) - speeds up
+                inference steps, trade-off is the quality of the generated image.
+                Performs better with close-up portrait face images. Default False.
+                Advanced.
+            lcm_num_inference_steps: Only used when `enable_lcm` is set to True, Number of denoising
+                steps when using LCM. Range >= 1 and <= 10. Default 5. Advanced.
+            lcm_guidance_scale: Only used when `enable_lcm` is set to True, Scale for
+                classifier-free guidance when using LCM. Range >= 1 and <= 20. Default
+                1.5. Advanced.
+            enhance_nonface_region: Enhance non-face region. Default True.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
+            seed: Random seed. Leave blank to randomize the seed.
+            num_outputs: Number of images to output. Range >= 1 and <= 8. Default 1. Advanced.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgedit.photomakeover_instant_id import PhotomakeoverInstantIdInput
 
@@ -1177,7 +1341,8 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for high creativity and less accuracy.
+        """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for
+        high creativity and less accuracy.
 
         Runs `imgedit/photomakeover_photomaker` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
@@ -1187,15 +1352,23 @@ class ImgeditResource:
             input_image2: Additional input image (optional) image file URL.
             input_image3: Additional input image (optional) image file URL.
             input_image4: Additional input image (optional) image file URL.
-            prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger word. Default 'A photo of a person img'.
-            style_name: Style template. The style template will add a style-specific prompt and negative prompt to the user's prompt. One of '(No style)', 'Cinematic', 'Disney Charactor', 'Digital Art', 'Photographic (Default)', 'Fantasy art', 'Neonpunk', 'Enhance', 'Comic book', 'Lowpoly', 'Line art'. Default 'Photographic (Default)'.
-            negative_prompt: Negative Prompt. The negative prompt should NOT contain the trigger word. Default a long text.
-            num_steps: Number of sample steps Range >= 1 and <= 100. Default 20.
+            prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger
+                word. Default 'A photo of a person img'.
+            style_name: Style template. The style template will add a style-specific prompt and
+                negative prompt to the user's prompt. One of '(No style)', 'Cinematic',
+                'Disney Charactor', 'Digital Art', 'Photographic (Default)', 'Fantasy
+                art', 'Neonpunk', 'Enhance', 'Comic book', 'Lowpoly', 'Line art'.
+                Default 'Photographic (Default)'.
+            negative_prompt: Negative Prompt. The negative prompt should NOT contain the trigger
+                word. Default a long text.
+            num_steps: Number of sample steps. Range >= 1 and <= 100. Default 20.
             style_strength_ratio: Style strength (%) Range >= 15 and <= 50. Default 20. Advanced.
-            num_outputs: Number of output images Range >= 1 and <= 4. Default 1.
-            guidance_scale: Guidance scale. A guidance scale of 1 corresponds to doing no classifier free guidance. Range >= 1 and <= 10. Default 5. Advanced.
-            seed: Seed. Leave blank to use a random number
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            num_outputs: Number of output images. Range >= 1 and <= 4. Default 1.
+            guidance_scale: Guidance scale. A guidance scale of 1 corresponds to doing no classifier
+                free guidance. Range >= 1 and <= 10. Default 5. Advanced.
+            seed: Seed. Leave blank to use a random number.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgedit.photomakeover_photomaker import PhotomakeoverPhotomakerInput
 
@@ -1320,60 +1493,70 @@ class ImgeditResource:
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
-            image_url: URL of image to process image file URL.
-            enable_grain: Enable film grain effect Default False.
+            image_url: URL of image to process. image file URL.
+            enable_grain: Enable film grain effect. Default False.
             grain_intensity: Film grain intensity (when enabled) Range >= 0 and <= 1. Default 0.4.
             grain_scale: Film grain scale (when enabled) Range >= 1 and <= 100. Default 10.
-            grain_style: Style of film grain to apply One of 'modern', 'analog', 'kodak', 'fuji', 'cinematic', 'newspaper'. Default 'modern'.
-            enable_color_correction: Enable color correction Default False.
-            temperature: Color temperature adjustment Range >= -100 and <= 100. Default 0.
-            brightness: Brightness adjustment Range >= -100 and <= 100. Default 0.
-            contrast: Contrast adjustment Range >= -100 and <= 100. Default 0.
-            saturation: Saturation adjustment Range >= -100 and <= 100. Default 0.
-            gamma: Gamma adjustment Range >= 0.2 and <= 2.2. Default 1.
-            enable_chromatic: Enable chromatic aberration Default False.
-            red_shift: Red channel shift amount Range >= -20 and <= 20. Default 0.
-            red_direction: Red channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            green_shift: Green channel shift amount Range >= -20 and <= 20. Default 0.
-            green_direction: Green channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            blue_shift: Blue channel shift amount Range >= -20 and <= 20. Default 0.
-            blue_direction: Blue channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            enable_blur: Enable blur effect Default False.
-            blur_type: Type of blur to apply One of 'gaussian', 'kuwahara'. Default 'gaussian'.
-            blur_radius: Blur radius Range >= 0 and <= 31. Default 3.
-            blur_sigma: Sigma for Gaussian blur Range >= 0.1 and <= 10. Default 1.
-            enable_vignette: Enable vignette effect Default False.
+            grain_style: Style of film grain to apply. One of 'modern', 'analog', 'kodak', 'fuji',
+                'cinematic', 'newspaper'. Default 'modern'.
+            enable_color_correction: Enable color correction. Default False.
+            temperature: Color temperature adjustment. Range >= -100 and <= 100. Default 0.
+            brightness: Brightness adjustment. Range >= -100 and <= 100. Default 0.
+            contrast: Contrast adjustment. Range >= -100 and <= 100. Default 0.
+            saturation: Saturation adjustment. Range >= -100 and <= 100. Default 0.
+            gamma: Gamma adjustment. Range >= 0.2 and <= 2.2. Default 1.
+            enable_chromatic: Enable chromatic aberration. Default False.
+            red_shift: Red channel shift amount. Range >= -20 and <= 20. Default 0.
+            red_direction: Red channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            green_shift: Green channel shift amount. Range >= -20 and <= 20. Default 0.
+            green_direction: Green channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            blue_shift: Blue channel shift amount. Range >= -20 and <= 20. Default 0.
+            blue_direction: Blue channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            enable_blur: Enable blur effect. Default False.
+            blur_type: Type of blur to apply. One of 'gaussian', 'kuwahara'. Default 'gaussian'.
+            blur_radius: Blur radius. Range >= 0 and <= 31. Default 3.
+            blur_sigma: Sigma for Gaussian blur. Range >= 0.1 and <= 10. Default 1.
+            enable_vignette: Enable vignette effect. Default False.
             vignette_strength: Vignette strength (when enabled) Range >= 0 and <= 10. Default 0.5.
-            enable_parabolize: Enable parabolize effect Default False.
-            parabolize_coeff: Parabolize coefficient Range >= -10 and <= 10. Default 1.
-            vertex_x: Vertex X position Range >= 0 and <= 1. Default 0.5.
-            vertex_y: Vertex Y position Range >= 0 and <= 1. Default 0.5.
-            enable_tint: Enable color tint effect Default False.
-            tint_strength: Tint strength Range >= 0.1 and <= 10. Default 1.
-            tint_mode: Tint color mode One of 'sepia', 'red', 'green', 'blue', 'cyan', 'magenta', 'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default 'sepia'.
-            enable_dissolve: Enable dissolve effect Default False.
-            dissolve_image_url: URL of second image for dissolve image file URL. Default ''.
-            dissolve_factor: Dissolve blend factor Range >= 0 and <= 1. Default 0.5.
-            enable_dodge_burn: Enable dodge and burn effect Default False.
-            dodge_burn_intensity: Dodge and burn intensity Range >= 0 and <= 1. Default 0.5.
-            dodge_burn_mode: Dodge and burn mode One of 'dodge', 'burn', 'dodge_and_burn', 'burn_and_dodge', 'color_dodge', 'color_burn', 'linear_dodge', 'linear_burn'. Default 'dodge'.
-            enable_glow: Enable glow effect Default False.
-            glow_intensity: Glow intensity Range >= 0 and <= 5. Default 1.
-            glow_radius: Glow blur radius Range >= 1 and <= 50. Default 5.
-            enable_sharpen: Enable sharpen effect Default False.
-            sharpen_mode: Type of sharpening to apply One of 'basic', 'smart', 'cas'. Default 'basic'.
+            enable_parabolize: Enable parabolize effect. Default False.
+            parabolize_coeff: Parabolize coefficient. Range >= -10 and <= 10. Default 1.
+            vertex_x: Vertex X position. Range >= 0 and <= 1. Default 0.5.
+            vertex_y: Vertex Y position. Range >= 0 and <= 1. Default 0.5.
+            enable_tint: Enable color tint effect. Default False.
+            tint_strength: Tint strength. Range >= 0.1 and <= 10. Default 1.
+            tint_mode: Tint color mode. One of 'sepia', 'red', 'green', 'blue', 'cyan', 'magenta',
+                'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default
+                'sepia'.
+            enable_dissolve: Enable dissolve effect. Default False.
+            dissolve_image_url: URL of second image for dissolve. image file URL. Default ''.
+            dissolve_factor: Dissolve blend factor. Range >= 0 and <= 1. Default 0.5.
+            enable_dodge_burn: Enable dodge and burn effect. Default False.
+            dodge_burn_intensity: Dodge and burn intensity. Range >= 0 and <= 1. Default 0.5.
+            dodge_burn_mode: Dodge and burn mode. One of 'dodge', 'burn', 'dodge_and_burn',
+                'burn_and_dodge', 'color_dodge', 'color_burn', 'linear_dodge',
+                'linear_burn'. Default 'dodge'.
+            enable_glow: Enable glow effect. Default False.
+            glow_intensity: Glow intensity. Range >= 0 and <= 5. Default 1.
+            glow_radius: Glow blur radius. Range >= 1 and <= 50. Default 5.
+            enable_sharpen: Enable sharpen effect. Default False.
+            sharpen_mode: Type of sharpening to apply. One of 'basic', 'smart', 'cas'. Default
+                'basic'.
             sharpen_radius: Sharpen radius (for basic mode) Range >= 1 and <= 15. Default 1.
             sharpen_alpha: Sharpen strength (for basic mode) Range >= 0.1 and <= 5. Default 1.
-            noise_radius: Noise radius for smart sharpen Range >= 1 and <= 25. Default 7.
-            preserve_edges: Edge preservation factor Range >= 0 and <= 1. Default 0.75.
-            smart_sharpen_strength: Smart sharpen strength Range >= 0 and <= 25. Default 5.
-            smart_sharpen_ratio: Smart sharpen blend ratio Range >= 0 and <= 1. Default 0.5.
-            cas_amount: CAS sharpening amount Range >= 0 and <= 1. Default 0.8.
-            enable_solarize: Enable solarize effect Default False.
-            solarize_threshold: Solarize threshold Range >= 0 and <= 1. Default 0.5.
-            enable_desaturate: Enable desaturation effect Default False.
-            desaturate_factor: Desaturation factor Range >= 0 and <= 1. Default 1.
-            desaturate_method: Desaturation method One of 'luminance (Rec.709)', 'luminance (Rec.601)', 'average', 'lightness'. Default 'luminance (Rec.709)'.
+            noise_radius: Noise radius for smart sharpen. Range >= 1 and <= 25. Default 7.
+            preserve_edges: Edge preservation factor. Range >= 0 and <= 1. Default 0.75.
+            smart_sharpen_strength: Smart sharpen strength. Range >= 0 and <= 25. Default 5.
+            smart_sharpen_ratio: Smart sharpen blend ratio. Range >= 0 and <= 1. Default 0.5.
+            cas_amount: CAS sharpening amount. Range >= 0 and <= 1. Default 0.8.
+            enable_solarize: Enable solarize effect. Default False.
+            solarize_threshold: Solarize threshold. Range >= 0 and <= 1. Default 0.5.
+            enable_desaturate: Enable desaturation effect. Default False.
+            desaturate_factor: Desaturation factor. Range >= 0 and <= 1. Default 1.
+            desaturate_method: Desaturation method. One of 'luminance (Rec.709)', 'luminance
+                (Rec.601)', 'average', 'lightness'. Default 'luminance (Rec.709)'.
         """
         from genvr.models.imgedit.post_processing_effects import PostProcessingEffectsInput
 
@@ -1470,15 +1653,35 @@ class ImgeditResource:
         `genvr.models.imgedit.product_shot.ProductShotInput` before anything is sent.
 
         Args:
-            image_url: The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB image file URL.
-            scene_description: Text description of the new scene or background for the provided product shot. Bria currently supports prompts in English only, excluding special characters
-            ref_image_url: The URL of the reference image to be used for generating the new scene or background for the product shot. Use "" to leave empty. Either ref_image_url or scene_description has to be provided but not both image file URL. Default ''.
-            optimize_description: Whether to optimize the scene description Default True.
-            num_results: The number of lifestyle product shots you would like to generate. You will get num_results x 10 results when placement_type=automatic and according to the number of required placements x num_results if placement_type=manual_placement Range >= 1 and <= 4. Default 1.
-            fast: Whether to use the fast model Default True.
-            placement_type: This parameter allows you to control the positioning of the product in the image One of 'original', 'automatic', 'manual_placement', 'manual_padding'. Default 'manual_placement'.
-            original_quality: This flag is only relevant when placement_type=original. If true, the output image retains the original input image's size; otherwise, the image is scaled to 1 megapixel (1MP) while preserving its aspect ratio
-            manual_placement_selection: If you've selected placement_type=manual_placement, you should use this parameter to specify which placements/positions you would like to use from the list One of 'upper_left', 'upper_right', 'bottom_left', 'bottom_right', 'right_center', 'left_center', 'upper_center', 'bottom_center', 'center_vertical', 'center_horizontal'. Default 'bottom_center'.
+            image_url: The URL of the product shot to be placed in a lifestyle shot. If both
+                image_url and image_file are provided, image_url will be used. Accepted
+                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file
+                URL.
+            scene_description: Text description of the new scene or background for the provided
+                product shot. Bria currently supports prompts in English only, excluding
+                special characters.
+            ref_image_url: The URL of the reference image to be used for generating the new scene or
+                background for the product shot. Use "" to leave empty. Either
+                ref_image_url or scene_description has to be provided but not both.
+                image file URL. Default ''.
+            optimize_description: Whether to optimize the scene description. Default True.
+            num_results: The number of lifestyle product shots you would like to generate. You will
+                get num_results x 10 results when placement_type=automatic and according
+                to the number of required placements x num_results if
+                placement_type=manual_placement. Range >= 1 and <= 4. Default 1.
+            fast: Whether to use the fast model. Default True.
+            placement_type: This parameter allows you to control the positioning of the product in
+                the image. One of 'original', 'automatic', 'manual_placement',
+                'manual_padding'. Default 'manual_placement'.
+            original_quality: This flag is only relevant when placement_type=original. If true, the
+                output image retains the original input image's size; otherwise, the
+                image is scaled to 1 megapixel (1MP) while preserving its aspect ratio.
+            manual_placement_selection: If you've selected placement_type=manual_placement, you
+                should use this parameter to specify which placements/positions you
+                would like to use from the list. One of 'upper_left', 'upper_right',
+                'bottom_left', 'bottom_right', 'right_center', 'left_center',
+                'upper_center', 'bottom_center', 'center_vertical', 'center_horizontal'.
+                Default 'bottom_center'.
         """
         from genvr.models.imgedit.product_shot import ProductShotInput
 
@@ -1512,13 +1715,21 @@ class ImgeditResource:
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.professional_shot import ProfessionalShotInput
 
@@ -1548,9 +1759,11 @@ class ImgeditResource:
 
         Args:
             input_image: Image to restore. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.restore_image import RestoreImageInput
 
@@ -1580,14 +1793,23 @@ class ImgeditResource:
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Describe the scene where you want to place the subject. Default 'Enchanted forest'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Describe the scene where you want to place the subject. Default 'Enchanted
+                forest'. Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.scene_composition import SceneCompositionInput
 
@@ -1621,14 +1843,23 @@ class ImgeditResource:
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the
+                schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.stylize_flux import StylizeFluxInput
 
@@ -1669,18 +1900,25 @@ class ImgeditResource:
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
-            style_image: Copy the style from this image image file URL.
-            structure_image: An optional image to copy structure from. Output images will use the same aspect ratio. image file URL.
-            prompt: Prompt for the image Default 'An astronaut riding a unicorn'.
-            negative_prompt: Things you do not want to see in your image Default ''.
+            style_image: Copy the style from this image. image file URL.
+            structure_image: An optional image to copy structure from. Output images will use the
+                same aspect ratio. image file URL.
+            prompt: Prompt for the image. Default 'An astronaut riding a unicorn'.
+            negative_prompt: Things you do not want to see in your image. Default ''.
             width: Width of the output image (ignored if structure image given) Default 1024.
             height: Height of the output image (ignored if structure image given) Default 1024.
-            model: Model to use for the generation One of 'fast', 'high-quality', 'realistic', 'cinematic', 'animated'. Default 'fast'.
-            number_of_images: Number of images to generate Range >= 1 and <= 10. Default 1. Advanced.
-            structure_depth_strength: Strength of the depth controlnet Range >= 0 and <= 2. Default 1.
-            structure_denoising_strength: How much of the original image (and colors) to preserve (0 is all, 1 is none, 0.65 is a good balance) Range >= 0 and <= 1. Default 0.65.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
+            model: Model to use for the generation. One of 'fast', 'high-quality', 'realistic',
+                'cinematic', 'animated'. Default 'fast'.
+            number_of_images: Number of images to generate. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            structure_depth_strength: Strength of the depth controlnet. Range >= 0 and <= 2. Default
+                1.
+            structure_denoising_strength: How much of the original image (and colors) to preserve (0
+                is all, 1 is none, 0.65 is a good balance) Range >= 0 and <= 1. Default
+                0.65.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
             seed: Set a seed for reproducibility. Random by default.
         """
         from genvr.models.imgedit.stylize_sdxl import StylizeSdxlInput
@@ -1736,10 +1974,15 @@ class ImgeditResource:
 
         Args:
             input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.text_removal import TextRemovalInput
 
@@ -1770,14 +2013,23 @@ class ImgeditResource:
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.weather_effect import WeatherEffectInput
 
@@ -1818,14 +2070,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify the background you want to change to Default 'a beautiful sunset'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify the background you want to change to. Default 'a beautiful sunset'.
+                Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.background_change import BackgroundChangeInput
 
@@ -1853,20 +2114,25 @@ class AsyncImgeditResource:
         fast: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Background Replace - Bria AI: Replace the background of an image with a new background using Bria AI
+        """Background Replace - Bria AI: Replace the background of an image with a new background using
+        Bria AI
 
         Runs `imgedit/background_replace` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from image file URL.
-            prompt: The prompt you would like to use to generate images
-            ref_image_url: The URL of the reference image to be used for generating the new background. Use "" to leave empty. Either ref_image_url or bg_prompt has to be provided but not both image file URL. Default ''.
-            negative_prompt: The negative prompt you would like to use to generate images Default ''.
-            refine_prompt: Whether to refine prompt Default True.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            fast: Whether to use the fast model Default True.
-            num_images: Number of Images to generate Range >= 1 and <= 4. Default 1. Advanced.
+            image_url: Input Image to erase from. image file URL.
+            prompt: The prompt you would like to use to generate images.
+            ref_image_url: The URL of the reference image to be used for generating the new
+                background. Use "" to leave empty. Either ref_image_url or bg_prompt has
+                to be provided but not both. image file URL. Default ''.
+            negative_prompt: The negative prompt you would like to use to generate images. Default
+                ''.
+            refine_prompt: Whether to refine prompt. Default True.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            fast: Whether to use the fast model. Default True.
+            num_images: Number of Images to generate. Range >= 1 and <= 4. Default 1. Advanced.
         """
         from genvr.models.imgedit.background_replace import BackgroundReplaceInput
 
@@ -1899,13 +2165,21 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.cartoonify import CartoonifyInput
 
@@ -1937,13 +2211,21 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.color_correction import ColorCorrectionInput
 
@@ -1999,14 +2281,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent
+                (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.daytime_change import DaytimeChangeInput
 
@@ -2040,14 +2331,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify how much younger or older you want to make the image Default '20 years older or 15 years younger'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify how much younger or older you want to make the image. Default '20 years
+                older or 15 years younger'. Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.deaging import DeagingInput
 
@@ -2077,10 +2377,16 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from image file URL.
-            mask_url: The URL of the binary mask image that represents the area that will be cleaned image file URL.
-            mask_type: You can use this parameter to specify the type of the input mask from the list. 'manual' option should be used in cases in which the mask had been generated by a user (e.g. with a brush tool), and 'automatic' mask type should be used when mask had been generated by an algorithm like 'SAM' One of 'manual', 'automatic'. Default 'manual'.
-            preserve_alpha: If set to true, attempts to preserve the alpha channel of the input image
+            image_url: Input Image to erase from. image file URL.
+            mask_url: The URL of the binary mask image that represents the area that will be
+                cleaned. image file URL.
+            mask_type: You can use this parameter to specify the type of the input mask from the
+                list. 'manual' option should be used in cases in which the mask had been
+                generated by a user (e.g. with a brush tool), and 'automatic' mask type
+                should be used when mask had been generated by an algorithm like 'SAM'.
+                One of 'manual', 'automatic'. Default 'manual'.
+            preserve_alpha: If set to true, attempts to preserve the alpha channel of the input
+                image.
         """
         from genvr.models.imgedit.eraser import EraserInput
 
@@ -2110,14 +2416,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.expression_change import ExpressionChangeInput
 
@@ -2144,19 +2459,28 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Face Enhance: Enhance facial features with professional retouching while maintaining a natural, realistic look
+        """Face Enhance: Enhance facial features with professional retouching while maintaining a
+        natural, realistic look
 
         Runs `imgedit/face_enhance` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.face_enhance import FaceEnhanceInput
 
@@ -2187,10 +2511,12 @@ class AsyncImgeditResource:
 
         Args:
             image: Grayscale input image. image file URL.
-            codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number). Range >= 0 and <= 1. Default 0.5.
-            background_enhance: Enhance background image with Real-ESRGAN Default True.
-            face_upsample: Upsample restored faces for high-resolution AI-created images Default True.
-            upscale: The final upsampling scale of the image One of 1, 2, 4. Default 2.
+            codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number).
+                Range >= 0 and <= 1. Default 0.5.
+            background_enhance: Enhance background image with Real-ESRGAN. Default True.
+            face_upsample: Upsample restored faces for high-resolution AI-created images. Default
+                True.
+            upscale: The final upsampling scale of the image. One of 1, 2, 4. Default 2.
         """
         from genvr.models.imgedit.face_enhance_codeformer import FaceEnhanceCodeformerInput
 
@@ -2216,9 +2542,10 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
-            img: Input image file URL.
-            version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity. One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
-            scale: Rescaling factor Default 2.
+            img: Input. image file URL.
+            version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity.
+                One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
+            scale: Rescaling factor. Default 2.
         """
         from genvr.models.imgedit.face_enhance_gfpgan import FaceEnhanceGfpganInput
 
@@ -2246,13 +2573,22 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
-            image_url: Image to enhance with realism details image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 0 and <= 20. Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Range >= 1 and <= 50. Default 30. Advanced.
-            enable_safety_checker: Whether to enable the safety checker for the generated image Default False. Advanced.
-            lora_scale: The scale factor for the LoRA model. Controls the strength of the LoRA effect Range >= 0 and <= 2. Default 0.6. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
+            image_url: Image to enhance with realism details. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 0 and <= 20. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Range >= 1 and <= 50.
+                Default 30. Advanced.
+            enable_safety_checker: Whether to enable the safety checker for the generated image.
+                Default False. Advanced.
+            lora_scale: The scale factor for the LoRA model. Controls the strength of the LoRA
+                effect. Range >= 0 and <= 2. Default 0.6. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
         """
         from genvr.models.imgedit.face_realism import FaceRealismInput
 
@@ -2342,16 +2678,26 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_to_many.FaceToManyInput` before anything is sent.
 
         Args:
-            input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image file URL.
-            style: The artistic style to apply to the image One of 'Anime', 'Cartoon', 'Clay', 'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist', 'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
-            persona: The persona to apply to the image One of 'Angel', 'Astronaut', 'Demon', 'Mage', 'Ninja', "Na'vi", 'None', 'Random', 'Robot', 'Samurai', 'Vampire', 'Werewolf', …. Default 'None'.
-            num_images: The number of images to generate Range >= 1 and <= 10. Default 1. Advanced.
-            preserve_background: Whether to preserve the background Default False.
-            preserve_outfit: Whether to preserve the outfit Default False.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image
+                file URL.
+            style: The artistic style to apply to the image. One of 'Anime', 'Cartoon', 'Clay',
+                'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist',
+                'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
+            persona: The persona to apply to the image. One of 'Angel', 'Astronaut', 'Demon',
+                'Mage', 'Ninja', "Na'vi", 'None', 'Random', 'Robot', 'Samurai',
+                'Vampire', 'Werewolf', …. Default 'None'.
+            num_images: The number of images to generate. Range >= 1 and <= 10. Default 1. Advanced.
+            preserve_background: Whether to preserve the background. Default False.
+            preserve_outfit: Whether to preserve the outfit. Default False.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.face_to_many import FaceToManyInput
 
@@ -2388,15 +2734,21 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted image file URL.
-            style: Style to convert to One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'. Default '3D'.
+            image: An image of a person to be converted. image file URL.
+            style: Style to convert to. One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'.
+                Default '3D'.
             prompt: Prompt. Default 'a person'.
-            negative_prompt: Things you do not want in the image Default ''.
-            denoising_strength: How much of the original image to keep. 1 is the complete destruction of the original image, 0 is the original image Range >= 0 and <= 1. Default 0.65.
-            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to stronger prompt, lower numbers will keep more of a likeness to the original. Range >= 0 and <= 20. Default 4.5.
-            control_depth_strength: Strength of depth controlnet. The bigger this is, the more controlnet affects the output. Range >= 0 and <= 1. Default 0.8.
+            negative_prompt: Things you do not want in the image. Default ''.
+            denoising_strength: How much of the original image to keep. 1 is the complete
+                destruction of the original image, 0 is the original image. Range >= 0
+                and <= 1. Default 0.65.
+            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to
+                stronger prompt, lower numbers will keep more of a likeness to the
+                original. Range >= 0 and <= 20. Default 4.5.
+            control_depth_strength: Strength of depth controlnet. The bigger this is, the more
+                controlnet affects the output. Range >= 0 and <= 1. Default 0.8.
             instant_id_strength: How strong the InstantID will be. Range >= 0 and <= 1. Default 1.
-            seed: Fix the random seed for reproducibility
+            seed: Fix the random seed for reproducibility.
         """
         from genvr.models.imgedit.face_to_many_sdxl import FaceToManySdxlInput
 
@@ -2436,19 +2788,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted to a sticker image file URL.
-            prompt: Prompt Default 'a person'.
-            negative_prompt: Things you do not want in the image Default ''.
-            width: Width Default 1024.
-            height: Height Default 1024.
-            steps: Steps Default 20.
-            seed: Fix the random seed for reproducibility
-            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to stronger prompt, lower numbers will keep more of a likeness to the original. Default 7.
+            image: An image of a person to be converted to a sticker. image file URL.
+            prompt: Prompt. Default 'a person'.
+            negative_prompt: Things you do not want in the image. Default ''.
+            width: Width. Default 1024.
+            height: Height. Default 1024.
+            steps: Steps. Default 20.
+            seed: Fix the random seed for reproducibility.
+            prompt_strength: Strength of the prompt. This is the CFG scale, higher numbers lead to
+                stronger prompt, lower numbers will keep more of a likeness to the
+                original. Default 7.
             instant_id_strength: How strong the InstantID will be. Range >= 0 and <= 1. Default 1.
-            ip_adapter_weight: How much the IP adapter will influence the image Range >= 0 and <= 1. Default 0.2.
-            ip_adapter_noise: How much noise is added to the IP adapter input Range >= 0 and <= 1. Default 0.5.
-            upscale: 2x upscale the sticker Default False.
-            upscale_steps: Number of steps to upscale Default 10.
+            ip_adapter_weight: How much the IP adapter will influence the image. Range >= 0 and <=
+                1. Default 0.2.
+            ip_adapter_noise: How much noise is added to the IP adapter input. Range >= 0 and <= 1.
+                Default 0.5.
+            upscale: 2x upscale the sticker. Default False.
+            upscale_steps: Number of steps to upscale. Default 10.
         """
         from genvr.models.imgedit.face_to_sticker_sdxl import FaceToStickerSdxlInput
 
@@ -2504,9 +2860,13 @@ class AsyncImgeditResource:
 
         Args:
             input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file URL.
-            image_filter: The filter to apply to the image One of 'Vivid', 'Black and White', 'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
+            image_filter: The filter to apply to the image. One of 'Vivid', 'Black and White',
+                'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imgedit.filters import FiltersInput
 
@@ -2532,10 +2892,10 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to edit image file URL.
-            prompt: Text description of what to erase
-            mode: Erase quality mode One of 'express', 'standard', 'premium'. Default 'standard'.
-            seed: Random seed for reproducible generation
+            image_url: URL of the image to edit. image file URL.
+            prompt: Text description of what to erase.
+            mode: Erase quality mode. One of 'express', 'standard', 'premium'. Default 'standard'.
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.imgedit.finegrain_eraser_prompt import FinegrainEraserPromptInput
 
@@ -2565,14 +2925,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.hair_change import HairChangeInput
 
@@ -2599,19 +2968,20 @@ class AsyncImgeditResource:
         img_size: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use this to reimagine empty room images.
+        """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use
+        this to reimagine empty room images.
 
         Runs `imgedit/interior_construct` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
-            image_base: Empty room image file URL.
-            prompt: Image prompt
-            guidance_scale: Guidance scale Default 10.
-            num_steps: Number of steps Default 50.
-            strength: Strength Default 0.9.
-            img_size: Img size Default 640.
-            seed: Seed Default 35853.
+            image_base: Empty room. image file URL.
+            prompt: Image prompt.
+            guidance_scale: Guidance scale. Default 10.
+            num_steps: Number of steps. Default 50.
+            strength: Strength. Default 0.9.
+            img_size: Img size. Default 640.
+            seed: Seed. Default 35853.
         """
         from genvr.models.imgedit.interior_construct import InteriorConstructInput
 
@@ -2650,32 +3020,35 @@ class AsyncImgeditResource:
         ip_adapter_image: str | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use this for non-empty room images.
+        """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
+        this for non-empty room images.
 
         Runs `imgedit/interior_remodel` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Prompt for image generation Default a long text.
-            strength: Strength of the inpainting Range >= 0 and <= 1. Default 0.999999.
-            max_resolution: Maximum resolution of the output image Range >= 512 and <= 2048. Default 1536.
-            keep_furniture_structure: Keep the furniture structure Default False.
-            controlnet_conditioning_scale: Controlnet conditioning scale Range >= 0 and <= 1. Default 0.7.
-            control_guidance_start: Control guidance start Range >= 0 and <= 1. Default 0.
-            control_guidance_end: Control guidance end Range >= 0 and <= 1. Default 0.8.
-            num_inference_steps: Number of inference steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Guidance scale Range >= 1 and <= 20. Default 7.
-            control_image: Control image image file URL.
-            inverted_mask_window: Inverted mask window image file URL.
-            inverted_mask_ceiling: Inverted mask ceiling image file URL.
-            mask_furniture: Mask furniture image file URL.
-            negative_prompt: Negative prompt Default a long text.
-            mask_prompt_window: Mask prompt window Default 'window, doorway'.
-            mask_prompt_furniture: Mask prompt furniture Default a long text.
-            mask_prompt_ceiling: Mask prompt ceiling Default 'ceiling'.
-            ip_adapter_image: IP-Adapter image image file URL.
-            empty_room_mode: Modify depth map for rooms that are originally empty Default False.
+            image: Input image. image file URL.
+            prompt: Prompt for image generation. Default a long text.
+            strength: Strength of the inpainting. Range >= 0 and <= 1. Default 0.999999.
+            max_resolution: Maximum resolution of the output image. Range >= 512 and <= 2048.
+                Default 1536.
+            keep_furniture_structure: Keep the furniture structure. Default False.
+            controlnet_conditioning_scale: Controlnet conditioning scale. Range >= 0 and <= 1.
+                Default 0.7.
+            control_guidance_start: Control guidance start. Range >= 0 and <= 1. Default 0.
+            control_guidance_end: Control guidance end. Range >= 0 and <= 1. Default 0.8.
+            num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Guidance scale. Range >= 1 and <= 20. Default 7.
+            control_image: Control image. image file URL.
+            inverted_mask_window: Inverted mask window. image file URL.
+            inverted_mask_ceiling: Inverted mask ceiling. image file URL.
+            mask_furniture: Mask furniture. image file URL.
+            negative_prompt: Negative prompt. Default a long text.
+            mask_prompt_window: Mask prompt window. Default 'window, doorway'.
+            mask_prompt_furniture: Mask prompt furniture. Default a long text.
+            mask_prompt_ceiling: Mask prompt ceiling. Default 'ceiling'.
+            ip_adapter_image: IP-Adapter image. image file URL.
+            empty_room_mode: Modify depth map for rooms that are originally empty. Default False.
         """
         from genvr.models.imgedit.interior_remodel import InteriorRemodelInput
 
@@ -2728,19 +3101,24 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.magic_image_refiner.MagicImageRefinerInput` before anything is sent.
 
         Args:
-            prompt: Prompt for the model
-            image: Image to refine image file URL.
-            mask: When provided, refines some section of the image. Must be the same size as the image image file URL.
-            resolution: Image resolution One of 'original', '1024', '2048'. Default 'original'.
-            resemblance: Conditioning scale for controlnet Range >= 0 and <= 1. Default 0.75.
-            creativity: Denoising strength. 1 means total destruction of the original image Range >= 0 and <= 1. Default 0.25.
-            hdr: HDR improvement over the original image Range >= 0 and <= 1. Default 0.
-            scheduler: Choose a scheduler. One of 'DDIM', 'DPMSolverMultistep', 'K_EULER_ANCESTRAL', 'K_EULER'. Default 'DDIM'.
-            steps: Steps Default 20.
-            guidance_scale: Scale for classifier-free guidance Range >= 0.1 and <= 30. Default 7.
-            seed: Seed
-            negative_prompt: Negative prompt Default a long text.
-            guess_mode: In this mode, the ControlNet encoder will try best to recognize the content of the input image even if you remove all prompts. The `guidance_scale` between 3.0 and 5.0 is recommended. Default False.
+            prompt: Prompt for the model.
+            image: Image to refine. image file URL.
+            mask: When provided, refines some section of the image. Must be the same size as the
+                image. image file URL.
+            resolution: Image resolution. One of 'original', '1024', '2048'. Default 'original'.
+            resemblance: Conditioning scale for controlnet. Range >= 0 and <= 1. Default 0.75.
+            creativity: Denoising strength. 1 means total destruction of the original image. Range
+                >= 0 and <= 1. Default 0.25.
+            hdr: HDR improvement over the original image. Range >= 0 and <= 1. Default 0.
+            scheduler: Choose a scheduler. One of 'DDIM', 'DPMSolverMultistep', 'K_EULER_ANCESTRAL',
+                'K_EULER'. Default 'DDIM'.
+            steps: Steps. Default 20.
+            guidance_scale: Scale for classifier-free guidance. Range >= 0.1 and <= 30. Default 7.
+            seed: Seed.
+            negative_prompt: Negative prompt. Default a long text.
+            guess_mode: In this mode, the ControlNet encoder will try best to recognize the content
+                of the input image even if you remove all prompts. The `guidance_scale`
+                between 3.0 and 5.0 is recommended. Default False.
         """
         from genvr.models.imgedit.magic_image_refiner import MagicImageRefinerInput
 
@@ -2779,14 +3157,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Specify which objects to remove from the image Default 'background people'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Specify which objects to remove from the image. Default 'background people'.
+                Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.object_removal import ObjectRemovalInput
 
@@ -2864,39 +3251,68 @@ class AsyncImgeditResource:
         num_outputs: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for high accuracy and less creativity.
+        """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for
+        high accuracy and less creativity.
 
         Runs `imgedit/photomakeover_instant_id` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
-            image: Input face image image file URL.
-            pose_image: (Optional) reference pose image image file URL.
-            prompt: Input prompt Default 'a person'.
-            negative_prompt: Input Negative Prompt Default ''.
-            sdxl_weights: Pick which base weights you want to use One of 'stable-diffusion-xl-base-1.0', 'juggernaut-xl-v8', 'afrodite-xl-v2', 'albedobase-xl-20', 'albedobase-xl-v13', 'animagine-xl-30', 'anime-art-diffusion-xl', 'anime-illust-diffusion-xl', 'dreamshaper-xl', 'dynavision-xl-v0610', 'guofeng4-xl', 'nightvision-xl-0791', …. Default 'stable-diffusion-xl-base-1.0'.
-            face_detection_input_width: Width of the input image for face detection Range >= 640 and <= 4096. Default 640.
-            face_detection_input_height: Height of the input image for face detection Range >= 640 and <= 4096. Default 640.
-            scheduler: Scheduler One of 'DEISMultistepScheduler', 'HeunDiscreteScheduler', 'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler', 'DPMSolverMultistepScheduler-Karras', 'DPMSolverMultistepScheduler-Karras-SDE'. Default 'EulerDiscreteScheduler'. Advanced.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 500. Default 30. Advanced.
-            guidance_scale: Scale for classifier-free guidance Range >= 1 and <= 50. Default 7.5.
-            ip_adapter_scale: Scale for image adapter strength (for detail) Range >= 0 and <= 1.5. Default 0.8.
-            controlnet_conditioning_scale: Scale for IdentityNet strength (for fidelity) Range >= 0 and <= 1.5. Default 0.8. Advanced.
-            enable_pose_controlnet: Enable Openpose ControlNet, overrides strength if set to false Default True.
-            pose_strength: Openpose ControlNet strength, effective only if `enable_pose_controlnet` is true Range >= 0 and <= 1. Default 0.4.
-            enable_canny_controlnet: Enable Canny ControlNet, overrides strength if set to false Default False.
-            canny_strength: Canny ControlNet strength, effective only if `enable_canny_controlnet` is true Range >= 0 and <= 1. Default 0.3.
-            enable_depth_controlnet: Enable Depth ControlNet, overrides strength if set to false Default False.
-            depth_strength: Depth ControlNet strength, effective only if `enable_depth_controlnet` is true Range >= 0 and <= 1. Default 0.5.
-            enable_lcm: Enable Fast Inference with LCM (Latent Consistency Models) - speeds up inference steps, trade-off is the quality of the generated image. Performs better with close-up portrait face images Default False. Advanced.
-            lcm_num_inference_steps: Only used when `enable_lcm` is set to True, Number of denoising steps when using LCM Range >= 1 and <= 10. Default 5. Advanced.
-            lcm_guidance_scale: Only used when `enable_lcm` is set to True, Scale for classifier-free guidance when using LCM Range >= 1 and <= 20. Default 1.5. Advanced.
-            enhance_nonface_region: Enhance non-face region Default True.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
-            seed: Random seed. Leave blank to randomize the seed
-            num_outputs: Number of images to output Range >= 1 and <= 8. Default 1. Advanced.
-            disable_safety_checker: Disable safety checker for generated images Default True. Advanced.
+            image: Input face image. image file URL.
+            pose_image: (Optional) reference pose image. image file URL.
+            prompt: Input prompt. Default 'a person'.
+            negative_prompt: Input Negative Prompt. Default ''.
+            sdxl_weights: Pick which base weights you want to use. One of
+                'stable-diffusion-xl-base-1.0', 'juggernaut-xl-v8', 'afrodite-xl-v2',
+                'albedobase-xl-20', 'albedobase-xl-v13', 'animagine-xl-30',
+                'anime-art-diffusion-xl', 'anime-illust-diffusion-xl', 'dreamshaper-xl',
+                'dynavision-xl-v0610', 'guofeng4-xl', 'nightvision-xl-0791', …. Default
+                'stable-diffusion-xl-base-1.0'.
+            face_detection_input_width: Width of the input image for face detection. Range >= 640
+                and <= 4096. Default 640.
+            face_detection_input_height: Height of the input image for face detection. Range >= 640
+                and <= 4096. Default 640.
+            scheduler: Scheduler. One of 'DEISMultistepScheduler', 'HeunDiscreteScheduler',
+                'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler',
+                'DPMSolverMultistepScheduler-Karras',
+                'DPMSolverMultistepScheduler-Karras-SDE'. Default
+                'EulerDiscreteScheduler'. Advanced.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 500. Default 30.
+                Advanced.
+            guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 7.5.
+            ip_adapter_scale: Scale for image adapter strength (for detail) Range >= 0 and <= 1.5.
+                Default 0.8.
+            controlnet_conditioning_scale: Scale for IdentityNet strength (for fidelity) Range >= 0
+                and <= 1.5. Default 0.8. Advanced.
+            enable_pose_controlnet: Enable Openpose ControlNet, overrides strength if set to false.
+                Default True.
+            pose_strength: Openpose ControlNet strength, effective only if `enable_pose_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.4.
+            enable_canny_controlnet: Enable Canny ControlNet, overrides strength if set to false.
+                Default False.
+            canny_strength: Canny ControlNet strength, effective only if `enable_canny_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.3.
+            enable_depth_controlnet: Enable Depth ControlNet, overrides strength if set to false.
+                Default False.
+            depth_strength: Depth ControlNet strength, effective only if `enable_depth_controlnet`
+                is true. Range >= 0 and <= 1. Default 0.5.
+            enable_lcm: Enable Fast Inference with LCM (Latent Consistency Models) - speeds up
+                inference steps, trade-off is the quality of the generated image.
+                Performs better with close-up portrait face images. Default False.
+                Advanced.
+            lcm_num_inference_steps: Only used when `enable_lcm` is set to True, Number of denoising
+                steps when using LCM. Range >= 1 and <= 10. Default 5. Advanced.
+            lcm_guidance_scale: Only used when `enable_lcm` is set to True, Scale for
+                classifier-free guidance when using LCM. Range >= 1 and <= 20. Default
+                1.5. Advanced.
+            enhance_nonface_region: Enhance non-face region. Default True.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
+            seed: Random seed. Leave blank to randomize the seed.
+            num_outputs: Number of images to output. Range >= 1 and <= 8. Default 1. Advanced.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgedit.photomakeover_instant_id import PhotomakeoverInstantIdInput
 
@@ -2963,7 +3379,8 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for high creativity and less accuracy.
+        """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for
+        high creativity and less accuracy.
 
         Runs `imgedit/photomakeover_photomaker` and waits for its output. Inputs are validated by
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
@@ -2973,15 +3390,23 @@ class AsyncImgeditResource:
             input_image2: Additional input image (optional) image file URL.
             input_image3: Additional input image (optional) image file URL.
             input_image4: Additional input image (optional) image file URL.
-            prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger word. Default 'A photo of a person img'.
-            style_name: Style template. The style template will add a style-specific prompt and negative prompt to the user's prompt. One of '(No style)', 'Cinematic', 'Disney Charactor', 'Digital Art', 'Photographic (Default)', 'Fantasy art', 'Neonpunk', 'Enhance', 'Comic book', 'Lowpoly', 'Line art'. Default 'Photographic (Default)'.
-            negative_prompt: Negative Prompt. The negative prompt should NOT contain the trigger word. Default a long text.
-            num_steps: Number of sample steps Range >= 1 and <= 100. Default 20.
+            prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger
+                word. Default 'A photo of a person img'.
+            style_name: Style template. The style template will add a style-specific prompt and
+                negative prompt to the user's prompt. One of '(No style)', 'Cinematic',
+                'Disney Charactor', 'Digital Art', 'Photographic (Default)', 'Fantasy
+                art', 'Neonpunk', 'Enhance', 'Comic book', 'Lowpoly', 'Line art'.
+                Default 'Photographic (Default)'.
+            negative_prompt: Negative Prompt. The negative prompt should NOT contain the trigger
+                word. Default a long text.
+            num_steps: Number of sample steps. Range >= 1 and <= 100. Default 20.
             style_strength_ratio: Style strength (%) Range >= 15 and <= 50. Default 20. Advanced.
-            num_outputs: Number of output images Range >= 1 and <= 4. Default 1.
-            guidance_scale: Guidance scale. A guidance scale of 1 corresponds to doing no classifier free guidance. Range >= 1 and <= 10. Default 5. Advanced.
-            seed: Seed. Leave blank to use a random number
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            num_outputs: Number of output images. Range >= 1 and <= 4. Default 1.
+            guidance_scale: Guidance scale. A guidance scale of 1 corresponds to doing no classifier
+                free guidance. Range >= 1 and <= 10. Default 5. Advanced.
+            seed: Seed. Leave blank to use a random number.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgedit.photomakeover_photomaker import PhotomakeoverPhotomakerInput
 
@@ -3106,60 +3531,70 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
-            image_url: URL of image to process image file URL.
-            enable_grain: Enable film grain effect Default False.
+            image_url: URL of image to process. image file URL.
+            enable_grain: Enable film grain effect. Default False.
             grain_intensity: Film grain intensity (when enabled) Range >= 0 and <= 1. Default 0.4.
             grain_scale: Film grain scale (when enabled) Range >= 1 and <= 100. Default 10.
-            grain_style: Style of film grain to apply One of 'modern', 'analog', 'kodak', 'fuji', 'cinematic', 'newspaper'. Default 'modern'.
-            enable_color_correction: Enable color correction Default False.
-            temperature: Color temperature adjustment Range >= -100 and <= 100. Default 0.
-            brightness: Brightness adjustment Range >= -100 and <= 100. Default 0.
-            contrast: Contrast adjustment Range >= -100 and <= 100. Default 0.
-            saturation: Saturation adjustment Range >= -100 and <= 100. Default 0.
-            gamma: Gamma adjustment Range >= 0.2 and <= 2.2. Default 1.
-            enable_chromatic: Enable chromatic aberration Default False.
-            red_shift: Red channel shift amount Range >= -20 and <= 20. Default 0.
-            red_direction: Red channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            green_shift: Green channel shift amount Range >= -20 and <= 20. Default 0.
-            green_direction: Green channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            blue_shift: Blue channel shift amount Range >= -20 and <= 20. Default 0.
-            blue_direction: Blue channel shift direction One of 'horizontal', 'vertical'. Default 'horizontal'.
-            enable_blur: Enable blur effect Default False.
-            blur_type: Type of blur to apply One of 'gaussian', 'kuwahara'. Default 'gaussian'.
-            blur_radius: Blur radius Range >= 0 and <= 31. Default 3.
-            blur_sigma: Sigma for Gaussian blur Range >= 0.1 and <= 10. Default 1.
-            enable_vignette: Enable vignette effect Default False.
+            grain_style: Style of film grain to apply. One of 'modern', 'analog', 'kodak', 'fuji',
+                'cinematic', 'newspaper'. Default 'modern'.
+            enable_color_correction: Enable color correction. Default False.
+            temperature: Color temperature adjustment. Range >= -100 and <= 100. Default 0.
+            brightness: Brightness adjustment. Range >= -100 and <= 100. Default 0.
+            contrast: Contrast adjustment. Range >= -100 and <= 100. Default 0.
+            saturation: Saturation adjustment. Range >= -100 and <= 100. Default 0.
+            gamma: Gamma adjustment. Range >= 0.2 and <= 2.2. Default 1.
+            enable_chromatic: Enable chromatic aberration. Default False.
+            red_shift: Red channel shift amount. Range >= -20 and <= 20. Default 0.
+            red_direction: Red channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            green_shift: Green channel shift amount. Range >= -20 and <= 20. Default 0.
+            green_direction: Green channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            blue_shift: Blue channel shift amount. Range >= -20 and <= 20. Default 0.
+            blue_direction: Blue channel shift direction. One of 'horizontal', 'vertical'. Default
+                'horizontal'.
+            enable_blur: Enable blur effect. Default False.
+            blur_type: Type of blur to apply. One of 'gaussian', 'kuwahara'. Default 'gaussian'.
+            blur_radius: Blur radius. Range >= 0 and <= 31. Default 3.
+            blur_sigma: Sigma for Gaussian blur. Range >= 0.1 and <= 10. Default 1.
+            enable_vignette: Enable vignette effect. Default False.
             vignette_strength: Vignette strength (when enabled) Range >= 0 and <= 10. Default 0.5.
-            enable_parabolize: Enable parabolize effect Default False.
-            parabolize_coeff: Parabolize coefficient Range >= -10 and <= 10. Default 1.
-            vertex_x: Vertex X position Range >= 0 and <= 1. Default 0.5.
-            vertex_y: Vertex Y position Range >= 0 and <= 1. Default 0.5.
-            enable_tint: Enable color tint effect Default False.
-            tint_strength: Tint strength Range >= 0.1 and <= 10. Default 1.
-            tint_mode: Tint color mode One of 'sepia', 'red', 'green', 'blue', 'cyan', 'magenta', 'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default 'sepia'.
-            enable_dissolve: Enable dissolve effect Default False.
-            dissolve_image_url: URL of second image for dissolve image file URL. Default ''.
-            dissolve_factor: Dissolve blend factor Range >= 0 and <= 1. Default 0.5.
-            enable_dodge_burn: Enable dodge and burn effect Default False.
-            dodge_burn_intensity: Dodge and burn intensity Range >= 0 and <= 1. Default 0.5.
-            dodge_burn_mode: Dodge and burn mode One of 'dodge', 'burn', 'dodge_and_burn', 'burn_and_dodge', 'color_dodge', 'color_burn', 'linear_dodge', 'linear_burn'. Default 'dodge'.
-            enable_glow: Enable glow effect Default False.
-            glow_intensity: Glow intensity Range >= 0 and <= 5. Default 1.
-            glow_radius: Glow blur radius Range >= 1 and <= 50. Default 5.
-            enable_sharpen: Enable sharpen effect Default False.
-            sharpen_mode: Type of sharpening to apply One of 'basic', 'smart', 'cas'. Default 'basic'.
+            enable_parabolize: Enable parabolize effect. Default False.
+            parabolize_coeff: Parabolize coefficient. Range >= -10 and <= 10. Default 1.
+            vertex_x: Vertex X position. Range >= 0 and <= 1. Default 0.5.
+            vertex_y: Vertex Y position. Range >= 0 and <= 1. Default 0.5.
+            enable_tint: Enable color tint effect. Default False.
+            tint_strength: Tint strength. Range >= 0.1 and <= 10. Default 1.
+            tint_mode: Tint color mode. One of 'sepia', 'red', 'green', 'blue', 'cyan', 'magenta',
+                'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default
+                'sepia'.
+            enable_dissolve: Enable dissolve effect. Default False.
+            dissolve_image_url: URL of second image for dissolve. image file URL. Default ''.
+            dissolve_factor: Dissolve blend factor. Range >= 0 and <= 1. Default 0.5.
+            enable_dodge_burn: Enable dodge and burn effect. Default False.
+            dodge_burn_intensity: Dodge and burn intensity. Range >= 0 and <= 1. Default 0.5.
+            dodge_burn_mode: Dodge and burn mode. One of 'dodge', 'burn', 'dodge_and_burn',
+                'burn_and_dodge', 'color_dodge', 'color_burn', 'linear_dodge',
+                'linear_burn'. Default 'dodge'.
+            enable_glow: Enable glow effect. Default False.
+            glow_intensity: Glow intensity. Range >= 0 and <= 5. Default 1.
+            glow_radius: Glow blur radius. Range >= 1 and <= 50. Default 5.
+            enable_sharpen: Enable sharpen effect. Default False.
+            sharpen_mode: Type of sharpening to apply. One of 'basic', 'smart', 'cas'. Default
+                'basic'.
             sharpen_radius: Sharpen radius (for basic mode) Range >= 1 and <= 15. Default 1.
             sharpen_alpha: Sharpen strength (for basic mode) Range >= 0.1 and <= 5. Default 1.
-            noise_radius: Noise radius for smart sharpen Range >= 1 and <= 25. Default 7.
-            preserve_edges: Edge preservation factor Range >= 0 and <= 1. Default 0.75.
-            smart_sharpen_strength: Smart sharpen strength Range >= 0 and <= 25. Default 5.
-            smart_sharpen_ratio: Smart sharpen blend ratio Range >= 0 and <= 1. Default 0.5.
-            cas_amount: CAS sharpening amount Range >= 0 and <= 1. Default 0.8.
-            enable_solarize: Enable solarize effect Default False.
-            solarize_threshold: Solarize threshold Range >= 0 and <= 1. Default 0.5.
-            enable_desaturate: Enable desaturation effect Default False.
-            desaturate_factor: Desaturation factor Range >= 0 and <= 1. Default 1.
-            desaturate_method: Desaturation method One of 'luminance (Rec.709)', 'luminance (Rec.601)', 'average', 'lightness'. Default 'luminance (Rec.709)'.
+            noise_radius: Noise radius for smart sharpen. Range >= 1 and <= 25. Default 7.
+            preserve_edges: Edge preservation factor. Range >= 0 and <= 1. Default 0.75.
+            smart_sharpen_strength: Smart sharpen strength. Range >= 0 and <= 25. Default 5.
+            smart_sharpen_ratio: Smart sharpen blend ratio. Range >= 0 and <= 1. Default 0.5.
+            cas_amount: CAS sharpening amount. Range >= 0 and <= 1. Default 0.8.
+            enable_solarize: Enable solarize effect. Default False.
+            solarize_threshold: Solarize threshold. Range >= 0 and <= 1. Default 0.5.
+            enable_desaturate: Enable desaturation effect. Default False.
+            desaturate_factor: Desaturation factor. Range >= 0 and <= 1. Default 1.
+            desaturate_method: Desaturation method. One of 'luminance (Rec.709)', 'luminance
+                (Rec.601)', 'average', 'lightness'. Default 'luminance (Rec.709)'.
         """
         from genvr.models.imgedit.post_processing_effects import PostProcessingEffectsInput
 
@@ -3256,15 +3691,35 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.product_shot.ProductShotInput` before anything is sent.
 
         Args:
-            image_url: The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB image file URL.
-            scene_description: Text description of the new scene or background for the provided product shot. Bria currently supports prompts in English only, excluding special characters
-            ref_image_url: The URL of the reference image to be used for generating the new scene or background for the product shot. Use "" to leave empty. Either ref_image_url or scene_description has to be provided but not both image file URL. Default ''.
-            optimize_description: Whether to optimize the scene description Default True.
-            num_results: The number of lifestyle product shots you would like to generate. You will get num_results x 10 results when placement_type=automatic and according to the number of required placements x num_results if placement_type=manual_placement Range >= 1 and <= 4. Default 1.
-            fast: Whether to use the fast model Default True.
-            placement_type: This parameter allows you to control the positioning of the product in the image One of 'original', 'automatic', 'manual_placement', 'manual_padding'. Default 'manual_placement'.
-            original_quality: This flag is only relevant when placement_type=original. If true, the output image retains the original input image's size; otherwise, the image is scaled to 1 megapixel (1MP) while preserving its aspect ratio
-            manual_placement_selection: If you've selected placement_type=manual_placement, you should use this parameter to specify which placements/positions you would like to use from the list One of 'upper_left', 'upper_right', 'bottom_left', 'bottom_right', 'right_center', 'left_center', 'upper_center', 'bottom_center', 'center_vertical', 'center_horizontal'. Default 'bottom_center'.
+            image_url: The URL of the product shot to be placed in a lifestyle shot. If both
+                image_url and image_file are provided, image_url will be used. Accepted
+                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file
+                URL.
+            scene_description: Text description of the new scene or background for the provided
+                product shot. Bria currently supports prompts in English only, excluding
+                special characters.
+            ref_image_url: The URL of the reference image to be used for generating the new scene or
+                background for the product shot. Use "" to leave empty. Either
+                ref_image_url or scene_description has to be provided but not both.
+                image file URL. Default ''.
+            optimize_description: Whether to optimize the scene description. Default True.
+            num_results: The number of lifestyle product shots you would like to generate. You will
+                get num_results x 10 results when placement_type=automatic and according
+                to the number of required placements x num_results if
+                placement_type=manual_placement. Range >= 1 and <= 4. Default 1.
+            fast: Whether to use the fast model. Default True.
+            placement_type: This parameter allows you to control the positioning of the product in
+                the image. One of 'original', 'automatic', 'manual_placement',
+                'manual_padding'. Default 'manual_placement'.
+            original_quality: This flag is only relevant when placement_type=original. If true, the
+                output image retains the original input image's size; otherwise, the
+                image is scaled to 1 megapixel (1MP) while preserving its aspect ratio.
+            manual_placement_selection: If you've selected placement_type=manual_placement, you
+                should use this parameter to specify which placements/positions you
+                would like to use from the list. One of 'upper_left', 'upper_right',
+                'bottom_left', 'bottom_right', 'right_center', 'left_center',
+                'upper_center', 'bottom_center', 'center_vertical', 'center_horizontal'.
+                Default 'bottom_center'.
         """
         from genvr.models.imgedit.product_shot import ProductShotInput
 
@@ -3298,13 +3753,21 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.professional_shot import ProfessionalShotInput
 
@@ -3334,9 +3797,11 @@ class AsyncImgeditResource:
 
         Args:
             input_image: Image to restore. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.restore_image import RestoreImageInput
 
@@ -3366,14 +3831,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: Describe the scene where you want to place the subject. Default 'Enchanted forest'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: Describe the scene where you want to place the subject. Default 'Enchanted
+                forest'. Always sent (the schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.scene_composition import SceneCompositionInput
 
@@ -3407,14 +3881,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the
+                schema requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.stylize_flux import StylizeFluxInput
 
@@ -3455,18 +3938,25 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
-            style_image: Copy the style from this image image file URL.
-            structure_image: An optional image to copy structure from. Output images will use the same aspect ratio. image file URL.
-            prompt: Prompt for the image Default 'An astronaut riding a unicorn'.
-            negative_prompt: Things you do not want to see in your image Default ''.
+            style_image: Copy the style from this image. image file URL.
+            structure_image: An optional image to copy structure from. Output images will use the
+                same aspect ratio. image file URL.
+            prompt: Prompt for the image. Default 'An astronaut riding a unicorn'.
+            negative_prompt: Things you do not want to see in your image. Default ''.
             width: Width of the output image (ignored if structure image given) Default 1024.
             height: Height of the output image (ignored if structure image given) Default 1024.
-            model: Model to use for the generation One of 'fast', 'high-quality', 'realistic', 'cinematic', 'animated'. Default 'fast'.
-            number_of_images: Number of images to generate Range >= 1 and <= 10. Default 1. Advanced.
-            structure_depth_strength: Strength of the depth controlnet Range >= 0 and <= 2. Default 1.
-            structure_denoising_strength: How much of the original image (and colors) to preserve (0 is all, 1 is none, 0.65 is a good balance) Range >= 0 and <= 1. Default 0.65.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
+            model: Model to use for the generation. One of 'fast', 'high-quality', 'realistic',
+                'cinematic', 'animated'. Default 'fast'.
+            number_of_images: Number of images to generate. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            structure_depth_strength: Strength of the depth controlnet. Range >= 0 and <= 2. Default
+                1.
+            structure_denoising_strength: How much of the original image (and colors) to preserve (0
+                is all, 1 is none, 0.65 is a good balance) Range >= 0 and <= 1. Default
+                0.65.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
             seed: Set a seed for reproducibility. Random by default.
         """
         from genvr.models.imgedit.stylize_sdxl import StylizeSdxlInput
@@ -3522,10 +4012,15 @@ class AsyncImgeditResource:
 
         Args:
             input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgedit.text_removal import TextRemovalInput
 
@@ -3556,14 +4051,23 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit image file URL.
-            prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema requires it).
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Default 3.5. Advanced.
-            num_inference_steps: Number of inference steps for sampling Default 30. Advanced.
-            safety_tolerance: The safety tolerance level for the generated image. 1 being the most strict and 6 being the most permissive One of '1', '2', '3', '4', '5', '6'. Default '6'. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Advanced.
+            image_url: The image you want to edit. image file URL.
+            prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema
+                requires it).
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 3.5. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
+            safety_tolerance: The safety tolerance level for the generated image. 1 being the most
+                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
+                '6'. Default '6'. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Advanced.
         """
         from genvr.models.imgedit.weather_effect import WeatherEffectInput
 

@@ -32,7 +32,9 @@ class ImgutilsResource:
             prompt: The prompt to edit the image with.
             image_url: The image to edit. image file URL.
             seed: The seed to use for the generation.
-            use_thought: Whether to use thought tokens for generation. If set to true, the model will "think" to potentially improve generation quality. Increases generation time and increases the cost by 20%. Default False.
+            use_thought: Whether to use thought tokens for generation. If set to true, the model
+                will "think" to potentially improve generation quality. Increases
+                generation time and increases the cost by 20%. Default False.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
         """
         from genvr.models.imgutils.bytedance_bagel import BytedanceBagelInput
@@ -60,10 +62,11 @@ class ImgutilsResource:
         `genvr.models.imgutils.bytedance_seededit3.BytedanceSeededit3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image: Input image to edit image file URL.
-            seed: Random seed. Set for reproducible generation
-            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default 5.5. Advanced.
+            prompt: Text prompt for image generation.
+            image: Input image to edit. image file URL.
+            seed: Random seed. Set for reproducible generation.
+            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
+                5.5. Advanced.
         """
         from genvr.models.imgutils.bytedance_seededit3 import BytedanceSeededit3Input
 
@@ -102,8 +105,11 @@ class ImgutilsResource:
         Args:
             prompt: The text prompt used to generate the image.
             image_urls: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
-            image_size: The size of the generated image. Width and height must be between 512 and 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1. Advanced.
+            image_size: The size of the generated image. Width and height must be between 512 and
+                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
+                'landscape_4_3', 'landscape_16_9'.
+            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
+                Advanced.
             seed: Random seed to control the stochasticity of image generation.
         """
         from genvr.models.imgutils.bytedance_seededit4 import BytedanceSeededit4Input
@@ -133,12 +139,17 @@ class ImgutilsResource:
         `genvr.models.imgutils.easel_avatars.EaselAvatarsInput` before anything is sent.
 
         Args:
-            face_image: The face image to generate avatar from. A front facing selfie works best. image file URL.
-            user_gender: Gender of the first user One of 'male', 'female', 'non_binary'. Default 'female'.
-            face_image_b: Optional second face image for multi-person avatars image file URL.
-            user_b_gender: Gender of the second user (if using face_image_b) One of 'male', 'female', 'non_binary'. Default 'female'.
-            prompt: A prompt describing the scene to put the user(s) in Default 'standing in a modern office space'.
-            workflow_type: The output style to use One of 'Realistic', 'Stylistic'. Default 'Realistic'.
+            face_image: The face image to generate avatar from. A front facing selfie works best.
+                image file URL.
+            user_gender: Gender of the first user. One of 'male', 'female', 'non_binary'. Default
+                'female'.
+            face_image_b: Optional second face image for multi-person avatars. image file URL.
+            user_b_gender: Gender of the second user (if using face_image_b) One of 'male',
+                'female', 'non_binary'. Default 'female'.
+            prompt: A prompt describing the scene to put the user(s) in. Default 'standing in a
+                modern office space'.
+            workflow_type: The output style to use. One of 'Realistic', 'Stylistic'. Default
+                'Realistic'.
         """
         from genvr.models.imgutils.easel_avatars import EaselAvatarsInput
 
@@ -197,15 +208,21 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_kontext_dev.FluxKontextDevInput` before anything is sent.
 
         Args:
-            prompt: Prompt
+            prompt: Prompt.
             img_cond_path: Input image to edit. image file URL.
-            speed_mode: Speed optimization level One of 'Base (default)', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥 (default)'.
-            num_inference_steps: Number of inference steps Default 30. Advanced.
-            guidance: Guidance scale Default 2.5.
-            seed: Seed
-            aspect_ratio: Aspect ratio of the output image One of 'match_input_image', '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default 'match_input_image'.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
-            output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80. Advanced.
+            speed_mode: Speed optimization level. One of 'Base (default)', 'Lightly Juiced 🍊 (more
+                consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)',
+                'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥
+                (default)'.
+            num_inference_steps: Number of inference steps. Default 30. Advanced.
+            guidance: Guidance scale. Default 2.5.
+            seed: Seed.
+            aspect_ratio: Aspect ratio of the output image. One of 'match_input_image', '1:1',
+                '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16',
+                '9:21'. Default 'match_input_image'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
+                Advanced.
         """
         from genvr.models.imgutils.flux_kontext_dev import FluxKontextDevInput
 
@@ -254,10 +271,14 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_kontext_max.FluxKontextMaxInput` before anything is sent.
 
         Args:
-            prompt: Text description of what you want to generate, or the instruction on how to edit the given image.
+            prompt: Text description of what you want to generate, or the instruction on how to edit
+                the given image.
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imgutils.flux_kontext_max import FluxKontextMaxInput
 
@@ -302,11 +323,17 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_kontext_pro.FluxKontextProInput` before anything is sent.
 
         Args:
-            prompt: Text description of what you want to generate, or the instruction on how to edit the given image.
+            prompt: Text description of what you want to generate, or the instruction on how to edit
+                the given image.
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            safety_tolerance: Safety tolerance, 0 is most strict and 6 is most permissive. 2 is currently the maximum allowed when input images are used. Range >= 0 and <= 6. Default 6. Advanced.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            safety_tolerance: Safety tolerance, 0 is most strict and 6 is most permissive. 2 is
+                currently the maximum allowed when input images are used. Range >= 0 and
+                <= 6. Default 6. Advanced.
         """
         from genvr.models.imgutils.flux_kontext_pro import FluxKontextProInput
 
@@ -354,13 +381,18 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_kontext_pro_multi.FluxKontextProMultiInput` before anything is sent.
 
         Args:
-            prompt: Text description of how to combine or transform the two input images
+            prompt: Text description of how to combine or transform the two input images.
             input_image_1: First input image. Must be jpeg, png, gif, or webp. image file URL.
             input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgutils.flux_kontext_pro_multi import FluxKontextProMultiInput
 
@@ -396,17 +428,28 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to generate an image from image file URL.
-            prompt: The prompt to generate an image from
-            strength: The strength of the initial image. Higher strength values are better for this model Range >= 0 and <= 1. Default 0.95.
-            num_inference_steps: The number of inference steps to perform Range >= 1 and <= 50. Default 40. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 1 and <= 20. Default 4.5. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            acceleration: The speed of the generation. The higher the speed, the faster the generation One of 'none', 'regular', 'high'. Default 'regular'. Advanced.
+            image_url: The URL of the image to generate an image from. image file URL.
+            prompt: The prompt to generate an image from.
+            strength: The strength of the initial image. Higher strength values are better for this
+                model. Range >= 0 and <= 1. Default 0.95.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 40. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 1 and <= 20. Default 4.5. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            acceleration: The speed of the generation. The higher the speed, the faster the
+                generation. One of 'none', 'regular', 'high'. Default 'regular'.
+                Advanced.
         """
         from genvr.models.imgutils.flux_spro_dev import FluxSproDevInput
 
@@ -437,8 +480,9 @@ class ImgutilsResource:
         `genvr.models.imgutils.gemini_flash2_imgedit.GeminiFlash2ImgeditInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the input image to animate. Should be 720p or higher resolution. image file URL.
+            prompt: Text prompt for video generation.
+            image_url: URL of the input image to animate. Should be 720p or higher resolution. image
+                file URL.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit import GeminiFlash2ImgeditInput
 
@@ -460,8 +504,9 @@ class ImgutilsResource:
         `genvr.models.imgutils.gemini_flash2_imgedit_multi.GeminiFlash2ImgeditMultiInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            input_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            input_image_urls: URLs of the reference images to use for consistent subject appearance.
+                image file URLs. Items: 0 to 4.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit_multi import GeminiFlash2ImgeditMultiInput
 
@@ -501,7 +546,9 @@ class ImgutilsResource:
         Args:
             prompt: The prompt for image editing.
             image_input: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
-            aspect_ratio: Aspect ratio of the generated image One of 'match_input_image', '1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default 'match_input_image'.
+            aspect_ratio: Aspect ratio of the generated image. One of 'match_input_image', '1:1',
+                '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+                Default 'match_input_image'.
         """
         from genvr.models.imgutils.google_nano_banana import GoogleNanoBananaInput
 
@@ -530,11 +577,15 @@ class ImgutilsResource:
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024', '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
+                '1024x1536'. Default 'auto'.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'. Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent', 'opaque'. Default 'auto'.
-            openai_api_key: The OpenAI API key to use for the image generation. This endpoint is currently powered by bring-your-own-key system. Advanced.
+            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
+                Default 'auto'.
+            background: The background of the image to generate. One of 'auto', 'transparent',
+                'opaque'. Default 'auto'.
+            openai_api_key: The OpenAI API key to use for the image generation. This endpoint is
+                currently powered by bring-your-own-key system. Advanced.
             image_urls: The images to edit. image file URLs. Items: 0 to 4.
         """
         from genvr.models.imgutils.gpt_image1_edit import GptImage1EditInput
@@ -661,14 +712,25 @@ class ImgutilsResource:
         `genvr.models.imgutils.ideogram_character.IdeogramCharacterInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
+            prompt: Text prompt for image generation.
             character_reference_image: An image to use as a character reference. image file URL.
-            rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for higher quality and more expensive generation, default for balanced. One of 'Default', 'Turbo', 'Quality'. Default 'Default'.
-            style_type: The character style type. Auto, Fiction, or Realistic. One of 'Auto', 'Fiction', 'Realistic'. Default 'Auto'.
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for
+                higher quality and more expensive generation, default for balanced. One
+                of 'Default', 'Turbo', 'Quality'. Default 'Default'.
+            style_type: The character style type. Auto, Fiction, or Realistic. One of 'Auto',
+                'Fiction', 'Realistic'. Default 'Auto'.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imgutils.ideogram_character import IdeogramCharacterInput
 
@@ -700,12 +762,14 @@ class ImgutilsResource:
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The image URL to upscale image file URL.
-            prompt: The prompt to upscale the image with Default ''.
-            resemblance: The resemblance of the upscaled image to the original image Range >= 0 and <= 100. Default 50.
-            detail: The detail of the upscaled image Range >= 0 and <= 100. Default 50.
-            expand_prompt: Whether to expand the prompt with MagicPrompt functionality Default False.
-            seed: Seed for the random number generator
+            image_url: The image URL to upscale. image file URL.
+            prompt: The prompt to upscale the image with. Default ''.
+            resemblance: The resemblance of the upscaled image to the original image. Range >= 0 and
+                <= 100. Default 50.
+            detail: The detail of the upscaled image. Range >= 0 and <= 100. Default 50.
+            expand_prompt: Whether to expand the prompt with MagicPrompt functionality. Default
+                False.
+            seed: Seed for the random number generator.
         """
         from genvr.models.imgutils.ideogram_upscale import IdeogramUpscaleInput
 
@@ -745,21 +809,35 @@ class ImgutilsResource:
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance. Edit or extend images with natural, seamless results.
+        """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance.
+        Edit or extend images with natural, seamless results.
 
         Runs `imgutils/inpainting` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.inpainting.InpaintingInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. image file URL.
-            mask: A black-and-white image that describes the part of the image to inpaint. Black areas will be preserved while white areas will be inpainted. Must have the same size as image. Optional if you provide an alpha mask in the original image. Must be jpeg, png, gif, or webp. image file URL.
-            outpaint: A quick option for outpainting an input image. Mask will be ignored. One of 'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint', 'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1.5 and <= 100. Default 60.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp.
+                image file URL.
+            mask: A black-and-white image that describes the part of the image to inpaint. Black
+                areas will be preserved while white areas will be inpainted. Must have
+                the same size as image. Optional if you provide an alpha mask in the
+                original image. Must be jpeg, png, gif, or webp. image file URL.
+            outpaint: A quick option for outpainting an input image. Mask will be ignored. One of
+                'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint',
+                'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text prompt and image
+                quality/diversity. Higher values make the output more closely match the
+                prompt but may reduce overall image quality. Lower values allow for more
+                creative freedom but might produce results less relevant to the prompt.
+                Range >= 1.5 and <= 100. Default 60.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils.inpainting import InpaintingInput
@@ -794,8 +872,9 @@ class ImgutilsResource:
 
         Args:
             image: URL of the image to reframe. image file URL.
-            aspect_ratio: Aspect ratio of the reframed image One of '1:1', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'. Default '16:9'.
-            prompt: Prompt for the reframe
+            aspect_ratio: Aspect ratio of the reframed image. One of '1:1', '3:4', '4:3', '9:16',
+                '16:9', '9:21', '21:9'. Default '16:9'.
+            prompt: Prompt for the reframe.
         """
         from genvr.models.imgutils.luma_reframe_image import LumaReframeImageInput
 
@@ -828,12 +907,16 @@ class ImgutilsResource:
         Args:
             prompt: Text instruction on how to edit the given image.
             image: Images to use as reference. Must be jpeg, png, gif, or webp. image file URLs.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4', 'match_input_image'. Default 'match_input_image'.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4', 'match_input_image'. Default 'match_input_image'.
             go_fast: Run faster predictions with additional optimizations. Default True.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 95.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 95.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgutils.qwen_image_edit import QwenImageEditInput
 
@@ -862,21 +945,33 @@ class ImgutilsResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative upscale model
+        """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative
+        upscale model
 
         Runs `imgutils/recraft_creative_upscale` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
             image_url: The URL of the image to upscale. image file URL.
-            prompt: The prompt to use for generating the image. Be as descriptive as possible for best results. Default 'masterpiece, best quality, highres'.
-            upscale_factor: The upscale factor Range >= 1 and <= 4. Default 2.
-            negative_prompt: The negative prompt to use. Use it to address details that you don't want in the image. Default '(worst quality, low quality, normal quality:2)'.
-            creativity: The creativity of the model. The higher the creativity, the more the model will deviate from the prompt. Refers to the denoise strength of the sampling. Range >= 0 and <= 1. Default 0.35.
-            resemblance: The resemblance of the upscaled image to the original image. The higher the resemblance, the more the model will try to keep the original image. Refers to the strength of the ControlNet. Range >= 0.1 and <= 1. Default 0.6.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you. Default 4. Advanced.
+            prompt: The prompt to use for generating the image. Be as descriptive as possible for
+                best results. Default 'masterpiece, best quality, highres'.
+            upscale_factor: The upscale factor. Range >= 1 and <= 4. Default 2.
+            negative_prompt: The negative prompt to use. Use it to address details that you don't
+                want in the image. Default '(worst quality, low quality, normal
+                quality:2)'.
+            creativity: The creativity of the model. The higher the creativity, the more the model
+                will deviate from the prompt. Refers to the denoise strength of the
+                sampling. Range >= 0 and <= 1. Default 0.35.
+            resemblance: The resemblance of the upscaled image to the original image. The higher the
+                resemblance, the more the model will try to keep the original image.
+                Refers to the strength of the ControlNet. Range >= 0.1 and <= 1. Default
+                0.6.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 4. Advanced.
             num_inference_steps: The number of inference steps to perform. Default 18. Advanced.
-            seed: The same seed and the same prompt given to the same version of Stable Diffusion will output the same image every time.
+            seed: The same seed and the same prompt given to the same version of Stable Diffusion
+                will output the same image every time.
         """
         from genvr.models.imgutils.recraft_creative_upscale import RecraftCreativeUpscaleInput
 
@@ -898,13 +993,14 @@ class ImgutilsResource:
         *,
         image: str,
     ) -> GenerationResult:
-        """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases overall quality, making visuals suitable for web use or print-ready materials.
+        """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
+        overall quality, making visuals suitable for web use or print-ready materials.
 
         Runs `imgutils/recraft_crisp_upscale` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to upscale image file URL.
+            image: Image to upscale. image file URL.
         """
         from genvr.models.imgutils.recraft_crisp_upscale import RecraftCrispUpscaleInput
 
@@ -925,7 +1021,7 @@ class ImgutilsResource:
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
-            image: Input image for segmentation image file URL.
+            image: Input image for segmentation. image file URL.
             instruction: Text instruction for the model. Add 'Segment the' to create a mask.
         """
         from genvr.models.imgutils.sa2va_26b_image import Sa2va26bImageInput
@@ -952,12 +1048,14 @@ class ImgutilsResource:
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Editing instruction prompt Default 'Remove the person from the image.'.
-            size_level: Internal resolution (larger values process slower but may capture finer details) One of 512, 768, 1024. Default 512.
+            image: Input image. image file URL.
+            prompt: Editing instruction prompt. Default 'Remove the person from the image.'.
+            size_level: Internal resolution (larger values process slower but may capture finer
+                details) One of 512, 768, 1024. Default 512.
             seed: Random seed for reproducible results (leave blank for random)
-            output_format: Output image format One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Compression quality for JPEG / WebP (1-100) Range >= 1 and <= 100. Default 80.
+            output_format: Output image format. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Compression quality for JPEG / WebP (1-100) Range >= 1 and <= 100.
+                Default 80.
         """
         from genvr.models.imgutils.step1x_edit import Step1xEditInput
 
@@ -989,14 +1087,14 @@ class ImgutilsResource:
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
-            subject_image: Grayscale input image image file URL.
-            prompt: Prompt for the image generation
-            width: Width of the output image Range >= 512 and <= 2048. Default 512.
-            height: Height of the output image Range >= 512 and <= 2048. Default 512.
-            seed: Seed for the random number generator, -1 for random Default -1.
-            guidance_scale: Guidance scale for the diffusion process Default 3.5.
-            num_inference_steps: Number of diffusion steps Default 28.
-            lora: Lora to use One of 'none', 'ghibli_style', 'makoto_shinkai'. Default 'none'.
+            subject_image: Grayscale input image. image file URL.
+            prompt: Prompt for the image generation.
+            width: Width of the output image. Range >= 512 and <= 2048. Default 512.
+            height: Height of the output image. Range >= 512 and <= 2048. Default 512.
+            seed: Seed for the random number generator, -1 for random. Default -1.
+            guidance_scale: Guidance scale for the diffusion process. Default 3.5.
+            num_inference_steps: Number of diffusion steps. Default 28.
+            lora: Lora to use. One of 'none', 'ghibli_style', 'makoto_shinkai'. Default 'none'.
         """
         from genvr.models.imgutils.tencent_instant_character import TencentInstantCharacterInput
 
@@ -1035,14 +1133,24 @@ class ImgutilsResource:
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to enhance image file URL.
-            enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for low-res images), CGI (for digital art), High Fidelity V2 (preserves details), Text Refine (optimized for text) One of 'Standard V2', 'Low Resolution V2', 'CGI', 'High Fidelity V2', 'Text Refine'. Default 'Standard V2'.
-            upscale_factor: How much to upscale the image One of 'None', '2x', '4x', '6x'. Default 'None'.
-            output_format: Output format One of 'jpg', 'png'. Default 'jpg'.
-            subject_detection: Subject detection One of 'None', 'All', 'Foreground', 'Background'. Default 'None'.
-            face_enhancement: Enhance faces in the image Default False.
-            face_enhancement_creativity: Choose the level of creativity for face enhancement from 0 to 1. Defaults to 0, and is ignored if face_enhancement is false. Range >= 0 and <= 1. Default 0.
-            face_enhancement_strength: Control how sharp the enhanced faces are relative to the background from 0 to 1. Defaults to 0.8, and is ignored if face_enhancement is false. Range >= 0 and <= 1. Default 0.8.
+            image: Image to enhance. image file URL.
+            enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for
+                low-res images), CGI (for digital art), High Fidelity V2 (preserves
+                details), Text Refine (optimized for text) One of 'Standard V2', 'Low
+                Resolution V2', 'CGI', 'High Fidelity V2', 'Text Refine'. Default
+                'Standard V2'.
+            upscale_factor: How much to upscale the image. One of 'None', '2x', '4x', '6x'. Default
+                'None'.
+            output_format: Output format. One of 'jpg', 'png'. Default 'jpg'.
+            subject_detection: Subject detection. One of 'None', 'All', 'Foreground', 'Background'.
+                Default 'None'.
+            face_enhancement: Enhance faces in the image. Default False.
+            face_enhancement_creativity: Choose the level of creativity for face enhancement from 0
+                to 1. Defaults to 0, and is ignored if face_enhancement is false. Range
+                >= 0 and <= 1. Default 0.
+            face_enhancement_strength: Control how sharp the enhanced faces are relative to the
+                background from 0 to 1. Defaults to 0.8, and is ignored if
+                face_enhancement is false. Range >= 0 and <= 1. Default 0.8.
         """
         from genvr.models.imgutils.topaz_upscale import TopazUpscaleInput
 
@@ -1075,22 +1183,30 @@ class ImgutilsResource:
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Variations: Open-weight image variation model. Create new versions while preserving key elements of your original. Uses Flux redux model.
+        """Variations: Open-weight image variation model. Create new versions while preserving key
+        elements of your original. Uses Flux redux model.
 
         Runs `imgutils/variations` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.variations.VariationsInput` before anything is sent.
 
         Args:
-            redux_image: Input image to condition your output on. This replaces prompt for FLUX.1 Redux models image file URL.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 4.
-            num_inference_steps: Number of denoising steps. Recommended range is 28-50 Range >= 1 and <= 50. Default 28.
-            guidance: Guidance for generated image Range >= 0 and <= 10. Default 3.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'.
+            redux_image: Input image to condition your output on. This replaces prompt for FLUX.1
+                Redux models. image file URL.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 4.
+            num_inference_steps: Number of denoising steps. Recommended range is 28-50. Range >= 1
+                and <= 50. Default 28.
+            guidance: Guidance for generated image. Range >= 0 and <= 10. Default 3.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'.
         """
         from genvr.models.imgutils.variations import VariationsInput
 
@@ -1133,7 +1249,9 @@ class AsyncImgutilsResource:
             prompt: The prompt to edit the image with.
             image_url: The image to edit. image file URL.
             seed: The seed to use for the generation.
-            use_thought: Whether to use thought tokens for generation. If set to true, the model will "think" to potentially improve generation quality. Increases generation time and increases the cost by 20%. Default False.
+            use_thought: Whether to use thought tokens for generation. If set to true, the model
+                will "think" to potentially improve generation quality. Increases
+                generation time and increases the cost by 20%. Default False.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
         """
         from genvr.models.imgutils.bytedance_bagel import BytedanceBagelInput
@@ -1161,10 +1279,11 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.bytedance_seededit3.BytedanceSeededit3Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image: Input image to edit image file URL.
-            seed: Random seed. Set for reproducible generation
-            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default 5.5. Advanced.
+            prompt: Text prompt for image generation.
+            image: Input image to edit. image file URL.
+            seed: Random seed. Set for reproducible generation.
+            guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
+                5.5. Advanced.
         """
         from genvr.models.imgutils.bytedance_seededit3 import BytedanceSeededit3Input
 
@@ -1203,8 +1322,11 @@ class AsyncImgutilsResource:
         Args:
             prompt: The text prompt used to generate the image.
             image_urls: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
-            image_size: The size of the generated image. Width and height must be between 512 and 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1. Advanced.
+            image_size: The size of the generated image. Width and height must be between 512 and
+                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
+                'landscape_4_3', 'landscape_16_9'.
+            num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
+                Advanced.
             seed: Random seed to control the stochasticity of image generation.
         """
         from genvr.models.imgutils.bytedance_seededit4 import BytedanceSeededit4Input
@@ -1234,12 +1356,17 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.easel_avatars.EaselAvatarsInput` before anything is sent.
 
         Args:
-            face_image: The face image to generate avatar from. A front facing selfie works best. image file URL.
-            user_gender: Gender of the first user One of 'male', 'female', 'non_binary'. Default 'female'.
-            face_image_b: Optional second face image for multi-person avatars image file URL.
-            user_b_gender: Gender of the second user (if using face_image_b) One of 'male', 'female', 'non_binary'. Default 'female'.
-            prompt: A prompt describing the scene to put the user(s) in Default 'standing in a modern office space'.
-            workflow_type: The output style to use One of 'Realistic', 'Stylistic'. Default 'Realistic'.
+            face_image: The face image to generate avatar from. A front facing selfie works best.
+                image file URL.
+            user_gender: Gender of the first user. One of 'male', 'female', 'non_binary'. Default
+                'female'.
+            face_image_b: Optional second face image for multi-person avatars. image file URL.
+            user_b_gender: Gender of the second user (if using face_image_b) One of 'male',
+                'female', 'non_binary'. Default 'female'.
+            prompt: A prompt describing the scene to put the user(s) in. Default 'standing in a
+                modern office space'.
+            workflow_type: The output style to use. One of 'Realistic', 'Stylistic'. Default
+                'Realistic'.
         """
         from genvr.models.imgutils.easel_avatars import EaselAvatarsInput
 
@@ -1298,15 +1425,21 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_kontext_dev.FluxKontextDevInput` before anything is sent.
 
         Args:
-            prompt: Prompt
+            prompt: Prompt.
             img_cond_path: Input image to edit. image file URL.
-            speed_mode: Speed optimization level One of 'Base (default)', 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥 (default)'.
-            num_inference_steps: Number of inference steps Default 30. Advanced.
-            guidance: Guidance scale Default 2.5.
-            seed: Seed
-            aspect_ratio: Aspect ratio of the output image One of 'match_input_image', '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default 'match_input_image'.
-            output_format: Output format One of 'png', 'jpg', 'webp'. Default 'png'.
-            output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80. Advanced.
+            speed_mode: Speed optimization level. One of 'Base (default)', 'Lightly Juiced 🍊 (more
+                consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)',
+                'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥
+                (default)'.
+            num_inference_steps: Number of inference steps. Default 30. Advanced.
+            guidance: Guidance scale. Default 2.5.
+            seed: Seed.
+            aspect_ratio: Aspect ratio of the output image. One of 'match_input_image', '1:1',
+                '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16',
+                '9:21'. Default 'match_input_image'.
+            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
+                Advanced.
         """
         from genvr.models.imgutils.flux_kontext_dev import FluxKontextDevInput
 
@@ -1355,10 +1488,14 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_kontext_max.FluxKontextMaxInput` before anything is sent.
 
         Args:
-            prompt: Text description of what you want to generate, or the instruction on how to edit the given image.
+            prompt: Text description of what you want to generate, or the instruction on how to edit
+                the given image.
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
         """
         from genvr.models.imgutils.flux_kontext_max import FluxKontextMaxInput
 
@@ -1403,11 +1540,17 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_kontext_pro.FluxKontextProInput` before anything is sent.
 
         Args:
-            prompt: Text description of what you want to generate, or the instruction on how to edit the given image.
+            prompt: Text description of what you want to generate, or the instruction on how to edit
+                the given image.
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            safety_tolerance: Safety tolerance, 0 is most strict and 6 is most permissive. 2 is currently the maximum allowed when input images are used. Range >= 0 and <= 6. Default 6. Advanced.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            safety_tolerance: Safety tolerance, 0 is most strict and 6 is most permissive. 2 is
+                currently the maximum allowed when input images are used. Range >= 0 and
+                <= 6. Default 6. Advanced.
         """
         from genvr.models.imgutils.flux_kontext_pro import FluxKontextProInput
 
@@ -1455,13 +1598,18 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_kontext_pro_multi.FluxKontextProMultiInput` before anything is sent.
 
         Args:
-            prompt: Text description of how to combine or transform the two input images
+            prompt: Text description of how to combine or transform the two input images.
             input_image_1: First input image. Must be jpeg, png, gif, or webp. image file URL.
             input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file URL.
-            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the aspect ratio of the input image. One of 'match_input_image', '1:1', '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9', '9:21', …. Default 'match_input_image'.
-            seed: Random seed. Set for reproducible generation
-            output_format: Output format for the generated image One of 'jpg', 'png'. Default 'png'.
-            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is currently the maximum allowed. Range >= 0 and <= 2. Default 2.
+            aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
+                aspect ratio of the input image. One of 'match_input_image', '1:1',
+                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
+                '9:21', …. Default 'match_input_image'.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
+                'png'.
+            safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
+                currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
         from genvr.models.imgutils.flux_kontext_pro_multi import FluxKontextProMultiInput
 
@@ -1497,17 +1645,28 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to generate an image from image file URL.
-            prompt: The prompt to generate an image from
-            strength: The strength of the initial image. Higher strength values are better for this model Range >= 0 and <= 1. Default 0.95.
-            num_inference_steps: The number of inference steps to perform Range >= 1 and <= 50. Default 40. Advanced.
-            seed: The same seed and the same prompt given to the same version of the model will output the same image every time
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you Range >= 1 and <= 20. Default 4.5. Advanced.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN Default False. Advanced.
-            num_images: The number of images to generate Range >= 1 and <= 4. Default 1. Advanced.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default False. Advanced.
-            output_format: The format of the generated image One of 'jpeg', 'png'. Default 'jpeg'.
-            acceleration: The speed of the generation. The higher the speed, the faster the generation One of 'none', 'regular', 'high'. Default 'regular'. Advanced.
+            image_url: The URL of the image to generate an image from. image file URL.
+            prompt: The prompt to generate an image from.
+            strength: The strength of the initial image. Higher strength values are better for this
+                model. Range >= 0 and <= 1. Default 0.95.
+            num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
+                Default 40. Advanced.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same image every time.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Range >= 1 and <= 20. Default 4.5. Advanced.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
+            num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
+            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            acceleration: The speed of the generation. The higher the speed, the faster the
+                generation. One of 'none', 'regular', 'high'. Default 'regular'.
+                Advanced.
         """
         from genvr.models.imgutils.flux_spro_dev import FluxSproDevInput
 
@@ -1538,8 +1697,9 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.gemini_flash2_imgedit.GeminiFlash2ImgeditInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the input image to animate. Should be 720p or higher resolution. image file URL.
+            prompt: Text prompt for video generation.
+            image_url: URL of the input image to animate. Should be 720p or higher resolution. image
+                file URL.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit import GeminiFlash2ImgeditInput
 
@@ -1561,8 +1721,9 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.gemini_flash2_imgedit_multi.GeminiFlash2ImgeditMultiInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            input_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            input_image_urls: URLs of the reference images to use for consistent subject appearance.
+                image file URLs. Items: 0 to 4.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit_multi import GeminiFlash2ImgeditMultiInput
 
@@ -1602,7 +1763,9 @@ class AsyncImgutilsResource:
         Args:
             prompt: The prompt for image editing.
             image_input: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
-            aspect_ratio: Aspect ratio of the generated image One of 'match_input_image', '1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default 'match_input_image'.
+            aspect_ratio: Aspect ratio of the generated image. One of 'match_input_image', '1:1',
+                '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
+                Default 'match_input_image'.
         """
         from genvr.models.imgutils.google_nano_banana import GoogleNanoBananaInput
 
@@ -1631,11 +1794,15 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024', '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
+                '1024x1536'. Default 'auto'.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'. Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent', 'opaque'. Default 'auto'.
-            openai_api_key: The OpenAI API key to use for the image generation. This endpoint is currently powered by bring-your-own-key system. Advanced.
+            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
+                Default 'auto'.
+            background: The background of the image to generate. One of 'auto', 'transparent',
+                'opaque'. Default 'auto'.
+            openai_api_key: The OpenAI API key to use for the image generation. This endpoint is
+                currently powered by bring-your-own-key system. Advanced.
             image_urls: The images to edit. image file URLs. Items: 0 to 4.
         """
         from genvr.models.imgutils.gpt_image1_edit import GptImage1EditInput
@@ -1762,14 +1929,25 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.ideogram_character.IdeogramCharacterInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
+            prompt: Text prompt for image generation.
             character_reference_image: An image to use as a character reference. image file URL.
-            rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for higher quality and more expensive generation, default for balanced. One of 'Default', 'Turbo', 'Quality'. Default 'Default'.
-            style_type: The character style type. Auto, Fiction, or Realistic. One of 'Auto', 'Fiction', 'Realistic'. Default 'Auto'.
-            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3', '3:2', '3:4', '4:3', …. Default '1:1'.
-            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given. One of 'None', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216', '704x1280', …. Default 'None'.
-            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize variety and quality of the images generated. You can also use it to write prompts in different languages. One of 'Auto', 'On', 'Off'. Default 'Auto'.
-            seed: Random seed. Set for reproducible generation Range <= 2147483647.
+            rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for
+                higher quality and more expensive generation, default for balanced. One
+                of 'Default', 'Turbo', 'Quality'. Default 'Default'.
+            style_type: The character style type. Auto, Fiction, or Realistic. One of 'Auto',
+                'Fiction', 'Realistic'. Default 'Auto'.
+            aspect_ratio: Aspect ratio. Ignored if a resolution or inpainting image is given. One of
+                '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', '10:16', '16:10', '2:3',
+                '3:2', '3:4', '4:3', …. Default '1:1'.
+            resolution: Resolution. Overrides aspect ratio. Ignored if an inpainting image is given.
+                One of 'None', '512x1536', '576x1408', '576x1472', '576x1536',
+                '640x1344', '640x1408', '640x1472', '640x1536', '704x1152', '704x1216',
+                '704x1280', …. Default 'None'.
+            magic_prompt_option: Magic Prompt will interpret your prompt and optimize it to maximize
+                variety and quality of the images generated. You can also use it to
+                write prompts in different languages. One of 'Auto', 'On', 'Off'.
+                Default 'Auto'.
+            seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imgutils.ideogram_character import IdeogramCharacterInput
 
@@ -1801,12 +1979,14 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The image URL to upscale image file URL.
-            prompt: The prompt to upscale the image with Default ''.
-            resemblance: The resemblance of the upscaled image to the original image Range >= 0 and <= 100. Default 50.
-            detail: The detail of the upscaled image Range >= 0 and <= 100. Default 50.
-            expand_prompt: Whether to expand the prompt with MagicPrompt functionality Default False.
-            seed: Seed for the random number generator
+            image_url: The image URL to upscale. image file URL.
+            prompt: The prompt to upscale the image with. Default ''.
+            resemblance: The resemblance of the upscaled image to the original image. Range >= 0 and
+                <= 100. Default 50.
+            detail: The detail of the upscaled image. Range >= 0 and <= 100. Default 50.
+            expand_prompt: Whether to expand the prompt with MagicPrompt functionality. Default
+                False.
+            seed: Seed for the random number generator.
         """
         from genvr.models.imgutils.ideogram_upscale import IdeogramUpscaleInput
 
@@ -1846,21 +2026,35 @@ class AsyncImgutilsResource:
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance. Edit or extend images with natural, seamless results.
+        """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance.
+        Edit or extend images with natural, seamless results.
 
         Runs `imgutils/inpainting` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.inpainting.InpaintingInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. image file URL.
-            mask: A black-and-white image that describes the part of the image to inpaint. Black areas will be preserved while white areas will be inpainted. Must have the same size as image. Optional if you provide an alpha mask in the original image. Must be jpeg, png, gif, or webp. image file URL.
-            outpaint: A quick option for outpainting an input image. Mask will be ignored. One of 'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint', 'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1.5 and <= 100. Default 60.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp.
+                image file URL.
+            mask: A black-and-white image that describes the part of the image to inpaint. Black
+                areas will be preserved while white areas will be inpainted. Must have
+                the same size as image. Optional if you provide an alpha mask in the
+                original image. Must be jpeg, png, gif, or webp. image file URL.
+            outpaint: A quick option for outpainting an input image. Mask will be ignored. One of
+                'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint',
+                'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text prompt and image
+                quality/diversity. Higher values make the output more closely match the
+                prompt but may reduce overall image quality. Lower values allow for more
+                creative freedom but might produce results less relevant to the prompt.
+                Range >= 1.5 and <= 100. Default 60.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils.inpainting import InpaintingInput
@@ -1895,8 +2089,9 @@ class AsyncImgutilsResource:
 
         Args:
             image: URL of the image to reframe. image file URL.
-            aspect_ratio: Aspect ratio of the reframed image One of '1:1', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'. Default '16:9'.
-            prompt: Prompt for the reframe
+            aspect_ratio: Aspect ratio of the reframed image. One of '1:1', '3:4', '4:3', '9:16',
+                '16:9', '9:21', '21:9'. Default '16:9'.
+            prompt: Prompt for the reframe.
         """
         from genvr.models.imgutils.luma_reframe_image import LumaReframeImageInput
 
@@ -1929,12 +2124,16 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text instruction on how to edit the given image.
             image: Images to use as reference. Must be jpeg, png, gif, or webp. image file URLs.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '9:16', '4:3', '3:4', 'match_input_image'. Default 'match_input_image'.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
+                '3:4', 'match_input_image'. Default 'match_input_image'.
             go_fast: Run faster predictions with additional optimizations. Default True.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 95.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 95.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
         """
         from genvr.models.imgutils.qwen_image_edit import QwenImageEditInput
 
@@ -1963,21 +2162,33 @@ class AsyncImgutilsResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative upscale model
+        """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative
+        upscale model
 
         Runs `imgutils/recraft_creative_upscale` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
             image_url: The URL of the image to upscale. image file URL.
-            prompt: The prompt to use for generating the image. Be as descriptive as possible for best results. Default 'masterpiece, best quality, highres'.
-            upscale_factor: The upscale factor Range >= 1 and <= 4. Default 2.
-            negative_prompt: The negative prompt to use. Use it to address details that you don't want in the image. Default '(worst quality, low quality, normal quality:2)'.
-            creativity: The creativity of the model. The higher the creativity, the more the model will deviate from the prompt. Refers to the denoise strength of the sampling. Range >= 0 and <= 1. Default 0.35.
-            resemblance: The resemblance of the upscaled image to the original image. The higher the resemblance, the more the model will try to keep the original image. Refers to the strength of the ControlNet. Range >= 0.1 and <= 1. Default 0.6.
-            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you. Default 4. Advanced.
+            prompt: The prompt to use for generating the image. Be as descriptive as possible for
+                best results. Default 'masterpiece, best quality, highres'.
+            upscale_factor: The upscale factor. Range >= 1 and <= 4. Default 2.
+            negative_prompt: The negative prompt to use. Use it to address details that you don't
+                want in the image. Default '(worst quality, low quality, normal
+                quality:2)'.
+            creativity: The creativity of the model. The higher the creativity, the more the model
+                will deviate from the prompt. Refers to the denoise strength of the
+                sampling. Range >= 0 and <= 1. Default 0.35.
+            resemblance: The resemblance of the upscaled image to the original image. The higher the
+                resemblance, the more the model will try to keep the original image.
+                Refers to the strength of the ControlNet. Range >= 0.1 and <= 1. Default
+                0.6.
+            guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
+                want the model to stick to your prompt when looking for a related image
+                to show you. Default 4. Advanced.
             num_inference_steps: The number of inference steps to perform. Default 18. Advanced.
-            seed: The same seed and the same prompt given to the same version of Stable Diffusion will output the same image every time.
+            seed: The same seed and the same prompt given to the same version of Stable Diffusion
+                will output the same image every time.
         """
         from genvr.models.imgutils.recraft_creative_upscale import RecraftCreativeUpscaleInput
 
@@ -1999,13 +2210,14 @@ class AsyncImgutilsResource:
         *,
         image: str,
     ) -> GenerationResult:
-        """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases overall quality, making visuals suitable for web use or print-ready materials.
+        """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
+        overall quality, making visuals suitable for web use or print-ready materials.
 
         Runs `imgutils/recraft_crisp_upscale` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to upscale image file URL.
+            image: Image to upscale. image file URL.
         """
         from genvr.models.imgutils.recraft_crisp_upscale import RecraftCrispUpscaleInput
 
@@ -2026,7 +2238,7 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
-            image: Input image for segmentation image file URL.
+            image: Input image for segmentation. image file URL.
             instruction: Text instruction for the model. Add 'Segment the' to create a mask.
         """
         from genvr.models.imgutils.sa2va_26b_image import Sa2va26bImageInput
@@ -2053,12 +2265,14 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Editing instruction prompt Default 'Remove the person from the image.'.
-            size_level: Internal resolution (larger values process slower but may capture finer details) One of 512, 768, 1024. Default 512.
+            image: Input image. image file URL.
+            prompt: Editing instruction prompt. Default 'Remove the person from the image.'.
+            size_level: Internal resolution (larger values process slower but may capture finer
+                details) One of 512, 768, 1024. Default 512.
             seed: Random seed for reproducible results (leave blank for random)
-            output_format: Output image format One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Compression quality for JPEG / WebP (1-100) Range >= 1 and <= 100. Default 80.
+            output_format: Output image format. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Compression quality for JPEG / WebP (1-100) Range >= 1 and <= 100.
+                Default 80.
         """
         from genvr.models.imgutils.step1x_edit import Step1xEditInput
 
@@ -2090,14 +2304,14 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
-            subject_image: Grayscale input image image file URL.
-            prompt: Prompt for the image generation
-            width: Width of the output image Range >= 512 and <= 2048. Default 512.
-            height: Height of the output image Range >= 512 and <= 2048. Default 512.
-            seed: Seed for the random number generator, -1 for random Default -1.
-            guidance_scale: Guidance scale for the diffusion process Default 3.5.
-            num_inference_steps: Number of diffusion steps Default 28.
-            lora: Lora to use One of 'none', 'ghibli_style', 'makoto_shinkai'. Default 'none'.
+            subject_image: Grayscale input image. image file URL.
+            prompt: Prompt for the image generation.
+            width: Width of the output image. Range >= 512 and <= 2048. Default 512.
+            height: Height of the output image. Range >= 512 and <= 2048. Default 512.
+            seed: Seed for the random number generator, -1 for random. Default -1.
+            guidance_scale: Guidance scale for the diffusion process. Default 3.5.
+            num_inference_steps: Number of diffusion steps. Default 28.
+            lora: Lora to use. One of 'none', 'ghibli_style', 'makoto_shinkai'. Default 'none'.
         """
         from genvr.models.imgutils.tencent_instant_character import TencentInstantCharacterInput
 
@@ -2136,14 +2350,24 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to enhance image file URL.
-            enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for low-res images), CGI (for digital art), High Fidelity V2 (preserves details), Text Refine (optimized for text) One of 'Standard V2', 'Low Resolution V2', 'CGI', 'High Fidelity V2', 'Text Refine'. Default 'Standard V2'.
-            upscale_factor: How much to upscale the image One of 'None', '2x', '4x', '6x'. Default 'None'.
-            output_format: Output format One of 'jpg', 'png'. Default 'jpg'.
-            subject_detection: Subject detection One of 'None', 'All', 'Foreground', 'Background'. Default 'None'.
-            face_enhancement: Enhance faces in the image Default False.
-            face_enhancement_creativity: Choose the level of creativity for face enhancement from 0 to 1. Defaults to 0, and is ignored if face_enhancement is false. Range >= 0 and <= 1. Default 0.
-            face_enhancement_strength: Control how sharp the enhanced faces are relative to the background from 0 to 1. Defaults to 0.8, and is ignored if face_enhancement is false. Range >= 0 and <= 1. Default 0.8.
+            image: Image to enhance. image file URL.
+            enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for
+                low-res images), CGI (for digital art), High Fidelity V2 (preserves
+                details), Text Refine (optimized for text) One of 'Standard V2', 'Low
+                Resolution V2', 'CGI', 'High Fidelity V2', 'Text Refine'. Default
+                'Standard V2'.
+            upscale_factor: How much to upscale the image. One of 'None', '2x', '4x', '6x'. Default
+                'None'.
+            output_format: Output format. One of 'jpg', 'png'. Default 'jpg'.
+            subject_detection: Subject detection. One of 'None', 'All', 'Foreground', 'Background'.
+                Default 'None'.
+            face_enhancement: Enhance faces in the image. Default False.
+            face_enhancement_creativity: Choose the level of creativity for face enhancement from 0
+                to 1. Defaults to 0, and is ignored if face_enhancement is false. Range
+                >= 0 and <= 1. Default 0.
+            face_enhancement_strength: Control how sharp the enhanced faces are relative to the
+                background from 0 to 1. Defaults to 0.8, and is ignored if
+                face_enhancement is false. Range >= 0 and <= 1. Default 0.8.
         """
         from genvr.models.imgutils.topaz_upscale import TopazUpscaleInput
 
@@ -2176,22 +2400,30 @@ class AsyncImgutilsResource:
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Variations: Open-weight image variation model. Create new versions while preserving key elements of your original. Uses Flux redux model.
+        """Variations: Open-weight image variation model. Create new versions while preserving key
+        elements of your original. Uses Flux redux model.
 
         Runs `imgutils/variations` and waits for its output. Inputs are validated by
         `genvr.models.imgutils.variations.VariationsInput` before anything is sent.
 
         Args:
-            redux_image: Input image to condition your output on. This replaces prompt for FLUX.1 Redux models image file URL.
-            aspect_ratio: Aspect ratio for the generated image One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
-            num_outputs: Number of outputs to generate Range >= 1 and <= 4. Default 4.
-            num_inference_steps: Number of denoising steps. Recommended range is 28-50 Range >= 1 and <= 50. Default 28.
-            guidance: Guidance for generated image Range >= 0 and <= 10. Default 3.
-            seed: Random seed. Set for reproducible generation
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality when saving the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Not relevant for .png outputs Range >= 0 and <= 100. Default 80.
-            disable_safety_checker: Disable safety checker for generated images. Default True. Advanced.
-            megapixels: Approximate number of megapixels for generated image One of '1', '0.25'. Default '1'.
+            redux_image: Input image to condition your output on. This replaces prompt for FLUX.1
+                Redux models. image file URL.
+            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '21:9', '3:2',
+                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 4.
+            num_inference_steps: Number of denoising steps. Recommended range is 28-50. Range >= 1
+                and <= 50. Default 28.
+            guidance: Guidance for generated image. Range >= 0 and <= 10. Default 3.
+            seed: Random seed. Set for reproducible generation.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality when saving the output images, from 0 to 100. 100 is best
+                quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
+                and <= 100. Default 80.
+            disable_safety_checker: Disable safety checker for generated images. Default True.
+                Advanced.
+            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
+                Default '1'.
         """
         from genvr.models.imgutils.variations import VariationsInput
 

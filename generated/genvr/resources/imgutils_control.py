@@ -32,13 +32,21 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.canny.CannyInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text as well as image prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1 and <= 100. Default 30.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
+                file URL.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text as well as image prompt and
+                image quality/diversity. Higher values make the output more closely
+                match the prompt but may reduce overall image quality. Lower values
+                allow for more creative freedom but might produce results less relevant
+                to the prompt. Range >= 1 and <= 100. Default 30.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils_control.canny import CannyInput
@@ -79,20 +87,20 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
-            image: Image to preprocess image file URL.
-            canny: Run canny edge detection Default True.
-            content: Run content shuffle detection Default True.
-            face_detector: Run face detection Default True.
-            hed: Run HED detection Default True.
-            midas: Run Midas detection Default True.
-            mlsd: Run MLSD detection Default True.
-            open_pose: Run Openpose detection Default True.
-            pidi: Run PidiNet detection Default True.
-            normal_bae: Run NormalBae detection Default True.
-            lineart: Run Lineart detection Default True.
-            lineart_anime: Run LineartAnime detection Default True.
-            sam: Run Sam detection Default True.
-            leres: Run Leres detection Default True.
+            image: Image to preprocess. image file URL.
+            canny: Run canny edge detection. Default True.
+            content: Run content shuffle detection. Default True.
+            face_detector: Run face detection. Default True.
+            hed: Run HED detection. Default True.
+            midas: Run Midas detection. Default True.
+            mlsd: Run MLSD detection. Default True.
+            open_pose: Run Openpose detection. Default True.
+            pidi: Run PidiNet detection. Default True.
+            normal_bae: Run NormalBae detection. Default True.
+            lineart: Run Lineart detection. Default True.
+            lineart_anime: Run LineartAnime detection. Default True.
+            sam: Run Sam detection. Default True.
+            leres: Run Leres detection. Default True.
         """
         from genvr.models.imgutils_control.controlnet_preprocessors import (
             ControlnetPreprocessorsInput,
@@ -134,13 +142,21 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.depth.DepthInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text as well as image prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1 and <= 100. Default 15.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
+                file URL.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text as well as image prompt and
+                image quality/diversity. Higher values make the output more closely
+                match the prompt but may reduce overall image quality. Lower values
+                allow for more creative freedom but might produce results less relevant
+                to the prompt. Range >= 1 and <= 100. Default 15.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils_control.depth import DepthInput
@@ -178,17 +194,19 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
-            input_image: Input image image file URL.
-            prompt: Prompt for the model
+            input_image: Input image. image file URL.
+            prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1', '4'. Default '1'.
-            image_resolution: Image resolution to be generated One of '256', '512', '768'. Default '512'.
-            ddim_steps: Steps Default 20.
-            scale: Guidance Scale Range >= 0.1 and <= 30. Default 9.
-            seed: Seed
+            image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
+                '512'.
+            ddim_steps: Steps. Default 20.
+            scale: Guidance Scale. Range >= 0.1 and <= 30. Default 9.
+            seed: Seed.
             eta: eta (DDIM) Default 0.
-            a_prompt: Added Prompt Default 'best quality, extremely detailed'.
-            n_prompt: Negative Prompt Default a long text.
-            detect_resolution: Resolution for detection (only applicable when model type is 'HED') Range >= 128 and <= 1024. Default 512.
+            a_prompt: Added Prompt. Default 'best quality, extremely detailed'.
+            n_prompt: Negative Prompt. Default a long text.
+            detect_resolution: Resolution for detection (only applicable when model type is 'HED')
+                Range >= 128 and <= 1024. Default 512.
         """
         from genvr.models.imgutils_control.hed import HedInput
 
@@ -239,16 +257,18 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Input prompt Default 'A couple, 4k photo, highly detailed'.
-            negative_prompt: Specify things to not see in the output Default a long text.
-            num_inference_steps: Number of diffusion steps Range >= 0 and <= 100. Default 30.
-            adapter_conditioning_scale: Conditioning scale Range >= 0 and <= 5. Default 1.
-            adapter_conditioning_factor: Factor to scale image by Range >= 0 and <= 1. Default 1.
-            guidance_scale: Guidance scale to match the prompt Range >= 0 and <= 10. Default 7.5.
-            num_samples: Number of outputs to generate Range >= 1 and <= 4. Default 1.
-            scheduler: Which scheduler to use One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'LMSDiscrete'. Default 'K_EULER_ANCESTRAL'.
-            random_seed: Random seed for reproducibility, leave blank to randomize output
+            image: Input image. image file URL.
+            prompt: Input prompt. Default 'A couple, 4k photo, highly detailed'.
+            negative_prompt: Specify things to not see in the output. Default a long text.
+            num_inference_steps: Number of diffusion steps. Range >= 0 and <= 100. Default 30.
+            adapter_conditioning_scale: Conditioning scale. Range >= 0 and <= 5. Default 1.
+            adapter_conditioning_factor: Factor to scale image by. Range >= 0 and <= 1. Default 1.
+            guidance_scale: Guidance scale to match the prompt. Range >= 0 and <= 10. Default 7.5.
+            num_samples: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
+            scheduler: Which scheduler to use. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete',
+                'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'LMSDiscrete'.
+                Default 'K_EULER_ANCESTRAL'.
+            random_seed: Random seed for reproducibility, leave blank to randomize output.
         """
         from genvr.models.imgutils_control.pose import PoseInput
 
@@ -286,16 +306,17 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Prompt for the model
+            image: Input image. image file URL.
+            prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1'. Default '1'.
-            image_resolution: Image resolution to be generated One of '256', '512', '768'. Default '512'.
-            ddim_steps: Steps Default 20.
-            scale: Guidance Scale Range >= 0.1 and <= 30. Default 9.
-            seed: Seed
+            image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
+                '512'.
+            ddim_steps: Steps. Default 20.
+            scale: Guidance Scale. Range >= 0.1 and <= 30. Default 9.
+            seed: Seed.
             eta: eta (DDIM) Default 0.
-            a_prompt: Added Prompt Default 'best quality, extremely detailed'.
-            n_prompt: Negative Prompt Default a long text.
+            a_prompt: Added Prompt. Default 'best quality, extremely detailed'.
+            n_prompt: Negative Prompt. Default a long text.
         """
         from genvr.models.imgutils_control.scribble2img import Scribble2imgInput
 
@@ -338,13 +359,21 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.canny.CannyInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text as well as image prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1 and <= 100. Default 30.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
+                file URL.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text as well as image prompt and
+                image quality/diversity. Higher values make the output more closely
+                match the prompt but may reduce overall image quality. Lower values
+                allow for more creative freedom but might produce results less relevant
+                to the prompt. Range >= 1 and <= 100. Default 30.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils_control.canny import CannyInput
@@ -385,20 +414,20 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
-            image: Image to preprocess image file URL.
-            canny: Run canny edge detection Default True.
-            content: Run content shuffle detection Default True.
-            face_detector: Run face detection Default True.
-            hed: Run HED detection Default True.
-            midas: Run Midas detection Default True.
-            mlsd: Run MLSD detection Default True.
-            open_pose: Run Openpose detection Default True.
-            pidi: Run PidiNet detection Default True.
-            normal_bae: Run NormalBae detection Default True.
-            lineart: Run Lineart detection Default True.
-            lineart_anime: Run LineartAnime detection Default True.
-            sam: Run Sam detection Default True.
-            leres: Run Leres detection Default True.
+            image: Image to preprocess. image file URL.
+            canny: Run canny edge detection. Default True.
+            content: Run content shuffle detection. Default True.
+            face_detector: Run face detection. Default True.
+            hed: Run HED detection. Default True.
+            midas: Run Midas detection. Default True.
+            mlsd: Run MLSD detection. Default True.
+            open_pose: Run Openpose detection. Default True.
+            pidi: Run PidiNet detection. Default True.
+            normal_bae: Run NormalBae detection. Default True.
+            lineart: Run Lineart detection. Default True.
+            lineart_anime: Run LineartAnime detection. Default True.
+            sam: Run Sam detection. Default True.
+            leres: Run Leres detection. Default True.
         """
         from genvr.models.imgutils_control.controlnet_preprocessors import (
             ControlnetPreprocessorsInput,
@@ -440,13 +469,21 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.depth.DepthInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image file URL.
-            seed: Random seed. Set for reproducible generation
-            steps: Number of diffusion steps. Higher values yield finer details but increase processing time. Range >= 15 and <= 50. Default 50.
-            prompt_upsampling: Automatically modify the prompt for more creative generation Default False.
-            guidance: Controls the balance between adherence to the text as well as image prompt and image quality/diversity. Higher values make the output more closely match the prompt but may reduce overall image quality. Lower values allow for more creative freedom but might produce results less relevant to the prompt. Range >= 1 and <= 100. Default 15.
-            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive Range >= 1 and <= 6. Default 2.
+            prompt: Text prompt for image generation.
+            control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
+                file URL.
+            seed: Random seed. Set for reproducible generation.
+            steps: Number of diffusion steps. Higher values yield finer details but increase
+                processing time. Range >= 15 and <= 50. Default 50.
+            prompt_upsampling: Automatically modify the prompt for more creative generation. Default
+                False.
+            guidance: Controls the balance between adherence to the text as well as image prompt and
+                image quality/diversity. Higher values make the output more closely
+                match the prompt but may reduce overall image quality. Lower values
+                allow for more creative freedom but might produce results less relevant
+                to the prompt. Range >= 1 and <= 100. Default 15.
+            safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
+                1 and <= 6. Default 2.
             output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
         """
         from genvr.models.imgutils_control.depth import DepthInput
@@ -484,17 +521,19 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
-            input_image: Input image image file URL.
-            prompt: Prompt for the model
+            input_image: Input image. image file URL.
+            prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1', '4'. Default '1'.
-            image_resolution: Image resolution to be generated One of '256', '512', '768'. Default '512'.
-            ddim_steps: Steps Default 20.
-            scale: Guidance Scale Range >= 0.1 and <= 30. Default 9.
-            seed: Seed
+            image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
+                '512'.
+            ddim_steps: Steps. Default 20.
+            scale: Guidance Scale. Range >= 0.1 and <= 30. Default 9.
+            seed: Seed.
             eta: eta (DDIM) Default 0.
-            a_prompt: Added Prompt Default 'best quality, extremely detailed'.
-            n_prompt: Negative Prompt Default a long text.
-            detect_resolution: Resolution for detection (only applicable when model type is 'HED') Range >= 128 and <= 1024. Default 512.
+            a_prompt: Added Prompt. Default 'best quality, extremely detailed'.
+            n_prompt: Negative Prompt. Default a long text.
+            detect_resolution: Resolution for detection (only applicable when model type is 'HED')
+                Range >= 128 and <= 1024. Default 512.
         """
         from genvr.models.imgutils_control.hed import HedInput
 
@@ -545,16 +584,18 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Input prompt Default 'A couple, 4k photo, highly detailed'.
-            negative_prompt: Specify things to not see in the output Default a long text.
-            num_inference_steps: Number of diffusion steps Range >= 0 and <= 100. Default 30.
-            adapter_conditioning_scale: Conditioning scale Range >= 0 and <= 5. Default 1.
-            adapter_conditioning_factor: Factor to scale image by Range >= 0 and <= 1. Default 1.
-            guidance_scale: Guidance scale to match the prompt Range >= 0 and <= 10. Default 7.5.
-            num_samples: Number of outputs to generate Range >= 1 and <= 4. Default 1.
-            scheduler: Which scheduler to use One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'LMSDiscrete'. Default 'K_EULER_ANCESTRAL'.
-            random_seed: Random seed for reproducibility, leave blank to randomize output
+            image: Input image. image file URL.
+            prompt: Input prompt. Default 'A couple, 4k photo, highly detailed'.
+            negative_prompt: Specify things to not see in the output. Default a long text.
+            num_inference_steps: Number of diffusion steps. Range >= 0 and <= 100. Default 30.
+            adapter_conditioning_scale: Conditioning scale. Range >= 0 and <= 5. Default 1.
+            adapter_conditioning_factor: Factor to scale image by. Range >= 0 and <= 1. Default 1.
+            guidance_scale: Guidance scale to match the prompt. Range >= 0 and <= 10. Default 7.5.
+            num_samples: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
+            scheduler: Which scheduler to use. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete',
+                'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'LMSDiscrete'.
+                Default 'K_EULER_ANCESTRAL'.
+            random_seed: Random seed for reproducibility, leave blank to randomize output.
         """
         from genvr.models.imgutils_control.pose import PoseInput
 
@@ -592,16 +633,17 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
-            image: Input image image file URL.
-            prompt: Prompt for the model
+            image: Input image. image file URL.
+            prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1'. Default '1'.
-            image_resolution: Image resolution to be generated One of '256', '512', '768'. Default '512'.
-            ddim_steps: Steps Default 20.
-            scale: Guidance Scale Range >= 0.1 and <= 30. Default 9.
-            seed: Seed
+            image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
+                '512'.
+            ddim_steps: Steps. Default 20.
+            scale: Guidance Scale. Range >= 0.1 and <= 30. Default 9.
+            seed: Seed.
             eta: eta (DDIM) Default 0.
-            a_prompt: Added Prompt Default 'best quality, extremely detailed'.
-            n_prompt: Negative Prompt Default a long text.
+            a_prompt: Added Prompt. Default 'best quality, extremely detailed'.
+            n_prompt: Negative Prompt. Default a long text.
         """
         from genvr.models.imgutils_control.scribble2img import Scribble2imgInput
 

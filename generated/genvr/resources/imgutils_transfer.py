@@ -32,14 +32,20 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
-            target_image: The image to swap onto image file URL.
-            swap_image: The face image to swap from image file URL.
-            swap_image_b: Optional second face image to swap from image file URL.
-            user_gender: Optional description of user gender ('a man', 'a woman'), used for multi-user swaps One of 'a man', 'a woman'. Default 'a woman'.
-            user_b_gender: Optional description of second user's gender for multi-user swaps One of 'a man', 'a woman'. Default 'a woman'.
-            hair_source: Choose whose hairstyle to preserve: 'user' preserves hairstyle from face image, 'target' preserves from target image One of 'user', 'target'. Default 'user'.
-            upscale: Apply 2x upscale and boost quality. Upscaling will refine the image and make the subjects brighter. Default value: true Default True.
-            detailer: (Beta) Apply detailer to the image. Detailer will improve certain image details, but slightly increase generation time. Default False.
+            target_image: The image to swap onto. image file URL.
+            swap_image: The face image to swap from. image file URL.
+            swap_image_b: Optional second face image to swap from. image file URL.
+            user_gender: Optional description of user gender ('a man', 'a woman'), used for
+                multi-user swaps. One of 'a man', 'a woman'. Default 'a woman'.
+            user_b_gender: Optional description of second user's gender for multi-user swaps. One of
+                'a man', 'a woman'. Default 'a woman'.
+            hair_source: Choose whose hairstyle to preserve: 'user' preserves hairstyle from face
+                image, 'target' preserves from target image. One of 'user', 'target'.
+                Default 'user'.
+            upscale: Apply 2x upscale and boost quality. Upscaling will refine the image and make
+                the subjects brighter. Default value: true. Default True.
+            detailer: (Beta) Apply detailer to the image. Detailer will improve certain image
+                details, but slightly increase generation time. Default False.
         """
         from genvr.models.imgutils_transfer.easel_face_swap import EaselFaceSwapInput
 
@@ -73,8 +79,10 @@ class ImgutilsTransferResource:
             garment_image: The garment image to be used for the fashion shoot. image file URL.
             face_image: The user's face image used for the fashion shoot. image file URL.
             gender: The model's gender for the fashion shoot. One of 'male', 'female'.
-            body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'. Default 'L'.
-            location: Sets the location / background for the fashion shoot. One of 'park', 'city'. Default 'park'.
+            body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'.
+                Default 'L'.
+            location: Sets the location / background for the fashion shoot. One of 'park', 'city'.
+                Default 'park'.
         """
         from genvr.models.imgutils_transfer.easel_fashion_photoshoot import (
             EaselFashionPhotoshootInput,
@@ -102,9 +110,10 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
-            full_body_image: The reference person full body image to try clothes on image file URL.
-            clothing_image: The clothing item to try on the person image file URL.
-            gender: The model's gender for the try-on. Default value: "female" One of 'male', 'female'. Default 'female'. Always sent (the schema requires it).
+            full_body_image: The reference person full body image to try clothes on. image file URL.
+            clothing_image: The clothing item to try on the person. image file URL.
+            gender: The model's gender for the try-on. Default value: "female". One of 'male',
+                'female'. Default 'female'. Always sent (the schema requires it).
         """
         from genvr.models.imgutils_transfer.easel_virtual_tryon import EaselVirtualTryonInput
 
@@ -127,8 +136,8 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
-            input_image: Target image image file URL.
-            swap_image: Swap image image file URL.
+            input_image: Target image. image file URL.
+            swap_image: Swap image. image file URL.
         """
         from genvr.models.imgutils_transfer.face import FaceInput
 
@@ -158,16 +167,34 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
-            model_image: URL or base64 of the model image image file URL.
-            garment_image: URL or base64 of the garment image image file URL.
-            category: Category of the garment to try-on. 'auto' will attempt to automatically detect the category of the garment One of 'tops', 'bottoms', 'one-pieces', 'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's routing field; leave unset.
-            mode: Specifies the mode of operation. 'performance' mode is faster but may sacrifice quality, 'balanced' mode is a balance between speed and quality, and 'quality' mode is slower but produces higher quality results One of 'performance', 'balanced', 'quality'. Default 'quality'. Advanced.
-            garment_photo_type: Specifies the type of garment photo to optimize internal parameters for better performance. 'model' is for photos of garments on a model, 'flat-lay' is for flat-lay or ghost mannequin images, and 'auto' attempts to automatically detect the photo type One of 'auto', 'model', 'flat-lay'. Default 'auto'.
-            moderation_level: Content moderation level for garment images. 'none' disables moderation, 'permissive' blocks only explicit content, 'conservative' also blocks underwear and swimwear One of 'none', 'permissive', 'conservative'. Default 'conservative'. Advanced.
-            seed: Sets random operations to a fixed state. Use the same seed to reproduce results with the same inputs, or different seed to force different results Default 42.
-            num_samples: Number of images to generate in a single run. Image generation has a random element in it, so trying multiple images at once increases the chances of getting a good result Default 1. Advanced.
-            segmentation_free: Disables human parsing on the model image Default True. Advanced.
-            output_format: Output format of the generated images. 'png' is highest quality, while 'jpeg' is faster One of 'png', 'jpeg'. Default 'png'.
+            model_image: URL or base64 of the model image. image file URL.
+            garment_image: URL or base64 of the garment image. image file URL.
+            category: Category of the garment to try-on. 'auto' will attempt to automatically detect
+                the category of the garment. One of 'tops', 'bottoms', 'one-pieces',
+                'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's
+                routing field; leave unset.
+            mode: Specifies the mode of operation. 'performance' mode is faster but may sacrifice
+                quality, 'balanced' mode is a balance between speed and quality, and
+                'quality' mode is slower but produces higher quality results. One of
+                'performance', 'balanced', 'quality'. Default 'quality'. Advanced.
+            garment_photo_type: Specifies the type of garment photo to optimize internal parameters
+                for better performance. 'model' is for photos of garments on a model,
+                'flat-lay' is for flat-lay or ghost mannequin images, and 'auto'
+                attempts to automatically detect the photo type. One of 'auto', 'model',
+                'flat-lay'. Default 'auto'.
+            moderation_level: Content moderation level for garment images. 'none' disables
+                moderation, 'permissive' blocks only explicit content, 'conservative'
+                also blocks underwear and swimwear. One of 'none', 'permissive',
+                'conservative'. Default 'conservative'. Advanced.
+            seed: Sets random operations to a fixed state. Use the same seed to reproduce results
+                with the same inputs, or different seed to force different results.
+                Default 42.
+            num_samples: Number of images to generate in a single run. Image generation has a random
+                element in it, so trying multiple images at once increases the chances
+                of getting a good result. Default 1. Advanced.
+            segmentation_free: Disables human parsing on the model image. Default True. Advanced.
+            output_format: Output format of the generated images. 'png' is highest quality, while
+                'jpeg' is faster. One of 'png', 'jpeg'. Default 'png'.
         """
         from genvr.models.imgutils_transfer.fashn_tryon import FashnTryonInput
 
@@ -205,16 +232,20 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.garment.GarmentInput` before anything is sent.
 
         Args:
-            garm_img: Garment, should match the category, can be a product image or even a photo of someone image file URL.
-            human_img: Model, if this is not 3:4 check crop image file URL.
-            garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt
+            garm_img: Garment, should match the category, can be a product image or even a photo of
+                someone. image file URL.
+            human_img: Model, if this is not 3:4 check crop. image file URL.
+            garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt.
             mask_img: Mask image, optional (but faster) image file URL.
-            category: Category of garment One of 'upper_body', 'lower_body', 'dresses'. Default 'upper_body'. Cannot be sent: its name collides with GenVR's routing field; leave unset.
+            category: Category of garment. One of 'upper_body', 'lower_body', 'dresses'. Default
+                'upper_body'. Cannot be sent: its name collides with GenVR's routing
+                field; leave unset.
             crop: Use cropping? (check this if your image is not 3:4) Default False.
-            force_dc: Use the DressCode version of IDM-VTON (this is default false, except if category=dresses) Default False.
-            mask_only: Return only the mask Default False.
-            steps: Steps Range >= 1 and <= 40. Default 30.
-            seed: Seed Default 42.
+            force_dc: Use the DressCode version of IDM-VTON (this is default false, except if
+                category=dresses) Default False.
+            mask_only: Return only the mask. Default False.
+            steps: Steps. Range >= 1 and <= 40. Default 30.
+            seed: Seed. Default 42.
         """
         from genvr.models.imgutils_transfer.garment import GarmentInput
 
@@ -255,19 +286,25 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
-            material_image: Material to transfer to the input image image file URL.
-            subject_image: Subject image to transfer the material to image file URL.
-            prompt: Use a prompt that describe the image when the material is applied Default 'marble sculpture'.
-            negative_prompt: What you do not want to see in the image Default ''.
-            guidance_scale: Guidance scale for the diffusion process Range >= 1 and <= 10. Default 2.
-            steps: Number of steps. 6 steps gives good results, but try increasing to 15 or 20 if you need more detail Default 6.
-            max_width: Max width of the output image Default 1920.
-            max_height: Max height of the output image Default 1920.
-            material_strength: Strength of the material One of 'medium', 'strong'. Default 'medium'.
-            return_intermediate_images: Return intermediate images like mask, and annotated images. Useful for debugging. Default False. Advanced.
+            material_image: Material to transfer to the input image. image file URL.
+            subject_image: Subject image to transfer the material to. image file URL.
+            prompt: Use a prompt that describe the image when the material is applied. Default
+                'marble sculpture'.
+            negative_prompt: What you do not want to see in the image. Default ''.
+            guidance_scale: Guidance scale for the diffusion process. Range >= 1 and <= 10. Default
+                2.
+            steps: Number of steps. 6 steps gives good results, but try increasing to 15 or 20 if
+                you need more detail. Default 6.
+            max_width: Max width of the output image. Default 1920.
+            max_height: Max height of the output image. Default 1920.
+            material_strength: Strength of the material. One of 'medium', 'strong'. Default
+                'medium'.
+            return_intermediate_images: Return intermediate images like mask, and annotated images.
+                Useful for debugging. Default False. Advanced.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
         """
         from genvr.models.imgutils_transfer.material import MaterialInput
 
@@ -307,15 +344,16 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
-            image: input image image file URL.
-            image_style: image for style image file URL.
-            style_strength: How much the style should get applied Range >= 0 and <= 3. Default 0.4.
-            structure_strength: How much the structure should keep the same Range >= 0 and <= 3. Default 0.6.
-            prompt: Prompt Default 'masterpiece, best quality, highres'.
-            negative_prompt: Negative Prompt Default 'worst quality, low quality, normal quality'.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Scale for classifier-free guidance Range >= 1 and <= 50. Default 8.
-            seed: Leave blank to randomize the seed Default 1337.
+            image: input image. image file URL.
+            image_style: image for style. image file URL.
+            style_strength: How much the style should get applied. Range >= 0 and <= 3. Default 0.4.
+            structure_strength: How much the structure should keep the same. Range >= 0 and <= 3.
+                Default 0.6.
+            prompt: Prompt. Default 'masterpiece, best quality, highres'.
+            negative_prompt: Negative Prompt. Default 'worst quality, low quality, normal quality'.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 8.
+            seed: Leave blank to randomize the seed. Default 1337.
         """
         from genvr.models.imgutils_transfer.style import StyleInput
 
@@ -357,14 +395,20 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
-            target_image: The image to swap onto image file URL.
-            swap_image: The face image to swap from image file URL.
-            swap_image_b: Optional second face image to swap from image file URL.
-            user_gender: Optional description of user gender ('a man', 'a woman'), used for multi-user swaps One of 'a man', 'a woman'. Default 'a woman'.
-            user_b_gender: Optional description of second user's gender for multi-user swaps One of 'a man', 'a woman'. Default 'a woman'.
-            hair_source: Choose whose hairstyle to preserve: 'user' preserves hairstyle from face image, 'target' preserves from target image One of 'user', 'target'. Default 'user'.
-            upscale: Apply 2x upscale and boost quality. Upscaling will refine the image and make the subjects brighter. Default value: true Default True.
-            detailer: (Beta) Apply detailer to the image. Detailer will improve certain image details, but slightly increase generation time. Default False.
+            target_image: The image to swap onto. image file URL.
+            swap_image: The face image to swap from. image file URL.
+            swap_image_b: Optional second face image to swap from. image file URL.
+            user_gender: Optional description of user gender ('a man', 'a woman'), used for
+                multi-user swaps. One of 'a man', 'a woman'. Default 'a woman'.
+            user_b_gender: Optional description of second user's gender for multi-user swaps. One of
+                'a man', 'a woman'. Default 'a woman'.
+            hair_source: Choose whose hairstyle to preserve: 'user' preserves hairstyle from face
+                image, 'target' preserves from target image. One of 'user', 'target'.
+                Default 'user'.
+            upscale: Apply 2x upscale and boost quality. Upscaling will refine the image and make
+                the subjects brighter. Default value: true. Default True.
+            detailer: (Beta) Apply detailer to the image. Detailer will improve certain image
+                details, but slightly increase generation time. Default False.
         """
         from genvr.models.imgutils_transfer.easel_face_swap import EaselFaceSwapInput
 
@@ -398,8 +442,10 @@ class AsyncImgutilsTransferResource:
             garment_image: The garment image to be used for the fashion shoot. image file URL.
             face_image: The user's face image used for the fashion shoot. image file URL.
             gender: The model's gender for the fashion shoot. One of 'male', 'female'.
-            body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'. Default 'L'.
-            location: Sets the location / background for the fashion shoot. One of 'park', 'city'. Default 'park'.
+            body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'.
+                Default 'L'.
+            location: Sets the location / background for the fashion shoot. One of 'park', 'city'.
+                Default 'park'.
         """
         from genvr.models.imgutils_transfer.easel_fashion_photoshoot import (
             EaselFashionPhotoshootInput,
@@ -427,9 +473,10 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
-            full_body_image: The reference person full body image to try clothes on image file URL.
-            clothing_image: The clothing item to try on the person image file URL.
-            gender: The model's gender for the try-on. Default value: "female" One of 'male', 'female'. Default 'female'. Always sent (the schema requires it).
+            full_body_image: The reference person full body image to try clothes on. image file URL.
+            clothing_image: The clothing item to try on the person. image file URL.
+            gender: The model's gender for the try-on. Default value: "female". One of 'male',
+                'female'. Default 'female'. Always sent (the schema requires it).
         """
         from genvr.models.imgutils_transfer.easel_virtual_tryon import EaselVirtualTryonInput
 
@@ -452,8 +499,8 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
-            input_image: Target image image file URL.
-            swap_image: Swap image image file URL.
+            input_image: Target image. image file URL.
+            swap_image: Swap image. image file URL.
         """
         from genvr.models.imgutils_transfer.face import FaceInput
 
@@ -483,16 +530,34 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
-            model_image: URL or base64 of the model image image file URL.
-            garment_image: URL or base64 of the garment image image file URL.
-            category: Category of the garment to try-on. 'auto' will attempt to automatically detect the category of the garment One of 'tops', 'bottoms', 'one-pieces', 'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's routing field; leave unset.
-            mode: Specifies the mode of operation. 'performance' mode is faster but may sacrifice quality, 'balanced' mode is a balance between speed and quality, and 'quality' mode is slower but produces higher quality results One of 'performance', 'balanced', 'quality'. Default 'quality'. Advanced.
-            garment_photo_type: Specifies the type of garment photo to optimize internal parameters for better performance. 'model' is for photos of garments on a model, 'flat-lay' is for flat-lay or ghost mannequin images, and 'auto' attempts to automatically detect the photo type One of 'auto', 'model', 'flat-lay'. Default 'auto'.
-            moderation_level: Content moderation level for garment images. 'none' disables moderation, 'permissive' blocks only explicit content, 'conservative' also blocks underwear and swimwear One of 'none', 'permissive', 'conservative'. Default 'conservative'. Advanced.
-            seed: Sets random operations to a fixed state. Use the same seed to reproduce results with the same inputs, or different seed to force different results Default 42.
-            num_samples: Number of images to generate in a single run. Image generation has a random element in it, so trying multiple images at once increases the chances of getting a good result Default 1. Advanced.
-            segmentation_free: Disables human parsing on the model image Default True. Advanced.
-            output_format: Output format of the generated images. 'png' is highest quality, while 'jpeg' is faster One of 'png', 'jpeg'. Default 'png'.
+            model_image: URL or base64 of the model image. image file URL.
+            garment_image: URL or base64 of the garment image. image file URL.
+            category: Category of the garment to try-on. 'auto' will attempt to automatically detect
+                the category of the garment. One of 'tops', 'bottoms', 'one-pieces',
+                'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's
+                routing field; leave unset.
+            mode: Specifies the mode of operation. 'performance' mode is faster but may sacrifice
+                quality, 'balanced' mode is a balance between speed and quality, and
+                'quality' mode is slower but produces higher quality results. One of
+                'performance', 'balanced', 'quality'. Default 'quality'. Advanced.
+            garment_photo_type: Specifies the type of garment photo to optimize internal parameters
+                for better performance. 'model' is for photos of garments on a model,
+                'flat-lay' is for flat-lay or ghost mannequin images, and 'auto'
+                attempts to automatically detect the photo type. One of 'auto', 'model',
+                'flat-lay'. Default 'auto'.
+            moderation_level: Content moderation level for garment images. 'none' disables
+                moderation, 'permissive' blocks only explicit content, 'conservative'
+                also blocks underwear and swimwear. One of 'none', 'permissive',
+                'conservative'. Default 'conservative'. Advanced.
+            seed: Sets random operations to a fixed state. Use the same seed to reproduce results
+                with the same inputs, or different seed to force different results.
+                Default 42.
+            num_samples: Number of images to generate in a single run. Image generation has a random
+                element in it, so trying multiple images at once increases the chances
+                of getting a good result. Default 1. Advanced.
+            segmentation_free: Disables human parsing on the model image. Default True. Advanced.
+            output_format: Output format of the generated images. 'png' is highest quality, while
+                'jpeg' is faster. One of 'png', 'jpeg'. Default 'png'.
         """
         from genvr.models.imgutils_transfer.fashn_tryon import FashnTryonInput
 
@@ -530,16 +595,20 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.garment.GarmentInput` before anything is sent.
 
         Args:
-            garm_img: Garment, should match the category, can be a product image or even a photo of someone image file URL.
-            human_img: Model, if this is not 3:4 check crop image file URL.
-            garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt
+            garm_img: Garment, should match the category, can be a product image or even a photo of
+                someone. image file URL.
+            human_img: Model, if this is not 3:4 check crop. image file URL.
+            garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt.
             mask_img: Mask image, optional (but faster) image file URL.
-            category: Category of garment One of 'upper_body', 'lower_body', 'dresses'. Default 'upper_body'. Cannot be sent: its name collides with GenVR's routing field; leave unset.
+            category: Category of garment. One of 'upper_body', 'lower_body', 'dresses'. Default
+                'upper_body'. Cannot be sent: its name collides with GenVR's routing
+                field; leave unset.
             crop: Use cropping? (check this if your image is not 3:4) Default False.
-            force_dc: Use the DressCode version of IDM-VTON (this is default false, except if category=dresses) Default False.
-            mask_only: Return only the mask Default False.
-            steps: Steps Range >= 1 and <= 40. Default 30.
-            seed: Seed Default 42.
+            force_dc: Use the DressCode version of IDM-VTON (this is default false, except if
+                category=dresses) Default False.
+            mask_only: Return only the mask. Default False.
+            steps: Steps. Range >= 1 and <= 40. Default 30.
+            seed: Seed. Default 42.
         """
         from genvr.models.imgutils_transfer.garment import GarmentInput
 
@@ -580,19 +649,25 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
-            material_image: Material to transfer to the input image image file URL.
-            subject_image: Subject image to transfer the material to image file URL.
-            prompt: Use a prompt that describe the image when the material is applied Default 'marble sculpture'.
-            negative_prompt: What you do not want to see in the image Default ''.
-            guidance_scale: Guidance scale for the diffusion process Range >= 1 and <= 10. Default 2.
-            steps: Number of steps. 6 steps gives good results, but try increasing to 15 or 20 if you need more detail Default 6.
-            max_width: Max width of the output image Default 1920.
-            max_height: Max height of the output image Default 1920.
-            material_strength: Strength of the material One of 'medium', 'strong'. Default 'medium'.
-            return_intermediate_images: Return intermediate images like mask, and annotated images. Useful for debugging. Default False. Advanced.
+            material_image: Material to transfer to the input image. image file URL.
+            subject_image: Subject image to transfer the material to. image file URL.
+            prompt: Use a prompt that describe the image when the material is applied. Default
+                'marble sculpture'.
+            negative_prompt: What you do not want to see in the image. Default ''.
+            guidance_scale: Guidance scale for the diffusion process. Range >= 1 and <= 10. Default
+                2.
+            steps: Number of steps. 6 steps gives good results, but try increasing to 15 or 20 if
+                you need more detail. Default 6.
+            max_width: Max width of the output image. Default 1920.
+            max_height: Max height of the output image. Default 1920.
+            material_strength: Strength of the material. One of 'medium', 'strong'. Default
+                'medium'.
+            return_intermediate_images: Return intermediate images like mask, and annotated images.
+                Useful for debugging. Default False. Advanced.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images One of 'webp', 'jpg', 'png'. Default 'webp'.
-            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is lowest quality. Range >= 0 and <= 100. Default 80.
+            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
+                lowest quality. Range >= 0 and <= 100. Default 80.
         """
         from genvr.models.imgutils_transfer.material import MaterialInput
 
@@ -632,15 +707,16 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
-            image: input image image file URL.
-            image_style: image for style image file URL.
-            style_strength: How much the style should get applied Range >= 0 and <= 3. Default 0.4.
-            structure_strength: How much the structure should keep the same Range >= 0 and <= 3. Default 0.6.
-            prompt: Prompt Default 'masterpiece, best quality, highres'.
-            negative_prompt: Negative Prompt Default 'worst quality, low quality, normal quality'.
-            num_inference_steps: Number of denoising steps Range >= 1 and <= 100. Default 30.
-            guidance_scale: Scale for classifier-free guidance Range >= 1 and <= 50. Default 8.
-            seed: Leave blank to randomize the seed Default 1337.
+            image: input image. image file URL.
+            image_style: image for style. image file URL.
+            style_strength: How much the style should get applied. Range >= 0 and <= 3. Default 0.4.
+            structure_strength: How much the structure should keep the same. Range >= 0 and <= 3.
+                Default 0.6.
+            prompt: Prompt. Default 'masterpiece, best quality, highres'.
+            negative_prompt: Negative Prompt. Default 'worst quality, low quality, normal quality'.
+            num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 30.
+            guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 8.
+            seed: Leave blank to randomize the seed. Default 1337.
         """
         from genvr.models.imgutils_transfer.style import StyleInput
 

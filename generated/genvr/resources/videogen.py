@@ -28,19 +28,22 @@ class VideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model (image2video)
+        """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (image2video)
 
         Runs `videogen/bytedance_seedance1_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_i2v.BytedanceSeedance1I2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            image_url: The image to use for the video image file URL.
-            end_image_url: The image to use for the end of the video image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            image_url: The image to use for the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_i2v import BytedanceSeedance1I2vInput
@@ -69,20 +72,23 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         end_image_url: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model (image2video)
+        """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
+        (image2video)
 
         Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_i2v.BytedanceSeedance1ProI2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            image_url: The image to use for the video image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '1080p'. Default '1080p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            image_url: The image to use for the video. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '1080p'. Default '1080p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
-            end_image_url: The image to use for the end of the video image file URL.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.bytedance_seedance1_pro_i2v import BytedanceSeedance1ProI2vInput
 
@@ -108,17 +114,20 @@ class VideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model (text2video)
+        """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
+        (text2video)
 
         Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_t2v.BytedanceSeedance1ProT2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '1080p'. Default '1080p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '1080p'. Default '1080p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_pro_t2v import BytedanceSeedance1ProT2vInput
@@ -144,19 +153,24 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model (reference2video)
+        """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (reference2video)
 
         Runs `videogen/bytedance_seedance1_r2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_r2v.BytedanceSeedance1R2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            reference_image_urls: Reference images to generate the video with. image file URLs. Items: 0 to 4.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12. Default 5.
-            camera_fixed: Whether to fix the camera position
+            prompt: The text prompt used to generate the video.
+            reference_image_urls: Reference images to generate the video with. image file URLs.
+                Items: 0 to 4.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.
+                Default 5.
+            camera_fixed: Whether to fix the camera position.
             seed: Random seed to control video generation. Use -1 for random.
-            enable_safety_checker: If set to true, the safety checker will be enabled. Default False. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
         """
         from genvr.models.videogen.bytedance_seedance1_r2v import BytedanceSeedance1R2vInput
 
@@ -183,17 +197,20 @@ class VideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model (text2video)
+        """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (text2video)
 
         Runs `videogen/bytedance_seedance1_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_t2v.BytedanceSeedance1T2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_t2v import BytedanceSeedance1T2vInput
@@ -223,11 +240,15 @@ class VideogenResource:
         `genvr.models.videogen.decart_lucy_14b.DecartLucy14bInput` before anything is sent.
 
         Args:
-            prompt: Text description of the desired video content
-            image_url: URL of the image to use as the first frame image file URL.
-            resolution: Resolution of the generated video One of '720p'. Default '720p'. Advanced.
-            aspect_ratio: Aspect ratio of the generated video One of '9:16', '16:9'. Default '16:9'.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN. Default False. Advanced.
+            prompt: Text description of the desired video content.
+            image_url: URL of the image to use as the first frame. image file URL.
+            resolution: Resolution of the generated video. One of '720p'. Default '720p'. Advanced.
+            aspect_ratio: Aspect ratio of the generated video. One of '9:16', '16:9'. Default
+                '16:9'.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
         """
         from genvr.models.videogen.decart_lucy_14b import DecartLucy14bInput
 
@@ -262,18 +283,23 @@ class VideogenResource:
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
-            input_image: Initial image to start the video from image file URL.
-            prompt: Text description of what you want in the video
-            negative_prompt: Things you want to avoid in the video Default ''.
-            seed: Set for consistent results or leave empty for random
-            total_video_length_seconds: How long the video should be in seconds Range >= 1 and <= 30. Default 3.
-            latent_window_size: Controls how video chunks are processed - smaller is faster but may reduce quality Range >= 1 and <= 16. Default 9.
-            steps: More steps give higher quality but take longer Range >= 1 and <= 50. Default 25.
-            cfg_scale: Higher values follow the prompt more closely, lower values are more creative Range >= 1 and <= 32. Default 1.
-            distilled_cfg_scale: Controls prompt adherence for distilled model components Range >= 1 and <= 32. Default 10.
-            cfg_rescale: Reduces oversaturation at high CFG values Range >= 0 and <= 1. Default 0.
-            use_teacache: Makes generation faster with minimal quality impact Default True.
-            mp4_crf: Controls video compression - lower values give better quality but larger files Range >= 0 and <= 51. Default 23.
+            input_image: Initial image to start the video from. image file URL.
+            prompt: Text description of what you want in the video.
+            negative_prompt: Things you want to avoid in the video. Default ''.
+            seed: Set for consistent results or leave empty for random.
+            total_video_length_seconds: How long the video should be in seconds. Range >= 1 and <=
+                30. Default 3.
+            latent_window_size: Controls how video chunks are processed - smaller is faster but may
+                reduce quality. Range >= 1 and <= 16. Default 9.
+            steps: More steps give higher quality but take longer. Range >= 1 and <= 50. Default 25.
+            cfg_scale: Higher values follow the prompt more closely, lower values are more creative.
+                Range >= 1 and <= 32. Default 1.
+            distilled_cfg_scale: Controls prompt adherence for distilled model components. Range >=
+                1 and <= 32. Default 10.
+            cfg_rescale: Reduces oversaturation at high CFG values. Range >= 0 and <= 1. Default 0.
+            use_teacache: Makes generation faster with minimal quality impact. Default True.
+            mp4_crf: Controls video compression - lower values give better quality but larger files.
+                Range >= 0 and <= 51. Default 23.
         """
         from genvr.models.videogen.framepack import FramepackInput
 
@@ -307,10 +333,10 @@ class VideogenResource:
         `genvr.models.videogen.google_veo2.GoogleVeo2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            duration: Video duration One of 5, 6, 7, 8. Default 5.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            duration: Video duration. One of 5, 6, 7, 8. Default 5.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo2 import GoogleVeo2Input
 
@@ -336,10 +362,11 @@ class VideogenResource:
         `genvr.models.videogen.google_veo2_i2v.GoogleVeo2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the input image to animate. Should be 720p or higher resolution. image file URL.
-            duration: Video duration One of '5s', '6s', '7s', '8s'. Default '5s'.
-            aspect_ratio: Video aspect ratio One of 'auto', '16:9', '9:16'. Default 'auto'.
+            prompt: Text prompt for video generation.
+            image_url: URL of the input image to animate. Should be 720p or higher resolution. image
+                file URL.
+            duration: Video duration. One of '5s', '6s', '7s', '8s'. Default '5s'.
+            aspect_ratio: Video aspect ratio. One of 'auto', '16:9', '9:16'. Default 'auto'.
         """
         from genvr.models.videogen.google_veo2_i2v import GoogleVeo2I2vInput
 
@@ -377,18 +404,19 @@ class VideogenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model (image2video)
+        """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model
+        (image2video)
 
         Runs `videogen/google_veo3_fast_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_i2v.GoogleVeo3FastI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720 image file URL.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_fast_i2v import GoogleVeo3FastI2vInput
 
@@ -411,17 +439,18 @@ class VideogenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model (text2video)
+        """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model
+        (text2video)
 
         Runs `videogen/google_veo3_fast_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_t2v.GoogleVeo3FastT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_fast_t2v import GoogleVeo3FastT2vInput
 
@@ -450,12 +479,12 @@ class VideogenResource:
         `genvr.models.videogen.google_veo3_i2v.GoogleVeo3I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720 image file URL.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_i2v import GoogleVeo3I2vInput
 
@@ -484,11 +513,11 @@ class VideogenResource:
         `genvr.models.videogen.google_veo3_t2v.GoogleVeo3T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_t2v import GoogleVeo3T2vInput
 
@@ -520,15 +549,20 @@ class VideogenResource:
         `genvr.models.videogen.higgsfield_video.HiggsfieldVideoInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video you want to generate
-            image_url: Upload an image to use as the starting point for video generation image file URL.
-            model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest quality One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default 'dop-lite'. Always sent (the schema requires it).
-            seed: Seed for reproducibility. Range: 1 to 1,000,000 Range >= 1 and <= 1000000.
-            motion_id: Choose how the image animates Default '31177282-bde3-4870-b283-1135ca0a201a'.
-            motion_strength: How strong the motion effect should be (0.0 to 1.0) Range >= 0 and <= 1. Default 0.5.
-            enhance_prompt: Automatically enhance your prompt for better results Default True.
-            check_nsfw: Filter out inappropriate content Default True. Advanced.
-            batch_size: Number of videos to generate One of 1, 2, 4. Default 1. Advanced.
+            prompt: Text prompt describing the video you want to generate.
+            image_url: Upload an image to use as the starting point for video generation. image file
+                URL.
+            model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest
+                quality. One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default
+                'dop-lite'. Always sent (the schema requires it).
+            seed: Seed for reproducibility. Range: 1 to 1,000,000. Range >= 1 and <= 1000000.
+            motion_id: Choose how the image animates. Default
+                '31177282-bde3-4870-b283-1135ca0a201a'.
+            motion_strength: How strong the motion effect should be (0.0 to 1.0) Range >= 0 and <=
+                1. Default 0.5.
+            enhance_prompt: Automatically enhance your prompt for better results. Default True.
+            check_nsfw: Filter out inappropriate content. Default True. Advanced.
+            batch_size: Number of videos to generate. One of 1, 2, 4. Default 1. Advanced.
         """
         from genvr.models.videogen.higgsfield_video import HiggsfieldVideoInput
 
@@ -570,12 +604,16 @@ class VideogenResource:
             prompt: Text prompt for video generation (max 500 characters). At most 500 characters.
             image_url: URL of the image input. image file URL.
             negative_prompt: Negative prompt for video generation. Default a long text.
-            num_inference_steps: The number of inference steps to run. Lower gets faster results, higher gets better results. Range >= 10 and <= 30. Default 30.
+            num_inference_steps: The number of inference steps to run. Lower gets faster results,
+                higher gets better results. Range >= 10 and <= 30. Default 30.
             seed: The seed to use for generating the video.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default '16:9'.
-            resolution: The resolution of the video to generate. 720p generations cost 1.5x more than 480p generations. One of '512p', '720p'. Default '512p'.
+            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
+                '16:9'.
+            resolution: The resolution of the video to generate. 720p generations cost 1.5x more
+                than 480p generations. One of '512p', '720p'. Default '512p'.
             fps: The frames per second of the generated video. Range >= 16 and <= 30. Default 25.
-            cfg_scale: Classifier-Free Guidance scale for the generation. Range >= 1.5 and <= 13. Default 7.5.
+            cfg_scale: Classifier-Free Guidance scale for the generation. Range >= 1.5 and <= 13.
+                Default 7.5.
             num_frames: The number of frames to generate. Range >= 86 and <= 129. Default 129.
             enable_prompt_expansion: Whether to enable prompt expansion. Default True.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
@@ -619,15 +657,20 @@ class VideogenResource:
 
         Args:
             prompt: The prompt to generate the video from.
-            num_inference_steps: The number of inference steps to run. Lower gets faster results, higher gets better results. Default 30.
+            num_inference_steps: The number of inference steps to run. Lower gets faster results,
+                higher gets better results. Default 30.
             seed: The seed to use for generating the video.
-            pro_mode: By default, generations are done with 35 steps. Pro mode does 55 steps which results in higher quality videos but will take more time. Default False.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default '16:9'.
-            resolution: The resolution of the video to generate. One of '480p', '580p', '720p'. Default '720p'.
+            pro_mode: By default, generations are done with 35 steps. Pro mode does 55 steps which
+                results in higher quality videos but will take more time. Default False.
+            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
+                '16:9'.
+            resolution: The resolution of the video to generate. One of '480p', '580p', '720p'.
+                Default '720p'.
             num_frames: The number of frames to generate. One of '129', '85'. Default '129'.
-            enable_safety_checker: If set to true, the safety checker will be enabled. Default False.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False.
             video_url: URL of the video input. video file URL.
-            strength: Strength for Video-to-Video Range >= 0 and <= 1. Default 0.85.
+            strength: Strength for Video-to-Video. Range >= 0 and <= 1. Default 0.85.
         """
         from genvr.models.videogen.hunyuan_v2v import HunyuanV2vInput
 
@@ -664,14 +707,16 @@ class VideogenResource:
         `genvr.models.videogen.hunyuan_video.HunyuanVideoInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to generate video. Default 'A cat walks on the grass, realistic style.'.
+            prompt: Text prompt to generate video. Default 'A cat walks on the grass, realistic
+                style.'.
             negative_prompt: Text prompt to specify what you don't want in the video.
             width: Width of the video in pixels. Range >= 16 and <= 1280. Default 854.
             height: Height of the video in pixels. Range >= 16 and <= 1280. Default 480.
             video_length: Length of the video in frames. Range >= 1. Default 129. Advanced.
             infer_steps: Number of inference steps. Range >= 1. Default 50. Advanced.
             flow_shift: Flow-shift parameter. Default 7. Advanced.
-            embedded_guidance_scale: Embedded guidance scale for generation. Range >= 1 and <= 6. Default 6. Advanced.
+            embedded_guidance_scale: Embedded guidance scale for generation. Range >= 1 and <= 6.
+                Default 6. Advanced.
             seed: Random seed for reproducibility.
         """
         from genvr.models.videogen.hunyuan_video import HunyuanVideoInput
@@ -700,19 +745,24 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro model
+        """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro
+        model
 
         Runs `videogen/kling1_6_pro` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling1_6_pro.Kling16ProInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the start of the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video image file URL.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the start of the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling1_6_pro import Kling16ProInput
 
@@ -738,19 +788,24 @@ class VideogenResource:
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Standard model
+        """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6
+        Standard model
 
         Runs `videogen/kling1_6_standard` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling1_6_standard.Kling16StandardInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            negative_prompt: Things you do not want to see in the video Default ''.
-            aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            start_image: First frame of the video image file URL.
-            reference_images: Reference images to use in video generation (up to 4 images). Also known as scene elements. image file URLs. Items: 0 to 4.
-            cfg_scale: Flexibility in video generation; The higher the value, the lower the model's degree of flexibility, and the stronger the relevance to the user's prompt. Range >= 0 and <= 1. Default 0.5.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
+            prompt: Text prompt for video generation.
+            negative_prompt: Things you do not want to see in the video. Default ''.
+            aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of
+                '16:9', '9:16', '1:1'. Default '16:9'.
+            start_image: First frame of the video. image file URL.
+            reference_images: Reference images to use in video generation (up to 4 images). Also
+                known as scene elements. image file URLs. Items: 0 to 4.
+            cfg_scale: Flexibility in video generation; The higher the value, the lower the model's
+                degree of flexibility, and the stronger the relevance to the user's
+                prompt. Range >= 0 and <= 1. Default 0.5.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.kling1_6_standard import Kling16StandardInput
 
@@ -781,12 +836,15 @@ class VideogenResource:
         `genvr.models.videogen.kling2_1_master_i2v.Kling21MasterI2vInput` before anything is sent.
 
         Args:
-            prompt: The prompt to guide video generation
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Specify what you don't want to see in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Default 0.5. Advanced.
+            prompt: The prompt to guide video generation.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Specify what you don't want to see in the generated video. Default
+                'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Default 0.5. Advanced.
         """
         from genvr.models.videogen.kling2_1_master_i2v import Kling21MasterI2vInput
 
@@ -815,11 +873,14 @@ class VideogenResource:
         `genvr.models.videogen.kling2_1_master_t2v.Kling21MasterT2vInput` before anything is sent.
 
         Args:
-            prompt: The prompt to guide video generation
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Specify what you don't want to see in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Default 0.5. Advanced.
+            prompt: The prompt to guide video generation.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Specify what you don't want to see in the generated video. Default
+                'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Default 0.5. Advanced.
         """
         from genvr.models.videogen.kling2_1_master_t2v import Kling21MasterT2vInput
 
@@ -849,13 +910,17 @@ class VideogenResource:
         `genvr.models.videogen.kling2_1_pro_se2v.Kling21ProSe2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the start of the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video image file URL.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the start of the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_1_pro_se2v import Kling21ProSe2vInput
 
@@ -885,11 +950,13 @@ class VideogenResource:
         `genvr.models.videogen.kling2_1_standard_pro_i2v.Kling21StandardProI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            start_image: First frame of the video. You must use a start image with kling-v2.1. image file URL.
-            negative_prompt: Things you do not want to see in the video Default ''.
-            mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of 'standard', 'pro'. Default 'standard'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
+            prompt: Text prompt for video generation.
+            start_image: First frame of the video. You must use a start image with kling-v2.1. image
+                file URL.
+            negative_prompt: Things you do not want to see in the video. Default ''.
+            mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of
+                'standard', 'pro'. Default 'standard'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.kling2_1_standard_pro_i2v import Kling21StandardProI2vInput
 
@@ -917,11 +984,14 @@ class VideogenResource:
         `genvr.models.videogen.kling2_5_i2v.Kling25I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of '5', '10'. Default '5'.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_5_i2v import Kling25I2vInput
 
@@ -949,11 +1019,15 @@ class VideogenResource:
         `genvr.models.videogen.kling2_5_t2v.Kling25T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            duration: The duration of the generated video in seconds One of '5', '10'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_5_t2v import Kling25T2vInput
 
@@ -976,18 +1050,22 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video model
+        """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video
+        model
 
         Runs `videogen/kling2_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling2_i2v.Kling2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video to be generated
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of '5'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Negative prompt to avoid certain characteristics in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Range >= 0 and <= 1. Default 0.5.
+            prompt: Text prompt describing the video to be generated.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of '5'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Negative prompt to avoid certain characteristics in the generated
+                video. Default 'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
         """
         from genvr.models.videogen.kling2_i2v import Kling2I2vInput
 
@@ -1016,11 +1094,14 @@ class VideogenResource:
         `genvr.models.videogen.kling2_t2v.Kling2T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video to be generated
-            duration: The duration of the generated video in seconds One of '5'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Negative prompt to avoid certain characteristics in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Range >= 0 and <= 1. Default 0.5.
+            prompt: Text prompt describing the video to be generated.
+            duration: The duration of the generated video in seconds. One of '5'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Negative prompt to avoid certain characteristics in the generated
+                video. Default 'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
         """
         from genvr.models.videogen.kling2_t2v import Kling2T2vInput
 
@@ -1108,16 +1189,27 @@ class VideogenResource:
         `genvr.models.videogen.leanardo_motion2.LeanardoMotion2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            image: Image to use for the first frame of the video image file URL.
-            aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
-            frame_interpolation: Smoothly blend frames for fluid video transitions Default True.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            negative_prompt: The negative prompt used for the video generation
-            vibe_style: Style for the overall vibe of the video. Ignored if image is provided. One of 'None', 'clay', 'color_sketch', 'logo', 'papercraft', 'pro_photo', 'sci_fi', 'sketch', 'stock_footage', 'streetshot'. Default 'None'.
-            lighting_style: Style for the lighting of the video. Ignored if image is provided. One of 'None', 'backlight', 'candle_lit', 'chiaroscuro', 'film_haze', 'foggy', 'golden_hour', 'hardlight', 'lens_flare', 'light_art', 'low_key', 'luminous', …. Default 'None'.
-            shot_type_style: Style for the shot type of the video. Ignored if image is provided. One of 'None', 'bokeh', 'cinematic', 'close_up', 'overhead', 'spiritual', 'spooky'. Default 'None'.
-            color_theme_style: Style for the color theme of the video. Ignored if image is provided. One of 'None', 'autumn', 'complimentary', 'cool', 'dark', 'earthy', 'electric', 'iridescent', 'pastel', 'split', 'terracotta_teal', 'ultraviolet', …. Default 'None'.
+            prompt: Text prompt for generation.
+            image: Image to use for the first frame of the video. image file URL.
+            aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of
+                '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
+            frame_interpolation: Smoothly blend frames for fluid video transitions. Default True.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            negative_prompt: The negative prompt used for the video generation.
+            vibe_style: Style for the overall vibe of the video. Ignored if image is provided. One
+                of 'None', 'clay', 'color_sketch', 'logo', 'papercraft', 'pro_photo',
+                'sci_fi', 'sketch', 'stock_footage', 'streetshot'. Default 'None'.
+            lighting_style: Style for the lighting of the video. Ignored if image is provided. One
+                of 'None', 'backlight', 'candle_lit', 'chiaroscuro', 'film_haze',
+                'foggy', 'golden_hour', 'hardlight', 'lens_flare', 'light_art',
+                'low_key', 'luminous', …. Default 'None'.
+            shot_type_style: Style for the shot type of the video. Ignored if image is provided. One
+                of 'None', 'bokeh', 'cinematic', 'close_up', 'overhead', 'spiritual',
+                'spooky'. Default 'None'.
+            color_theme_style: Style for the color theme of the video. Ignored if image is provided.
+                One of 'None', 'autumn', 'complimentary', 'cool', 'dark', 'earthy',
+                'electric', 'iridescent', 'pastel', 'split', 'terracotta_teal',
+                'ultraviolet', …. Default 'None'.
         """
         from genvr.models.videogen.leanardo_motion2 import LeanardoMotion2Input
 
@@ -1161,22 +1253,30 @@ class VideogenResource:
         `genvr.models.videogen.ltxv_13b_098_i2v.Ltxv13b098I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to guide generation
-            image_url: Image URL for Image-to-Video task image file URL.
-            negative_prompt: Negative prompt for generation Default a long text.
-            loras: LoRA weights to use for generation image file URLs. Advanced.
+            prompt: Text prompt to guide generation.
+            image_url: Image URL for Image-to-Video task. image file URL.
+            negative_prompt: Negative prompt for generation. Default a long text.
+            loras: LoRA weights to use for generation. image file URLs. Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
-            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'. Default 'auto'.
-            seed: Random seed for generation
+            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
+                Default 'auto'.
+            seed: Random seed for generation.
             num_frames: The number of frames in the video. Range >= 9 and <= 721. Default 121.
-            first_pass_num_inference_steps: Number of inference steps during the first pass. Default 8. Advanced.
-            second_pass_num_inference_steps: Number of inference steps during the second pass. Default 8. Advanced.
-            second_pass_skip_initial_steps: The number of inference steps to skip in the initial steps of the second pass. By skipping some steps at the beginning, the second pass can focus on smaller details instead of larger changes. Default 5. Advanced.
+            first_pass_num_inference_steps: Number of inference steps during the first pass. Default
+                8. Advanced.
+            second_pass_num_inference_steps: Number of inference steps during the second pass.
+                Default 8. Advanced.
+            second_pass_skip_initial_steps: The number of inference steps to skip in the initial
+                steps of the second pass. By skipping some steps at the beginning, the
+                second pass can focus on smaller details instead of larger changes.
+                Default 5. Advanced.
             frame_rate: The frame rate of the video. Range >= 12 and <= 60. Default 24.
             expand_prompt: Whether to expand the prompt using a language model.
             reverse_video: Whether to reverse the video. Advanced.
             enable_safety_checker: Whether to enable the safety checker. Default False. Advanced.
-            constant_rate_factor: The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Default 29. Advanced.
+            constant_rate_factor: The constant rate factor (CRF) to compress input media with.
+                Compressed input media more closely matches the model's training data,
+                which can improve motion quality. Default 29. Advanced.
         """
         from genvr.models.videogen.ltxv_13b_098_i2v import Ltxv13b098I2vInput
 
@@ -1225,21 +1325,29 @@ class VideogenResource:
         `genvr.models.videogen.ltxv_13b_098_t2v.Ltxv13b098T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to guide generation
-            negative_prompt: Negative prompt for generation Default a long text.
-            loras: LoRA weights to use for generation image file URLs. Advanced.
+            prompt: Text prompt to guide generation.
+            negative_prompt: Negative prompt for generation. Default a long text.
+            loras: LoRA weights to use for generation. image file URLs. Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
-            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'. Default 'auto'.
-            seed: Random seed for generation
+            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
+                Default 'auto'.
+            seed: Random seed for generation.
             num_frames: The number of frames in the video. Range >= 9 and <= 721. Default 121.
-            first_pass_num_inference_steps: Number of inference steps during the first pass. Default 8. Advanced.
-            second_pass_num_inference_steps: Number of inference steps during the second pass. Default 8. Advanced.
-            second_pass_skip_initial_steps: The number of inference steps to skip in the initial steps of the second pass. By skipping some steps at the beginning, the second pass can focus on smaller details instead of larger changes. Default 5. Advanced.
+            first_pass_num_inference_steps: Number of inference steps during the first pass. Default
+                8. Advanced.
+            second_pass_num_inference_steps: Number of inference steps during the second pass.
+                Default 8. Advanced.
+            second_pass_skip_initial_steps: The number of inference steps to skip in the initial
+                steps of the second pass. By skipping some steps at the beginning, the
+                second pass can focus on smaller details instead of larger changes.
+                Default 5. Advanced.
             frame_rate: The frame rate of the video. Range >= 12 and <= 60. Default 24.
             expand_prompt: Whether to expand the prompt using a language model.
             reverse_video: Whether to reverse the video. Advanced.
             enable_safety_checker: Whether to enable the safety checker. Default False. Advanced.
-            constant_rate_factor: The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Default 29. Advanced.
+            constant_rate_factor: The constant rate factor (CRF) to compress input media with.
+                Compressed input media more closely matches the model's training data,
+                which can improve motion quality. Default 29. Advanced.
         """
         from genvr.models.videogen.ltxv_13b_098_t2v import Ltxv13b098T2vInput
 
@@ -1279,13 +1387,18 @@ class VideogenResource:
         `genvr.models.videogen.luma_ray2_flash_i2v.LumaRay2FlashI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: Initial image to start the video from. Can be used together with end_image_url. image file URL.
-            end_image_url: Final image to end the video with. Can be used together with image_url. image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            image_url: Initial image to start the video from. Can be used together with
+                end_image_url. image file URL.
+            end_image_url: Final image to end the video with. Can be used together with image_url.
+                image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_flash_i2v import LumaRay2FlashI2vInput
 
@@ -1315,11 +1428,14 @@ class VideogenResource:
         `genvr.models.videogen.luma_ray2_flash_t2v.LumaRay2FlashT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s', '9s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s', '9s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_flash_t2v import LumaRay2FlashT2vInput
 
@@ -1349,13 +1465,18 @@ class VideogenResource:
         `genvr.models.videogen.luma_ray2_i2v.LumaRay2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: Initial image to start the video from. Can be used together with end_image_url. image file URL.
-            end_image_url: Final image to end the video with. Can be used together with image_url. image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            image_url: Initial image to start the video from. Can be used together with
+                end_image_url. image file URL.
+            end_image_url: Final image to end the video with. Can be used together with image_url.
+                image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_i2v import LumaRay2I2vInput
 
@@ -1385,11 +1506,14 @@ class VideogenResource:
         `genvr.models.videogen.luma_ray2_t2v.LumaRay2T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s', '9s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s', '9s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_t2v import LumaRay2T2vInput
 
@@ -1421,15 +1545,25 @@ class VideogenResource:
         `genvr.models.videogen.magi_extend.MagiExtendInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            video_url: URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped video file URL.
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            start_frame: The frame to begin the generation from, with the remaining frames will be treated as the prefix video. The final video will contain the frames up until this number unchanged, followed by the generated frames
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            video_url: URL of the input video to represent the beginning of the video. If the input
+                video does not match the chosen aspect ratio, it is resized and center
+                cropped. video file URL.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            start_frame: The frame to begin the generation from, with the remaining frames will be
+                treated as the prefix video. The final video will contain the frames up
+                until this number unchanged, followed by the generated frames.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_extend import MagiExtendInput
 
@@ -1464,14 +1598,22 @@ class VideogenResource:
         `genvr.models.videogen.magi_i2v.MagiI2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            image_url: URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            image_url: URL of the input image to represent the first frame of the video. If the
+                input image does not match the chosen aspect ratio, it is resized and
+                center cropped. image file URL.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_i2v import MagiI2vInput
 
@@ -1504,13 +1646,19 @@ class VideogenResource:
         `genvr.models.videogen.magi_t2v.MagiT2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_t2v import MagiT2vInput
 
@@ -1541,8 +1689,10 @@ class VideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_fast_i2v import MinimaxHailuo2FastI2vInput
 
@@ -1571,9 +1721,11 @@ class VideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
-            end_image_url: The image to use for the end of the video image file URL.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.minimax_hailuo2_pro_i2v import MinimaxHailuo2ProI2vInput
 
@@ -1600,8 +1752,10 @@ class VideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_pro_t2v import MinimaxHailuo2ProT2vInput
 
@@ -1621,7 +1775,8 @@ class VideogenResource:
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model (image2video)
+        """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
+        (image2video)
 
         Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_i2v.MinimaxHailuo2StandardI2vInput` before anything is sent.
@@ -1629,9 +1784,11 @@ class VideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
-            end_image_url: The image to use for the end of the video image file URL.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.minimax_hailuo2_standard_i2v import (
             MinimaxHailuo2StandardI2vInput,
@@ -1653,15 +1810,18 @@ class VideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model (text2video)
+        """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model
+        (text2video)
 
         Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_t2v.MinimaxHailuo2StandardT2vInput` before anything is sent.
 
         Args:
             prompt: The prompt for video generation.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_standard_t2v import (
             MinimaxHailuo2StandardT2vInput,
@@ -1682,16 +1842,19 @@ class VideogenResource:
         subject_reference: str | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1 model
+        """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
+        model
 
         Runs `videogen/minimax_video_o1` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_video_o1.MinimaxVideoO1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            first_frame_image: First frame image for video generation. The output video will have the same aspect ratio as this image. image file URL.
-            subject_reference: An optional character reference image to use as the subject in the generated video (this will use the S2V-01 model) image file URL.
-            prompt_optimizer: Use prompt optimizer Default True.
+            prompt: Text prompt for image generation.
+            first_frame_image: First frame image for video generation. The output video will have
+                the same aspect ratio as this image. image file URL.
+            subject_reference: An optional character reference image to use as the subject in the
+                generated video (this will use the S2V-01 model) image file URL.
+            prompt_optimizer: Use prompt optimizer. Default True.
         """
         from genvr.models.videogen.minimax_video_o1 import MinimaxVideoO1Input
 
@@ -1723,9 +1886,12 @@ class VideogenResource:
         Args:
             prompt: The prompt to generate a video from.
             image_url: The URL of the image to use as the first frame of the video. image file URL.
-            dimensions: The dimensions of the generated video in width x height format. One of '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default '1920x1080'.
+            dimensions: The dimensions of the generated video in width x height format. One of
+                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
+                '1920x1080'.
             duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
-            negative_prompt: Negative prompt used to guide the model away from undesirable features. Default a long text.
+            negative_prompt: Negative prompt used to guide the model away from undesirable features.
+                Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
         """
         from genvr.models.videogen.moonvalley_marey_i2v import MoonvalleyMareyI2vInput
@@ -1758,9 +1924,12 @@ class VideogenResource:
 
         Args:
             prompt: The prompt to generate a video from.
-            dimensions: The dimensions of the generated video in width x height format. One of '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default '1920x1080'.
+            dimensions: The dimensions of the generated video in width x height format. One of
+                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
+                '1920x1080'.
             duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
-            negative_prompt: Negative prompt used to guide the model away from undesirable features. Default a long text.
+            negative_prompt: Negative prompt used to guide the model away from undesirable features.
+                Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
         """
         from genvr.models.videogen.moonvalley_marey_t2v import MoonvalleyMareyT2vInput
@@ -1790,12 +1959,13 @@ class VideogenResource:
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame image file URL.
+            image_url: URL of the image to use as the first frame. image file URL.
             prompt: Text prompt describing what to add.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.pika2_2_i2v import Pika22I2vInput
 
@@ -1828,11 +1998,13 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing what to add.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '1:1', '4:5', '5:4', '3:2', '2:3'. Default '16:9'.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '1:1',
+                '4:5', '5:4', '3:2', '2:3'. Default '16:9'.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.pika2_2_t2v import Pika22T2vInput
 
@@ -1862,12 +2034,13 @@ class VideogenResource:
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame image file URL.
+            image_url: URL of the image to use as the first frame. image file URL.
             prompt: Text prompt describing what to add.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5. Default 5.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5. Default 5.
         """
         from genvr.models.videogen.pika2_i2v_turbo import Pika2I2vTurboInput
 
@@ -1896,11 +2069,11 @@ class VideogenResource:
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video video file URL.
-            image_url: URL of the image to add image file URL.
-            prompt: Text prompt describing what to add
-            negative_prompt: Negative prompt to guide the model
-            seed: The seed for the random number generator
+            video_url: URL of the input video. video file URL.
+            image_url: URL of the image to add. image file URL.
+            prompt: Text prompt describing what to add.
+            negative_prompt: Negative prompt to guide the model.
+            seed: The seed for the random number generator.
         """
         from genvr.models.videogen.pikaadditions import PikaadditionsInput
 
@@ -1929,12 +2102,12 @@ class VideogenResource:
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video video file URL.
-            image_url: URL of the image to swap with image file URL.
-            modify_region: Plaintext description of the object/region to modify
-            prompt: Text prompt describing the modification
-            negative_prompt: Negative prompt to guide the model
-            seed: The seed for the random number generator
+            video_url: URL of the input video. video file URL.
+            image_url: URL of the image to swap with. image file URL.
+            modify_region: Plaintext description of the object/region to modify.
+            prompt: Text prompt describing the modification.
+            negative_prompt: Negative prompt to guide the model.
+            seed: The seed for the random number generator.
         """
         from genvr.models.videogen.pikaswaps import PikaswapsInput
 
@@ -1979,13 +2152,19 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_effects.PixverseEffectsInput` before anything is sent.
 
         Args:
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom'.
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom'.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_effects import PixverseEffectsInput
 
@@ -2020,14 +2199,18 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video to extend video file URL.
-            prompt: Prompt describing how to extend the video
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the extended video One of '', 'anime', '3d_animation', 'day', 'cyberpunk', 'comic'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            model: The model version to use for generation One of 'v3.5', 'v4', 'v4.5'. Default 'v4.5'.
-            seed: Random seed for generation
+            video_url: URL of the input video to extend. video file URL.
+            prompt: Prompt describing how to extend the video.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the extended video. One of '', 'anime', '3d_animation', 'day',
+                'cyberpunk', 'comic'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 1080p videos are limited to 5
+                seconds. One of '5', '8'. Default '5'.
+            model: The model version to use for generation. One of 'v3.5', 'v4', 'v4.5'. Default
+                'v4.5'.
+            seed: Random seed for generation.
         """
         from genvr.models.videogen.pixverse_extend_video import PixverseExtendVideoInput
 
@@ -2063,14 +2246,19 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_i2v.PixverseI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_i2v import PixverseI2vInput
 
@@ -2105,13 +2293,17 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_i2v_fast.PixverseI2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_i2v_fast import PixverseI2vFastInput
 
@@ -2145,13 +2337,18 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_t2v.PixverseT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_t2v import PixverseT2vInput
 
@@ -2184,12 +2381,16 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_t2v_fast.PixverseT2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_t2v_fast import PixverseT2vFastInput
 
@@ -2224,15 +2425,19 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_transition.PixverseTransitionInput` before anything is sent.
 
         Args:
-            prompt: The prompt for the transition
-            first_image_url: URL of the image to use as the first frame image file URL.
-            last_image_url: URL of the image to use as the last frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: The prompt for the transition.
+            first_image_url: URL of the image to use as the first frame. image file URL.
+            last_image_url: URL of the image to use as the last frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_transition import PixverseTransitionInput
 
@@ -2294,19 +2499,31 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v4_5.PixverseV45Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image: Image to use for the first frame of the video image file URL.
-            last_frame_image: Use to generate a video that transitions from the first image to the last image. Must be used with image. image file URL.
-            quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default '540p'.
-            aspect_ratio: Aspect ratio of the video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5 second videos. (1080p does not support 8 second duration) One of 5, 8. Default 5.
-            motion_mode: Motion mode for the video. Smooth videos generate more frames, so they cost twice as much. (smooth is only available when using a 5 second duration, 1080p does not support smooth motion) One of 'normal', 'smooth'. Default 'normal'.
-            negative_prompt: Negative prompt to avoid certain elements in the video Default ''.
-            seed: Random seed. Set for reproducible generation
-            style: Style of the video One of 'None', 'anime', '3d_animation', 'clay', 'cyberpunk', 'comic'. Default 'None'.
-            effect: Special effect to apply to the video One of 'None', "Let's YMCA!", 'Subject 3 Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club', 'Mint in Box', …. Default 'None'.
-            sound_effect_switch: Enable background music or sound effects Default False.
-            sound_effect_content: Sound effect prompt. If not given, a random sound effect will be generated.
+            prompt: Text prompt for video generation.
+            image: Image to use for the first frame of the video. image file URL.
+            last_frame_image: Use to generate a video that transitions from the first image to the
+                last image. Must be used with image. image file URL.
+            quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default
+                '540p'.
+            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
+                second videos. (1080p does not support 8 second duration) One of 5, 8.
+                Default 5.
+            motion_mode: Motion mode for the video. Smooth videos generate more frames, so they cost
+                twice as much. (smooth is only available when using a 5 second duration,
+                1080p does not support smooth motion) One of 'normal', 'smooth'. Default
+                'normal'.
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+            seed: Random seed. Set for reproducible generation.
+            style: Style of the video. One of 'None', 'anime', '3d_animation', 'clay', 'cyberpunk',
+                'comic'. Default 'None'.
+            effect: Special effect to apply to the video. One of 'None', "Let's YMCA!", 'Subject 3
+                Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360°
+                Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot',
+                'Kungfu Club', 'Mint in Box', …. Default 'None'.
+            sound_effect_switch: Enable background music or sound effects. Default False.
+            sound_effect_content: Sound effect prompt. If not given, a random sound effect will be
+                generated.
         """
         from genvr.models.videogen.pixverse_v4_5 import PixverseV45Input
 
@@ -2347,14 +2564,19 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v4_i2v.PixverseV4I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_i2v import PixverseV4I2vInput
 
@@ -2389,13 +2611,17 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v4_i2v_fast.PixverseV4I2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_i2v_fast import PixverseV4I2vFastInput
 
@@ -2429,13 +2655,18 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v4_t2v.PixverseV4T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_t2v import PixverseV4T2vInput
 
@@ -2468,12 +2699,16 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v4_t2v_fast.PixverseV4T2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_t2v_fast import PixverseV4T2vFastInput
 
@@ -2526,15 +2761,24 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_v5.PixverseV5Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image: Image to use for the first frame of the video image file URL.
-            last_frame_image: Use to generate a video that transitions from the first image to the last image. Must be used with image. video file URL.
-            quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost more. V5 supports 1080p with 8 second duration. One of '360p', '540p', '720p', '1080p'. Default '540p'.
-            aspect_ratio: Aspect ratio of the video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5 second videos. V5 supports 1080p with 8 second duration. One of 5, 8. Default 5.
-            negative_prompt: Negative prompt to avoid certain elements in the video Default ''.
-            seed: Random seed. Set for reproducible generation
-            effect: Special effect to apply to the video. V5 supports effects. Does not work with last_frame_image. One of 'None', "Let's YMCA!", 'Subject 3 Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club', 'Mint in Box', …. Default 'None'.
+            prompt: Text prompt for video generation.
+            image: Image to use for the first frame of the video. image file URL.
+            last_frame_image: Use to generate a video that transitions from the first image to the
+                last image. Must be used with image. video file URL.
+            quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost
+                more. V5 supports 1080p with 8 second duration. One of '360p', '540p',
+                '720p', '1080p'. Default '540p'.
+            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
+                second videos. V5 supports 1080p with 8 second duration. One of 5, 8.
+                Default 5.
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+            seed: Random seed. Set for reproducible generation.
+            effect: Special effect to apply to the video. V5 supports effects. Does not work with
+                last_frame_image. One of 'None', "Let's YMCA!", 'Subject 3 Fever',
+                'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave',
+                'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club',
+                'Mint in Box', …. Default 'None'.
         """
         from genvr.models.videogen.pixverse_v5 import PixverseV5Input
 
@@ -2563,20 +2807,31 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 3a Turbo model
+        """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway
+        Gen 3a Turbo model
 
         Runs `videogen/runway_gen3a_turbo` and waits for its output. Inputs are validated by
         `genvr.models.videogen.runway_gen3a_turbo.RunwayGen3aTurboInput` before anything is sent.
 
         Args:
-            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe in detail what should appear in the output. At most 1000 characters.
-            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2 image file URL.
-            model: The model to use for video generation One of 'gen3a_turbo'. Default 'gen3a_turbo'. Always sent (the schema requires it). Advanced.
-            last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the last frame of the generated video. image file URL.
-            duration: The number of seconds of duration for the output video One of 5, 10. Default 10.
-            ratio: The aspect ratio of the generated video One of '16:9', '9:16'. Default '16:9'.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results Range <= 4294967295.
-            watermark: A boolean indicating whether or not the output video will contain a Runway watermark.
+            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe
+                in detail what should appear in the output. At most 1000 characters.
+            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
+                frame of the generated video. Aspect ratio of image should be between
+                0.5 and 2. image file URL.
+            model: The model to use for video generation. One of 'gen3a_turbo'. Default
+                'gen3a_turbo'. Always sent (the schema requires it). Advanced.
+            last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the
+                last frame of the generated video. image file URL.
+            duration: The number of seconds of duration for the output video. One of 5, 10. Default
+                10.
+            ratio: The aspect ratio of the generated video. One of '16:9', '9:16'. Default '16:9'.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
+                Range <= 4294967295.
+            watermark: A boolean indicating whether or not the output video will contain a Runway
+                watermark.
         """
         from genvr.models.videogen.runway_gen3a_turbo import RunwayGen3aTurboInput
 
@@ -2603,19 +2858,30 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 4 Turbo model
+        """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen
+        4 Turbo model
 
         Runs `videogen/runway_gen4_turbo` and waits for its output. Inputs are validated by
         `genvr.models.videogen.runway_gen4_turbo.RunwayGen4TurboInput` before anything is sent.
 
         Args:
-            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe in detail what should appear in the output. At most 1000 characters.
-            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2 image file URL.
-            model: The model to use for video generation One of 'runway/gen4_turbo'. Default 'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
-            duration: The number of seconds of duration for the output video One of 5, 10. Default 10.
-            ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '1:1', '2:1', '1:9'. Default '16:9'.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results Range <= 4294967295.
-            watermark: A boolean indicating whether or not the output video will contain a Runway watermark.
+            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe
+                in detail what should appear in the output. At most 1000 characters.
+            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
+                frame of the generated video. Aspect ratio of image should be between
+                0.5 and 2. image file URL.
+            model: The model to use for video generation. One of 'runway/gen4_turbo'. Default
+                'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
+            duration: The number of seconds of duration for the output video. One of 5, 10. Default
+                10.
+            ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3', '3:4',
+                '1:1', '2:1', '1:9'. Default '16:9'.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
+                Range <= 4294967295.
+            watermark: A boolean indicating whether or not the output video will contain a Runway
+                watermark.
         """
         from genvr.models.videogen.runway_gen4_turbo import RunwayGen4TurboInput
 
@@ -2660,10 +2926,12 @@ class VideogenResource:
         `genvr.models.videogen.sora2_pro_t2v.Sora2ProT2vInput` before anything is sent.
 
         Args:
-            prompt: A text description of the video to generate
-            seconds: Duration of the video in seconds One of 4, 8, 12. Default 4.
-            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720 One of 'portrait', 'landscape'. Default 'portrait'.
-            resolution: Resolution quality. Standard is 720p, high is 1024p One of 'standard', 'high'. Default 'standard'.
+            prompt: A text description of the video to generate.
+            seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
+            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
+                One of 'portrait', 'landscape'. Default 'portrait'.
+            resolution: Resolution quality. Standard is 720p, high is 1024p. One of 'standard',
+                'high'. Default 'standard'.
         """
         from genvr.models.videogen.sora2_pro_t2v import Sora2ProT2vInput
 
@@ -2688,9 +2956,10 @@ class VideogenResource:
         `genvr.models.videogen.sora2_t2v.Sora2T2vInput` before anything is sent.
 
         Args:
-            prompt: A text description of the video to generate
-            seconds: Duration of the video in seconds One of 4, 8, 12. Default 4.
-            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720 One of 'portrait', 'landscape'. Default 'portrait'.
+            prompt: A text description of the video to generate.
+            seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
+            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
+                One of 'portrait', 'landscape'. Default 'portrait'.
         """
         from genvr.models.videogen.sora2_t2v import Sora2T2vInput
 
@@ -2730,18 +2999,21 @@ class VideogenResource:
         `genvr.models.videogen.vace_14b.Vace14bInput` before anything is sent.
 
         Args:
-            prompt: Prompt
+            prompt: Prompt.
             src_video: Input video to edit. video file URL.
             src_mask: Input mask video to edit. video file URL.
             src_ref_images: Input reference images to edit. image file URLs. Items: 0 to 4.
-            speed_mode: Speed optimization level One of 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
+            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
+                'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default
+                'Lightly Juiced 🍊 (more consistent)'.
             frame_num: Number of frames to generate. Default 81.
-            size: Output resolution One of '720*1280', '1280*720', '480*832', '832*480'. Default '832*480'.
+            size: Output resolution. One of '720*1280', '1280*720', '480*832', '832*480'. Default
+                '832*480'.
             seed: Random seed (-1 for random) Default -1.
-            sample_shift: Sample shift Default 16.
-            sample_solver: Sample solver One of 'unipc', 'dpm++'. Default 'unipc'.
-            sample_steps: Sample steps Default 50.
-            sample_guide_scale: Sample guide scale Default 5.
+            sample_shift: Sample shift. Default 16.
+            sample_solver: Sample solver. One of 'unipc', 'dpm++'. Default 'unipc'.
+            sample_steps: Sample steps. Default 50.
+            sample_guide_scale: Sample guide scale. Default 5.
         """
         from genvr.models.videogen.vace_14b import Vace14bInput
 
@@ -2775,10 +3047,11 @@ class VideogenResource:
         `genvr.models.videogen.vidu_i2v.ViduI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            image_url: URL of the image to use as the first frame image file URL.
-            seed: Random seed for generation
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            image_url: URL of the image to use as the first frame. image file URL.
+            seed: Random seed for generation.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_i2v import ViduI2vInput
 
@@ -2804,10 +3077,11 @@ class VideogenResource:
         `genvr.models.videogen.vidu_q1_i2v.ViduQ1I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            image_url: URL of the image to use as the first frame image file URL.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            image_url: URL of the image to use as the first frame. image file URL.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_i2v import ViduQ1I2vInput
 
@@ -2835,12 +3109,15 @@ class VideogenResource:
         `genvr.models.videogen.vidu_q1_r2v.ViduQ1R2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation. Max: 1500 characters At most 1500 characters.
-            reference_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
-            aspect_ratio: The aspect ratio of the video One of '1:1', '16:9', '9:16'. Default '16:9'.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
-            bgm: Whether to add Background Music for the video Default True.
+            prompt: Text prompt for video generation. Max: 1500 characters. At most 1500 characters.
+            reference_image_urls: URLs of the reference images to use for consistent subject
+                appearance. image file URLs. Items: 0 to 4.
+            aspect_ratio: The aspect ratio of the video. One of '1:1', '16:9', '9:16'. Default
+                '16:9'.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
+            bgm: Whether to add Background Music for the video. Default True.
         """
         from genvr.models.videogen.vidu_q1_r2v import ViduQ1R2vInput
 
@@ -2869,11 +3146,12 @@ class VideogenResource:
         `genvr.models.videogen.vidu_q1_se2v.ViduQ1Se2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame image file URL.
-            end_image_url: URL of the image to use as the last frame image file URL.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            start_image_url: URL of the image to use as the first frame. image file URL.
+            end_image_url: URL of the image to use as the last frame. image file URL.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_se2v import ViduQ1Se2vInput
 
@@ -2901,11 +3179,13 @@ class VideogenResource:
         `genvr.models.videogen.vidu_q1_t2v.ViduQ1T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            style: Style of the video generation One of 'general', 'anime'. Default 'general'.
-            seed: Seed for the random number generator Default 0.
-            aspect_ratio: Aspect ratio of the video generation One of '16:9', '9:16', '1:1'. Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            style: Style of the video generation. One of 'general', 'anime'. Default 'general'.
+            seed: Seed for the random number generator. Default 0.
+            aspect_ratio: Aspect ratio of the video generation. One of '16:9', '9:16', '1:1'.
+                Default '16:9'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_t2v import ViduQ1T2vInput
 
@@ -2933,11 +3213,14 @@ class VideogenResource:
         `genvr.models.videogen.vidu_r2v.ViduR2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            reference_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
-            seed: Random seed for generation
-            aspect_ratio: The aspect ratio of the output video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            reference_image_urls: URLs of the reference images to use for consistent subject
+                appearance. image file URLs. Items: 0 to 4.
+            seed: Random seed for generation.
+            aspect_ratio: The aspect ratio of the output video. One of '16:9', '9:16', '1:1'.
+                Default '16:9'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_r2v import ViduR2vInput
 
@@ -2965,11 +3248,12 @@ class VideogenResource:
         `genvr.models.videogen.vidu_se2v.ViduSe2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame image file URL.
-            end_image_url: URL of the image to use as the last frame image file URL.
-            seed: Random seed for generation
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            start_image_url: URL of the image to use as the first frame. image file URL.
+            end_image_url: URL of the image to use as the last frame. image file URL.
+            seed: Random seed for generation.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_se2v import ViduSe2vInput
 
@@ -3009,23 +3293,42 @@ class VideogenResource:
         `genvr.models.videogen.wan2_2_14b_i2v.Wan2214bI2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
-            frames_per_second: Frames per second of the generated video. When using interpolation and adjust_fps_for_interpolation is set to true (default true), the final FPS will be multiplied by the number of interpolated frames plus one. Range >= 4 and <= 60. Default 16.
+            frames_per_second: Frames per second of the generated video. When using interpolation
+                and adjust_fps_for_interpolation is set to true (default true), the
+                final FPS will be multiplied by the number of interpolated frames plus
+                one. Range >= 4 and <= 60. Default 16.
             negative_prompt: Negative prompt for video generation. Default a long text.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default '720p'.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image. One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large language model to expand the prompt with additional details while maintaining the original meaning. Default False.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5. Advanced.
-            guidance_scale_2: Guidance scale for the second stage of the model. This is used to control the adherence to the prompt in the second stage of the model. Range >= 0 and <= 20. Default 3.5. Advanced.
+            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default
+                '720p'.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large
+                language model to expand the prompt with additional details while
+                maintaining the original meaning. Default False.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5.
+                Advanced.
+            guidance_scale_2: Guidance scale for the second stage of the model. This is used to
+                control the adherence to the prompt in the second stage of the model.
+                Range >= 0 and <= 20. Default 3.5. Advanced.
             shift: Shift value for the video. Range >= 1 and <= 10. Default 5. Advanced.
-            interpolator_model: The model to use for frame interpolation. If None, no interpolation is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
-            num_interpolated_frames: Number of frames to interpolate between each pair of generated frames. Range >= 0 and <= 4. Default 1. Advanced.
-            adjust_fps_for_interpolation: If true, the number of frames per second will be multiplied by the number of interpolated frames plus one. If false, the passed frames per second will be used as-is. Default False. Advanced.
+            interpolator_model: The model to use for frame interpolation. If None, no interpolation
+                is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
+            num_interpolated_frames: Number of frames to interpolate between each pair of generated
+                frames. Range >= 0 and <= 4. Default 1. Advanced.
+            adjust_fps_for_interpolation: If true, the number of frames per second will be
+                multiplied by the number of interpolated frames plus one. If false, the
+                passed frames per second will be used as-is. Default False. Advanced.
         """
         from genvr.models.videogen.wan2_2_14b_i2v import Wan2214bI2vInput
 
@@ -3078,20 +3381,38 @@ class VideogenResource:
         Args:
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
-            frames_per_second: Frames per second of the generated video. When using interpolation and adjust_fps_for_interpolation is set to true (default true), the final FPS will be multiplied by the number of interpolated frames plus one. Range >= 4 and <= 60. Default 16.
+            frames_per_second: Frames per second of the generated video. When using interpolation
+                and adjust_fps_for_interpolation is set to true (default true), the
+                final FPS will be multiplied by the number of interpolated frames plus
+                one. Range >= 4 and <= 60. Default 16.
             negative_prompt: Negative prompt for video generation. Default a long text.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default '720p'.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large language model to expand the prompt with additional details while maintaining the original meaning. Default False.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5. Advanced.
-            guidance_scale_2: Guidance scale for the second stage of the model. This is used to control the adherence to the prompt in the second stage of the model. Range >= 0 and <= 20. Default 3.5. Advanced.
+            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default
+                '720p'.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of '16:9',
+                '9:16', '1:1'. Default '16:9'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large
+                language model to expand the prompt with additional details while
+                maintaining the original meaning. Default False.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5.
+                Advanced.
+            guidance_scale_2: Guidance scale for the second stage of the model. This is used to
+                control the adherence to the prompt in the second stage of the model.
+                Range >= 0 and <= 20. Default 3.5. Advanced.
             shift: Shift value for the video. Range >= 1 and <= 10. Default 5. Advanced.
-            interpolator_model: The model to use for frame interpolation. If None, no interpolation is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
-            num_interpolated_frames: Number of frames to interpolate between each pair of generated frames. Range >= 0 and <= 4. Default 1. Advanced.
-            adjust_fps_for_interpolation: If true, the number of frames per second will be multiplied by the number of interpolated frames plus one. If false, the passed frames per second will be used as-is. Default False. Advanced.
+            interpolator_model: The model to use for frame interpolation. If None, no interpolation
+                is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
+            num_interpolated_frames: Number of frames to interpolate between each pair of generated
+                frames. Range >= 0 and <= 4. Default 1. Advanced.
+            adjust_fps_for_interpolation: If true, the number of frames per second will be
+                multiplied by the number of interpolated frames plus one. If false, the
+                passed frames per second will be used as-is. Default False. Advanced.
         """
         from genvr.models.videogen.wan2_2_14b_t2v import Wan2214bT2vInput
 
@@ -3136,13 +3457,17 @@ class VideogenResource:
         Args:
             prompt: The prompt for generating the output.
             negative_prompt: Negative prompt for the generation.
-            image_url: URL of the image to use as the first frame. Must be publicly accessible. image file URL.
+            image_url: URL of the image to use as the first frame. Must be publicly accessible.
+                image file URL.
             fast: Enable fast generation mode for quicker results. Default False.
-            size: The size of the generated media in pixels (width*height). One of '1280*720', '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
+            size: The size of the generated media in pixels (width*height). One of '1280*720',
+                '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
             resolution: Video resolution. One of '720p', '1080p'. Default '1080p'.
             duration: The duration of the generated media in seconds. One of 5, 10. Default 5.
-            enable_prompt_expansion: If set to true, the prompt optimizer will be enabled. Default False.
-            seed: The random seed to use for the generation. -1 means a random seed will be used. Default -1.
+            enable_prompt_expansion: If set to true, the prompt optimizer will be enabled. Default
+                False.
+            seed: The random seed to use for the generation. -1 means a random seed will be used.
+                Default -1.
         """
         from genvr.models.videogen.wan2_5 import Wan25Input
 
@@ -3183,20 +3508,28 @@ class VideogenResource:
         `genvr.models.videogen.wan_fun_control.WanFunControlInput` before anything is sent.
 
         Args:
-            prompt: The prompt to generate the video
-            control_video_url: The URL of the control video to use as a reference for the video generation video file URL.
-            negative_prompt: The negative prompt to generate the video Default ''.
-            num_inference_steps: The number of inference steps Range >= 4 and <= 50. Default 27. Advanced.
-            guidance_scale: The guidance scale Range >= 1 and <= 10. Default 6. Advanced.
-            shift: The shift for the scheduler Range >= 1 and <= 10. Default 5. Advanced.
-            seed: The seed for the random number generator
-            match_input_num_frames: Whether to match the number of frames in the input video Default True.
-            num_frames: The number of frames to generate. Only used when match_input_num_frames is False Range >= 49 and <= 121. Default 81.
-            match_input_fps: Whether to match the fps in the input video Default True.
-            fps: The fps to generate. Only used when match_input_fps is False Range >= 4 and <= 60. Default 16.
-            preprocess_video: Whether to preprocess the video. If True, the video will be preprocessed to depth or pose Default False.
-            preprocess_type: The type of preprocess to apply to the video. Only used when preprocess_video is True One of 'depth', 'pose'. Default 'depth'.
-            reference_image_url: The URL of the reference image to use as a reference for the video generation image file URL.
+            prompt: The prompt to generate the video.
+            control_video_url: The URL of the control video to use as a reference for the video
+                generation. video file URL.
+            negative_prompt: The negative prompt to generate the video. Default ''.
+            num_inference_steps: The number of inference steps. Range >= 4 and <= 50. Default 27.
+                Advanced.
+            guidance_scale: The guidance scale. Range >= 1 and <= 10. Default 6. Advanced.
+            shift: The shift for the scheduler. Range >= 1 and <= 10. Default 5. Advanced.
+            seed: The seed for the random number generator.
+            match_input_num_frames: Whether to match the number of frames in the input video.
+                Default True.
+            num_frames: The number of frames to generate. Only used when match_input_num_frames is
+                False. Range >= 49 and <= 121. Default 81.
+            match_input_fps: Whether to match the fps in the input video. Default True.
+            fps: The fps to generate. Only used when match_input_fps is False. Range >= 4 and <= 60.
+                Default 16.
+            preprocess_video: Whether to preprocess the video. If True, the video will be
+                preprocessed to depth or pose. Default False.
+            preprocess_type: The type of preprocess to apply to the video. Only used when
+                preprocess_video is True. One of 'depth', 'pose'. Default 'depth'.
+            reference_image_url: The URL of the reference image to use as a reference for the video
+                generation. image file URL.
         """
         from genvr.models.videogen.wan_fun_control import WanFunControlInput
 
@@ -3239,19 +3572,22 @@ class AsyncVideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model (image2video)
+        """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (image2video)
 
         Runs `videogen/bytedance_seedance1_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_i2v.BytedanceSeedance1I2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            image_url: The image to use for the video image file URL.
-            end_image_url: The image to use for the end of the video image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            image_url: The image to use for the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_i2v import BytedanceSeedance1I2vInput
@@ -3280,20 +3616,23 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         end_image_url: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model (image2video)
+        """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
+        (image2video)
 
         Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_i2v.BytedanceSeedance1ProI2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            image_url: The image to use for the video image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '1080p'. Default '1080p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            image_url: The image to use for the video. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '1080p'. Default '1080p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
-            end_image_url: The image to use for the end of the video image file URL.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.bytedance_seedance1_pro_i2v import BytedanceSeedance1ProI2vInput
 
@@ -3319,17 +3658,20 @@ class AsyncVideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model (text2video)
+        """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
+        (text2video)
 
         Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_t2v.BytedanceSeedance1ProT2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '1080p'. Default '1080p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '1080p'. Default '1080p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_pro_t2v import BytedanceSeedance1ProT2vInput
@@ -3355,19 +3697,24 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model (reference2video)
+        """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (reference2video)
 
         Runs `videogen/bytedance_seedance1_r2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_r2v.BytedanceSeedance1R2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            reference_image_urls: Reference images to generate the video with. image file URLs. Items: 0 to 4.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12. Default 5.
-            camera_fixed: Whether to fix the camera position
+            prompt: The text prompt used to generate the video.
+            reference_image_urls: Reference images to generate the video with. image file URLs.
+                Items: 0 to 4.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.
+                Default 5.
+            camera_fixed: Whether to fix the camera position.
             seed: Random seed to control video generation. Use -1 for random.
-            enable_safety_checker: If set to true, the safety checker will be enabled. Default False. Advanced.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False. Advanced.
         """
         from genvr.models.videogen.bytedance_seedance1_r2v import BytedanceSeedance1R2vInput
 
@@ -3394,17 +3741,20 @@ class AsyncVideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model (text2video)
+        """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model
+        (text2video)
 
         Runs `videogen/bytedance_seedance1_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_t2v.BytedanceSeedance1T2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt used to generate the video
-            aspect_ratio: The aspect ratio of the generated video One of '21:9', '16:9', '4:3', '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
-            resolution: Video resolution - 480p for faster generation, 720p for higher quality One of '480p', '720p'. Default '720p'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
-            camera_fixed: Whether to fix the camera position Default False.
+            prompt: The text prompt used to generate the video.
+            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
+                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
+                of '480p', '720p'. Default '720p'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
+            camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
         """
         from genvr.models.videogen.bytedance_seedance1_t2v import BytedanceSeedance1T2vInput
@@ -3434,11 +3784,15 @@ class AsyncVideogenResource:
         `genvr.models.videogen.decart_lucy_14b.DecartLucy14bInput` before anything is sent.
 
         Args:
-            prompt: Text description of the desired video content
-            image_url: URL of the image to use as the first frame image file URL.
-            resolution: Resolution of the generated video One of '720p'. Default '720p'. Advanced.
-            aspect_ratio: Aspect ratio of the generated video One of '9:16', '16:9'. Default '16:9'.
-            sync_mode: If set to true, the function will wait for the image to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the image directly in the response without going through the CDN. Default False. Advanced.
+            prompt: Text description of the desired video content.
+            image_url: URL of the image to use as the first frame. image file URL.
+            resolution: Resolution of the generated video. One of '720p'. Default '720p'. Advanced.
+            aspect_ratio: Aspect ratio of the generated video. One of '9:16', '16:9'. Default
+                '16:9'.
+            sync_mode: If set to true, the function will wait for the image to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the image directly in the
+                response without going through the CDN. Default False. Advanced.
         """
         from genvr.models.videogen.decart_lucy_14b import DecartLucy14bInput
 
@@ -3473,18 +3827,23 @@ class AsyncVideogenResource:
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
-            input_image: Initial image to start the video from image file URL.
-            prompt: Text description of what you want in the video
-            negative_prompt: Things you want to avoid in the video Default ''.
-            seed: Set for consistent results or leave empty for random
-            total_video_length_seconds: How long the video should be in seconds Range >= 1 and <= 30. Default 3.
-            latent_window_size: Controls how video chunks are processed - smaller is faster but may reduce quality Range >= 1 and <= 16. Default 9.
-            steps: More steps give higher quality but take longer Range >= 1 and <= 50. Default 25.
-            cfg_scale: Higher values follow the prompt more closely, lower values are more creative Range >= 1 and <= 32. Default 1.
-            distilled_cfg_scale: Controls prompt adherence for distilled model components Range >= 1 and <= 32. Default 10.
-            cfg_rescale: Reduces oversaturation at high CFG values Range >= 0 and <= 1. Default 0.
-            use_teacache: Makes generation faster with minimal quality impact Default True.
-            mp4_crf: Controls video compression - lower values give better quality but larger files Range >= 0 and <= 51. Default 23.
+            input_image: Initial image to start the video from. image file URL.
+            prompt: Text description of what you want in the video.
+            negative_prompt: Things you want to avoid in the video. Default ''.
+            seed: Set for consistent results or leave empty for random.
+            total_video_length_seconds: How long the video should be in seconds. Range >= 1 and <=
+                30. Default 3.
+            latent_window_size: Controls how video chunks are processed - smaller is faster but may
+                reduce quality. Range >= 1 and <= 16. Default 9.
+            steps: More steps give higher quality but take longer. Range >= 1 and <= 50. Default 25.
+            cfg_scale: Higher values follow the prompt more closely, lower values are more creative.
+                Range >= 1 and <= 32. Default 1.
+            distilled_cfg_scale: Controls prompt adherence for distilled model components. Range >=
+                1 and <= 32. Default 10.
+            cfg_rescale: Reduces oversaturation at high CFG values. Range >= 0 and <= 1. Default 0.
+            use_teacache: Makes generation faster with minimal quality impact. Default True.
+            mp4_crf: Controls video compression - lower values give better quality but larger files.
+                Range >= 0 and <= 51. Default 23.
         """
         from genvr.models.videogen.framepack import FramepackInput
 
@@ -3518,10 +3877,10 @@ class AsyncVideogenResource:
         `genvr.models.videogen.google_veo2.GoogleVeo2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            duration: Video duration One of 5, 6, 7, 8. Default 5.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            duration: Video duration. One of 5, 6, 7, 8. Default 5.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo2 import GoogleVeo2Input
 
@@ -3547,10 +3906,11 @@ class AsyncVideogenResource:
         `genvr.models.videogen.google_veo2_i2v.GoogleVeo2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the input image to animate. Should be 720p or higher resolution. image file URL.
-            duration: Video duration One of '5s', '6s', '7s', '8s'. Default '5s'.
-            aspect_ratio: Video aspect ratio One of 'auto', '16:9', '9:16'. Default 'auto'.
+            prompt: Text prompt for video generation.
+            image_url: URL of the input image to animate. Should be 720p or higher resolution. image
+                file URL.
+            duration: Video duration. One of '5s', '6s', '7s', '8s'. Default '5s'.
+            aspect_ratio: Video aspect ratio. One of 'auto', '16:9', '9:16'. Default 'auto'.
         """
         from genvr.models.videogen.google_veo2_i2v import GoogleVeo2I2vInput
 
@@ -3588,18 +3948,19 @@ class AsyncVideogenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model (image2video)
+        """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model
+        (image2video)
 
         Runs `videogen/google_veo3_fast_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_i2v.GoogleVeo3FastI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720 image file URL.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_fast_i2v import GoogleVeo3FastI2vInput
 
@@ -3622,17 +3983,18 @@ class AsyncVideogenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model (text2video)
+        """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model
+        (text2video)
 
         Runs `videogen/google_veo3_fast_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_t2v.GoogleVeo3FastT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_fast_t2v import GoogleVeo3FastT2vInput
 
@@ -3661,12 +4023,12 @@ class AsyncVideogenResource:
         `genvr.models.videogen.google_veo3_i2v.GoogleVeo3I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720 image file URL.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_i2v import GoogleVeo3I2vInput
 
@@ -3695,11 +4057,11 @@ class AsyncVideogenResource:
         `genvr.models.videogen.google_veo3_t2v.GoogleVeo3T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16'. Default '16:9'.
-            negative_prompt: Description of what to discourage in the generated video
-            resolution: Resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            seed: Random seed. Omit for random generations
+            prompt: Text prompt for video generation.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            negative_prompt: Description of what to discourage in the generated video.
+            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            seed: Random seed. Omit for random generations.
         """
         from genvr.models.videogen.google_veo3_t2v import GoogleVeo3T2vInput
 
@@ -3731,15 +4093,20 @@ class AsyncVideogenResource:
         `genvr.models.videogen.higgsfield_video.HiggsfieldVideoInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video you want to generate
-            image_url: Upload an image to use as the starting point for video generation image file URL.
-            model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest quality One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default 'dop-lite'. Always sent (the schema requires it).
-            seed: Seed for reproducibility. Range: 1 to 1,000,000 Range >= 1 and <= 1000000.
-            motion_id: Choose how the image animates Default '31177282-bde3-4870-b283-1135ca0a201a'.
-            motion_strength: How strong the motion effect should be (0.0 to 1.0) Range >= 0 and <= 1. Default 0.5.
-            enhance_prompt: Automatically enhance your prompt for better results Default True.
-            check_nsfw: Filter out inappropriate content Default True. Advanced.
-            batch_size: Number of videos to generate One of 1, 2, 4. Default 1. Advanced.
+            prompt: Text prompt describing the video you want to generate.
+            image_url: Upload an image to use as the starting point for video generation. image file
+                URL.
+            model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest
+                quality. One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default
+                'dop-lite'. Always sent (the schema requires it).
+            seed: Seed for reproducibility. Range: 1 to 1,000,000. Range >= 1 and <= 1000000.
+            motion_id: Choose how the image animates. Default
+                '31177282-bde3-4870-b283-1135ca0a201a'.
+            motion_strength: How strong the motion effect should be (0.0 to 1.0) Range >= 0 and <=
+                1. Default 0.5.
+            enhance_prompt: Automatically enhance your prompt for better results. Default True.
+            check_nsfw: Filter out inappropriate content. Default True. Advanced.
+            batch_size: Number of videos to generate. One of 1, 2, 4. Default 1. Advanced.
         """
         from genvr.models.videogen.higgsfield_video import HiggsfieldVideoInput
 
@@ -3781,12 +4148,16 @@ class AsyncVideogenResource:
             prompt: Text prompt for video generation (max 500 characters). At most 500 characters.
             image_url: URL of the image input. image file URL.
             negative_prompt: Negative prompt for video generation. Default a long text.
-            num_inference_steps: The number of inference steps to run. Lower gets faster results, higher gets better results. Range >= 10 and <= 30. Default 30.
+            num_inference_steps: The number of inference steps to run. Lower gets faster results,
+                higher gets better results. Range >= 10 and <= 30. Default 30.
             seed: The seed to use for generating the video.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default '16:9'.
-            resolution: The resolution of the video to generate. 720p generations cost 1.5x more than 480p generations. One of '512p', '720p'. Default '512p'.
+            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
+                '16:9'.
+            resolution: The resolution of the video to generate. 720p generations cost 1.5x more
+                than 480p generations. One of '512p', '720p'. Default '512p'.
             fps: The frames per second of the generated video. Range >= 16 and <= 30. Default 25.
-            cfg_scale: Classifier-Free Guidance scale for the generation. Range >= 1.5 and <= 13. Default 7.5.
+            cfg_scale: Classifier-Free Guidance scale for the generation. Range >= 1.5 and <= 13.
+                Default 7.5.
             num_frames: The number of frames to generate. Range >= 86 and <= 129. Default 129.
             enable_prompt_expansion: Whether to enable prompt expansion. Default True.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
@@ -3830,15 +4201,20 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt to generate the video from.
-            num_inference_steps: The number of inference steps to run. Lower gets faster results, higher gets better results. Default 30.
+            num_inference_steps: The number of inference steps to run. Lower gets faster results,
+                higher gets better results. Default 30.
             seed: The seed to use for generating the video.
-            pro_mode: By default, generations are done with 35 steps. Pro mode does 55 steps which results in higher quality videos but will take more time. Default False.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default '16:9'.
-            resolution: The resolution of the video to generate. One of '480p', '580p', '720p'. Default '720p'.
+            pro_mode: By default, generations are done with 35 steps. Pro mode does 55 steps which
+                results in higher quality videos but will take more time. Default False.
+            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
+                '16:9'.
+            resolution: The resolution of the video to generate. One of '480p', '580p', '720p'.
+                Default '720p'.
             num_frames: The number of frames to generate. One of '129', '85'. Default '129'.
-            enable_safety_checker: If set to true, the safety checker will be enabled. Default False.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default
+                False.
             video_url: URL of the video input. video file URL.
-            strength: Strength for Video-to-Video Range >= 0 and <= 1. Default 0.85.
+            strength: Strength for Video-to-Video. Range >= 0 and <= 1. Default 0.85.
         """
         from genvr.models.videogen.hunyuan_v2v import HunyuanV2vInput
 
@@ -3875,14 +4251,16 @@ class AsyncVideogenResource:
         `genvr.models.videogen.hunyuan_video.HunyuanVideoInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to generate video. Default 'A cat walks on the grass, realistic style.'.
+            prompt: Text prompt to generate video. Default 'A cat walks on the grass, realistic
+                style.'.
             negative_prompt: Text prompt to specify what you don't want in the video.
             width: Width of the video in pixels. Range >= 16 and <= 1280. Default 854.
             height: Height of the video in pixels. Range >= 16 and <= 1280. Default 480.
             video_length: Length of the video in frames. Range >= 1. Default 129. Advanced.
             infer_steps: Number of inference steps. Range >= 1. Default 50. Advanced.
             flow_shift: Flow-shift parameter. Default 7. Advanced.
-            embedded_guidance_scale: Embedded guidance scale for generation. Range >= 1 and <= 6. Default 6. Advanced.
+            embedded_guidance_scale: Embedded guidance scale for generation. Range >= 1 and <= 6.
+                Default 6. Advanced.
             seed: Random seed for reproducibility.
         """
         from genvr.models.videogen.hunyuan_video import HunyuanVideoInput
@@ -3911,19 +4289,24 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro model
+        """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro
+        model
 
         Runs `videogen/kling1_6_pro` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling1_6_pro.Kling16ProInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the start of the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video image file URL.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the start of the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling1_6_pro import Kling16ProInput
 
@@ -3949,19 +4332,24 @@ class AsyncVideogenResource:
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Standard model
+        """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6
+        Standard model
 
         Runs `videogen/kling1_6_standard` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling1_6_standard.Kling16StandardInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            negative_prompt: Things you do not want to see in the video Default ''.
-            aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            start_image: First frame of the video image file URL.
-            reference_images: Reference images to use in video generation (up to 4 images). Also known as scene elements. image file URLs. Items: 0 to 4.
-            cfg_scale: Flexibility in video generation; The higher the value, the lower the model's degree of flexibility, and the stronger the relevance to the user's prompt. Range >= 0 and <= 1. Default 0.5.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
+            prompt: Text prompt for video generation.
+            negative_prompt: Things you do not want to see in the video. Default ''.
+            aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of
+                '16:9', '9:16', '1:1'. Default '16:9'.
+            start_image: First frame of the video. image file URL.
+            reference_images: Reference images to use in video generation (up to 4 images). Also
+                known as scene elements. image file URLs. Items: 0 to 4.
+            cfg_scale: Flexibility in video generation; The higher the value, the lower the model's
+                degree of flexibility, and the stronger the relevance to the user's
+                prompt. Range >= 0 and <= 1. Default 0.5.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.kling1_6_standard import Kling16StandardInput
 
@@ -3992,12 +4380,15 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_1_master_i2v.Kling21MasterI2vInput` before anything is sent.
 
         Args:
-            prompt: The prompt to guide video generation
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Specify what you don't want to see in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Default 0.5. Advanced.
+            prompt: The prompt to guide video generation.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Specify what you don't want to see in the generated video. Default
+                'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Default 0.5. Advanced.
         """
         from genvr.models.videogen.kling2_1_master_i2v import Kling21MasterI2vInput
 
@@ -4026,11 +4417,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_1_master_t2v.Kling21MasterT2vInput` before anything is sent.
 
         Args:
-            prompt: The prompt to guide video generation
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Specify what you don't want to see in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Default 0.5. Advanced.
+            prompt: The prompt to guide video generation.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Specify what you don't want to see in the generated video. Default
+                'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Default 0.5. Advanced.
         """
         from genvr.models.videogen.kling2_1_master_t2v import Kling21MasterT2vInput
 
@@ -4060,13 +4454,17 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_1_pro_se2v.Kling21ProSe2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the start of the video image file URL.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video image file URL.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the start of the video. image file URL.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_1_pro_se2v import Kling21ProSe2vInput
 
@@ -4096,11 +4494,13 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_1_standard_pro_i2v.Kling21StandardProI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            start_image: First frame of the video. You must use a start image with kling-v2.1. image file URL.
-            negative_prompt: Things you do not want to see in the video Default ''.
-            mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of 'standard', 'pro'. Default 'standard'.
-            duration: Duration of the video in seconds One of 5, 10. Default 5.
+            prompt: Text prompt for video generation.
+            start_image: First frame of the video. You must use a start image with kling-v2.1. image
+                file URL.
+            negative_prompt: Things you do not want to see in the video. Default ''.
+            mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of
+                'standard', 'pro'. Default 'standard'.
+            duration: Duration of the video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.kling2_1_standard_pro_i2v import Kling21StandardProI2vInput
 
@@ -4128,11 +4528,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_5_i2v.Kling25I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of '5', '10'. Default '5'.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_5_i2v import Kling25I2vInput
 
@@ -4160,11 +4563,15 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_5_t2v.Kling25T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            duration: The duration of the generated video in seconds One of '5', '10'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Things you do not want to see in the video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5. Advanced.
+            prompt: Text prompt for video generation.
+            duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
+                low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
+                Advanced.
         """
         from genvr.models.videogen.kling2_5_t2v import Kling25T2vInput
 
@@ -4187,18 +4594,22 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video model
+        """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video
+        model
 
         Runs `videogen/kling2_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.kling2_i2v.Kling2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video to be generated
-            image_url: URL of the image to be used for the video image file URL.
-            duration: The duration of the generated video in seconds One of '5'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Negative prompt to avoid certain characteristics in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Range >= 0 and <= 1. Default 0.5.
+            prompt: Text prompt describing the video to be generated.
+            image_url: URL of the image to be used for the video. image file URL.
+            duration: The duration of the generated video in seconds. One of '5'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Negative prompt to avoid certain characteristics in the generated
+                video. Default 'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
         """
         from genvr.models.videogen.kling2_i2v import Kling2I2vInput
 
@@ -4227,11 +4638,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.kling2_t2v.Kling2T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing the video to be generated
-            duration: The duration of the generated video in seconds One of '5'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame One of '16:9', '9:16', '1:1'. Default '16:9'.
-            negative_prompt: Negative prompt to avoid certain characteristics in the generated video Default 'blur, distort, and low quality'.
-            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt Range >= 0 and <= 1. Default 0.5.
+            prompt: Text prompt describing the video to be generated.
+            duration: The duration of the generated video in seconds. One of '5'. Default '5'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
+                '1:1'. Default '16:9'.
+            negative_prompt: Negative prompt to avoid certain characteristics in the generated
+                video. Default 'blur, distort, and low quality'.
+            cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
+                the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
         """
         from genvr.models.videogen.kling2_t2v import Kling2T2vInput
 
@@ -4319,16 +4733,27 @@ class AsyncVideogenResource:
         `genvr.models.videogen.leanardo_motion2.LeanardoMotion2Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for generation
-            image: Image to use for the first frame of the video image file URL.
-            aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
-            frame_interpolation: Smoothly blend frames for fluid video transitions Default True.
-            prompt_enhance: Whether to enhance the prompt Default True.
-            negative_prompt: The negative prompt used for the video generation
-            vibe_style: Style for the overall vibe of the video. Ignored if image is provided. One of 'None', 'clay', 'color_sketch', 'logo', 'papercraft', 'pro_photo', 'sci_fi', 'sketch', 'stock_footage', 'streetshot'. Default 'None'.
-            lighting_style: Style for the lighting of the video. Ignored if image is provided. One of 'None', 'backlight', 'candle_lit', 'chiaroscuro', 'film_haze', 'foggy', 'golden_hour', 'hardlight', 'lens_flare', 'light_art', 'low_key', 'luminous', …. Default 'None'.
-            shot_type_style: Style for the shot type of the video. Ignored if image is provided. One of 'None', 'bokeh', 'cinematic', 'close_up', 'overhead', 'spiritual', 'spooky'. Default 'None'.
-            color_theme_style: Style for the color theme of the video. Ignored if image is provided. One of 'None', 'autumn', 'complimentary', 'cool', 'dark', 'earthy', 'electric', 'iridescent', 'pastel', 'split', 'terracotta_teal', 'ultraviolet', …. Default 'None'.
+            prompt: Text prompt for generation.
+            image: Image to use for the first frame of the video. image file URL.
+            aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of
+                '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
+            frame_interpolation: Smoothly blend frames for fluid video transitions. Default True.
+            prompt_enhance: Whether to enhance the prompt. Default True.
+            negative_prompt: The negative prompt used for the video generation.
+            vibe_style: Style for the overall vibe of the video. Ignored if image is provided. One
+                of 'None', 'clay', 'color_sketch', 'logo', 'papercraft', 'pro_photo',
+                'sci_fi', 'sketch', 'stock_footage', 'streetshot'. Default 'None'.
+            lighting_style: Style for the lighting of the video. Ignored if image is provided. One
+                of 'None', 'backlight', 'candle_lit', 'chiaroscuro', 'film_haze',
+                'foggy', 'golden_hour', 'hardlight', 'lens_flare', 'light_art',
+                'low_key', 'luminous', …. Default 'None'.
+            shot_type_style: Style for the shot type of the video. Ignored if image is provided. One
+                of 'None', 'bokeh', 'cinematic', 'close_up', 'overhead', 'spiritual',
+                'spooky'. Default 'None'.
+            color_theme_style: Style for the color theme of the video. Ignored if image is provided.
+                One of 'None', 'autumn', 'complimentary', 'cool', 'dark', 'earthy',
+                'electric', 'iridescent', 'pastel', 'split', 'terracotta_teal',
+                'ultraviolet', …. Default 'None'.
         """
         from genvr.models.videogen.leanardo_motion2 import LeanardoMotion2Input
 
@@ -4372,22 +4797,30 @@ class AsyncVideogenResource:
         `genvr.models.videogen.ltxv_13b_098_i2v.Ltxv13b098I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to guide generation
-            image_url: Image URL for Image-to-Video task image file URL.
-            negative_prompt: Negative prompt for generation Default a long text.
-            loras: LoRA weights to use for generation image file URLs. Advanced.
+            prompt: Text prompt to guide generation.
+            image_url: Image URL for Image-to-Video task. image file URL.
+            negative_prompt: Negative prompt for generation. Default a long text.
+            loras: LoRA weights to use for generation. image file URLs. Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
-            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'. Default 'auto'.
-            seed: Random seed for generation
+            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
+                Default 'auto'.
+            seed: Random seed for generation.
             num_frames: The number of frames in the video. Range >= 9 and <= 721. Default 121.
-            first_pass_num_inference_steps: Number of inference steps during the first pass. Default 8. Advanced.
-            second_pass_num_inference_steps: Number of inference steps during the second pass. Default 8. Advanced.
-            second_pass_skip_initial_steps: The number of inference steps to skip in the initial steps of the second pass. By skipping some steps at the beginning, the second pass can focus on smaller details instead of larger changes. Default 5. Advanced.
+            first_pass_num_inference_steps: Number of inference steps during the first pass. Default
+                8. Advanced.
+            second_pass_num_inference_steps: Number of inference steps during the second pass.
+                Default 8. Advanced.
+            second_pass_skip_initial_steps: The number of inference steps to skip in the initial
+                steps of the second pass. By skipping some steps at the beginning, the
+                second pass can focus on smaller details instead of larger changes.
+                Default 5. Advanced.
             frame_rate: The frame rate of the video. Range >= 12 and <= 60. Default 24.
             expand_prompt: Whether to expand the prompt using a language model.
             reverse_video: Whether to reverse the video. Advanced.
             enable_safety_checker: Whether to enable the safety checker. Default False. Advanced.
-            constant_rate_factor: The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Default 29. Advanced.
+            constant_rate_factor: The constant rate factor (CRF) to compress input media with.
+                Compressed input media more closely matches the model's training data,
+                which can improve motion quality. Default 29. Advanced.
         """
         from genvr.models.videogen.ltxv_13b_098_i2v import Ltxv13b098I2vInput
 
@@ -4436,21 +4869,29 @@ class AsyncVideogenResource:
         `genvr.models.videogen.ltxv_13b_098_t2v.Ltxv13b098T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to guide generation
-            negative_prompt: Negative prompt for generation Default a long text.
-            loras: LoRA weights to use for generation image file URLs. Advanced.
+            prompt: Text prompt to guide generation.
+            negative_prompt: Negative prompt for generation. Default a long text.
+            loras: LoRA weights to use for generation. image file URLs. Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
-            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'. Default 'auto'.
-            seed: Random seed for generation
+            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
+                Default 'auto'.
+            seed: Random seed for generation.
             num_frames: The number of frames in the video. Range >= 9 and <= 721. Default 121.
-            first_pass_num_inference_steps: Number of inference steps during the first pass. Default 8. Advanced.
-            second_pass_num_inference_steps: Number of inference steps during the second pass. Default 8. Advanced.
-            second_pass_skip_initial_steps: The number of inference steps to skip in the initial steps of the second pass. By skipping some steps at the beginning, the second pass can focus on smaller details instead of larger changes. Default 5. Advanced.
+            first_pass_num_inference_steps: Number of inference steps during the first pass. Default
+                8. Advanced.
+            second_pass_num_inference_steps: Number of inference steps during the second pass.
+                Default 8. Advanced.
+            second_pass_skip_initial_steps: The number of inference steps to skip in the initial
+                steps of the second pass. By skipping some steps at the beginning, the
+                second pass can focus on smaller details instead of larger changes.
+                Default 5. Advanced.
             frame_rate: The frame rate of the video. Range >= 12 and <= 60. Default 24.
             expand_prompt: Whether to expand the prompt using a language model.
             reverse_video: Whether to reverse the video. Advanced.
             enable_safety_checker: Whether to enable the safety checker. Default False. Advanced.
-            constant_rate_factor: The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Default 29. Advanced.
+            constant_rate_factor: The constant rate factor (CRF) to compress input media with.
+                Compressed input media more closely matches the model's training data,
+                which can improve motion quality. Default 29. Advanced.
         """
         from genvr.models.videogen.ltxv_13b_098_t2v import Ltxv13b098T2vInput
 
@@ -4490,13 +4931,18 @@ class AsyncVideogenResource:
         `genvr.models.videogen.luma_ray2_flash_i2v.LumaRay2FlashI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: Initial image to start the video from. Can be used together with end_image_url. image file URL.
-            end_image_url: Final image to end the video with. Can be used together with image_url. image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            image_url: Initial image to start the video from. Can be used together with
+                end_image_url. image file URL.
+            end_image_url: Final image to end the video with. Can be used together with image_url.
+                image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_flash_i2v import LumaRay2FlashI2vInput
 
@@ -4526,11 +4972,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.luma_ray2_flash_t2v.LumaRay2FlashT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s', '9s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s', '9s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_flash_t2v import LumaRay2FlashT2vInput
 
@@ -4560,13 +5009,18 @@ class AsyncVideogenResource:
         `genvr.models.videogen.luma_ray2_i2v.LumaRay2I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image_url: Initial image to start the video from. Can be used together with end_image_url. image file URL.
-            end_image_url: Final image to end the video with. Can be used together with image_url. image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            image_url: Initial image to start the video from. Can be used together with
+                end_image_url. image file URL.
+            end_image_url: Final image to end the video with. Can be used together with image_url.
+                image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_i2v import LumaRay2I2vInput
 
@@ -4596,11 +5050,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.luma_ray2_t2v.LumaRay2T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'. Default '16:9'.
-            loop: Whether the video should loop (end of video is blended with the beginning) Default False.
-            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video One of '5s', '9s'. Default '5s'.
+            prompt: Text prompt for video generation.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
+                '3:4', '21:9', '9:21'. Default '16:9'.
+            loop: Whether the video should loop (end of video is blended with the beginning) Default
+                False.
+            resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
+                more) One of '540p', '720p', '1080p'. Default '540p'.
+            duration: The duration of the generated video. One of '5s', '9s'. Default '5s'.
         """
         from genvr.models.videogen.luma_ray2_t2v import LumaRay2T2vInput
 
@@ -4632,15 +5089,25 @@ class AsyncVideogenResource:
         `genvr.models.videogen.magi_extend.MagiExtendInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            video_url: URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped video file URL.
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            start_frame: The frame to begin the generation from, with the remaining frames will be treated as the prefix video. The final video will contain the frames up until this number unchanged, followed by the generated frames
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            video_url: URL of the input video to represent the beginning of the video. If the input
+                video does not match the chosen aspect ratio, it is resized and center
+                cropped. video file URL.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            start_frame: The frame to begin the generation from, with the remaining frames will be
+                treated as the prefix video. The final video will contain the frames up
+                until this number unchanged, followed by the generated frames.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_extend import MagiExtendInput
 
@@ -4675,14 +5142,22 @@ class AsyncVideogenResource:
         `genvr.models.videogen.magi_i2v.MagiI2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            image_url: URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            image_url: URL of the input image to represent the first frame of the video. If the
+                input image does not match the chosen aspect ratio, it is resized and
+                center cropped. image file URL.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_i2v import MagiI2vInput
 
@@ -4715,13 +5190,19 @@ class AsyncVideogenResource:
         `genvr.models.videogen.magi_t2v.MagiT2vInput` before anything is sent.
 
         Args:
-            prompt: The text prompt to guide video generation
-            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each additional 24 frames beyond 96 incurs an additional billing unit Range >= 96 and <= 192. Default 96.
-            frames_per_second: Frames per second of the generated video. Must be between 5 to 30 Range >= 5 and <= 30. Default 24.
-            seed: Random seed for reproducibility. If None, a random seed is chosen
-            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units, and 720p is 1 billing unit One of '480p', '720p'. Default '720p'.
-            enable_safety_checker: If set to true, the safety checker will be enabled Default True.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
+            prompt: The text prompt to guide video generation.
+            num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
+                additional 24 frames beyond 96 incurs an additional billing unit. Range
+                >= 96 and <= 192. Default 96.
+            frames_per_second: Frames per second of the generated video. Must be between 5 to 30.
+                Range >= 5 and <= 30. Default 24.
+            seed: Random seed for reproducibility. If None, a random seed is chosen.
+            resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
+                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+            enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
         """
         from genvr.models.videogen.magi_t2v import MagiT2vInput
 
@@ -4752,8 +5233,10 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_fast_i2v import MinimaxHailuo2FastI2vInput
 
@@ -4782,9 +5265,11 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
-            end_image_url: The image to use for the end of the video image file URL.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.minimax_hailuo2_pro_i2v import MinimaxHailuo2ProI2vInput
 
@@ -4811,8 +5296,10 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_pro_t2v import MinimaxHailuo2ProT2vInput
 
@@ -4832,7 +5319,8 @@ class AsyncVideogenResource:
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model (image2video)
+        """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
+        (image2video)
 
         Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_i2v.MinimaxHailuo2StandardI2vInput` before anything is sent.
@@ -4840,9 +5328,11 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt for video generation.
             image_url: The image to be used for video generation. image file URL.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
-            end_image_url: The image to use for the end of the video image file URL.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
+            end_image_url: The image to use for the end of the video. image file URL.
         """
         from genvr.models.videogen.minimax_hailuo2_standard_i2v import (
             MinimaxHailuo2StandardI2vInput,
@@ -4864,15 +5354,18 @@ class AsyncVideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model (text2video)
+        """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model
+        (text2video)
 
         Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_t2v.MinimaxHailuo2StandardT2vInput` before anything is sent.
 
         Args:
             prompt: The prompt for video generation.
-            duration: The duration of the video in seconds. 10 seconds videos are not supported for 1080p resolution. One of '6', '10'. Default '6'.
-            prompt_optimize: Whether to optimize the prompt for video generation. Default False. Advanced.
+            duration: The duration of the video in seconds. 10 seconds videos are not supported for
+                1080p resolution. One of '6', '10'. Default '6'.
+            prompt_optimize: Whether to optimize the prompt for video generation. Default False.
+                Advanced.
         """
         from genvr.models.videogen.minimax_hailuo2_standard_t2v import (
             MinimaxHailuo2StandardT2vInput,
@@ -4893,16 +5386,19 @@ class AsyncVideogenResource:
         subject_reference: str | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1 model
+        """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
+        model
 
         Runs `videogen/minimax_video_o1` and waits for its output. Inputs are validated by
         `genvr.models.videogen.minimax_video_o1.MinimaxVideoO1Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation
-            first_frame_image: First frame image for video generation. The output video will have the same aspect ratio as this image. image file URL.
-            subject_reference: An optional character reference image to use as the subject in the generated video (this will use the S2V-01 model) image file URL.
-            prompt_optimizer: Use prompt optimizer Default True.
+            prompt: Text prompt for image generation.
+            first_frame_image: First frame image for video generation. The output video will have
+                the same aspect ratio as this image. image file URL.
+            subject_reference: An optional character reference image to use as the subject in the
+                generated video (this will use the S2V-01 model) image file URL.
+            prompt_optimizer: Use prompt optimizer. Default True.
         """
         from genvr.models.videogen.minimax_video_o1 import MinimaxVideoO1Input
 
@@ -4934,9 +5430,12 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt to generate a video from.
             image_url: The URL of the image to use as the first frame of the video. image file URL.
-            dimensions: The dimensions of the generated video in width x height format. One of '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default '1920x1080'.
+            dimensions: The dimensions of the generated video in width x height format. One of
+                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
+                '1920x1080'.
             duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
-            negative_prompt: Negative prompt used to guide the model away from undesirable features. Default a long text.
+            negative_prompt: Negative prompt used to guide the model away from undesirable features.
+                Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
         """
         from genvr.models.videogen.moonvalley_marey_i2v import MoonvalleyMareyI2vInput
@@ -4969,9 +5468,12 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt to generate a video from.
-            dimensions: The dimensions of the generated video in width x height format. One of '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default '1920x1080'.
+            dimensions: The dimensions of the generated video in width x height format. One of
+                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
+                '1920x1080'.
             duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
-            negative_prompt: Negative prompt used to guide the model away from undesirable features. Default a long text.
+            negative_prompt: Negative prompt used to guide the model away from undesirable features.
+                Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
         """
         from genvr.models.videogen.moonvalley_marey_t2v import MoonvalleyMareyT2vInput
@@ -5001,12 +5503,13 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame image file URL.
+            image_url: URL of the image to use as the first frame. image file URL.
             prompt: Text prompt describing what to add.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.pika2_2_i2v import Pika22I2vInput
 
@@ -5039,11 +5542,13 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing what to add.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '9:16', '1:1', '4:5', '5:4', '3:2', '2:3'. Default '16:9'.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5, 10. Default 5.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '1:1',
+                '4:5', '5:4', '3:2', '2:3'. Default '16:9'.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
         """
         from genvr.models.videogen.pika2_2_t2v import Pika22T2vInput
 
@@ -5073,12 +5578,13 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame image file URL.
+            image_url: URL of the image to use as the first frame. image file URL.
             prompt: Text prompt describing what to add.
-            seed: The seed for the random number generator
-            negative_prompt: A negative prompt to guide the model Default ''.
-            resolution: The resolution of the generated video One of '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of 5. Default 5.
+            seed: The seed for the random number generator.
+            negative_prompt: A negative prompt to guide the model. Default ''.
+            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
+                '720p'.
+            duration: The duration of the generated video in seconds. One of 5. Default 5.
         """
         from genvr.models.videogen.pika2_i2v_turbo import Pika2I2vTurboInput
 
@@ -5107,11 +5613,11 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video video file URL.
-            image_url: URL of the image to add image file URL.
-            prompt: Text prompt describing what to add
-            negative_prompt: Negative prompt to guide the model
-            seed: The seed for the random number generator
+            video_url: URL of the input video. video file URL.
+            image_url: URL of the image to add. image file URL.
+            prompt: Text prompt describing what to add.
+            negative_prompt: Negative prompt to guide the model.
+            seed: The seed for the random number generator.
         """
         from genvr.models.videogen.pikaadditions import PikaadditionsInput
 
@@ -5140,12 +5646,12 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video video file URL.
-            image_url: URL of the image to swap with image file URL.
-            modify_region: Plaintext description of the object/region to modify
-            prompt: Text prompt describing the modification
-            negative_prompt: Negative prompt to guide the model
-            seed: The seed for the random number generator
+            video_url: URL of the input video. video file URL.
+            image_url: URL of the image to swap with. image file URL.
+            modify_region: Plaintext description of the object/region to modify.
+            prompt: Text prompt describing the modification.
+            negative_prompt: Negative prompt to guide the model.
+            seed: The seed for the random number generator.
         """
         from genvr.models.videogen.pikaswaps import PikaswapsInput
 
@@ -5190,13 +5696,19 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_effects.PixverseEffectsInput` before anything is sent.
 
         Args:
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom'.
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom'.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_effects import PixverseEffectsInput
 
@@ -5231,14 +5743,18 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video to extend video file URL.
-            prompt: Prompt describing how to extend the video
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the extended video One of '', 'anime', '3d_animation', 'day', 'cyberpunk', 'comic'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            model: The model version to use for generation One of 'v3.5', 'v4', 'v4.5'. Default 'v4.5'.
-            seed: Random seed for generation
+            video_url: URL of the input video to extend. video file URL.
+            prompt: Prompt describing how to extend the video.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the extended video. One of '', 'anime', '3d_animation', 'day',
+                'cyberpunk', 'comic'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 1080p videos are limited to 5
+                seconds. One of '5', '8'. Default '5'.
+            model: The model version to use for generation. One of 'v3.5', 'v4', 'v4.5'. Default
+                'v4.5'.
+            seed: Random seed for generation.
         """
         from genvr.models.videogen.pixverse_extend_video import PixverseExtendVideoInput
 
@@ -5274,14 +5790,19 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_i2v.PixverseI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_i2v import PixverseI2vInput
 
@@ -5316,13 +5837,17 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_i2v_fast.PixverseI2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_i2v_fast import PixverseI2vFastInput
 
@@ -5356,13 +5881,18 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_t2v.PixverseT2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_t2v import PixverseT2vInput
 
@@ -5395,12 +5925,16 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_t2v_fast.PixverseT2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_t2v_fast import PixverseT2vFastInput
 
@@ -5435,15 +5969,19 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_transition.PixverseTransitionInput` before anything is sent.
 
         Args:
-            prompt: The prompt for the transition
-            first_image_url: URL of the image to use as the first frame image file URL.
-            last_image_url: URL of the image to use as the last frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: The prompt for the transition.
+            first_image_url: URL of the image to use as the first frame. image file URL.
+            last_image_url: URL of the image to use as the last frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_transition import PixverseTransitionInput
 
@@ -5505,19 +6043,31 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v4_5.PixverseV45Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image: Image to use for the first frame of the video image file URL.
-            last_frame_image: Use to generate a video that transitions from the first image to the last image. Must be used with image. image file URL.
-            quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default '540p'.
-            aspect_ratio: Aspect ratio of the video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5 second videos. (1080p does not support 8 second duration) One of 5, 8. Default 5.
-            motion_mode: Motion mode for the video. Smooth videos generate more frames, so they cost twice as much. (smooth is only available when using a 5 second duration, 1080p does not support smooth motion) One of 'normal', 'smooth'. Default 'normal'.
-            negative_prompt: Negative prompt to avoid certain elements in the video Default ''.
-            seed: Random seed. Set for reproducible generation
-            style: Style of the video One of 'None', 'anime', '3d_animation', 'clay', 'cyberpunk', 'comic'. Default 'None'.
-            effect: Special effect to apply to the video One of 'None', "Let's YMCA!", 'Subject 3 Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club', 'Mint in Box', …. Default 'None'.
-            sound_effect_switch: Enable background music or sound effects Default False.
-            sound_effect_content: Sound effect prompt. If not given, a random sound effect will be generated.
+            prompt: Text prompt for video generation.
+            image: Image to use for the first frame of the video. image file URL.
+            last_frame_image: Use to generate a video that transitions from the first image to the
+                last image. Must be used with image. image file URL.
+            quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default
+                '540p'.
+            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
+                second videos. (1080p does not support 8 second duration) One of 5, 8.
+                Default 5.
+            motion_mode: Motion mode for the video. Smooth videos generate more frames, so they cost
+                twice as much. (smooth is only available when using a 5 second duration,
+                1080p does not support smooth motion) One of 'normal', 'smooth'. Default
+                'normal'.
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+            seed: Random seed. Set for reproducible generation.
+            style: Style of the video. One of 'None', 'anime', '3d_animation', 'clay', 'cyberpunk',
+                'comic'. Default 'None'.
+            effect: Special effect to apply to the video. One of 'None', "Let's YMCA!", 'Subject 3
+                Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360°
+                Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot',
+                'Kungfu Club', 'Mint in Box', …. Default 'None'.
+            sound_effect_switch: Enable background music or sound effects. Default False.
+            sound_effect_content: Sound effect prompt. If not given, a random sound effect will be
+                generated.
         """
         from genvr.models.videogen.pixverse_v4_5 import PixverseV45Input
 
@@ -5558,14 +6108,19 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v4_i2v.PixverseV4I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_i2v import PixverseV4I2vInput
 
@@ -5600,13 +6155,17 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v4_i2v_fast.PixverseV4I2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            image_url: URL of the image to use as the first frame image file URL.
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            image_url: URL of the image to use as the first frame. image file URL.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_i2v_fast import PixverseV4I2vFastInput
 
@@ -5640,13 +6199,18 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v4_t2v.PixverseV4T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p videos are limited to 5 seconds One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
+                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_t2v import PixverseV4T2vInput
 
@@ -5679,12 +6243,16 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v4_t2v_fast.PixverseV4T2vFastInput` before anything is sent.
 
         Args:
-            prompt: Text prompt describing what to generate
-            aspect_ratio: The aspect ratio of the generated video One of '16:9', '4:3', '1:1', '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p'. Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation Default ''.
-            style: The style of the generated video One of '', 'anime', '3d_animation', 'clay', 'comic', 'cyberpunk'.
-            seed: The same seed and the same prompt given to the same version of the model will output the same video every time
+            prompt: Text prompt describing what to generate.
+            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
+                '3:4', '9:16'. Default '16:9'.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
+                Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default ''.
+            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
+                'comic', 'cyberpunk'.
+            seed: The same seed and the same prompt given to the same version of the model will
+                output the same video every time.
         """
         from genvr.models.videogen.pixverse_v4_t2v_fast import PixverseV4T2vFastInput
 
@@ -5737,15 +6305,24 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_v5.PixverseV5Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            image: Image to use for the first frame of the video image file URL.
-            last_frame_image: Use to generate a video that transitions from the first image to the last image. Must be used with image. video file URL.
-            quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost more. V5 supports 1080p with 8 second duration. One of '360p', '540p', '720p', '1080p'. Default '540p'.
-            aspect_ratio: Aspect ratio of the video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5 second videos. V5 supports 1080p with 8 second duration. One of 5, 8. Default 5.
-            negative_prompt: Negative prompt to avoid certain elements in the video Default ''.
-            seed: Random seed. Set for reproducible generation
-            effect: Special effect to apply to the video. V5 supports effects. Does not work with last_frame_image. One of 'None', "Let's YMCA!", 'Subject 3 Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club', 'Mint in Box', …. Default 'None'.
+            prompt: Text prompt for video generation.
+            image: Image to use for the first frame of the video. image file URL.
+            last_frame_image: Use to generate a video that transitions from the first image to the
+                last image. Must be used with image. video file URL.
+            quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost
+                more. V5 supports 1080p with 8 second duration. One of '360p', '540p',
+                '720p', '1080p'. Default '540p'.
+            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+            duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
+                second videos. V5 supports 1080p with 8 second duration. One of 5, 8.
+                Default 5.
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+            seed: Random seed. Set for reproducible generation.
+            effect: Special effect to apply to the video. V5 supports effects. Does not work with
+                last_frame_image. One of 'None', "Let's YMCA!", 'Subject 3 Fever',
+                'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave',
+                'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club',
+                'Mint in Box', …. Default 'None'.
         """
         from genvr.models.videogen.pixverse_v5 import PixverseV5Input
 
@@ -5774,20 +6351,31 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 3a Turbo model
+        """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway
+        Gen 3a Turbo model
 
         Runs `videogen/runway_gen3a_turbo` and waits for its output. Inputs are validated by
         `genvr.models.videogen.runway_gen3a_turbo.RunwayGen3aTurboInput` before anything is sent.
 
         Args:
-            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe in detail what should appear in the output. At most 1000 characters.
-            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2 image file URL.
-            model: The model to use for video generation One of 'gen3a_turbo'. Default 'gen3a_turbo'. Always sent (the schema requires it). Advanced.
-            last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the last frame of the generated video. image file URL.
-            duration: The number of seconds of duration for the output video One of 5, 10. Default 10.
-            ratio: The aspect ratio of the generated video One of '16:9', '9:16'. Default '16:9'.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results Range <= 4294967295.
-            watermark: A boolean indicating whether or not the output video will contain a Runway watermark.
+            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe
+                in detail what should appear in the output. At most 1000 characters.
+            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
+                frame of the generated video. Aspect ratio of image should be between
+                0.5 and 2. image file URL.
+            model: The model to use for video generation. One of 'gen3a_turbo'. Default
+                'gen3a_turbo'. Always sent (the schema requires it). Advanced.
+            last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the
+                last frame of the generated video. image file URL.
+            duration: The number of seconds of duration for the output video. One of 5, 10. Default
+                10.
+            ratio: The aspect ratio of the generated video. One of '16:9', '9:16'. Default '16:9'.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
+                Range <= 4294967295.
+            watermark: A boolean indicating whether or not the output video will contain a Runway
+                watermark.
         """
         from genvr.models.videogen.runway_gen3a_turbo import RunwayGen3aTurboInput
 
@@ -5814,19 +6402,30 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 4 Turbo model
+        """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen
+        4 Turbo model
 
         Runs `videogen/runway_gen4_turbo` and waits for its output. Inputs are validated by
         `genvr.models.videogen.runway_gen4_turbo.RunwayGen4TurboInput` before anything is sent.
 
         Args:
-            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe in detail what should appear in the output. At most 1000 characters.
-            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2 image file URL.
-            model: The model to use for video generation One of 'runway/gen4_turbo'. Default 'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
-            duration: The number of seconds of duration for the output video One of 5, 10. Default 10.
-            ratio: The aspect ratio of the generated video One of '16:9', '9:16', '4:3', '3:4', '1:1', '2:1', '1:9'. Default '16:9'.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results Range <= 4294967295.
-            watermark: A boolean indicating whether or not the output video will contain a Runway watermark.
+            prompt: A non-empty string up to 1000 UTF-16 code points in length. This should describe
+                in detail what should appear in the output. At most 1000 characters.
+            image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
+                frame of the generated video. Aspect ratio of image should be between
+                0.5 and 2. image file URL.
+            model: The model to use for video generation. One of 'runway/gen4_turbo'. Default
+                'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
+            duration: The number of seconds of duration for the output video. One of 5, 10. Default
+                10.
+            ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3', '3:4',
+                '1:1', '2:1', '1:9'. Default '16:9'.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
+                Range <= 4294967295.
+            watermark: A boolean indicating whether or not the output video will contain a Runway
+                watermark.
         """
         from genvr.models.videogen.runway_gen4_turbo import RunwayGen4TurboInput
 
@@ -5871,10 +6470,12 @@ class AsyncVideogenResource:
         `genvr.models.videogen.sora2_pro_t2v.Sora2ProT2vInput` before anything is sent.
 
         Args:
-            prompt: A text description of the video to generate
-            seconds: Duration of the video in seconds One of 4, 8, 12. Default 4.
-            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720 One of 'portrait', 'landscape'. Default 'portrait'.
-            resolution: Resolution quality. Standard is 720p, high is 1024p One of 'standard', 'high'. Default 'standard'.
+            prompt: A text description of the video to generate.
+            seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
+            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
+                One of 'portrait', 'landscape'. Default 'portrait'.
+            resolution: Resolution quality. Standard is 720p, high is 1024p. One of 'standard',
+                'high'. Default 'standard'.
         """
         from genvr.models.videogen.sora2_pro_t2v import Sora2ProT2vInput
 
@@ -5899,9 +6500,10 @@ class AsyncVideogenResource:
         `genvr.models.videogen.sora2_t2v.Sora2T2vInput` before anything is sent.
 
         Args:
-            prompt: A text description of the video to generate
-            seconds: Duration of the video in seconds One of 4, 8, 12. Default 4.
-            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720 One of 'portrait', 'landscape'. Default 'portrait'.
+            prompt: A text description of the video to generate.
+            seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
+            aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
+                One of 'portrait', 'landscape'. Default 'portrait'.
         """
         from genvr.models.videogen.sora2_t2v import Sora2T2vInput
 
@@ -5941,18 +6543,21 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vace_14b.Vace14bInput` before anything is sent.
 
         Args:
-            prompt: Prompt
+            prompt: Prompt.
             src_video: Input video to edit. video file URL.
             src_mask: Input mask video to edit. video file URL.
             src_ref_images: Input reference images to edit. image file URLs. Items: 0 to 4.
-            speed_mode: Speed optimization level One of 'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
+            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
+                'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default
+                'Lightly Juiced 🍊 (more consistent)'.
             frame_num: Number of frames to generate. Default 81.
-            size: Output resolution One of '720*1280', '1280*720', '480*832', '832*480'. Default '832*480'.
+            size: Output resolution. One of '720*1280', '1280*720', '480*832', '832*480'. Default
+                '832*480'.
             seed: Random seed (-1 for random) Default -1.
-            sample_shift: Sample shift Default 16.
-            sample_solver: Sample solver One of 'unipc', 'dpm++'. Default 'unipc'.
-            sample_steps: Sample steps Default 50.
-            sample_guide_scale: Sample guide scale Default 5.
+            sample_shift: Sample shift. Default 16.
+            sample_solver: Sample solver. One of 'unipc', 'dpm++'. Default 'unipc'.
+            sample_steps: Sample steps. Default 50.
+            sample_guide_scale: Sample guide scale. Default 5.
         """
         from genvr.models.videogen.vace_14b import Vace14bInput
 
@@ -5986,10 +6591,11 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_i2v.ViduI2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            image_url: URL of the image to use as the first frame image file URL.
-            seed: Random seed for generation
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            image_url: URL of the image to use as the first frame. image file URL.
+            seed: Random seed for generation.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_i2v import ViduI2vInput
 
@@ -6015,10 +6621,11 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_q1_i2v.ViduQ1I2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            image_url: URL of the image to use as the first frame image file URL.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            image_url: URL of the image to use as the first frame. image file URL.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_i2v import ViduQ1I2vInput
 
@@ -6046,12 +6653,15 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_q1_r2v.ViduQ1R2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation. Max: 1500 characters At most 1500 characters.
-            reference_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
-            aspect_ratio: The aspect ratio of the video One of '1:1', '16:9', '9:16'. Default '16:9'.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
-            bgm: Whether to add Background Music for the video Default True.
+            prompt: Text prompt for video generation. Max: 1500 characters. At most 1500 characters.
+            reference_image_urls: URLs of the reference images to use for consistent subject
+                appearance. image file URLs. Items: 0 to 4.
+            aspect_ratio: The aspect ratio of the video. One of '1:1', '16:9', '9:16'. Default
+                '16:9'.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
+            bgm: Whether to add Background Music for the video. Default True.
         """
         from genvr.models.videogen.vidu_q1_r2v import ViduQ1R2vInput
 
@@ -6080,11 +6690,12 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_q1_se2v.ViduQ1Se2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame image file URL.
-            end_image_url: URL of the image to use as the last frame image file URL.
-            seed: Seed for the random number generator Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            start_image_url: URL of the image to use as the first frame. image file URL.
+            end_image_url: URL of the image to use as the last frame. image file URL.
+            seed: Seed for the random number generator. Default 0.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_se2v import ViduQ1Se2vInput
 
@@ -6112,11 +6723,13 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_q1_t2v.ViduQ1T2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation At most 1500 characters.
-            style: Style of the video generation One of 'general', 'anime'. Default 'general'.
-            seed: Seed for the random number generator Default 0.
-            aspect_ratio: Aspect ratio of the video generation One of '16:9', '9:16', '1:1'. Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation. At most 1500 characters.
+            style: Style of the video generation. One of 'general', 'anime'. Default 'general'.
+            seed: Seed for the random number generator. Default 0.
+            aspect_ratio: Aspect ratio of the video generation. One of '16:9', '9:16', '1:1'.
+                Default '16:9'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_q1_t2v import ViduQ1T2vInput
 
@@ -6144,11 +6757,14 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_r2v.ViduR2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            reference_image_urls: URLs of the reference images to use for consistent subject appearance image file URLs. Items: 0 to 4.
-            seed: Random seed for generation
-            aspect_ratio: The aspect ratio of the output video One of '16:9', '9:16', '1:1'. Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            reference_image_urls: URLs of the reference images to use for consistent subject
+                appearance. image file URLs. Items: 0 to 4.
+            seed: Random seed for generation.
+            aspect_ratio: The aspect ratio of the output video. One of '16:9', '9:16', '1:1'.
+                Default '16:9'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_r2v import ViduR2vInput
 
@@ -6176,11 +6792,12 @@ class AsyncVideogenResource:
         `genvr.models.videogen.vidu_se2v.ViduSe2vInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation, max 1500 characters At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame image file URL.
-            end_image_url: URL of the image to use as the last frame image file URL.
-            seed: Random seed for generation
-            movement_amplitude: The movement amplitude of objects in the frame One of 'auto', 'small', 'medium', 'large'. Default 'auto'.
+            prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
+            start_image_url: URL of the image to use as the first frame. image file URL.
+            end_image_url: URL of the image to use as the last frame. image file URL.
+            seed: Random seed for generation.
+            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
+                'small', 'medium', 'large'. Default 'auto'.
         """
         from genvr.models.videogen.vidu_se2v import ViduSe2vInput
 
@@ -6220,23 +6837,42 @@ class AsyncVideogenResource:
         `genvr.models.videogen.wan2_2_14b_i2v.Wan2214bI2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
-            frames_per_second: Frames per second of the generated video. When using interpolation and adjust_fps_for_interpolation is set to true (default true), the final FPS will be multiplied by the number of interpolated frames plus one. Range >= 4 and <= 60. Default 16.
+            frames_per_second: Frames per second of the generated video. When using interpolation
+                and adjust_fps_for_interpolation is set to true (default true), the
+                final FPS will be multiplied by the number of interpolated frames plus
+                one. Range >= 4 and <= 60. Default 16.
             negative_prompt: Negative prompt for video generation. Default a long text.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default '720p'.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image. One of 'auto', '16:9', '9:16', '1:1'. Default 'auto'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large language model to expand the prompt with additional details while maintaining the original meaning. Default False.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5. Advanced.
-            guidance_scale_2: Guidance scale for the second stage of the model. This is used to control the adherence to the prompt in the second stage of the model. Range >= 0 and <= 20. Default 3.5. Advanced.
+            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default
+                '720p'.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of 'auto',
+                '16:9', '9:16', '1:1'. Default 'auto'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large
+                language model to expand the prompt with additional details while
+                maintaining the original meaning. Default False.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5.
+                Advanced.
+            guidance_scale_2: Guidance scale for the second stage of the model. This is used to
+                control the adherence to the prompt in the second stage of the model.
+                Range >= 0 and <= 20. Default 3.5. Advanced.
             shift: Shift value for the video. Range >= 1 and <= 10. Default 5. Advanced.
-            interpolator_model: The model to use for frame interpolation. If None, no interpolation is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
-            num_interpolated_frames: Number of frames to interpolate between each pair of generated frames. Range >= 0 and <= 4. Default 1. Advanced.
-            adjust_fps_for_interpolation: If true, the number of frames per second will be multiplied by the number of interpolated frames plus one. If false, the passed frames per second will be used as-is. Default False. Advanced.
+            interpolator_model: The model to use for frame interpolation. If None, no interpolation
+                is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
+            num_interpolated_frames: Number of frames to interpolate between each pair of generated
+                frames. Range >= 0 and <= 4. Default 1. Advanced.
+            adjust_fps_for_interpolation: If true, the number of frames per second will be
+                multiplied by the number of interpolated frames plus one. If false, the
+                passed frames per second will be used as-is. Default False. Advanced.
         """
         from genvr.models.videogen.wan2_2_14b_i2v import Wan2214bI2vInput
 
@@ -6289,20 +6925,38 @@ class AsyncVideogenResource:
         Args:
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
-            frames_per_second: Frames per second of the generated video. When using interpolation and adjust_fps_for_interpolation is set to true (default true), the final FPS will be multiplied by the number of interpolated frames plus one. Range >= 4 and <= 60. Default 16.
+            frames_per_second: Frames per second of the generated video. When using interpolation
+                and adjust_fps_for_interpolation is set to true (default true), the
+                final FPS will be multiplied by the number of interpolated frames plus
+                one. Range >= 4 and <= 60. Default 16.
             negative_prompt: Negative prompt for video generation. Default a long text.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default '720p'.
-            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be determined automatically based on the input image. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large language model to expand the prompt with additional details while maintaining the original meaning. Default False.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5. Advanced.
-            guidance_scale_2: Guidance scale for the second stage of the model. This is used to control the adherence to the prompt in the second stage of the model. Range >= 0 and <= 20. Default 3.5. Advanced.
+            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default
+                '720p'.
+            aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
+                determined automatically based on the input image. One of '16:9',
+                '9:16', '1:1'. Default '16:9'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            enable_prompt_expansion: Whether to enable prompt expansion. This will use a large
+                language model to expand the prompt with additional details while
+                maintaining the original meaning. Default False.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 0 and <= 20. Default 3.5.
+                Advanced.
+            guidance_scale_2: Guidance scale for the second stage of the model. This is used to
+                control the adherence to the prompt in the second stage of the model.
+                Range >= 0 and <= 20. Default 3.5. Advanced.
             shift: Shift value for the video. Range >= 1 and <= 10. Default 5. Advanced.
-            interpolator_model: The model to use for frame interpolation. If None, no interpolation is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
-            num_interpolated_frames: Number of frames to interpolate between each pair of generated frames. Range >= 0 and <= 4. Default 1. Advanced.
-            adjust_fps_for_interpolation: If true, the number of frames per second will be multiplied by the number of interpolated frames plus one. If false, the passed frames per second will be used as-is. Default False. Advanced.
+            interpolator_model: The model to use for frame interpolation. If None, no interpolation
+                is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
+            num_interpolated_frames: Number of frames to interpolate between each pair of generated
+                frames. Range >= 0 and <= 4. Default 1. Advanced.
+            adjust_fps_for_interpolation: If true, the number of frames per second will be
+                multiplied by the number of interpolated frames plus one. If false, the
+                passed frames per second will be used as-is. Default False. Advanced.
         """
         from genvr.models.videogen.wan2_2_14b_t2v import Wan2214bT2vInput
 
@@ -6347,13 +7001,17 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt for generating the output.
             negative_prompt: Negative prompt for the generation.
-            image_url: URL of the image to use as the first frame. Must be publicly accessible. image file URL.
+            image_url: URL of the image to use as the first frame. Must be publicly accessible.
+                image file URL.
             fast: Enable fast generation mode for quicker results. Default False.
-            size: The size of the generated media in pixels (width*height). One of '1280*720', '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
+            size: The size of the generated media in pixels (width*height). One of '1280*720',
+                '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
             resolution: Video resolution. One of '720p', '1080p'. Default '1080p'.
             duration: The duration of the generated media in seconds. One of 5, 10. Default 5.
-            enable_prompt_expansion: If set to true, the prompt optimizer will be enabled. Default False.
-            seed: The random seed to use for the generation. -1 means a random seed will be used. Default -1.
+            enable_prompt_expansion: If set to true, the prompt optimizer will be enabled. Default
+                False.
+            seed: The random seed to use for the generation. -1 means a random seed will be used.
+                Default -1.
         """
         from genvr.models.videogen.wan2_5 import Wan25Input
 
@@ -6394,20 +7052,28 @@ class AsyncVideogenResource:
         `genvr.models.videogen.wan_fun_control.WanFunControlInput` before anything is sent.
 
         Args:
-            prompt: The prompt to generate the video
-            control_video_url: The URL of the control video to use as a reference for the video generation video file URL.
-            negative_prompt: The negative prompt to generate the video Default ''.
-            num_inference_steps: The number of inference steps Range >= 4 and <= 50. Default 27. Advanced.
-            guidance_scale: The guidance scale Range >= 1 and <= 10. Default 6. Advanced.
-            shift: The shift for the scheduler Range >= 1 and <= 10. Default 5. Advanced.
-            seed: The seed for the random number generator
-            match_input_num_frames: Whether to match the number of frames in the input video Default True.
-            num_frames: The number of frames to generate. Only used when match_input_num_frames is False Range >= 49 and <= 121. Default 81.
-            match_input_fps: Whether to match the fps in the input video Default True.
-            fps: The fps to generate. Only used when match_input_fps is False Range >= 4 and <= 60. Default 16.
-            preprocess_video: Whether to preprocess the video. If True, the video will be preprocessed to depth or pose Default False.
-            preprocess_type: The type of preprocess to apply to the video. Only used when preprocess_video is True One of 'depth', 'pose'. Default 'depth'.
-            reference_image_url: The URL of the reference image to use as a reference for the video generation image file URL.
+            prompt: The prompt to generate the video.
+            control_video_url: The URL of the control video to use as a reference for the video
+                generation. video file URL.
+            negative_prompt: The negative prompt to generate the video. Default ''.
+            num_inference_steps: The number of inference steps. Range >= 4 and <= 50. Default 27.
+                Advanced.
+            guidance_scale: The guidance scale. Range >= 1 and <= 10. Default 6. Advanced.
+            shift: The shift for the scheduler. Range >= 1 and <= 10. Default 5. Advanced.
+            seed: The seed for the random number generator.
+            match_input_num_frames: Whether to match the number of frames in the input video.
+                Default True.
+            num_frames: The number of frames to generate. Only used when match_input_num_frames is
+                False. Range >= 49 and <= 121. Default 81.
+            match_input_fps: Whether to match the fps in the input video. Default True.
+            fps: The fps to generate. Only used when match_input_fps is False. Range >= 4 and <= 60.
+                Default 16.
+            preprocess_video: Whether to preprocess the video. If True, the video will be
+                preprocessed to depth or pose. Default False.
+            preprocess_type: The type of preprocess to apply to the video. Only used when
+                preprocess_video is True. One of 'depth', 'pose'. Default 'depth'.
+            reference_image_url: The URL of the reference image to use as a reference for the video
+                generation. image file URL.
         """
         from genvr.models.videogen.wan_fun_control import WanFunControlInput
 

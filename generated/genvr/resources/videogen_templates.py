@@ -27,9 +27,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.balloon_flyaway.BalloonFlyawayInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.balloon_flyaway import BalloonFlyawayInput
 
@@ -51,17 +54,23 @@ class VideogenTemplatesResource:
             Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions in stunning scenes.
+        """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions
+        in stunning scenes.
 
         Runs `videogen_templates/beast_companion` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.beast_companion.BeastCompanionInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
-            aspect_ratio: Video aspect ratio (availability varies by template) One of '16:9', '9:16', '1:1'. Default '16:9'.
-            beast: Style control field for beast_companion template only One of 'auto', 'bear', 'tiger', 'elk', 'snake', 'lion', 'wolf'. Default 'auto'.
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
+            aspect_ratio: Video aspect ratio (availability varies by template) One of '16:9',
+                '9:16', '1:1'. Default '16:9'.
+            beast: Style control field for beast_companion template only. One of 'auto', 'bear',
+                'tiger', 'elk', 'snake', 'lion', 'wolf'. Default 'auto'.
         """
         from genvr.models.videogen_templates.beast_companion import BeastCompanionInput
 
@@ -87,9 +96,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.bloom_magic.BloomMagicInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.bloom_magic import BloomMagicInput
 
@@ -167,16 +179,23 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.cakeify.CakeifyInput` before anything is sent.
 
         Args:
-            subject: The subject to insert into the predefined prompt template for the selected effect.
+            subject: The subject to insert into the predefined prompt template for the selected
+                effect.
             image_url: URL of the input image. image file URL.
-            effect_type: The type of effect to apply to the video. One of 'squish', 'muscle', 'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify', 'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
+            effect_type: The type of effect to apply to the video. One of 'squish', 'muscle',
+                'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify',
+                'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
             num_frames: Number of frames to generate. Default 81. Advanced.
             frames_per_second: Frames per second of the generated video. Default 16. Advanced.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            aspect_ratio: Aspect ratio of the output video. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Default 30. Advanced.
-            lora_scale: The scale of the LoRA weight. Used to adjust effect intensity. Default 1. Advanced.
-            turbo_mode: Whether to use turbo mode. If True, the video will be generated faster but with lower quality. Default False. Advanced.
+            aspect_ratio: Aspect ratio of the output video. One of '16:9', '9:16', '1:1'. Default
+                '16:9'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Default 30. Advanced.
+            lora_scale: The scale of the LoRA weight. Used to adjust effect intensity. Default 1.
+                Advanced.
+            turbo_mode: Whether to use turbo mode. If True, the video will be generated faster but
+                with lower quality. Default False. Advanced.
         """
         from genvr.models.videogen_templates.cakeify import CakeifyInput
 
@@ -207,9 +226,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.cap_walk.CapWalkInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.cap_walk import CapWalkInput
 
@@ -227,15 +249,19 @@ class VideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Captain America: Transform into Captain America with shield-throwing animations and heroic poses.
+        """Captain America: Transform into Captain America with shield-throwing animations and heroic
+        poses.
 
         Runs `videogen_templates/captain_america` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.captain_america.CaptainAmericaInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.captain_america import CaptainAmericaInput
 
@@ -259,9 +285,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.cheek_kiss.CheekKissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.cheek_kiss import CheekKissInput
 
@@ -285,9 +314,17 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.christmas.ChristmasInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. First prompt is for transforming into Santa Claus. Second prompt is for Santa Claus delivering gifts. Third prompt is for christmas toast celebration. Last is for Santa Claus offering a hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts, Christmas toast celebration, Santa Claus offering a hug (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. First prompt is for transforming into Santa
+                Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
+                is for christmas toast celebration. Last is for Santa Claus offering a
+                hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts,
+                Christmas toast celebration, Santa Claus offering a hug (see
+                PROMPT_PRESETS). At most 1500 characters. Default a long text. Always
+                sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.christmas import ChristmasInput
 
@@ -311,9 +348,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.dreamy_wedding.DreamyWeddingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.dreamy_wedding import DreamyWeddingInput
 
@@ -337,9 +377,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.dynasty_dress.DynastyDressInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.dynasty_dress import DynastyDressInput
 
@@ -375,16 +418,22 @@ class VideogenTemplatesResource:
             | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Exotic Princess: Transform into a royal princess from different cultures with stunning traditional attire.
+        """Exotic Princess: Transform into a royal princess from different cultures with stunning
+        traditional attire.
 
         Runs `videogen_templates/exotic_princess` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.exotic_princess.ExoticPrincessInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
-            area: Style control field for exotic_princess template only One of 'auto', 'denmark', 'uk', 'africa', 'china', 'mexico', 'switzerland', 'russia', 'italy', 'korea', 'thailand', 'india', …. Default 'auto'.
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
+            area: Style control field for exotic_princess template only. One of 'auto', 'denmark',
+                'uk', 'africa', 'china', 'mexico', 'switzerland', 'russia', 'italy',
+                'korea', 'thailand', 'india', …. Default 'auto'.
         """
         from genvr.models.videogen_templates.exotic_princess import ExoticPrincessInput
 
@@ -447,11 +496,18 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.eye_zoom_challenge.EyeZoomChallengeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.eye_zoom_challenge import EyeZoomChallengeInput
 
@@ -477,9 +533,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.fashion_stride.FashionStrideInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.fashion_stride import FashionStrideInput
 
@@ -503,9 +562,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.flame_carpet.FlameCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.flame_carpet import FlameCarpetInput
 
@@ -523,15 +585,19 @@ class VideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for couples.
+        """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for
+        couples.
 
         Runs `videogen_templates/french_kiss` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.french_kiss.FrenchKissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.french_kiss import FrenchKissInput
 
@@ -555,9 +621,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.frost_carpet.FrostCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.frost_carpet import FrostCarpetInput
 
@@ -581,9 +650,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.golden_epoch.GoldenEpochInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.golden_epoch import GoldenEpochInput
 
@@ -607,9 +679,14 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.hug.HugInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. For single photo of man or woman, use the second or third prompt. Presets: Couple photo, Single girl photo, Single boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. For single photo of man or woman, use the
+                second or third prompt. Presets: Couple photo, Single girl photo, Single
+                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hug import HugInput
 
@@ -633,9 +710,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.hugging.HuggingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hugging import HuggingInput
 
@@ -659,9 +739,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.hulk.HulkInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hulk import HulkInput
 
@@ -685,9 +768,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.hulk_dive.HulkDiveInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hulk_dive import HulkDiveInput
 
@@ -711,9 +797,14 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.kiss.KissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. For single photo of man or woman, use the second or third prompt. Presets: Couple photo, Single girl photo, Single boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Kiss.'. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. For single photo of man or woman, use the
+                second or third prompt. Presets: Couple photo, Single girl photo, Single
+                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
+                'Kiss.'. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kiss import KissInput
 
@@ -775,11 +866,17 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.kiss_me_ai.KissMeAiInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.kiss_me_ai import KissMeAiInput
 
@@ -805,9 +902,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.kissing.KissingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kissing import KissingInput
 
@@ -831,9 +931,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.live_memory.LiveMemoryInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.live_memory import LiveMemoryInput
 
@@ -857,9 +960,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.love_pose.LovePoseInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.love_pose import LovePoseInput
 
@@ -883,9 +989,13 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.morphlab.MorphlabInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Expansion, Pinch, Explosion, Melt (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
+                (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.morphlab import MorphlabInput
 
@@ -947,11 +1057,18 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.muscle_surge.MuscleSurgeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.muscle_surge import MuscleSurgeInput
 
@@ -977,9 +1094,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.oscar_gala.OscarGalaInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.oscar_gala import OscarGalaInput
 
@@ -1003,9 +1123,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.pet_lovers.PetLoversInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.pet_lovers import PetLoversInput
 
@@ -1029,9 +1152,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.punch_hit.PunchHitInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.punch_hit import PunchHitInput
 
@@ -1055,9 +1181,13 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.romantic_lift.RomanticLiftInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Double (full body), Double (above thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
+                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
+                text. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.romantic_lift import RomanticLiftInput
 
@@ -1081,9 +1211,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.shake_it_dance.ShakeItDanceInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.shake_it_dance import ShakeItDanceInput
 
@@ -1101,15 +1234,19 @@ class VideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Slice Therapy: Add satisfying slicing animations to your images, perfect for product demonstrations.
+        """Slice Therapy: Add satisfying slicing animations to your images, perfect for product
+        demonstrations.
 
         Runs `videogen_templates/slice_therapy` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.slice_therapy.SliceTherapyInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.slice_therapy import SliceTherapyInput
 
@@ -1171,11 +1308,17 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.squid_game.SquidGameInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.squid_game import SquidGameInput
 
@@ -1201,9 +1344,12 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.star_carpet.StarCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.star_carpet import StarCarpetInput
 
@@ -1221,15 +1367,20 @@ class VideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic effects.
+        """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic
+        effects.
 
         Runs `videogen_templates/sweet_proposal` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.sweet_proposal.SweetProposalInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Double (full body), Double (above thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
+                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
+                text. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.sweet_proposal import SweetProposalInput
 
@@ -1291,11 +1442,18 @@ class VideogenTemplatesResource:
         `genvr.models.videogen_templates.zombie_mode.ZombieModeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.zombie_mode import ZombieModeInput
 
@@ -1328,9 +1486,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.balloon_flyaway.BalloonFlyawayInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.balloon_flyaway import BalloonFlyawayInput
 
@@ -1352,17 +1513,23 @@ class AsyncVideogenTemplatesResource:
             Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions in stunning scenes.
+        """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions
+        in stunning scenes.
 
         Runs `videogen_templates/beast_companion` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.beast_companion.BeastCompanionInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
-            aspect_ratio: Video aspect ratio (availability varies by template) One of '16:9', '9:16', '1:1'. Default '16:9'.
-            beast: Style control field for beast_companion template only One of 'auto', 'bear', 'tiger', 'elk', 'snake', 'lion', 'wolf'. Default 'auto'.
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
+            aspect_ratio: Video aspect ratio (availability varies by template) One of '16:9',
+                '9:16', '1:1'. Default '16:9'.
+            beast: Style control field for beast_companion template only. One of 'auto', 'bear',
+                'tiger', 'elk', 'snake', 'lion', 'wolf'. Default 'auto'.
         """
         from genvr.models.videogen_templates.beast_companion import BeastCompanionInput
 
@@ -1388,9 +1555,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.bloom_magic.BloomMagicInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.bloom_magic import BloomMagicInput
 
@@ -1468,16 +1638,23 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.cakeify.CakeifyInput` before anything is sent.
 
         Args:
-            subject: The subject to insert into the predefined prompt template for the selected effect.
+            subject: The subject to insert into the predefined prompt template for the selected
+                effect.
             image_url: URL of the input image. image file URL.
-            effect_type: The type of effect to apply to the video. One of 'squish', 'muscle', 'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify', 'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
+            effect_type: The type of effect to apply to the video. One of 'squish', 'muscle',
+                'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify',
+                'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
             num_frames: Number of frames to generate. Default 81. Advanced.
             frames_per_second: Frames per second of the generated video. Default 16. Advanced.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            aspect_ratio: Aspect ratio of the output video. One of '16:9', '9:16', '1:1'. Default '16:9'.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Default 30. Advanced.
-            lora_scale: The scale of the LoRA weight. Used to adjust effect intensity. Default 1. Advanced.
-            turbo_mode: Whether to use turbo mode. If True, the video will be generated faster but with lower quality. Default False. Advanced.
+            aspect_ratio: Aspect ratio of the output video. One of '16:9', '9:16', '1:1'. Default
+                '16:9'.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Default 30. Advanced.
+            lora_scale: The scale of the LoRA weight. Used to adjust effect intensity. Default 1.
+                Advanced.
+            turbo_mode: Whether to use turbo mode. If True, the video will be generated faster but
+                with lower quality. Default False. Advanced.
         """
         from genvr.models.videogen_templates.cakeify import CakeifyInput
 
@@ -1508,9 +1685,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.cap_walk.CapWalkInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.cap_walk import CapWalkInput
 
@@ -1528,15 +1708,19 @@ class AsyncVideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Captain America: Transform into Captain America with shield-throwing animations and heroic poses.
+        """Captain America: Transform into Captain America with shield-throwing animations and heroic
+        poses.
 
         Runs `videogen_templates/captain_america` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.captain_america.CaptainAmericaInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.captain_america import CaptainAmericaInput
 
@@ -1560,9 +1744,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.cheek_kiss.CheekKissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.cheek_kiss import CheekKissInput
 
@@ -1586,9 +1773,17 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.christmas.ChristmasInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. First prompt is for transforming into Santa Claus. Second prompt is for Santa Claus delivering gifts. Third prompt is for christmas toast celebration. Last is for Santa Claus offering a hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts, Christmas toast celebration, Santa Claus offering a hug (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. First prompt is for transforming into Santa
+                Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
+                is for christmas toast celebration. Last is for Santa Claus offering a
+                hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts,
+                Christmas toast celebration, Santa Claus offering a hug (see
+                PROMPT_PRESETS). At most 1500 characters. Default a long text. Always
+                sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.christmas import ChristmasInput
 
@@ -1612,9 +1807,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.dreamy_wedding.DreamyWeddingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.dreamy_wedding import DreamyWeddingInput
 
@@ -1638,9 +1836,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.dynasty_dress.DynastyDressInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.dynasty_dress import DynastyDressInput
 
@@ -1676,16 +1877,22 @@ class AsyncVideogenTemplatesResource:
             | NotGiven
         ) = NOT_GIVEN,
     ) -> GenerationResult:
-        """Exotic Princess: Transform into a royal princess from different cultures with stunning traditional attire.
+        """Exotic Princess: Transform into a royal princess from different cultures with stunning
+        traditional attire.
 
         Runs `videogen_templates/exotic_princess` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.exotic_princess.ExoticPrincessInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
-            area: Style control field for exotic_princess template only One of 'auto', 'denmark', 'uk', 'africa', 'china', 'mexico', 'switzerland', 'russia', 'italy', 'korea', 'thailand', 'india', …. Default 'auto'.
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
+            area: Style control field for exotic_princess template only. One of 'auto', 'denmark',
+                'uk', 'africa', 'china', 'mexico', 'switzerland', 'russia', 'italy',
+                'korea', 'thailand', 'india', …. Default 'auto'.
         """
         from genvr.models.videogen_templates.exotic_princess import ExoticPrincessInput
 
@@ -1748,11 +1955,18 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.eye_zoom_challenge.EyeZoomChallengeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.eye_zoom_challenge import EyeZoomChallengeInput
 
@@ -1778,9 +1992,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.fashion_stride.FashionStrideInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.fashion_stride import FashionStrideInput
 
@@ -1804,9 +2021,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.flame_carpet.FlameCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.flame_carpet import FlameCarpetInput
 
@@ -1824,15 +2044,19 @@ class AsyncVideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for couples.
+        """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for
+        couples.
 
         Runs `videogen_templates/french_kiss` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.french_kiss.FrenchKissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.french_kiss import FrenchKissInput
 
@@ -1856,9 +2080,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.frost_carpet.FrostCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.frost_carpet import FrostCarpetInput
 
@@ -1882,9 +2109,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.golden_epoch.GoldenEpochInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.golden_epoch import GoldenEpochInput
 
@@ -1908,9 +2138,14 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.hug.HugInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. For single photo of man or woman, use the second or third prompt. Presets: Couple photo, Single girl photo, Single boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. For single photo of man or woman, use the
+                second or third prompt. Presets: Couple photo, Single girl photo, Single
+                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hug import HugInput
 
@@ -1934,9 +2169,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.hugging.HuggingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hugging import HuggingInput
 
@@ -1960,9 +2198,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.hulk.HulkInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hulk import HulkInput
 
@@ -1986,9 +2227,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.hulk_dive.HulkDiveInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hulk_dive import HulkDiveInput
 
@@ -2012,9 +2256,14 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.kiss.KissInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation. For single photo of man or woman, use the second or third prompt. Presets: Couple photo, Single girl photo, Single boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Kiss.'. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. For single photo of man or woman, use the
+                second or third prompt. Presets: Couple photo, Single girl photo, Single
+                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
+                'Kiss.'. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kiss import KissInput
 
@@ -2076,11 +2325,17 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.kiss_me_ai.KissMeAiInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.kiss_me_ai import KissMeAiInput
 
@@ -2106,9 +2361,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.kissing.KissingInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kissing import KissingInput
 
@@ -2132,9 +2390,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.live_memory.LiveMemoryInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.live_memory import LiveMemoryInput
 
@@ -2158,9 +2419,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.love_pose.LovePoseInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.love_pose import LovePoseInput
 
@@ -2184,9 +2448,13 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.morphlab.MorphlabInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Expansion, Pinch, Explosion, Melt (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
+                (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.morphlab import MorphlabInput
 
@@ -2248,11 +2516,18 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.muscle_surge.MuscleSurgeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.muscle_surge import MuscleSurgeInput
 
@@ -2278,9 +2553,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.oscar_gala.OscarGalaInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.oscar_gala import OscarGalaInput
 
@@ -2304,9 +2582,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.pet_lovers.PetLoversInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.pet_lovers import PetLoversInput
 
@@ -2330,9 +2611,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.punch_hit.PunchHitInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.punch_hit import PunchHitInput
 
@@ -2356,9 +2640,13 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.romantic_lift.RomanticLiftInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Double (full body), Double (above thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
+                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
+                text. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.romantic_lift import RomanticLiftInput
 
@@ -2382,9 +2670,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.shake_it_dance.ShakeItDanceInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.shake_it_dance import ShakeItDanceInput
 
@@ -2402,15 +2693,19 @@ class AsyncVideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Slice Therapy: Add satisfying slicing animations to your images, perfect for product demonstrations.
+        """Slice Therapy: Add satisfying slicing animations to your images, perfect for product
+        demonstrations.
 
         Runs `videogen_templates/slice_therapy` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.slice_therapy.SliceTherapyInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.slice_therapy import SliceTherapyInput
 
@@ -2472,11 +2767,17 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.squid_game.SquidGameInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.squid_game import SquidGameInput
 
@@ -2502,9 +2803,12 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.star_carpet.StarCarpetInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
+                Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.star_carpet import StarCarpetInput
 
@@ -2522,15 +2826,20 @@ class AsyncVideogenTemplatesResource:
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic effects.
+        """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic
+        effects.
 
         Runs `videogen_templates/sweet_proposal` and waits for its output. Inputs are validated by
         `genvr.models.videogen_templates.sweet_proposal.SweetProposalInput` before anything is sent.
 
         Args:
-            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB image file URLs. Items: 1 to 1.
-            prompt: Text prompt for video generation Presets: Double (full body), Double (above thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long text. Always sent (the schema requires it).
-            seed: Optional random seed for generation
+            images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
+                URLs. Items: 1 to 1.
+            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
+                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
+                text. Always sent (the schema requires it).
+            seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.sweet_proposal import SweetProposalInput
 
@@ -2592,11 +2901,18 @@ class AsyncVideogenTemplatesResource:
         `genvr.models.videogen_templates.zombie_mode.ZombieModeInput` before anything is sent.
 
         Args:
-            image_url: Optional URL of the image to use as the first frame. If not provided, generates from text image file URL.
-            effect: The effect to apply to the video One of 'Kiss Me AI', 'Kiss', 'Muscle Surge', 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'. Advanced.
-            resolution: The resolution of the generated video One of '360p', '540p', '720p', '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds One of '5', '8'. Default '5'. Advanced.
-            negative_prompt: Negative prompt to be used for the generation At most 1500 characters. Default ''.
+            image_url: Optional URL of the image to use as the first frame. If not provided,
+                generates from text. image file URL.
+            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
+                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
+                Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'.
+                Advanced.
+            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
+                '1080p'. Default '720p'.
+            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
+                Advanced.
+            negative_prompt: Negative prompt to be used for the generation. At most 1500 characters.
+                Default ''.
         """
         from genvr.models.videogen_templates.zombie_mode import ZombieModeInput
 

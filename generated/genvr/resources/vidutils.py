@@ -59,9 +59,15 @@ class VidutilsResource:
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio to be processed audio file URL.
-            avatar: Select an avatar for the video generation One of 'Mia outdoor (UGC)', 'Lara (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)', 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse (Masterclass)', …. Default 'Mia outdoor (UGC)'. Always sent (the schema requires it).
-            remove_background: Enabling the remove background feature will result in a 50% increase in the price. Default False.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
+                (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
+                'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
+                (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse
+                (Masterclass)', …. Default 'Mia outdoor (UGC)'. Always sent (the schema
+                requires it).
+            remove_background: Enabling the remove background feature will result in a 50% increase
+                in the price. Default False.
         """
         from genvr.models.vidutils.argil_avatar_a2v import ArgilAvatarA2vInput
 
@@ -142,10 +148,17 @@ class VidutilsResource:
         `genvr.models.vidutils.argil_avatar_t2v.ArgilAvatarT2vInput` before anything is sent.
 
         Args:
-            text: The text content for the avatar to speak
-            avatar: Select an avatar for the video generation One of 'Mia outdoor (UGC)', 'Lara (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)', 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse (Masterclass)', …. Default 'Mia outdoor (UGC)'.
-            voice: Select a voice for the avatar One of 'Rachel', 'Clyde', 'Roger', 'Sarah', 'Laura', 'Thomas', 'Charlie', 'George', 'Callum', 'River', 'Harry', 'Liam', …. Default 'Rachel'.
-            remove_background: Enabling the remove background feature will result in a 50% increase in the price. Default False.
+            text: The text content for the avatar to speak.
+            avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
+                (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
+                'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
+                (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse
+                (Masterclass)', …. Default 'Mia outdoor (UGC)'.
+            voice: Select a voice for the avatar. One of 'Rachel', 'Clyde', 'Roger', 'Sarah',
+                'Laura', 'Thomas', 'Charlie', 'George', 'Callum', 'River', 'Harry',
+                'Liam', …. Default 'Rachel'.
+            remove_background: Enabling the remove background feature will result in a 50% increase
+                in the price. Default False.
         """
         from genvr.models.vidutils.argil_avatar_t2v import ArgilAvatarT2vInput
 
@@ -169,8 +182,9 @@ class VidutilsResource:
         `genvr.models.vidutils.bria_upscale.BriaUpscaleInput` before anything is sent.
 
         Args:
-            video_url: Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s video file URL.
-            desired_increase: desired_increase factor One of '2', '4'. Default '2'.
+            video_url: Input video to increase resolution. Size should be less than 14142x14142 and
+                duration less than 30s. video file URL.
+            desired_increase: desired_increase factor. One of '2', '4'. Default '2'.
         """
         from genvr.models.vidutils.bria_upscale import BriaUpscaleInput
 
@@ -193,7 +207,10 @@ class VidutilsResource:
 
         Args:
             image: Input image containing a human subject, face or character. image file URL.
-            audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. audio file URL.
+            audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be
+                no longer than 15 seconds. After 15 seconds the video quality will begin
+                to degrade. If you have a lot of audio you want to process, we recommend
+                splitting it into 15 second chunks. audio file URL.
         """
         from genvr.models.vidutils.bytedance_omnihuman import BytedanceOmnihumanInput
 
@@ -216,9 +233,9 @@ class VidutilsResource:
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            loop: Whether to loop the video Default False.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            loop: Whether to loop the video. Default False.
         """
         from genvr.models.vidutils.creatify_lipsync import CreatifyLipsyncInput
 
@@ -247,13 +264,18 @@ class VidutilsResource:
         `genvr.models.vidutils.echomimic_v3.EchomimicV3Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as a reference for the video generation. image file URL.
-            audio_url: The URL of the audio to use as a reference for the video generation. audio file URL.
+            image_url: The URL of the image to use as a reference for the video generation. image
+                file URL.
+            audio_url: The URL of the audio to use as a reference for the video generation. audio
+                file URL.
             prompt: The prompt to use for the video generation.
             negative_prompt: The negative prompt to use for the video generation. Default ''.
-            num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <= 161. Default 121.
-            guidance_scale: The guidance scale to use for the video generation. Range >= 1 and <= 10. Default 4.5. Advanced.
-            audio_guidance_scale: The audio guidance scale to use for the video generation. Range >= 1 and <= 10. Default 2.5. Advanced.
+            num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <=
+                161. Default 121.
+            guidance_scale: The guidance scale to use for the video generation. Range >= 1 and <=
+                10. Default 4.5. Advanced.
+            audio_guidance_scale: The audio guidance scale to use for the video generation. Range >=
+                1 and <= 10. Default 2.5. Advanced.
             seed: The seed to use for the video generation.
         """
         from genvr.models.vidutils.echomimic_v3 import EchomimicV3Input
@@ -465,7 +487,10 @@ class VidutilsResource:
 
         Args:
             video: Input video file (.mp4) video file URL.
-            output_language: The target language in which the video will be translated One of 'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish', 'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default 'English'.
+            output_language: The target language in which the video will be translated. One of
+                'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish',
+                'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default
+                'English'.
         """
         from genvr.models.vidutils.heygen_video_translate import HeygenVideoTranslateInput
 
@@ -487,8 +512,8 @@ class VidutilsResource:
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
         """
         from genvr.models.vidutils.hummingbird_lipsync import HummingbirdLipsyncInput
 
@@ -514,12 +539,15 @@ class VidutilsResource:
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate audio for video file URL.
+            video_url: The URL of the video to generate audio for. video file URL.
             text_prompt: Text description of the desired audio (optional)
-            negative_prompt: Negative prompt to avoid certain audio characteristics Default 'noisy, harsh'.
-            guidance_scale: Guidance scale for audio generation Range >= 1 and <= 10. Default 4.5. Advanced.
-            num_inference_steps: Number of inference steps for generation Range >= 10 and <= 100. Default 50. Advanced.
-            seed: Random seed for reproducible generation
+            negative_prompt: Negative prompt to avoid certain audio characteristics. Default 'noisy,
+                harsh'.
+            guidance_scale: Guidance scale for audio generation. Range >= 1 and <= 10. Default 4.5.
+                Advanced.
+            num_inference_steps: Number of inference steps for generation. Range >= 10 and <= 100.
+                Default 50. Advanced.
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.vidutils.hunyuan_foley_add_audio import HunyuanFoleyAddAudioInput
 
@@ -550,13 +578,17 @@ class VidutilsResource:
         `genvr.models.vidutils.infinitalk.InfinitalkInput` before anything is sent.
 
         Args:
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
             audio_url: The URL of the audio file. audio file URL.
             prompt: The text prompt to guide video generation.
-            num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <= 721. Default 145.
-            resolution: Resolution of the video to generate. Must be either 480p or 720p. One of '480p', '720p'. Default '480p'.
+            num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <=
+                721. Default 145.
+            resolution: Resolution of the video to generate. Must be either 480p or 720p. One of
+                '480p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen. Default 42.
-            acceleration: The acceleration level to use for generation. One of 'none', 'regular', 'high'. Default 'regular'.
+            acceleration: The acceleration level to use for generation. One of 'none', 'regular',
+                'high'. Default 'regular'.
         """
         from genvr.models.vidutils.infinitalk import InfinitalkInput
 
@@ -584,9 +616,9 @@ class VidutilsResource:
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar image file URL.
-            audio_url: The URL of the audio file audio file URL.
-            prompt: The prompt to use for the video generation Default ''.
+            image_url: The URL of the image to use as your avatar. image file URL.
+            audio_url: The URL of the audio file. audio file URL.
+            prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar import KlingAvatarInput
 
@@ -610,9 +642,9 @@ class VidutilsResource:
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar image file URL.
-            audio_url: The URL of the audio file audio file URL.
-            prompt: The prompt to use for the video generation Default ''.
+            image_url: The URL of the image to use as your avatar. image file URL.
+            audio_url: The URL of the audio file. audio file URL.
+            prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar_pro import KlingAvatarProInput
 
@@ -688,11 +720,19 @@ class VidutilsResource:
         `genvr.models.vidutils.kling_lip_sync.KlingLipSyncInput` before anything is sent.
 
         Args:
-            video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). video file URL.
-            audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than 5MB. audio file URL.
+            video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be
+                less than 100MB, with a duration of 2-10 seconds, and a resolution of
+                720p-1080p (720-1920px dimensions). video file URL.
+            audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than
+                5MB. audio file URL.
             text: Text content for lip sync (if not using audio)
-            voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT', 'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1', 'en_uk_boy1', 'en_PeppaPig_platform', 'en_ai_huangzhong_712', 'en_calm_story1', 'en_uk_man2', 'en_reader_en_m-v1', 'en_commercial_lady_en_f-v1', 'zh_genshin_vindi2', …. Default 'en_AOT'.
-            voice_speed: Speech rate (only used if using text and not audio) Range >= 0.8 and <= 2. Default 1.
+            voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT',
+                'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1',
+                'en_uk_boy1', 'en_PeppaPig_platform', 'en_ai_huangzhong_712',
+                'en_calm_story1', 'en_uk_man2', 'en_reader_en_m-v1',
+                'en_commercial_lady_en_f-v1', 'zh_genshin_vindi2', …. Default 'en_AOT'.
+            voice_speed: Speech rate (only used if using text and not audio) Range >= 0.8 and <= 2.
+                Default 1.
         """
         from genvr.models.vidutils.kling_lip_sync import KlingLipSyncInput
 
@@ -720,11 +760,12 @@ class VidutilsResource:
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
-            video_url: Input video video file URL.
-            audio_url: Input audio to audio file URL.
-            guidance_scale: Guidance scale Range >= 0 and <= 2. Default 1.
-            seed: Set to 0 for Random seed Default 0.
-            loop_mode: Video loop mode when audio is bigger than video One of '', 'pingpong', 'loop'.
+            video_url: Input video. video file URL.
+            audio_url: Input audio to. audio file URL.
+            guidance_scale: Guidance scale. Range >= 0 and <= 2. Default 1.
+            seed: Set to 0 for Random seed. Default 0.
+            loop_mode: Video loop mode when audio is bigger than video. One of '', 'pingpong',
+                'loop'.
         """
         from genvr.models.vidutils.lipsync_video import LipsyncVideoInput
 
@@ -751,9 +792,12 @@ class VidutilsResource:
         `genvr.models.vidutils.lucy_edit_dev.LucyEditDevInput` before anything is sent.
 
         Args:
-            prompt: Text description of the desired video content
-            video_url: URL of the video to edit video file URL.
-            sync_mode: If set to true, the function will wait for the video to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the video directly in the response without going through the CDN. Default False. Advanced.
+            prompt: Text description of the desired video content.
+            video_url: URL of the video to edit. video file URL.
+            sync_mode: If set to true, the function will wait for the video to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the video directly in the
+                response without going through the CDN. Default False. Advanced.
             enhance_prompt: Whether to enhance the prompt for better results. Default True.
         """
         from genvr.models.vidutils.lucy_edit_dev import LucyEditDevInput
@@ -793,10 +837,18 @@ class VidutilsResource:
         `genvr.models.vidutils.luma_ray2_flash_modify_video.LumaRay2FlashModifyVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            image_url: An optional URL of the first frame of the video. This should be a modified version of the original first frame, it will be used to guide the video modification. image file URL.
-            prompt: A prompt to guide the video modification
-            mode: How closely the output should follow the source video. Adhere: very close, for subtle enhancements. Flex: allows more stylistic change while keeping recognizable elements. Reimagine: loosely follows the source, for dramatic or transformative changes. One of 'adhere_1', 'adhere_2', 'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2', 'reimagine_3'. Default 'flex_1'.
+            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            image_url: An optional URL of the first frame of the video. This should be a modified
+                version of the original first frame, it will be used to guide the video
+                modification. image file URL.
+            prompt: A prompt to guide the video modification.
+            mode: How closely the output should follow the source video. Adhere: very close, for
+                subtle enhancements. Flex: allows more stylistic change while keeping
+                recognizable elements. Reimagine: loosely follows the source, for
+                dramatic or transformative changes. One of 'adhere_1', 'adhere_2',
+                'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2',
+                'reimagine_3'. Default 'flex_1'.
         """
         from genvr.models.vidutils.luma_ray2_flash_modify_video import LumaRay2FlashModifyVideoInput
 
@@ -835,10 +887,18 @@ class VidutilsResource:
         `genvr.models.vidutils.luma_ray2_modify_video.LumaRay2ModifyVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            first_frame_url: An optional URL of the first frame of the video. This should be a modified version of the original first frame, it will be used to guide the video modification. image file URL.
-            prompt: A prompt to guide the video modification
-            mode: How closely the output should follow the source video. Adhere: very close, for subtle enhancements. Flex: allows more stylistic change while keeping recognizable elements. Reimagine: loosely follows the source, for dramatic or transformative changes. One of 'adhere_1', 'adhere_2', 'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2', 'reimagine_3'. Default 'adhere_1'.
+            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            first_frame_url: An optional URL of the first frame of the video. This should be a
+                modified version of the original first frame, it will be used to guide
+                the video modification. image file URL.
+            prompt: A prompt to guide the video modification.
+            mode: How closely the output should follow the source video. Adhere: very close, for
+                subtle enhancements. Flex: allows more stylistic change while keeping
+                recognizable elements. Reimagine: loosely follows the source, for
+                dramatic or transformative changes. One of 'adhere_1', 'adhere_2',
+                'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2',
+                'reimagine_3'. Default 'adhere_1'.
         """
         from genvr.models.vidutils.luma_ray2_modify_video import LumaRay2ModifyVideoInput
 
@@ -871,15 +931,33 @@ class VidutilsResource:
         `genvr.models.vidutils.luma_reframe_video.LumaReframeVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            aspect_ratio: Aspect ratio of the reframed video One of '1:1', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'. Default '16:9'.
+            video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            aspect_ratio: Aspect ratio of the reframed video. One of '1:1', '3:4', '4:3', '9:16',
+                '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: A prompt to guide the reframing generation.
-            grid_position_x: The x position of the video in the grid, in pixels. Controls horizontal positioning of the source video within the target output dimensions. Advanced.
-            grid_position_y: The y position of the video in the grid, in pixels. Controls vertical positioning of the source video within the target output dimensions. Advanced.
-            x_start: The x start of the crop bounds, in pixels. Defines the left boundary where your source video will be placed in the output frame. The distance between x_start and x_end determines the resized width of your content. Advanced.
-            x_end: The x end of the crop bounds, in pixels. Defines the right boundary where your source video will be placed in the output frame. The distance between x_start and x_end determines the resized width of your content. Advanced.
-            y_start: The y start of the crop bounds, in pixels. Defines the top boundary where your source video will be placed in the output frame. The distance between y_start and y_end determines the resized height of your content. Advanced.
-            y_end: The y end of the crop bounds, in pixels. Defines the bottom boundary where your source video will be placed in the output frame. The distance between y_start and y_end determines the resized height of your content. Advanced.
+            grid_position_x: The x position of the video in the grid, in pixels. Controls horizontal
+                positioning of the source video within the target output dimensions.
+                Advanced.
+            grid_position_y: The y position of the video in the grid, in pixels. Controls vertical
+                positioning of the source video within the target output dimensions.
+                Advanced.
+            x_start: The x start of the crop bounds, in pixels. Defines the left boundary where your
+                source video will be placed in the output frame. The distance between
+                x_start and x_end determines the resized width of your content.
+                Advanced.
+            x_end: The x end of the crop bounds, in pixels. Defines the right boundary where your
+                source video will be placed in the output frame. The distance between
+                x_start and x_end determines the resized width of your content.
+                Advanced.
+            y_start: The y start of the crop bounds, in pixels. Defines the top boundary where your
+                source video will be placed in the output frame. The distance between
+                y_start and y_end determines the resized height of your content.
+                Advanced.
+            y_end: The y end of the crop bounds, in pixels. Defines the bottom boundary where your
+                source video will be placed in the output frame. The distance between
+                y_start and y_end determines the resized height of your content.
+                Advanced.
         """
         from genvr.models.vidutils.luma_reframe_video import LumaReframeVideoInput
 
@@ -902,14 +980,16 @@ class VidutilsResource:
         video: str,
         mask: str,
     ) -> GenerationResult:
-        """Masked Video Generator: Generate videos with masked objects using Masked Video Generator model
+        """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
+        model
 
         Runs `vidutils/masked_video_generator` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
-            video: Source video for object segmentation video file URL.
-            mask: Segmentation mask for the first frame of the video, of the object(s) we want to segment. video file URL.
+            video: Source video for object segmentation. video file URL.
+            mask: Segmentation mask for the first frame of the video, of the object(s) we want to
+                segment. video file URL.
         """
         from genvr.models.vidutils.masked_video_generator import MaskedVideoGeneratorInput
 
@@ -938,14 +1018,20 @@ class VidutilsResource:
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
-            video: Input video file with objects to be removed video file URL.
-            mask: Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video video file URL.
-            num_frames: Number of frames to process (-1 = same as original video) Range >= -1. Default -1.
-            height: Output video height (-1 = same as original video, auto-scaled to max 1920px if needed) Range >= -1. Default -1.
-            width: Output video width (-1 = same as original video, auto-scaled to max 1920px if needed) Range >= -1. Default -1.
+            video: Input video file with objects to be removed. video file URL.
+            mask: Mask video file where white areas indicate objects to remove. Use this to generate
+                a mask: /vidutils/sa2va_26b_video. video file URL.
+            num_frames: Number of frames to process (-1 = same as original video) Range >= -1.
+                Default -1.
+            height: Output video height (-1 = same as original video, auto-scaled to max 1920px if
+                needed) Range >= -1. Default -1.
+            width: Output video width (-1 = same as original video, auto-scaled to max 1920px if
+                needed) Range >= -1. Default -1.
             fps: Output video FPS (-1 = same as original video) Range >= -1. Default -1.
-            num_inference_steps: Number of denoising steps (higher = better quality, slower. 6=fast, 8=balanced, 12=high quality) Range >= 1 and <= 50. Default 6.
-            mask_dilation_iterations: Mask expansion iterations for robust removal (higher = more thorough removal) Range >= 1 and <= 20. Default 8.
+            num_inference_steps: Number of denoising steps (higher = better quality, slower. 6=fast,
+                8=balanced, 12=high quality) Range >= 1 and <= 50. Default 6.
+            mask_dilation_iterations: Mask expansion iterations for robust removal (higher = more
+                thorough removal) Range >= 1 and <= 20. Default 8.
             seed: Random seed for reproducible results (leave blank for random)
         """
         from genvr.models.vidutils.minimax_remover import MinimaxRemoverInput
@@ -978,11 +1064,15 @@ class VidutilsResource:
         `genvr.models.vidutils.mirelo_add_audio.MireloAddAudioInput` before anything is sent.
 
         Args:
-            video_url: A video url that can accessed from the API to process and add sound effects video file URL.
-            text_prompt: Additional description to guide the model
-            num_samples: The number of samples to generate from the model Range >= 1. Default 2. Advanced.
-            seed: The seed to use for the generation. If not provided, a random seed will be used Default 2105.
-            duration: The duration of the generated audio in seconds Range >= 1 and <= 10. Default 10.
+            video_url: A video url that can accessed from the API to process and add sound effects.
+                video file URL.
+            text_prompt: Additional description to guide the model.
+            num_samples: The number of samples to generate from the model. Range >= 1. Default 2.
+                Advanced.
+            seed: The seed to use for the generation. If not provided, a random seed will be used.
+                Default 2105.
+            duration: The duration of the generated audio in seconds. Range >= 1 and <= 10. Default
+                10.
         """
         from genvr.models.vidutils.mirelo_add_audio import MireloAddAudioInput
 
@@ -1013,13 +1103,13 @@ class VidutilsResource:
         `genvr.models.vidutils.mmaudio.MmaudioInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for generated audio Default ''.
-            negative_prompt: Negative prompt to avoid certain sounds Default 'music'.
-            video: Optional video file for video-to-audio generation video file URL.
-            duration: Duration of output in seconds Range >= 1. Default 8.
-            num_steps: Number of inference steps Default 25.
+            prompt: Text prompt for generated audio. Default ''.
+            negative_prompt: Negative prompt to avoid certain sounds. Default 'music'.
+            video: Optional video file for video-to-audio generation. video file URL.
+            duration: Duration of output in seconds. Range >= 1. Default 8.
+            num_steps: Number of inference steps. Default 25.
             cfg_strength: Guidance strength (CFG) Range >= 1. Default 4.5.
-            seed: Random seed. Use -1 or leave blank to randomize the seed Range >= -1.
+            seed: Random seed. Use -1 or leave blank to randomize the seed. Range >= -1.
             image: Optional image file for image-to-audio generation (experimental) image file URL.
         """
         from genvr.models.vidutils.mmaudio import MmaudioInput
@@ -1047,13 +1137,15 @@ class VidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using Multitalk Lipsync model
+        """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using
+        Multitalk Lipsync model
 
         Runs `vidutils/multitalk_lipsync_multi` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_multi.MultitalkLipsyncMultiInput` before anything is sent.
 
         Args:
-            image_url: The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: The input image. If the input image does not match the chosen aspect ratio,
+                it is resized and center cropped. image file URL.
             prompt: The text prompt to guide video generation.
             first_audio_url: The audio file for lipsync. audio file URL.
             second_audio_url: The audio file for lipsync. audio file URL.
@@ -1084,13 +1176,15 @@ class VidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Multitalk Lipsync Single: Generate image based lip sync for a single character using Multitalk Lipsync model
+        """Multitalk Lipsync Single: Generate image based lip sync for a single character using
+        Multitalk Lipsync model
 
         Runs `vidutils/multitalk_lipsync_single` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_single.MultitalkLipsyncSingleInput` before anything is sent.
 
         Args:
-            image_url: The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: The input image. If the input image does not match the chosen aspect ratio,
+                it is resized and center cropped. image file URL.
             audio_url: The audio file for lipsync. audio file URL.
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
@@ -1130,14 +1224,22 @@ class VidutilsResource:
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
-            character_image: URL of the image to use as the first frame image file URL.
-            character_video: URL of the video to use as the first frame video file URL.
-            reference_video: A video of a person performing in the manner that you would like your character to perform. video file URL.
+            character_image: URL of the image to use as the first frame. image file URL.
+            character_video: URL of the video to use as the first frame. video file URL.
+            reference_video: A video of a person performing in the manner that you would like your
+                character to perform. video file URL.
             model: The model variant to use. One of 'act_two'. Default 'act_two'. Advanced.
-            ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960', '1104:832', '832:1104', '1584:672'. Default '1280:720'.
-            body_control: A boolean indicating whether to enable body control. When enabled, non-facial movements and gestures will be applied to the character in addition to facial expressions. Default True.
-            expression_intensity: An integer between 1 and 5 (inclusive). A larger value increases the intensity of the character's expression. Range >= 1 and <= 5. Default 3.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results.
+            ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960',
+                '1104:832', '832:1104', '1584:672'. Default '1280:720'.
+            body_control: A boolean indicating whether to enable body control. When enabled,
+                non-facial movements and gestures will be applied to the character in
+                addition to facial expressions. Default True.
+            expression_intensity: An integer between 1 and 5 (inclusive). A larger value increases
+                the intensity of the character's expression. Range >= 1 and <= 5.
+                Default 3.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
         """
         from genvr.models.vidutils.runway_act2 import RunwayAct2Input
 
@@ -1168,11 +1270,14 @@ class VidutilsResource:
         `genvr.models.vidutils.runway_aleph.RunwayAlephInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. video file URL.
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'. Default '16:9'.
-            seed: Random seed. Set for reproducible generation
-            reference_images: Up to 3 reference images to influence the style or content of the output. image file URLs. Items: 0 to 4.
+            prompt: Text prompt for video generation.
+            video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input
+                video will be used. video file URL.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+                Default '16:9'.
+            seed: Random seed. Set for reproducible generation.
+            reference_images: Up to 3 reference images to influence the style or content of the
+                output. image file URLs. Items: 0 to 4.
         """
         from genvr.models.vidutils.runway_aleph import RunwayAlephInput
 
@@ -1196,7 +1301,8 @@ class VidutilsResource:
         `genvr.models.vidutils.runway_upscale.RunwayUpscaleInput` before anything is sent.
 
         Args:
-            video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side. video file URL.
+            video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side.
+                video file URL.
         """
         from genvr.models.vidutils.runway_upscale import RunwayUpscaleInput
 
@@ -1218,9 +1324,9 @@ class VidutilsResource:
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
-            video: Input video for segmentation video file URL.
+            video: Input video for segmentation. video file URL.
             instruction: Text instruction for the model. Write 'Segment the' to create a mask.
-            frame_interval: Frame interval for processing Range >= 1 and <= 30. Default 6.
+            frame_interval: Frame interval for processing. Range >= 1 and <= 30. Default 6.
         """
         from genvr.models.vidutils.sa2va_26b_video import Sa2va26bVideoInput
 
@@ -1250,10 +1356,14 @@ class VidutilsResource:
         Args:
             image: Input portrait image (will be cropped if face is detected). image file URL.
             audio: Input audio file (WAV, MP3, etc.) for the voice. audio file URL.
-            dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement. Range >= 0.5 and <= 2. Default 1.
-            min_resolution: Minimum image resolution for processing. Lower values use less memory but may reduce quality. Range >= 256 and <= 1024. Default 512.
-            inference_steps: Number of diffusion steps. Higher values may improve quality but take longer. Range >= 5 and <= 50. Default 25.
-            keep_resolution: If true, output video matches the original image resolution. Otherwise uses the min_resolution after cropping. Default False.
+            dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement.
+                Range >= 0.5 and <= 2. Default 1.
+            min_resolution: Minimum image resolution for processing. Lower values use less memory
+                but may reduce quality. Range >= 256 and <= 1024. Default 512.
+            inference_steps: Number of diffusion steps. Higher values may improve quality but take
+                longer. Range >= 5 and <= 50. Default 25.
+            keep_resolution: If true, output video matches the original image resolution. Otherwise
+                uses the min_resolution after cropping. Default False.
             seed: Random seed for reproducible results. Leave blank for a random seed.
         """
         from genvr.models.vidutils.sonic import SonicInput
@@ -1318,21 +1428,28 @@ class VidutilsResource:
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
-            image: Reference image for avatar generation image file URL.
-            audio: Audio file to drive the avatar animation audio file URL.
-            prompt: Text prompt describing the scene Default ''.
-            negative_prompt: Negative prompt to avoid unwanted elements Default a long text.
-            aspect_ratio: Output video aspect ratio One of 'auto', 'square', 'portrait', 'landscape'. Default 'auto'.
-            gpu_memory_mode: GPU memory optimization mode One of 'model_full_load', 'model_cpu_offload', 'model_cpu_offload_and_qfloat8', 'sequential_cpu_offload'. Default 'model_cpu_offload'. Advanced.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 10. Default 6. Advanced.
-            num_inference_steps: Number of inference steps Range >= 1 and <= 100. Default 50. Advanced.
-            text_guide_scale: Text guidance scale Range >= 1 and <= 10. Default 3.
-            audio_guide_scale: Audio guidance scale Range >= 1 and <= 10. Default 5. Advanced.
-            motion_frame: Motion frame parameter Range >= 1 and <= 50. Default 24. Advanced.
-            fps: Frames per second for output video Range >= 1 and <= 60. Default 24.
-            overlap_window_length: Overlap window length for long video generation Range >= 1 and <= 20. Default 5. Advanced.
-            go_fast: Enable fast mode with optimizations (TeaCache acceleration) Default False. Advanced.
-            seed: Random seed for reproducibility
+            image: Reference image for avatar generation. image file URL.
+            audio: Audio file to drive the avatar animation. audio file URL.
+            prompt: Text prompt describing the scene. Default ''.
+            negative_prompt: Negative prompt to avoid unwanted elements. Default a long text.
+            aspect_ratio: Output video aspect ratio. One of 'auto', 'square', 'portrait',
+                'landscape'. Default 'auto'.
+            gpu_memory_mode: GPU memory optimization mode. One of 'model_full_load',
+                'model_cpu_offload', 'model_cpu_offload_and_qfloat8',
+                'sequential_cpu_offload'. Default 'model_cpu_offload'. Advanced.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 10. Default 6.
+                Advanced.
+            num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 50.
+                Advanced.
+            text_guide_scale: Text guidance scale. Range >= 1 and <= 10. Default 3.
+            audio_guide_scale: Audio guidance scale. Range >= 1 and <= 10. Default 5. Advanced.
+            motion_frame: Motion frame parameter. Range >= 1 and <= 50. Default 24. Advanced.
+            fps: Frames per second for output video. Range >= 1 and <= 60. Default 24.
+            overlap_window_length: Overlap window length for long video generation. Range >= 1 and
+                <= 20. Default 5. Advanced.
+            go_fast: Enable fast mode with optimizations (TeaCache acceleration) Default False.
+                Advanced.
+            seed: Random seed for reproducibility.
         """
         from genvr.models.vidutils.stable_avatar import StableAvatarInput
 
@@ -1368,9 +1485,10 @@ class VidutilsResource:
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            sync_mode: The mode of the sync One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'. Default 'cut_off'.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
+                Default 'cut_off'.
         """
         from genvr.models.vidutils.sync_lipsync2 import SyncLipsync2Input
 
@@ -1394,9 +1512,10 @@ class VidutilsResource:
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            sync_mode: The mode of the sync One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'. Default 'cut_off'.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
+                Default 'cut_off'.
         """
         from genvr.models.vidutils.sync_lipsync2_pro import SyncLipsync2ProInput
 
@@ -1423,10 +1542,13 @@ class VidutilsResource:
 
         Args:
             video_url: The URL of the video to generate the audio for. video file URL.
-            prompt: A prompt to guide the audio generation. If not provided, it will be extracted from the video. Default ''.
-            seed: The seed for the random number generator
-            num_inference_steps: The number of inference steps for audio generation. Range >= 2 and <= 100. Default 24. Advanced.
-            cfg_scale: The classifier-free guidance scale for audio generation. Range >= 1 and <= 20. Default 5. Advanced.
+            prompt: A prompt to guide the audio generation. If not provided, it will be extracted
+                from the video. Default ''.
+            seed: The seed for the random number generator.
+            num_inference_steps: The number of inference steps for audio generation. Range >= 2 and
+                <= 100. Default 24. Advanced.
+            cfg_scale: The classifier-free guidance scale for audio generation. Range >= 1 and <=
+                20. Default 5. Advanced.
         """
         from genvr.models.vidutils.thinksound import ThinksoundInput
 
@@ -1452,9 +1574,11 @@ class VidutilsResource:
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to upscale video file URL.
-            upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range >= 1 and <= 4. Default 2.
-            target_fps: Target FPS for frame interpolation. If set, frame interpolation will be enabled. Range >= 16 and <= 60. Default 24.
+            video_url: URL of the video to upscale. video file URL.
+            upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range
+                >= 1 and <= 4. Default 2.
+            target_fps: Target FPS for frame interpolation. If set, frame interpolation will be
+                enabled. Range >= 16 and <= 60. Default 24.
         """
         from genvr.models.vidutils.topaz_upscale import TopazUpscaleInput
 
@@ -1479,10 +1603,11 @@ class VidutilsResource:
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to be processed image file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            resolution: The resolution for the output One of '480p', '720p'. Default '480p'.
-            fast_mode: If set to true, the function will use the fast mode to generate the video Default False.
+            image_url: The URL of the image to be processed. image file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            resolution: The resolution for the output. One of '480p', '720p'. Default '480p'.
+            fast_mode: If set to true, the function will use the fast mode to generate the video.
+                Default False.
         """
         from genvr.models.vidutils.veed_fabric1 import VeedFabric1Input
 
@@ -1509,7 +1634,8 @@ class VidutilsResource:
 
         Args:
             input_video: Video to segment. video file URL.
-            output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'. Default 'green-screen'.
+            output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'.
+                Default 'green-screen'.
         """
         from genvr.models.vidutils.videobgremove import VideobgremoveInput
 
@@ -1547,7 +1673,9 @@ class VidutilsResource:
 
         Args:
             video_url: The URL of the video to remove the background from. video file URL.
-            background_color: The color of the new background. One of 'Transparent', 'Black', 'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta', 'Orange'. Default 'Black'.
+            background_color: The color of the new background. One of 'Transparent', 'Black',
+                'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta',
+                'Orange'. Default 'Black'.
         """
         from genvr.models.vidutils.videobgremove_bria import VideobgremoveBriaInput
 
@@ -1586,8 +1714,12 @@ class VidutilsResource:
 
         Args:
             video: Input video file (e.g. MP4). video file URL.
-            tasks: Which restoration tasks to apply. One of 'face-restoration', 'face-restoration-and-colorization', 'face-restoration-and-colorization-and-inpainting'. Default 'face-restoration'.
-            mask: An inpainting mask image (white areas will be restored). Only required when tasks includes inpainting. image file URL.
+            tasks: Which restoration tasks to apply. One of 'face-restoration',
+                'face-restoration-and-colorization',
+                'face-restoration-and-colorization-and-inpainting'. Default
+                'face-restoration'.
+            mask: An inpainting mask image (white areas will be restored). Only required when tasks
+                includes inpainting. image file URL.
             num_inference_steps: Number of diffusion steps. Default 30.
             decode_chunk_size: Chunk size for decoding long videos. Default 16.
             overlap: Number of overlapping frames between segments. Default 3.
@@ -1630,9 +1762,10 @@ class VidutilsResource:
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
-            video_path: Input Video video file URL.
-            resolution: Output resolution One of 'FHD', '2k', '4k'. Default 'FHD'.
-            model: Upscaling model One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
+            video_path: Input Video. video file URL.
+            resolution: Output resolution. One of 'FHD', '2k', '4k'. Default 'FHD'.
+            model: Upscaling model. One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B',
+                'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
         """
         from genvr.models.vidutils.videoupscale import VideoupscaleInput
 
@@ -1664,15 +1797,28 @@ class VidutilsResource:
 
         Args:
             video_url: URL of the input video. video file URL.
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 1 and <= 10. Default 1. Advanced.
-            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p', '580p', '720p'. Default '480p'.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p',
+                '580p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10. Default 5. Advanced.
-            video_quality: The quality of the output video. Higher quality means better visual quality but larger file size. One of 'low', 'medium', 'high', 'maximum'. Default 'high'. Advanced.
-            video_write_mode: The write mode of the output video. Faster write mode means faster results but larger file size, balanced write mode is a good compromise between speed and quality, and small write mode is the slowest but produces the smallest file size. One of 'fast', 'balanced', 'small'. Default 'balanced'. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10.
+                Default 5. Advanced.
+            video_quality: The quality of the output video. Higher quality means better visual
+                quality but larger file size. One of 'low', 'medium', 'high', 'maximum'.
+                Default 'high'. Advanced.
+            video_write_mode: The write mode of the output video. Faster write mode means faster
+                results but larger file size, balanced write mode is a good compromise
+                between speed and quality, and small write mode is the slowest but
+                produces the smallest file size. One of 'fast', 'balanced', 'small'.
+                Default 'balanced'. Advanced.
         """
         from genvr.models.vidutils.wan2_2_animate_move import Wan22AnimateMoveInput
 
@@ -1711,15 +1857,28 @@ class VidutilsResource:
 
         Args:
             video_url: URL of the input video. video file URL.
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 1 and <= 10. Default 1. Advanced.
-            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p', '580p', '720p'. Default '480p'.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p',
+                '580p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10. Default 5. Advanced.
-            video_quality: The quality of the output video. Higher quality means better visual quality but larger file size. One of 'low', 'medium', 'high', 'maximum'. Default 'high'. Advanced.
-            video_write_mode: The write mode of the output video. Faster write mode means faster results but larger file size, balanced write mode is a good compromise between speed and quality, and small write mode is the slowest but produces the smallest file size. One of 'fast', 'balanced', 'small'. Default 'balanced'. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10.
+                Default 5. Advanced.
+            video_quality: The quality of the output video. Higher quality means better visual
+                quality but larger file size. One of 'low', 'medium', 'high', 'maximum'.
+                Default 'high'. Advanced.
+            video_write_mode: The write mode of the output video. Faster write mode means faster
+                results but larger file size, balanced write mode is a good compromise
+                between speed and quality, and small write mode is the slowest but
+                produces the smallest file size. One of 'fast', 'balanced', 'small'.
+                Default 'balanced'. Advanced.
         """
         from genvr.models.vidutils.wan2_2_animate_replace import Wan22AnimateReplaceInput
 
@@ -1789,9 +1948,15 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio to be processed audio file URL.
-            avatar: Select an avatar for the video generation One of 'Mia outdoor (UGC)', 'Lara (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)', 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse (Masterclass)', …. Default 'Mia outdoor (UGC)'. Always sent (the schema requires it).
-            remove_background: Enabling the remove background feature will result in a 50% increase in the price. Default False.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
+                (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
+                'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
+                (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse
+                (Masterclass)', …. Default 'Mia outdoor (UGC)'. Always sent (the schema
+                requires it).
+            remove_background: Enabling the remove background feature will result in a 50% increase
+                in the price. Default False.
         """
         from genvr.models.vidutils.argil_avatar_a2v import ArgilAvatarA2vInput
 
@@ -1872,10 +2037,17 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.argil_avatar_t2v.ArgilAvatarT2vInput` before anything is sent.
 
         Args:
-            text: The text content for the avatar to speak
-            avatar: Select an avatar for the video generation One of 'Mia outdoor (UGC)', 'Lara (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)', 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse (Masterclass)', …. Default 'Mia outdoor (UGC)'.
-            voice: Select a voice for the avatar One of 'Rachel', 'Clyde', 'Roger', 'Sarah', 'Laura', 'Thomas', 'Charlie', 'George', 'Callum', 'River', 'Harry', 'Liam', …. Default 'Rachel'.
-            remove_background: Enabling the remove background feature will result in a 50% increase in the price. Default False.
+            text: The text content for the avatar to speak.
+            avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
+                (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
+                'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
+                (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse
+                (Masterclass)', …. Default 'Mia outdoor (UGC)'.
+            voice: Select a voice for the avatar. One of 'Rachel', 'Clyde', 'Roger', 'Sarah',
+                'Laura', 'Thomas', 'Charlie', 'George', 'Callum', 'River', 'Harry',
+                'Liam', …. Default 'Rachel'.
+            remove_background: Enabling the remove background feature will result in a 50% increase
+                in the price. Default False.
         """
         from genvr.models.vidutils.argil_avatar_t2v import ArgilAvatarT2vInput
 
@@ -1899,8 +2071,9 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.bria_upscale.BriaUpscaleInput` before anything is sent.
 
         Args:
-            video_url: Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s video file URL.
-            desired_increase: desired_increase factor One of '2', '4'. Default '2'.
+            video_url: Input video to increase resolution. Size should be less than 14142x14142 and
+                duration less than 30s. video file URL.
+            desired_increase: desired_increase factor. One of '2', '4'. Default '2'.
         """
         from genvr.models.vidutils.bria_upscale import BriaUpscaleInput
 
@@ -1923,7 +2096,10 @@ class AsyncVidutilsResource:
 
         Args:
             image: Input image containing a human subject, face or character. image file URL.
-            audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. audio file URL.
+            audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be
+                no longer than 15 seconds. After 15 seconds the video quality will begin
+                to degrade. If you have a lot of audio you want to process, we recommend
+                splitting it into 15 second chunks. audio file URL.
         """
         from genvr.models.vidutils.bytedance_omnihuman import BytedanceOmnihumanInput
 
@@ -1946,9 +2122,9 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            loop: Whether to loop the video Default False.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            loop: Whether to loop the video. Default False.
         """
         from genvr.models.vidutils.creatify_lipsync import CreatifyLipsyncInput
 
@@ -1977,13 +2153,18 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.echomimic_v3.EchomimicV3Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as a reference for the video generation. image file URL.
-            audio_url: The URL of the audio to use as a reference for the video generation. audio file URL.
+            image_url: The URL of the image to use as a reference for the video generation. image
+                file URL.
+            audio_url: The URL of the audio to use as a reference for the video generation. audio
+                file URL.
             prompt: The prompt to use for the video generation.
             negative_prompt: The negative prompt to use for the video generation. Default ''.
-            num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <= 161. Default 121.
-            guidance_scale: The guidance scale to use for the video generation. Range >= 1 and <= 10. Default 4.5. Advanced.
-            audio_guidance_scale: The audio guidance scale to use for the video generation. Range >= 1 and <= 10. Default 2.5. Advanced.
+            num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <=
+                161. Default 121.
+            guidance_scale: The guidance scale to use for the video generation. Range >= 1 and <=
+                10. Default 4.5. Advanced.
+            audio_guidance_scale: The audio guidance scale to use for the video generation. Range >=
+                1 and <= 10. Default 2.5. Advanced.
             seed: The seed to use for the video generation.
         """
         from genvr.models.vidutils.echomimic_v3 import EchomimicV3Input
@@ -2195,7 +2376,10 @@ class AsyncVidutilsResource:
 
         Args:
             video: Input video file (.mp4) video file URL.
-            output_language: The target language in which the video will be translated One of 'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish', 'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default 'English'.
+            output_language: The target language in which the video will be translated. One of
+                'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish',
+                'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default
+                'English'.
         """
         from genvr.models.vidutils.heygen_video_translate import HeygenVideoTranslateInput
 
@@ -2217,8 +2401,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
         """
         from genvr.models.vidutils.hummingbird_lipsync import HummingbirdLipsyncInput
 
@@ -2244,12 +2428,15 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate audio for video file URL.
+            video_url: The URL of the video to generate audio for. video file URL.
             text_prompt: Text description of the desired audio (optional)
-            negative_prompt: Negative prompt to avoid certain audio characteristics Default 'noisy, harsh'.
-            guidance_scale: Guidance scale for audio generation Range >= 1 and <= 10. Default 4.5. Advanced.
-            num_inference_steps: Number of inference steps for generation Range >= 10 and <= 100. Default 50. Advanced.
-            seed: Random seed for reproducible generation
+            negative_prompt: Negative prompt to avoid certain audio characteristics. Default 'noisy,
+                harsh'.
+            guidance_scale: Guidance scale for audio generation. Range >= 1 and <= 10. Default 4.5.
+                Advanced.
+            num_inference_steps: Number of inference steps for generation. Range >= 10 and <= 100.
+                Default 50. Advanced.
+            seed: Random seed for reproducible generation.
         """
         from genvr.models.vidutils.hunyuan_foley_add_audio import HunyuanFoleyAddAudioInput
 
@@ -2280,13 +2467,17 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.infinitalk.InfinitalkInput` before anything is sent.
 
         Args:
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
             audio_url: The URL of the audio file. audio file URL.
             prompt: The text prompt to guide video generation.
-            num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <= 721. Default 145.
-            resolution: Resolution of the video to generate. Must be either 480p or 720p. One of '480p', '720p'. Default '480p'.
+            num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <=
+                721. Default 145.
+            resolution: Resolution of the video to generate. Must be either 480p or 720p. One of
+                '480p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen. Default 42.
-            acceleration: The acceleration level to use for generation. One of 'none', 'regular', 'high'. Default 'regular'.
+            acceleration: The acceleration level to use for generation. One of 'none', 'regular',
+                'high'. Default 'regular'.
         """
         from genvr.models.vidutils.infinitalk import InfinitalkInput
 
@@ -2314,9 +2505,9 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar image file URL.
-            audio_url: The URL of the audio file audio file URL.
-            prompt: The prompt to use for the video generation Default ''.
+            image_url: The URL of the image to use as your avatar. image file URL.
+            audio_url: The URL of the audio file. audio file URL.
+            prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar import KlingAvatarInput
 
@@ -2340,9 +2531,9 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar image file URL.
-            audio_url: The URL of the audio file audio file URL.
-            prompt: The prompt to use for the video generation Default ''.
+            image_url: The URL of the image to use as your avatar. image file URL.
+            audio_url: The URL of the audio file. audio file URL.
+            prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar_pro import KlingAvatarProInput
 
@@ -2418,11 +2609,19 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.kling_lip_sync.KlingLipSyncInput` before anything is sent.
 
         Args:
-            video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). video file URL.
-            audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than 5MB. audio file URL.
+            video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be
+                less than 100MB, with a duration of 2-10 seconds, and a resolution of
+                720p-1080p (720-1920px dimensions). video file URL.
+            audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than
+                5MB. audio file URL.
             text: Text content for lip sync (if not using audio)
-            voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT', 'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1', 'en_uk_boy1', 'en_PeppaPig_platform', 'en_ai_huangzhong_712', 'en_calm_story1', 'en_uk_man2', 'en_reader_en_m-v1', 'en_commercial_lady_en_f-v1', 'zh_genshin_vindi2', …. Default 'en_AOT'.
-            voice_speed: Speech rate (only used if using text and not audio) Range >= 0.8 and <= 2. Default 1.
+            voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT',
+                'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1',
+                'en_uk_boy1', 'en_PeppaPig_platform', 'en_ai_huangzhong_712',
+                'en_calm_story1', 'en_uk_man2', 'en_reader_en_m-v1',
+                'en_commercial_lady_en_f-v1', 'zh_genshin_vindi2', …. Default 'en_AOT'.
+            voice_speed: Speech rate (only used if using text and not audio) Range >= 0.8 and <= 2.
+                Default 1.
         """
         from genvr.models.vidutils.kling_lip_sync import KlingLipSyncInput
 
@@ -2450,11 +2649,12 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
-            video_url: Input video video file URL.
-            audio_url: Input audio to audio file URL.
-            guidance_scale: Guidance scale Range >= 0 and <= 2. Default 1.
-            seed: Set to 0 for Random seed Default 0.
-            loop_mode: Video loop mode when audio is bigger than video One of '', 'pingpong', 'loop'.
+            video_url: Input video. video file URL.
+            audio_url: Input audio to. audio file URL.
+            guidance_scale: Guidance scale. Range >= 0 and <= 2. Default 1.
+            seed: Set to 0 for Random seed. Default 0.
+            loop_mode: Video loop mode when audio is bigger than video. One of '', 'pingpong',
+                'loop'.
         """
         from genvr.models.vidutils.lipsync_video import LipsyncVideoInput
 
@@ -2481,9 +2681,12 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.lucy_edit_dev.LucyEditDevInput` before anything is sent.
 
         Args:
-            prompt: Text description of the desired video content
-            video_url: URL of the video to edit video file URL.
-            sync_mode: If set to true, the function will wait for the video to be generated and uploaded before returning the response. This will increase the latency of the function but it allows you to get the video directly in the response without going through the CDN. Default False. Advanced.
+            prompt: Text description of the desired video content.
+            video_url: URL of the video to edit. video file URL.
+            sync_mode: If set to true, the function will wait for the video to be generated and
+                uploaded before returning the response. This will increase the latency
+                of the function but it allows you to get the video directly in the
+                response without going through the CDN. Default False. Advanced.
             enhance_prompt: Whether to enhance the prompt for better results. Default True.
         """
         from genvr.models.vidutils.lucy_edit_dev import LucyEditDevInput
@@ -2523,10 +2726,18 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.luma_ray2_flash_modify_video.LumaRay2FlashModifyVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            image_url: An optional URL of the first frame of the video. This should be a modified version of the original first frame, it will be used to guide the video modification. image file URL.
-            prompt: A prompt to guide the video modification
-            mode: How closely the output should follow the source video. Adhere: very close, for subtle enhancements. Flex: allows more stylistic change while keeping recognizable elements. Reimagine: loosely follows the source, for dramatic or transformative changes. One of 'adhere_1', 'adhere_2', 'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2', 'reimagine_3'. Default 'flex_1'.
+            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            image_url: An optional URL of the first frame of the video. This should be a modified
+                version of the original first frame, it will be used to guide the video
+                modification. image file URL.
+            prompt: A prompt to guide the video modification.
+            mode: How closely the output should follow the source video. Adhere: very close, for
+                subtle enhancements. Flex: allows more stylistic change while keeping
+                recognizable elements. Reimagine: loosely follows the source, for
+                dramatic or transformative changes. One of 'adhere_1', 'adhere_2',
+                'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2',
+                'reimagine_3'. Default 'flex_1'.
         """
         from genvr.models.vidutils.luma_ray2_flash_modify_video import LumaRay2FlashModifyVideoInput
 
@@ -2565,10 +2776,18 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.luma_ray2_modify_video.LumaRay2ModifyVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            first_frame_url: An optional URL of the first frame of the video. This should be a modified version of the original first frame, it will be used to guide the video modification. image file URL.
-            prompt: A prompt to guide the video modification
-            mode: How closely the output should follow the source video. Adhere: very close, for subtle enhancements. Flex: allows more stylistic change while keeping recognizable elements. Reimagine: loosely follows the source, for dramatic or transformative changes. One of 'adhere_1', 'adhere_2', 'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2', 'reimagine_3'. Default 'adhere_1'.
+            video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            first_frame_url: An optional URL of the first frame of the video. This should be a
+                modified version of the original first frame, it will be used to guide
+                the video modification. image file URL.
+            prompt: A prompt to guide the video modification.
+            mode: How closely the output should follow the source video. Adhere: very close, for
+                subtle enhancements. Flex: allows more stylistic change while keeping
+                recognizable elements. Reimagine: loosely follows the source, for
+                dramatic or transformative changes. One of 'adhere_1', 'adhere_2',
+                'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2',
+                'reimagine_3'. Default 'adhere_1'.
         """
         from genvr.models.vidutils.luma_ray2_modify_video import LumaRay2ModifyVideoInput
 
@@ -2601,15 +2820,33 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.luma_reframe_video.LumaReframeVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. video file URL.
-            aspect_ratio: Aspect ratio of the reframed video One of '1:1', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'. Default '16:9'.
+            video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video
+                duration is 30 seconds. video file URL.
+            aspect_ratio: Aspect ratio of the reframed video. One of '1:1', '3:4', '4:3', '9:16',
+                '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: A prompt to guide the reframing generation.
-            grid_position_x: The x position of the video in the grid, in pixels. Controls horizontal positioning of the source video within the target output dimensions. Advanced.
-            grid_position_y: The y position of the video in the grid, in pixels. Controls vertical positioning of the source video within the target output dimensions. Advanced.
-            x_start: The x start of the crop bounds, in pixels. Defines the left boundary where your source video will be placed in the output frame. The distance between x_start and x_end determines the resized width of your content. Advanced.
-            x_end: The x end of the crop bounds, in pixels. Defines the right boundary where your source video will be placed in the output frame. The distance between x_start and x_end determines the resized width of your content. Advanced.
-            y_start: The y start of the crop bounds, in pixels. Defines the top boundary where your source video will be placed in the output frame. The distance between y_start and y_end determines the resized height of your content. Advanced.
-            y_end: The y end of the crop bounds, in pixels. Defines the bottom boundary where your source video will be placed in the output frame. The distance between y_start and y_end determines the resized height of your content. Advanced.
+            grid_position_x: The x position of the video in the grid, in pixels. Controls horizontal
+                positioning of the source video within the target output dimensions.
+                Advanced.
+            grid_position_y: The y position of the video in the grid, in pixels. Controls vertical
+                positioning of the source video within the target output dimensions.
+                Advanced.
+            x_start: The x start of the crop bounds, in pixels. Defines the left boundary where your
+                source video will be placed in the output frame. The distance between
+                x_start and x_end determines the resized width of your content.
+                Advanced.
+            x_end: The x end of the crop bounds, in pixels. Defines the right boundary where your
+                source video will be placed in the output frame. The distance between
+                x_start and x_end determines the resized width of your content.
+                Advanced.
+            y_start: The y start of the crop bounds, in pixels. Defines the top boundary where your
+                source video will be placed in the output frame. The distance between
+                y_start and y_end determines the resized height of your content.
+                Advanced.
+            y_end: The y end of the crop bounds, in pixels. Defines the bottom boundary where your
+                source video will be placed in the output frame. The distance between
+                y_start and y_end determines the resized height of your content.
+                Advanced.
         """
         from genvr.models.vidutils.luma_reframe_video import LumaReframeVideoInput
 
@@ -2632,14 +2869,16 @@ class AsyncVidutilsResource:
         video: str,
         mask: str,
     ) -> GenerationResult:
-        """Masked Video Generator: Generate videos with masked objects using Masked Video Generator model
+        """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
+        model
 
         Runs `vidutils/masked_video_generator` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
-            video: Source video for object segmentation video file URL.
-            mask: Segmentation mask for the first frame of the video, of the object(s) we want to segment. video file URL.
+            video: Source video for object segmentation. video file URL.
+            mask: Segmentation mask for the first frame of the video, of the object(s) we want to
+                segment. video file URL.
         """
         from genvr.models.vidutils.masked_video_generator import MaskedVideoGeneratorInput
 
@@ -2668,14 +2907,20 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
-            video: Input video file with objects to be removed video file URL.
-            mask: Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video video file URL.
-            num_frames: Number of frames to process (-1 = same as original video) Range >= -1. Default -1.
-            height: Output video height (-1 = same as original video, auto-scaled to max 1920px if needed) Range >= -1. Default -1.
-            width: Output video width (-1 = same as original video, auto-scaled to max 1920px if needed) Range >= -1. Default -1.
+            video: Input video file with objects to be removed. video file URL.
+            mask: Mask video file where white areas indicate objects to remove. Use this to generate
+                a mask: /vidutils/sa2va_26b_video. video file URL.
+            num_frames: Number of frames to process (-1 = same as original video) Range >= -1.
+                Default -1.
+            height: Output video height (-1 = same as original video, auto-scaled to max 1920px if
+                needed) Range >= -1. Default -1.
+            width: Output video width (-1 = same as original video, auto-scaled to max 1920px if
+                needed) Range >= -1. Default -1.
             fps: Output video FPS (-1 = same as original video) Range >= -1. Default -1.
-            num_inference_steps: Number of denoising steps (higher = better quality, slower. 6=fast, 8=balanced, 12=high quality) Range >= 1 and <= 50. Default 6.
-            mask_dilation_iterations: Mask expansion iterations for robust removal (higher = more thorough removal) Range >= 1 and <= 20. Default 8.
+            num_inference_steps: Number of denoising steps (higher = better quality, slower. 6=fast,
+                8=balanced, 12=high quality) Range >= 1 and <= 50. Default 6.
+            mask_dilation_iterations: Mask expansion iterations for robust removal (higher = more
+                thorough removal) Range >= 1 and <= 20. Default 8.
             seed: Random seed for reproducible results (leave blank for random)
         """
         from genvr.models.vidutils.minimax_remover import MinimaxRemoverInput
@@ -2708,11 +2953,15 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.mirelo_add_audio.MireloAddAudioInput` before anything is sent.
 
         Args:
-            video_url: A video url that can accessed from the API to process and add sound effects video file URL.
-            text_prompt: Additional description to guide the model
-            num_samples: The number of samples to generate from the model Range >= 1. Default 2. Advanced.
-            seed: The seed to use for the generation. If not provided, a random seed will be used Default 2105.
-            duration: The duration of the generated audio in seconds Range >= 1 and <= 10. Default 10.
+            video_url: A video url that can accessed from the API to process and add sound effects.
+                video file URL.
+            text_prompt: Additional description to guide the model.
+            num_samples: The number of samples to generate from the model. Range >= 1. Default 2.
+                Advanced.
+            seed: The seed to use for the generation. If not provided, a random seed will be used.
+                Default 2105.
+            duration: The duration of the generated audio in seconds. Range >= 1 and <= 10. Default
+                10.
         """
         from genvr.models.vidutils.mirelo_add_audio import MireloAddAudioInput
 
@@ -2743,13 +2992,13 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.mmaudio.MmaudioInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for generated audio Default ''.
-            negative_prompt: Negative prompt to avoid certain sounds Default 'music'.
-            video: Optional video file for video-to-audio generation video file URL.
-            duration: Duration of output in seconds Range >= 1. Default 8.
-            num_steps: Number of inference steps Default 25.
+            prompt: Text prompt for generated audio. Default ''.
+            negative_prompt: Negative prompt to avoid certain sounds. Default 'music'.
+            video: Optional video file for video-to-audio generation. video file URL.
+            duration: Duration of output in seconds. Range >= 1. Default 8.
+            num_steps: Number of inference steps. Default 25.
             cfg_strength: Guidance strength (CFG) Range >= 1. Default 4.5.
-            seed: Random seed. Use -1 or leave blank to randomize the seed Range >= -1.
+            seed: Random seed. Use -1 or leave blank to randomize the seed. Range >= -1.
             image: Optional image file for image-to-audio generation (experimental) image file URL.
         """
         from genvr.models.vidutils.mmaudio import MmaudioInput
@@ -2777,13 +3026,15 @@ class AsyncVidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using Multitalk Lipsync model
+        """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using
+        Multitalk Lipsync model
 
         Runs `vidutils/multitalk_lipsync_multi` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_multi.MultitalkLipsyncMultiInput` before anything is sent.
 
         Args:
-            image_url: The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: The input image. If the input image does not match the chosen aspect ratio,
+                it is resized and center cropped. image file URL.
             prompt: The text prompt to guide video generation.
             first_audio_url: The audio file for lipsync. audio file URL.
             second_audio_url: The audio file for lipsync. audio file URL.
@@ -2814,13 +3065,15 @@ class AsyncVidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
-        """Multitalk Lipsync Single: Generate image based lip sync for a single character using Multitalk Lipsync model
+        """Multitalk Lipsync Single: Generate image based lip sync for a single character using
+        Multitalk Lipsync model
 
         Runs `vidutils/multitalk_lipsync_single` and waits for its output. Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_single.MultitalkLipsyncSingleInput` before anything is sent.
 
         Args:
-            image_url: The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
+            image_url: The input image. If the input image does not match the chosen aspect ratio,
+                it is resized and center cropped. image file URL.
             audio_url: The audio file for lipsync. audio file URL.
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
@@ -2860,14 +3113,22 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
-            character_image: URL of the image to use as the first frame image file URL.
-            character_video: URL of the video to use as the first frame video file URL.
-            reference_video: A video of a person performing in the manner that you would like your character to perform. video file URL.
+            character_image: URL of the image to use as the first frame. image file URL.
+            character_video: URL of the video to use as the first frame. video file URL.
+            reference_video: A video of a person performing in the manner that you would like your
+                character to perform. video file URL.
             model: The model variant to use. One of 'act_two'. Default 'act_two'. Advanced.
-            ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960', '1104:832', '832:1104', '1584:672'. Default '1280:720'.
-            body_control: A boolean indicating whether to enable body control. When enabled, non-facial movements and gestures will be applied to the character in addition to facial expressions. Default True.
-            expression_intensity: An integer between 1 and 5 (inclusive). A larger value increases the intensity of the character's expression. Range >= 1 and <= 5. Default 3.
-            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to get different results for the same other request parameters. Using the same seed integer for an identical request will produce similar results.
+            ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960',
+                '1104:832', '832:1104', '1584:672'. Default '1280:720'.
+            body_control: A boolean indicating whether to enable body control. When enabled,
+                non-facial movements and gestures will be applied to the character in
+                addition to facial expressions. Default True.
+            expression_intensity: An integer between 1 and 5 (inclusive). A larger value increases
+                the intensity of the character's expression. Range >= 1 and <= 5.
+                Default 3.
+            seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
+                get different results for the same other request parameters. Using the
+                same seed integer for an identical request will produce similar results.
         """
         from genvr.models.vidutils.runway_act2 import RunwayAct2Input
 
@@ -2898,11 +3159,14 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.runway_aleph.RunwayAlephInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for video generation
-            video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. video file URL.
-            aspect_ratio: Video aspect ratio One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'. Default '16:9'.
-            seed: Random seed. Set for reproducible generation
-            reference_images: Up to 3 reference images to influence the style or content of the output. image file URLs. Items: 0 to 4.
+            prompt: Text prompt for video generation.
+            video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input
+                video will be used. video file URL.
+            aspect_ratio: Video aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
+                Default '16:9'.
+            seed: Random seed. Set for reproducible generation.
+            reference_images: Up to 3 reference images to influence the style or content of the
+                output. image file URLs. Items: 0 to 4.
         """
         from genvr.models.vidutils.runway_aleph import RunwayAlephInput
 
@@ -2926,7 +3190,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.runway_upscale.RunwayUpscaleInput` before anything is sent.
 
         Args:
-            video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side. video file URL.
+            video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side.
+                video file URL.
         """
         from genvr.models.vidutils.runway_upscale import RunwayUpscaleInput
 
@@ -2948,9 +3213,9 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
-            video: Input video for segmentation video file URL.
+            video: Input video for segmentation. video file URL.
             instruction: Text instruction for the model. Write 'Segment the' to create a mask.
-            frame_interval: Frame interval for processing Range >= 1 and <= 30. Default 6.
+            frame_interval: Frame interval for processing. Range >= 1 and <= 30. Default 6.
         """
         from genvr.models.vidutils.sa2va_26b_video import Sa2va26bVideoInput
 
@@ -2980,10 +3245,14 @@ class AsyncVidutilsResource:
         Args:
             image: Input portrait image (will be cropped if face is detected). image file URL.
             audio: Input audio file (WAV, MP3, etc.) for the voice. audio file URL.
-            dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement. Range >= 0.5 and <= 2. Default 1.
-            min_resolution: Minimum image resolution for processing. Lower values use less memory but may reduce quality. Range >= 256 and <= 1024. Default 512.
-            inference_steps: Number of diffusion steps. Higher values may improve quality but take longer. Range >= 5 and <= 50. Default 25.
-            keep_resolution: If true, output video matches the original image resolution. Otherwise uses the min_resolution after cropping. Default False.
+            dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement.
+                Range >= 0.5 and <= 2. Default 1.
+            min_resolution: Minimum image resolution for processing. Lower values use less memory
+                but may reduce quality. Range >= 256 and <= 1024. Default 512.
+            inference_steps: Number of diffusion steps. Higher values may improve quality but take
+                longer. Range >= 5 and <= 50. Default 25.
+            keep_resolution: If true, output video matches the original image resolution. Otherwise
+                uses the min_resolution after cropping. Default False.
             seed: Random seed for reproducible results. Leave blank for a random seed.
         """
         from genvr.models.vidutils.sonic import SonicInput
@@ -3048,21 +3317,28 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
-            image: Reference image for avatar generation image file URL.
-            audio: Audio file to drive the avatar animation audio file URL.
-            prompt: Text prompt describing the scene Default ''.
-            negative_prompt: Negative prompt to avoid unwanted elements Default a long text.
-            aspect_ratio: Output video aspect ratio One of 'auto', 'square', 'portrait', 'landscape'. Default 'auto'.
-            gpu_memory_mode: GPU memory optimization mode One of 'model_full_load', 'model_cpu_offload', 'model_cpu_offload_and_qfloat8', 'sequential_cpu_offload'. Default 'model_cpu_offload'. Advanced.
-            guidance_scale: Guidance scale for generation Range >= 1 and <= 10. Default 6. Advanced.
-            num_inference_steps: Number of inference steps Range >= 1 and <= 100. Default 50. Advanced.
-            text_guide_scale: Text guidance scale Range >= 1 and <= 10. Default 3.
-            audio_guide_scale: Audio guidance scale Range >= 1 and <= 10. Default 5. Advanced.
-            motion_frame: Motion frame parameter Range >= 1 and <= 50. Default 24. Advanced.
-            fps: Frames per second for output video Range >= 1 and <= 60. Default 24.
-            overlap_window_length: Overlap window length for long video generation Range >= 1 and <= 20. Default 5. Advanced.
-            go_fast: Enable fast mode with optimizations (TeaCache acceleration) Default False. Advanced.
-            seed: Random seed for reproducibility
+            image: Reference image for avatar generation. image file URL.
+            audio: Audio file to drive the avatar animation. audio file URL.
+            prompt: Text prompt describing the scene. Default ''.
+            negative_prompt: Negative prompt to avoid unwanted elements. Default a long text.
+            aspect_ratio: Output video aspect ratio. One of 'auto', 'square', 'portrait',
+                'landscape'. Default 'auto'.
+            gpu_memory_mode: GPU memory optimization mode. One of 'model_full_load',
+                'model_cpu_offload', 'model_cpu_offload_and_qfloat8',
+                'sequential_cpu_offload'. Default 'model_cpu_offload'. Advanced.
+            guidance_scale: Guidance scale for generation. Range >= 1 and <= 10. Default 6.
+                Advanced.
+            num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 50.
+                Advanced.
+            text_guide_scale: Text guidance scale. Range >= 1 and <= 10. Default 3.
+            audio_guide_scale: Audio guidance scale. Range >= 1 and <= 10. Default 5. Advanced.
+            motion_frame: Motion frame parameter. Range >= 1 and <= 50. Default 24. Advanced.
+            fps: Frames per second for output video. Range >= 1 and <= 60. Default 24.
+            overlap_window_length: Overlap window length for long video generation. Range >= 1 and
+                <= 20. Default 5. Advanced.
+            go_fast: Enable fast mode with optimizations (TeaCache acceleration) Default False.
+                Advanced.
+            seed: Random seed for reproducibility.
         """
         from genvr.models.vidutils.stable_avatar import StableAvatarInput
 
@@ -3098,9 +3374,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            sync_mode: The mode of the sync One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'. Default 'cut_off'.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
+                Default 'cut_off'.
         """
         from genvr.models.vidutils.sync_lipsync2 import SyncLipsync2Input
 
@@ -3124,9 +3401,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed video file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            sync_mode: The mode of the sync One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'. Default 'cut_off'.
+            video_url: The URL of the video to be processed. video file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
+                Default 'cut_off'.
         """
         from genvr.models.vidutils.sync_lipsync2_pro import SyncLipsync2ProInput
 
@@ -3153,10 +3431,13 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: The URL of the video to generate the audio for. video file URL.
-            prompt: A prompt to guide the audio generation. If not provided, it will be extracted from the video. Default ''.
-            seed: The seed for the random number generator
-            num_inference_steps: The number of inference steps for audio generation. Range >= 2 and <= 100. Default 24. Advanced.
-            cfg_scale: The classifier-free guidance scale for audio generation. Range >= 1 and <= 20. Default 5. Advanced.
+            prompt: A prompt to guide the audio generation. If not provided, it will be extracted
+                from the video. Default ''.
+            seed: The seed for the random number generator.
+            num_inference_steps: The number of inference steps for audio generation. Range >= 2 and
+                <= 100. Default 24. Advanced.
+            cfg_scale: The classifier-free guidance scale for audio generation. Range >= 1 and <=
+                20. Default 5. Advanced.
         """
         from genvr.models.vidutils.thinksound import ThinksoundInput
 
@@ -3182,9 +3463,11 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to upscale video file URL.
-            upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range >= 1 and <= 4. Default 2.
-            target_fps: Target FPS for frame interpolation. If set, frame interpolation will be enabled. Range >= 16 and <= 60. Default 24.
+            video_url: URL of the video to upscale. video file URL.
+            upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range
+                >= 1 and <= 4. Default 2.
+            target_fps: Target FPS for frame interpolation. If set, frame interpolation will be
+                enabled. Range >= 16 and <= 60. Default 24.
         """
         from genvr.models.vidutils.topaz_upscale import TopazUpscaleInput
 
@@ -3209,10 +3492,11 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to be processed image file URL.
-            audio_url: The URL of the audio to be processed audio file URL.
-            resolution: The resolution for the output One of '480p', '720p'. Default '480p'.
-            fast_mode: If set to true, the function will use the fast mode to generate the video Default False.
+            image_url: The URL of the image to be processed. image file URL.
+            audio_url: The URL of the audio to be processed. audio file URL.
+            resolution: The resolution for the output. One of '480p', '720p'. Default '480p'.
+            fast_mode: If set to true, the function will use the fast mode to generate the video.
+                Default False.
         """
         from genvr.models.vidutils.veed_fabric1 import VeedFabric1Input
 
@@ -3239,7 +3523,8 @@ class AsyncVidutilsResource:
 
         Args:
             input_video: Video to segment. video file URL.
-            output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'. Default 'green-screen'.
+            output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'.
+                Default 'green-screen'.
         """
         from genvr.models.vidutils.videobgremove import VideobgremoveInput
 
@@ -3277,7 +3562,9 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: The URL of the video to remove the background from. video file URL.
-            background_color: The color of the new background. One of 'Transparent', 'Black', 'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta', 'Orange'. Default 'Black'.
+            background_color: The color of the new background. One of 'Transparent', 'Black',
+                'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta',
+                'Orange'. Default 'Black'.
         """
         from genvr.models.vidutils.videobgremove_bria import VideobgremoveBriaInput
 
@@ -3316,8 +3603,12 @@ class AsyncVidutilsResource:
 
         Args:
             video: Input video file (e.g. MP4). video file URL.
-            tasks: Which restoration tasks to apply. One of 'face-restoration', 'face-restoration-and-colorization', 'face-restoration-and-colorization-and-inpainting'. Default 'face-restoration'.
-            mask: An inpainting mask image (white areas will be restored). Only required when tasks includes inpainting. image file URL.
+            tasks: Which restoration tasks to apply. One of 'face-restoration',
+                'face-restoration-and-colorization',
+                'face-restoration-and-colorization-and-inpainting'. Default
+                'face-restoration'.
+            mask: An inpainting mask image (white areas will be restored). Only required when tasks
+                includes inpainting. image file URL.
             num_inference_steps: Number of diffusion steps. Default 30.
             decode_chunk_size: Chunk size for decoding long videos. Default 16.
             overlap: Number of overlapping frames between segments. Default 3.
@@ -3360,9 +3651,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
-            video_path: Input Video video file URL.
-            resolution: Output resolution One of 'FHD', '2k', '4k'. Default 'FHD'.
-            model: Upscaling model One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B', 'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
+            video_path: Input Video. video file URL.
+            resolution: Output resolution. One of 'FHD', '2k', '4k'. Default 'FHD'.
+            model: Upscaling model. One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B',
+                'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
         """
         from genvr.models.vidutils.videoupscale import VideoupscaleInput
 
@@ -3394,15 +3686,28 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: URL of the input video. video file URL.
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 1 and <= 10. Default 1. Advanced.
-            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p', '580p', '720p'. Default '480p'.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p',
+                '580p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10. Default 5. Advanced.
-            video_quality: The quality of the output video. Higher quality means better visual quality but larger file size. One of 'low', 'medium', 'high', 'maximum'. Default 'high'. Advanced.
-            video_write_mode: The write mode of the output video. Faster write mode means faster results but larger file size, balanced write mode is a good compromise between speed and quality, and small write mode is the slowest but produces the smallest file size. One of 'fast', 'balanced', 'small'. Default 'balanced'. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10.
+                Default 5. Advanced.
+            video_quality: The quality of the output video. Higher quality means better visual
+                quality but larger file size. One of 'low', 'medium', 'high', 'maximum'.
+                Default 'high'. Advanced.
+            video_write_mode: The write mode of the output video. Faster write mode means faster
+                results but larger file size, balanced write mode is a good compromise
+                between speed and quality, and small write mode is the slowest but
+                produces the smallest file size. One of 'fast', 'balanced', 'small'.
+                Default 'balanced'. Advanced.
         """
         from genvr.models.vidutils.wan2_2_animate_move import Wan22AnimateMoveInput
 
@@ -3441,15 +3746,28 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: URL of the input video. video file URL.
-            image_url: URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. image file URL.
-            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to the prompt but may decrease quality. Range >= 1 and <= 10. Default 1. Advanced.
-            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p', '580p', '720p'. Default '480p'.
+            image_url: URL of the input image. If the input image does not match the chosen aspect
+                ratio, it is resized and center cropped. image file URL.
+            guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
+                the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
+                Advanced.
+            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p',
+                '580p', '720p'. Default '480p'.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            num_inference_steps: Number of inference steps for sampling. Higher values give better quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
-            enable_safety_checker: If set to true, input data will be checked for safety before processing. Default False. Advanced.
-            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10. Default 5. Advanced.
-            video_quality: The quality of the output video. Higher quality means better visual quality but larger file size. One of 'low', 'medium', 'high', 'maximum'. Default 'high'. Advanced.
-            video_write_mode: The write mode of the output video. Faster write mode means faster results but larger file size, balanced write mode is a good compromise between speed and quality, and small write mode is the slowest but produces the smallest file size. One of 'fast', 'balanced', 'small'. Default 'balanced'. Advanced.
+            num_inference_steps: Number of inference steps for sampling. Higher values give better
+                quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
+            enable_safety_checker: If set to true, input data will be checked for safety before
+                processing. Default False. Advanced.
+            shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10.
+                Default 5. Advanced.
+            video_quality: The quality of the output video. Higher quality means better visual
+                quality but larger file size. One of 'low', 'medium', 'high', 'maximum'.
+                Default 'high'. Advanced.
+            video_write_mode: The write mode of the output video. Faster write mode means faster
+                results but larger file size, balanced write mode is a good compromise
+                between speed and quality, and small write mode is the slowest but
+                produces the smallest file size. One of 'fast', 'balanced', 'small'.
+                Default 'balanced'. Advanced.
         """
         from genvr.models.vidutils.wan2_2_animate_replace import Wan22AnimateReplaceInput
 
