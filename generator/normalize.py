@@ -141,9 +141,9 @@ def extract_schema(raw: Any, model: str) -> tuple[Literal["inputjson", "paramete
     JSON-Schema-like object.
     """
     doc = raw
+    if isinstance(doc, dict) and doc.get("success") is False:
+        raise SchemaError(model, f"schema endpoint answered success=false: {doc.get('message')!r}")
     if isinstance(doc, dict) and "success" in doc and "data" in doc:
-        if doc.get("success") is False:
-            raise SchemaError(model, f"schema endpoint answered success=false: {doc.get('message')!r}")
         doc = doc["data"]
     for _ in range(3):  # unwrap {inputJson: ...} / {schema: ...} / {data: ...} nestings
         if not isinstance(doc, dict):
