@@ -14,6 +14,7 @@ names the model and the field (`SchemaError`) or a documented fallback recorded 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -187,7 +188,8 @@ def normalize_model(
             free_form=True,
             warnings=(f"{key}: no schema published; generated as a free-form input (parameters unchecked)",),
         )
-    dialect, schema = extract_schema(raw_schema, key)
+    dialect, schema = extract_schema(_valid_unicode(raw_schema, key), key)
+    display_name, description = _repair_text(display_name), _repair_text(description)
     warnings: list[str] = []
     if dialect == "parameters":
         props, required = _parameters_form_to_properties(schema, key)
@@ -212,6 +214,34 @@ def normalize_model(
         dialect=dialect,
         warnings=tuple(warnings),
     )
+
+
+_FREE_TEXT_KEYS = frozenset({"description", "title", "message"})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repair_text(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _valid_unicode(doc: Any, key: str, field_name: str | None = None, parent_key: str | None = None) -> Any:
+    """Lone surrogates (legal in JSON escapes, not in UTF-8) are repaired in free text, refused elsewhere."""
+    if isinstance(doc, str):
+        if not _LONE_SURROGATE.search(doc):
+            return doc
+        if parent_key in _FREE_TEXT_KEYS:
+            return _repair_text(doc)
+        raise SchemaError(key, f"{doc.encode('utf-8', 'backslashreplace').decode()!r} is not valid Unicode", field_name)
+    if isinstance(doc, list):
+        return [_valid_unicode(v, key, field_name, parent_key) for v in doc]
+    if isinstance(doc, dict):
+        out = {}
+        for k, v in doc.items():
+            name = field_name if field_name is not None or parent_key != "properties" else k
+            checked = _valid_unicode(k, key, field_name) if isinstance(k, str) else k
+            out[checked] = _valid_unicode(v, key, name, k)
+        return out
+    return doc
 
 
 def _inputjson_properties(

@@ -276,7 +276,7 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
             model_count=len(models),
             runtime_exports=sorted(n for n in genvr_runtime.__all__ if n not in _NOT_REEXPORTED),
         ),
-        f"{PACKAGE}/py.typed": "",
+        f"{PACKAGE}/py.typed": f"{HEADER}\n# PEP 561 marker: this package ships type information.\n",
         f"{PACKAGE}/_client.py": render("python/client.py.jinja", categories=categories),
         f"{PACKAGE}/resources/__init__.py": render("python/resources_init.py.jinja", categories=categories),
         f"{PACKAGE}/models/__init__.py": render("python/models_init.py.jinja", categories=categories, models=models),

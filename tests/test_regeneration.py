@@ -1,0 +1,85 @@
+"""Regeneration is honest: generated/ is exactly what the snapshot and templates make, every time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from generator.discovery import SnapshotSource
+from generator.pipeline import generate
+from generator_helpers import GENERATED, ROOT, SNAPSHOT
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_deleting_generated_and_running_the_generator_reproduces_it_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    # The CLI as `make generate` runs it, without the cache, in a fresh process.
+    done = subprocess.run([sys.executable, "-m", "generator", "generate", "--no-cache", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert tree(out) == tree(GENERATED)
+
+
+def test_generation_is_deterministic_and_a_second_run_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    first = generate(SnapshotSource(SNAPSHOT), out, workers=1, use_cache=False)
+    assert len(first.written) == len(tree(out)) and not first.removed
+    snapshot = tree(out)
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.py")}
+    second = generate(SnapshotSource(SNAPSHOT), out, workers=2, use_cache=True)
+    assert second.clean and tree(out) == snapshot
+    assert mtimes == {p: p.stat().st_mtime_ns for p in out.rglob("*.py")}  # untouched, not rewritten
+
+
+def test_generated_files_carry_the_header_and_no_timestamps() -> None:
+    for rel, data in tree(GENERATED).items():
+        text = data.decode("utf-8")
+        assert "DO NOT EDIT" in text.splitlines()[0], rel
+        assert "generated on" not in text.lower() and "timestamp" not in text.lower(), rel
+
+
+def test_a_changed_schema_rewrites_only_its_files_and_a_removed_model_is_dropped(tmp_path: Path) -> None:
+    snap = tmp_path / "discovery"
+    shutil.copytree(SNAPSHOT, snap)
+    out = tmp_path / "generated"
+    shutil.copytree(GENERATED, out)
+    path = snap / "schemas" / "imagegen" / "flux_dev.json"
+    doc = json.loads(path.read_text())
+    doc["schema"]["properties"]["guidance"]["maximum"] = 12
+    path.write_text(json.dumps(doc))
+    models = json.loads((snap / "models.json").read_text(encoding="utf-8-sig"))
+    models["data"] = [m for m in models["data"] if m["subcategory"] != "trellis"]
+    (snap / "models.json").write_text(json.dumps(models))
+
+    check = generate(SnapshotSource(snap), out, check=True, workers=1)
+    assert check.written == [
+        "REPORT.md",
+        "genvr/__init__.py",  # model count in the package docstring
+        "genvr/_client.py",  # model count of gen3d
+        "genvr/models/__init__.py",
+        "genvr/models/gen3d/__init__.py",
+        "genvr/models/imagegen/flux_dev.py",
+        "genvr/resources/__init__.py",
+        "genvr/resources/gen3d.py",
+        "genvr/resources/imagegen.py",  # the docstring of flux_dev's method states the new maximum
+    ]
+    assert check.removed == ["genvr/models/gen3d/trellis.py"]
+    assert tree(out) == tree(GENERATED)  # --check touched nothing
+    result = generate(SnapshotSource(snap), out, workers=1)
+    assert result.written == check.written and result.removed == check.removed
+    assert "le=12" in (out / "genvr/models/imagegen/flux_dev.py").read_text()
+
+
+def test_check_mode_exit_codes(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    shutil.copytree(GENERATED, out)
+    cmd = [sys.executable, "-m", "generator", "generate", "--check", "--out", str(out)]
+    assert subprocess.run(cmd, cwd=ROOT, capture_output=True).returncode == 0
+    (out / "genvr" / "stray.py").write_text("x = 1\n")
+    stale = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert stale.returncode == 1 and "genvr/stray.py" in stale.stderr
