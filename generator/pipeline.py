@@ -10,7 +10,7 @@ from pathlib import Path
 from generator import report
 from generator.discovery import Discovery, DiscoverySource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
-from generator.targets import python_package
+from generator.targets import comfyui_pack, llm_tools, python_package
 from generator.write import WriteResult, format_cached, sync_tree
 
 
@@ -47,6 +47,8 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True) -> dic
     """Every generated file, formatted, by path relative to generated/."""
     categories = python_package.plan(specs.models)
     others = python_package.render_package(categories)
+    for target in (llm_tools, comfyui_pack):
+        others.update(target.render(categories))
     others["REPORT.md"] = report.generation_report(specs.models, specs.errors)
     models = [m for c in categories for m in c.models]
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.

@@ -1,0 +1,13 @@
+"""Target: a drop-in ComfyUI node pack, one node per model.
+
+Issue 6 fills this in; until then it renders nothing.
+"""
+
+from __future__ import annotations
+
+from generator.targets.python_package import PlannedCategory
+
+
+def render(categories: list[PlannedCategory]) -> dict[str, str]:
+    """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
+    return {}
