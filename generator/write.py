@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import black
+import isort
 
 from generator.cache import cached_text
 
@@ -14,8 +15,19 @@ BLACK_MODE = black.Mode(line_length=100, target_versions={black.TargetVersion.PY
 _IGNORED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache"})
 
 
+# Explicit sections, so the result never depends on the folder the generator runs from.
+ISORT_CONFIG = isort.Config(
+    profile="black",
+    line_length=100,
+    known_first_party=["genvr", "genvr_runtime"],
+    known_third_party=["pydantic", "httpx"],
+    src_paths=(),
+)
+
+
 def format_python(source: str) -> str:
-    return black.format_str(source, mode=BLACK_MODE)
+    """isort (DCG emits one import line per name, unsorted), then black."""
+    return black.format_str(isort.code(source, config=ISORT_CONFIG), mode=BLACK_MODE)
 
 
 def format_cached(item: tuple[str, str], use_cache: bool = True) -> tuple[str, str]:
@@ -23,7 +35,7 @@ def format_cached(item: tuple[str, str], use_cache: bool = True) -> tuple[str, s
     path, text = item
     if not path.endswith(".py"):
         return path, text
-    key = ("black", black.__version__, repr(BLACK_MODE), text)
+    key = ("black", black.__version__, isort.__version__, repr(BLACK_MODE), text)
     return path, cached_text(key, lambda: format_python(text), enabled=use_cache)
 
 

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from genvr._client import AsyncClient, Client
     from genvr_runtime import (
+        NOT_GIVEN,
         APIConnectionError,
         APIError,
         AsyncJob,
         AuthenticationError,
         BadRequestError,
+        GenerationResult,
         GenVRError,
         GenVRInput,
-        GenerationResult,
         Job,
         ModelInfo,
-        NOT_GIVEN,
         NotGiven,
         RateLimitError,
         RoutingCollisionError,

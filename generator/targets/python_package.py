@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import black
+import isort
 import datamodel_code_generator
 from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
 from datamodel_code_generator.enums import TargetPydanticVersion
@@ -250,6 +251,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
         "input-module",
         datamodel_code_generator.get_version(),
         black.__version__,
+        isort.__version__,
         repr(sorted(DCG_OPTIONS.items())),
         repr(BLACK_MODE),
         (TEMPLATES_DIR / "python" / "input_footer.py.jinja").read_text(encoding="utf-8"),

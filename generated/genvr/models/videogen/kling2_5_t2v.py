@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from genvr_runtime import ModelInfo
 from typing import Annotated, Literal
+
 from pydantic import ConfigDict, Field
-from genvr_runtime import GenVRInput
+
+from genvr_runtime import GenVRInput, ModelInfo
 
 
 class Kling25T2vInput(GenVRInput):

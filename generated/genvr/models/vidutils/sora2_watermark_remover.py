@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from genvr_runtime import ModelInfo
-from genvr_runtime import GenVRInput
 from pydantic import ConfigDict
+
+from genvr_runtime import GenVRInput, ModelInfo
 
 
 class Sora2WatermarkRemoverInput(GenVRInput):
