@@ -1,0 +1,97 @@
+"""Model input checks against a model's inputJson. Errors name the field (the 400 message)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Fields of the generate body that route the call; never model parameters (API.md §9.9: a model parameter named
+# `category` collides with the routing field, and the routing meaning wins here).
+ROUTING_FIELDS = frozenset({"uid", "category", "subcategory"})
+
+
+class InputError(ValueError):
+    """A model input the simulator refuses; `str(error)` is the message sent to the client."""
+
+
+def _type_ok(value: Any, json_type: str) -> bool:
+    if json_type == "string":
+        return isinstance(value, str)
+    if json_type == "integer":
+        # JSON does not tell 5 from 5.0 (GenVR's backend is JavaScript), so an integral float passes.
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if json_type == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if json_type == "boolean":
+        return isinstance(value, bool)
+    if json_type == "array":
+        return isinstance(value, list)
+    if json_type == "object":
+        return isinstance(value, dict)
+    return True  # a type we do not know: do not refuse what the real server might accept
+
+
+def _enum_ok(value: Any, enum: list[Any]) -> bool:
+    # Same value and same JSON kind: "5" is not 5, True is not 1.
+    return any(value == e and isinstance(value, bool) == isinstance(e, bool) and isinstance(value, str) == isinstance(e, str)
+               for e in enum)
+
+
+def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
+    if value is None:
+        if prop.get("nullable") is True:
+            return
+        raise InputError(f"invalid input: field '{field}' must not be null")
+    declared = prop.get("type", "string")
+    types = [t for t in declared if isinstance(t, str)] if isinstance(declared, list) else [str(declared)]
+    if types and not any(_type_ok(value, t) for t in types):
+        raise InputError(f"invalid input: field '{field}' must be of type {' or '.join(types)}, got {type(value).__name__}")
+    enum = prop.get("enum")
+    # Object enums ({label: prompt}) are preset suggestions only: any string passes.
+    if isinstance(enum, list) and not _enum_ok(value, enum):
+        shown = ", ".join(repr(e) for e in enum[:10]) + (", ..." if len(enum) > 10 else "")
+        raise InputError(f"invalid input: field '{field}' must be one of [{shown}], got {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = prop.get("minimum"), prop.get("maximum")
+        if isinstance(low, (int, float)) and value < low:
+            raise InputError(f"invalid input: field '{field}' must be >= {low}, got {value}")
+        if isinstance(high, (int, float)) and value > high:
+            raise InputError(f"invalid input: field '{field}' must be <= {high}, got {value}")
+    if isinstance(value, str):
+        max_len = prop.get("maxLength")
+        if isinstance(max_len, int) and len(value) > max_len:
+            raise InputError(f"invalid input: field '{field}' is longer than {max_len} characters ({len(value)})")
+    if isinstance(value, list):
+        min_items, max_items = prop.get("minItems"), prop.get("maxItems")
+        if isinstance(min_items, int) and len(value) < min_items:
+            raise InputError(f"invalid input: field '{field}' needs at least {min_items} item(s), got {len(value)}")
+        if isinstance(max_items, int) and len(value) > max_items:
+            raise InputError(f"invalid input: field '{field}' allows at most {max_items} item(s), got {len(value)}")
+        items = prop.get("items")
+        if isinstance(items, dict):
+            for i, item in enumerate(value):
+                check_value(f"{field}[{i}]", item, items)
+
+
+def validate_input(schema: dict[str, Any] | None, params: dict[str, Any], *, reject_unknown: bool) -> None:
+    """Raise `InputError` for the first problem in `params` (the body minus routing fields)."""
+    if schema is None:
+        return  # no schema in the snapshot: accept any parameters
+    props = schema.get("properties")
+    props = props if isinstance(props, dict) else {}
+    for name in sorted(params):
+        prop = props.get(name)
+        if isinstance(prop, dict):
+            check_value(name, params[name], prop)
+        elif reject_unknown:
+            raise InputError(f"invalid input: unknown field '{name}'")
+    required = schema.get("required")
+    for name in required if isinstance(required, list) else []:
+        prop = props.get(name)
+        # Only real properties are enforced (36 models require names that are not properties); a required
+        # property with a default is filled by the server; a routing-colliding name can never be sent.
+        if not isinstance(prop, dict) or "default" in prop or name in ROUTING_FIELDS:
+            continue
+        if name not in params:
+            raise InputError(f"invalid input: missing required field '{name}'")
