@@ -1,30 +1,65 @@
-"""The three-step flow (generate → status → response), sync and async.
+"""The three-step flow (generate → status → response), sync and async, with retries, job handles and files.
 
-Thin on purpose: one request per step, no retries yet. Generated clients subclass these and add one
-namespace per GenVR category.
+Generated clients subclass BaseClient / AsyncBaseClient and add one namespace per GenVR category; every
+namespace method ends in `self._client.run(SomeInput.from_call(...))`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 import time
-from typing import Any
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
-from genvr_runtime._errors import APIConnectionError, GenVRError, TaskFailedError, WaitTimeoutError
-from genvr_runtime._inputs import GenVRInput
+from genvr_runtime._errors import GenVRError, OutputError, TaskFailedError, WaitCancelledError, WaitTimeoutError
+from genvr_runtime._files import (
+    DownloadedFile,
+    FileMode,
+    FileSource,
+    data_uri,
+    decode_data_uri,
+    download_async,
+    download_sync,
+    file_name_and_bytes,
+    guess_mime,
+    output_filename,
+    parse_sas_reply,
+    put_headers,
+    replace_placeholders,
+    sas_request_body,
+)
+from genvr_runtime._http import Call, Gate, RetryPolicy, parse_retry_after, send, send_async
+from genvr_runtime._inputs import GenVRInput, ModelInfo
+from genvr_runtime._polling import SinglePollSchedule
 from genvr_runtime._protocol import (
     DEFAULT_BASE_URL,
+    DOCUMENTED_STATUSES,
+    EXAMPLE_STATUSES,
     PATHS,
     TERMINAL_STATUSES,
+    UPLOAD_PATH,
     ApiVersion,
     generate_body,
+    is_output_url,
     parse_envelope,
     task_body,
 )
 from genvr_runtime._results import GenerationResult
+
+if TYPE_CHECKING:
+    from genvr_runtime._batch.runner import BatchOptions, BatchReport
+
+log = logging.getLogger("genvr_runtime")
+
+ModelRef = Union[str, ModelInfo, type[GenVRInput]]
+StatusCallback = Callable[[str], None]
 
 
 class _Settings:
@@ -40,6 +75,10 @@ class _Settings:
         wait_timeout: float,
         poll_interval: float,
         max_poll_interval: float,
+        max_retries: int,
+        file_mode: FileMode,
+        resend_ambiguous: bool,
+        empty_output_retries: int,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("GENVR_API_KEY")
         user = uid if uid is not None else os.environ.get("GENVR_UID")
@@ -49,6 +88,8 @@ class _Settings:
             raise GenVRError("no user id: pass uid= or set GENVR_UID")
         if api_version not in PATHS:
             raise GenVRError(f"api_version must be 'v1' or 'v2', got {api_version!r}")
+        if file_mode not in ("upload", "data_uri"):
+            raise GenVRError(f"file_mode must be 'upload' or 'data_uri', got {file_mode!r}")
         self._api_key = key
         self.uid = user
         self.base_url = (base_url or os.environ.get("GENVR_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -56,68 +97,219 @@ class _Settings:
         self.paths = PATHS[api_version]
         self.timeout = timeout
         self.wait_timeout = wait_timeout
-        self.poll_interval = poll_interval
-        self.max_poll_interval = max_poll_interval
+        self.poll = SinglePollSchedule(first=poll_interval, maximum=max_poll_interval)
+        self.retry = RetryPolicy(max_retries=max_retries)
+        self.file_mode: FileMode = file_mode
+        self.resend_ambiguous = resend_ambiguous
+        self.empty_output_retries = empty_output_retries
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"}
 
-    def next_interval(self, current: float) -> float:
-        # Start quick (short jobs finish fast), then back off to GenVR's documented 1–2 s polling guidance.
-        return min(current * 1.5, self.max_poll_interval)
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    def call(self, step: str, body: dict[str, Any], *, model: str | None, task_id: str | None = None) -> Call:
+        create = step == "generate"
+        return Call(
+            "POST",
+            self.base_url + self.paths[step],
+            label=f"{step} ({self.api_version})",
+            kind="create" if create else "read",
+            json=body,
+            headers=self.headers,
+            model=model,
+            task_id=task_id,
+            idempotency_key=f"genvr-{uuid.uuid4()}" if create else None,
+            resend_ambiguous=self.resend_ambiguous,
+        )
+
+    def sas_call(self, file_name: str, category: str) -> Call:
+        body = sas_request_body(self.uid, file_name, category)
+        return Call("POST", self.base_url + UPLOAD_PATH, label="upload URL request", json=body, headers=self.headers)
 
     def __repr__(self) -> str:
         return f"<settings base_url={self.base_url!r} uid={self.uid!r} api_version={self.api_version} api_key=***>"
 
 
-class Job:
-    """A submitted task: poll it, wait for it, or stop waiting (the task itself cannot be cancelled)."""
+def model_info(model: ModelRef) -> ModelInfo:
+    """ModelInfo from a "category/subcategory" key, a ModelInfo or a generated input class."""
+    if isinstance(model, ModelInfo):
+        return model
+    if isinstance(model, str):
+        category, sep, subcategory = model.partition("/")
+        if not sep or not category or not subcategory:
+            raise GenVRError(f"model key must be 'category/subcategory', got {model!r}")
+        return ModelInfo(category=category, subcategory=subcategory, name=model)
+    return model.genvr_model
 
-    def __init__(self, client: BaseClient, params: GenVRInput, task_id: str, status: str, submitted_at: float) -> None:
-        self._client = client
-        self.model = type(params).genvr_model
+
+class _JobState:
+    """What sync and async job handles share: identity, statuses seen, and reading GenVR's replies."""
+
+    def __init__(self, model: ModelInfo, task_id: str, status: str, submitted_at: float | None, idempotency_key: str | None) -> None:
+        self.model = model
         self.task_id = task_id
         self.last_status = status
-        self.submitted_at = submitted_at
+        self.submitted_at = time.time() if submitted_at is None else submitted_at
+        self.idempotency_key = idempotency_key
         self._statuses = [status]
         self._polls = 0
         self._result: GenerationResult | None = None
+        self._warned: set[str] = set()
+
+    def _note_status(self, data: dict[str, Any]) -> str:
+        self._polls += 1
+        status = str(data.get("status") or "unknown")
+        self.last_status = status
+        if status != self._statuses[-1]:
+            self._statuses.append(status)
+        if status not in DOCUMENTED_STATUSES and status not in self._warned:
+            self._warned.add(status)  # GenVR documents three statuses; others (starting, queued, …) mean running
+            log.log(logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,"task %s (%s) reports undocumented status %r; treating it as running", self.task_id, self.model.key, status)
+        if status == "failed":
+            error = data.get("error") or data.get("message")
+            raise TaskFailedError(
+                f"task failed: {error}" if error else "task failed (GenVR gave no error message)",
+                error=None if error is None else str(error),
+                model=self.model.key,
+                task_id=self.task_id,
+            )
+        return status
+
+    def _output_problem(self, data: dict[str, Any]) -> OutputError | None:
+        """None when `data.output` is a usable list of URLs; else the error describing it (API.md §4.4)."""
+        if data.get("status") == "failed" or data.get("error"):
+            error = str(data.get("error") or "task failed")
+            return OutputError(f"task failed: {error}", error=error, model=self.model.key, task_id=self.task_id)
+        output = data.get("output")
+        if not isinstance(output, list) or not output:
+            return OutputError(
+                f"task reported {data.get('status', self.last_status)!r} with an empty output",
+                model=self.model.key,
+                task_id=self.task_id,
+            )
+        bad = [item for item in output if not is_output_url(item)]
+        if bad:  # GenVR sometimes puts an error message where a URL belongs
+            return OutputError(
+                f"output holds an error message instead of a URL: {str(bad[0])[:300]}",
+                error=str(bad[0]),
+                model=self.model.key,
+                task_id=self.task_id,
+            )
+        return None
+
+    def _finish(self, data: dict[str, Any]) -> GenerationResult:
+        self._result = GenerationResult(
+            task_id=self.task_id,
+            model=self.model.key,
+            status=str(data.get("status") or "completed"),
+            output=[str(u) for u in data["output"]],
+            submitted_at=self.submitted_at,
+            completed_at=time.time(),
+            polls=self._polls,
+            statuses_seen=list(self._statuses),
+        )
+        return self._result
+
+    def _timeout_error(self, timeout: float) -> WaitTimeoutError:
+        return WaitTimeoutError(
+            f"task still {self.last_status!r} after waiting {timeout:g}s; pick it up later with "
+            f"client.job({self.model.key!r}, {self.task_id!r})",
+            model=self.model.key,
+            task_id=self.task_id,
+        )
+
+    def _cancelled_error(self) -> WaitCancelledError:
+        return WaitCancelledError(
+            "stopped waiting (the task keeps running on GenVR)", model=self.model.key, task_id=self.task_id
+        )
+
+    def _body(self, uid: str) -> dict[str, Any]:
+        return task_body(uid, self.task_id, self.model.category, self.model.subcategory)
+
+    def _describe(self, kind: str) -> str:
+        return f"<{kind} {self.model.key} task_id={self.task_id!r} status={self.last_status!r}>"
+
+
+class Job(_JobState):
+    """A submitted task: `status()`, `wait(timeout=)`, `result()`; `cancel()` stops waiting (GenVR has no
+    cancel endpoint, so the task itself runs on)."""
+
+    def __init__(
+        self,
+        client: BaseClient,
+        model: ModelInfo,
+        task_id: str,
+        status: str = "queued",
+        submitted_at: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        super().__init__(model, task_id, status, submitted_at, idempotency_key)
+        self._client = client
+        self._cancelled = threading.Event()
+        self._retry_after: float | None = None
 
     def __repr__(self) -> str:
-        return f"<Job {self.model.key} task_id={self.task_id!r} status={self.last_status!r}>"
+        return self._describe("Job")
 
     def status(self) -> str:
-        data = self._client._post("status", self._task_body(), model=self.model.key, task_id=self.task_id)
-        self._polls += 1
-        self.last_status = str(data.get("status", "unknown"))
-        if self.last_status != self._statuses[-1]:
-            self._statuses.append(self.last_status)
-        if self.last_status == "failed":
-            raise TaskFailedError("task failed", error=_text(data.get("error")), model=self.model.key, task_id=self.task_id)
-        return self.last_status
+        """Ask GenVR once; raise TaskFailedError if the task failed."""
+        data = self._client._post("status", self._body(self._client._settings.uid), model=self.model.key, task_id=self.task_id)
+        self._retry_after = data.pop("_retry_after", None)
+        return self._note_status(data)
 
-    def wait(self, timeout: float | None = None) -> GenerationResult:
+    def wait(self, timeout: float | None = None, *, on_update: StatusCallback | None = None) -> GenerationResult:
+        """Poll until the task ends, then fetch its output. Raises WaitTimeoutError (with the task id) on timeout."""
         if self._result is not None:
             return self._result
         settings = self._client._settings
-        deadline = time.monotonic() + (settings.wait_timeout if timeout is None else timeout)
-        interval = settings.poll_interval
-        while self.status() not in TERMINAL_STATUSES:
+        limit = settings.wait_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        interval = settings.poll.first
+        while True:
+            if self._cancelled.is_set():
+                raise self._cancelled_error()
+            status = self.status()
+            if on_update is not None:
+                on_update(status)
+            if status in TERMINAL_STATUSES:
+                return self._fetch_result()
             if time.monotonic() + interval > deadline:
-                raise WaitTimeoutError("task still running at the wait timeout", model=self.model.key, task_id=self.task_id)
-            time.sleep(interval)
-            interval = settings.next_interval(interval)
-        return self.result()
+                raise self._timeout_error(limit)
+            if self._cancelled.wait(interval):
+                raise self._cancelled_error()
+            interval = settings.poll.next(interval, self._retry_after)
 
-    def result(self) -> GenerationResult:
-        if self._result is None:
-            data = self._client._post("response", self._task_body(), model=self.model.key, task_id=self.task_id)
-            self._result = _to_result(self, data)
-        return self._result
+    def result(self, timeout: float | None = None) -> GenerationResult:
+        """The output: waits first unless the task is already known to be completed."""
+        if self._result is not None:
+            return self._result
+        if self.last_status != "completed":
+            return self.wait(timeout)
+        return self._fetch_result()
 
-    def _task_body(self) -> dict[str, Any]:
-        return task_body(self._client._settings.uid, self.task_id, self.model.category, self.model.subcategory)
+    def cancel(self) -> None:
+        """Stop waiting: a blocked `wait()` raises WaitCancelledError promptly."""
+        self._cancelled.set()
+
+    def download(self, folder: str | Path) -> list[DownloadedFile]:
+        return self._client.download(self.result(), folder)
+
+    def _fetch_result(self) -> GenerationResult:
+        settings = self._client._settings
+        for attempt in range(settings.empty_output_retries + 1):
+            data = self._client._post("response", self._body(settings.uid), model=self.model.key, task_id=self.task_id)
+            data.pop("_retry_after", None)
+            problem = self._output_problem(data)
+            if problem is None:
+                return self._finish(data)
+            if problem.error is not None or attempt == settings.empty_output_retries:
+                raise problem
+            time.sleep(settings.poll.first)  # empty output right after `completed`: GenVR may still be writing it
+        raise AssertionError("unreachable")
 
 
 class BaseClient:
@@ -135,9 +327,17 @@ class BaseClient:
         poll_interval: float = 0.25,
         max_poll_interval: float = 2.0,
         http_client: httpx.Client | None = None,
+        max_retries: int = 2,
+        file_mode: FileMode = "upload",
+        resend_ambiguous: bool = False,
+        empty_output_retries: int = 2,
     ) -> None:
-        self._settings = _Settings(api_key, uid, base_url, api_version, timeout, wait_timeout, poll_interval, max_poll_interval)
+        self._settings = _Settings(
+            api_key, uid, base_url, api_version, timeout, wait_timeout, poll_interval, max_poll_interval,
+            max_retries, file_mode, resend_ambiguous, empty_output_retries,
+        )
         self._http = http_client or httpx.Client(timeout=timeout)
+        self._gate = Gate()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._settings!r}>"
@@ -152,71 +352,151 @@ class BaseClient:
         self._http.close()
 
     def submit(self, params: GenVRInput) -> Job:
-        body = generate_body(self._settings.uid, params)
-        key = type(params).genvr_model.key
-        data = self._post("generate", body, model=key)
-        task_id = _task_id(data, key)
-        return Job(self, params, task_id, str(data.get("status", "queued")), time.time())
+        """Send the generate call and return at once with a Job handle."""
+        info = type(params).genvr_model
+        body = self._with_files(generate_body(self._settings.uid, params), params)
+        call = self._settings.call("generate", body, model=info.key)
+        data = self._send_json(call)
+        return Job(self, info, _task_id(data, info.key), str(data.get("status") or "queued"), time.time(), call.idempotency_key)
 
     def run(self, params: GenVRInput, *, wait_timeout: float | None = None) -> GenerationResult:
         return self.submit(params).wait(wait_timeout)
 
+    def job(self, model: ModelRef, task_id: str) -> Job:
+        """Pick up a task submitted earlier (e.g. after a WaitTimeoutError) by its model and task id."""
+        return Job(self, model_info(model), task_id, status="unknown")
+
+    def upload(self, source: FileSource, *, category: str = "temp", file_name: str | None = None) -> str:
+        """Upload a local file or bytes through GenVR's SAS flow and return the URL to pass as an input."""
+        name, data = file_name_and_bytes(source)
+        name = file_name or name
+        reply = send(self._http, self._settings.sas_call(name, category), self._settings.retry, self._gate)
+        url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+        put = Call("PUT", url, label="upload PUT", content=data, headers=put_headers(guess_mime(name, data)))
+        _check_put(send(self._http, put, self._settings.retry))
+        return url
+
+    def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
+        """Save every output of `result` in `folder` as `<task_id>_<index>.<ext>` (temp file, then rename)."""
+        return [
+            download_sync(self._http, url, Path(folder) / output_filename(result.task_id, i, url))
+            for i, url in enumerate(result.output)
+        ]
+
+    def download_bytes(self, result: GenerationResult) -> list[bytes]:
+        out = []
+        for url in result.output:
+            if url.startswith("data:"):
+                out.append(decode_data_uri(url))
+                continue
+            response = send(self._http, Call("GET", url, label="download"), self._settings.retry)
+            response.raise_for_status()
+            out.append(response.content)
+        return out
+
+    def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
+        """Run a JSONL file of jobs through the batch endpoints; see `genvr_runtime._batch.runner.BatchOptions`."""
+        from genvr_runtime._batch.runner import run_batch_sync
+
+        return run_batch_sync(self._settings, Path(jobs), Path(out), _batch_options(options))
+
+    def _with_files(self, body: dict[str, Any], params: GenVRInput) -> dict[str, Any]:
+        files = params.pending_files
+        if not files:
+            return body
+        urls = {}
+        for token, source in files.items():
+            if self._settings.file_mode == "data_uri":
+                name, data = file_name_and_bytes(source)
+                urls[token] = data_uri(data, guess_mime(name, data))
+            else:
+                urls[token] = self.upload(source, category=type(params).genvr_model.category)
+        return replace_placeholders(body, urls)
+
+    def _send_json(self, call: Call) -> dict[str, Any]:
+        response = send(self._http, call, self._settings.retry, self._gate)
+        data = parse_envelope(response, model=call.model or "", task_id=call.task_id)
+        data["_retry_after"] = parse_retry_after(response.headers)
+        return data
+
     def _post(self, step: str, body: dict[str, Any], *, model: str, task_id: str | None = None) -> dict[str, Any]:
-        url = self._settings.base_url + self._settings.paths[step]
-        try:
-            response = self._http.post(url, json=body, headers=self._settings.headers)
-        except httpx.HTTPError as exc:
-            raise APIConnectionError(f"{step} request failed: {type(exc).__name__}", model=model, task_id=task_id) from None
-        return parse_envelope(response, model=model, task_id=task_id)
+        return self._send_json(self._settings.call(step, body, model=model, task_id=task_id))
 
 
-class AsyncJob:
+class AsyncJob(_JobState):
     """The async twin of Job."""
 
-    def __init__(self, client: AsyncBaseClient, params: GenVRInput, task_id: str, status: str, submitted_at: float) -> None:
+    def __init__(
+        self,
+        client: AsyncBaseClient,
+        model: ModelInfo,
+        task_id: str,
+        status: str = "queued",
+        submitted_at: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        super().__init__(model, task_id, status, submitted_at, idempotency_key)
         self._client = client
-        self.model = type(params).genvr_model
-        self.task_id = task_id
-        self.last_status = status
-        self.submitted_at = submitted_at
-        self._statuses = [status]
-        self._polls = 0
-        self._result: GenerationResult | None = None
+        self._cancelled = asyncio.Event()
+        self._retry_after: float | None = None
 
     def __repr__(self) -> str:
-        return f"<AsyncJob {self.model.key} task_id={self.task_id!r} status={self.last_status!r}>"
+        return self._describe("AsyncJob")
 
     async def status(self) -> str:
-        data = await self._client._post("status", self._task_body(), model=self.model.key, task_id=self.task_id)
-        self._polls += 1
-        self.last_status = str(data.get("status", "unknown"))
-        if self.last_status != self._statuses[-1]:
-            self._statuses.append(self.last_status)
-        if self.last_status == "failed":
-            raise TaskFailedError("task failed", error=_text(data.get("error")), model=self.model.key, task_id=self.task_id)
-        return self.last_status
+        data = await self._client._post("status", self._body(self._client._settings.uid), model=self.model.key, task_id=self.task_id)
+        self._retry_after = data.pop("_retry_after", None)
+        return self._note_status(data)
 
-    async def wait(self, timeout: float | None = None) -> GenerationResult:
+    async def wait(self, timeout: float | None = None, *, on_update: StatusCallback | None = None) -> GenerationResult:
         if self._result is not None:
             return self._result
         settings = self._client._settings
-        deadline = time.monotonic() + (settings.wait_timeout if timeout is None else timeout)
-        interval = settings.poll_interval
-        while await self.status() not in TERMINAL_STATUSES:
+        limit = settings.wait_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        interval = settings.poll.first
+        while True:
+            if self._cancelled.is_set():
+                raise self._cancelled_error()
+            status = await self.status()
+            if on_update is not None:
+                on_update(status)
+            if status in TERMINAL_STATUSES:
+                return await self._fetch_result()
             if time.monotonic() + interval > deadline:
-                raise WaitTimeoutError("task still running at the wait timeout", model=self.model.key, task_id=self.task_id)
-            await asyncio.sleep(interval)
-            interval = settings.next_interval(interval)
-        return await self.result()
+                raise self._timeout_error(limit)
+            try:
+                await asyncio.wait_for(self._cancelled.wait(), interval)
+                raise self._cancelled_error()
+            except asyncio.TimeoutError:
+                pass
+            interval = settings.poll.next(interval, self._retry_after)
 
-    async def result(self) -> GenerationResult:
-        if self._result is None:
-            data = await self._client._post("response", self._task_body(), model=self.model.key, task_id=self.task_id)
-            self._result = _to_result(self, data)
-        return self._result
+    async def result(self, timeout: float | None = None) -> GenerationResult:
+        if self._result is not None:
+            return self._result
+        if self.last_status != "completed":
+            return await self.wait(timeout)
+        return await self._fetch_result()
 
-    def _task_body(self) -> dict[str, Any]:
-        return task_body(self._client._settings.uid, self.task_id, self.model.category, self.model.subcategory)
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    async def download(self, folder: str | Path) -> list[DownloadedFile]:
+        return await self._client.download(await self.result(), folder)
+
+    async def _fetch_result(self) -> GenerationResult:
+        settings = self._client._settings
+        for attempt in range(settings.empty_output_retries + 1):
+            data = await self._client._post("response", self._body(settings.uid), model=self.model.key, task_id=self.task_id)
+            data.pop("_retry_after", None)
+            problem = self._output_problem(data)
+            if problem is None:
+                return self._finish(data)
+            if problem.error is not None or attempt == settings.empty_output_retries:
+                raise problem
+            await asyncio.sleep(settings.poll.first)
+        raise AssertionError("unreachable")
 
 
 class AsyncBaseClient:
@@ -234,9 +514,17 @@ class AsyncBaseClient:
         poll_interval: float = 0.25,
         max_poll_interval: float = 2.0,
         http_client: httpx.AsyncClient | None = None,
+        max_retries: int = 2,
+        file_mode: FileMode = "upload",
+        resend_ambiguous: bool = False,
+        empty_output_retries: int = 2,
     ) -> None:
-        self._settings = _Settings(api_key, uid, base_url, api_version, timeout, wait_timeout, poll_interval, max_poll_interval)
+        self._settings = _Settings(
+            api_key, uid, base_url, api_version, timeout, wait_timeout, poll_interval, max_poll_interval,
+            max_retries, file_mode, resend_ambiguous, empty_output_retries,
+        )
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self._gate = Gate()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._settings!r}>"
@@ -251,22 +539,71 @@ class AsyncBaseClient:
         await self._http.aclose()
 
     async def submit(self, params: GenVRInput) -> AsyncJob:
-        body = generate_body(self._settings.uid, params)
-        key = type(params).genvr_model.key
-        data = await self._post("generate", body, model=key)
-        return AsyncJob(self, params, _task_id(data, key), str(data.get("status", "queued")), time.time())
+        info = type(params).genvr_model
+        body = await self._with_files(generate_body(self._settings.uid, params), params)
+        call = self._settings.call("generate", body, model=info.key)
+        data = await self._send_json(call)
+        return AsyncJob(self, info, _task_id(data, info.key), str(data.get("status") or "queued"), time.time(), call.idempotency_key)
 
     async def run(self, params: GenVRInput, *, wait_timeout: float | None = None) -> GenerationResult:
         job = await self.submit(params)
         return await job.wait(wait_timeout)
 
+    def job(self, model: ModelRef, task_id: str) -> AsyncJob:
+        return AsyncJob(self, model_info(model), task_id, status="unknown")
+
+    async def upload(self, source: FileSource, *, category: str = "temp", file_name: str | None = None) -> str:
+        name, data = file_name_and_bytes(source)
+        name = file_name or name
+        reply = await send_async(self._http, self._settings.sas_call(name, category), self._settings.retry, self._gate)
+        url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+        put = Call("PUT", url, label="upload PUT", content=data, headers=put_headers(guess_mime(name, data)))
+        _check_put(await send_async(self._http, put, self._settings.retry))
+        return url
+
+    async def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
+        return [
+            await download_async(self._http, url, Path(folder) / output_filename(result.task_id, i, url))
+            for i, url in enumerate(result.output)
+        ]
+
+    async def download_bytes(self, result: GenerationResult) -> list[bytes]:
+        out = []
+        for url in result.output:
+            if url.startswith("data:"):
+                out.append(decode_data_uri(url))
+                continue
+            response = await send_async(self._http, Call("GET", url, label="download"), self._settings.retry)
+            response.raise_for_status()
+            out.append(response.content)
+        return out
+
+    async def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
+        from genvr_runtime._batch.runner import run_batch
+
+        return await run_batch(self._settings, Path(jobs), Path(out), _batch_options(options))
+
+    async def _with_files(self, body: dict[str, Any], params: GenVRInput) -> dict[str, Any]:
+        files = params.pending_files
+        if not files:
+            return body
+        urls = {}
+        for token, source in files.items():
+            if self._settings.file_mode == "data_uri":
+                name, data = file_name_and_bytes(source)
+                urls[token] = data_uri(data, guess_mime(name, data))
+            else:
+                urls[token] = await self.upload(source, category=type(params).genvr_model.category)
+        return replace_placeholders(body, urls)
+
+    async def _send_json(self, call: Call) -> dict[str, Any]:
+        response = await send_async(self._http, call, self._settings.retry, self._gate)
+        data = parse_envelope(response, model=call.model or "", task_id=call.task_id)
+        data["_retry_after"] = parse_retry_after(response.headers)
+        return data
+
     async def _post(self, step: str, body: dict[str, Any], *, model: str, task_id: str | None = None) -> dict[str, Any]:
-        url = self._settings.base_url + self._settings.paths[step]
-        try:
-            response = await self._http.post(url, json=body, headers=self._settings.headers)
-        except httpx.HTTPError as exc:
-            raise APIConnectionError(f"{step} request failed: {type(exc).__name__}", model=model, task_id=task_id) from None
-        return parse_envelope(response, model=model, task_id=task_id)
+        return await self._send_json(self._settings.call(step, body, model=model, task_id=task_id))
 
 
 def _task_id(data: dict[str, Any], model: str) -> str:
@@ -276,26 +613,21 @@ def _task_id(data: dict[str, Any], model: str) -> str:
     return task_id
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
-def _to_result(job: Job | AsyncJob, data: dict[str, Any]) -> GenerationResult:
-    output = data.get("output")
-    status = str(data.get("status", job.last_status))
-    if not isinstance(output, list) or not output:
-        raise TaskFailedError(f"task {status} with no output", model=job.model.key, task_id=job.task_id)
-    urls = [str(u) for u in output]
-    bad = [u for u in urls if not u.startswith(("http://", "https://", "data:"))]
-    if bad:  # GenVR sometimes puts an error message where a URL belongs (API.md §4.4)
-        raise TaskFailedError("output holds an error, not a URL", error=bad[0], model=job.model.key, task_id=job.task_id)
-    return GenerationResult(
-        task_id=job.task_id,
-        model=job.model.key,
-        status=status,
-        output=urls,
-        submitted_at=job.submitted_at,
-        completed_at=time.time(),
-        polls=job._polls,
-        statuses_seen=list(job._statuses),
-    )
+def _check_put(response: httpx.Response) -> None:
+    from genvr_runtime._errors import UploadError
+
+    if response.status_code not in (200, 201):
+        raise UploadError("upload PUT was refused", status_code=response.status_code)
+
+
+def _batch_options(options: dict[str, Any]) -> BatchOptions:
+    from genvr_runtime._batch.runner import BatchOptions
+
+    return BatchOptions(**options)

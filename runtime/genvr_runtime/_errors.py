@@ -69,3 +69,31 @@ class TaskFailedError(GenVRError):
 
 class WaitTimeoutError(GenVRError):
     """The task did not finish within the wait timeout; it may still finish: resume with its task id."""
+
+
+class AmbiguousSubmissionError(GenVRError):
+    """A generate call was sent but its outcome is unknown (timeout, reset, 5xx after sending).
+
+    The task may exist and be billed; it is not resent automatically. `idempotency_key` is the key the call
+    carried, so a server that honours it can deduplicate a deliberate retry.
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str | None = None, model: str | None = None) -> None:
+        super().__init__(message, model=model)
+        self.idempotency_key = idempotency_key
+
+
+class OutputError(TaskFailedError):
+    """The task says `completed` but its output is empty or holds an error message instead of a URL."""
+
+
+class WaitCancelledError(GenVRError):
+    """`Job.cancel()` stopped the wait; the task itself keeps running on GenVR (there is no cancel endpoint)."""
+
+
+class UploadError(APIError):
+    """The upload flow (`/api/upload/sas-url` then PUT) failed."""
+
+
+class PaymentRequiredError(APIError):
+    """402: the account has no credits left."""

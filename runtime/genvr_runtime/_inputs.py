@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from genvr_runtime._files import FileSource, extract_files
 
 # Routing fields of GenVR's flat generate body; a model input of the same name cannot travel beside them.
 ROUTING_FIELDS = frozenset({"uid", "category", "subcategory"})
@@ -64,11 +66,24 @@ class GenVRInput(BaseModel):
     )
 
     genvr_model: ClassVar[ModelInfo]
+    # Local files (Path/bytes) given for URL inputs, by placeholder; the client uploads them before sending.
+    _pending_files: dict[str, FileSource] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def from_call(cls, /, **params: Any) -> GenVRInput:
-        """Validate keyword arguments of a generated method; NOT_GIVEN ones stay unset (and are not sent)."""
-        return cls.model_validate({k: v for k, v in params.items() if v is not NOT_GIVEN})
+        """Validate keyword arguments of a generated method; NOT_GIVEN ones stay unset (and are not sent).
+
+        A `pathlib.Path` or `bytes` value for a file input is accepted: it is uploaded (or sent as a data: URI)
+        when the input is submitted.
+        """
+        given, files = extract_files({k: v for k, v in params.items() if v is not NOT_GIVEN})
+        instance = cls.model_validate(given)
+        instance._pending_files = files
+        return instance
+
+    @property
+    def pending_files(self) -> dict[str, FileSource]:
+        return self._pending_files
 
     def to_api_params(self) -> dict[str, Any]:
         """The model parameters of the generate body: what the caller set, plus required defaults."""

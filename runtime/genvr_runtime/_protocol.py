@@ -10,6 +10,7 @@ from genvr_runtime._errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    PaymentRequiredError,
     RateLimitError,
     RoutingCollisionError,
     ServerError,
@@ -23,6 +24,14 @@ PATHS: dict[ApiVersion, dict[str, str]] = {
 }
 DEFAULT_BASE_URL = "https://api.genvrresearch.com"
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
+# The three statuses GenVR documents as normalized; anything else (`starting`, `queued`, new values) means running.
+DOCUMENTED_STATUSES = frozenset({"processing", "completed", "failed"})
+# Outside that set but shown in GenVR's own examples right after generate (v1 `starting`, v2 `queued`).
+EXAMPLE_STATUSES = frozenset({"starting", "queued"})
+# GenVR's batch endpoints take 1–10 requests per call (API.md §5). The one place this number lives.
+BATCH_LIMIT = 10
+BATCH_PATHS = {"generate": "/v2/generate-batch", "status": "/v2/status-batch", "response": "/v2/response-batch"}
+UPLOAD_PATH = "/api/upload/sas-url"
 
 
 def generate_body(uid: str, params: GenVRInput) -> dict[str, Any]:
@@ -56,10 +65,48 @@ def parse_envelope(response: httpx.Response, *, model: str, task_id: str | None 
         raise APIError("reply is not a JSON object", status_code=response.status_code, model=model, task_id=task_id)
     if payload.get("success") is False:
         raise APIError(message, status_code=response.status_code, body=payload, model=model, task_id=task_id)
+    return envelope_data(payload, status_code=response.status_code, model=model, task_id=task_id)
+
+
+def envelope_data(payload: object, *, status_code: int = 200, model: str | None, task_id: str | None = None) -> dict[str, Any]:
+    """`data` of a decoded `{success, data}` body (a batch item's `body` too), tolerating un-nested shapes."""
+    if not isinstance(payload, dict):
+        raise APIError("reply is not a JSON object", status_code=status_code, model=model, task_id=task_id)
+    if payload.get("success") is False:
+        message = _error_message(payload) or "no message"
+        raise APIError(message, status_code=status_code, body=payload, model=model, task_id=task_id)
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise APIError("reply has no `data` object", status_code=response.status_code, body=payload, model=model, task_id=task_id)
+        # Some GenVR paths answer un-nested (`taskId`/`status`/`output` at the top level, API.md §4.4).
+        if any(k in payload for k in ("taskId", "id", "status", "output")):
+            data = {}
+        else:
+            raise APIError("reply has no `data` object", status_code=status_code, body=payload, model=model, task_id=task_id)
+    data = dict(data)
+    for key in ("status", "output", "error"):
+        if key not in data and key in payload:
+            data[key] = payload[key]
+    if "id" not in data:
+        for key in ("taskId", "id"):
+            if isinstance(payload.get(key), str):
+                data["id"] = payload[key]
+                break
+        else:
+            if isinstance(data.get("taskId"), str):
+                data["id"] = data["taskId"]
     return data
+
+
+def error_for_status(status: int, message: str, *, body: object = None, model: str | None, task_id: str | None = None) -> APIError:
+    return _error_class(status)(message, status_code=status, body=body, model=model, task_id=task_id)
+
+
+def error_message(payload: object) -> str | None:
+    return _error_message(payload)
+
+
+def is_output_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://", "data:"))
 
 
 def _error_class(status: int) -> type[APIError]:
@@ -67,6 +114,8 @@ def _error_class(status: int) -> type[APIError]:
         return AuthenticationError
     if status == 429:
         return RateLimitError
+    if status == 402:
+        return PaymentRequiredError
     if status >= 500:
         return ServerError
     return BadRequestError

@@ -1,0 +1,7 @@
+"""`python -m genvr_runtime ...` = the `genvr` console command."""
+
+import sys
+
+from genvr_runtime.cli import main
+
+sys.exit(main())

@@ -1,0 +1,350 @@
+"""The batch journal: one SQLite file (WAL, synchronous=FULL) that survives kill -9 at any point.
+
+Tables:
+- `meta(key, value)`: format version, input path and sha256, uid, api base URL (never the key).
+- `jobs(line, custom_id, model, payload, payload_hash, state, task_id, chunk_id, idempotency_key, attempts,
+  submitted_at, finished_at, output, files, error, previous)`: one row per input job, the current state.
+- `events(seq, at, line, kind, detail)`: append-only history (intent, submitted, rejected, unknown, …).
+
+Protocol (batch-anchors.md §4.3): the intent to submit a chunk (`state = 'submitting'`, chunk id, idempotency
+key) is committed — fsync'd — BEFORE the generate call; its outcome (task ids, rejections, unknowns) is
+committed right after the reply is parsed. A row still `submitting` when a run starts was sent by a run that
+died mid-call: it becomes `unknown` and is never resent unless the user asks for it.
+
+States: pending → submitting → processing → completed (output not fetched yet) → succeeded; terminal
+failures: failed, rejected, unknown, lost, timed_out (resumed: polled again on the next run).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genvr_runtime._errors import GenVRError
+
+FORMAT_VERSION = "1"
+TERMINAL_STATES = ("succeeded", "failed", "rejected", "unknown", "lost")
+ACTIVE_STATES = ("processing", "completed")
+ALL_STATES = ("pending", "submitting", "processing", "completed", "timed_out", *TERMINAL_STATES)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    line INTEGER PRIMARY KEY,
+    custom_id TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    task_id TEXT,
+    chunk_id TEXT,
+    idempotency_key TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    submitted_at REAL,
+    finished_at REAL,
+    output TEXT,
+    files TEXT,
+    error TEXT,
+    previous TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, line);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    line INTEGER,
+    kind TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+class JournalLockedError(GenVRError):
+    """Another runner holds this journal."""
+
+
+class JournalMismatchError(GenVRError):
+    """The input file changed since the journal was started."""
+
+
+@dataclass
+class JobRow:
+    line: int
+    custom_id: str
+    model: str
+    payload: dict[str, Any]
+    payload_hash: str
+    state: str
+    task_id: str | None
+    submitted_at: float | None
+    attempts: int
+
+
+def error_record(kind: str, message: str, http_status: int | None = None) -> dict[str, Any]:
+    return {"type": kind, "message": message, "http_status": http_status}
+
+
+class Journal:
+    """Single-writer access to one journal file; `open` takes an exclusive lock (released even on kill -9)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_fh: Any = None
+        self.db: sqlite3.Connection | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def open(self) -> Journal:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fh = open(f"{self.path}.lock", "a+")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_fh.close()
+            self._lock_fh = None
+            raise JournalLockedError(f"journal {self.path} is in use by another runner") from None
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # every commit is fsync'd: the intent record must be on disk
+        db.executescript(_SCHEMA)
+        self.db = db
+        return self
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if self._lock_fh is not None:
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def __enter__(self) -> Journal:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self.db is None:
+            raise GenVRError("journal is not open")
+        return self.db
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> sqlite3.Connection:
+        if not path.exists():
+            raise GenVRError(f"no journal at {path}")
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    # -- meta --------------------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self._tx():
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())
+
+    def job_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+    # -- loading the input -------------------------------------------------------------------------------
+    def insert_jobs(self, rows: Iterable[tuple[int, str, str, str, str]]) -> None:
+        """(line, custom_id, model, payload json, payload hash) rows, in one transaction."""
+        with self._tx():
+            self._db.executemany(
+                "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
+    def hashes(self) -> Iterator[tuple[int, str]]:
+        yield from self._db.execute("SELECT line, payload_hash FROM jobs ORDER BY line")
+
+    def update_payload(self, line: int, payload: str, digest: str) -> None:
+        self._db.execute("UPDATE jobs SET payload = ?, payload_hash = ? WHERE line = ? AND state = 'pending'", (payload, digest, line))
+
+    # -- recovery ----------------------------------------------------------------------------------------
+    def recover(self, *, resubmit_unknown: bool) -> dict[str, int]:
+        """Fold what a dead run left behind; return how many rows each rule touched."""
+        now = time.time()
+        with self._tx():
+            crashed = self._db.execute(
+                "SELECT line FROM jobs WHERE state = 'submitting'"
+            ).fetchall()
+            self._db.execute(
+                "UPDATE jobs SET state = 'unknown', error = ? WHERE state = 'submitting'",
+                (json.dumps(error_record("unknown", "the run stopped while this job's generate call was in flight; "
+                                         "the task may exist (not resent; use --resubmit-unknown)")),),
+            )
+            self._events([(line, "unknown", {"cause": "crash during generate"}) for (line,) in crashed], now)
+            resumed = self._db.execute("UPDATE jobs SET state = 'processing' WHERE state = 'timed_out'").rowcount
+            resubmitted = 0
+            if resubmit_unknown:
+                rows = self._db.execute("SELECT line, chunk_id, idempotency_key, error FROM jobs WHERE state = 'unknown'").fetchall()
+                for line, chunk_id, key, error in rows:
+                    previous = json.dumps({"chunk_id": chunk_id, "idempotency_key": key, "error": json.loads(error) if error else None})
+                    self._db.execute(
+                        "UPDATE jobs SET state = 'pending', previous = ?, error = NULL, chunk_id = NULL WHERE line = ?",
+                        (previous, line),
+                    )
+                self._events([(line, "resubmit_unknown", None) for line, *_ in rows], now)
+                resubmitted = len(rows)
+        return {"crashed_in_flight": len(crashed), "resumed_timed_out": resumed, "resubmitted_unknown": resubmitted}
+
+    # -- reading work ------------------------------------------------------------------------------------
+    def pending_after(self, line: int, limit: int) -> list[JobRow]:
+        cur = self._db.execute(
+            "SELECT line, custom_id, model, payload, payload_hash, state, task_id, submitted_at, attempts "
+            "FROM jobs WHERE state = 'pending' AND line > ? ORDER BY line LIMIT ?",
+            (line, limit),
+        )
+        return [_row(r) for r in cur]
+
+    def active(self) -> list[JobRow]:
+        cur = self._db.execute(
+            "SELECT line, custom_id, model, payload, payload_hash, state, task_id, submitted_at, attempts "
+            "FROM jobs WHERE state IN ('processing', 'completed') ORDER BY line"
+        )
+        return [_row(r) for r in cur]
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(ALL_STATES, 0)
+        for state, n in self._db.execute("SELECT state, count(*) FROM jobs GROUP BY state"):
+            out[state] = n
+        return out
+
+    # -- the two fsync points ----------------------------------------------------------------------------
+    def mark_intent(self, lines: list[int], chunk_id: str, idempotency_key: str) -> None:
+        """Committed (fsync'd) before the generate call: a crash after this line is detectable."""
+        now = time.time()
+        with self._tx():
+            self._db.executemany(
+                "UPDATE jobs SET state = 'submitting', chunk_id = ?, idempotency_key = ?, attempts = attempts + 1 WHERE line = ?",
+                [(chunk_id, idempotency_key, line) for line in lines],
+            )
+            self._events([(line, "intent", {"chunk_id": chunk_id}) for line in lines], now)
+
+    def record_submission(
+        self,
+        submitted: dict[int, str],
+        rejected: dict[int, dict[str, Any]],
+        unknown: dict[int, dict[str, Any]],
+        requeued: list[int],
+    ) -> None:
+        """The outcome of one generate call, in one commit, before anything else happens."""
+        now = time.time()
+        with self._tx():
+            self._db.executemany(
+                "UPDATE jobs SET state = 'processing', task_id = ?, submitted_at = ? WHERE line = ?",
+                [(task_id, now, line) for line, task_id in submitted.items()],
+            )
+            self._db.executemany(
+                "UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE line = ?",
+                [("rejected", json.dumps(err), now, line) for line, err in rejected.items()]
+                + [("unknown", json.dumps(err), now, line) for line, err in unknown.items()],
+            )
+            self._db.executemany("UPDATE jobs SET state = 'pending', chunk_id = NULL WHERE line = ?", [(line,) for line in requeued])
+            self._events(
+                [(line, "submitted", {"task_id": t}) for line, t in submitted.items()]
+                + [(line, "rejected", e) for line, e in rejected.items()]
+                + [(line, "unknown", e) for line, e in unknown.items()]
+                + [(line, "requeued", None) for line in requeued],
+                now,
+            )
+
+    # -- later events (committed, but their loss would only mean re-polling) ------------------------------
+    def mark_completed(self, lines: list[int]) -> None:
+        if lines:
+            with self._tx():
+                self._db.executemany("UPDATE jobs SET state = 'completed' WHERE line = ?", [(line,) for line in lines])
+
+    def finish(self, outcomes: list[tuple[int, str, list[str] | None, list[dict[str, Any]] | None, dict[str, Any] | None]]) -> None:
+        """(line, state, output, files, error) for jobs that reached an end state (or timed_out)."""
+        if not outcomes:
+            return
+        now = time.time()
+        with self._tx():
+            self._db.executemany(
+                "UPDATE jobs SET state = ?, output = ?, files = ?, error = ?, finished_at = ? WHERE line = ?",
+                [
+                    (state, _dump(output), _dump(files), _dump(error), now, line)
+                    for line, state, output, files, error in outcomes
+                ],
+            )
+            self._events([(line, state, error) for line, state, _, _, error in outcomes], now)
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _events(self, rows: list[tuple[int, str, Any]], now: float) -> None:
+        self._db.executemany(
+            "INSERT INTO events (at, line, kind, detail) VALUES (?, ?, ?, ?)",
+            [(now, line, kind, _dump(detail)) for line, kind, detail in rows],
+        )
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _row(r: tuple[Any, ...]) -> JobRow:
+    return JobRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7], r[8])
+
+
+def result_rows(db: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    """The results file's lines, in input order, straight from a journal (streamed)."""
+    cur = db.execute(
+        "SELECT line, custom_id, model, state, task_id, output, files, error, previous, attempts FROM jobs ORDER BY line"
+    )
+    for line, custom_id, model, state, task_id, output, files, error, previous, attempts in cur:
+        row: dict[str, Any] = {
+            "line": line,
+            "custom_id": custom_id,
+            "model": model,
+            "status": state,
+            "task_id": task_id,
+            "output": json.loads(output) if output else [],
+            "files": json.loads(files) if files else [],
+            "error": json.loads(error) if error else None,
+            "attempts": attempts,
+        }
+        if previous:
+            row["previous"] = json.loads(previous)
+        if state not in TERMINAL_STATES:
+            row["resumable"] = True
+        yield row
+
+
+def read_counts(db: sqlite3.Connection) -> dict[str, int]:
+    out = dict.fromkeys(ALL_STATES, 0)
+    for state, n in db.execute("SELECT state, count(*) FROM jobs GROUP BY state"):
+        out[state] = n
+    return out
+
+
+def default_journal_path(out: Path) -> Path:
+    return out.with_name(out.name + ".journal.db")
+
+
+def remove_journal(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,92 @@
+"""Live counts of a batch run: a rich progress bar on a terminal, a plain line now and then otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from genvr_runtime._batch.journal import ALL_STATES, TERMINAL_STATES
+
+# What the bar shows, in order; `failed` on the bar includes every unsuccessful end state.
+SHOWN = ("pending", "submitting", "processing", "completed", "succeeded", "failed", "rejected", "unknown", "lost", "timed_out")
+
+
+@dataclass
+class Counts:
+    by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_STATES, 0))
+
+    @classmethod
+    def from_states(cls, states: dict[str, int]) -> Counts:
+        return cls({**dict.fromkeys(ALL_STATES, 0), **states})
+
+    def move(self, src: str, dst: str, n: int) -> None:
+        if n:
+            self.by_state[src] = self.by_state.get(src, 0) - n
+            self.by_state[dst] = self.by_state.get(dst, 0) + n
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def done(self) -> int:
+        return sum(self.by_state.get(s, 0) for s in TERMINAL_STATES)
+
+    @property
+    def queued(self) -> int:
+        return self.by_state.get("pending", 0)
+
+    @property
+    def processing(self) -> int:
+        return sum(self.by_state.get(s, 0) for s in ("submitting", "processing", "completed"))
+
+    @property
+    def completed(self) -> int:
+        return self.by_state.get("succeeded", 0)
+
+    @property
+    def failed(self) -> int:
+        return sum(self.by_state.get(s, 0) for s in ("failed", "rejected", "unknown", "lost"))
+
+    def line(self) -> str:
+        return (f"queued {self.queued} | processing {self.processing} | completed {self.completed} | "
+                f"failed {self.failed} (unknown {self.by_state.get('unknown', 0)})")
+
+
+class ProgressDisplay:
+    """A rich bar when `enabled` (None: when stderr is a terminal); plain lines every 5 s when explicitly enabled."""
+
+    def __init__(self, enabled: bool | None, total: int) -> None:
+        tty = sys.stderr.isatty()
+        self.rich = (enabled is None and tty) or (enabled is True and tty)
+        self.plain = enabled is True and not tty
+        self.total = total
+        self._progress: Any = None
+        self._task: Any = None
+        self._last_plain = 0.0
+
+    def start(self, counts: Counts) -> None:
+        if not self.rich:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[counts]}"), transient=False,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("batch", total=self.total, completed=counts.done, counts=counts.line())
+
+    def update(self, counts: Counts) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=counts.done, counts=counts.line())
+        elif self.plain and time.monotonic() - self._last_plain >= 5.0:
+            self._last_plain = time.monotonic()
+            print(f"[genvr batch] {counts.done}/{self.total} done | {counts.line()}", file=sys.stderr, flush=True)
+
+    def stop(self, counts: Counts) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=counts.done, counts=counts.line())
+            self._progress.stop()

@@ -1,0 +1,749 @@
+"""The batch runner: validates a JSONL file, then drives every job through GenVR's batch endpoints.
+
+One asyncio loop schedules three kinds of calls, each carrying at most BATCH_LIMIT items:
+- generate-batch for pending jobs while fewer than `max_in_flight` tasks are in flight (intent journaled first);
+- status-batch for in-flight tasks that are due (interval grows with each task's age);
+- response-batch for tasks that reported `completed`.
+Memory stays O(in-flight): pending jobs are paged from the journal, results are streamed from it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import signal
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from genvr_runtime._batch.jsonl import (
+    InputResolver,
+    JobLine,
+    LineError,
+    ValidationReport,
+    default_resolver,
+    iter_raw_lines,
+    parse_line,
+    validate_file,
+    write_jsonl_atomic,
+)
+from genvr_runtime._batch.journal import (
+    Journal,
+    JobRow,
+    JournalMismatchError,
+    default_journal_path,
+    error_record,
+    result_rows,
+)
+from genvr_runtime._batch.progress import Counts, ProgressDisplay
+from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError
+from genvr_runtime._files import output_filename, download_async, DownloadError
+from genvr_runtime._http import Call, Gate, RetryPolicy, send_async
+from genvr_runtime._polling import BatchPollSchedule
+from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
+
+if TYPE_CHECKING:
+    from genvr_runtime._client import _Settings
+
+log = logging.getLogger("genvr_runtime.batch")
+
+EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_UNKNOWN, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+ItemCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class BatchOptions:
+    """Everything a batch run can be told. Defaults follow GenVR's guidance; tests shrink the times."""
+
+    journal: Path | None = None  # default: <out>.journal.db
+    max_in_flight: int = 100  # tasks submitted and not finished; a multiple of BATCH_LIMIT wastes no slots
+    max_concurrent_calls: int = 8
+    poll: BatchPollSchedule = field(default_factory=BatchPollSchedule)
+    max_wait: float = 3600.0  # per task; past it the task is `timed_out` (the next run polls it again)
+    resubmit_unknown: bool = False
+    download_dir: Path | None = None
+    dry_run: bool = False
+    force: bool = False  # resume even though the input file changed (pending lines take the new payload)
+    progress: bool | None = None  # None: a rich bar when stderr is a terminal
+    on_item_done: ItemCallback | None = None
+    on_progress: Callable[[Counts], None] | None = None
+    resolver: InputResolver | None = None
+    generate_timeout: float = 120.0  # long: a cut-off generate call is an ambiguous one
+    read_timeout: float = 30.0
+    max_retries: int = 5
+    lost_after: int = 3  # "task not found" this many times → `lost` (never resubmitted)
+    empty_output_retries: int = 2
+    response_linger: float | None = None  # wait this long to fill a response call; default poll.base
+    handle_signals: bool = False  # the CLI sets this: Ctrl-C stops submitting, a second Ctrl-C stops
+    transport: httpx.AsyncBaseTransport | None = None  # tests
+
+
+@dataclass
+class BatchReport:
+    jobs: int
+    counts: dict[str, int]
+    exit_code: int
+    results_path: Path | None
+    journal_path: Path | None
+    validation: ValidationReport | None = None
+    calls: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
+    aborted: str | None = None
+    recovered: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+
+@dataclass
+class _Task:
+    line: int
+    custom_id: str
+    model: str
+    task_id: str
+    submitted: float  # monotonic
+    state: str = "processing"
+    next_poll: float = 0.0
+    busy: bool = False
+    not_found: int = 0
+    empty_fetches: int = 0
+    ready_at: float = 0.0  # completed: response due from
+
+    @property
+    def routing(self) -> tuple[str, str]:
+        category, subcategory = self.model.split("/")
+        return category, subcategory
+
+
+def run_batch_sync(settings: _Settings, jobs: Path, out: Path, options: BatchOptions) -> BatchReport:
+    return asyncio.run(run_batch(settings, jobs, out, options))
+
+
+async def run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchOptions) -> BatchReport:
+    resolver = options.resolver or default_resolver
+    validation = validate_file(jobs, resolver)
+    if not validation.ok or options.dry_run:
+        return BatchReport(
+            validation.jobs, {}, EXIT_OK if validation.ok else EXIT_INVALID, None, None, validation=validation
+        )
+    journal_path = options.journal or default_journal_path(out)
+    with Journal(journal_path) as journal:
+        _load_input(journal, jobs, validation, settings, options)
+        recovered = journal.recover(resubmit_unknown=options.resubmit_unknown)
+        runner = _Runner(settings, journal, options)
+        try:
+            await runner.run()
+        finally:
+            write_jsonl_atomic(out, result_rows(journal._db))
+        counts = journal.counts()
+    report = BatchReport(
+        validation.jobs, counts, _exit_code(counts, runner), out, journal_path, validation, dict(runner.calls),
+        runner.interrupted, runner.aborted, recovered,
+    )
+    return report
+
+
+def _exit_code(counts: dict[str, int], runner: _Runner) -> int:
+    if runner.aborted == "auth":
+        return EXIT_AUTH
+    if runner.interrupted or counts["pending"] or counts["processing"] or counts["completed"] or counts["timed_out"]:
+        return EXIT_INTERRUPTED if runner.interrupted else EXIT_FAILURES
+    if counts["unknown"]:
+        return EXIT_UNKNOWN
+    if counts["failed"] or counts["rejected"] or counts["lost"]:
+        return EXIT_FAILURES
+    return EXIT_OK
+
+
+def _load_input(journal: Journal, path: Path, validation: ValidationReport, settings: _Settings, options: BatchOptions) -> None:
+    """First run: copy every job into the journal. Resume: refuse a changed input unless `force`."""
+    meta = journal.meta()
+    if not meta:
+        rows = (
+            (job.line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
+            for job in _jobs(path)
+        )
+        journal.insert_jobs(rows)
+        journal.set_meta({
+            "format": "1", "input_path": str(path.resolve()), "input_sha256": validation.input_sha256,
+            "uid": settings.uid, "base_url": settings.base_url, "created_at": str(time.time()),
+        })
+        return
+    if meta.get("input_sha256") == validation.input_sha256:
+        return
+    changed: list[int] = []
+    new_jobs = {job.line: job for job in _jobs(path)}  # only on a changed file: rare, and then we must compare
+    stored = dict(journal.hashes())
+    changed = sorted(line for line in set(new_jobs) | set(stored) if new_jobs.get(line) and stored.get(line) != new_jobs[line].payload_hash
+                     or line not in new_jobs)
+    if not changed:
+        return
+    if not options.force:
+        shown = ", ".join(map(str, changed[:20])) + (" …" if len(changed) > 20 else "")
+        raise JournalMismatchError(
+            f"the input file changed since this journal was started (lines {shown}); "
+            "use a new --out/--journal, or --force to resume with the new content of unsubmitted lines"
+        )
+    for line in changed:
+        if line in new_jobs:
+            job = new_jobs[line]
+            journal.update_payload(line, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
+    journal.set_meta({"input_sha256": validation.input_sha256})
+
+
+def _jobs(path: Path) -> Any:
+    for number, text in iter_raw_lines(path):
+        parsed = parse_line(number, text)
+        if isinstance(parsed, JobLine):
+            yield parsed
+
+
+class _Runner:
+    def __init__(self, settings: _Settings, journal: Journal, options: BatchOptions) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.options = options
+        self.poll = options.poll
+        self.linger = options.poll.base if options.response_linger is None else options.response_linger
+        self.validator_resolver = options.resolver or default_resolver
+        self.max_cap = max(options.max_in_flight, 1)
+        self.cap = self.max_cap
+        self.pending: deque[JobRow] = deque()
+        self.requeued: deque[JobRow] = deque()
+        self.pending_cursor = 0
+        self.pending_exhausted = False
+        self.in_flight: dict[int, _Task] = {}
+        self.submitting = 0
+        self.running: set[asyncio.Task[None]] = set()
+        self.calls: dict[str, int] = {}
+        self.gate_generate = Gate()
+        self.gate_read = Gate()
+        self.policy = RetryPolicy(max_retries=options.max_retries, initial_backoff=0.2, max_backoff=5.0)
+        self.call_slots = asyncio.Semaphore(max(options.max_concurrent_calls, 1))
+        self.stop_submitting = False
+        self.stop_now = False
+        self.interrupted = False
+        self.aborted: str | None = None
+        self.warned_statuses: set[str] = set()
+        self.wake = asyncio.Event()
+        self.counts = Counts.from_states(journal.counts())
+        self.display = ProgressDisplay(options.progress, total=self.counts.total)
+        self._validator: Any = None
+        self.crash: BaseException | None = None
+
+    # -- main loop -------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        for row in self.journal.active():
+            assert row.task_id is not None
+            task = _Task(row.line, row.custom_id, row.model, row.task_id, time.monotonic(), state=row.state)
+            task.next_poll = time.monotonic()
+            task.ready_at = time.monotonic()
+            self.in_flight[row.line] = task
+        self._install_signals()
+        limits = httpx.Limits(max_connections=self.options.max_concurrent_calls + 4, max_keepalive_connections=self.options.max_concurrent_calls + 4)
+        timeout = httpx.Timeout(self.options.read_timeout, connect=10.0)
+        self.http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=self.options.transport,
+                                      event_hooks={"request": [self._count_call]})
+        self.display.start(self.counts)
+        try:
+            await self._loop()
+        finally:
+            for t in list(self.running):
+                t.cancel()
+            if self.running:
+                await asyncio.gather(*self.running, return_exceptions=True)
+            await self.http.aclose()
+            self._remove_signals()
+            self.display.stop(self.counts)
+        if self.crash is not None:
+            raise self.crash  # a bug, not a GenVR failure: the journal is consistent, the traceback matters
+
+    async def _loop(self) -> None:
+        while not self.stop_now:
+            now = time.monotonic()
+            self._launch_submits()
+            self._launch_polls(now)
+            self._launch_responses(now)
+            if not self.running and not self.in_flight and (self.stop_submitting or self._no_pending()):
+                break
+            self.wake.clear()
+            timeout = self._next_wakeup(time.monotonic())
+            if self.running:
+                await asyncio.wait(self.running | {asyncio.ensure_future(self.wake.wait())}, timeout=timeout,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            else:
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+            self.display.update(self.counts)
+            if self.options.on_progress is not None:
+                self.options.on_progress(self.counts)
+
+    def _next_wakeup(self, now: float) -> float:
+        candidates = [0.5]
+        for task in self.in_flight.values():
+            if task.busy:
+                continue
+            due = task.next_poll if task.state == "processing" else task.ready_at + self.linger
+            candidates.append(due - now)
+        if self.gate_generate.remaining() > 0:
+            candidates.append(self.gate_generate.remaining())
+        return max(min(candidates), 0.005)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.crash = self.crash or task.exception()
+            self.aborted = self.aborted or "internal error"
+            self.stop_now = True
+        self.wake.set()
+
+    async def _count_call(self, request: httpx.Request) -> None:
+        path = request.url.path
+        key = path if path in BATCH_PATHS.values() else "download"
+        self.calls[key] = self.calls.get(key, 0) + 1
+
+    # -- submitting ------------------------------------------------------------------------------------------
+    def _no_pending(self) -> bool:
+        if self.pending or self.requeued:
+            return False
+        self._refill()
+        return not self.pending
+
+    def _refill(self) -> None:
+        if self.pending_exhausted or len(self.pending) >= BATCH_LIMIT * 4:
+            return
+        rows = self.journal.pending_after(self.pending_cursor, 500)
+        if not rows:
+            self.pending_exhausted = True
+            return
+        self.pending.extend(rows)
+        self.pending_cursor = rows[-1].line
+
+    def _launch_submits(self) -> None:
+        while not self.stop_submitting and self.gate_generate.remaining() == 0:
+            free = self.cap - len(self.in_flight) - self.submitting
+            if free <= 0:
+                return
+            self._refill()
+            available = len(self.pending) + len(self.requeued)
+            if available == 0:
+                return
+            size = min(BATCH_LIMIT, free, available)
+            more_coming = available > size or not self.pending_exhausted
+            # A part-filled chunk wastes a call; wait for slots unless nothing else is running.
+            if size < BATCH_LIMIT and more_coming and free < BATCH_LIMIT and (self.in_flight or self.submitting):
+                return
+            chunk = [self.requeued.popleft() if self.requeued else self.pending.popleft() for _ in range(size)]
+            self.submitting += len(chunk)
+            self._spawn(self._submit(chunk))
+
+    async def _submit(self, rows: list[JobRow]) -> None:
+        try:
+            await self._submit_chunk(rows)
+        finally:
+            self.submitting -= len(rows)
+
+    async def _submit_chunk(self, rows: list[JobRow]) -> None:
+        bodies: list[dict[str, Any]] = []
+        valid: list[JobRow] = []
+        rejected: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            try:
+                bodies.append(self._body(row))
+                valid.append(row)
+            except (GenVRError, ValueError) as exc:  # input no longer valid (e.g. --force with a new payload)
+                rejected[row.line] = error_record("invalid_input", str(exc))
+        if rejected:
+            self.journal.record_submission({}, rejected, {}, [])
+            self._finished_many([(r, "rejected", None, None, rejected[r.line]) for r in rows if r.line in rejected], from_state="pending")
+        if not valid:
+            return
+        chunk_id = uuid.uuid4().hex
+        key = f"genvr-batch-{chunk_id}"
+        lines = [r.line for r in valid]
+        self.journal.mark_intent(lines, chunk_id, key)  # fsync'd before the call: a crash now is detectable
+        self.counts.move("pending", "submitting", len(valid))
+        call = Call(
+            "POST", self.settings.base_url + BATCH_PATHS["generate"], label="generate-batch", kind="create",
+            json={"requests": bodies}, headers=self.settings.headers, timeout=self.options.generate_timeout,
+            idempotency_key=key, resend_ambiguous=False,
+        )
+        hits_before = self.gate_generate.rate_limited
+        async with self.call_slots:
+            try:
+                response = await send_async(self.http, call, self.policy, self.gate_generate)
+            except AmbiguousSubmissionError as exc:
+                self._record_outcome(valid, {}, {}, {r.line: error_record("unknown", exc.message) for r in valid}, [])
+                return
+            except APIConnectionError:  # never reached the server (connect refused/timeout): safe to queue again
+                self._record_outcome(valid, {}, {}, {}, [r.line for r in valid])
+                return
+        if self.gate_generate.rate_limited > hits_before:
+            self._on_rate_limited()
+        self._handle_generate_reply(valid, response)
+
+    def _handle_generate_reply(self, rows: list[JobRow], response: httpx.Response) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            self._abort("auth", f"generate-batch answered HTTP {status}: {self._message(response)}")
+            self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
+            return
+        if status == 402:
+            log.error("generate-batch: HTTP 402 (%s); no more submissions this run", self._message(response))
+            self.stop_submitting = True
+            self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
+            return
+        if status == 429:
+            self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
+            return
+        if status >= 400:
+            err = error_record("rejected", self._message(response), status)
+            self._record_outcome(rows, {}, {r.line: err for r in rows}, {}, [])
+            return
+        try:
+            payload = response.json()
+            data = envelope_data(payload, model=None)
+            results = data["results"]
+            if not isinstance(results, list):
+                raise ValueError("results is not a list")
+        except (ValueError, KeyError, APIError) as exc:
+            # The server probably created the tasks; we cannot tell which: never resend blindly.
+            err = error_record("unknown", f"generate-batch reply unreadable ({type(exc).__name__}); tasks may exist")
+            self._record_outcome(rows, {}, {}, {r.line: err for r in rows}, [])
+            return
+        by_index: dict[int, list[dict[str, Any]]] = {}
+        for item in results:
+            if isinstance(item, dict) and isinstance(item.get("index"), int):
+                by_index.setdefault(item["index"], []).append(item)
+        submitted: dict[int, str] = {}
+        rejected: dict[int, dict[str, Any]] = {}
+        unknown: dict[int, dict[str, Any]] = {}
+        requeue: list[int] = []
+        for index, row in enumerate(rows):
+            items = by_index.get(index, [])
+            if len(items) != 1:
+                why = "missing from" if not items else "duplicated in"
+                unknown[row.line] = error_record("unknown", f"item {index} {why} the generate-batch reply; the task may exist")
+                continue
+            item = items[0]
+            raw_status = item.get("status")
+            item_status: int = raw_status if isinstance(raw_status, int) else 200
+            body = item.get("body")
+            if item_status == 429:
+                requeue.append(row.line)
+            elif item_status >= 500:
+                unknown[row.line] = error_record("unknown", f"sub-call answered {item_status}: {error_message(body) or 'no message'}", item_status)
+            elif item_status >= 400 or (isinstance(body, dict) and body.get("success") is False):
+                rejected[row.line] = error_record("rejected", error_message(body) or f"sub-call answered {item_status}", item_status)
+            else:
+                try:
+                    task_id = envelope_data(body, model=row.model).get("id")
+                except APIError:
+                    task_id = None
+                if isinstance(task_id, str) and task_id:
+                    submitted[row.line] = task_id
+                else:
+                    unknown[row.line] = error_record("unknown", "sub-call succeeded without a task id")
+        if requeue:
+            self._on_rate_limited()
+        elif not rejected and not unknown:
+            self.cap = min(self.cap + BATCH_LIMIT, self.max_cap)  # additive increase after a clean chunk
+        self._record_outcome(rows, submitted, rejected, unknown, requeue)
+
+    def _record_outcome(
+        self,
+        rows: list[JobRow],
+        submitted: dict[int, str],
+        rejected: dict[int, dict[str, Any]],
+        unknown: dict[int, dict[str, Any]],
+        requeue: list[int],
+    ) -> None:
+        self.journal.record_submission(submitted, rejected, unknown, requeue)  # committed before anything else
+        now = time.monotonic()
+        by_line = {r.line: r for r in rows}
+        for line, task_id in submitted.items():
+            row = by_line[line]
+            self.in_flight[line] = _Task(line, row.custom_id, row.model, task_id, now, next_poll=now + self.poll.first_delay())
+        self.counts.move("submitting", "processing", len(submitted))
+        for line in requeue:
+            self.requeued.append(by_line[line])
+        self.counts.move("submitting", "pending", len(requeue))
+        done = [(by_line[l], "rejected", None, None, e) for l, e in rejected.items()]
+        done += [(by_line[l], "unknown", None, None, e) for l, e in unknown.items()]
+        self._finished_many(done, from_state="submitting")
+
+    def _on_rate_limited(self) -> None:
+        # Multiplicative decrease, never below one chunk; recovers by +1 chunk per clean generate call.
+        self.cap = max(BATCH_LIMIT, self.cap // 2) if self.max_cap >= BATCH_LIMIT else self.max_cap
+
+    def _body(self, row: JobRow) -> dict[str, Any]:
+        from genvr_runtime._batch.jsonl import InputValidator
+
+        if self._validator is None:
+            self._validator = InputValidator(self.validator_resolver)
+        job = JobLine(row.line, row.custom_id, row.model, row.payload, row.payload_hash)
+        body: dict[str, Any] = self._validator.body(job, self.settings.uid)
+        return body
+
+    # -- polling ---------------------------------------------------------------------------------------------
+    def _launch_polls(self, now: float) -> None:
+        idle = [t for t in self.in_flight.values() if t.state == "processing" and not t.busy]
+        due = sorted((t for t in idle if t.next_poll <= now), key=lambda t: t.next_poll)
+        if not due:
+            return
+        # Fill the last call's spare slots with the tasks due soonest: free items, fewer calls later.
+        spare = (-len(due)) % BATCH_LIMIT
+        if spare:
+            later = sorted((t for t in idle if t.next_poll > now), key=lambda t: t.next_poll)
+            due += [t for t in later[:spare] if t.next_poll - now <= self.poll.base]
+        for start in range(0, len(due), BATCH_LIMIT):
+            group = due[start:start + BATCH_LIMIT]
+            for t in group:
+                t.busy = True
+            self._spawn(self._poll(group))
+
+    async def _poll(self, group: list[_Task]) -> None:
+        try:
+            items = await self._read_batch("status", group)
+            now = time.monotonic()
+            completed: list[_Task] = []
+            finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]] = []
+            for task, item in zip(group, items):
+                task.next_poll = now + self.poll.interval(now - task.submitted)
+                if item is None:
+                    continue
+                status_code, body = item
+                if self._not_found(status_code, body):
+                    task.not_found += 1
+                    if task.not_found >= self.options.lost_after:
+                        finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                    continue
+                if status_code >= 400:
+                    continue
+                try:
+                    data = envelope_data(body, model=task.model, task_id=task.task_id)
+                except APIError:
+                    continue
+                status = str(data.get("status") or "unknown")
+                self._note_status(status, task)
+                if status == "failed":
+                    message = str(data.get("error") or data.get("message") or "task failed (no message)")
+                    finished.append((task, "failed", None, None, error_record("task_failed", message)))
+                elif status == "completed":
+                    completed.append(task)
+                elif now - task.submitted > self.options.max_wait:
+                    finished.append((task, "timed_out", None, None, error_record("timed_out", f"still {status!r} after {self.options.max_wait:g}s; resumable")))
+            if completed:
+                self.journal.mark_completed([t.line for t in completed])
+                for t in completed:
+                    t.state, t.ready_at = "completed", now
+                self.counts.move("processing", "completed", len(completed))
+            self._finish_tasks(finished)
+        finally:
+            for t in group:
+                t.busy = False
+
+    def _note_status(self, status: str, task: _Task) -> None:
+        if status not in DOCUMENTED_STATUSES and status not in self.warned_statuses:
+            self.warned_statuses.add(status)
+            log.log(logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,"GenVR reports undocumented status %r (first seen on %s, task %s); treating it as running",
+                        status, task.custom_id, task.task_id)
+
+    @staticmethod
+    def _not_found(status_code: int, body: Any) -> bool:
+        if status_code == 404:
+            return True
+        message = (error_message(body) or "").lower()
+        return status_code >= 400 and "not found" in message
+
+    async def _read_batch(self, step: str, group: list[_Task]) -> list[tuple[int, Any] | None]:
+        """Per-item (HTTP status, body) of a status/response batch call, or None where nothing usable came."""
+        bodies = [task_body(self.settings.uid, t.task_id, *t.routing) for t in group]
+        call = Call("POST", self.settings.base_url + BATCH_PATHS[step], label=f"{step}-batch", json={"requests": bodies},
+                    headers=self.settings.headers)
+        async with self.call_slots:
+            try:
+                response = await send_async(self.http, call, self.policy, self.gate_read)
+            except APIConnectionError:
+                return [None] * len(group)
+        if response.status_code in (401, 403):
+            self._abort("auth", f"{step}-batch answered HTTP {response.status_code}")
+            return [None] * len(group)
+        if response.status_code >= 400:
+            return [None] * len(group)
+        try:
+            results = envelope_data(response.json(), model=None)["results"]
+        except (ValueError, KeyError, APIError, TypeError):
+            return [None] * len(group)
+        by_index: dict[int, list[Any]] = {}
+        for item in results if isinstance(results, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("index"), int):
+                by_index.setdefault(item["index"], []).append(item)
+        out: list[tuple[int, Any] | None] = []
+        for index in range(len(group)):
+            items = by_index.get(index, [])
+            if len(items) != 1:
+                out.append(None)  # missing or duplicated: ask again later rather than guess
+                continue
+            status = items[0].get("status")
+            out.append((status if isinstance(status, int) else 200, items[0].get("body")))
+        return out
+
+    # -- responses -------------------------------------------------------------------------------------------
+    def _launch_responses(self, now: float) -> None:
+        ready = sorted((t for t in self.in_flight.values() if t.state == "completed" and not t.busy and t.ready_at <= now),
+                       key=lambda t: t.ready_at)
+        if not ready:
+            return
+        quiet = not any(t.state == "processing" for t in self.in_flight.values())
+        for start in range(0, len(ready), BATCH_LIMIT):
+            group = ready[start:start + BATCH_LIMIT]
+            # Linger to fill a call, unless the oldest has waited long enough or nothing else will come soon.
+            if len(group) < BATCH_LIMIT and not quiet and now - group[0].ready_at < self.linger:
+                return
+            for t in group:
+                t.busy = True
+            self._spawn(self._fetch(group))
+
+    async def _fetch(self, group: list[_Task]) -> None:
+        try:
+            items = await self._read_batch("response", group)
+            finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]] = []
+            now = time.monotonic()
+            for task, item in zip(group, items):
+                if item is None:
+                    task.ready_at = now + self.poll.base
+                    continue
+                status_code, body = item
+                if self._not_found(status_code, body):
+                    task.not_found += 1
+                    if task.not_found >= self.options.lost_after:
+                        finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                    else:
+                        task.ready_at = now + self.poll.base
+                    continue
+                if status_code >= 400:
+                    task.ready_at = now + self.poll.base
+                    continue
+                try:
+                    data = envelope_data(body, model=task.model, task_id=task.task_id)
+                except APIError as exc:
+                    finished.append((task, "failed", None, None, error_record("task_failed", exc.message)))
+                    continue
+                output = data.get("output")
+                if data.get("status") == "failed" or data.get("error"):
+                    finished.append((task, "failed", None, None, error_record("task_failed", str(data.get("error") or "task failed"))))
+                elif not isinstance(output, list) or not output:
+                    task.empty_fetches += 1
+                    if task.empty_fetches > self.options.empty_output_retries:
+                        finished.append((task, "failed", [], None, error_record("no_output", "task completed with an empty output")))
+                    else:
+                        task.ready_at = now + self.poll.base  # GenVR may still be writing the output
+                elif not all(is_output_url(u) for u in output):
+                    bad = next(str(u) for u in output if not is_output_url(u))
+                    finished.append((task, "failed", [str(u) for u in output], None, error_record("output_error", bad[:500])))
+                else:
+                    urls = [str(u) for u in output]
+                    files, error = await self._download(task, urls)
+                    finished.append((task, "succeeded" if error is None else "failed", urls, files, error))
+            self._finish_tasks(finished)
+        finally:
+            for t in group:
+                t.busy = False
+
+    async def _download(self, task: _Task, urls: list[str]) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
+        if self.options.download_dir is None:
+            return None, None
+        files = []
+        for i, url in enumerate(urls):
+            dest = self.options.download_dir / output_filename(task.custom_id, i, url)
+            try:
+                files.append((await download_async(self.http, url, dest)).as_dict())
+            except DownloadError as exc:
+                return files, error_record("download_failed", exc.message)
+        return files, None
+
+    # -- ends ------------------------------------------------------------------------------------------------
+    def _finish_tasks(self, finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]]) -> None:
+        if not finished:
+            return
+        self.journal.finish([(t.line, state, out, files, err) for t, state, out, files, err in finished])
+        for t, state, out, files, err in finished:
+            self.in_flight.pop(t.line, None)
+            self.counts.move(t.state, state, 1)
+            self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err)
+
+    def _finished_many(self, done: Sequence[tuple[JobRow, str, Any, Any, dict[str, Any] | None]], *, from_state: str) -> None:
+        for row, state, out, files, err in done:
+            self.counts.move(from_state, state, 1)
+            self._item_done(row.line, row.custom_id, row.model, state, None, out, files, err)
+
+    def _item_done(self, line: int, custom_id: str, model: str, state: str, task_id: str | None, out: Any, files: Any,
+                   err: dict[str, Any] | None) -> None:
+        if self.options.on_item_done is None:
+            return
+        self.options.on_item_done({"line": line, "custom_id": custom_id, "model": model, "status": state,
+                                   "task_id": task_id, "output": out or [], "files": files or [], "error": err})
+
+    def _abort(self, reason: str, message: str) -> None:
+        if self.aborted is None:
+            log.error("stopping the batch: %s", message)
+        self.aborted = reason
+        self.stop_submitting = True
+        self.stop_now = True
+
+    @staticmethod
+    def _message(response: httpx.Response) -> str:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        return error_message(payload) or response.reason_phrase or f"HTTP {response.status_code}"
+
+    # -- Ctrl-C ----------------------------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        if not self.options.handle_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def _remove_signals(self) -> None:
+        if not self.options.handle_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self) -> None:
+        self.interrupted = True
+        if self.stop_submitting:
+            self.stop_now = True  # second signal: stop polling too; the journal is already consistent
+        self.stop_submitting = True
+        log.warning("interrupted: no new submissions; collecting tasks already paid for (Ctrl-C again to stop now)")
+        self.wake.set()
+
+
+def estimate_calls(jobs: int) -> dict[str, int]:
+    """The physical minimum of HTTP calls for `jobs` jobs (batch-anchors.md §3): generate + status + response."""
+    chunks = math.ceil(jobs / BATCH_LIMIT)
+    return {"generate-batch": chunks, "status-batch (at least)": chunks, "response-batch": chunks}
+
+
+__all__ = ["BatchOptions", "BatchReport", "run_batch", "run_batch_sync", "estimate_calls", "LineError"]

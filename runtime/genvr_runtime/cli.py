@@ -1,0 +1,183 @@
+"""`genvr` command line: batch runs over JSONL files.
+
+    genvr batch run jobs.jsonl --out results.jsonl [--dry-run] [--download DIR] [--resubmit-unknown] ...
+    genvr batch status results.jsonl.journal.db     # counts and unknown jobs, offline
+    genvr batch results results.jsonl.journal.db --out results.jsonl   # rebuild the results file offline
+
+Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
+Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage,
+3 some jobs are `unknown` (may have been created; see `status`), 4 authentication refused, 130 interrupted
+(re-run the same command to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from genvr_runtime._batch.jsonl import InputResolver, validate_file, write_jsonl_atomic
+from genvr_runtime._batch.journal import Journal, default_journal_path, read_counts, result_rows
+from genvr_runtime._batch.runner import EXIT_INVALID, BatchOptions, BatchReport, estimate_calls, run_batch
+from genvr_runtime._errors import GenVRError
+from genvr_runtime._polling import BatchPollSchedule
+from genvr_runtime._protocol import BATCH_LIMIT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genvr", description="GenVR command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    batch = sub.add_parser("batch", help="run many jobs from a JSONL file").add_subparsers(dest="action", required=True)
+
+    run = batch.add_parser("run", help="validate, submit, poll and collect every job of a JSONL file (resumable)")
+    run.add_argument("jobs", type=Path, help='JSONL, one job a line: {"custom_id", "model": "category/subcategory", "input": {...}}')
+    run.add_argument("--out", type=Path, required=True, help="results JSONL: one line per job, in input order")
+    run.add_argument("--journal", type=Path, help="journal file (default: <out>.journal.db)")
+    run.add_argument("--dry-run", action="store_true", help="validate every line and print the plan; send nothing")
+    run.add_argument("--download", type=Path, metavar="DIR", help="download outputs here (<custom_id>_<i>.<ext>)")
+    run.add_argument("--max-in-flight", type=int, default=100, help="tasks in flight at once (default 100)")
+    run.add_argument("--max-concurrent-calls", type=int, default=8)
+    run.add_argument("--poll-interval", type=float, default=1.0, help="base status interval, s (GenVR: 1-2 s)")
+    run.add_argument("--max-poll-interval", type=float, default=10.0)
+    run.add_argument("--poll-growth", type=float, default=0.05, help="interval as a fraction of a task's age")
+    run.add_argument("--first-poll", type=float, default=None, help="delay of the first status check, s")
+    run.add_argument("--max-wait", type=float, default=3600.0, help="per task; then `timed_out` (resumable)")
+    run.add_argument("--resubmit-unknown", action="store_true", help="resend jobs whose earlier submission is unknown")
+    run.add_argument("--force", action="store_true", help="resume although the input file changed")
+    run.add_argument("--retries", type=int, default=5)
+    run.add_argument("--generate-timeout", type=float, default=120.0)
+    run.add_argument("--read-timeout", type=float, default=30.0)
+    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--progress", action="store_true", help="progress lines even when not on a terminal")
+    run.add_argument("--base-url", help="API base URL (default GENVR_BASE_URL or GenVR's)")
+    run.add_argument("--notify-command", help="shell command run at the end (env GENVR_BATCH_RESULTS, GENVR_BATCH_EXIT)")
+    run.add_argument("--resolver", help="module:function returning an input class for (category, subcategory)")
+    run.add_argument("-v", "--verbose", action="store_true")
+
+    status = batch.add_parser("status", help="counts and unknown jobs from a journal (offline)")
+    status.add_argument("journal", type=Path, help="journal file, or the results path it belongs to")
+    status.add_argument("--json", action="store_true")
+
+    results = batch.add_parser("results", help="rebuild the results file from a journal (offline)")
+    results.add_argument("journal", type=Path)
+    results.add_argument("--out", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.action == "run":
+            return _run(args)
+        if args.action == "status":
+            return _status(args)
+        return _results(args)
+    except GenVRError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _resolver(spec: str | None) -> InputResolver | None:
+    if not spec:
+        return None
+    module, _, attr = spec.partition(":")
+    resolver: InputResolver = getattr(importlib.import_module(module), attr)
+    return resolver
+
+
+def _run(args: argparse.Namespace) -> int:
+    from genvr_runtime._batch.jsonl import default_resolver
+    from genvr_runtime._client import _Settings
+
+    resolver = _resolver(args.resolver) or default_resolver
+    if args.dry_run:
+        checked = validate_file(args.jobs, resolver)
+        _print_validation(checked)
+        if checked.ok:
+            calls = estimate_calls(checked.jobs)
+            print(f"plan: {checked.jobs} jobs, {len(checked.models)} model(s), ≤{BATCH_LIMIT} per call, "
+                  f"at least {sum(calls.values())} calls ({', '.join(f'{k} {v}' for k, v in calls.items())}); "
+                  "nothing was sent")
+        return 0 if checked.ok else EXIT_INVALID
+    settings = _Settings(None, None, args.base_url, "v2", args.read_timeout, args.max_wait, 0.25, 2.0, args.retries, "upload", False, 2)
+    options = BatchOptions(
+        journal=args.journal, max_in_flight=args.max_in_flight, max_concurrent_calls=args.max_concurrent_calls,
+        poll=BatchPollSchedule(base=args.poll_interval, growth=args.poll_growth, maximum=args.max_poll_interval, first=args.first_poll),
+        max_wait=args.max_wait, resubmit_unknown=args.resubmit_unknown, download_dir=args.download, force=args.force,
+        progress=False if args.no_progress else (True if args.progress else None), resolver=resolver,
+        generate_timeout=args.generate_timeout, read_timeout=args.read_timeout, max_retries=args.retries,
+        handle_signals=True,
+    )
+    report = asyncio.run(run_batch(settings, args.jobs, args.out, options))
+    if report.validation is not None and not report.validation.ok:
+        _print_validation(report.validation)
+        return report.exit_code
+    _print_summary(report)
+    if args.notify_command:
+        env = {**os.environ, "GENVR_BATCH_RESULTS": str(args.out), "GENVR_BATCH_EXIT": str(report.exit_code)}
+        env.pop("GENVR_API_KEY", None)  # the hook does not need the key
+        subprocess.run(args.notify_command, shell=True, env=env, check=False)
+    return report.exit_code
+
+
+def _print_validation(report: Any) -> None:
+    for error in report.errors:
+        print(f"invalid: {error}", file=sys.stderr)
+    if report.error_count > len(report.errors):
+        print(f"… and {report.error_count - len(report.errors)} more errors", file=sys.stderr)
+    state = "valid" if report.ok else f"{report.error_count} error(s); nothing was sent"
+    print(f"{report.jobs} jobs checked: {state}", file=sys.stderr)
+
+
+def _print_summary(report: BatchReport) -> None:
+    shown = {k: v for k, v in report.counts.items() if v}
+    calls = sum(report.calls.values())
+    print(f"summary: {report.jobs} jobs | " + " | ".join(f"{k} {v}" for k, v in shown.items())
+          + f" | {calls} HTTP calls | results {report.results_path}", file=sys.stderr)
+    if report.interrupted:
+        print("interrupted: re-run the same command to resume", file=sys.stderr)
+    if report.counts.get("unknown"):
+        print(f"{report.counts['unknown']} job(s) are `unknown` (their generate call may have created a task); "
+              "they were not resent. See `genvr batch status`, or re-run with --resubmit-unknown.", file=sys.stderr)
+
+
+def _journal_path(path: Path) -> Path:
+    return path if path.suffix == ".db" else default_journal_path(path)
+
+
+def _status(args: argparse.Namespace) -> int:
+    db = Journal.open_readonly(_journal_path(args.journal))
+    counts = read_counts(db)
+    unknown = [
+        {"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None}
+        for line, cid, model, err in db.execute("SELECT line, custom_id, model, error FROM jobs WHERE state = 'unknown' ORDER BY line LIMIT 1000")
+    ]
+    db.close()
+    if args.json:
+        print(json.dumps({"counts": counts, "unknown": unknown}))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in counts.items()))
+        for item in unknown:
+            print(f"unknown: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    db = Journal.open_readonly(_journal_path(args.journal))
+    n = write_jsonl_atomic(args.out, result_rows(db))
+    db.close()
+    print(f"wrote {n} lines to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
