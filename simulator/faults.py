@@ -1,4 +1,21 @@
-"""Seeded fault injection: which call gets which fault, reproducibly for a given seed and call order."""
+"""Seeded fault injection: which call gets which fault, reproducibly for a given seed and call order.
+
+JSON form (`POST /_sim/faults`, `--faults FILE|JSON`, `configure(faults=...)`), e.g.::
+
+    {"seed": 7,
+     "rules": [
+       {"kind": "rate_limit", "route": "/v2/generate", "retry_after": 7, "retry_after_format": "http-date", "count": 1},
+       {"kind": "http_error", "route": "*-batch", "status": 502, "when": "after", "probability": 0.1},
+       {"kind": "drop", "route": "/v2/generate", "when": "after", "mode": "reset", "count": 2},
+       {"kind": "slow", "route": "/v2/generate", "seconds": 5},
+       {"kind": "item_error", "route": "/v2/generate-batch", "indices": [3], "status": 429},
+       {"kind": "batch_shape", "route": "/v2/generate-batch", "mode": "shuffle"},
+       {"kind": "truncate", "route": "/files/*", "count": 1}],
+     "task_failure_rate": 0.1, "extra_statuses": ["starting", "weird"], "empty_output_rate": 0.05,
+     "empty_output_fetches": 1, "error_output_rate": 0.02, "top_level_task_id": "both"}
+
+`route` is an fnmatch pattern on the route template (`/api/schema/{category}/{subcategory}`) or the request path.
+"""
 
 from __future__ import annotations
 
