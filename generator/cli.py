@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     regen = sub.add_parser("regenerate", help="refresh the snapshot from the live API, then generate")
     regen.add_argument("--base-url", default=os.environ.get("GENVR_BASE_URL", DEFAULT_BASE_URL))
     regen.add_argument("--concurrency", type=int, default=8)
+    regen.set_defaults(check=False)
     for p in (gen, regen):
         p.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
         p.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
