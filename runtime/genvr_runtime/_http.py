@@ -205,14 +205,24 @@ def send(http: httpx.Client, call: Call, policy: RetryPolicy, gate: Gate | None 
         attempt += 1
 
 
-async def send_async(http: httpx.AsyncClient, call: Call, policy: RetryPolicy, gate: Gate | None = None) -> httpx.Response:
-    """The async twin of `send`."""
+async def send_async(
+    http: httpx.AsyncClient,
+    call: Call,
+    policy: RetryPolicy,
+    gate: Gate | None = None,
+    slots: asyncio.Semaphore | None = None,
+) -> httpx.Response:
+    """The async twin of `send`. `slots` bounds concurrent attempts (not backoff sleeps, which hold no slot)."""
     attempt = 0
     while True:
         if gate is not None:
             await gate.wait_async()
         try:
-            response = await http.request(call.method, call.url, **call.kwargs())
+            if slots is None:
+                response = await http.request(call.method, call.url, **call.kwargs())
+            else:
+                async with slots:
+                    response = await http.request(call.method, call.url, **call.kwargs())
         except httpx.HTTPError as exc:
             decision = _decide_error(exc, call.effective_kind(), attempt, policy)
             if decision.ambiguous:

@@ -110,7 +110,7 @@ class Journal:
             raise JournalLockedError(f"journal {self.path} is in use by another runner") from None
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # every commit is fsync'd: the intent record must be on disk
+        db.execute("PRAGMA synchronous=NORMAL")  # the two protocol points switch to FULL (fsync) for their commit
         db.executescript(_SCHEMA)
         self.db = db
         return self
@@ -221,7 +221,7 @@ class Journal:
     def mark_intent(self, lines: list[int], chunk_id: str, idempotency_key: str) -> None:
         """Committed (fsync'd) before the generate call: a crash after this line is detectable."""
         now = time.time()
-        with self._tx():
+        with self._tx(durable=True):
             self._db.executemany(
                 "UPDATE jobs SET state = 'submitting', chunk_id = ?, idempotency_key = ?, attempts = attempts + 1 WHERE line = ?",
                 [(chunk_id, idempotency_key, line) for line in lines],
@@ -235,9 +235,9 @@ class Journal:
         unknown: dict[int, dict[str, Any]],
         requeued: list[int],
     ) -> None:
-        """The outcome of one generate call, in one commit, before anything else happens."""
+        """The outcome of one generate call, in one commit (fsync'd), before anything else happens."""
         now = time.time()
-        with self._tx():
+        with self._tx(durable=True):
             self._db.executemany(
                 "UPDATE jobs SET state = 'processing', task_id = ?, submitted_at = ? WHERE line = ?",
                 [(task_id, now, line) for line, task_id in submitted.items()],
@@ -284,19 +284,27 @@ class Journal:
             [(now, line, kind, _dump(detail)) for line, kind, detail in rows],
         )
 
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _tx(self, *, durable: bool = False) -> _Transaction:
+        return _Transaction(self._db, durable)
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE … COMMIT; `durable` commits with synchronous=FULL, i.e. the WAL is fsync'd (which also
+    makes every earlier commit durable)."""
+
+    def __init__(self, db: sqlite3.Connection, durable: bool) -> None:
         self.db = db
+        self.durable = durable
 
     def __enter__(self) -> None:
+        if self.durable:
+            self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if self.durable:
+            self.db.execute("PRAGMA synchronous=NORMAL")
 
 
 def _dump(value: Any) -> str | None:

@@ -385,15 +385,14 @@ class _Runner:
             idempotency_key=key, resend_ambiguous=False,
         )
         hits_before = self.gate_generate.rate_limited
-        async with self.call_slots:
-            try:
-                response = await send_async(self.http, call, self.policy, self.gate_generate)
-            except AmbiguousSubmissionError as exc:
-                self._record_outcome(valid, {}, {}, {r.line: error_record("unknown", exc.message) for r in valid}, [])
-                return
-            except APIConnectionError:  # never reached the server (connect refused/timeout): safe to queue again
-                self._record_outcome(valid, {}, {}, {}, [r.line for r in valid])
-                return
+        try:
+            response = await send_async(self.http, call, self.policy, self.gate_generate, self.call_slots)
+        except AmbiguousSubmissionError as exc:
+            self._record_outcome(valid, {}, {}, {r.line: error_record("unknown", exc.message) for r in valid}, [])
+            return
+        except APIConnectionError:  # never reached the server (connect refused/timeout): safe to queue again
+            self._record_outcome(valid, {}, {}, {}, [r.line for r in valid])
+            return
         if self.gate_generate.rate_limited > hits_before:
             self._on_rate_limited()
         self._handle_generate_reply(valid, response)
@@ -577,11 +576,10 @@ class _Runner:
         bodies = [task_body(self.settings.uid, t.task_id, *t.routing) for t in group]
         call = Call("POST", self.settings.base_url + BATCH_PATHS[step], label=f"{step}-batch", json={"requests": bodies},
                     headers=self.settings.headers)
-        async with self.call_slots:
-            try:
-                response = await send_async(self.http, call, self.policy, self.gate_read)
-            except APIConnectionError:
-                return [None] * len(group)
+        try:
+            response = await send_async(self.http, call, self.policy, self.gate_read, self.call_slots)
+        except APIConnectionError:
+            return [None] * len(group)
         if response.status_code in (401, 403):
             self._abort("auth", f"{step}-batch answered HTTP {response.status_code}")
             return [None] * len(group)
