@@ -223,7 +223,8 @@ class _Runner:
         self.pending_exhausted = False
         self.in_flight: dict[int, _Task] = {}
         self.submitting = 0
-        self.running: set[asyncio.Task[None]] = set()
+        self.running: set[asyncio.Future[None]] = set()
+        self.submit_tasks: set[asyncio.Future[None]] = set()
         self.calls: dict[str, int] = {}
         self.gate_generate = Gate()
         self.gate_read = Gate()
@@ -257,6 +258,10 @@ class _Runner:
         try:
             await self._loop()
         finally:
+            # Let generate calls in flight finish and journal their outcome: cancelling them would turn a
+            # known answer into an `unknown` job. Reads are safe to drop (the next run polls again).
+            if self.submit_tasks:
+                await asyncio.gather(*self.submit_tasks, return_exceptions=True)
             for t in list(self.running):
                 t.cancel()
             if self.running:
@@ -300,13 +305,15 @@ class _Runner:
             candidates.append(self.gate_generate.remaining())
         return max(min(candidates), 0.005)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(coro)
         self.running.add(task)
         task.add_done_callback(self._done)
+        return task
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Future[None]) -> None:
         self.running.discard(task)
+        self.submit_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.crash = self.crash or task.exception()
             self.aborted = self.aborted or "internal error"
@@ -351,7 +358,7 @@ class _Runner:
                 return
             chunk = [self.requeued.popleft() if self.requeued else self.pending.popleft() for _ in range(size)]
             self.submitting += len(chunk)
-            self._spawn(self._submit(chunk))
+            self.submit_tasks.add(self._spawn(self._submit(chunk)))
 
     async def _submit(self, rows: list[JobRow]) -> None:
         try:

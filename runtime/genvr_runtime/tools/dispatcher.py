@@ -1,0 +1,229 @@
+"""Run an LLM's tool call as a GenVR job and hand back a tool result the model can read.
+
+A tool call arrives as a name plus arguments (a JSON string from OpenAI, a dict from Anthropic). The
+dispatcher maps the name to a model (`genvr.tools.TOOL_NAMES`), validates the arguments with the generated
+input class, runs the job, and returns a `ToolResult`: the output URLs, or an error that names the field or
+the cause. Nothing it can meet in an agent loop raises: a bad call becomes a result the model can act on.
+
+Null arguments are dropped before validation: strict-mode tools must send every property, and send `null`
+for the ones the model leaves alone, so null always means "GenVR's default".
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from genvr_runtime import (
+    AsyncBaseClient,
+    AuthenticationError,
+    BadRequestError,
+    BaseClient,
+    GenerationResult,
+    GenVRError,
+    RateLimitError,
+    RoutingCollisionError,
+    TaskFailedError,
+    WaitTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from genvr_runtime import GenVRInput
+
+log = logging.getLogger("genvr_runtime.tools")
+
+# What the model should do next, by cause; the message itself says what happened.
+_HINTS: tuple[tuple[type[GenVRError], str, str], ...] = (
+    (AuthenticationError, "configuration_error", "The GenVR credentials of this tool server are wrong; retrying will not help. Tell the user."),
+    (RateLimitError, "rate_limited", "GenVR is rate limiting; wait a little before calling again."),
+    (BadRequestError, "rejected_by_genvr", "GenVR rejected the input; correct the arguments and call again."),
+    (RoutingCollisionError, "invalid_arguments", "Leave this argument unset."),
+    (WaitTimeoutError, "still_running", "The job is still running on GenVR; its task_id identifies it."),
+    (TaskFailedError, "job_failed", "The job failed on GenVR; a different input (for example the prompt) may succeed."),
+    (GenVRError, "genvr_error", "The call did not complete; it may be retried."),
+)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """The outcome of one tool call. `data` is the JSON object the model sees (`content` as text)."""
+
+    name: str
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content(self) -> str:
+        return json.dumps(self.data, ensure_ascii=False)
+
+    def openai_chat_message(self, tool_call_id: str) -> dict[str, Any]:
+        """The `{"role": "tool"}` message that answers a Chat Completions tool call."""
+        return {"role": "tool", "tool_call_id": tool_call_id, "content": self.content}
+
+    def openai_responses_item(self, call_id: str) -> dict[str, Any]:
+        """The `function_call_output` input item that answers a Responses API function call."""
+        return {"type": "function_call_output", "call_id": call_id, "output": self.content}
+
+    def anthropic_block(self, tool_use_id: str) -> dict[str, Any]:
+        """The `tool_result` content block (in a user message) that answers an Anthropic `tool_use` block."""
+        return {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content, "is_error": not self.ok}
+
+    def gemini_part(self) -> dict[str, Any]:
+        """The `functionResponse` part that answers a Gemini function call."""
+        return {"functionResponse": {"name": self.name, "response": self.data}}
+
+
+class _CallRefused(Exception):
+    """A call that never reaches GenVR; carries the result to return instead."""
+
+    def __init__(self, result: ToolResult) -> None:
+        super().__init__(result.data.get("message"))
+        self.result = result
+
+
+def error_result(name: str, error: str, message: str, **extra: Any) -> ToolResult:
+    return ToolResult(name=name, ok=False, data={"error": error, "message": message, **extra})
+
+
+def success_result(name: str, result: GenerationResult) -> ToolResult:
+    data = {"task_id": result.task_id, "model": result.model, "status": result.status, "output": list(result.output)}
+    return ToolResult(name=name, ok=True, data=data)
+
+
+def failure_result(name: str, exc: BaseException) -> ToolResult:
+    """A GenVRError as the model should see it; anything else as a bare type name (its text could hold
+    anything, so it goes to the log only)."""
+    if isinstance(exc, GenVRError):
+        kind, hint = next((k, h) for cls, k, h in _HINTS if isinstance(exc, cls))
+        extra = {k: v for k, v in (("model", exc.model), ("task_id", exc.task_id)) if v}
+        return error_result(name, kind, f"{exc.message} {hint}", **extra)
+    log.error("tool %s: unexpected %s", name, type(exc).__name__, exc_info=exc)
+    return error_result(name, "internal_error", f"The tool failed unexpectedly ({type(exc).__name__}); it may be retried.")
+
+
+class _Resolver:
+    """Tool name → input class, for the tools this dispatcher serves."""
+
+    def __init__(self, tools: Mapping[str, str] | None, allowed: Iterable[str] | None) -> None:
+        if tools is None:
+            from genvr.tools import TOOL_NAMES  # lazily: importing the runtime must not import the package
+
+            tools = TOOL_NAMES
+        if allowed is not None:
+            chosen = set(allowed)
+            if chosen - set(tools):
+                raise ValueError(f"unknown tool names: {', '.join(sorted(chosen - set(tools)))}")
+            tools = {n: k for n, k in tools.items() if n in chosen}
+        self.tools = dict(tools)
+
+    def parse(self, name: str, arguments: str | Mapping[str, Any] | None) -> GenVRInput:
+        key = self.tools.get(name)
+        if key is None:
+            close = difflib.get_close_matches(name, list(self.tools), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise _CallRefused(error_result(name, "unknown_tool", f"No tool named {name!r} is available here.{hint}"))
+        args = _arguments(name, arguments)
+        from genvr.models import load_input_class
+
+        cls = load_input_class(key)
+        try:
+            return cls.model_validate({k: v for k, v in args.items() if v is not None})
+        except ValidationError as exc:
+            fields = _field_errors(exc, cls)
+            text = "; ".join(f"{f}: {m}" for f, m in fields.items())
+            raise _CallRefused(
+                error_result(name, "invalid_arguments", f"Invalid arguments: {text}. Correct them and call again.", fields=fields)
+            ) from None
+
+
+def _arguments(name: str, arguments: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    if arguments is None or (isinstance(arguments, str) and not arguments.strip()):
+        return {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except json.JSONDecodeError as exc:
+            raise _CallRefused(error_result(name, "invalid_arguments", f"The arguments are not valid JSON ({exc.msg} at position {exc.pos}).")) from None
+    if not isinstance(arguments, Mapping):
+        raise _CallRefused(error_result(name, "invalid_arguments", "The arguments must be a JSON object of input names to values."))
+    return dict(arguments)
+
+
+def _field_errors(exc: ValidationError, cls: type[GenVRInput]) -> dict[str, str]:
+    """Field (wire name) → what is wrong with it, from pydantic's errors (never echoing the input value)."""
+    accepted = sorted(f.alias or n for n, f in cls.model_fields.items())
+    out: dict[str, str] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(arguments)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = f"unknown argument; accepted: {', '.join(accepted)}"
+        out[where] = f"{out[where]}; {message}" if where in out else message
+    return out
+
+
+class ToolDispatcher:
+    """Runs tool calls through a `BaseClient` (blocking until each job ends).
+
+    `allowed` restricts the tools served (names); `tools` replaces the generated name → model-key map.
+    """
+
+    def __init__(
+        self,
+        client: BaseClient,
+        *,
+        allowed: Iterable[str] | None = None,
+        tools: Mapping[str, str] | None = None,
+        wait_timeout: float | None = None,
+    ) -> None:
+        self._client = client
+        self._resolver = _Resolver(tools, allowed)
+        self._wait_timeout = wait_timeout
+
+    @property
+    def tool_names(self) -> list[str]:
+        return sorted(self._resolver.tools)
+
+    def call(self, name: str, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+        try:
+            params = self._resolver.parse(name, arguments)
+            return success_result(name, self._client.run(params, wait_timeout=self._wait_timeout))
+        except _CallRefused as refused:
+            return refused.result
+        except Exception as exc:  # an agent loop must survive any failure of one call
+            return failure_result(name, exc)
+
+
+class AsyncToolDispatcher:
+    """`ToolDispatcher` over an `AsyncBaseClient`: `await dispatcher.call(name, arguments)`."""
+
+    def __init__(
+        self,
+        client: AsyncBaseClient,
+        *,
+        allowed: Iterable[str] | None = None,
+        tools: Mapping[str, str] | None = None,
+        wait_timeout: float | None = None,
+    ) -> None:
+        self._client = client
+        self._resolver = _Resolver(tools, allowed)
+        self._wait_timeout = wait_timeout
+
+    @property
+    def tool_names(self) -> list[str]:
+        return sorted(self._resolver.tools)
+
+    async def call(self, name: str, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+        try:
+            params = self._resolver.parse(name, arguments)
+            return success_result(name, await self._client.run(params, wait_timeout=self._wait_timeout))
+        except _CallRefused as refused:
+            return refused.result
+        except Exception as exc:  # an agent loop must survive any failure of one call
+            return failure_result(name, exc)
