@@ -102,3 +102,32 @@ def field_names(wire_names: Iterable[str]) -> dict[str, str]:
 def resource_class_name(category_attribute: str) -> str:
     """`imagegen` → `ImagegenResource`."""
     return "".join(p[:1].upper() + p[1:] for p in category_attribute.split("_") if p) + "Resource"
+
+
+# Tool names must satisfy every provider at once: OpenAI and Anthropic `^[a-zA-Z0-9_-]{1,64}$`, Gemini (a letter
+# or `_` first, ≤ 64), MCP `^[A-Za-z0-9._-]{1,128}$`. The `genvr_` prefix gives the letter `3dgen` lacks.
+TOOL_NAME_MAX = 64
+TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+
+
+def tool_names(model_keys: Iterable[str]) -> dict[str, str]:
+    """LLM tool names by model key: `imagegen/flux_dev` → `genvr_imagegen__flux_dev`.
+
+    The category is part of the name because the same subcategory exists in two categories. A name depends
+    only on its own key (characters outside `[a-zA-Z0-9_-]` become `_`; a name over 64 characters is cut and
+    suffixed with a hash of the key); two keys that still meet are told apart by `_unique`'s rule.
+    """
+
+    def spelled(key: str) -> str:
+        category, _, subcategory = key.partition("/")
+        return f"genvr_{category}__{subcategory}"
+
+    def make(raw: str) -> str:
+        name = re.sub(r"[^a-zA-Z0-9_-]", "_", raw)
+        if len(name) > TOOL_NAME_MAX - 7:  # room for `_unique`'s `_<hash6>` suffix
+            name = f"{name[: TOOL_NAME_MAX - 14]}_{_short_hash(raw)}"
+        return name
+
+    keys = sorted(set(model_keys))
+    by_spelling = _unique((spelled(k) for k in keys), make)
+    return {key: by_spelling[spelled(key)] for key in keys}
