@@ -285,3 +285,24 @@ def test_validator_rejects_bad_names_descriptions_and_bundles() -> None:
     assert any("duplicate" in p for p in check.openai_bundle([tool, tool]))
     root_any = strict_tool(parameters={"anyOf": [{"type": "object"}]})
     assert any("root anyOf" in p for p in check.openai_chat_tool(root_any, strict=True))
+
+
+def test_hostile_schema_text_stays_json_data_and_tools_stay_valid() -> None:
+    from generator.pipeline import build_specs
+    from generator.targets import llm_tools
+    from generator.targets.python_package import plan
+    from generator_helpers import StaticSource
+    from test_hostile_schemas import PAYLOADS, hostile_schema
+
+    texts = [t for t in PAYLOADS if t != "\ud800"]
+    models = [{"category": "3dgen", "subcategory": f"h_{i}", "name": t, "description": t} for i, t in enumerate(texts)]
+    specs = build_specs(StaticSource(models=models, schemas={f"3dgen/h_{i}": hostile_schema(t) for i, t in enumerate(texts)}).load())
+    files = llm_tools.render(plan(specs.models))
+    docs = {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".json")}
+    chat = docs["tools/openai_chat/gen3d.json"]["tools"]
+    assert len(chat) == len(texts) and all(check.openai_chat_tool(t, strict=False) == [] for t in chat)
+    assert {t["function"]["name"] for t in chat} == {f"genvr_3dgen__h_{i}" for i in range(len(texts))}
+    for i, text in enumerate(texts):  # the hostile property name survives as a key, its text as values
+        props = next(t for t in chat if t["function"]["name"] == f"genvr_3dgen__h_{i}")["function"]["parameters"]["properties"]
+        assert text in props and props[text]["enum"] == [text, "safe"]
+    assert "Left out" in docs["tools/gemini/gen3d.json"]["$comment"]  # Gemini refuses such parameter names

@@ -40,11 +40,11 @@ class Tool:
     name: str
     description: str
 
+    _params: dict[Dialect, str] = field(default_factory=dict, repr=False)  # JSON by dialect, made once
+
     @cached_property
     def _encoded(self) -> dict[str, str]:
         return {"name": _encode(self.name), "description": _encode(self.description), "title": _encode(self.model.spec.display_name)}
-
-    _params: dict[Dialect, str] = field(default_factory=dict, repr=False)  # JSON by dialect, made once
 
     def _parameters(self, dialect: Dialect) -> str:
         if dialect not in self._params:
@@ -61,7 +61,7 @@ class Format:
     dialect: Dialect
     make: Callable[[Tool], dict[str, Any]]
     validate: Callable[[dict[str, Any]], list[str]]
-    wrap: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = lambda tools: tools
+    wrap: Callable[[list[Any]], list[Any]] = lambda tools: tools
 
 
 def _from_template(template: str, **fields: str) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def _json_file(tools: list[Any], note: str = "") -> str:
 
 
 _compact = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder (the indenting one is pure Python)
-_string: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _pretty(value: Any, pad: str) -> str:

@@ -272,6 +272,5 @@ def _description(text: Any, where: str) -> list[str]:
 
 
 def _duplicates(names: list[Any]) -> list[str]:
-    seen: set[Any] = set()
-    dupes = sorted({str(n) for n in names if n in seen or seen.add(n)})
+    dupes = sorted({str(n) for n in names if names.count(n) > 1})
     return [f"duplicate tool names {dupes}"] if dupes else []
