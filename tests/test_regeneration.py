@@ -40,6 +40,8 @@ def test_generated_files_carry_the_header_and_no_timestamps() -> None:
     for rel, data in tree(GENERATED).items():
         text = data.decode("utf-8")
         assert "DO NOT EDIT" in text.splitlines()[0], rel
+        if rel.startswith("comfyui/genvr_nodes/_genvr/runtime/"):
+            continue  # copies of the hand-written runtime: its code may say `datetime.timestamp()`
         assert "generated on" not in text.lower() and "timestamp" not in text.lower(), rel
 
 
