@@ -54,14 +54,16 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True) -> dic
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.
     model_work = partial(python_package.input_module, use_cache=use_cache)
     format_work = partial(format_cached, use_cache=use_cache)
+    python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
+    files = {path: text for path, text in others.items() if not path.endswith(".py")}  # JSON, TOML...: as rendered
     if workers > 1 and len(models) > 20:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            formatted = pool.map(format_work, sorted(others.items()))  # big resource files first in the queue
-            files = dict(pool.map(model_work, models, chunksize=8))
+            formatted = pool.map(format_work, python)  # big resource files first in the queue
+            files.update(pool.map(model_work, models, chunksize=8))
             files.update(formatted)
     else:
-        files = dict(map(model_work, models))
-        files.update(map(format_work, others.items()))
+        files.update(map(model_work, models))
+        files.update(map(format_work, python))
     return dict(sorted(files.items()))
 
 
