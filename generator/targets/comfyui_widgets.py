@@ -113,6 +113,9 @@ def _param_inputs(p: Param, taken: set[str]) -> tuple[list[NodeInput], FieldSpec
         opts["default"] = p.default  # sent when the widget is left empty
 
     if p.is_file:
+        tooltip = tooltip.replace(" Required.", "").replace("Required.", "")
+        if p.required:
+            tooltip = _join(tooltip, "Required: a connected file or a URL.")
         return _file_inputs(p, taken, tooltip, base, opts)
 
     t = p.main_type

@@ -1517,7 +1517,7 @@ class GenVR_audiogen__sonauto_text2music_extend(GenVRNode):
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio file to alter. Must be a valid publicly accessible URL. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio file to alter. Must be a valid publicly accessible URL. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -1525,7 +1525,7 @@ class GenVR_audiogen__sonauto_text2music_extend(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio file to alter. Must be a valid publicly accessible URL. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio file to alter. Must be a valid publicly accessible URL. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "side": (

@@ -39,7 +39,7 @@ class GenVR_3dgen__hunyuan2_3d(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image for generating 3D shape. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image for generating 3D shape. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -47,7 +47,7 @@ class GenVR_3dgen__hunyuan2_3d(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image for generating 3D shape. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image for generating 3D shape. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "steps": (
@@ -133,7 +133,7 @@ class GenVR_3dgen__hunyuan2_3d_2_1(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image for generating 3D shape. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image for generating 3D shape. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -141,7 +141,7 @@ class GenVR_3dgen__hunyuan2_3d_2_1(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image for generating 3D shape. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image for generating 3D shape. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "steps": (
@@ -263,7 +263,7 @@ class GenVR_3dgen__hunyuan_3d_2mv(GenVRNode):
                 "front_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Front view image. Required. Uploaded to GenVR; or give `front_image_url` instead."
+                        "tooltip": "Front view image. Required: a connected file or a URL. Uploaded to GenVR; or give `front_image_url` instead."
                     },
                 ),
                 "front_image_url": (
@@ -271,7 +271,7 @@ class GenVR_3dgen__hunyuan_3d_2mv(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Front view image. Required. Public URL of the image file (or connect `front_image`).",
+                        "tooltip": "Front view image. Required: a connected file or a URL. Public URL of the image file (or connect `front_image`).",
                     },
                 ),
                 "back_image": (
@@ -768,7 +768,7 @@ class GenVR_3dgen__trellis(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "List of input images to generate 3D asset from. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "List of input images to generate 3D asset from. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -776,7 +776,7 @@ class GenVR_3dgen__trellis(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "List of input images to generate 3D asset from. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "List of input images to generate 3D asset from. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "seed": (
@@ -1007,7 +1007,7 @@ class GenVR_3dgen__tripo3d_2_5(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use for model generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use for model generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1015,7 +1015,7 @@ class GenVR_3dgen__tripo3d_2_5(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use for model generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use for model generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },

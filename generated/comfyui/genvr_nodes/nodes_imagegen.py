@@ -1457,7 +1457,7 @@ class GenVR_imagegen__hidream_e1_full(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of an input image to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of an input image to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1465,7 +1465,7 @@ class GenVR_imagegen__hidream_e1_full(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of an input image to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of an input image to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "num_inference_steps": (

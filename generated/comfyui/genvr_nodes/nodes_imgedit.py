@@ -38,7 +38,7 @@ class GenVR_imgedit__background_change(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -46,7 +46,7 @@ class GenVR_imgedit__background_change(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -159,7 +159,7 @@ class GenVR_imgedit__background_replace(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input Image to erase from. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input Image to erase from. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -167,7 +167,7 @@ class GenVR_imgedit__background_replace(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input Image to erase from. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input Image to erase from. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "ref_image": (
@@ -255,7 +255,7 @@ class GenVR_imgedit__cartoonify(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -263,7 +263,7 @@ class GenVR_imgedit__cartoonify(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -356,7 +356,7 @@ class GenVR_imgedit__color_correction(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -364,7 +364,7 @@ class GenVR_imgedit__color_correction(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -450,7 +450,7 @@ class GenVR_imgedit__color_correction_ddcolor(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Grayscale input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -458,7 +458,7 @@ class GenVR_imgedit__color_correction_ddcolor(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Grayscale input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "model_size": (
@@ -502,7 +502,7 @@ class GenVR_imgedit__daytime_change(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -510,7 +510,7 @@ class GenVR_imgedit__daytime_change(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -612,7 +612,7 @@ class GenVR_imgedit__deaging(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -620,7 +620,7 @@ class GenVR_imgedit__deaging(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -720,7 +720,7 @@ class GenVR_imgedit__eraser(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input Image to erase from. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input Image to erase from. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -728,13 +728,13 @@ class GenVR_imgedit__eraser(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input Image to erase from. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input Image to erase from. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "mask": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the binary mask image that represents the area that will be cleaned. Required. Uploaded to GenVR; or give `mask_url` instead."
+                        "tooltip": "The URL of the binary mask image that represents the area that will be cleaned. Required: a connected file or a URL. Uploaded to GenVR; or give `mask_url` instead."
                     },
                 ),
                 "mask_url": (
@@ -742,7 +742,7 @@ class GenVR_imgedit__eraser(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the binary mask image that represents the area that will be cleaned. Required. Public URL of the image file (or connect `mask`).",
+                        "tooltip": "The URL of the binary mask image that represents the area that will be cleaned. Required: a connected file or a URL. Public URL of the image file (or connect `mask`).",
                     },
                 ),
                 "mask_type": (
@@ -796,7 +796,7 @@ class GenVR_imgedit__expression_change(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -804,7 +804,7 @@ class GenVR_imgedit__expression_change(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -905,7 +905,7 @@ class GenVR_imgedit__face_enhance(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -913,7 +913,7 @@ class GenVR_imgedit__face_enhance(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -1002,7 +1002,7 @@ class GenVR_imgedit__face_enhance_codeformer(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Grayscale input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1010,7 +1010,7 @@ class GenVR_imgedit__face_enhance_codeformer(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Grayscale input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "codeformer_fidelity": (
@@ -1132,7 +1132,7 @@ class GenVR_imgedit__face_realism(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to enhance with realism details. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image to enhance with realism details. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1140,7 +1140,7 @@ class GenVR_imgedit__face_realism(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to enhance with realism details. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image to enhance with realism details. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -1249,7 +1249,7 @@ class GenVR_imgedit__face_to_many(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image of the person to transform. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Image of the person to transform. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -1257,7 +1257,7 @@ class GenVR_imgedit__face_to_many(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image of the person to transform. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Image of the person to transform. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "style": (
@@ -1680,7 +1680,7 @@ class GenVR_imgedit__filters(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to apply filter to. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Image to apply filter to. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -1688,7 +1688,7 @@ class GenVR_imgedit__filters(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to apply filter to. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Image to apply filter to. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "image_filter": (
@@ -1770,7 +1770,7 @@ class GenVR_imgedit__finegrain_eraser_prompt(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1778,7 +1778,7 @@ class GenVR_imgedit__finegrain_eraser_prompt(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "mode": (
@@ -1833,7 +1833,7 @@ class GenVR_imgedit__hair_change(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1841,7 +1841,7 @@ class GenVR_imgedit__hair_change(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -1952,7 +1952,7 @@ class GenVR_imgedit__interior_construct(GenVRNode):
                 "image_base": (
                     "IMAGE",
                     {
-                        "tooltip": "Empty room. Required. Uploaded to GenVR; or give `image_base_url` instead."
+                        "tooltip": "Empty room. Required: a connected file or a URL. Uploaded to GenVR; or give `image_base_url` instead."
                     },
                 ),
                 "image_base_url": (
@@ -1960,7 +1960,7 @@ class GenVR_imgedit__interior_construct(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Empty room. Required. Public URL of the image file (or connect `image_base`).",
+                        "tooltip": "Empty room. Required: a connected file or a URL. Public URL of the image file (or connect `image_base`).",
                     },
                 ),
                 "guidance_scale": (
@@ -2092,7 +2092,7 @@ class GenVR_imgedit__interior_remodel(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2100,7 +2100,7 @@ class GenVR_imgedit__interior_remodel(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -2344,7 +2344,7 @@ class GenVR_imgedit__magic_image_refiner(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to refine. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image to refine. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2352,7 +2352,7 @@ class GenVR_imgedit__magic_image_refiner(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to refine. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image to refine. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "mask": (
@@ -2494,7 +2494,7 @@ class GenVR_imgedit__object_removal(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2502,7 +2502,7 @@ class GenVR_imgedit__object_removal(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -2621,7 +2621,7 @@ class GenVR_imgedit__photomakeover_instant_id(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input face image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input face image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2629,7 +2629,7 @@ class GenVR_imgedit__photomakeover_instant_id(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input face image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input face image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "pose_image": (
@@ -2957,7 +2957,7 @@ class GenVR_imgedit__photomakeover_photomaker(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The input image, for example a photo of your face. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "The input image, for example a photo of your face. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -2965,7 +2965,7 @@ class GenVR_imgedit__photomakeover_photomaker(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The input image, for example a photo of your face. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "The input image, for example a photo of your face. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "input_image2": (
@@ -3197,7 +3197,7 @@ class GenVR_imgedit__post_processing_effects(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of image to process. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of image to process. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3205,7 +3205,7 @@ class GenVR_imgedit__post_processing_effects(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of image to process. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of image to process. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "enable_grain": (
@@ -3685,7 +3685,7 @@ class GenVR_imgedit__product_shot(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3693,7 +3693,7 @@ class GenVR_imgedit__product_shot(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the product shot to be placed in a lifestyle shot. If both image_url and image_file are provided, image_url will be used. Accepted formats are jpeg, jpg, png, webp. Maximum file size 12MB. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "scene_description": (
@@ -3801,7 +3801,7 @@ class GenVR_imgedit__professional_shot(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3809,7 +3809,7 @@ class GenVR_imgedit__professional_shot(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -3904,7 +3904,7 @@ class GenVR_imgedit__restore_image(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to restore. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Image to restore. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -3912,7 +3912,7 @@ class GenVR_imgedit__restore_image(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to restore. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Image to restore. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "seed": (
@@ -3977,7 +3977,7 @@ class GenVR_imgedit__scene_composition(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3985,7 +3985,7 @@ class GenVR_imgedit__scene_composition(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -4087,7 +4087,7 @@ class GenVR_imgedit__stylize_flux(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4095,7 +4095,7 @@ class GenVR_imgedit__stylize_flux(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -4213,7 +4213,7 @@ class GenVR_imgedit__stylize_sdxl(GenVRNode):
                 "style_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Copy the style from this image. Required. Uploaded to GenVR; or give `style_image_url` instead."
+                        "tooltip": "Copy the style from this image. Required: a connected file or a URL. Uploaded to GenVR; or give `style_image_url` instead."
                     },
                 ),
                 "style_image_url": (
@@ -4221,7 +4221,7 @@ class GenVR_imgedit__stylize_sdxl(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Copy the style from this image. Required. Public URL of the image file (or connect `style_image`).",
+                        "tooltip": "Copy the style from this image. Required: a connected file or a URL. Public URL of the image file (or connect `style_image`).",
                     },
                 ),
                 "structure_image": (
@@ -4375,7 +4375,7 @@ class GenVR_imgedit__text_removal(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to remove text from. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Image to remove text from. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -4383,7 +4383,7 @@ class GenVR_imgedit__text_removal(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to remove text from. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Image to remove text from. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -4470,7 +4470,7 @@ class GenVR_imgedit__weather_effect(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image you want to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4478,7 +4478,7 @@ class GenVR_imgedit__weather_effect(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image you want to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image you want to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (

@@ -44,7 +44,7 @@ class GenVR_imgutils__bytedance_bagel(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to edit. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -52,7 +52,7 @@ class GenVR_imgutils__bytedance_bagel(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to edit. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to edit. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -296,7 +296,7 @@ class GenVR_imgutils__easel_avatars(GenVRNode):
                 "face_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The face image to generate avatar from. A front facing selfie works best. Required. Uploaded to GenVR; or give `face_image_url` instead."
+                        "tooltip": "The face image to generate avatar from. A front facing selfie works best. Required: a connected file or a URL. Uploaded to GenVR; or give `face_image_url` instead."
                     },
                 ),
                 "face_image_url": (
@@ -304,7 +304,7 @@ class GenVR_imgutils__easel_avatars(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The face image to generate avatar from. A front facing selfie works best. Required. Public URL of the image file (or connect `face_image`).",
+                        "tooltip": "The face image to generate avatar from. A front facing selfie works best. Required: a connected file or a URL. Public URL of the image file (or connect `face_image`).",
                     },
                 ),
                 "user_gender": (
@@ -722,7 +722,7 @@ class GenVR_imgutils__flux_kontext_pro_multi(GenVRNode):
                 "input_image_1": (
                     "IMAGE",
                     {
-                        "tooltip": "First input image. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_1_url` instead."
+                        "tooltip": "First input image. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_1_url` instead."
                     },
                 ),
                 "input_image_1_url": (
@@ -730,13 +730,13 @@ class GenVR_imgutils__flux_kontext_pro_multi(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "First input image. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image_1`).",
+                        "tooltip": "First input image. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image_1`).",
                     },
                 ),
                 "input_image_2": (
                     "IMAGE",
                     {
-                        "tooltip": "Second input image. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `input_image_2_url` instead."
+                        "tooltip": "Second input image. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_2_url` instead."
                     },
                 ),
                 "input_image_2_url": (
@@ -744,7 +744,7 @@ class GenVR_imgutils__flux_kontext_pro_multi(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Second input image. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `input_image_2`).",
+                        "tooltip": "Second input image. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `input_image_2`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -843,7 +843,7 @@ class GenVR_imgutils__flux_spro_dev(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to generate an image from. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to generate an image from. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -851,7 +851,7 @@ class GenVR_imgutils__flux_spro_dev(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to generate an image from. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to generate an image from. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "strength": (
@@ -1033,7 +1033,7 @@ class GenVR_imgutils__gemini_flash2_imgedit_multi(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required. Uploaded to GenVR (a batch: one file per item); or give `input_image_urls` instead."
+                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `input_image_urls` instead."
                     },
                 ),
                 "input_image_urls": (
@@ -1041,7 +1041,7 @@ class GenVR_imgutils__gemini_flash2_imgedit_multi(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
             },
@@ -1091,7 +1091,7 @@ class GenVR_imgutils__google_nano_banana(GenVRNode):
                 "image_input": (
                     "IMAGE",
                     {
-                        "tooltip": "List of URLs of input images for editing. Required. Uploaded to GenVR (a batch: one file per item); or give `image_input_urls` instead."
+                        "tooltip": "List of URLs of input images for editing. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `image_input_urls` instead."
                     },
                 ),
                 "image_input_urls": (
@@ -1099,7 +1099,7 @@ class GenVR_imgutils__google_nano_banana(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "List of URLs of input images for editing. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "List of URLs of input images for editing. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "aspect_ratio": (
@@ -1272,7 +1272,7 @@ class GenVR_imgutils__ideogram_character(GenVRNode):
                 "character_reference_image": (
                     "IMAGE",
                     {
-                        "tooltip": "An image to use as a character reference. Required. Uploaded to GenVR; or give `character_reference_image_url` instead."
+                        "tooltip": "An image to use as a character reference. Required: a connected file or a URL. Uploaded to GenVR; or give `character_reference_image_url` instead."
                     },
                 ),
                 "character_reference_image_url": (
@@ -1280,7 +1280,7 @@ class GenVR_imgutils__ideogram_character(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "An image to use as a character reference. Required. Public URL of the image file (or connect `character_reference_image`).",
+                        "tooltip": "An image to use as a character reference. Required: a connected file or a URL. Public URL of the image file (or connect `character_reference_image`).",
                     },
                 ),
                 "style_type": (
@@ -1444,7 +1444,7 @@ class GenVR_imgutils__ideogram_upscale(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image URL to upscale. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image URL to upscale. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1452,7 +1452,7 @@ class GenVR_imgutils__ideogram_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image URL to upscale. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image URL to upscale. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -1547,7 +1547,7 @@ class GenVR_imgutils__inpainting(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1555,7 +1555,7 @@ class GenVR_imgutils__inpainting(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "mask": (
@@ -1671,7 +1671,7 @@ class GenVR_imgutils__luma_reframe_image(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to reframe. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to reframe. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1679,7 +1679,7 @@ class GenVR_imgutils__luma_reframe_image(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to reframe. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to reframe. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -1736,7 +1736,7 @@ class GenVR_imgutils__qwen_image_edit(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Images to use as reference. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR (a batch: one file per item); or give `image_urls` instead."
+                        "tooltip": "Images to use as reference. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `image_urls` instead."
                     },
                 ),
                 "image_urls": (
@@ -1744,7 +1744,7 @@ class GenVR_imgutils__qwen_image_edit(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Images to use as reference. Must be jpeg, png, gif, or webp. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Images to use as reference. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "aspect_ratio": (
@@ -1832,7 +1832,7 @@ class GenVR_imgutils__recraft_creative_upscale(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to upscale. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to upscale. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1840,7 +1840,7 @@ class GenVR_imgutils__recraft_creative_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to upscale. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to upscale. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -1954,7 +1954,7 @@ class GenVR_imgutils__recraft_crisp_upscale(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to upscale. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image to upscale. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1962,7 +1962,7 @@ class GenVR_imgutils__recraft_crisp_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to upscale. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image to upscale. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -2003,7 +2003,7 @@ class GenVR_imgutils__sa2va_26b_image(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image for segmentation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image for segmentation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2011,7 +2011,7 @@ class GenVR_imgutils__sa2va_26b_image(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image for segmentation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image for segmentation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -2047,7 +2047,7 @@ class GenVR_imgutils__step1x_edit(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2055,7 +2055,7 @@ class GenVR_imgutils__step1x_edit(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -2149,7 +2149,7 @@ class GenVR_imgutils__tencent_instant_character(GenVRNode):
                 "subject_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Grayscale input image. Required. Uploaded to GenVR; or give `subject_image_url` instead."
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Uploaded to GenVR; or give `subject_image_url` instead."
                     },
                 ),
                 "subject_image_url": (
@@ -2157,7 +2157,7 @@ class GenVR_imgutils__tencent_instant_character(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Grayscale input image. Required. Public URL of the image file (or connect `subject_image`).",
+                        "tooltip": "Grayscale input image. Required: a connected file or a URL. Public URL of the image file (or connect `subject_image`).",
                     },
                 ),
                 "width": (
@@ -2251,7 +2251,7 @@ class GenVR_imgutils__topaz_upscale(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to enhance. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image to enhance. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2259,7 +2259,7 @@ class GenVR_imgutils__topaz_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to enhance. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image to enhance. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "enhance_model": (

@@ -52,7 +52,7 @@ class GenVR_imgutils_control__canny(GenVRNode):
                 "control_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `control_image_url` instead."
+                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `control_image_url` instead."
                     },
                 ),
                 "control_image_url": (
@@ -60,7 +60,7 @@ class GenVR_imgutils_control__canny(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `control_image`).",
+                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `control_image`).",
                     },
                 ),
                 "seed": (
@@ -157,7 +157,7 @@ class GenVR_imgutils_control__controlnet_preprocessors(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to preprocess. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image to preprocess. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -165,7 +165,7 @@ class GenVR_imgutils_control__controlnet_preprocessors(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to preprocess. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image to preprocess. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "canny": ("BOOLEAN", {"default": True, "tooltip": "Run canny edge detection."}),
@@ -238,7 +238,7 @@ class GenVR_imgutils_control__depth(GenVRNode):
                 "control_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required. Uploaded to GenVR; or give `control_image_url` instead."
+                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Uploaded to GenVR; or give `control_image_url` instead."
                     },
                 ),
                 "control_image_url": (
@@ -246,7 +246,7 @@ class GenVR_imgutils_control__depth(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required. Public URL of the image file (or connect `control_image`).",
+                        "tooltip": "Image to use as control input. Must be jpeg, png, gif, or webp. Required: a connected file or a URL. Public URL of the image file (or connect `control_image`).",
                     },
                 ),
                 "seed": (
@@ -356,7 +356,7 @@ class GenVR_imgutils_control__hed(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Input image. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -364,7 +364,7 @@ class GenVR_imgutils_control__hed(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Input image. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "num_samples": (
@@ -481,7 +481,7 @@ class GenVR_imgutils_control__pose(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -489,7 +489,7 @@ class GenVR_imgutils_control__pose(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "prompt": (
@@ -631,7 +631,7 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -639,7 +639,7 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "num_samples": (

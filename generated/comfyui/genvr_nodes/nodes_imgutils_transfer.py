@@ -56,7 +56,7 @@ class GenVR_imgutils_transfer__easel_face_swap(GenVRNode):
                 "target_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to swap onto. Required. Uploaded to GenVR; or give `target_image_url` instead."
+                        "tooltip": "The image to swap onto. Required: a connected file or a URL. Uploaded to GenVR; or give `target_image_url` instead."
                     },
                 ),
                 "target_image_url": (
@@ -64,13 +64,13 @@ class GenVR_imgutils_transfer__easel_face_swap(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to swap onto. Required. Public URL of the image file (or connect `target_image`).",
+                        "tooltip": "The image to swap onto. Required: a connected file or a URL. Public URL of the image file (or connect `target_image`).",
                     },
                 ),
                 "swap_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The face image to swap from. Required. Uploaded to GenVR; or give `swap_image_url` instead."
+                        "tooltip": "The face image to swap from. Required: a connected file or a URL. Uploaded to GenVR; or give `swap_image_url` instead."
                     },
                 ),
                 "swap_image_url": (
@@ -78,7 +78,7 @@ class GenVR_imgutils_transfer__easel_face_swap(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The face image to swap from. Required. Public URL of the image file (or connect `swap_image`).",
+                        "tooltip": "The face image to swap from. Required: a connected file or a URL. Public URL of the image file (or connect `swap_image`).",
                     },
                 ),
                 "swap_image_b": (
@@ -184,7 +184,7 @@ class GenVR_imgutils_transfer__easel_fashion_photoshoot(GenVRNode):
                 "garment_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The garment image to be used for the fashion shoot. Required. Uploaded to GenVR; or give `garment_image_url` instead."
+                        "tooltip": "The garment image to be used for the fashion shoot. Required: a connected file or a URL. Uploaded to GenVR; or give `garment_image_url` instead."
                     },
                 ),
                 "garment_image_url": (
@@ -192,13 +192,13 @@ class GenVR_imgutils_transfer__easel_fashion_photoshoot(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The garment image to be used for the fashion shoot. Required. Public URL of the image file (or connect `garment_image`).",
+                        "tooltip": "The garment image to be used for the fashion shoot. Required: a connected file or a URL. Public URL of the image file (or connect `garment_image`).",
                     },
                 ),
                 "face_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The user's face image used for the fashion shoot. Required. Uploaded to GenVR; or give `face_image_url` instead."
+                        "tooltip": "The user's face image used for the fashion shoot. Required: a connected file or a URL. Uploaded to GenVR; or give `face_image_url` instead."
                     },
                 ),
                 "face_image_url": (
@@ -206,7 +206,7 @@ class GenVR_imgutils_transfer__easel_fashion_photoshoot(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The user's face image used for the fashion shoot. Required. Public URL of the image file (or connect `face_image`).",
+                        "tooltip": "The user's face image used for the fashion shoot. Required: a connected file or a URL. Public URL of the image file (or connect `face_image`).",
                     },
                 ),
                 "body_size": (
@@ -264,7 +264,7 @@ class GenVR_imgutils_transfer__easel_virtual_tryon(GenVRNode):
                 "full_body_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The reference person full body image to try clothes on. Required. Uploaded to GenVR; or give `full_body_image_url` instead."
+                        "tooltip": "The reference person full body image to try clothes on. Required: a connected file or a URL. Uploaded to GenVR; or give `full_body_image_url` instead."
                     },
                 ),
                 "full_body_image_url": (
@@ -272,13 +272,13 @@ class GenVR_imgutils_transfer__easel_virtual_tryon(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The reference person full body image to try clothes on. Required. Public URL of the image file (or connect `full_body_image`).",
+                        "tooltip": "The reference person full body image to try clothes on. Required: a connected file or a URL. Public URL of the image file (or connect `full_body_image`).",
                     },
                 ),
                 "clothing_image": (
                     "IMAGE",
                     {
-                        "tooltip": "The clothing item to try on the person. Required. Uploaded to GenVR; or give `clothing_image_url` instead."
+                        "tooltip": "The clothing item to try on the person. Required: a connected file or a URL. Uploaded to GenVR; or give `clothing_image_url` instead."
                     },
                 ),
                 "clothing_image_url": (
@@ -286,7 +286,7 @@ class GenVR_imgutils_transfer__easel_virtual_tryon(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The clothing item to try on the person. Required. Public URL of the image file (or connect `clothing_image`).",
+                        "tooltip": "The clothing item to try on the person. Required: a connected file or a URL. Public URL of the image file (or connect `clothing_image`).",
                     },
                 ),
                 "gender": (
@@ -339,7 +339,7 @@ class GenVR_imgutils_transfer__face(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Target image. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Target image. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -347,13 +347,13 @@ class GenVR_imgutils_transfer__face(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Target image. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Target image. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "swap_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Swap image. Required. Uploaded to GenVR; or give `swap_image_url` instead."
+                        "tooltip": "Swap image. Required: a connected file or a URL. Uploaded to GenVR; or give `swap_image_url` instead."
                     },
                 ),
                 "swap_image_url": (
@@ -361,7 +361,7 @@ class GenVR_imgutils_transfer__face(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Swap image. Required. Public URL of the image file (or connect `swap_image`).",
+                        "tooltip": "Swap image. Required: a connected file or a URL. Public URL of the image file (or connect `swap_image`).",
                     },
                 ),
             },
@@ -414,7 +414,7 @@ class GenVR_imgutils_transfer__fashn_tryon(GenVRNode):
                 "model_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL or base64 of the model image. Required. Uploaded to GenVR; or give `model_image_url` instead."
+                        "tooltip": "URL or base64 of the model image. Required: a connected file or a URL. Uploaded to GenVR; or give `model_image_url` instead."
                     },
                 ),
                 "model_image_url": (
@@ -422,13 +422,13 @@ class GenVR_imgutils_transfer__fashn_tryon(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL or base64 of the model image. Required. Public URL of the image file (or connect `model_image`).",
+                        "tooltip": "URL or base64 of the model image. Required: a connected file or a URL. Public URL of the image file (or connect `model_image`).",
                     },
                 ),
                 "garment_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL or base64 of the garment image. Required. Uploaded to GenVR; or give `garment_image_url` instead."
+                        "tooltip": "URL or base64 of the garment image. Required: a connected file or a URL. Uploaded to GenVR; or give `garment_image_url` instead."
                     },
                 ),
                 "garment_image_url": (
@@ -436,7 +436,7 @@ class GenVR_imgutils_transfer__fashn_tryon(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL or base64 of the garment image. Required. Public URL of the image file (or connect `garment_image`).",
+                        "tooltip": "URL or base64 of the garment image. Required: a connected file or a URL. Public URL of the image file (or connect `garment_image`).",
                     },
                 ),
                 "mode": (
@@ -549,7 +549,7 @@ class GenVR_imgutils_transfer__garment(GenVRNode):
                 "garm_img": (
                     "IMAGE",
                     {
-                        "tooltip": "Garment, should match the category, can be a product image or even a photo of someone. Required. Uploaded to GenVR; or give `garm_img_url` instead."
+                        "tooltip": "Garment, should match the category, can be a product image or even a photo of someone. Required: a connected file or a URL. Uploaded to GenVR; or give `garm_img_url` instead."
                     },
                 ),
                 "garm_img_url": (
@@ -557,7 +557,7 @@ class GenVR_imgutils_transfer__garment(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Garment, should match the category, can be a product image or even a photo of someone. Required. Public URL of the image file (or connect `garm_img`).",
+                        "tooltip": "Garment, should match the category, can be a product image or even a photo of someone. Required: a connected file or a URL. Public URL of the image file (or connect `garm_img`).",
                     },
                 ),
                 "garment_des": (
@@ -571,7 +571,7 @@ class GenVR_imgutils_transfer__garment(GenVRNode):
                 "human_img": (
                     "IMAGE",
                     {
-                        "tooltip": "Model, if this is not 3:4 check crop. Required. Uploaded to GenVR; or give `human_img_url` instead."
+                        "tooltip": "Model, if this is not 3:4 check crop. Required: a connected file or a URL. Uploaded to GenVR; or give `human_img_url` instead."
                     },
                 ),
                 "human_img_url": (
@@ -579,7 +579,7 @@ class GenVR_imgutils_transfer__garment(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Model, if this is not 3:4 check crop. Required. Public URL of the image file (or connect `human_img`).",
+                        "tooltip": "Model, if this is not 3:4 check crop. Required: a connected file or a URL. Public URL of the image file (or connect `human_img`).",
                     },
                 ),
                 "mask_img": (
@@ -680,7 +680,7 @@ class GenVR_imgutils_transfer__material(GenVRNode):
                 "material_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Material to transfer to the input image. Required. Uploaded to GenVR; or give `material_image_url` instead."
+                        "tooltip": "Material to transfer to the input image. Required: a connected file or a URL. Uploaded to GenVR; or give `material_image_url` instead."
                     },
                 ),
                 "material_image_url": (
@@ -688,13 +688,13 @@ class GenVR_imgutils_transfer__material(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Material to transfer to the input image. Required. Public URL of the image file (or connect `material_image`).",
+                        "tooltip": "Material to transfer to the input image. Required: a connected file or a URL. Public URL of the image file (or connect `material_image`).",
                     },
                 ),
                 "subject_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Subject image to transfer the material to. Required. Uploaded to GenVR; or give `subject_image_url` instead."
+                        "tooltip": "Subject image to transfer the material to. Required: a connected file or a URL. Uploaded to GenVR; or give `subject_image_url` instead."
                     },
                 ),
                 "subject_image_url": (
@@ -702,7 +702,7 @@ class GenVR_imgutils_transfer__material(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Subject image to transfer the material to. Required. Public URL of the image file (or connect `subject_image`).",
+                        "tooltip": "Subject image to transfer the material to. Required: a connected file or a URL. Public URL of the image file (or connect `subject_image`).",
                     },
                 ),
                 "prompt": (
@@ -842,7 +842,7 @@ class GenVR_imgutils_transfer__style(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -850,13 +850,13 @@ class GenVR_imgutils_transfer__style(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "image_style": (
                     "IMAGE",
                     {
-                        "tooltip": "image for style. Required. Uploaded to GenVR; or give `image_style_url` instead."
+                        "tooltip": "image for style. Required: a connected file or a URL. Uploaded to GenVR; or give `image_style_url` instead."
                     },
                 ),
                 "image_style_url": (
@@ -864,7 +864,7 @@ class GenVR_imgutils_transfer__style(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "image for style. Required. Public URL of the image file (or connect `image_style`).",
+                        "tooltip": "image for style. Required: a connected file or a URL. Public URL of the image file (or connect `image_style`).",
                     },
                 ),
                 "style_strength": (

@@ -53,7 +53,7 @@ class GenVR_videogen__bytedance_seedance1_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to use for the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to use for the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -61,7 +61,7 @@ class GenVR_videogen__bytedance_seedance1_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to use for the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to use for the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "end_image": (
@@ -160,7 +160,7 @@ class GenVR_videogen__bytedance_seedance1_pro_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to use for the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to use for the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -168,7 +168,7 @@ class GenVR_videogen__bytedance_seedance1_pro_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to use for the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to use for the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -392,7 +392,7 @@ class GenVR_videogen__bytedance_seedance1_r2v(GenVRNode):
                 "reference_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Reference images to generate the video with. Required. Uploaded to GenVR (a batch: one file per item); or give `reference_image_urls` instead."
+                        "tooltip": "Reference images to generate the video with. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `reference_image_urls` instead."
                     },
                 ),
                 "reference_image_urls": (
@@ -400,7 +400,7 @@ class GenVR_videogen__bytedance_seedance1_r2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Reference images to generate the video with. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Reference images to generate the video with. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
             },
@@ -523,7 +523,7 @@ class GenVR_videogen__decart_lucy_14b(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -531,7 +531,7 @@ class GenVR_videogen__decart_lucy_14b(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (
@@ -613,7 +613,7 @@ class GenVR_videogen__framepack(GenVRNode):
                 "input_image": (
                     "IMAGE",
                     {
-                        "tooltip": "Initial image to start the video from. Required. Uploaded to GenVR; or give `input_image_url` instead."
+                        "tooltip": "Initial image to start the video from. Required: a connected file or a URL. Uploaded to GenVR; or give `input_image_url` instead."
                     },
                 ),
                 "input_image_url": (
@@ -621,7 +621,7 @@ class GenVR_videogen__framepack(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Initial image to start the video from. Required. Public URL of the image file (or connect `input_image`).",
+                        "tooltip": "Initial image to start the video from. Required: a connected file or a URL. Public URL of the image file (or connect `input_image`).",
                     },
                 ),
                 "negative_prompt": (
@@ -827,7 +827,7 @@ class GenVR_videogen__google_veo2_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image to animate. Should be 720p or higher resolution. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image to animate. Should be 720p or higher resolution. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -835,7 +835,7 @@ class GenVR_videogen__google_veo2_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image to animate. Should be 720p or higher resolution. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image to animate. Should be 720p or higher resolution. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -1245,7 +1245,7 @@ class GenVR_videogen__higgsfield_video(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Upload an image to use as the starting point for video generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Upload an image to use as the starting point for video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1253,7 +1253,7 @@ class GenVR_videogen__higgsfield_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Upload an image to use as the starting point for video generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Upload an image to use as the starting point for video generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -1371,7 +1371,7 @@ class GenVR_videogen__hunyuan_custom(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image input. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image input. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1379,7 +1379,7 @@ class GenVR_videogen__hunyuan_custom(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image input. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image input. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "num_inference_steps": (
@@ -1969,7 +1969,7 @@ class GenVR_videogen__kling2_1_master_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to be used for the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1977,7 +1977,7 @@ class GenVR_videogen__kling2_1_master_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to be used for the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -2135,7 +2135,7 @@ class GenVR_videogen__kling2_1_pro_se2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to be used for the start of the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to be used for the start of the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2143,7 +2143,7 @@ class GenVR_videogen__kling2_1_pro_se2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to be used for the start of the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to be used for the start of the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -2251,7 +2251,7 @@ class GenVR_videogen__kling2_1_standard_pro_i2v(GenVRNode):
                 "start_image": (
                     "IMAGE",
                     {
-                        "tooltip": "First frame of the video. You must use a start image with kling-v2.1. Required. Uploaded to GenVR; or give `start_image_url` instead."
+                        "tooltip": "First frame of the video. You must use a start image with kling-v2.1. Required: a connected file or a URL. Uploaded to GenVR; or give `start_image_url` instead."
                     },
                 ),
                 "start_image_url": (
@@ -2259,7 +2259,7 @@ class GenVR_videogen__kling2_1_standard_pro_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "First frame of the video. You must use a start image with kling-v2.1. Required. Public URL of the image file (or connect `start_image`).",
+                        "tooltip": "First frame of the video. You must use a start image with kling-v2.1. Required: a connected file or a URL. Public URL of the image file (or connect `start_image`).",
                     },
                 ),
                 "mode": (
@@ -2320,7 +2320,7 @@ class GenVR_videogen__kling2_5_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to be used for the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2328,7 +2328,7 @@ class GenVR_videogen__kling2_5_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to be used for the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -2476,7 +2476,7 @@ class GenVR_videogen__kling2_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to be used for the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2484,7 +2484,7 @@ class GenVR_videogen__kling2_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to be used for the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to be used for the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -2935,7 +2935,7 @@ class GenVR_videogen__ltxv_13b_098_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL for Image-to-Video task. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Image URL for Image-to-Video task. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2943,7 +2943,7 @@ class GenVR_videogen__ltxv_13b_098_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Image URL for Image-to-Video task. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Image URL for Image-to-Video task. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -3499,7 +3499,7 @@ class GenVR_videogen__magi_extend(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3507,7 +3507,7 @@ class GenVR_videogen__magi_extend(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video to represent the beginning of the video. If the input video does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "num_frames": (
@@ -3619,7 +3619,7 @@ class GenVR_videogen__magi_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3627,7 +3627,7 @@ class GenVR_videogen__magi_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image to represent the first frame of the video. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "num_frames": (
@@ -3824,7 +3824,7 @@ class GenVR_videogen__minimax_hailuo2_fast_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to be used for video generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3832,7 +3832,7 @@ class GenVR_videogen__minimax_hailuo2_fast_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to be used for video generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -3899,7 +3899,7 @@ class GenVR_videogen__minimax_hailuo2_pro_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to be used for video generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3907,7 +3907,7 @@ class GenVR_videogen__minimax_hailuo2_pro_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to be used for video generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -4043,7 +4043,7 @@ class GenVR_videogen__minimax_hailuo2_standard_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The image to be used for video generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4051,7 +4051,7 @@ class GenVR_videogen__minimax_hailuo2_standard_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The image to be used for video generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The image to be used for video generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -4301,7 +4301,7 @@ class GenVR_videogen__moonvalley_marey_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to use as the first frame of the video. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to use as the first frame of the video. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4309,7 +4309,7 @@ class GenVR_videogen__moonvalley_marey_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to use as the first frame of the video. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to use as the first frame of the video. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -4432,7 +4432,7 @@ class GenVR_videogen__pika2_2_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4440,7 +4440,7 @@ class GenVR_videogen__pika2_2_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -4592,7 +4592,7 @@ class GenVR_videogen__pika2_i2v_turbo(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4600,7 +4600,7 @@ class GenVR_videogen__pika2_i2v_turbo(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -4679,7 +4679,7 @@ class GenVR_videogen__pikaadditions(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -4687,13 +4687,13 @@ class GenVR_videogen__pikaadditions(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to add. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to add. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4701,7 +4701,7 @@ class GenVR_videogen__pikaadditions(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to add. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to add. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "negative_prompt": (
@@ -4781,7 +4781,7 @@ class GenVR_videogen__pikaswaps(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -4789,13 +4789,13 @@ class GenVR_videogen__pikaswaps(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to swap with. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to swap with. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -4803,7 +4803,7 @@ class GenVR_videogen__pikaswaps(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to swap with. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to swap with. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "negative_prompt": (
@@ -4966,7 +4966,7 @@ class GenVR_videogen__pixverse_extend_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video to extend. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video to extend. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -4974,7 +4974,7 @@ class GenVR_videogen__pixverse_extend_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video to extend. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video to extend. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "prompt": (
@@ -5111,7 +5111,7 @@ class GenVR_videogen__pixverse_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -5119,7 +5119,7 @@ class GenVR_videogen__pixverse_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -5202,7 +5202,7 @@ class GenVR_videogen__pixverse_i2v_fast(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -5210,7 +5210,7 @@ class GenVR_videogen__pixverse_i2v_fast(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -5467,7 +5467,7 @@ class GenVR_videogen__pixverse_transition(GenVRNode):
                 "first_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `first_image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `first_image_url` instead."
                     },
                 ),
                 "first_image_url": (
@@ -5475,13 +5475,13 @@ class GenVR_videogen__pixverse_transition(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `first_image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `first_image`).",
                     },
                 ),
                 "last_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the last frame. Required. Uploaded to GenVR; or give `last_image_url` instead."
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Uploaded to GenVR; or give `last_image_url` instead."
                     },
                 ),
                 "last_image_url": (
@@ -5489,7 +5489,7 @@ class GenVR_videogen__pixverse_transition(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the last frame. Required. Public URL of the image file (or connect `last_image`).",
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Public URL of the image file (or connect `last_image`).",
                     },
                 ),
             },
@@ -5742,7 +5742,7 @@ class GenVR_videogen__pixverse_v4_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -5750,7 +5750,7 @@ class GenVR_videogen__pixverse_v4_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -5833,7 +5833,7 @@ class GenVR_videogen__pixverse_v4_i2v_fast(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -5841,7 +5841,7 @@ class GenVR_videogen__pixverse_v4_i2v_fast(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
             },
@@ -6201,7 +6201,7 @@ class GenVR_videogen__runway_gen3a_turbo(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -6209,7 +6209,7 @@ class GenVR_videogen__runway_gen3a_turbo(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "last_image": (
@@ -6312,7 +6312,7 @@ class GenVR_videogen__runway_gen4_turbo(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -6320,7 +6320,7 @@ class GenVR_videogen__runway_gen4_turbo(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "A HTTPS URL or data URI containing an encoded image to be used as the first frame of the generated video. Aspect ratio of image should be between 0.5 and 2. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "duration": (
@@ -6708,7 +6708,7 @@ class GenVR_videogen__vidu_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -6716,7 +6716,7 @@ class GenVR_videogen__vidu_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -6783,7 +6783,7 @@ class GenVR_videogen__vidu_q1_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -6791,7 +6791,7 @@ class GenVR_videogen__vidu_q1_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "seed": (
@@ -6961,7 +6961,7 @@ class GenVR_videogen__vidu_q1_se2v(GenVRNode):
                 "start_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `start_image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `start_image_url` instead."
                     },
                 ),
                 "start_image_url": (
@@ -6969,13 +6969,13 @@ class GenVR_videogen__vidu_q1_se2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `start_image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `start_image`).",
                     },
                 ),
                 "end_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the last frame. Required. Uploaded to GenVR; or give `end_image_url` instead."
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Uploaded to GenVR; or give `end_image_url` instead."
                     },
                 ),
                 "end_image_url": (
@@ -6983,7 +6983,7 @@ class GenVR_videogen__vidu_q1_se2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the last frame. Required. Public URL of the image file (or connect `end_image`).",
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Public URL of the image file (or connect `end_image`).",
                     },
                 ),
                 "seed": (
@@ -7125,7 +7125,7 @@ class GenVR_videogen__vidu_r2v(GenVRNode):
                 "reference_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required. Uploaded to GenVR (a batch: one file per item); or give `reference_image_urls` instead."
+                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `reference_image_urls` instead."
                     },
                 ),
                 "reference_image_urls": (
@@ -7133,7 +7133,7 @@ class GenVR_videogen__vidu_r2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "URLs of the reference images to use for consistent subject appearance. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "seed": (
@@ -7217,7 +7217,7 @@ class GenVR_videogen__vidu_se2v(GenVRNode):
                 "start_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the first frame. Required. Uploaded to GenVR; or give `start_image_url` instead."
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Uploaded to GenVR; or give `start_image_url` instead."
                     },
                 ),
                 "start_image_url": (
@@ -7225,13 +7225,13 @@ class GenVR_videogen__vidu_se2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the first frame. Required. Public URL of the image file (or connect `start_image`).",
+                        "tooltip": "URL of the image to use as the first frame. Required: a connected file or a URL. Public URL of the image file (or connect `start_image`).",
                     },
                 ),
                 "end_image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the image to use as the last frame. Required. Uploaded to GenVR; or give `end_image_url` instead."
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Uploaded to GenVR; or give `end_image_url` instead."
                     },
                 ),
                 "end_image_url": (
@@ -7239,7 +7239,7 @@ class GenVR_videogen__vidu_se2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the image to use as the last frame. Required. Public URL of the image file (or connect `end_image`).",
+                        "tooltip": "URL of the image to use as the last frame. Required: a connected file or a URL. Public URL of the image file (or connect `end_image`).",
                     },
                 ),
                 "seed": (
@@ -7319,7 +7319,7 @@ class GenVR_videogen__wan2_2_14b_i2v(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -7327,7 +7327,7 @@ class GenVR_videogen__wan2_2_14b_i2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "num_frames": (
@@ -7921,7 +7921,7 @@ class GenVR_videogen__wan_fun_control(GenVRNode):
                 "control_video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the control video to use as a reference for the video generation. Required. Uploaded to GenVR; or give `control_video_url` instead."
+                        "tooltip": "The URL of the control video to use as a reference for the video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `control_video_url` instead."
                     },
                 ),
                 "control_video_url": (
@@ -7929,7 +7929,7 @@ class GenVR_videogen__wan_fun_control(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the control video to use as a reference for the video generation. Required. Public URL of the video file (or connect `control_video`).",
+                        "tooltip": "The URL of the control video to use as a reference for the video generation. Required: a connected file or a URL. Public URL of the video file (or connect `control_video`).",
                     },
                 ),
                 "preprocess_video": (

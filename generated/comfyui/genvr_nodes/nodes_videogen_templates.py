@@ -49,7 +49,7 @@ class GenVR_videogen_templates__balloon_flyaway(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -57,7 +57,7 @@ class GenVR_videogen_templates__balloon_flyaway(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -129,7 +129,7 @@ class GenVR_videogen_templates__beast_companion(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -137,7 +137,7 @@ class GenVR_videogen_templates__beast_companion(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -221,7 +221,7 @@ class GenVR_videogen_templates__bloom_magic(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -229,7 +229,7 @@ class GenVR_videogen_templates__bloom_magic(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -303,7 +303,7 @@ class GenVR_videogen_templates__cakeify(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -311,7 +311,7 @@ class GenVR_videogen_templates__cakeify(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "effect_type": (
@@ -482,7 +482,7 @@ class GenVR_videogen_templates__cap_walk(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -490,7 +490,7 @@ class GenVR_videogen_templates__cap_walk(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -560,7 +560,7 @@ class GenVR_videogen_templates__captain_america(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -568,7 +568,7 @@ class GenVR_videogen_templates__captain_america(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -638,7 +638,7 @@ class GenVR_videogen_templates__cheek_kiss(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -646,7 +646,7 @@ class GenVR_videogen_templates__cheek_kiss(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -716,7 +716,7 @@ class GenVR_videogen_templates__christmas(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -724,7 +724,7 @@ class GenVR_videogen_templates__christmas(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -794,7 +794,7 @@ class GenVR_videogen_templates__dreamy_wedding(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -802,7 +802,7 @@ class GenVR_videogen_templates__dreamy_wedding(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -872,7 +872,7 @@ class GenVR_videogen_templates__dynasty_dress(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -880,7 +880,7 @@ class GenVR_videogen_templates__dynasty_dress(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -951,7 +951,7 @@ class GenVR_videogen_templates__exotic_princess(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -959,7 +959,7 @@ class GenVR_videogen_templates__exotic_princess(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1081,7 +1081,7 @@ class GenVR_videogen_templates__eye_zoom_challenge(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1089,7 +1089,7 @@ class GenVR_videogen_templates__eye_zoom_challenge(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (
@@ -1160,7 +1160,7 @@ class GenVR_videogen_templates__fashion_stride(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1168,7 +1168,7 @@ class GenVR_videogen_templates__fashion_stride(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1238,7 +1238,7 @@ class GenVR_videogen_templates__flame_carpet(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1246,7 +1246,7 @@ class GenVR_videogen_templates__flame_carpet(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1316,7 +1316,7 @@ class GenVR_videogen_templates__french_kiss(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1324,7 +1324,7 @@ class GenVR_videogen_templates__french_kiss(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1394,7 +1394,7 @@ class GenVR_videogen_templates__frost_carpet(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1402,7 +1402,7 @@ class GenVR_videogen_templates__frost_carpet(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1472,7 +1472,7 @@ class GenVR_videogen_templates__golden_epoch(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1480,7 +1480,7 @@ class GenVR_videogen_templates__golden_epoch(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1545,7 +1545,7 @@ class GenVR_videogen_templates__hug(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1553,7 +1553,7 @@ class GenVR_videogen_templates__hug(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1623,7 +1623,7 @@ class GenVR_videogen_templates__hugging(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1631,7 +1631,7 @@ class GenVR_videogen_templates__hugging(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1701,7 +1701,7 @@ class GenVR_videogen_templates__hulk(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1709,7 +1709,7 @@ class GenVR_videogen_templates__hulk(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1779,7 +1779,7 @@ class GenVR_videogen_templates__hulk_dive(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1787,7 +1787,7 @@ class GenVR_videogen_templates__hulk_dive(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1852,7 +1852,7 @@ class GenVR_videogen_templates__kiss(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -1860,7 +1860,7 @@ class GenVR_videogen_templates__kiss(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -1961,7 +1961,7 @@ class GenVR_videogen_templates__kiss_me_ai(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1969,7 +1969,7 @@ class GenVR_videogen_templates__kiss_me_ai(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (
@@ -2040,7 +2040,7 @@ class GenVR_videogen_templates__kissing(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2048,7 +2048,7 @@ class GenVR_videogen_templates__kissing(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2118,7 +2118,7 @@ class GenVR_videogen_templates__live_memory(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2126,7 +2126,7 @@ class GenVR_videogen_templates__live_memory(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2196,7 +2196,7 @@ class GenVR_videogen_templates__love_pose(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2204,7 +2204,7 @@ class GenVR_videogen_templates__love_pose(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2274,7 +2274,7 @@ class GenVR_videogen_templates__morphlab(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2282,7 +2282,7 @@ class GenVR_videogen_templates__morphlab(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2383,7 +2383,7 @@ class GenVR_videogen_templates__muscle_surge(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2391,7 +2391,7 @@ class GenVR_videogen_templates__muscle_surge(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (
@@ -2462,7 +2462,7 @@ class GenVR_videogen_templates__oscar_gala(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2470,7 +2470,7 @@ class GenVR_videogen_templates__oscar_gala(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2540,7 +2540,7 @@ class GenVR_videogen_templates__pet_lovers(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2548,7 +2548,7 @@ class GenVR_videogen_templates__pet_lovers(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2618,7 +2618,7 @@ class GenVR_videogen_templates__punch_hit(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2626,7 +2626,7 @@ class GenVR_videogen_templates__punch_hit(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2696,7 +2696,7 @@ class GenVR_videogen_templates__romantic_lift(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2704,7 +2704,7 @@ class GenVR_videogen_templates__romantic_lift(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2774,7 +2774,7 @@ class GenVR_videogen_templates__shake_it_dance(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2782,7 +2782,7 @@ class GenVR_videogen_templates__shake_it_dance(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2852,7 +2852,7 @@ class GenVR_videogen_templates__slice_therapy(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -2860,7 +2860,7 @@ class GenVR_videogen_templates__slice_therapy(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -2961,7 +2961,7 @@ class GenVR_videogen_templates__squid_game(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2969,7 +2969,7 @@ class GenVR_videogen_templates__squid_game(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (
@@ -3040,7 +3040,7 @@ class GenVR_videogen_templates__star_carpet(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -3048,7 +3048,7 @@ class GenVR_videogen_templates__star_carpet(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -3118,7 +3118,7 @@ class GenVR_videogen_templates__sweet_proposal(GenVRNode):
                 "images": (
                     "IMAGE",
                     {
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Uploaded to GenVR (a batch: one file per item); or give `images_urls` instead."
                     },
                 ),
                 "images_urls": (
@@ -3126,7 +3126,7 @@ class GenVR_videogen_templates__sweet_proposal(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required. Public URL(s) of the image file, one per line.",
+                        "tooltip": "Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. Required: a connected file or a URL. Public URL(s) of the image file, one per line.",
                     },
                 ),
                 "prompt": (
@@ -3227,7 +3227,7 @@ class GenVR_videogen_templates__zombie_mode(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3235,7 +3235,7 @@ class GenVR_videogen_templates__zombie_mode(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Optional URL of the image to use as the first frame. If not provided, generates from text. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "resolution": (

@@ -73,7 +73,7 @@ class GenVR_vidutils__argil_avatar_a2v(GenVRNode):
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -81,7 +81,7 @@ class GenVR_vidutils__argil_avatar_a2v(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "remove_background": (
@@ -235,7 +235,7 @@ class GenVR_vidutils__bria_upscale(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -243,7 +243,7 @@ class GenVR_vidutils__bria_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video to increase resolution. Size should be less than 14142x14142 and duration less than 30s. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "desired_increase": (
@@ -283,7 +283,7 @@ class GenVR_vidutils__bytedance_omnihuman(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input image containing a human subject, face or character. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input image containing a human subject, face or character. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -291,13 +291,13 @@ class GenVR_vidutils__bytedance_omnihuman(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input image containing a human subject, face or character. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input image containing a human subject, face or character. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -305,7 +305,7 @@ class GenVR_vidutils__bytedance_omnihuman(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be no longer than 15 seconds. After 15 seconds the video quality will begin to degrade. If you have a lot of audio you want to process, we recommend splitting it into 15 second chunks. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
             },
@@ -346,7 +346,7 @@ class GenVR_vidutils__creatify_lipsync(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to be processed. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -354,13 +354,13 @@ class GenVR_vidutils__creatify_lipsync(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to be processed. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -368,7 +368,7 @@ class GenVR_vidutils__creatify_lipsync(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "loop": ("BOOLEAN", {"default": False, "tooltip": "Whether to loop the video."}),
@@ -424,7 +424,7 @@ class GenVR_vidutils__echomimic_v3(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to use as a reference for the video generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to use as a reference for the video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -432,13 +432,13 @@ class GenVR_vidutils__echomimic_v3(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to use as a reference for the video generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to use as a reference for the video generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to use as a reference for the video generation. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to use as a reference for the video generation. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -446,7 +446,7 @@ class GenVR_vidutils__echomimic_v3(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to use as a reference for the video generation. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to use as a reference for the video generation. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "negative_prompt": (
@@ -535,7 +535,7 @@ class GenVR_vidutils__heygen_video_translate(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video file (.mp4) Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video file (.mp4) Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -543,7 +543,7 @@ class GenVR_vidutils__heygen_video_translate(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video file (.mp4) Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video file (.mp4) Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "output_language": (
@@ -769,7 +769,7 @@ class GenVR_vidutils__hummingbird_lipsync(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to be processed. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -777,13 +777,13 @@ class GenVR_vidutils__hummingbird_lipsync(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to be processed. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -791,7 +791,7 @@ class GenVR_vidutils__hummingbird_lipsync(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
             },
@@ -842,7 +842,7 @@ class GenVR_vidutils__hunyuan_foley_add_audio(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to generate audio for. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to generate audio for. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -850,7 +850,7 @@ class GenVR_vidutils__hunyuan_foley_add_audio(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to generate audio for. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to generate audio for. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "negative_prompt": (
@@ -946,7 +946,7 @@ class GenVR_vidutils__infinitalk(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -954,13 +954,13 @@ class GenVR_vidutils__infinitalk(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio file. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -968,7 +968,7 @@ class GenVR_vidutils__infinitalk(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio file. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "num_frames": (
@@ -1044,7 +1044,7 @@ class GenVR_vidutils__kling_avatar(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to use as your avatar. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to use as your avatar. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1052,13 +1052,13 @@ class GenVR_vidutils__kling_avatar(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to use as your avatar. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to use as your avatar. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio file. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -1066,7 +1066,7 @@ class GenVR_vidutils__kling_avatar(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio file. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "prompt": (
@@ -1115,7 +1115,7 @@ class GenVR_vidutils__kling_avatar_pro(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to use as your avatar. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to use as your avatar. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -1123,13 +1123,13 @@ class GenVR_vidutils__kling_avatar_pro(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to use as your avatar. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to use as your avatar. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio file. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -1137,7 +1137,7 @@ class GenVR_vidutils__kling_avatar_pro(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio file. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio file. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "prompt": (
@@ -1186,7 +1186,7 @@ class GenVR_vidutils__kling_lip_sync(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1194,7 +1194,7 @@ class GenVR_vidutils__kling_lip_sync(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of a video for lip syncing. It can be an .mp4 or .mov file, should be less than 100MB, with a duration of 2-10 seconds, and a resolution of 720p-1080p (720-1920px dimensions). Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio_file": (
@@ -1324,7 +1324,7 @@ class GenVR_vidutils__lipsync_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1332,13 +1332,13 @@ class GenVR_vidutils__lipsync_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "Input audio to. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "Input audio to. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -1346,7 +1346,7 @@ class GenVR_vidutils__lipsync_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input audio to. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "Input audio to. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "guidance_scale": (
@@ -1424,7 +1424,7 @@ class GenVR_vidutils__lucy_edit_dev(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the video to edit. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the video to edit. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1432,7 +1432,7 @@ class GenVR_vidutils__lucy_edit_dev(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the video to edit. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the video to edit. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "sync_mode": (
@@ -1487,7 +1487,7 @@ class GenVR_vidutils__luma_ray2_flash_modify_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1495,7 +1495,7 @@ class GenVR_vidutils__luma_ray2_flash_modify_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "image": (
@@ -1580,7 +1580,7 @@ class GenVR_vidutils__luma_ray2_modify_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1588,7 +1588,7 @@ class GenVR_vidutils__luma_ray2_modify_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the video to modify. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "first_frame": (
@@ -1672,7 +1672,7 @@ class GenVR_vidutils__luma_reframe_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1680,7 +1680,7 @@ class GenVR_vidutils__luma_reframe_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the video to reframe. Maximum video size is 100mb. Maximum video duration is 30 seconds. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -1776,7 +1776,7 @@ class GenVR_vidutils__masked_video_generator(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Source video for object segmentation. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Source video for object segmentation. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1784,13 +1784,13 @@ class GenVR_vidutils__masked_video_generator(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Source video for object segmentation. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Source video for object segmentation. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "mask": (
                     "VIDEO",
                     {
-                        "tooltip": "Segmentation mask for the first frame of the video, of the object(s) we want to segment. Required. Uploaded to GenVR; or give `mask_url` instead."
+                        "tooltip": "Segmentation mask for the first frame of the video, of the object(s) we want to segment. Required: a connected file or a URL. Uploaded to GenVR; or give `mask_url` instead."
                     },
                 ),
                 "mask_url": (
@@ -1798,7 +1798,7 @@ class GenVR_vidutils__masked_video_generator(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Segmentation mask for the first frame of the video, of the object(s) we want to segment. Required. Public URL of the video file (or connect `mask`).",
+                        "tooltip": "Segmentation mask for the first frame of the video, of the object(s) we want to segment. Required: a connected file or a URL. Public URL of the video file (or connect `mask`).",
                     },
                 ),
             },
@@ -1841,7 +1841,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video file with objects to be removed. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video file with objects to be removed. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1849,13 +1849,13 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video file with objects to be removed. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video file with objects to be removed. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "mask": (
                     "VIDEO",
                     {
-                        "tooltip": "Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video. Required. Uploaded to GenVR; or give `mask_url` instead."
+                        "tooltip": "Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video. Required: a connected file or a URL. Uploaded to GenVR; or give `mask_url` instead."
                     },
                 ),
                 "mask_url": (
@@ -1863,7 +1863,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video. Required. Public URL of the video file (or connect `mask`).",
+                        "tooltip": "Mask video file where white areas indicate objects to remove. Use this to generate a mask: /vidutils/sa2va_26b_video. Required: a connected file or a URL. Public URL of the video file (or connect `mask`).",
                     },
                 ),
                 "num_frames": (
@@ -1975,7 +1975,7 @@ class GenVR_vidutils__mirelo_add_audio(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "A video url that can accessed from the API to process and add sound effects. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "A video url that can accessed from the API to process and add sound effects. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -1983,7 +1983,7 @@ class GenVR_vidutils__mirelo_add_audio(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "A video url that can accessed from the API to process and add sound effects. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "A video url that can accessed from the API to process and add sound effects. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "text_prompt": (
@@ -2211,7 +2211,7 @@ class GenVR_vidutils__multitalk_lipsync_multi(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2219,7 +2219,7 @@ class GenVR_vidutils__multitalk_lipsync_multi(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "first_audio": (
@@ -2329,7 +2329,7 @@ class GenVR_vidutils__multitalk_lipsync_single(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2337,13 +2337,13 @@ class GenVR_vidutils__multitalk_lipsync_single(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The audio file for lipsync. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The audio file for lipsync. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -2351,7 +2351,7 @@ class GenVR_vidutils__multitalk_lipsync_single(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The audio file for lipsync. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The audio file for lipsync. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "num_frames": (
@@ -2571,7 +2571,7 @@ class GenVR_vidutils__runway_aleph(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -2579,7 +2579,7 @@ class GenVR_vidutils__runway_aleph(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video to generate from. Videos must be less than 16MB. Only 5s of the input video will be used. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "aspect_ratio": (
@@ -2643,7 +2643,7 @@ class GenVR_vidutils__runway_upscale(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Video to upscale. Videos must be shorter than 40s and less than 4096px per side. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Video to upscale. Videos must be shorter than 40s and less than 4096px per side. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -2651,7 +2651,7 @@ class GenVR_vidutils__runway_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Video to upscale. Videos must be shorter than 40s and less than 4096px per side. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Video to upscale. Videos must be shorter than 40s and less than 4096px per side. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
             },
@@ -2697,7 +2697,7 @@ class GenVR_vidutils__sa2va_26b_video(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video for segmentation. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video for segmentation. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -2705,7 +2705,7 @@ class GenVR_vidutils__sa2va_26b_video(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video for segmentation. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video for segmentation. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "frame_interval": (
@@ -2756,7 +2756,7 @@ class GenVR_vidutils__sonic(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Input portrait image (will be cropped if face is detected). Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Input portrait image (will be cropped if face is detected). Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2764,13 +2764,13 @@ class GenVR_vidutils__sonic(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input portrait image (will be cropped if face is detected). Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Input portrait image (will be cropped if face is detected). Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "Input audio file (WAV, MP3, etc.) for the voice. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "Input audio file (WAV, MP3, etc.) for the voice. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -2778,7 +2778,7 @@ class GenVR_vidutils__sonic(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input audio file (WAV, MP3, etc.) for the voice. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "Input audio file (WAV, MP3, etc.) for the voice. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "dynamic_scale": (
@@ -2911,7 +2911,7 @@ class GenVR_vidutils__stable_avatar(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "Reference image for avatar generation. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "Reference image for avatar generation. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -2919,13 +2919,13 @@ class GenVR_vidutils__stable_avatar(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Reference image for avatar generation. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "Reference image for avatar generation. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "Audio file to drive the avatar animation. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "Audio file to drive the avatar animation. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -2933,7 +2933,7 @@ class GenVR_vidutils__stable_avatar(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Audio file to drive the avatar animation. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "Audio file to drive the avatar animation. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "prompt": (
@@ -3104,7 +3104,7 @@ class GenVR_vidutils__sync_lipsync2(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to be processed. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3112,13 +3112,13 @@ class GenVR_vidutils__sync_lipsync2(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to be processed. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -3126,7 +3126,7 @@ class GenVR_vidutils__sync_lipsync2(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "sync_mode": (
@@ -3171,7 +3171,7 @@ class GenVR_vidutils__sync_lipsync2_pro(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to be processed. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3179,13 +3179,13 @@ class GenVR_vidutils__sync_lipsync2_pro(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to be processed. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to be processed. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -3193,7 +3193,7 @@ class GenVR_vidutils__sync_lipsync2_pro(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "sync_mode": (
@@ -3238,7 +3238,7 @@ class GenVR_vidutils__thinksound(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to generate the audio for. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to generate the audio for. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3246,7 +3246,7 @@ class GenVR_vidutils__thinksound(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to generate the audio for. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to generate the audio for. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "prompt": (
@@ -3327,7 +3327,7 @@ class GenVR_vidutils__topaz_upscale(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the video to upscale. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the video to upscale. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3335,7 +3335,7 @@ class GenVR_vidutils__topaz_upscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the video to upscale. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the video to upscale. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "upscale_factor": (
@@ -3398,7 +3398,7 @@ class GenVR_vidutils__veed_fabric1(GenVRNode):
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "The URL of the image to be processed. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "The URL of the image to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3406,13 +3406,13 @@ class GenVR_vidutils__veed_fabric1(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the image to be processed. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "The URL of the image to be processed. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "audio": (
                     "AUDIO",
                     {
-                        "tooltip": "The URL of the audio to be processed. Required. Uploaded to GenVR; or give `audio_url` instead."
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Uploaded to GenVR; or give `audio_url` instead."
                     },
                 ),
                 "audio_url": (
@@ -3420,7 +3420,7 @@ class GenVR_vidutils__veed_fabric1(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the audio to be processed. Required. Public URL of the audio file (or connect `audio`).",
+                        "tooltip": "The URL of the audio to be processed. Required: a connected file or a URL. Public URL of the audio file (or connect `audio`).",
                     },
                 ),
                 "resolution": (
@@ -3474,7 +3474,7 @@ class GenVR_vidutils__videobgremove(GenVRNode):
                 "input_video": (
                     "VIDEO",
                     {
-                        "tooltip": "Video to segment. Required. Uploaded to GenVR; or give `input_video_url` instead."
+                        "tooltip": "Video to segment. Required: a connected file or a URL. Uploaded to GenVR; or give `input_video_url` instead."
                     },
                 ),
                 "input_video_url": (
@@ -3482,7 +3482,7 @@ class GenVR_vidutils__videobgremove(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Video to segment. Required. Public URL of the video file (or connect `input_video`).",
+                        "tooltip": "Video to segment. Required: a connected file or a URL. Public URL of the video file (or connect `input_video`).",
                     },
                 ),
                 "output_type": (
@@ -3524,7 +3524,7 @@ class GenVR_vidutils__videobgremove_bria(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "The URL of the video to remove the background from. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "The URL of the video to remove the background from. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3532,7 +3532,7 @@ class GenVR_vidutils__videobgremove_bria(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "The URL of the video to remove the background from. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "The URL of the video to remove the background from. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "background_color": (
@@ -3593,7 +3593,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "Input video file (e.g. MP4). Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "Input video file (e.g. MP4). Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3601,7 +3601,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input video file (e.g. MP4). Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "Input video file (e.g. MP4). Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "tasks": (
@@ -3752,7 +3752,7 @@ class GenVR_vidutils__videoupscale(GenVRNode):
                 "video_path": (
                     "VIDEO",
                     {
-                        "tooltip": "Input Video. Required. Uploaded to GenVR; or give `video_path_url` instead."
+                        "tooltip": "Input Video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_path_url` instead."
                     },
                 ),
                 "video_path_url": (
@@ -3760,7 +3760,7 @@ class GenVR_vidutils__videoupscale(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "Input Video. Required. Public URL of the video file (or connect `video_path`).",
+                        "tooltip": "Input Video. Required: a connected file or a URL. Public URL of the video file (or connect `video_path`).",
                     },
                 ),
                 "resolution": (
@@ -3816,7 +3816,7 @@ class GenVR_vidutils__wan2_2_animate_move(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3824,13 +3824,13 @@ class GenVR_vidutils__wan2_2_animate_move(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3838,7 +3838,7 @@ class GenVR_vidutils__wan2_2_animate_move(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
@@ -3963,7 +3963,7 @@ class GenVR_vidutils__wan2_2_animate_replace(GenVRNode):
                 "video": (
                     "VIDEO",
                     {
-                        "tooltip": "URL of the input video. Required. Uploaded to GenVR; or give `video_url` instead."
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Uploaded to GenVR; or give `video_url` instead."
                     },
                 ),
                 "video_url": (
@@ -3971,13 +3971,13 @@ class GenVR_vidutils__wan2_2_animate_replace(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input video. Required. Public URL of the video file (or connect `video`).",
+                        "tooltip": "URL of the input video. Required: a connected file or a URL. Public URL of the video file (or connect `video`).",
                     },
                 ),
                 "image": (
                     "IMAGE",
                     {
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Uploaded to GenVR; or give `image_url` instead."
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Uploaded to GenVR; or give `image_url` instead."
                     },
                 ),
                 "image_url": (
@@ -3985,7 +3985,7 @@ class GenVR_vidutils__wan2_2_animate_replace(GenVRNode):
                     {
                         "multiline": False,
                         "default": "",
-                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required. Public URL of the image file (or connect `image`).",
+                        "tooltip": "URL of the input image. If the input image does not match the chosen aspect ratio, it is resized and center cropped. Required: a connected file or a URL. Public URL of the image file (or connect `image`).",
                     },
                 ),
                 "guidance_scale": (
