@@ -11,6 +11,7 @@ from pathlib import Path
 from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource, write_snapshot
 from generator.pipeline import GenerationError, build_specs, generate
 from generator.report import change_report
+from generator.targets import comfyui_order
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reading discovery from {args.base_url} ...")
             fresh = HttpSource(base_url=args.base_url, concurrency=args.concurrency).load()
             write_snapshot(fresh, args.snapshot)
+            # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
+            comfyui_order.main(["--snapshot", str(args.snapshot)])
             print(change_report(old, build_specs(fresh).models))
         result = generate(
             SnapshotSource(args.snapshot),

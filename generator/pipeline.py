@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from generator import report
-from generator.discovery import Discovery, DiscoverySource
+from generator.discovery import Discovery, DiscoverySource, SnapshotSource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
 from generator.targets import comfyui_pack, llm_tools, python_package
 from generator.write import WriteResult, format_cached, sync_tree
@@ -43,12 +43,12 @@ def build_specs(discovery: Discovery) -> Specs:
     return specs
 
 
-def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True) -> dict[str, str]:
+def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None) -> dict[str, str]:
     """Every generated file, formatted, by path relative to generated/."""
     categories = python_package.plan(specs.models)
     others = python_package.render_package(categories)
-    for target in (llm_tools, comfyui_pack):
-        others.update(target.render(categories))
+    others.update(llm_tools.render(categories))
+    others.update(comfyui_pack.render(categories, snapshot_dir))
     others["REPORT.md"] = report.generation_report(specs.models, specs.errors)
     models = [m for c in categories for m in c.models]
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.
@@ -82,4 +82,5 @@ def generate(
         raise GenerationError(
             f"{len(specs.errors)} schema(s) cannot be translated (rerun with --skip-invalid to leave them out):\n  {lines}"
         )
-    return sync_tree(render_all(specs, workers=workers, use_cache=use_cache), out_dir, check=check)
+    snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
+    return sync_tree(render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir), out_dir, check=check)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from generator.normalize import ModelSpec
@@ -29,7 +30,7 @@ from generator.targets.python_package import PlannedCategory
 PACK = "comfyui/genvr_nodes"
 VERSION = "0.1.0"
 PUBLISHER = "genvr"
-REPOSITORY = "https://github.com/genvrlabs/genvr-bindings"  # placeholder: set to the real repository before publishing
+REPOSITORY = "https://github.com/OWNER/genvr-bindings"  # placeholder: set the real repository before publishing
 # The vendored runtime's one dependency ComfyUI does not ship (it ships pydantic; see the research note A9).
 REQUIREMENTS = ("httpx>=0.27,<1",)
 
@@ -169,9 +170,13 @@ def plan_nodes(categories: list[PlannedCategory], order: dict[str, comfyui_order
     return out
 
 
-def render(categories: list[PlannedCategory]) -> dict[str, str]:
-    """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
-    planned = plan_nodes(categories, comfyui_order.load())
+def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) -> dict[str, str]:
+    """Files by path relative to generated/ (.py files are formatted by the pipeline).
+
+    Widget positions come from the order file beside the snapshot being generated.
+    """
+    order_file = (snapshot_dir / comfyui_order.ORDER_FILE.name) if snapshot_dir else comfyui_order.ORDER_FILE
+    planned = plan_nodes(categories, comfyui_order.load(order_file))
     files: dict[str, str] = {}
     modules = []
     for category, nodes in planned:
