@@ -99,7 +99,7 @@ def test_any_text_yields_valid_python(tmp_path_factory: object, text: str) -> No
         models=[{"category": "imagegen", "subcategory": "fuzz", "name": text, "description": text}],
         schemas={"imagegen/fuzz": hostile_schema(text)},
     ).load())
-    files = render_all(specs, workers=1, use_cache=False)
+    files = render_all(specs, workers=1)  # cached by content: only files holding `text` are formatted afresh
     for rel, code in files.items():
         if rel.endswith(".py"):
             ast.parse(code)
