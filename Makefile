@@ -10,7 +10,7 @@ help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
-	@echo "make typecheck    mypy --strict on generated/ and the runtime"
+	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
 
@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime
+	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime simulator generator
 
 # Fails when generated/ does not match what the templates make from the snapshot.
 check-generated: $(STAMP)

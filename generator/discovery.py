@@ -214,7 +214,7 @@ class HttpSource:
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, 60.0)
-        return self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
+        return self.backoff_base * 2.0 ** (attempt - 1) * (0.5 + random.random() / 2)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

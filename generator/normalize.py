@@ -364,11 +364,12 @@ def _normalize_property(
             out[bound], out[f"exclusive_{bound}"] = excl, True
         elif excl is True:
             out[f"exclusive_{bound}"] = out[bound] is not None
-    if out["minimum"] is not None and out["maximum"] is not None and out["minimum"] > out["maximum"]:
-        raise SchemaError(key, f"minimum {out['minimum']} is greater than maximum {out['maximum']}", name)
+    low, high = out["minimum"], out["maximum"]
+    if low is not None and high is not None and low > high:
+        raise SchemaError(key, f"minimum {low} is greater than maximum {high}", name)
     # `step` is a UI increment, not a multipleOf rule; GenVR once wrote it `steps` (ltxv num_frames).
     step = prop.get("step", prop.get("steps") if _is_number(prop.get("steps")) else None)
-    out["step"] = step if _is_number(step) and step > 0 else None
+    out["step"] = step if isinstance(step, (int, float)) and _is_number(step) and step > 0 else None
 
     out["min_length"] = _count(key, name, prop, "minLength")
     out["max_length"] = _count(key, name, prop, "maxLength")

@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from importlib.metadata import version
+
 import black
 import isort
+from black.mode import TargetVersion
 
 from generator.cache import cached_text
 
-BLACK_MODE = black.Mode(line_length=100, target_versions={black.TargetVersion.PY310})
+BLACK_VERSION = version("black")
+BLACK_MODE = black.Mode(line_length=100, target_versions={TargetVersion.PY310})
 # Files in generated/ that are never ours to manage.
 _IGNORED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache"})
 
@@ -35,7 +39,7 @@ def format_cached(item: tuple[str, str], use_cache: bool = True) -> tuple[str, s
     path, text = item
     if not path.endswith(".py"):
         return path, text
-    key = ("black", black.__version__, isort.__version__, repr(BLACK_MODE), text)
+    key = ("black", BLACK_VERSION, isort.__version__, repr(BLACK_MODE), text)
     return path, cached_text(key, lambda: format_python(text), enabled=use_cache)
 
 

@@ -88,8 +88,8 @@ def _runtime_imports(tree: ast.Module) -> list[tuple[str, bool]]:
 
     def visit(node: ast.AST, lazy: bool) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.orelse:
-                visit(child, lazy)
+            for branch in node.orelse:
+                visit(branch, lazy)
             return
         if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == PACKAGE:
             rest = (node.module or "")[len(PACKAGE) :].lstrip(".")

@@ -202,10 +202,10 @@ def _number_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, 
         default = int(p.default) if p.has_default else max(lo, min(0, hi))
         options = {"default": default, "min": int(lo), "max": int(hi), "step": step, "tooltip": tooltip, **base}
         return [NodeInput(p.wire_name, "INT", options, p.required, "INT")], FieldSpec(p.wire_name, "int", opts)
-    lo = -FLOAT_LIMIT if lo is None else float(lo)
-    hi = FLOAT_LIMIT if hi is None else float(hi)
-    default = float(p.default) if p.has_default else max(lo, min(0.0, hi))
-    options = {"default": default, "min": lo, "max": hi, "step": _float_step(p, lo, hi, default), "round": False, "tooltip": tooltip, **base}
+    flo = -FLOAT_LIMIT if lo is None else float(lo)
+    fhi = FLOAT_LIMIT if hi is None else float(hi)
+    fdefault = float(p.default) if p.has_default else max(flo, min(0.0, fhi))
+    options = {"default": fdefault, "min": flo, "max": fhi, "step": _float_step(p, flo, fhi, fdefault), "round": False, "tooltip": tooltip, **base}
     return [NodeInput(p.wire_name, "FLOAT", options, p.required, "FLOAT")], FieldSpec(p.wire_name, "float", opts)
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import black
 import isort
 import datamodel_code_generator
-from datamodel_code_generator import DataModelType, InputFileType, PythonVersion, generate
+from datamodel_code_generator import generate
+from datamodel_code_generator.enums import DataModelType, InputFileType
+from datamodel_code_generator.format import PythonVersion
 from datamodel_code_generator.enums import TargetPydanticVersion
 from datamodel_code_generator.parser import LiteralType
 
@@ -24,7 +25,7 @@ from generator import naming
 from generator.cache import cached_text
 from generator.normalize import ModelSpec, Param
 from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
-from generator.write import BLACK_MODE, format_python
+from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._inputs import ROUTING_FIELDS
 
@@ -250,7 +251,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
     key = (
         "input-module",
         datamodel_code_generator.get_version(),
-        black.__version__,
+        BLACK_VERSION,
         isort.__version__,
         repr(sorted(DCG_OPTIONS.items())),
         repr(BLACK_MODE),
