@@ -50,14 +50,7 @@ def test_flux_dev_field_by_field() -> None:
 
 
 def test_documented_parameters_dialect_flux_dev_example() -> None:
-    doc = json.loads((ROOT.parent / "shared/genvr/discovery/samples/docs/api-docs-schema__imagegen__flux_dev.response.json").read_text()) if (ROOT.parent / "shared").exists() else {
-        "success": True,
-        "data": {"category": "imagegen", "subcategory": "flux_dev", "parameters": {
-            "required": [{"name": "prompt", "type": "string", "description": "Text description of the image to generate"}],
-            "optional": [
-                {"name": "aspect_ratio", "type": "enum", "default": "1:1", "allowedValues": ["1:1", "16:9", "21:9", "4:5", "9:16"], "description": "Image aspect ratio"},
-                {"name": "num_outputs", "type": "integer", "default": 1, "minimum": 1, "maximum": 4, "description": "Number of images to generate"}]}},
-        "message": "Schema retrieved successfully"}
+    doc = json.loads((ROOT / "discovery/samples/docs/api-docs-schema__imagegen__flux_dev.response.json").read_text())
     spec = normalize(doc, "imagegen/flux_dev")
     assert spec.dialect == "parameters"
     by = {p.wire_name: p for p in spec.params}

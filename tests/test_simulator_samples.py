@@ -13,9 +13,8 @@ import pytest
 
 from simulator import SimulatorServer
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "genvr" / "discovery" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "discovery" / "samples"  # committed copies (PROVENANCE.md)
 DOCS = SAMPLES / "docs"
-pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="shared research samples not present")
 
 # §9.2 of API.md: every key a parameter object may carry in the documented form.
 PARAMETER_KEYS = {"name", "type", "description", "default", "allowedValues", "minimum", "maximum", "min", "max",
