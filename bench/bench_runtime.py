@@ -104,6 +104,55 @@ def _memory(tmp: Path) -> tuple[float, float, float]:
     return base, peak, seconds
 
 
+def _full_run_memory(tmp: Path, sizes: tuple[int, ...] = (10_000, MEMORY_LINES)) -> list[tuple[int, float, float, int]]:
+    """Peak RSS of the real CLI (`genvr batch run`) over whole runs against a simulator in its own process.
+
+    Returns (lines, peak MB, seconds, HTTP calls) per size: flat memory means the peak barely moves with size.
+    """
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp / "bench_models.py").write_text(_MODEL_SRC)
+    sim = subprocess.Popen([sys.executable, "-m", "simulator", "--port", str(port), "--job-seconds", "0.05"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base_url}/_sim/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        rows = []
+        for n in sizes:
+            jobs = tmp / f"run{n}.jsonl"
+            _write_jobs(jobs, n, f"run{n}")
+            # One wrapper process per run, so RUSAGE_CHILDREN is that run's peak alone.
+            wrapper = textwrap.dedent(f"""
+                import os, resource, subprocess, sys, time
+                env = {{**os.environ, "PYTHONPATH": {str(tmp)!r}, "GENVR_API_KEY": "sim-token", "GENVR_UID": "sim-user"}}
+                t = time.monotonic()
+                subprocess.run([sys.executable, "-m", "genvr_runtime", "batch", "run", {str(jobs)!r}, "--out",
+                                {str(tmp / f"run{n}.out.jsonl")!r}, "--resolver", "bench_models:resolve", "--base-url",
+                                {base_url!r}, "--poll-interval", "0.1", "--first-poll", "0.05", "--no-progress",
+                                "--max-in-flight", "500"], env=env, check=True, capture_output=True)
+                print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, time.monotonic() - t)
+            """)
+            before = sum(httpx.get(f"{base_url}/_sim/counters").json()["requests"].values())
+            out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True, timeout=600)
+            calls = sum(httpx.get(f"{base_url}/_sim/counters").json()["requests"].values()) - before
+            peak, seconds = (float(x) for x in out.stdout.split())
+            with (tmp / f"run{n}.out.jsonl").open() as results:
+                assert sum(1 for _ in results) == n
+            rows.append((n, peak, seconds, calls))
+        return rows
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
 def main() -> None:
     from genvr_runtime import BaseClient, BatchPollSchedule
     from simulator.server import SimulatorServer
@@ -135,6 +184,7 @@ def main() -> None:
         naive_calls = _calls(sim, ("/v2/generate", "/v2/status", "/v2/response")) - before
 
         base_mb, peak_mb, validate_s = _memory(tmp)
+        full_runs = _full_run_memory(tmp)
 
     print(f"jobs {N_JOBS}, durations U({JOB_MIN:g},{JOB_MAX:g}) s, base poll {BASE_POLL:g} s, in-flight cap {N_JOBS}")
     print(f"batch runner calls           {batch_calls:6d}  {dict(report.calls)}")
@@ -146,6 +196,11 @@ def main() -> None:
           f"-> batch wall / longest job {batch_wall / max(durations):.2f}x")
     print(f"memory: validating {MEMORY_LINES} lines peak RSS {peak_mb:.0f} MB (runtime imported: {base_mb:.0f} MB, "
           f"+{peak_mb - base_mb:.0f} MB) in {validate_s:.1f} s")
+    (small_n, small_mb, _, _), (big_n, big_mb, _, _) = full_runs[0], full_runs[-1]
+    for n, peak, seconds, calls in full_runs:
+        print(f"memory: full CLI run of {n} jobs (simulator, 0.05 s jobs): peak RSS {peak:.0f} MB, {seconds:.1f} s, "
+              f"{calls} HTTP calls ({calls / (3 * math.ceil(n / 10)):.2f}x the physical minimum)")
+    print(f"memory: {big_n // small_n}x the lines -> {big_mb / small_mb:.2f}x the peak RSS (flat = 1.0)")
 
 
 if __name__ == "__main__":
