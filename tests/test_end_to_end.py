@@ -130,3 +130,19 @@ print(json.dumps({k: {n: [f.alias or n, f.is_required(), repr(f.annotation)] for
     for key in MODEL_KEYS:
         committed = load_input_class(key).model_fields
         assert {n: v[:2] for n, v in fresh[key].items()} == {n: [f.alias or n, f.is_required()] for n, f in committed.items()}, key
+
+
+def test_a_local_file_given_to_a_generated_method_is_uploaded_then_sent_as_its_url(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
+    import httpx
+
+    picture = tmp_path / "photo.png"
+    with client_for(genvr_simulator) as client:
+        picture.write_bytes(client.download_bytes(client.imagegen.flux_dev(prompt="a cat"))[0])  # a real PNG
+        result = client.imgedit.background_change(image_url=picture)
+    assert MAGIC["png"](picture.read_bytes()) and result.status == "completed"
+    counters = genvr_simulator.counters()
+    assert counters["uploads"] == 1
+    task = httpx.get(genvr_simulator.url(f"/_sim/tasks/{result.task_id}")).json()["task"]
+    sent = task["params"]["image_url"]
+    assert sent.startswith(f"{genvr_simulator.base_url}/blob/") and ".png?" in sent  # the uploaded blob, not a path
+    assert httpx.get(sent).content == picture.read_bytes()

@@ -228,11 +228,15 @@ def test_model_namespace_fields_import_without_warnings() -> None:
 def test_generated_code_and_user_code_pass_mypy_strict(tmp_path: Any) -> None:
     good = tmp_path / "good.py"
     good.write_text(textwrap.dedent("""
+        from pathlib import Path
+
         from genvr import Client, GenerationResult
         from genvr.models.imagegen.flux_dev import FluxDevInput
 
         def use(client: Client) -> list[str]:
             result: GenerationResult = client.imagegen.flux_dev(prompt="x", aspect_ratio="16:9", seed=3)
+            client.imgedit.background_change(image_url=Path("photo.png"))  # local files are uploaded
+            client.gen3d.trellis(images=["https://example.com/a.png", b"raw png bytes"])
             params = FluxDevInput(prompt="x", output_format="webp")
             return result.output + [params.prompt]
     """))

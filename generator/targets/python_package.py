@@ -112,11 +112,15 @@ def plan(specs: list[ModelSpec]) -> list[PlannedCategory]:
 
 def annotation(p: Param, *, for_method: bool) -> str:
     """The Python type of an input, as the generated method signature spells it."""
+    # Methods take a local file (Path or bytes) wherever the schema takes a file URL: the runtime uploads it.
+    file_ok = for_method and p.is_file
     if p.enum is not None:
         base = [f"Literal[{', '.join(pyrepr(v) for v in p.enum)}]"]
     elif p.main_type == "array":
         item = _PY_TYPES.get(p.items.type if p.items else "string", "Any")
-        base = [f"list[{item}]"]
+        base = [f"list[{item} | FileSource]" if file_ok and item == "str" else f"list[{item}]"]
+    elif file_ok and p.types == ("string",):
+        base = ["str", "FileSource"]
     else:
         base = [_PY_TYPES[t] if t != "array" else "list[Any]" for t in p.types]
     if p.nullable:
@@ -131,7 +135,8 @@ def param_doc(p: Param) -> str:
     parts = [p.description or p.title or ""]
     if p.is_file:
         kind = f"{p.file_type} " if p.file_type else ""
-        parts.append(f"{kind}file URL{'s' if p.main_type == 'array' else ''}.")
+        plural = "s" if p.main_type == "array" else ""
+        parts.append(f"{kind}file{plural}: URL{plural}, or local Path/bytes (uploaded for you).")
     if p.enum is not None:
         shown = ", ".join(pyrepr(v) for v in p.enum[:12])
         parts.append(f"One of {shown}{', …' if len(p.enum) > 12 else ''}.")

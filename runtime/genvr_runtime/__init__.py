@@ -24,7 +24,7 @@ from genvr_runtime._errors import (
     WaitCancelledError,
     WaitTimeoutError,
 )
-from genvr_runtime._files import DownloadedFile, DownloadError, data_uri
+from genvr_runtime._files import DownloadedFile, DownloadError, FileSource, data_uri
 from genvr_runtime._http import RetryPolicy
 from genvr_runtime._inputs import NOT_GIVEN, GenVRInput, ModelInfo, NotGiven
 from genvr_runtime._polling import BatchPollSchedule, SinglePollSchedule
@@ -45,6 +45,7 @@ __all__ = [
     "Counts",
     "DownloadError",
     "DownloadedFile",
+    "FileSource",
     "GenVRError",
     "GenVRInput",
     "GenerationResult",

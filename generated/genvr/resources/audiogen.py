@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class AudiogenResource:
@@ -322,7 +329,7 @@ class AudiogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-        reference_audio: str | NotGiven = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
@@ -344,7 +351,8 @@ class AudiogenResource:
                 'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja',
                 …. Default 'en'.
             reference_audio: Reference audio file for voice cloning (optional). If not provided,
-                uses default voice for the selected language. audio file URL.
+                uses default voice for the selected language. audio file: URL, or local
+                Path/bytes (uploaded for you).
             exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may
                 be unstable) Range >= 0.25 and <= 2. Default 0.5.
             temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >=
@@ -371,7 +379,7 @@ class AudiogenResource:
         self,
         *,
         text: str | NotGiven = NOT_GIVEN,
-        audio_prompt_path: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -385,7 +393,8 @@ class AudiogenResource:
         Args:
             text: Text to synthesize. Default 'Wow! That was an incredible firework display.'.
                 Always sent (the schema requires it).
-            audio_prompt_path: Reference audio file to clone. audio file URL.
+            audio_prompt_path: Reference audio file to clone. audio file: URL, or local Path/bytes
+                (uploaded for you).
             exaggeration: Controls how expressive or exaggerated the speech sounds; higher values
                 increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
             cfg_weight: Balances text fidelity and creativity; higher values make speech closer to
@@ -408,7 +417,7 @@ class AudiogenResource:
         self,
         *,
         text: str | NotGiven = NOT_GIVEN,
-        audio_prompt: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         max_new_tokens: int | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -428,7 +437,8 @@ class AudiogenResource:
                 and (description) in parentheses for non-verbal cues e.g., (laughs),
                 (whispers). Default a long text. Always sent (the schema requires it).
             audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will
-                attempt to mimic this voice style. audio file URL.
+                attempt to mimic this voice style. audio file: URL, or local Path/bytes
+                (uploaded for you).
             max_new_tokens: Controls the length of generated audio. Higher values create longer
                 audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096.
                 Default 3072. Advanced.
@@ -855,7 +865,7 @@ class AudiogenResource:
     def sonauto_text2music_extend(
         self,
         *,
-        audio_url: str,
+        audio_url: str | FileSource,
         side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
         extend_duration: int | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
@@ -876,7 +886,7 @@ class AudiogenResource:
 
         Args:
             audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL.
-                audio file URL.
+                audio file: URL, or local Path/bytes (uploaded for you).
             side: Add more to the beginning (left) or end (right) of the song. One of 'left',
                 'right'. Default 'left'.
             extend_duration: Duration in seconds to extend the song. If not provided, will attempt
@@ -1242,7 +1252,7 @@ class AsyncAudiogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-        reference_audio: str | NotGiven = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
@@ -1264,7 +1274,8 @@ class AsyncAudiogenResource:
                 'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja',
                 …. Default 'en'.
             reference_audio: Reference audio file for voice cloning (optional). If not provided,
-                uses default voice for the selected language. audio file URL.
+                uses default voice for the selected language. audio file: URL, or local
+                Path/bytes (uploaded for you).
             exaggeration: Controls speech expressiveness (0.25-2.0, neutral=0.5, extreme values may
                 be unstable) Range >= 0.25 and <= 2. Default 0.5.
             temperature: Controls randomness in generation (0.05-5.0, higher=more varied) Range >=
@@ -1291,7 +1302,7 @@ class AsyncAudiogenResource:
         self,
         *,
         text: str | NotGiven = NOT_GIVEN,
-        audio_prompt_path: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -1305,7 +1316,8 @@ class AsyncAudiogenResource:
         Args:
             text: Text to synthesize. Default 'Wow! That was an incredible firework display.'.
                 Always sent (the schema requires it).
-            audio_prompt_path: Reference audio file to clone. audio file URL.
+            audio_prompt_path: Reference audio file to clone. audio file: URL, or local Path/bytes
+                (uploaded for you).
             exaggeration: Controls how expressive or exaggerated the speech sounds; higher values
                 increase emotional intensity. Range >= 0.25 and <= 2. Default 0.5.
             cfg_weight: Balances text fidelity and creativity; higher values make speech closer to
@@ -1328,7 +1340,7 @@ class AsyncAudiogenResource:
         self,
         *,
         text: str | NotGiven = NOT_GIVEN,
-        audio_prompt: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         max_new_tokens: int | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -1348,7 +1360,8 @@ class AsyncAudiogenResource:
                 and (description) in parentheses for non-verbal cues e.g., (laughs),
                 (whispers). Default a long text. Always sent (the schema requires it).
             audio_prompt: Optional audio file (.wav/.mp3/.flac) for voice cloning. The model will
-                attempt to mimic this voice style. audio file URL.
+                attempt to mimic this voice style. audio file: URL, or local Path/bytes
+                (uploaded for you).
             max_new_tokens: Controls the length of generated audio. Higher values create longer
                 audio. (86 tokens ≈ 1 second of audio). Range >= 500 and <= 4096.
                 Default 3072. Advanced.
@@ -1775,7 +1788,7 @@ class AsyncAudiogenResource:
     async def sonauto_text2music_extend(
         self,
         *,
-        audio_url: str,
+        audio_url: str | FileSource,
         side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
         extend_duration: int | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
@@ -1796,7 +1809,7 @@ class AsyncAudiogenResource:
 
         Args:
             audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL.
-                audio file URL.
+                audio file: URL, or local Path/bytes (uploaded for you).
             side: Add more to the beginning (left) or end (right) of the song. One of 'left',
                 'right'. Default 'left'.
             extend_duration: Duration in seconds to extend the song. If not provided, will attempt

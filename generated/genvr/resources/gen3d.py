@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class Gen3dResource:
@@ -17,7 +24,7 @@ class Gen3dResource:
     def hunyuan2_3d(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -30,7 +37,8 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape. image file URL.
+            image: Input image for generating 3D shape. image file: URL, or local Path/bytes
+                (uploaded for you).
             steps: Number of inference steps. Range >= 20 and <= 50. Default 50.
             guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 5.5.
             seed: Random seed for generation. Default 1234.
@@ -53,7 +61,7 @@ class Gen3dResource:
     def hunyuan2_3d_2_1(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         max_facenum: int | NotGiven = NOT_GIVEN,
@@ -69,7 +77,8 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape. image file URL.
+            image: Input image for generating 3D shape. image file: URL, or local Path/bytes
+                (uploaded for you).
             steps: Number of inference steps. Range >= 5 and <= 50. Default 50.
             guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 7.5.
             max_facenum: Maximum number of faces for mesh generation. Range >= 10000 and <= 200000.
@@ -100,10 +109,10 @@ class Gen3dResource:
     def hunyuan_3d_2mv(
         self,
         *,
-        front_image: str,
-        back_image: str | NotGiven = NOT_GIVEN,
-        left_image: str | NotGiven = NOT_GIVEN,
-        right_image: str | NotGiven = NOT_GIVEN,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -120,10 +129,10 @@ class Gen3dResource:
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
-            front_image: Front view image. image file URL.
-            back_image: Back view image. image file URL.
-            left_image: Left view image. image file URL.
-            right_image: Right view image. image file URL.
+            front_image: Front view image. image file: URL, or local Path/bytes (uploaded for you).
+            back_image: Back view image. image file: URL, or local Path/bytes (uploaded for you).
+            left_image: Left view image. image file: URL, or local Path/bytes (uploaded for you).
+            right_image: Right view image. image file: URL, or local Path/bytes (uploaded for you).
             steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
             guidance_scale: Guidance scale. Default 5. Advanced.
             seed: Random seed. Default 1234.
@@ -190,8 +199,8 @@ class Gen3dResource:
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "1:1",
@@ -237,9 +246,11 @@ class Gen3dResource:
                 Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the
                 schema requires it).
             image: Input image for image to image or inpainting mode. If provided, aspect_ratio,
-                width, and height inputs are ignored. image file URL. Advanced.
+                width, and height inputs are ignored. image file: URL, or local
+                Path/bytes (uploaded for you). Advanced.
             mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height
-                inputs are ignored. image file URL. Advanced.
+                inputs are ignored. image file: URL, or local Path/bytes (uploaded for
+                you). Advanced.
             aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height
                 and width below & will run in bf16 mode. One of '1:1', '16:9', '21:9',
                 '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'.
@@ -319,7 +330,7 @@ class Gen3dResource:
     def trellis(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         seed: int | NotGiven = NOT_GIVEN,
         randomize_seed: bool | NotGiven = NOT_GIVEN,
         generate_color: bool | NotGiven = NOT_GIVEN,
@@ -340,7 +351,8 @@ class Gen3dResource:
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
-            images: List of input images to generate 3D asset from. image file URLs. Items: 0 to 4.
+            images: List of input images to generate 3D asset from. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             seed: Random seed for generation. Default 0.
             randomize_seed: Randomize seed. Default True.
             generate_color: Generate color video render. Default True.
@@ -384,7 +396,7 @@ class Gen3dResource:
     def tripo3d_2_5(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         pbr: bool | NotGiven = NOT_GIVEN,
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
@@ -414,7 +426,8 @@ class Gen3dResource:
         `genvr.models.gen3d.tripo3d_2_5.Tripo3d25Input` before anything is sent.
 
         Args:
-            image_url: URL of the image to use for model generation. image file URL.
+            image_url: URL of the image to use for model generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: This is the random seed for model generation. The seed controls the geometry
                 generation process, ensuring identical models when the same seed is
                 used. This parameter is an integer and is randomly chosen if not set.
@@ -472,7 +485,7 @@ class AsyncGen3dResource:
     async def hunyuan2_3d(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -485,7 +498,8 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape. image file URL.
+            image: Input image for generating 3D shape. image file: URL, or local Path/bytes
+                (uploaded for you).
             steps: Number of inference steps. Range >= 20 and <= 50. Default 50.
             guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 5.5.
             seed: Random seed for generation. Default 1234.
@@ -508,7 +522,7 @@ class AsyncGen3dResource:
     async def hunyuan2_3d_2_1(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         max_facenum: int | NotGiven = NOT_GIVEN,
@@ -524,7 +538,8 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
-            image: Input image for generating 3D shape. image file URL.
+            image: Input image for generating 3D shape. image file: URL, or local Path/bytes
+                (uploaded for you).
             steps: Number of inference steps. Range >= 5 and <= 50. Default 50.
             guidance_scale: Guidance scale for generation. Range >= 1 and <= 20. Default 7.5.
             max_facenum: Maximum number of faces for mesh generation. Range >= 10000 and <= 200000.
@@ -555,10 +570,10 @@ class AsyncGen3dResource:
     async def hunyuan_3d_2mv(
         self,
         *,
-        front_image: str,
-        back_image: str | NotGiven = NOT_GIVEN,
-        left_image: str | NotGiven = NOT_GIVEN,
-        right_image: str | NotGiven = NOT_GIVEN,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -575,10 +590,10 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
-            front_image: Front view image. image file URL.
-            back_image: Back view image. image file URL.
-            left_image: Left view image. image file URL.
-            right_image: Right view image. image file URL.
+            front_image: Front view image. image file: URL, or local Path/bytes (uploaded for you).
+            back_image: Back view image. image file: URL, or local Path/bytes (uploaded for you).
+            left_image: Left view image. image file: URL, or local Path/bytes (uploaded for you).
+            right_image: Right view image. image file: URL, or local Path/bytes (uploaded for you).
             steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
             guidance_scale: Guidance scale. Default 5. Advanced.
             seed: Random seed. Default 1234.
@@ -645,8 +660,8 @@ class AsyncGen3dResource:
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "1:1",
@@ -692,9 +707,11 @@ class AsyncGen3dResource:
                 Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the
                 schema requires it).
             image: Input image for image to image or inpainting mode. If provided, aspect_ratio,
-                width, and height inputs are ignored. image file URL. Advanced.
+                width, and height inputs are ignored. image file: URL, or local
+                Path/bytes (uploaded for you). Advanced.
             mask: Image mask for image inpainting mode. If provided, aspect_ratio, width, and height
-                inputs are ignored. image file URL. Advanced.
+                inputs are ignored. image file: URL, or local Path/bytes (uploaded for
+                you). Advanced.
             aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height
                 and width below & will run in bf16 mode. One of '1:1', '16:9', '21:9',
                 '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'.
@@ -774,7 +791,7 @@ class AsyncGen3dResource:
     async def trellis(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         seed: int | NotGiven = NOT_GIVEN,
         randomize_seed: bool | NotGiven = NOT_GIVEN,
         generate_color: bool | NotGiven = NOT_GIVEN,
@@ -795,7 +812,8 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
-            images: List of input images to generate 3D asset from. image file URLs. Items: 0 to 4.
+            images: List of input images to generate 3D asset from. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             seed: Random seed for generation. Default 0.
             randomize_seed: Randomize seed. Default True.
             generate_color: Generate color video render. Default True.
@@ -839,7 +857,7 @@ class AsyncGen3dResource:
     async def tripo3d_2_5(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         pbr: bool | NotGiven = NOT_GIVEN,
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
@@ -869,7 +887,8 @@ class AsyncGen3dResource:
         `genvr.models.gen3d.tripo3d_2_5.Tripo3d25Input` before anything is sent.
 
         Args:
-            image_url: URL of the image to use for model generation. image file URL.
+            image_url: URL of the image to use for model generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: This is the random seed for model generation. The seed controls the geometry
                 generation process, ensuring identical models when the same seed is
                 used. This parameter is an integer and is randomly chosen if not set.

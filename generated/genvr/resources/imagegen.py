@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class ImagegenResource:
@@ -219,7 +226,7 @@ class ImagegenResource:
         self,
         *,
         prompt: str,
-        image_prompt: str | NotGiven = NOT_GIVEN,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
             | NotGiven
@@ -241,7 +248,8 @@ class ImagegenResource:
             prompt: Text prompt for image generation.
             image_prompt: Image to use with Flux Redux. This is used together with the text prompt
                 to guide the generation towards the composition of the image_prompt.
-                Must be jpeg, png, gif, or webp. image file URL.
+                Must be jpeg, png, gif, or webp. image file: URL, or local Path/bytes
+                (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of 'custom', '1:1', '16:9',
                 '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
             width: Width of the generated image in text-to-image mode. Only used when
@@ -282,7 +290,7 @@ class ImagegenResource:
         self,
         *,
         prompt: str,
-        image_prompt: str | NotGiven = NOT_GIVEN,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
@@ -302,7 +310,8 @@ class ImagegenResource:
             prompt: Text prompt for image generation.
             image_prompt: Image to use with Flux Redux. This is used together with the text prompt
                 to guide the generation towards the composition of the image_prompt.
-                Must be jpeg, png, gif, or webp. image file URL.
+                Must be jpeg, png, gif, or webp. image file: URL, or local Path/bytes
+                (uploaded for you).
             image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <=
                 1. Default 0.1.
             aspect_ratio: Aspect ratio for the generated image. One of '21:9', '16:9', '3:2', '4:3',
@@ -704,7 +713,7 @@ class ImagegenResource:
         self,
         *,
         edit_instruction: str,
-        image_url: str,
+        image_url: str | FileSource,
         target_image_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -722,7 +731,8 @@ class ImagegenResource:
 
         Args:
             edit_instruction: The instruction to edit the image.
-            image_url: URL of an input image to edit. image file URL.
+            image_url: URL of an input image to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             target_image_description: The description of the target image after your edits have been
                 made. Leave this blank to allow the model to use its own imagination.
             negative_prompt: The negative prompt to use. Use it to address details that you don't
@@ -851,7 +861,7 @@ class ImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         custom_reference_id: str | NotGiven = NOT_GIVEN,
         custom_reference_strength: float | NotGiven = NOT_GIVEN,
-        image_reference: str | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Higgsfield Soul: Generate images using Higgsfield Soul model
@@ -876,7 +886,8 @@ class ImagegenResource:
             custom_reference_id: The id of character that already created. Advanced.
             custom_reference_strength: Custom reference strength. Range >= 0 and <= 1. Default 1.
                 Advanced.
-            image_reference: This image will be used a source for image generation. image file URL.
+            image_reference: This image will be used a source for image generation. image file: URL,
+                or local Path/bytes (uploaded for you).
             batch_size: Number of images to generate. One of 1, 4. Default 1. Advanced.
         """
         from genvr.models.imagegen.higgsfield_soul import HiggsfieldSoulInput
@@ -1112,8 +1123,8 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
             | NotGiven
@@ -1139,11 +1150,11 @@ class ImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design',
                 'Render 3D', 'Anime'. Default 'None'.
@@ -1264,12 +1275,12 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
         ) = NOT_GIVEN,
-        style_reference_images: list[str] | NotGiven = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Ideogram V3: Generate images using Ideogram V3 model
@@ -1290,16 +1301,16 @@ class ImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
                 Default 'None'.
             style_reference_images: A list of images to use as style references. Provide image or
-                zip. image file URLs.
+                zip. image files: URLs, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3 import IdeogramV3Input
@@ -1417,12 +1428,12 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
         ) = NOT_GIVEN,
-        style_reference_images: list[str] | NotGiven = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Ideogram V3 Fast: Generate images using Ideogram V3 Fast model
@@ -1443,16 +1454,16 @@ class ImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
                 Default 'None'.
-            style_reference_images: A list of images to use as style references. image file URLs.
-                Items: 0 to 1.
+            style_reference_images: A list of images to use as style references. image files: URLs,
+                or local Path/bytes (uploaded for you). Items: 0 to 1.
             seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3_fast import IdeogramV3FastInput
@@ -1678,7 +1689,7 @@ class ImagegenResource:
         ) = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
-        subject_reference: str | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Image O1: Generate images using Minimax Image O1 model
 
@@ -1692,7 +1703,8 @@ class ImagegenResource:
             number_of_images: Number of images to generate. Range >= 1 and <= 9. Default 1.
             prompt_optimizer: Use prompt optimizer. Default True.
             subject_reference: An optional character reference image (human face) to use as the
-                subject in the generated image(s). image file URL.
+                subject in the generated image(s). image file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.imagegen.minimax_image_o1 import MinimaxImageO1Input
 
@@ -1710,8 +1722,8 @@ class ImagegenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
@@ -1742,9 +1754,11 @@ class ImagegenResource:
         Args:
             prompt: Input prompt.
             negative_prompt: Negative Input prompt. Default a long text.
-            image: Input image for img2img or inpaint mode. image file URL. Advanced.
+            image: Input image for img2img or inpaint mode. image file: URL, or local Path/bytes
+                (uploaded for you). Advanced.
             mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be
-                inpainted. image file URL. Advanced.
+                inpainted. image file: URL, or local Path/bytes (uploaded for you).
+                Advanced.
             width: Width of output image. Recommended 1024 or 1280. Default 1024.
             height: Height of output image. Recommended 1024 or 1280. Default 1024.
             num_outputs: Number of images to output. Range >= 1 and <= 4. Default 1.
@@ -2060,7 +2074,7 @@ class ImagegenResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         reference_tags: list[str] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Runway Gen4 Image Reference: Generate images using Runway Gen4 Image Reference model
@@ -2075,7 +2089,8 @@ class ImagegenResource:
                 Default '16:9'.
             resolution: Image resolution. One of '720p', '1080p'. Default '1080p'.
             reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect
-                ratio. image file URLs. Items: 0 to 3.
+                ratio. image files: URLs, or local Path/bytes (uploaded for you). Items:
+                0 to 3.
             reference_tags: An optional tag for each of your reference images. Tags must be
                 alphanumeric and start with a letter. You can reference them in your
                 prompt using @tag_name. Tags must be between 3 and 15 characters.
@@ -2102,7 +2117,7 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2122,7 +2137,7 @@ class ImagegenResource:
             cfg: The guidance scale tells the model how similar the output should be to the prompt.
                 Range >= 0 and <= 20. Default 4.5.
             image: Input image for image to image mode. The aspect ratio of your output will match
-                this image. image file URL.
+                this image. image file: URL, or local Path/bytes (uploaded for you).
             prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0
                 corresponds to full destruction of information in image. Default 0.85.
             steps: Number of steps to run the sampler for. Range >= 1 and <= 50. Default 40.
@@ -2150,7 +2165,7 @@ class ImagegenResource:
         self,
         *,
         sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
-        ref_image: str | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
@@ -2244,7 +2259,8 @@ class ImagegenResource:
 
         Args:
             sd_model: Choose a model. One of 'Unstable', 'RealVision'. Default 'Unstable'.
-            ref_image: Reference image for the character. image file URL.
+            ref_image: Reference image for the character. image file: URL, or local Path/bytes
+                (uploaded for you).
             character_description: General description of the character. If ref_image above is
                 provided, making sure to follow the class word you want to customize
                 with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl
@@ -2520,7 +2536,7 @@ class AsyncImagegenResource:
         self,
         *,
         prompt: str,
-        image_prompt: str | NotGiven = NOT_GIVEN,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
             | NotGiven
@@ -2542,7 +2558,8 @@ class AsyncImagegenResource:
             prompt: Text prompt for image generation.
             image_prompt: Image to use with Flux Redux. This is used together with the text prompt
                 to guide the generation towards the composition of the image_prompt.
-                Must be jpeg, png, gif, or webp. image file URL.
+                Must be jpeg, png, gif, or webp. image file: URL, or local Path/bytes
+                (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of 'custom', '1:1', '16:9',
                 '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
             width: Width of the generated image in text-to-image mode. Only used when
@@ -2583,7 +2600,7 @@ class AsyncImagegenResource:
         self,
         *,
         prompt: str,
-        image_prompt: str | NotGiven = NOT_GIVEN,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
@@ -2603,7 +2620,8 @@ class AsyncImagegenResource:
             prompt: Text prompt for image generation.
             image_prompt: Image to use with Flux Redux. This is used together with the text prompt
                 to guide the generation towards the composition of the image_prompt.
-                Must be jpeg, png, gif, or webp. image file URL.
+                Must be jpeg, png, gif, or webp. image file: URL, or local Path/bytes
+                (uploaded for you).
             image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <=
                 1. Default 0.1.
             aspect_ratio: Aspect ratio for the generated image. One of '21:9', '16:9', '3:2', '4:3',
@@ -3005,7 +3023,7 @@ class AsyncImagegenResource:
         self,
         *,
         edit_instruction: str,
-        image_url: str,
+        image_url: str | FileSource,
         target_image_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3023,7 +3041,8 @@ class AsyncImagegenResource:
 
         Args:
             edit_instruction: The instruction to edit the image.
-            image_url: URL of an input image to edit. image file URL.
+            image_url: URL of an input image to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             target_image_description: The description of the target image after your edits have been
                 made. Leave this blank to allow the model to use its own imagination.
             negative_prompt: The negative prompt to use. Use it to address details that you don't
@@ -3152,7 +3171,7 @@ class AsyncImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         custom_reference_id: str | NotGiven = NOT_GIVEN,
         custom_reference_strength: float | NotGiven = NOT_GIVEN,
-        image_reference: str | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Higgsfield Soul: Generate images using Higgsfield Soul model
@@ -3177,7 +3196,8 @@ class AsyncImagegenResource:
             custom_reference_id: The id of character that already created. Advanced.
             custom_reference_strength: Custom reference strength. Range >= 0 and <= 1. Default 1.
                 Advanced.
-            image_reference: This image will be used a source for image generation. image file URL.
+            image_reference: This image will be used a source for image generation. image file: URL,
+                or local Path/bytes (uploaded for you).
             batch_size: Number of images to generate. One of 1, 4. Default 1. Advanced.
         """
         from genvr.models.imagegen.higgsfield_soul import HiggsfieldSoulInput
@@ -3413,8 +3433,8 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
             | NotGiven
@@ -3440,11 +3460,11 @@ class AsyncImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design',
                 'Render 3D', 'Anime'. Default 'None'.
@@ -3565,12 +3585,12 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
         ) = NOT_GIVEN,
-        style_reference_images: list[str] | NotGiven = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Ideogram V3: Generate images using Ideogram V3 model
@@ -3591,16 +3611,16 @@ class AsyncImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
                 Default 'None'.
             style_reference_images: A list of images to use as style references. Provide image or
-                zip. image file URLs.
+                zip. image files: URLs, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3 import IdeogramV3Input
@@ -3718,12 +3738,12 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         style_type: (
             Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
         ) = NOT_GIVEN,
-        style_reference_images: list[str] | NotGiven = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Ideogram V3 Fast: Generate images using Ideogram V3 Fast model
@@ -3744,16 +3764,16 @@ class AsyncImagegenResource:
                 variety and quality of the images generated. You can also use it to
                 write prompts in different languages. One of 'Auto', 'On', 'Off'.
                 Default 'Auto'.
-            image: An image file to use for inpainting. You must also use a mask. image file URL.
-                Advanced.
+            image: An image file to use for inpainting. You must also use a mask. image file: URL,
+                or local Path/bytes (uploaded for you). Advanced.
             mask: A black and white image. Black pixels are inpainted, white pixels are preserved.
-                The mask will be resized to match the image size. image file URL.
-                Advanced.
+                The mask will be resized to match the image size. image file: URL, or
+                local Path/bytes (uploaded for you). Advanced.
             style_type: The styles help define the specific aesthetic of the image you want to
                 generate. One of 'None', 'Auto', 'General', 'Realistic', 'Design'.
                 Default 'None'.
-            style_reference_images: A list of images to use as style references. image file URLs.
-                Items: 0 to 1.
+            style_reference_images: A list of images to use as style references. image files: URLs,
+                or local Path/bytes (uploaded for you). Items: 0 to 1.
             seed: Random seed. Set for reproducible generation. Range <= 2147483647.
         """
         from genvr.models.imagegen.ideogram_v3_fast import IdeogramV3FastInput
@@ -3979,7 +3999,7 @@ class AsyncImagegenResource:
         ) = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
-        subject_reference: str | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Image O1: Generate images using Minimax Image O1 model
 
@@ -3993,7 +4013,8 @@ class AsyncImagegenResource:
             number_of_images: Number of images to generate. Range >= 1 and <= 9. Default 1.
             prompt_optimizer: Use prompt optimizer. Default True.
             subject_reference: An optional character reference image (human face) to use as the
-                subject in the generated image(s). image file URL.
+                subject in the generated image(s). image file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.imagegen.minimax_image_o1 import MinimaxImageO1Input
 
@@ -4011,8 +4032,8 @@ class AsyncImagegenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
@@ -4043,9 +4064,11 @@ class AsyncImagegenResource:
         Args:
             prompt: Input prompt.
             negative_prompt: Negative Input prompt. Default a long text.
-            image: Input image for img2img or inpaint mode. image file URL. Advanced.
+            image: Input image for img2img or inpaint mode. image file: URL, or local Path/bytes
+                (uploaded for you). Advanced.
             mask: Input mask for inpaint mode. Black areas will be preserved, white areas will be
-                inpainted. image file URL. Advanced.
+                inpainted. image file: URL, or local Path/bytes (uploaded for you).
+                Advanced.
             width: Width of output image. Recommended 1024 or 1280. Default 1024.
             height: Height of output image. Recommended 1024 or 1280. Default 1024.
             num_outputs: Number of images to output. Range >= 1 and <= 4. Default 1.
@@ -4361,7 +4384,7 @@ class AsyncImagegenResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         reference_tags: list[str] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Runway Gen4 Image Reference: Generate images using Runway Gen4 Image Reference model
@@ -4376,7 +4399,8 @@ class AsyncImagegenResource:
                 Default '16:9'.
             resolution: Image resolution. One of '720p', '1080p'. Default '1080p'.
             reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect
-                ratio. image file URLs. Items: 0 to 3.
+                ratio. image files: URLs, or local Path/bytes (uploaded for you). Items:
+                0 to 3.
             reference_tags: An optional tag for each of your reference images. Tags must be
                 alphanumeric and start with a letter. You can reference them in your
                 prompt using @tag_name. Tags must be between 3 and 15 characters.
@@ -4403,7 +4427,7 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -4423,7 +4447,7 @@ class AsyncImagegenResource:
             cfg: The guidance scale tells the model how similar the output should be to the prompt.
                 Range >= 0 and <= 20. Default 4.5.
             image: Input image for image to image mode. The aspect ratio of your output will match
-                this image. image file URL.
+                this image. image file: URL, or local Path/bytes (uploaded for you).
             prompt_strength: Prompt strength (or denoising strength) when using image to image. 1.0
                 corresponds to full destruction of information in image. Default 0.85.
             steps: Number of steps to run the sampler for. Range >= 1 and <= 50. Default 40.
@@ -4451,7 +4475,7 @@ class AsyncImagegenResource:
         self,
         *,
         sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
-        ref_image: str | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
@@ -4545,7 +4569,8 @@ class AsyncImagegenResource:
 
         Args:
             sd_model: Choose a model. One of 'Unstable', 'RealVision'. Default 'Unstable'.
-            ref_image: Reference image for the character. image file URL.
+            ref_image: Reference image for the character. image file: URL, or local Path/bytes
+                (uploaded for you).
             character_description: General description of the character. If ref_image above is
                 provided, making sure to follow the class word you want to customize
                 with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl

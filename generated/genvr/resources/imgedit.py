@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class ImgeditResource:
@@ -17,7 +24,7 @@ class ImgeditResource:
     def background_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -32,7 +39,8 @@ class ImgeditResource:
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify the background you want to change to. Default 'a beautiful sunset'.
                 Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -67,9 +75,9 @@ class ImgeditResource:
     def background_replace(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
-        ref_image_url: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         refine_prompt: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -83,11 +91,13 @@ class ImgeditResource:
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from. image file URL.
+            image_url: Input Image to erase from. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt you would like to use to generate images.
             ref_image_url: The URL of the reference image to be used for generating the new
                 background. Use "" to leave empty. Either ref_image_url or bg_prompt has
-                to be provided but not both. image file URL. Default ''.
+                to be provided but not both. image file: URL, or local Path/bytes
+                (uploaded for you). Default ''.
             negative_prompt: The negative prompt you would like to use to generate images. Default
                 ''.
             refine_prompt: Whether to refine prompt. Default True.
@@ -113,7 +123,7 @@ class ImgeditResource:
     def cartoonify(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -127,7 +137,8 @@ class ImgeditResource:
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -159,7 +170,7 @@ class ImgeditResource:
     def color_correction(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -173,7 +184,8 @@ class ImgeditResource:
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -205,7 +217,7 @@ class ImgeditResource:
     def color_correction_ddcolor(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Color Correction (DDColor): Colorize your old black and white pics.
@@ -214,7 +226,7 @@ class ImgeditResource:
         `genvr.models.imgedit.color_correction_ddcolor.ColorCorrectionDdcolorInput` before anything is sent.
 
         Args:
-            image: Grayscale input image. image file URL.
+            image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for you).
             model_size: Choose the model size. One of 'large', 'tiny'. Default 'large'.
         """
         from genvr.models.imgedit.color_correction_ddcolor import ColorCorrectionDdcolorInput
@@ -228,7 +240,7 @@ class ImgeditResource:
     def daytime_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -243,7 +255,8 @@ class ImgeditResource:
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent
                 (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -278,7 +291,7 @@ class ImgeditResource:
     def deaging(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -293,7 +306,8 @@ class ImgeditResource:
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify how much younger or older you want to make the image. Default '20 years
                 older or 15 years younger'. Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -328,8 +342,8 @@ class ImgeditResource:
     def eraser(
         self,
         *,
-        image_url: str,
-        mask_url: str,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
         mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
         preserve_alpha: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -339,9 +353,10 @@ class ImgeditResource:
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from. image file URL.
+            image_url: Input Image to erase from. image file: URL, or local Path/bytes (uploaded for
+                you).
             mask_url: The URL of the binary mask image that represents the area that will be
-                cleaned. image file URL.
+                cleaned. image file: URL, or local Path/bytes (uploaded for you).
             mask_type: You can use this parameter to specify the type of the input mask from the
                 list. 'manual' option should be used in cases in which the mask had been
                 generated by a user (e.g. with a brush tool), and 'automatic' mask type
@@ -363,7 +378,7 @@ class ImgeditResource:
     def expression_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -378,7 +393,8 @@ class ImgeditResource:
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -413,7 +429,7 @@ class ImgeditResource:
     def face_enhance(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -428,7 +444,8 @@ class ImgeditResource:
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -460,7 +477,7 @@ class ImgeditResource:
     def face_enhance_codeformer(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         codeformer_fidelity: float | NotGiven = NOT_GIVEN,
         background_enhance: bool | NotGiven = NOT_GIVEN,
         face_upsample: bool | NotGiven = NOT_GIVEN,
@@ -472,7 +489,7 @@ class ImgeditResource:
         `genvr.models.imgedit.face_enhance_codeformer.FaceEnhanceCodeformerInput` before anything is sent.
 
         Args:
-            image: Grayscale input image. image file URL.
+            image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for you).
             codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number).
                 Range >= 0 and <= 1. Default 0.5.
             background_enhance: Enhance background image with Real-ESRGAN. Default True.
@@ -494,7 +511,7 @@ class ImgeditResource:
     def face_enhance_gfpgan(
         self,
         *,
-        img: str | NotGiven = NOT_GIVEN,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
         version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -504,7 +521,7 @@ class ImgeditResource:
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
-            img: Input. image file URL.
+            img: Input. image file: URL, or local Path/bytes (uploaded for you).
             version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity.
                 One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
             scale: Rescaling factor. Default 2.
@@ -521,7 +538,7 @@ class ImgeditResource:
     def face_realism(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -535,7 +552,8 @@ class ImgeditResource:
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
-            image_url: Image to enhance with realism details. image file URL.
+            image_url: Image to enhance with realism details. image file: URL, or local Path/bytes
+                (uploaded for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Range >= 0 and <= 20. Default 3.5. Advanced.
@@ -568,7 +586,7 @@ class ImgeditResource:
     def face_to_many(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         style: (
             Literal[
                 "Anime",
@@ -641,7 +659,7 @@ class ImgeditResource:
 
         Args:
             input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             style: The artistic style to apply to the image. One of 'Anime', 'Cartoon', 'Clay',
                 'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist',
                 'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
@@ -680,7 +698,7 @@ class ImgeditResource:
     def face_to_many_sdxl(
         self,
         *,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -696,7 +714,8 @@ class ImgeditResource:
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted. image file URL.
+            image: An image of a person to be converted. image file: URL, or local Path/bytes
+                (uploaded for you).
             style: Style to convert to. One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'.
                 Default '3D'.
             prompt: Prompt. Default 'a person'.
@@ -730,7 +749,7 @@ class ImgeditResource:
     def face_to_sticker_sdxl(
         self,
         *,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -750,7 +769,8 @@ class ImgeditResource:
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted to a sticker. image file URL.
+            image: An image of a person to be converted to a sticker. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Prompt. Default 'a person'.
             negative_prompt: Things you do not want in the image. Default ''.
             width: Width. Default 1024.
@@ -790,7 +810,7 @@ class ImgeditResource:
     def filters(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         image_filter: (
             Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
         ) = NOT_GIVEN,
@@ -821,7 +841,8 @@ class ImgeditResource:
         `genvr.models.imgedit.filters.FiltersInput` before anything is sent.
 
         Args:
-            input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file: URL,
+                or local Path/bytes (uploaded for you).
             image_filter: The filter to apply to the image. One of 'Vivid', 'Black and White',
                 'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
@@ -843,7 +864,7 @@ class ImgeditResource:
     def finegrain_eraser_prompt(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -854,7 +875,8 @@ class ImgeditResource:
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to edit. image file URL.
+            image_url: URL of the image to edit. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Text description of what to erase.
             mode: Erase quality mode. One of 'express', 'standard', 'premium'. Default 'standard'.
             seed: Random seed for reproducible generation.
@@ -872,7 +894,7 @@ class ImgeditResource:
     def hair_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -887,7 +909,8 @@ class ImgeditResource:
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -922,7 +945,7 @@ class ImgeditResource:
     def interior_construct(
         self,
         *,
-        image_base: str,
+        image_base: str | FileSource,
         prompt: str,
         guidance_scale: int | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
@@ -937,7 +960,7 @@ class ImgeditResource:
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
-            image_base: Empty room. image file URL.
+            image_base: Empty room. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Image prompt.
             guidance_scale: Guidance scale. Default 10.
             num_steps: Number of steps. Default 50.
@@ -961,7 +984,7 @@ class ImgeditResource:
     def interior_remodel(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
         max_resolution: int | NotGiven = NOT_GIVEN,
@@ -971,15 +994,15 @@ class ImgeditResource:
         control_guidance_end: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-        control_image: str | NotGiven = NOT_GIVEN,
-        inverted_mask_window: str | NotGiven = NOT_GIVEN,
-        inverted_mask_ceiling: str | NotGiven = NOT_GIVEN,
-        mask_furniture: str | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mask_prompt_window: str | NotGiven = NOT_GIVEN,
         mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
         mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
-        ip_adapter_image: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
@@ -989,7 +1012,7 @@ class ImgeditResource:
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for image generation. Default a long text.
             strength: Strength of the inpainting. Range >= 0 and <= 1. Default 0.999999.
             max_resolution: Maximum resolution of the output image. Range >= 512 and <= 2048.
@@ -1001,15 +1024,18 @@ class ImgeditResource:
             control_guidance_end: Control guidance end. Range >= 0 and <= 1. Default 0.8.
             num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
             guidance_scale: Guidance scale. Range >= 1 and <= 20. Default 7.
-            control_image: Control image. image file URL.
-            inverted_mask_window: Inverted mask window. image file URL.
-            inverted_mask_ceiling: Inverted mask ceiling. image file URL.
-            mask_furniture: Mask furniture. image file URL.
+            control_image: Control image. image file: URL, or local Path/bytes (uploaded for you).
+            inverted_mask_window: Inverted mask window. image file: URL, or local Path/bytes
+                (uploaded for you).
+            inverted_mask_ceiling: Inverted mask ceiling. image file: URL, or local Path/bytes
+                (uploaded for you).
+            mask_furniture: Mask furniture. image file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: Negative prompt. Default a long text.
             mask_prompt_window: Mask prompt window. Default 'window, doorway'.
             mask_prompt_furniture: Mask prompt furniture. Default a long text.
             mask_prompt_ceiling: Mask prompt ceiling. Default 'ceiling'.
-            ip_adapter_image: IP-Adapter image. image file URL.
+            ip_adapter_image: IP-Adapter image. image file: URL, or local Path/bytes (uploaded for
+                you).
             empty_room_mode: Modify depth map for rooms that are originally empty. Default False.
         """
         from genvr.models.imgedit.interior_remodel import InteriorRemodelInput
@@ -1042,8 +1068,8 @@ class ImgeditResource:
         self,
         *,
         prompt: str,
-        image: str,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
@@ -1064,9 +1090,9 @@ class ImgeditResource:
 
         Args:
             prompt: Prompt for the model.
-            image: Image to refine. image file URL.
+            image: Image to refine. image file: URL, or local Path/bytes (uploaded for you).
             mask: When provided, refines some section of the image. Must be the same size as the
-                image. image file URL.
+                image. image file: URL, or local Path/bytes (uploaded for you).
             resolution: Image resolution. One of 'original', '1024', '2048'. Default 'original'.
             resemblance: Conditioning scale for controlnet. Range >= 0 and <= 1. Default 0.75.
             creativity: Denoising strength. 1 means total destruction of the original image. Range
@@ -1104,7 +1130,7 @@ class ImgeditResource:
     def object_removal(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1119,7 +1145,8 @@ class ImgeditResource:
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify which objects to remove from the image. Default 'background people'.
                 Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -1154,8 +1181,8 @@ class ImgeditResource:
     def photomakeover_instant_id(
         self,
         *,
-        image: str,
-        pose_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         sdxl_weights: (
@@ -1220,8 +1247,9 @@ class ImgeditResource:
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
-            image: Input face image. image file URL.
-            pose_image: (Optional) reference pose image. image file URL.
+            image: Input face image. image file: URL, or local Path/bytes (uploaded for you).
+            pose_image: (Optional) reference pose image. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Input prompt. Default 'a person'.
             negative_prompt: Input Negative Prompt. Default ''.
             sdxl_weights: Pick which base weights you want to use. One of
@@ -1312,10 +1340,10 @@ class ImgeditResource:
     def photomakeover_photomaker(
         self,
         *,
-        input_image: str,
-        input_image2: str | NotGiven = NOT_GIVEN,
-        input_image3: str | NotGiven = NOT_GIVEN,
-        input_image4: str | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         style_name: (
             Literal[
@@ -1348,10 +1376,14 @@ class ImgeditResource:
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
 
         Args:
-            input_image: The input image, for example a photo of your face. image file URL.
-            input_image2: Additional input image (optional) image file URL.
-            input_image3: Additional input image (optional) image file URL.
-            input_image4: Additional input image (optional) image file URL.
+            input_image: The input image, for example a photo of your face. image file: URL, or
+                local Path/bytes (uploaded for you).
+            input_image2: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
+            input_image3: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
+            input_image4: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger
                 word. Default 'A photo of a person img'.
             style_name: Style template. The style template will add a style-specific prompt and
@@ -1392,7 +1424,7 @@ class ImgeditResource:
     def post_processing_effects(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
@@ -1450,7 +1482,7 @@ class ImgeditResource:
             | NotGiven
         ) = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
-        dissolve_image_url: str | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
@@ -1493,7 +1525,8 @@ class ImgeditResource:
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
-            image_url: URL of image to process. image file URL.
+            image_url: URL of image to process. image file: URL, or local Path/bytes (uploaded for
+                you).
             enable_grain: Enable film grain effect. Default False.
             grain_intensity: Film grain intensity (when enabled) Range >= 0 and <= 1. Default 0.4.
             grain_scale: Film grain scale (when enabled) Range >= 1 and <= 100. Default 10.
@@ -1531,7 +1564,8 @@ class ImgeditResource:
                 'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default
                 'sepia'.
             enable_dissolve: Enable dissolve effect. Default False.
-            dissolve_image_url: URL of second image for dissolve. image file URL. Default ''.
+            dissolve_image_url: URL of second image for dissolve. image file: URL, or local
+                Path/bytes (uploaded for you). Default ''.
             dissolve_factor: Dissolve blend factor. Range >= 0 and <= 1. Default 0.5.
             enable_dodge_burn: Enable dodge and burn effect. Default False.
             dodge_burn_intensity: Dodge and burn intensity. Range >= 0 and <= 1. Default 0.5.
@@ -1621,9 +1655,9 @@ class ImgeditResource:
     def product_shot(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         scene_description: str | NotGiven = NOT_GIVEN,
-        ref_image_url: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
@@ -1655,15 +1689,15 @@ class ImgeditResource:
         Args:
             image_url: The URL of the product shot to be placed in a lifestyle shot. If both
                 image_url and image_file are provided, image_url will be used. Accepted
-                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file
-                URL.
+                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file:
+                URL, or local Path/bytes (uploaded for you).
             scene_description: Text description of the new scene or background for the provided
                 product shot. Bria currently supports prompts in English only, excluding
                 special characters.
             ref_image_url: The URL of the reference image to be used for generating the new scene or
                 background for the product shot. Use "" to leave empty. Either
                 ref_image_url or scene_description has to be provided but not both.
-                image file URL. Default ''.
+                image file: URL, or local Path/bytes (uploaded for you). Default ''.
             optimize_description: Whether to optimize the scene description. Default True.
             num_results: The number of lifestyle product shots you would like to generate. You will
                 get num_results x 10 results when placement_type=automatic and according
@@ -1701,7 +1735,7 @@ class ImgeditResource:
     def professional_shot(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -1715,7 +1749,8 @@ class ImgeditResource:
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -1747,7 +1782,7 @@ class ImgeditResource:
     def restore_image(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -1758,7 +1793,8 @@ class ImgeditResource:
         `genvr.models.imgedit.restore_image.RestoreImageInput` before anything is sent.
 
         Args:
-            input_image: Image to restore. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to restore. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             output_format: Output format for the generated image. One of 'jpg', 'png'. Default
                 'png'.
@@ -1778,7 +1814,7 @@ class ImgeditResource:
     def scene_composition(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1793,7 +1829,8 @@ class ImgeditResource:
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Describe the scene where you want to place the subject. Default 'Enchanted
                 forest'. Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -1828,7 +1865,7 @@ class ImgeditResource:
     def stylize_flux(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1843,7 +1880,8 @@ class ImgeditResource:
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the
                 schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -1878,8 +1916,8 @@ class ImgeditResource:
     def stylize_sdxl(
         self,
         *,
-        style_image: str,
-        structure_image: str | NotGiven = NOT_GIVEN,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -1900,9 +1938,11 @@ class ImgeditResource:
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
-            style_image: Copy the style from this image. image file URL.
+            style_image: Copy the style from this image. image file: URL, or local Path/bytes
+                (uploaded for you).
             structure_image: An optional image to copy structure from. Output images will use the
-                same aspect ratio. image file URL.
+                same aspect ratio. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Prompt for the image. Default 'An astronaut riding a unicorn'.
             negative_prompt: Things you do not want to see in your image. Default ''.
             width: Width of the output image (ignored if structure image given) Default 1024.
@@ -1943,7 +1983,7 @@ class ImgeditResource:
     def text_removal(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -1973,7 +2013,8 @@ class ImgeditResource:
         `genvr.models.imgedit.text_removal.TextRemovalInput` before anything is sent.
 
         Args:
-            input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -1998,7 +2039,7 @@ class ImgeditResource:
     def weather_effect(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2013,7 +2054,8 @@ class ImgeditResource:
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2055,7 +2097,7 @@ class AsyncImgeditResource:
     async def background_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2070,7 +2112,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify the background you want to change to. Default 'a beautiful sunset'.
                 Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2105,9 +2148,9 @@ class AsyncImgeditResource:
     async def background_replace(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
-        ref_image_url: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         refine_prompt: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2121,11 +2164,13 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from. image file URL.
+            image_url: Input Image to erase from. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt you would like to use to generate images.
             ref_image_url: The URL of the reference image to be used for generating the new
                 background. Use "" to leave empty. Either ref_image_url or bg_prompt has
-                to be provided but not both. image file URL. Default ''.
+                to be provided but not both. image file: URL, or local Path/bytes
+                (uploaded for you). Default ''.
             negative_prompt: The negative prompt you would like to use to generate images. Default
                 ''.
             refine_prompt: Whether to refine prompt. Default True.
@@ -2151,7 +2196,7 @@ class AsyncImgeditResource:
     async def cartoonify(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -2165,7 +2210,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -2197,7 +2243,7 @@ class AsyncImgeditResource:
     async def color_correction(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -2211,7 +2257,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -2243,7 +2290,7 @@ class AsyncImgeditResource:
     async def color_correction_ddcolor(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Color Correction (DDColor): Colorize your old black and white pics.
@@ -2252,7 +2299,7 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.color_correction_ddcolor.ColorCorrectionDdcolorInput` before anything is sent.
 
         Args:
-            image: Grayscale input image. image file URL.
+            image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for you).
             model_size: Choose the model size. One of 'large', 'tiny'. Default 'large'.
         """
         from genvr.models.imgedit.color_correction_ddcolor import ColorCorrectionDdcolorInput
@@ -2266,7 +2313,7 @@ class AsyncImgeditResource:
     async def daytime_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2281,7 +2328,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The time of day to transform the scene to. Default 'Golden hour.'. Always sent
                 (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2316,7 +2364,7 @@ class AsyncImgeditResource:
     async def deaging(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2331,7 +2379,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify how much younger or older you want to make the image. Default '20 years
                 older or 15 years younger'. Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2366,8 +2415,8 @@ class AsyncImgeditResource:
     async def eraser(
         self,
         *,
-        image_url: str,
-        mask_url: str,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
         mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
         preserve_alpha: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2377,9 +2426,10 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
-            image_url: Input Image to erase from. image file URL.
+            image_url: Input Image to erase from. image file: URL, or local Path/bytes (uploaded for
+                you).
             mask_url: The URL of the binary mask image that represents the area that will be
-                cleaned. image file URL.
+                cleaned. image file: URL, or local Path/bytes (uploaded for you).
             mask_type: You can use this parameter to specify the type of the input mask from the
                 list. 'manual' option should be used in cases in which the mask had been
                 generated by a user (e.g. with a brush tool), and 'automatic' mask type
@@ -2401,7 +2451,7 @@ class AsyncImgeditResource:
     async def expression_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2416,7 +2466,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The desired facial expression to apply. Default 'happy'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2451,7 +2502,7 @@ class AsyncImgeditResource:
     async def face_enhance(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -2466,7 +2517,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -2498,7 +2550,7 @@ class AsyncImgeditResource:
     async def face_enhance_codeformer(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         codeformer_fidelity: float | NotGiven = NOT_GIVEN,
         background_enhance: bool | NotGiven = NOT_GIVEN,
         face_upsample: bool | NotGiven = NOT_GIVEN,
@@ -2510,7 +2562,7 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_enhance_codeformer.FaceEnhanceCodeformerInput` before anything is sent.
 
         Args:
-            image: Grayscale input image. image file URL.
+            image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for you).
             codeformer_fidelity: Balance the quality (lower number) and fidelity (higher number).
                 Range >= 0 and <= 1. Default 0.5.
             background_enhance: Enhance background image with Real-ESRGAN. Default True.
@@ -2532,7 +2584,7 @@ class AsyncImgeditResource:
     async def face_enhance_gfpgan(
         self,
         *,
-        img: str | NotGiven = NOT_GIVEN,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
         version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2542,7 +2594,7 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
-            img: Input. image file URL.
+            img: Input. image file: URL, or local Path/bytes (uploaded for you).
             version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity.
                 One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
             scale: Rescaling factor. Default 2.
@@ -2559,7 +2611,7 @@ class AsyncImgeditResource:
     async def face_realism(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -2573,7 +2625,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
-            image_url: Image to enhance with realism details. image file URL.
+            image_url: Image to enhance with realism details. image file: URL, or local Path/bytes
+                (uploaded for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Range >= 0 and <= 20. Default 3.5. Advanced.
@@ -2606,7 +2659,7 @@ class AsyncImgeditResource:
     async def face_to_many(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         style: (
             Literal[
                 "Anime",
@@ -2679,7 +2732,7 @@ class AsyncImgeditResource:
 
         Args:
             input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             style: The artistic style to apply to the image. One of 'Anime', 'Cartoon', 'Clay',
                 'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist',
                 'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
@@ -2718,7 +2771,7 @@ class AsyncImgeditResource:
     async def face_to_many_sdxl(
         self,
         *,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2734,7 +2787,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted. image file URL.
+            image: An image of a person to be converted. image file: URL, or local Path/bytes
+                (uploaded for you).
             style: Style to convert to. One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'.
                 Default '3D'.
             prompt: Prompt. Default 'a person'.
@@ -2768,7 +2822,7 @@ class AsyncImgeditResource:
     async def face_to_sticker_sdxl(
         self,
         *,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -2788,7 +2842,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
-            image: An image of a person to be converted to a sticker. image file URL.
+            image: An image of a person to be converted to a sticker. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Prompt. Default 'a person'.
             negative_prompt: Things you do not want in the image. Default ''.
             width: Width. Default 1024.
@@ -2828,7 +2883,7 @@ class AsyncImgeditResource:
     async def filters(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         image_filter: (
             Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
         ) = NOT_GIVEN,
@@ -2859,7 +2914,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.filters.FiltersInput` before anything is sent.
 
         Args:
-            input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file: URL,
+                or local Path/bytes (uploaded for you).
             image_filter: The filter to apply to the image. One of 'Vivid', 'Black and White',
                 'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
@@ -2881,7 +2937,7 @@ class AsyncImgeditResource:
     async def finegrain_eraser_prompt(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2892,7 +2948,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to edit. image file URL.
+            image_url: URL of the image to edit. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Text description of what to erase.
             mode: Erase quality mode. One of 'express', 'standard', 'premium'. Default 'standard'.
             seed: Random seed for reproducible generation.
@@ -2910,7 +2967,7 @@ class AsyncImgeditResource:
     async def hair_change(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -2925,7 +2982,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The desired hair style to apply. Default 'bald'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -2960,7 +3018,7 @@ class AsyncImgeditResource:
     async def interior_construct(
         self,
         *,
-        image_base: str,
+        image_base: str | FileSource,
         prompt: str,
         guidance_scale: int | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
@@ -2975,7 +3033,7 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
-            image_base: Empty room. image file URL.
+            image_base: Empty room. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Image prompt.
             guidance_scale: Guidance scale. Default 10.
             num_steps: Number of steps. Default 50.
@@ -2999,7 +3057,7 @@ class AsyncImgeditResource:
     async def interior_remodel(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
         max_resolution: int | NotGiven = NOT_GIVEN,
@@ -3009,15 +3067,15 @@ class AsyncImgeditResource:
         control_guidance_end: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-        control_image: str | NotGiven = NOT_GIVEN,
-        inverted_mask_window: str | NotGiven = NOT_GIVEN,
-        inverted_mask_ceiling: str | NotGiven = NOT_GIVEN,
-        mask_furniture: str | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mask_prompt_window: str | NotGiven = NOT_GIVEN,
         mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
         mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
-        ip_adapter_image: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
@@ -3027,7 +3085,7 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for image generation. Default a long text.
             strength: Strength of the inpainting. Range >= 0 and <= 1. Default 0.999999.
             max_resolution: Maximum resolution of the output image. Range >= 512 and <= 2048.
@@ -3039,15 +3097,18 @@ class AsyncImgeditResource:
             control_guidance_end: Control guidance end. Range >= 0 and <= 1. Default 0.8.
             num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 30.
             guidance_scale: Guidance scale. Range >= 1 and <= 20. Default 7.
-            control_image: Control image. image file URL.
-            inverted_mask_window: Inverted mask window. image file URL.
-            inverted_mask_ceiling: Inverted mask ceiling. image file URL.
-            mask_furniture: Mask furniture. image file URL.
+            control_image: Control image. image file: URL, or local Path/bytes (uploaded for you).
+            inverted_mask_window: Inverted mask window. image file: URL, or local Path/bytes
+                (uploaded for you).
+            inverted_mask_ceiling: Inverted mask ceiling. image file: URL, or local Path/bytes
+                (uploaded for you).
+            mask_furniture: Mask furniture. image file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: Negative prompt. Default a long text.
             mask_prompt_window: Mask prompt window. Default 'window, doorway'.
             mask_prompt_furniture: Mask prompt furniture. Default a long text.
             mask_prompt_ceiling: Mask prompt ceiling. Default 'ceiling'.
-            ip_adapter_image: IP-Adapter image. image file URL.
+            ip_adapter_image: IP-Adapter image. image file: URL, or local Path/bytes (uploaded for
+                you).
             empty_room_mode: Modify depth map for rooms that are originally empty. Default False.
         """
         from genvr.models.imgedit.interior_remodel import InteriorRemodelInput
@@ -3080,8 +3141,8 @@ class AsyncImgeditResource:
         self,
         *,
         prompt: str,
-        image: str,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
@@ -3102,9 +3163,9 @@ class AsyncImgeditResource:
 
         Args:
             prompt: Prompt for the model.
-            image: Image to refine. image file URL.
+            image: Image to refine. image file: URL, or local Path/bytes (uploaded for you).
             mask: When provided, refines some section of the image. Must be the same size as the
-                image. image file URL.
+                image. image file: URL, or local Path/bytes (uploaded for you).
             resolution: Image resolution. One of 'original', '1024', '2048'. Default 'original'.
             resemblance: Conditioning scale for controlnet. Range >= 0 and <= 1. Default 0.75.
             creativity: Denoising strength. 1 means total destruction of the original image. Range
@@ -3142,7 +3203,7 @@ class AsyncImgeditResource:
     async def object_removal(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3157,7 +3218,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Specify which objects to remove from the image. Default 'background people'.
                 Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -3192,8 +3254,8 @@ class AsyncImgeditResource:
     async def photomakeover_instant_id(
         self,
         *,
-        image: str,
-        pose_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         sdxl_weights: (
@@ -3258,8 +3320,9 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
-            image: Input face image. image file URL.
-            pose_image: (Optional) reference pose image. image file URL.
+            image: Input face image. image file: URL, or local Path/bytes (uploaded for you).
+            pose_image: (Optional) reference pose image. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Input prompt. Default 'a person'.
             negative_prompt: Input Negative Prompt. Default ''.
             sdxl_weights: Pick which base weights you want to use. One of
@@ -3350,10 +3413,10 @@ class AsyncImgeditResource:
     async def photomakeover_photomaker(
         self,
         *,
-        input_image: str,
-        input_image2: str | NotGiven = NOT_GIVEN,
-        input_image3: str | NotGiven = NOT_GIVEN,
-        input_image4: str | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         style_name: (
             Literal[
@@ -3386,10 +3449,14 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
 
         Args:
-            input_image: The input image, for example a photo of your face. image file URL.
-            input_image2: Additional input image (optional) image file URL.
-            input_image3: Additional input image (optional) image file URL.
-            input_image4: Additional input image (optional) image file URL.
+            input_image: The input image, for example a photo of your face. image file: URL, or
+                local Path/bytes (uploaded for you).
+            input_image2: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
+            input_image3: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
+            input_image4: Additional input image (optional) image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger
                 word. Default 'A photo of a person img'.
             style_name: Style template. The style template will add a style-specific prompt and
@@ -3430,7 +3497,7 @@ class AsyncImgeditResource:
     async def post_processing_effects(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
@@ -3488,7 +3555,7 @@ class AsyncImgeditResource:
             | NotGiven
         ) = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
-        dissolve_image_url: str | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
@@ -3531,7 +3598,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
-            image_url: URL of image to process. image file URL.
+            image_url: URL of image to process. image file: URL, or local Path/bytes (uploaded for
+                you).
             enable_grain: Enable film grain effect. Default False.
             grain_intensity: Film grain intensity (when enabled) Range >= 0 and <= 1. Default 0.4.
             grain_scale: Film grain scale (when enabled) Range >= 1 and <= 100. Default 10.
@@ -3569,7 +3637,8 @@ class AsyncImgeditResource:
                 'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default
                 'sepia'.
             enable_dissolve: Enable dissolve effect. Default False.
-            dissolve_image_url: URL of second image for dissolve. image file URL. Default ''.
+            dissolve_image_url: URL of second image for dissolve. image file: URL, or local
+                Path/bytes (uploaded for you). Default ''.
             dissolve_factor: Dissolve blend factor. Range >= 0 and <= 1. Default 0.5.
             enable_dodge_burn: Enable dodge and burn effect. Default False.
             dodge_burn_intensity: Dodge and burn intensity. Range >= 0 and <= 1. Default 0.5.
@@ -3659,9 +3728,9 @@ class AsyncImgeditResource:
     async def product_shot(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         scene_description: str | NotGiven = NOT_GIVEN,
-        ref_image_url: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
@@ -3693,15 +3762,15 @@ class AsyncImgeditResource:
         Args:
             image_url: The URL of the product shot to be placed in a lifestyle shot. If both
                 image_url and image_file are provided, image_url will be used. Accepted
-                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file
-                URL.
+                formats are jpeg, jpg, png, webp. Maximum file size 12MB. image file:
+                URL, or local Path/bytes (uploaded for you).
             scene_description: Text description of the new scene or background for the provided
                 product shot. Bria currently supports prompts in English only, excluding
                 special characters.
             ref_image_url: The URL of the reference image to be used for generating the new scene or
                 background for the product shot. Use "" to leave empty. Either
                 ref_image_url or scene_description has to be provided but not both.
-                image file URL. Default ''.
+                image file: URL, or local Path/bytes (uploaded for you). Default ''.
             optimize_description: Whether to optimize the scene description. Default True.
             num_results: The number of lifestyle product shots you would like to generate. You will
                 get num_results x 10 results when placement_type=automatic and according
@@ -3739,7 +3808,7 @@ class AsyncImgeditResource:
     async def professional_shot(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
@@ -3753,7 +3822,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
                 want the model to stick to your prompt when looking for a related image
                 to show you. Default 3.5. Advanced.
@@ -3785,7 +3855,7 @@ class AsyncImgeditResource:
     async def restore_image(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -3796,7 +3866,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.restore_image.RestoreImageInput` before anything is sent.
 
         Args:
-            input_image: Image to restore. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to restore. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             output_format: Output format for the generated image. One of 'jpg', 'png'. Default
                 'png'.
@@ -3816,7 +3887,7 @@ class AsyncImgeditResource:
     async def scene_composition(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3831,7 +3902,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: Describe the scene where you want to place the subject. Default 'Enchanted
                 forest'. Always sent (the schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -3866,7 +3938,7 @@ class AsyncImgeditResource:
     async def stylize_flux(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3881,7 +3953,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The artistic style to apply. Default "Van Gogh's Starry Night". Always sent (the
                 schema requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you
@@ -3916,8 +3989,8 @@ class AsyncImgeditResource:
     async def stylize_sdxl(
         self,
         *,
-        style_image: str,
-        structure_image: str | NotGiven = NOT_GIVEN,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -3938,9 +4011,11 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
-            style_image: Copy the style from this image. image file URL.
+            style_image: Copy the style from this image. image file: URL, or local Path/bytes
+                (uploaded for you).
             structure_image: An optional image to copy structure from. Output images will use the
-                same aspect ratio. image file URL.
+                same aspect ratio. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Prompt for the image. Default 'An astronaut riding a unicorn'.
             negative_prompt: Things you do not want to see in your image. Default ''.
             width: Width of the output image (ignored if structure image given) Default 1024.
@@ -3981,7 +4056,7 @@ class AsyncImgeditResource:
     async def text_removal(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -4011,7 +4086,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.text_removal.TextRemovalInput` before anything is sent.
 
         Args:
-            input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to remove text from. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -4036,7 +4112,7 @@ class AsyncImgeditResource:
     async def weather_effect(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -4051,7 +4127,8 @@ class AsyncImgeditResource:
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
-            image_url: The image you want to edit. image file URL.
+            image_url: The image you want to edit. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The weather effect to apply. Default 'heavy snowfall'. Always sent (the schema
                 requires it).
             guidance_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you

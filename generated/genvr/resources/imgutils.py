@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class ImgutilsResource:
@@ -18,7 +25,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         use_thought: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -30,7 +37,7 @@ class ImgutilsResource:
 
         Args:
             prompt: The prompt to edit the image with.
-            image_url: The image to edit. image file URL.
+            image_url: The image to edit. image file: URL, or local Path/bytes (uploaded for you).
             seed: The seed to use for the generation.
             use_thought: Whether to use thought tokens for generation. If set to true, the model
                 will "think" to potentially improve generation quality. Increases
@@ -52,7 +59,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -63,7 +70,7 @@ class ImgutilsResource:
 
         Args:
             prompt: Text prompt for image generation.
-            image: Input image to edit. image file URL.
+            image: Input image to edit. image file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
                 5.5. Advanced.
@@ -82,7 +89,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
         image_size: (
             Literal[
                 "square_hd",
@@ -104,7 +111,8 @@ class ImgutilsResource:
 
         Args:
             prompt: The text prompt used to generate the image.
-            image_urls: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
+            image_urls: List of URLs of input images for editing. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             image_size: The size of the generated image. Width and height must be between 512 and
                 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
                 'landscape_4_3', 'landscape_16_9'.
@@ -126,9 +134,9 @@ class ImgutilsResource:
     def easel_avatars(
         self,
         *,
-        face_image: str,
+        face_image: str | FileSource,
         user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
-        face_image_b: str | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
         user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
@@ -140,10 +148,11 @@ class ImgutilsResource:
 
         Args:
             face_image: The face image to generate avatar from. A front facing selfie works best.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             user_gender: Gender of the first user. One of 'male', 'female', 'non_binary'. Default
                 'female'.
-            face_image_b: Optional second face image for multi-person avatars. image file URL.
+            face_image_b: Optional second face image for multi-person avatars. image file: URL, or
+                local Path/bytes (uploaded for you).
             user_b_gender: Gender of the second user (if using face_image_b) One of 'male',
                 'female', 'non_binary'. Default 'female'.
             prompt: A prompt describing the scene to put the user(s) in. Default 'standing in a
@@ -167,7 +176,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        img_cond_path: str | NotGiven = NOT_GIVEN,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
         speed_mode: (
             Literal[
                 "Base (default)",
@@ -209,7 +218,8 @@ class ImgutilsResource:
 
         Args:
             prompt: Prompt.
-            img_cond_path: Input image to edit. image file URL.
+            img_cond_path: Input image to edit. image file: URL, or local Path/bytes (uploaded for
+                you).
             speed_mode: Speed optimization level. One of 'Base (default)', 'Lightly Juiced 🍊 (more
                 consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)',
                 'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥
@@ -243,7 +253,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image: str | None | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -273,7 +283,8 @@ class ImgutilsResource:
         Args:
             prompt: Text description of what you want to generate, or the instruction on how to edit
                 the given image.
-            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -294,7 +305,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image: str | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -325,7 +336,8 @@ class ImgutilsResource:
         Args:
             prompt: Text description of what you want to generate, or the instruction on how to edit
                 the given image.
-            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -350,8 +362,8 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image_1: str,
-        input_image_2: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -382,8 +394,10 @@ class ImgutilsResource:
 
         Args:
             prompt: Text description of how to combine or transform the two input images.
-            input_image_1: First input image. Must be jpeg, png, gif, or webp. image file URL.
-            input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file URL.
+            input_image_1: First input image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
+            input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -410,7 +424,7 @@ class ImgutilsResource:
     def flux_spro_dev(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         strength: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -428,7 +442,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to generate an image from. image file URL.
+            image_url: The URL of the image to generate an image from. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: The prompt to generate an image from.
             strength: The strength of the initial image. Higher strength values are better for this
                 model. Range >= 0 and <= 1. Default 0.95.
@@ -472,7 +487,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Gemini Flash 2 Image Edit: Edit images using Gemini Flash 2 model
 
@@ -482,7 +497,7 @@ class ImgutilsResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: URL of the input image to animate. Should be 720p or higher resolution. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils.gemini_flash2_imgedit import GeminiFlash2ImgeditInput
 
@@ -496,7 +511,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image_urls: list[str],
+        input_image_urls: list[str | FileSource],
     ) -> GenerationResult:
         """Gemini Flash 2 Image Edit Multi: Edit images using Gemini Flash 2 model
 
@@ -506,7 +521,8 @@ class ImgutilsResource:
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
             input_image_urls: URLs of the reference images to use for consistent subject appearance.
-                image file URLs. Items: 0 to 4.
+                image files: URLs, or local Path/bytes (uploaded for you). Items: 0 to
+                4.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit_multi import GeminiFlash2ImgeditMultiInput
 
@@ -520,7 +536,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image_input: list[str],
+        image_input: list[str | FileSource],
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -545,7 +561,8 @@ class ImgutilsResource:
 
         Args:
             prompt: The prompt for image editing.
-            image_input: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
+            image_input: List of URLs of input images for editing. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             aspect_ratio: Aspect ratio of the generated image. One of 'match_input_image', '1:1',
                 '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
                 Default 'match_input_image'.
@@ -568,7 +585,7 @@ class ImgutilsResource:
         quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
         openai_api_key: str | NotGiven = NOT_GIVEN,
-        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """GPT Image 1 - Edit: Edit images using GPT Image 1 model
 
@@ -586,7 +603,8 @@ class ImgutilsResource:
                 'opaque'. Default 'auto'.
             openai_api_key: The OpenAI API key to use for the image generation. This endpoint is
                 currently powered by bring-your-own-key system. Advanced.
-            image_urls: The images to edit. image file URLs. Items: 0 to 4.
+            image_urls: The images to edit. image files: URLs, or local Path/bytes (uploaded for
+                you). Items: 0 to 4.
         """
         from genvr.models.imgutils.gpt_image1_edit import GptImage1EditInput
 
@@ -605,7 +623,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        character_reference_image: str,
+        character_reference_image: str | FileSource,
         rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
         style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
         aspect_ratio: (
@@ -713,7 +731,8 @@ class ImgutilsResource:
 
         Args:
             prompt: Text prompt for image generation.
-            character_reference_image: An image to use as a character reference. image file URL.
+            character_reference_image: An image to use as a character reference. image file: URL, or
+                local Path/bytes (uploaded for you).
             rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for
                 higher quality and more expensive generation, default for balanced. One
                 of 'Default', 'Turbo', 'Quality'. Default 'Default'.
@@ -749,7 +768,7 @@ class ImgutilsResource:
     def ideogram_upscale(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         resemblance: int | NotGiven = NOT_GIVEN,
         detail: int | NotGiven = NOT_GIVEN,
@@ -762,7 +781,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The image URL to upscale. image file URL.
+            image_url: The image URL to upscale. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to upscale the image with. Default ''.
             resemblance: The resemblance of the upscaled image to the original image. Range >= 0 and
                 <= 100. Default 50.
@@ -787,8 +807,8 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image: str,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         outpaint: (
             Literal[
                 "None",
@@ -818,11 +838,12 @@ class ImgutilsResource:
         Args:
             prompt: Text prompt for image generation.
             image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             mask: A black-and-white image that describes the part of the image to inpaint. Black
                 areas will be preserved while white areas will be inpainted. Must have
                 the same size as image. Optional if you provide an alpha mask in the
-                original image. Must be jpeg, png, gif, or webp. image file URL.
+                original image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             outpaint: A quick option for outpainting an input image. Mask will be ignored. One of
                 'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint',
                 'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
@@ -859,7 +880,7 @@ class ImgutilsResource:
     def luma_reframe_image(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         aspect_ratio: (
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
@@ -871,7 +892,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.luma_reframe_image.LumaReframeImageInput` before anything is sent.
 
         Args:
-            image: URL of the image to reframe. image file URL.
+            image: URL of the image to reframe. image file: URL, or local Path/bytes (uploaded for
+                you).
             aspect_ratio: Aspect ratio of the reframed image. One of '1:1', '3:4', '4:3', '9:16',
                 '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: Prompt for the reframe.
@@ -889,7 +911,7 @@ class ImgutilsResource:
         self,
         *,
         prompt: str,
-        image: list[str],
+        image: list[str | FileSource],
         aspect_ratio: (
             Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
         ) = NOT_GIVEN,
@@ -906,7 +928,8 @@ class ImgutilsResource:
 
         Args:
             prompt: Text instruction on how to edit the given image.
-            image: Images to use as reference. Must be jpeg, png, gif, or webp. image file URLs.
+            image: Images to use as reference. Must be jpeg, png, gif, or webp. image files: URLs,
+                or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
                 '3:4', 'match_input_image'. Default 'match_input_image'.
             go_fast: Run faster predictions with additional optimizations. Default True.
@@ -935,7 +958,7 @@ class ImgutilsResource:
     def recraft_creative_upscale(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -952,7 +975,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to upscale. image file URL.
+            image_url: The URL of the image to upscale. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: The prompt to use for generating the image. Be as descriptive as possible for
                 best results. Default 'masterpiece, best quality, highres'.
             upscale_factor: The upscale factor. Range >= 1 and <= 4. Default 2.
@@ -991,7 +1015,7 @@ class ImgutilsResource:
     def recraft_crisp_upscale(
         self,
         *,
-        image: str,
+        image: str | FileSource,
     ) -> GenerationResult:
         """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
         overall quality, making visuals suitable for web use or print-ready materials.
@@ -1000,7 +1024,7 @@ class ImgutilsResource:
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to upscale. image file URL.
+            image: Image to upscale. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils.recraft_crisp_upscale import RecraftCrispUpscaleInput
 
@@ -1012,7 +1036,7 @@ class ImgutilsResource:
     def sa2va_26b_image(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         instruction: str,
     ) -> GenerationResult:
         """Segmentation: Segment an image using Bytedance's SA2VA 26B model
@@ -1021,7 +1045,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
-            image: Input image for segmentation. image file URL.
+            image: Input image for segmentation. image file: URL, or local Path/bytes (uploaded for
+                you).
             instruction: Text instruction for the model. Add 'Segment the' to create a mask.
         """
         from genvr.models.imgutils.sa2va_26b_image import Sa2va26bImageInput
@@ -1035,7 +1060,7 @@ class ImgutilsResource:
     def step1x_edit(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1048,7 +1073,7 @@ class ImgutilsResource:
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Editing instruction prompt. Default 'Remove the person from the image.'.
             size_level: Internal resolution (larger values process slower but may capture finer
                 details) One of 512, 768, 1024. Default 512.
@@ -1072,7 +1097,7 @@ class ImgutilsResource:
     def tencent_instant_character(
         self,
         *,
-        subject_image: str,
+        subject_image: str | FileSource,
         prompt: str,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -1087,7 +1112,8 @@ class ImgutilsResource:
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
-            subject_image: Grayscale input image. image file URL.
+            subject_image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Prompt for the image generation.
             width: Width of the output image. Range >= 512 and <= 2048. Default 512.
             height: Height of the output image. Range >= 512 and <= 2048. Default 512.
@@ -1113,7 +1139,7 @@ class ImgutilsResource:
     def topaz_upscale(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         enhance_model: (
             Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
             | NotGiven
@@ -1133,7 +1159,7 @@ class ImgutilsResource:
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to enhance. image file URL.
+            image: Image to enhance. image file: URL, or local Path/bytes (uploaded for you).
             enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for
                 low-res images), CGI (for digital art), High Fidelity V2 (preserves
                 details), Text Refine (optimized for text) One of 'Standard V2', 'Low
@@ -1169,7 +1195,7 @@ class ImgutilsResource:
     def variations(
         self,
         *,
-        redux_image: str | NotGiven = NOT_GIVEN,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
             | NotGiven
@@ -1191,7 +1217,7 @@ class ImgutilsResource:
 
         Args:
             redux_image: Input image to condition your output on. This replaces prompt for FLUX.1
-                Redux models. image file URL.
+                Redux models. image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '21:9', '3:2',
                 '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
             num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 4.
@@ -1235,7 +1261,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         use_thought: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -1247,7 +1273,7 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: The prompt to edit the image with.
-            image_url: The image to edit. image file URL.
+            image_url: The image to edit. image file: URL, or local Path/bytes (uploaded for you).
             seed: The seed to use for the generation.
             use_thought: Whether to use thought tokens for generation. If set to true, the model
                 will "think" to potentially improve generation quality. Increases
@@ -1269,7 +1295,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1280,7 +1306,7 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: Text prompt for image generation.
-            image: Input image to edit. image file URL.
+            image: Input image to edit. image file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
                 5.5. Advanced.
@@ -1299,7 +1325,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
         image_size: (
             Literal[
                 "square_hd",
@@ -1321,7 +1347,8 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: The text prompt used to generate the image.
-            image_urls: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
+            image_urls: List of URLs of input images for editing. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             image_size: The size of the generated image. Width and height must be between 512 and
                 4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
                 'landscape_4_3', 'landscape_16_9'.
@@ -1343,9 +1370,9 @@ class AsyncImgutilsResource:
     async def easel_avatars(
         self,
         *,
-        face_image: str,
+        face_image: str | FileSource,
         user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
-        face_image_b: str | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
         user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
@@ -1357,10 +1384,11 @@ class AsyncImgutilsResource:
 
         Args:
             face_image: The face image to generate avatar from. A front facing selfie works best.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             user_gender: Gender of the first user. One of 'male', 'female', 'non_binary'. Default
                 'female'.
-            face_image_b: Optional second face image for multi-person avatars. image file URL.
+            face_image_b: Optional second face image for multi-person avatars. image file: URL, or
+                local Path/bytes (uploaded for you).
             user_b_gender: Gender of the second user (if using face_image_b) One of 'male',
                 'female', 'non_binary'. Default 'female'.
             prompt: A prompt describing the scene to put the user(s) in. Default 'standing in a
@@ -1384,7 +1412,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        img_cond_path: str | NotGiven = NOT_GIVEN,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
         speed_mode: (
             Literal[
                 "Base (default)",
@@ -1426,7 +1454,8 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: Prompt.
-            img_cond_path: Input image to edit. image file URL.
+            img_cond_path: Input image to edit. image file: URL, or local Path/bytes (uploaded for
+                you).
             speed_mode: Speed optimization level. One of 'Base (default)', 'Lightly Juiced 🍊 (more
                 consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)',
                 'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥
@@ -1460,7 +1489,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image: str | None | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -1490,7 +1519,8 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text description of what you want to generate, or the instruction on how to edit
                 the given image.
-            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -1511,7 +1541,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image: str | NotGiven = NOT_GIVEN,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -1542,7 +1572,8 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text description of what you want to generate, or the instruction on how to edit
                 the given image.
-            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file URL.
+            input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
+                URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -1567,8 +1598,8 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image_1: str,
-        input_image_2: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -1599,8 +1630,10 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: Text description of how to combine or transform the two input images.
-            input_image_1: First input image. Must be jpeg, png, gif, or webp. image file URL.
-            input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file URL.
+            input_image_1: First input image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
+            input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
                 aspect ratio of the input image. One of 'match_input_image', '1:1',
                 '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
@@ -1627,7 +1660,7 @@ class AsyncImgutilsResource:
     async def flux_spro_dev(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         strength: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1645,7 +1678,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to generate an image from. image file URL.
+            image_url: The URL of the image to generate an image from. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: The prompt to generate an image from.
             strength: The strength of the initial image. Higher strength values are better for this
                 model. Range >= 0 and <= 1. Default 0.95.
@@ -1689,7 +1723,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Gemini Flash 2 Image Edit: Edit images using Gemini Flash 2 model
 
@@ -1699,7 +1733,7 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: URL of the input image to animate. Should be 720p or higher resolution. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils.gemini_flash2_imgedit import GeminiFlash2ImgeditInput
 
@@ -1713,7 +1747,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        input_image_urls: list[str],
+        input_image_urls: list[str | FileSource],
     ) -> GenerationResult:
         """Gemini Flash 2 Image Edit Multi: Edit images using Gemini Flash 2 model
 
@@ -1723,7 +1757,8 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
             input_image_urls: URLs of the reference images to use for consistent subject appearance.
-                image file URLs. Items: 0 to 4.
+                image files: URLs, or local Path/bytes (uploaded for you). Items: 0 to
+                4.
         """
         from genvr.models.imgutils.gemini_flash2_imgedit_multi import GeminiFlash2ImgeditMultiInput
 
@@ -1737,7 +1772,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image_input: list[str],
+        image_input: list[str | FileSource],
         aspect_ratio: (
             Literal[
                 "match_input_image",
@@ -1762,7 +1797,8 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: The prompt for image editing.
-            image_input: List of URLs of input images for editing. image file URLs. Items: 0 to 4.
+            image_input: List of URLs of input images for editing. image files: URLs, or local
+                Path/bytes (uploaded for you). Items: 0 to 4.
             aspect_ratio: Aspect ratio of the generated image. One of 'match_input_image', '1:1',
                 '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
                 Default 'match_input_image'.
@@ -1785,7 +1821,7 @@ class AsyncImgutilsResource:
         quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
         openai_api_key: str | NotGiven = NOT_GIVEN,
-        image_urls: list[str] | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """GPT Image 1 - Edit: Edit images using GPT Image 1 model
 
@@ -1803,7 +1839,8 @@ class AsyncImgutilsResource:
                 'opaque'. Default 'auto'.
             openai_api_key: The OpenAI API key to use for the image generation. This endpoint is
                 currently powered by bring-your-own-key system. Advanced.
-            image_urls: The images to edit. image file URLs. Items: 0 to 4.
+            image_urls: The images to edit. image files: URLs, or local Path/bytes (uploaded for
+                you). Items: 0 to 4.
         """
         from genvr.models.imgutils.gpt_image1_edit import GptImage1EditInput
 
@@ -1822,7 +1859,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        character_reference_image: str,
+        character_reference_image: str | FileSource,
         rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
         style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
         aspect_ratio: (
@@ -1930,7 +1967,8 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: Text prompt for image generation.
-            character_reference_image: An image to use as a character reference. image file URL.
+            character_reference_image: An image to use as a character reference. image file: URL, or
+                local Path/bytes (uploaded for you).
             rendering_speed: Rendering speed. Turbo for faster and cheaper generation, quality for
                 higher quality and more expensive generation, default for balanced. One
                 of 'Default', 'Turbo', 'Quality'. Default 'Default'.
@@ -1966,7 +2004,7 @@ class AsyncImgutilsResource:
     async def ideogram_upscale(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         resemblance: int | NotGiven = NOT_GIVEN,
         detail: int | NotGiven = NOT_GIVEN,
@@ -1979,7 +2017,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The image URL to upscale. image file URL.
+            image_url: The image URL to upscale. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to upscale the image with. Default ''.
             resemblance: The resemblance of the upscaled image to the original image. Range >= 0 and
                 <= 100. Default 50.
@@ -2004,8 +2043,8 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image: str,
-        mask: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         outpaint: (
             Literal[
                 "None",
@@ -2035,11 +2074,12 @@ class AsyncImgutilsResource:
         Args:
             prompt: Text prompt for image generation.
             image: The image to inpaint. Can contain an alpha mask. Must be jpeg, png, gif, or webp.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             mask: A black-and-white image that describes the part of the image to inpaint. Black
                 areas will be preserved while white areas will be inpainted. Must have
                 the same size as image. Optional if you provide an alpha mask in the
-                original image. Must be jpeg, png, gif, or webp. image file URL.
+                original image. Must be jpeg, png, gif, or webp. image file: URL, or
+                local Path/bytes (uploaded for you).
             outpaint: A quick option for outpainting an input image. Mask will be ignored. One of
                 'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint',
                 'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
@@ -2076,7 +2116,7 @@ class AsyncImgutilsResource:
     async def luma_reframe_image(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         aspect_ratio: (
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
@@ -2088,7 +2128,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.luma_reframe_image.LumaReframeImageInput` before anything is sent.
 
         Args:
-            image: URL of the image to reframe. image file URL.
+            image: URL of the image to reframe. image file: URL, or local Path/bytes (uploaded for
+                you).
             aspect_ratio: Aspect ratio of the reframed image. One of '1:1', '3:4', '4:3', '9:16',
                 '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: Prompt for the reframe.
@@ -2106,7 +2147,7 @@ class AsyncImgutilsResource:
         self,
         *,
         prompt: str,
-        image: list[str],
+        image: list[str | FileSource],
         aspect_ratio: (
             Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
         ) = NOT_GIVEN,
@@ -2123,7 +2164,8 @@ class AsyncImgutilsResource:
 
         Args:
             prompt: Text instruction on how to edit the given image.
-            image: Images to use as reference. Must be jpeg, png, gif, or webp. image file URLs.
+            image: Images to use as reference. Must be jpeg, png, gif, or webp. image files: URLs,
+                or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
                 '3:4', 'match_input_image'. Default 'match_input_image'.
             go_fast: Run faster predictions with additional optimizations. Default True.
@@ -2152,7 +2194,7 @@ class AsyncImgutilsResource:
     async def recraft_creative_upscale(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2169,7 +2211,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to upscale. image file URL.
+            image_url: The URL of the image to upscale. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: The prompt to use for generating the image. Be as descriptive as possible for
                 best results. Default 'masterpiece, best quality, highres'.
             upscale_factor: The upscale factor. Range >= 1 and <= 4. Default 2.
@@ -2208,7 +2251,7 @@ class AsyncImgutilsResource:
     async def recraft_crisp_upscale(
         self,
         *,
-        image: str,
+        image: str | FileSource,
     ) -> GenerationResult:
         """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
         overall quality, making visuals suitable for web use or print-ready materials.
@@ -2217,7 +2260,7 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to upscale. image file URL.
+            image: Image to upscale. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils.recraft_crisp_upscale import RecraftCrispUpscaleInput
 
@@ -2229,7 +2272,7 @@ class AsyncImgutilsResource:
     async def sa2va_26b_image(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         instruction: str,
     ) -> GenerationResult:
         """Segmentation: Segment an image using Bytedance's SA2VA 26B model
@@ -2238,7 +2281,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
-            image: Input image for segmentation. image file URL.
+            image: Input image for segmentation. image file: URL, or local Path/bytes (uploaded for
+                you).
             instruction: Text instruction for the model. Add 'Segment the' to create a mask.
         """
         from genvr.models.imgutils.sa2va_26b_image import Sa2va26bImageInput
@@ -2252,7 +2296,7 @@ class AsyncImgutilsResource:
     async def step1x_edit(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2265,7 +2309,7 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Editing instruction prompt. Default 'Remove the person from the image.'.
             size_level: Internal resolution (larger values process slower but may capture finer
                 details) One of 512, 768, 1024. Default 512.
@@ -2289,7 +2333,7 @@ class AsyncImgutilsResource:
     async def tencent_instant_character(
         self,
         *,
-        subject_image: str,
+        subject_image: str | FileSource,
         prompt: str,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -2304,7 +2348,8 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
-            subject_image: Grayscale input image. image file URL.
+            subject_image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Prompt for the image generation.
             width: Width of the output image. Range >= 512 and <= 2048. Default 512.
             height: Height of the output image. Range >= 512 and <= 2048. Default 512.
@@ -2330,7 +2375,7 @@ class AsyncImgutilsResource:
     async def topaz_upscale(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         enhance_model: (
             Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
             | NotGiven
@@ -2350,7 +2395,7 @@ class AsyncImgutilsResource:
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            image: Image to enhance. image file URL.
+            image: Image to enhance. image file: URL, or local Path/bytes (uploaded for you).
             enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for
                 low-res images), CGI (for digital art), High Fidelity V2 (preserves
                 details), Text Refine (optimized for text) One of 'Standard V2', 'Low
@@ -2386,7 +2431,7 @@ class AsyncImgutilsResource:
     async def variations(
         self,
         *,
-        redux_image: str | NotGiven = NOT_GIVEN,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
             | NotGiven
@@ -2408,7 +2453,7 @@ class AsyncImgutilsResource:
 
         Args:
             redux_image: Input image to condition your output on. This replaces prompt for FLUX.1
-                Redux models. image file URL.
+                Redux models. image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '21:9', '3:2',
                 '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
             num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 4.

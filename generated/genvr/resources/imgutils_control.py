@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class ImgutilsControlResource:
@@ -18,7 +25,7 @@ class ImgutilsControlResource:
         self,
         *,
         prompt: str,
-        control_image: str,
+        control_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -34,7 +41,7 @@ class ImgutilsControlResource:
         Args:
             prompt: Text prompt for image generation.
             control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             steps: Number of diffusion steps. Higher values yield finer details but increase
                 processing time. Range >= 15 and <= 50. Default 50.
@@ -66,7 +73,7 @@ class ImgutilsControlResource:
     def controlnet_preprocessors(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         canny: bool | NotGiven = NOT_GIVEN,
         content: bool | NotGiven = NOT_GIVEN,
         face_detector: bool | NotGiven = NOT_GIVEN,
@@ -87,7 +94,7 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
-            image: Image to preprocess. image file URL.
+            image: Image to preprocess. image file: URL, or local Path/bytes (uploaded for you).
             canny: Run canny edge detection. Default True.
             content: Run content shuffle detection. Default True.
             face_detector: Run face detection. Default True.
@@ -128,7 +135,7 @@ class ImgutilsControlResource:
         self,
         *,
         prompt: str,
-        control_image: str,
+        control_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -144,7 +151,7 @@ class ImgutilsControlResource:
         Args:
             prompt: Text prompt for image generation.
             control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             steps: Number of diffusion steps. Higher values yield finer details but increase
                 processing time. Range >= 15 and <= 50. Default 50.
@@ -176,7 +183,7 @@ class ImgutilsControlResource:
     def hed(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         prompt: str,
         num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
         image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
@@ -194,7 +201,7 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
-            input_image: Input image. image file URL.
+            input_image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1', '4'. Default '1'.
             image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
@@ -228,7 +235,7 @@ class ImgutilsControlResource:
     def pose(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -257,7 +264,7 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Input prompt. Default 'A couple, 4k photo, highly detailed'.
             negative_prompt: Specify things to not see in the output. Default a long text.
             num_inference_steps: Number of diffusion steps. Range >= 0 and <= 100. Default 30.
@@ -289,7 +296,7 @@ class ImgutilsControlResource:
     def scribble2img(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str,
         num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
         image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
@@ -306,7 +313,7 @@ class ImgutilsControlResource:
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1'. Default '1'.
             image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
@@ -345,7 +352,7 @@ class AsyncImgutilsControlResource:
         self,
         *,
         prompt: str,
-        control_image: str,
+        control_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -361,7 +368,7 @@ class AsyncImgutilsControlResource:
         Args:
             prompt: Text prompt for image generation.
             control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             steps: Number of diffusion steps. Higher values yield finer details but increase
                 processing time. Range >= 15 and <= 50. Default 50.
@@ -393,7 +400,7 @@ class AsyncImgutilsControlResource:
     async def controlnet_preprocessors(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         canny: bool | NotGiven = NOT_GIVEN,
         content: bool | NotGiven = NOT_GIVEN,
         face_detector: bool | NotGiven = NOT_GIVEN,
@@ -414,7 +421,7 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
-            image: Image to preprocess. image file URL.
+            image: Image to preprocess. image file: URL, or local Path/bytes (uploaded for you).
             canny: Run canny edge detection. Default True.
             content: Run content shuffle detection. Default True.
             face_detector: Run face detection. Default True.
@@ -455,7 +462,7 @@ class AsyncImgutilsControlResource:
         self,
         *,
         prompt: str,
-        control_image: str,
+        control_image: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -471,7 +478,7 @@ class AsyncImgutilsControlResource:
         Args:
             prompt: Text prompt for image generation.
             control_image: Image to use as control input. Must be jpeg, png, gif, or webp. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
             steps: Number of diffusion steps. Higher values yield finer details but increase
                 processing time. Range >= 15 and <= 50. Default 50.
@@ -503,7 +510,7 @@ class AsyncImgutilsControlResource:
     async def hed(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         prompt: str,
         num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
         image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
@@ -521,7 +528,7 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
-            input_image: Input image. image file URL.
+            input_image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1', '4'. Default '1'.
             image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
@@ -555,7 +562,7 @@ class AsyncImgutilsControlResource:
     async def pose(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -584,7 +591,7 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Input prompt. Default 'A couple, 4k photo, highly detailed'.
             negative_prompt: Specify things to not see in the output. Default a long text.
             num_inference_steps: Number of diffusion steps. Range >= 0 and <= 100. Default 30.
@@ -616,7 +623,7 @@ class AsyncImgutilsControlResource:
     async def scribble2img(
         self,
         *,
-        image: str,
+        image: str | FileSource,
         prompt: str,
         num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
         image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
@@ -633,7 +640,7 @@ class AsyncImgutilsControlResource:
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
-            image: Input image. image file URL.
+            image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for the model.
             num_samples: Number of samples (higher values may OOM) One of '1'. Default '1'.
             image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class ImgutilsTransferResource:
@@ -17,9 +24,9 @@ class ImgutilsTransferResource:
     def easel_face_swap(
         self,
         *,
-        target_image: str,
-        swap_image: str,
-        swap_image_b: str | NotGiven = NOT_GIVEN,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
         user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
         user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
         hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
@@ -32,9 +39,12 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
-            target_image: The image to swap onto. image file URL.
-            swap_image: The face image to swap from. image file URL.
-            swap_image_b: Optional second face image to swap from. image file URL.
+            target_image: The image to swap onto. image file: URL, or local Path/bytes (uploaded for
+                you).
+            swap_image: The face image to swap from. image file: URL, or local Path/bytes (uploaded
+                for you).
+            swap_image_b: Optional second face image to swap from. image file: URL, or local
+                Path/bytes (uploaded for you).
             user_gender: Optional description of user gender ('a man', 'a woman'), used for
                 multi-user swaps. One of 'a man', 'a woman'. Default 'a woman'.
             user_b_gender: Optional description of second user's gender for multi-user swaps. One of
@@ -64,8 +74,8 @@ class ImgutilsTransferResource:
     def easel_fashion_photoshoot(
         self,
         *,
-        garment_image: str,
-        face_image: str,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
         gender: Literal["male", "female"],
         body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
         location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
@@ -76,8 +86,10 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_fashion_photoshoot.EaselFashionPhotoshootInput` before anything is sent.
 
         Args:
-            garment_image: The garment image to be used for the fashion shoot. image file URL.
-            face_image: The user's face image used for the fashion shoot. image file URL.
+            garment_image: The garment image to be used for the fashion shoot. image file: URL, or
+                local Path/bytes (uploaded for you).
+            face_image: The user's face image used for the fashion shoot. image file: URL, or local
+                Path/bytes (uploaded for you).
             gender: The model's gender for the fashion shoot. One of 'male', 'female'.
             body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'.
                 Default 'L'.
@@ -100,8 +112,8 @@ class ImgutilsTransferResource:
     def easel_virtual_tryon(
         self,
         *,
-        full_body_image: str,
-        clothing_image: str,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
         gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Easel Virtual Tryon: Put clothing on a person using Easel's virtual tryon
@@ -110,8 +122,10 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
-            full_body_image: The reference person full body image to try clothes on. image file URL.
-            clothing_image: The clothing item to try on the person. image file URL.
+            full_body_image: The reference person full body image to try clothes on. image file:
+                URL, or local Path/bytes (uploaded for you).
+            clothing_image: The clothing item to try on the person. image file: URL, or local
+                Path/bytes (uploaded for you).
             gender: The model's gender for the try-on. Default value: "female". One of 'male',
                 'female'. Default 'female'. Always sent (the schema requires it).
         """
@@ -127,8 +141,8 @@ class ImgutilsTransferResource:
     def face(
         self,
         *,
-        input_image: str,
-        swap_image: str,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
     ) -> GenerationResult:
         """Face Transfer: Swap faces in images
 
@@ -136,8 +150,8 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
-            input_image: Target image. image file URL.
-            swap_image: Swap image. image file URL.
+            input_image: Target image. image file: URL, or local Path/bytes (uploaded for you).
+            swap_image: Swap image. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils_transfer.face import FaceInput
 
@@ -150,8 +164,8 @@ class ImgutilsTransferResource:
     def fashn_tryon(
         self,
         *,
-        model_image: str,
-        garment_image: str,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
         category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
         mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
         garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
@@ -167,8 +181,10 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
-            model_image: URL or base64 of the model image. image file URL.
-            garment_image: URL or base64 of the garment image. image file URL.
+            model_image: URL or base64 of the model image. image file: URL, or local Path/bytes
+                (uploaded for you).
+            garment_image: URL or base64 of the garment image. image file: URL, or local Path/bytes
+                (uploaded for you).
             category: Category of the garment to try-on. 'auto' will attempt to automatically detect
                 the category of the garment. One of 'tops', 'bottoms', 'one-pieces',
                 'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's
@@ -215,10 +231,10 @@ class ImgutilsTransferResource:
     def garment(
         self,
         *,
-        garm_img: str,
-        human_img: str,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
         garment_des: str | NotGiven = NOT_GIVEN,
-        mask_img: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
         category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
         crop: bool | NotGiven = NOT_GIVEN,
         force_dc: bool | NotGiven = NOT_GIVEN,
@@ -233,10 +249,12 @@ class ImgutilsTransferResource:
 
         Args:
             garm_img: Garment, should match the category, can be a product image or even a photo of
-                someone. image file URL.
-            human_img: Model, if this is not 3:4 check crop. image file URL.
+                someone. image file: URL, or local Path/bytes (uploaded for you).
+            human_img: Model, if this is not 3:4 check crop. image file: URL, or local Path/bytes
+                (uploaded for you).
             garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt.
-            mask_img: Mask image, optional (but faster) image file URL.
+            mask_img: Mask image, optional (but faster) image file: URL, or local Path/bytes
+                (uploaded for you).
             category: Category of garment. One of 'upper_body', 'lower_body', 'dresses'. Default
                 'upper_body'. Cannot be sent: its name collides with GenVR's routing
                 field; leave unset.
@@ -266,8 +284,8 @@ class ImgutilsTransferResource:
     def material(
         self,
         *,
-        material_image: str,
-        subject_image: str,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -286,8 +304,10 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
-            material_image: Material to transfer to the input image. image file URL.
-            subject_image: Subject image to transfer the material to. image file URL.
+            material_image: Material to transfer to the input image. image file: URL, or local
+                Path/bytes (uploaded for you).
+            subject_image: Subject image to transfer the material to. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Use a prompt that describe the image when the material is applied. Default
                 'marble sculpture'.
             negative_prompt: What you do not want to see in the image. Default ''.
@@ -328,8 +348,8 @@ class ImgutilsTransferResource:
     def style(
         self,
         *,
-        image: str,
-        image_style: str,
+        image: str | FileSource,
+        image_style: str | FileSource,
         style_strength: float | NotGiven = NOT_GIVEN,
         structure_strength: float | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
@@ -344,8 +364,8 @@ class ImgutilsTransferResource:
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
-            image: input image. image file URL.
-            image_style: image for style. image file URL.
+            image: input image. image file: URL, or local Path/bytes (uploaded for you).
+            image_style: image for style. image file: URL, or local Path/bytes (uploaded for you).
             style_strength: How much the style should get applied. Range >= 0 and <= 3. Default 0.4.
             structure_strength: How much the structure should keep the same. Range >= 0 and <= 3.
                 Default 0.6.
@@ -380,9 +400,9 @@ class AsyncImgutilsTransferResource:
     async def easel_face_swap(
         self,
         *,
-        target_image: str,
-        swap_image: str,
-        swap_image_b: str | NotGiven = NOT_GIVEN,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
         user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
         user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
         hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
@@ -395,9 +415,12 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
-            target_image: The image to swap onto. image file URL.
-            swap_image: The face image to swap from. image file URL.
-            swap_image_b: Optional second face image to swap from. image file URL.
+            target_image: The image to swap onto. image file: URL, or local Path/bytes (uploaded for
+                you).
+            swap_image: The face image to swap from. image file: URL, or local Path/bytes (uploaded
+                for you).
+            swap_image_b: Optional second face image to swap from. image file: URL, or local
+                Path/bytes (uploaded for you).
             user_gender: Optional description of user gender ('a man', 'a woman'), used for
                 multi-user swaps. One of 'a man', 'a woman'. Default 'a woman'.
             user_b_gender: Optional description of second user's gender for multi-user swaps. One of
@@ -427,8 +450,8 @@ class AsyncImgutilsTransferResource:
     async def easel_fashion_photoshoot(
         self,
         *,
-        garment_image: str,
-        face_image: str,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
         gender: Literal["male", "female"],
         body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
         location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
@@ -439,8 +462,10 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_fashion_photoshoot.EaselFashionPhotoshootInput` before anything is sent.
 
         Args:
-            garment_image: The garment image to be used for the fashion shoot. image file URL.
-            face_image: The user's face image used for the fashion shoot. image file URL.
+            garment_image: The garment image to be used for the fashion shoot. image file: URL, or
+                local Path/bytes (uploaded for you).
+            face_image: The user's face image used for the fashion shoot. image file: URL, or local
+                Path/bytes (uploaded for you).
             gender: The model's gender for the fashion shoot. One of 'male', 'female'.
             body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'.
                 Default 'L'.
@@ -463,8 +488,8 @@ class AsyncImgutilsTransferResource:
     async def easel_virtual_tryon(
         self,
         *,
-        full_body_image: str,
-        clothing_image: str,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
         gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Easel Virtual Tryon: Put clothing on a person using Easel's virtual tryon
@@ -473,8 +498,10 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
-            full_body_image: The reference person full body image to try clothes on. image file URL.
-            clothing_image: The clothing item to try on the person. image file URL.
+            full_body_image: The reference person full body image to try clothes on. image file:
+                URL, or local Path/bytes (uploaded for you).
+            clothing_image: The clothing item to try on the person. image file: URL, or local
+                Path/bytes (uploaded for you).
             gender: The model's gender for the try-on. Default value: "female". One of 'male',
                 'female'. Default 'female'. Always sent (the schema requires it).
         """
@@ -490,8 +517,8 @@ class AsyncImgutilsTransferResource:
     async def face(
         self,
         *,
-        input_image: str,
-        swap_image: str,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
     ) -> GenerationResult:
         """Face Transfer: Swap faces in images
 
@@ -499,8 +526,8 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
-            input_image: Target image. image file URL.
-            swap_image: Swap image. image file URL.
+            input_image: Target image. image file: URL, or local Path/bytes (uploaded for you).
+            swap_image: Swap image. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.imgutils_transfer.face import FaceInput
 
@@ -513,8 +540,8 @@ class AsyncImgutilsTransferResource:
     async def fashn_tryon(
         self,
         *,
-        model_image: str,
-        garment_image: str,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
         category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
         mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
         garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
@@ -530,8 +557,10 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
-            model_image: URL or base64 of the model image. image file URL.
-            garment_image: URL or base64 of the garment image. image file URL.
+            model_image: URL or base64 of the model image. image file: URL, or local Path/bytes
+                (uploaded for you).
+            garment_image: URL or base64 of the garment image. image file: URL, or local Path/bytes
+                (uploaded for you).
             category: Category of the garment to try-on. 'auto' will attempt to automatically detect
                 the category of the garment. One of 'tops', 'bottoms', 'one-pieces',
                 'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's
@@ -578,10 +607,10 @@ class AsyncImgutilsTransferResource:
     async def garment(
         self,
         *,
-        garm_img: str,
-        human_img: str,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
         garment_des: str | NotGiven = NOT_GIVEN,
-        mask_img: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
         category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
         crop: bool | NotGiven = NOT_GIVEN,
         force_dc: bool | NotGiven = NOT_GIVEN,
@@ -596,10 +625,12 @@ class AsyncImgutilsTransferResource:
 
         Args:
             garm_img: Garment, should match the category, can be a product image or even a photo of
-                someone. image file URL.
-            human_img: Model, if this is not 3:4 check crop. image file URL.
+                someone. image file: URL, or local Path/bytes (uploaded for you).
+            human_img: Model, if this is not 3:4 check crop. image file: URL, or local Path/bytes
+                (uploaded for you).
             garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt.
-            mask_img: Mask image, optional (but faster) image file URL.
+            mask_img: Mask image, optional (but faster) image file: URL, or local Path/bytes
+                (uploaded for you).
             category: Category of garment. One of 'upper_body', 'lower_body', 'dresses'. Default
                 'upper_body'. Cannot be sent: its name collides with GenVR's routing
                 field; leave unset.
@@ -629,8 +660,8 @@ class AsyncImgutilsTransferResource:
     async def material(
         self,
         *,
-        material_image: str,
-        subject_image: str,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -649,8 +680,10 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
-            material_image: Material to transfer to the input image. image file URL.
-            subject_image: Subject image to transfer the material to. image file URL.
+            material_image: Material to transfer to the input image. image file: URL, or local
+                Path/bytes (uploaded for you).
+            subject_image: Subject image to transfer the material to. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Use a prompt that describe the image when the material is applied. Default
                 'marble sculpture'.
             negative_prompt: What you do not want to see in the image. Default ''.
@@ -691,8 +724,8 @@ class AsyncImgutilsTransferResource:
     async def style(
         self,
         *,
-        image: str,
-        image_style: str,
+        image: str | FileSource,
+        image_style: str | FileSource,
         style_strength: float | NotGiven = NOT_GIVEN,
         structure_strength: float | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
@@ -707,8 +740,8 @@ class AsyncImgutilsTransferResource:
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
-            image: input image. image file URL.
-            image_style: image for style. image file URL.
+            image: input image. image file: URL, or local Path/bytes (uploaded for you).
+            image_style: image for style. image file: URL, or local Path/bytes (uploaded for you).
             style_strength: How much the style should get applied. Range >= 0 and <= 3. Default 0.4.
             structure_strength: How much the structure should keep the same. Range >= 0 and <= 3.
                 Default 0.6.

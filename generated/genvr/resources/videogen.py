@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class VideogenResource:
@@ -18,8 +25,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
         ) = NOT_GIVEN,
@@ -36,8 +43,10 @@ class VideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            image_url: The image to use for the video. image file URL.
-            end_image_url: The image to use for the end of the video. image file URL.
+            image_url: The image to use for the video. image file: URL, or local Path/bytes
+                (uploaded for you).
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
                 '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
@@ -64,13 +73,13 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (image2video)
@@ -80,7 +89,8 @@ class VideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            image_url: The image to use for the video. image file URL.
+            image_url: The image to use for the video. image file: URL, or local Path/bytes
+                (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
                 '1:1', '3:4', '9:16'. Default '16:9'.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
@@ -88,7 +98,8 @@ class VideogenResource:
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
             camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.bytedance_seedance1_pro_i2v import BytedanceSeedance1ProI2vInput
 
@@ -146,7 +157,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str],
+        reference_image_urls: list[str | FileSource],
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -161,8 +172,8 @@ class VideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            reference_image_urls: Reference images to generate the video with. image file URLs.
-                Items: 0 to 4.
+            reference_image_urls: Reference images to generate the video with. image files: URLs, or
+                local Path/bytes (uploaded for you). Items: 0 to 4.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
                 of '480p', '720p'. Default '720p'.
             duration: Duration of the video in seconds. One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.
@@ -229,7 +240,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
@@ -241,7 +252,8 @@ class VideogenResource:
 
         Args:
             prompt: Text description of the desired video content.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             resolution: Resolution of the generated video. One of '720p'. Default '720p'. Advanced.
             aspect_ratio: Aspect ratio of the generated video. One of '9:16', '16:9'. Default
                 '16:9'.
@@ -264,7 +276,7 @@ class VideogenResource:
     def framepack(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -283,7 +295,8 @@ class VideogenResource:
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
-            input_image: Initial image to start the video from. image file URL.
+            input_image: Initial image to start the video from. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Text description of what you want in the video.
             negative_prompt: Things you want to avoid in the video. Default ''.
             seed: Set for consistent results or leave empty for random.
@@ -352,7 +365,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -364,7 +377,7 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: URL of the input image to animate. Should be 720p or higher resolution. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             duration: Video duration. One of '5s', '6s', '7s', '8s'. Default '5s'.
             aspect_ratio: Video aspect ratio. One of 'auto', '16:9', '9:16'. Default 'auto'.
         """
@@ -399,7 +412,7 @@ class VideogenResource:
         *,
         prompt: str,
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
@@ -413,7 +426,8 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            image: Input image to start generating from. Ideal images are 1280x720. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Description of what to discourage in the generated video.
             resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
             seed: Random seed. Omit for random generations.
@@ -468,7 +482,7 @@ class VideogenResource:
         *,
         prompt: str,
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
@@ -481,7 +495,8 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            image: Input image to start generating from. Ideal images are 1280x720. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Description of what to discourage in the generated video.
             resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
             seed: Random seed. Omit for random generations.
@@ -534,7 +549,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         motion_id: str | NotGiven = NOT_GIVEN,
@@ -550,8 +565,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing the video you want to generate.
-            image_url: Upload an image to use as the starting point for video generation. image file
-                URL.
+            image_url: Upload an image to use as the starting point for video generation. image
+                file: URL, or local Path/bytes (uploaded for you).
             model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest
                 quality. One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default
                 'dop-lite'. Always sent (the schema requires it).
@@ -583,7 +598,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -602,7 +617,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation (max 500 characters). At most 500 characters.
-            image_url: URL of the image input. image file URL.
+            image_url: URL of the image input. image file: URL, or local Path/bytes (uploaded for
+                you).
             negative_prompt: Negative prompt for video generation. Default a long text.
             num_inference_steps: The number of inference steps to run. Lower gets faster results,
                 higher gets better results. Range >= 10 and <= 30. Default 30.
@@ -647,7 +663,7 @@ class VideogenResource:
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-        video_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Hunyuan V2V: Generate video using Tencent's Hunyuan Video model (video 2 video)
@@ -669,7 +685,8 @@ class VideogenResource:
             num_frames: The number of frames to generate. One of '129', '85'. Default '129'.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default
                 False.
-            video_url: URL of the video input. video file URL.
+            video_url: URL of the video input. video file: URL, or local Path/bytes (uploaded for
+                you).
             strength: Strength for Video-to-Video. Range >= 0 and <= 1. Default 0.85.
         """
         from genvr.models.videogen.hunyuan_v2v import HunyuanV2vInput
@@ -738,10 +755,10 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        tail_image_url: str | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -753,11 +770,13 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the start of the video. image file URL.
+            image_url: URL of the image to be used for the start of the video. image file: URL, or
+                local Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            tail_image_url: URL of the image to be used for the end of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
@@ -783,8 +802,8 @@ class VideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        start_image: str | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -799,9 +818,11 @@ class VideogenResource:
             negative_prompt: Things you do not want to see in the video. Default ''.
             aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of
                 '16:9', '9:16', '1:1'. Default '16:9'.
-            start_image: First frame of the video. image file URL.
+            start_image: First frame of the video. image file: URL, or local Path/bytes (uploaded
+                for you).
             reference_images: Reference images to use in video generation (up to 4 images). Also
-                known as scene elements. image file URLs. Items: 0 to 4.
+                known as scene elements. image files: URLs, or local Path/bytes
+                (uploaded for you). Items: 0 to 4.
             cfg_scale: Flexibility in video generation; The higher the value, the lower the model's
                 degree of flexibility, and the stronger the relevance to the user's
                 prompt. Range >= 0 and <= 1. Default 0.5.
@@ -824,7 +845,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -837,7 +858,8 @@ class VideogenResource:
 
         Args:
             prompt: The prompt to guide video generation.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
@@ -897,10 +919,10 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        tail_image_url: str | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -911,11 +933,13 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the start of the video. image file URL.
+            image_url: URL of the image to be used for the start of the video. image file: URL, or
+                local Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            tail_image_url: URL of the image to be used for the end of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
@@ -939,7 +963,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        start_image: str,
+        start_image: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
@@ -952,7 +976,7 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             start_image: First frame of the video. You must use a start image with kling-v2.1. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default ''.
             mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of
                 'standard', 'pro'. Default 'standard'.
@@ -973,7 +997,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
@@ -985,7 +1009,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
@@ -1044,7 +1069,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -1058,7 +1083,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing the video to be generated.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of '5'. Default '5'.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
@@ -1118,7 +1144,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
@@ -1190,7 +1216,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of
                 '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
             frame_interpolation: Smoothly blend frames for fluid video transitions. Default True.
@@ -1231,9 +1258,9 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        loras: list[str] | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1254,9 +1281,11 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt to guide generation.
-            image_url: Image URL for Image-to-Video task. image file URL.
+            image_url: Image URL for Image-to-Video task. image file: URL, or local Path/bytes
+                (uploaded for you).
             negative_prompt: Negative prompt for generation. Default a long text.
-            loras: LoRA weights to use for generation. image file URLs. Advanced.
+            loras: LoRA weights to use for generation. image files: URLs, or local Path/bytes
+                (uploaded for you). Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
             aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
                 Default 'auto'.
@@ -1305,7 +1334,7 @@ class VideogenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        loras: list[str] | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1327,7 +1356,8 @@ class VideogenResource:
         Args:
             prompt: Text prompt to guide generation.
             negative_prompt: Negative prompt for generation. Default a long text.
-            loras: LoRA weights to use for generation. image file URLs. Advanced.
+            loras: LoRA weights to use for generation. image files: URLs, or local Path/bytes
+                (uploaded for you). Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
             aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
                 Default 'auto'.
@@ -1374,8 +1404,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -1389,9 +1419,9 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: Initial image to start the video from. Can be used together with
-                end_image_url. image file URL.
+                end_image_url. image file: URL, or local Path/bytes (uploaded for you).
             end_image_url: Final image to end the video with. Can be used together with image_url.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
                 '3:4', '21:9', '9:21'. Default '16:9'.
             loop: Whether the video should loop (end of video is blended with the beginning) Default
@@ -1452,8 +1482,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -1467,9 +1497,9 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: Initial image to start the video from. Can be used together with
-                end_image_url. image file URL.
+                end_image_url. image file: URL, or local Path/bytes (uploaded for you).
             end_image_url: Final image to end the video with. Can be used together with image_url.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
                 '3:4', '21:9', '9:21'. Default '16:9'.
             loop: Whether the video should loop (end of video is blended with the beginning) Default
@@ -1530,7 +1560,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        video_url: str,
+        video_url: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         start_frame: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
@@ -1548,7 +1578,7 @@ class VideogenResource:
             prompt: The text prompt to guide video generation.
             video_url: URL of the input video to represent the beginning of the video. If the input
                 video does not match the chosen aspect ratio, it is resized and center
-                cropped. video file URL.
+                cropped. video file: URL, or local Path/bytes (uploaded for you).
             num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
                 additional 24 frames beyond 96 incurs an additional billing unit. Range
                 >= 96 and <= 192. Default 96.
@@ -1584,7 +1614,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1601,7 +1631,7 @@ class VideogenResource:
             prompt: The text prompt to guide video generation.
             image_url: URL of the input image to represent the first frame of the video. If the
                 input image does not match the chosen aspect ratio, it is resized and
-                center cropped. image file URL.
+                center cropped. image file: URL, or local Path/bytes (uploaded for you).
             num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
                 additional 24 frames beyond 96 incurs an additional billing unit. Range
                 >= 96 and <= 192. Default 96.
@@ -1677,7 +1707,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1688,7 +1718,8 @@ class VideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
@@ -1708,10 +1739,10 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Hailuo 2 Pro I2V: Generate videos using Minimax Hailuo 2 Pro model (image2video)
 
@@ -1720,12 +1751,14 @@ class VideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.minimax_hailuo2_pro_i2v import MinimaxHailuo2ProI2vInput
 
@@ -1770,10 +1803,10 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
         (image2video)
@@ -1783,12 +1816,14 @@ class VideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.minimax_hailuo2_standard_i2v import (
             MinimaxHailuo2StandardI2vInput,
@@ -1838,8 +1873,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        first_frame_image: str | NotGiven = NOT_GIVEN,
-        subject_reference: str | NotGiven = NOT_GIVEN,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
@@ -1851,9 +1886,11 @@ class VideogenResource:
         Args:
             prompt: Text prompt for image generation.
             first_frame_image: First frame image for video generation. The output video will have
-                the same aspect ratio as this image. image file URL.
+                the same aspect ratio as this image. image file: URL, or local
+                Path/bytes (uploaded for you).
             subject_reference: An optional character reference image to use as the subject in the
-                generated video (this will use the S2V-01 model) image file URL.
+                generated video (this will use the S2V-01 model) image file: URL, or
+                local Path/bytes (uploaded for you).
             prompt_optimizer: Use prompt optimizer. Default True.
         """
         from genvr.models.videogen.minimax_video_o1 import MinimaxVideoO1Input
@@ -1870,7 +1907,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         dimensions: (
             Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
         ) = NOT_GIVEN,
@@ -1885,7 +1922,8 @@ class VideogenResource:
 
         Args:
             prompt: The prompt to generate a video from.
-            image_url: The URL of the image to use as the first frame of the video. image file URL.
+            image_url: The URL of the image to use as the first frame of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             dimensions: The dimensions of the generated video in width x height format. One of
                 '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
                 '1920x1080'.
@@ -1946,7 +1984,7 @@ class VideogenResource:
     def pika2_2_i2v(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -1959,7 +1997,8 @@ class VideogenResource:
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Text prompt describing what to add.
             seed: The seed for the random number generator.
             negative_prompt: A negative prompt to guide the model. Default ''.
@@ -2021,7 +2060,7 @@ class VideogenResource:
     def pika2_i2v_turbo(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2034,7 +2073,8 @@ class VideogenResource:
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Text prompt describing what to add.
             seed: The seed for the random number generator.
             negative_prompt: A negative prompt to guide the model. Default ''.
@@ -2057,8 +2097,8 @@ class VideogenResource:
     def pikaadditions(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2069,8 +2109,10 @@ class VideogenResource:
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
-            image_url: URL of the image to add. image file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
+            image_url: URL of the image to add. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Text prompt describing what to add.
             negative_prompt: Negative prompt to guide the model.
             seed: The seed for the random number generator.
@@ -2089,8 +2131,8 @@ class VideogenResource:
     def pikaswaps(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         modify_region: str,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2102,8 +2144,10 @@ class VideogenResource:
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
-            image_url: URL of the image to swap with. image file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
+            image_url: URL of the image to swap with. image file: URL, or local Path/bytes (uploaded
+                for you).
             modify_region: Plaintext description of the object/region to modify.
             prompt: Text prompt describing the modification.
             negative_prompt: Negative prompt to guide the model.
@@ -2137,7 +2181,7 @@ class VideogenResource:
             "Hulk",
             "Venom",
         ],
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2156,7 +2200,8 @@ class VideogenResource:
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom'.
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
                 '1080p'. Default '720p'.
             duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
@@ -2182,7 +2227,7 @@ class VideogenResource:
     def pixverse_extend_video(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         style: (
@@ -2199,7 +2244,8 @@ class VideogenResource:
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video to extend. video file URL.
+            video_url: URL of the input video to extend. video file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Prompt describing how to extend the video.
             negative_prompt: Negative prompt to be used for the generation. Default ''.
             style: The style of the extended video. One of '', 'anime', '3d_animation', 'day',
@@ -2230,7 +2276,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -2247,7 +2293,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -2278,7 +2325,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2294,7 +2341,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
@@ -2408,8 +2456,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        first_image_url: str,
-        last_image_url: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -2426,8 +2474,10 @@ class VideogenResource:
 
         Args:
             prompt: The prompt for the transition.
-            first_image_url: URL of the image to use as the first frame. image file URL.
-            last_image_url: URL of the image to use as the last frame. image file URL.
+            first_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            last_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -2458,8 +2508,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
-        last_frame_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
@@ -2500,9 +2550,11 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             last_frame_image: Use to generate a video that transitions from the first image to the
-                last image. Must be used with image. image file URL.
+                last image. Must be used with image. image file: URL, or local
+                Path/bytes (uploaded for you).
             quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default
                 '540p'.
             aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
@@ -2548,7 +2600,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -2565,7 +2617,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -2596,7 +2649,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -2612,7 +2665,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
@@ -2726,8 +2780,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
-        last_frame_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
@@ -2762,9 +2816,11 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             last_frame_image: Use to generate a video that transitions from the first image to the
-                last image. Must be used with image. video file URL.
+                last image. Must be used with image. video file: URL, or local
+                Path/bytes (uploaded for you).
             quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost
                 more. V5 supports 1080p with 8 second duration. One of '360p', '540p',
                 '720p', '1080p'. Default '540p'.
@@ -2799,9 +2855,9 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
-        last_image_url: str | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2818,11 +2874,12 @@ class VideogenResource:
                 in detail what should appear in the output. At most 1000 characters.
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
-                0.5 and 2. image file URL.
+                0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
             model: The model to use for video generation. One of 'gen3a_turbo'. Default
                 'gen3a_turbo'. Always sent (the schema requires it). Advanced.
             last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the
-                last frame of the generated video. image file URL.
+                last frame of the generated video. image file: URL, or local Path/bytes
+                (uploaded for you).
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
                 10.
             ratio: The aspect ratio of the generated video. One of '16:9', '9:16'. Default '16:9'.
@@ -2851,7 +2908,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
@@ -2869,7 +2926,7 @@ class VideogenResource:
                 in detail what should appear in the output. At most 1000 characters.
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
-                0.5 and 2. image file URL.
+                0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
             model: The model to use for video generation. One of 'runway/gen4_turbo'. Default
                 'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
@@ -2974,9 +3031,9 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        src_video: str | NotGiven = NOT_GIVEN,
-        src_mask: str | NotGiven = NOT_GIVEN,
-        src_ref_images: list[str] | NotGiven = NOT_GIVEN,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         speed_mode: (
             Literal[
                 "Lightly Juiced 🍊 (more consistent)",
@@ -3000,9 +3057,11 @@ class VideogenResource:
 
         Args:
             prompt: Prompt.
-            src_video: Input video to edit. video file URL.
-            src_mask: Input mask video to edit. video file URL.
-            src_ref_images: Input reference images to edit. image file URLs. Items: 0 to 4.
+            src_video: Input video to edit. video file: URL, or local Path/bytes (uploaded for you).
+            src_mask: Input mask video to edit. video file: URL, or local Path/bytes (uploaded for
+                you).
+            src_ref_images: Input reference images to edit. image files: URLs, or local Path/bytes
+                (uploaded for you). Items: 0 to 4.
             speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
                 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default
                 'Lightly Juiced 🍊 (more consistent)'.
@@ -3037,7 +3096,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3048,7 +3107,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Random seed for generation.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -3067,7 +3127,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3078,7 +3138,8 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation. At most 1500 characters.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Seed for the random number generator. Default 0.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -3097,7 +3158,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str] | NotGiven = NOT_GIVEN,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
@@ -3111,7 +3172,8 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation. Max: 1500 characters. At most 1500 characters.
             reference_image_urls: URLs of the reference images to use for consistent subject
-                appearance. image file URLs. Items: 0 to 4.
+                appearance. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
             aspect_ratio: The aspect ratio of the video. One of '1:1', '16:9', '9:16'. Default
                 '16:9'.
             seed: Seed for the random number generator. Default 0.
@@ -3135,8 +3197,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        start_image_url: str,
-        end_image_url: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3147,8 +3209,10 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation. At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame. image file URL.
-            end_image_url: URL of the image to use as the last frame. image file URL.
+            start_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            end_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Seed for the random number generator. Default 0.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -3202,7 +3266,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str],
+        reference_image_urls: list[str | FileSource],
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
@@ -3215,7 +3279,8 @@ class VideogenResource:
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
             reference_image_urls: URLs of the reference images to use for consistent subject
-                appearance. image file URLs. Items: 0 to 4.
+                appearance. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
             seed: Random seed for generation.
             aspect_ratio: The aspect ratio of the output video. One of '16:9', '9:16', '1:1'.
                 Default '16:9'.
@@ -3237,8 +3302,8 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        start_image_url: str,
-        end_image_url: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3249,8 +3314,10 @@ class VideogenResource:
 
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame. image file URL.
-            end_image_url: URL of the image to use as the last frame. image file URL.
+            start_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            end_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Random seed for generation.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -3269,7 +3336,7 @@ class VideogenResource:
     def wan2_2_14b_i2v(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
@@ -3294,7 +3361,8 @@ class VideogenResource:
 
         Args:
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
             frames_per_second: Frames per second of the generated video. When using interpolation
@@ -3441,7 +3509,7 @@ class VideogenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
         size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -3458,7 +3526,7 @@ class VideogenResource:
             prompt: The prompt for generating the output.
             negative_prompt: Negative prompt for the generation.
             image_url: URL of the image to use as the first frame. Must be publicly accessible.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             fast: Enable fast generation mode for quicker results. Default False.
             size: The size of the generated media in pixels (width*height). One of '1280*720',
                 '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
@@ -3488,7 +3556,7 @@ class VideogenResource:
         self,
         *,
         prompt: str,
-        control_video_url: str,
+        control_video_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -3500,7 +3568,7 @@ class VideogenResource:
         fps: int | NotGiven = NOT_GIVEN,
         preprocess_video: bool | NotGiven = NOT_GIVEN,
         preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
-        reference_image_url: str | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Wan Fun Control: Motion transfer on videos using Wan Fun Control model
 
@@ -3510,7 +3578,7 @@ class VideogenResource:
         Args:
             prompt: The prompt to generate the video.
             control_video_url: The URL of the control video to use as a reference for the video
-                generation. video file URL.
+                generation. video file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: The negative prompt to generate the video. Default ''.
             num_inference_steps: The number of inference steps. Range >= 4 and <= 50. Default 27.
                 Advanced.
@@ -3529,7 +3597,7 @@ class VideogenResource:
             preprocess_type: The type of preprocess to apply to the video. Only used when
                 preprocess_video is True. One of 'depth', 'pose'. Default 'depth'.
             reference_image_url: The URL of the reference image to use as a reference for the video
-                generation. image file URL.
+                generation. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.wan_fun_control import WanFunControlInput
 
@@ -3562,8 +3630,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: (
             Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
         ) = NOT_GIVEN,
@@ -3580,8 +3648,10 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            image_url: The image to use for the video. image file URL.
-            end_image_url: The image to use for the end of the video. image file URL.
+            image_url: The image to use for the video. image file: URL, or local Path/bytes
+                (uploaded for you).
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
                 '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
@@ -3608,13 +3678,13 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (image2video)
@@ -3624,7 +3694,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            image_url: The image to use for the video. image file URL.
+            image_url: The image to use for the video. image file: URL, or local Path/bytes
+                (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
                 '1:1', '3:4', '9:16'. Default '16:9'.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
@@ -3632,7 +3703,8 @@ class AsyncVideogenResource:
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
             camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.bytedance_seedance1_pro_i2v import BytedanceSeedance1ProI2vInput
 
@@ -3690,7 +3762,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str],
+        reference_image_urls: list[str | FileSource],
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -3705,8 +3777,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The text prompt used to generate the video.
-            reference_image_urls: Reference images to generate the video with. image file URLs.
-                Items: 0 to 4.
+            reference_image_urls: Reference images to generate the video with. image files: URLs, or
+                local Path/bytes (uploaded for you). Items: 0 to 4.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
                 of '480p', '720p'. Default '720p'.
             duration: Duration of the video in seconds. One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.
@@ -3773,7 +3845,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
@@ -3785,7 +3857,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text description of the desired video content.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             resolution: Resolution of the generated video. One of '720p'. Default '720p'. Advanced.
             aspect_ratio: Aspect ratio of the generated video. One of '9:16', '16:9'. Default
                 '16:9'.
@@ -3808,7 +3881,7 @@ class AsyncVideogenResource:
     async def framepack(
         self,
         *,
-        input_image: str,
+        input_image: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -3827,7 +3900,8 @@ class AsyncVideogenResource:
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
-            input_image: Initial image to start the video from. image file URL.
+            input_image: Initial image to start the video from. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Text description of what you want in the video.
             negative_prompt: Things you want to avoid in the video. Default ''.
             seed: Set for consistent results or leave empty for random.
@@ -3896,7 +3970,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3908,7 +3982,7 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: URL of the input image to animate. Should be 720p or higher resolution. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             duration: Video duration. One of '5s', '6s', '7s', '8s'. Default '5s'.
             aspect_ratio: Video aspect ratio. One of 'auto', '16:9', '9:16'. Default 'auto'.
         """
@@ -3943,7 +4017,7 @@ class AsyncVideogenResource:
         *,
         prompt: str,
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
@@ -3957,7 +4031,8 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            image: Input image to start generating from. Ideal images are 1280x720. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Description of what to discourage in the generated video.
             resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
             seed: Random seed. Omit for random generations.
@@ -4012,7 +4087,7 @@ class AsyncVideogenResource:
         *,
         prompt: str,
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
@@ -4025,7 +4100,8 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
-            image: Input image to start generating from. Ideal images are 1280x720. image file URL.
+            image: Input image to start generating from. Ideal images are 1280x720. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Description of what to discourage in the generated video.
             resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
             seed: Random seed. Omit for random generations.
@@ -4078,7 +4154,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         motion_id: str | NotGiven = NOT_GIVEN,
@@ -4094,8 +4170,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing the video you want to generate.
-            image_url: Upload an image to use as the starting point for video generation. image file
-                URL.
+            image_url: Upload an image to use as the starting point for video generation. image
+                file: URL, or local Path/bytes (uploaded for you).
             model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest
                 quality. One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default
                 'dop-lite'. Always sent (the schema requires it).
@@ -4127,7 +4203,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -4146,7 +4222,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation (max 500 characters). At most 500 characters.
-            image_url: URL of the image input. image file URL.
+            image_url: URL of the image input. image file: URL, or local Path/bytes (uploaded for
+                you).
             negative_prompt: Negative prompt for video generation. Default a long text.
             num_inference_steps: The number of inference steps to run. Lower gets faster results,
                 higher gets better results. Range >= 10 and <= 30. Default 30.
@@ -4191,7 +4268,7 @@ class AsyncVideogenResource:
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-        video_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Hunyuan V2V: Generate video using Tencent's Hunyuan Video model (video 2 video)
@@ -4213,7 +4290,8 @@ class AsyncVideogenResource:
             num_frames: The number of frames to generate. One of '129', '85'. Default '129'.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default
                 False.
-            video_url: URL of the video input. video file URL.
+            video_url: URL of the video input. video file: URL, or local Path/bytes (uploaded for
+                you).
             strength: Strength for Video-to-Video. Range >= 0 and <= 1. Default 0.85.
         """
         from genvr.models.videogen.hunyuan_v2v import HunyuanV2vInput
@@ -4282,10 +4360,10 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        tail_image_url: str | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -4297,11 +4375,13 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the start of the video. image file URL.
+            image_url: URL of the image to be used for the start of the video. image file: URL, or
+                local Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            tail_image_url: URL of the image to be used for the end of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
@@ -4327,8 +4407,8 @@ class AsyncVideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        start_image: str | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -4343,9 +4423,11 @@ class AsyncVideogenResource:
             negative_prompt: Things you do not want to see in the video. Default ''.
             aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of
                 '16:9', '9:16', '1:1'. Default '16:9'.
-            start_image: First frame of the video. image file URL.
+            start_image: First frame of the video. image file: URL, or local Path/bytes (uploaded
+                for you).
             reference_images: Reference images to use in video generation (up to 4 images). Also
-                known as scene elements. image file URLs. Items: 0 to 4.
+                known as scene elements. image files: URLs, or local Path/bytes
+                (uploaded for you). Items: 0 to 4.
             cfg_scale: Flexibility in video generation; The higher the value, the lower the model's
                 degree of flexibility, and the stronger the relevance to the user's
                 prompt. Range >= 0 and <= 1. Default 0.5.
@@ -4368,7 +4450,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -4381,7 +4463,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt to guide video generation.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
@@ -4441,10 +4524,10 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        tail_image_url: str | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -4455,11 +4538,13 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the start of the video. image file URL.
+            image_url: URL of the image to be used for the start of the video. image file: URL, or
+                local Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
-            tail_image_url: URL of the image to be used for the end of the video. image file URL.
+            tail_image_url: URL of the image to be used for the end of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
@@ -4483,7 +4568,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        start_image: str,
+        start_image: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
@@ -4496,7 +4581,7 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             start_image: First frame of the video. You must use a start image with kling-v2.1. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: Things you do not want to see in the video. Default ''.
             mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of
                 'standard', 'pro'. Default 'standard'.
@@ -4517,7 +4602,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
@@ -4529,7 +4614,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
             negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
                 low quality'.
@@ -4588,7 +4674,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["5"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -4602,7 +4688,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing the video to be generated.
-            image_url: URL of the image to be used for the video. image file URL.
+            image_url: URL of the image to be used for the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of '5'. Default '5'.
             aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
                 '1:1'. Default '16:9'.
@@ -4662,7 +4749,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
@@ -4734,7 +4821,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of
                 '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
             frame_interpolation: Smoothly blend frames for fluid video transitions. Default True.
@@ -4775,9 +4863,9 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        loras: list[str] | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -4798,9 +4886,11 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt to guide generation.
-            image_url: Image URL for Image-to-Video task. image file URL.
+            image_url: Image URL for Image-to-Video task. image file: URL, or local Path/bytes
+                (uploaded for you).
             negative_prompt: Negative prompt for generation. Default a long text.
-            loras: LoRA weights to use for generation. image file URLs. Advanced.
+            loras: LoRA weights to use for generation. image files: URLs, or local Path/bytes
+                (uploaded for you). Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
             aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
                 Default 'auto'.
@@ -4849,7 +4939,7 @@ class AsyncVideogenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        loras: list[str] | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -4871,7 +4961,8 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt to guide generation.
             negative_prompt: Negative prompt for generation. Default a long text.
-            loras: LoRA weights to use for generation. image file URLs. Advanced.
+            loras: LoRA weights to use for generation. image files: URLs, or local Path/bytes
+                (uploaded for you). Advanced.
             resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
             aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
                 Default 'auto'.
@@ -4918,8 +5009,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -4933,9 +5024,9 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: Initial image to start the video from. Can be used together with
-                end_image_url. image file URL.
+                end_image_url. image file: URL, or local Path/bytes (uploaded for you).
             end_image_url: Final image to end the video with. Can be used together with image_url.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
                 '3:4', '21:9', '9:21'. Default '16:9'.
             loop: Whether the video should loop (end of video is blended with the beginning) Default
@@ -4996,8 +5087,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -5011,9 +5102,9 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation.
             image_url: Initial image to start the video from. Can be used together with
-                end_image_url. image file URL.
+                end_image_url. image file: URL, or local Path/bytes (uploaded for you).
             end_image_url: Final image to end the video with. Can be used together with image_url.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
                 '3:4', '21:9', '9:21'. Default '16:9'.
             loop: Whether the video should loop (end of video is blended with the beginning) Default
@@ -5074,7 +5165,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        video_url: str,
+        video_url: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         start_frame: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
@@ -5092,7 +5183,7 @@ class AsyncVideogenResource:
             prompt: The text prompt to guide video generation.
             video_url: URL of the input video to represent the beginning of the video. If the input
                 video does not match the chosen aspect ratio, it is resized and center
-                cropped. video file URL.
+                cropped. video file: URL, or local Path/bytes (uploaded for you).
             num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
                 additional 24 frames beyond 96 incurs an additional billing unit. Range
                 >= 96 and <= 192. Default 96.
@@ -5128,7 +5219,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -5145,7 +5236,7 @@ class AsyncVideogenResource:
             prompt: The text prompt to guide video generation.
             image_url: URL of the input image to represent the first frame of the video. If the
                 input image does not match the chosen aspect ratio, it is resized and
-                center cropped. image file URL.
+                center cropped. image file: URL, or local Path/bytes (uploaded for you).
             num_frames: Number of frames to generate. Must be between 96 and 192 (inclusive). Each
                 additional 24 frames beyond 96 incurs an additional billing unit. Range
                 >= 96 and <= 192. Default 96.
@@ -5221,7 +5312,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -5232,7 +5323,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
@@ -5252,10 +5344,10 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Hailuo 2 Pro I2V: Generate videos using Minimax Hailuo 2 Pro model (image2video)
 
@@ -5264,12 +5356,14 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.minimax_hailuo2_pro_i2v import MinimaxHailuo2ProI2vInput
 
@@ -5314,10 +5408,10 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-        end_image_url: str | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
         (image2video)
@@ -5327,12 +5421,14 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt for video generation.
-            image_url: The image to be used for video generation. image file URL.
+            image_url: The image to be used for video generation. image file: URL, or local
+                Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
                 1080p resolution. One of '6', '10'. Default '6'.
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
-            end_image_url: The image to use for the end of the video. image file URL.
+            end_image_url: The image to use for the end of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.minimax_hailuo2_standard_i2v import (
             MinimaxHailuo2StandardI2vInput,
@@ -5382,8 +5478,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        first_frame_image: str | NotGiven = NOT_GIVEN,
-        subject_reference: str | NotGiven = NOT_GIVEN,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
@@ -5395,9 +5491,11 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for image generation.
             first_frame_image: First frame image for video generation. The output video will have
-                the same aspect ratio as this image. image file URL.
+                the same aspect ratio as this image. image file: URL, or local
+                Path/bytes (uploaded for you).
             subject_reference: An optional character reference image to use as the subject in the
-                generated video (this will use the S2V-01 model) image file URL.
+                generated video (this will use the S2V-01 model) image file: URL, or
+                local Path/bytes (uploaded for you).
             prompt_optimizer: Use prompt optimizer. Default True.
         """
         from genvr.models.videogen.minimax_video_o1 import MinimaxVideoO1Input
@@ -5414,7 +5512,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         dimensions: (
             Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
         ) = NOT_GIVEN,
@@ -5429,7 +5527,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt to generate a video from.
-            image_url: The URL of the image to use as the first frame of the video. image file URL.
+            image_url: The URL of the image to use as the first frame of the video. image file: URL,
+                or local Path/bytes (uploaded for you).
             dimensions: The dimensions of the generated video in width x height format. One of
                 '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
                 '1920x1080'.
@@ -5490,7 +5589,7 @@ class AsyncVideogenResource:
     async def pika2_2_i2v(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -5503,7 +5602,8 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Text prompt describing what to add.
             seed: The seed for the random number generator.
             negative_prompt: A negative prompt to guide the model. Default ''.
@@ -5565,7 +5665,7 @@ class AsyncVideogenResource:
     async def pika2_i2v_turbo(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -5578,7 +5678,8 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: Text prompt describing what to add.
             seed: The seed for the random number generator.
             negative_prompt: A negative prompt to guide the model. Default ''.
@@ -5601,8 +5702,8 @@ class AsyncVideogenResource:
     async def pikaadditions(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -5613,8 +5714,10 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
-            image_url: URL of the image to add. image file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
+            image_url: URL of the image to add. image file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: Text prompt describing what to add.
             negative_prompt: Negative prompt to guide the model.
             seed: The seed for the random number generator.
@@ -5633,8 +5736,8 @@ class AsyncVideogenResource:
     async def pikaswaps(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         modify_region: str,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -5646,8 +5749,10 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
-            image_url: URL of the image to swap with. image file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
+            image_url: URL of the image to swap with. image file: URL, or local Path/bytes (uploaded
+                for you).
             modify_region: Plaintext description of the object/region to modify.
             prompt: Text prompt describing the modification.
             negative_prompt: Negative prompt to guide the model.
@@ -5681,7 +5786,7 @@ class AsyncVideogenResource:
             "Hulk",
             "Venom",
         ],
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -5700,7 +5805,8 @@ class AsyncVideogenResource:
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom'.
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
                 '1080p'. Default '720p'.
             duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
@@ -5726,7 +5832,7 @@ class AsyncVideogenResource:
     async def pixverse_extend_video(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         style: (
@@ -5743,7 +5849,8 @@ class AsyncVideogenResource:
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video to extend. video file URL.
+            video_url: URL of the input video to extend. video file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Prompt describing how to extend the video.
             negative_prompt: Negative prompt to be used for the generation. Default ''.
             style: The style of the extended video. One of '', 'anime', '3d_animation', 'day',
@@ -5774,7 +5881,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -5791,7 +5898,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -5822,7 +5930,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -5838,7 +5946,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
@@ -5952,8 +6061,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        first_image_url: str,
-        last_image_url: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -5970,8 +6079,10 @@ class AsyncVideogenResource:
 
         Args:
             prompt: The prompt for the transition.
-            first_image_url: URL of the image to use as the first frame. image file URL.
-            last_image_url: URL of the image to use as the last frame. image file URL.
+            first_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            last_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -6002,8 +6113,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
-        last_frame_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
@@ -6044,9 +6155,11 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             last_frame_image: Use to generate a video that transitions from the first image to the
-                last image. Must be used with image. image file URL.
+                last image. Must be used with image. image file: URL, or local
+                Path/bytes (uploaded for you).
             quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default
                 '540p'.
             aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
@@ -6092,7 +6205,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
@@ -6109,7 +6222,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p',
@@ -6140,7 +6254,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
@@ -6156,7 +6270,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt describing what to generate.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
                 '3:4', '9:16'. Default '16:9'.
             resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
@@ -6270,8 +6385,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image: str | NotGiven = NOT_GIVEN,
-        last_frame_image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
@@ -6306,9 +6421,11 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation.
-            image: Image to use for the first frame of the video. image file URL.
+            image: Image to use for the first frame of the video. image file: URL, or local
+                Path/bytes (uploaded for you).
             last_frame_image: Use to generate a video that transitions from the first image to the
-                last image. Must be used with image. video file URL.
+                last image. Must be used with image. video file: URL, or local
+                Path/bytes (uploaded for you).
             quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost
                 more. V5 supports 1080p with 8 second duration. One of '360p', '540p',
                 '720p', '1080p'. Default '540p'.
@@ -6343,9 +6460,9 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
-        last_image_url: str | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -6362,11 +6479,12 @@ class AsyncVideogenResource:
                 in detail what should appear in the output. At most 1000 characters.
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
-                0.5 and 2. image file URL.
+                0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
             model: The model to use for video generation. One of 'gen3a_turbo'. Default
                 'gen3a_turbo'. Always sent (the schema requires it). Advanced.
             last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the
-                last frame of the generated video. image file URL.
+                last frame of the generated video. image file: URL, or local Path/bytes
+                (uploaded for you).
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
                 10.
             ratio: The aspect ratio of the generated video. One of '16:9', '9:16'. Default '16:9'.
@@ -6395,7 +6513,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
@@ -6413,7 +6531,7 @@ class AsyncVideogenResource:
                 in detail what should appear in the output. At most 1000 characters.
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
-                0.5 and 2. image file URL.
+                0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
             model: The model to use for video generation. One of 'runway/gen4_turbo'. Default
                 'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
@@ -6518,9 +6636,9 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        src_video: str | NotGiven = NOT_GIVEN,
-        src_mask: str | NotGiven = NOT_GIVEN,
-        src_ref_images: list[str] | NotGiven = NOT_GIVEN,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         speed_mode: (
             Literal[
                 "Lightly Juiced 🍊 (more consistent)",
@@ -6544,9 +6662,11 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Prompt.
-            src_video: Input video to edit. video file URL.
-            src_mask: Input mask video to edit. video file URL.
-            src_ref_images: Input reference images to edit. image file URLs. Items: 0 to 4.
+            src_video: Input video to edit. video file: URL, or local Path/bytes (uploaded for you).
+            src_mask: Input mask video to edit. video file: URL, or local Path/bytes (uploaded for
+                you).
+            src_ref_images: Input reference images to edit. image files: URLs, or local Path/bytes
+                (uploaded for you). Items: 0 to 4.
             speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
                 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default
                 'Lightly Juiced 🍊 (more consistent)'.
@@ -6581,7 +6701,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -6592,7 +6712,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Random seed for generation.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -6611,7 +6732,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        image_url: str,
+        image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -6622,7 +6743,8 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation. At most 1500 characters.
-            image_url: URL of the image to use as the first frame. image file URL.
+            image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Seed for the random number generator. Default 0.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -6641,7 +6763,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str] | NotGiven = NOT_GIVEN,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
@@ -6655,7 +6777,8 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation. Max: 1500 characters. At most 1500 characters.
             reference_image_urls: URLs of the reference images to use for consistent subject
-                appearance. image file URLs. Items: 0 to 4.
+                appearance. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
             aspect_ratio: The aspect ratio of the video. One of '1:1', '16:9', '9:16'. Default
                 '16:9'.
             seed: Seed for the random number generator. Default 0.
@@ -6679,8 +6802,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        start_image_url: str,
-        end_image_url: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -6691,8 +6814,10 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation. At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame. image file URL.
-            end_image_url: URL of the image to use as the last frame. image file URL.
+            start_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            end_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Seed for the random number generator. Default 0.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -6746,7 +6871,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        reference_image_urls: list[str],
+        reference_image_urls: list[str | FileSource],
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
@@ -6759,7 +6884,8 @@ class AsyncVideogenResource:
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
             reference_image_urls: URLs of the reference images to use for consistent subject
-                appearance. image file URLs. Items: 0 to 4.
+                appearance. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
             seed: Random seed for generation.
             aspect_ratio: The aspect ratio of the output video. One of '16:9', '9:16', '1:1'.
                 Default '16:9'.
@@ -6781,8 +6907,8 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        start_image_url: str,
-        end_image_url: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -6793,8 +6919,10 @@ class AsyncVideogenResource:
 
         Args:
             prompt: Text prompt for video generation, max 1500 characters. At most 1500 characters.
-            start_image_url: URL of the image to use as the first frame. image file URL.
-            end_image_url: URL of the image to use as the last frame. image file URL.
+            start_image_url: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            end_image_url: URL of the image to use as the last frame. image file: URL, or local
+                Path/bytes (uploaded for you).
             seed: Random seed for generation.
             movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
                 'small', 'medium', 'large'. Default 'auto'.
@@ -6813,7 +6941,7 @@ class AsyncVideogenResource:
     async def wan2_2_14b_i2v(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         frames_per_second: int | NotGiven = NOT_GIVEN,
@@ -6838,7 +6966,8 @@ class AsyncVideogenResource:
 
         Args:
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 81 and <= 121. Default 81.
             frames_per_second: Frames per second of the generated video. When using interpolation
@@ -6985,7 +7114,7 @@ class AsyncVideogenResource:
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_url: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
         size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -7002,7 +7131,7 @@ class AsyncVideogenResource:
             prompt: The prompt for generating the output.
             negative_prompt: Negative prompt for the generation.
             image_url: URL of the image to use as the first frame. Must be publicly accessible.
-                image file URL.
+                image file: URL, or local Path/bytes (uploaded for you).
             fast: Enable fast generation mode for quicker results. Default False.
             size: The size of the generated media in pixels (width*height). One of '1280*720',
                 '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
@@ -7032,7 +7161,7 @@ class AsyncVideogenResource:
         self,
         *,
         prompt: str,
-        control_video_url: str,
+        control_video_url: str | FileSource,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -7044,7 +7173,7 @@ class AsyncVideogenResource:
         fps: int | NotGiven = NOT_GIVEN,
         preprocess_video: bool | NotGiven = NOT_GIVEN,
         preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
-        reference_image_url: str | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Wan Fun Control: Motion transfer on videos using Wan Fun Control model
 
@@ -7054,7 +7183,7 @@ class AsyncVideogenResource:
         Args:
             prompt: The prompt to generate the video.
             control_video_url: The URL of the control video to use as a reference for the video
-                generation. video file URL.
+                generation. video file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: The negative prompt to generate the video. Default ''.
             num_inference_steps: The number of inference steps. Range >= 4 and <= 50. Default 27.
                 Advanced.
@@ -7073,7 +7202,7 @@ class AsyncVideogenResource:
             preprocess_type: The type of preprocess to apply to the video. Only used when
                 preprocess_video is True. One of 'depth', 'pose'. Default 'depth'.
             reference_image_url: The URL of the reference image to use as a reference for the video
-                generation. image file URL.
+                generation. image file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.videogen.wan_fun_control import WanFunControlInput
 

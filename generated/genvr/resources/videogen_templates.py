@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class VideogenTemplatesResource:
@@ -17,7 +24,7 @@ class VideogenTemplatesResource:
     def balloon_flyaway(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -28,8 +35,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -46,7 +53,7 @@ class VideogenTemplatesResource:
     def beast_companion(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
@@ -62,8 +69,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -86,7 +93,7 @@ class VideogenTemplatesResource:
     def bloom_magic(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -97,8 +104,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -116,7 +123,7 @@ class VideogenTemplatesResource:
         self,
         *,
         subject: str,
-        image_url: str,
+        image_url: str | FileSource,
         effect_type: (
             Literal[
                 "squish",
@@ -181,7 +188,8 @@ class VideogenTemplatesResource:
         Args:
             subject: The subject to insert into the predefined prompt template for the selected
                 effect.
-            image_url: URL of the input image. image file URL.
+            image_url: URL of the input image. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect_type: The type of effect to apply to the video. One of 'squish', 'muscle',
                 'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify',
                 'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
@@ -216,7 +224,7 @@ class VideogenTemplatesResource:
     def cap_walk(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -227,8 +235,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -245,7 +253,7 @@ class VideogenTemplatesResource:
     def captain_america(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -257,8 +265,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -275,7 +283,7 @@ class VideogenTemplatesResource:
     def cheek_kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -286,8 +294,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -304,7 +312,7 @@ class VideogenTemplatesResource:
     def christmas(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -315,8 +323,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. First prompt is for transforming into Santa
                 Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
                 is for christmas toast celebration. Last is for Santa Claus offering a
@@ -338,7 +346,7 @@ class VideogenTemplatesResource:
     def dreamy_wedding(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -349,8 +357,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -367,7 +375,7 @@ class VideogenTemplatesResource:
     def dynasty_dress(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -378,8 +386,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -396,7 +404,7 @@ class VideogenTemplatesResource:
     def exotic_princess(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         area: (
@@ -426,8 +434,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -448,7 +456,7 @@ class VideogenTemplatesResource:
     def eye_zoom_challenge(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -497,7 +505,8 @@ class VideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'.
@@ -523,7 +532,7 @@ class VideogenTemplatesResource:
     def fashion_stride(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -534,8 +543,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -552,7 +561,7 @@ class VideogenTemplatesResource:
     def flame_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -563,8 +572,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -581,7 +590,7 @@ class VideogenTemplatesResource:
     def french_kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -593,8 +602,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -611,7 +620,7 @@ class VideogenTemplatesResource:
     def frost_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -622,8 +631,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -640,7 +649,7 @@ class VideogenTemplatesResource:
     def golden_epoch(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -651,8 +660,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -669,7 +678,7 @@ class VideogenTemplatesResource:
     def hug(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -680,8 +689,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets: Couple photo, Single girl photo, Single
                 boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
@@ -700,7 +709,7 @@ class VideogenTemplatesResource:
     def hugging(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -711,8 +720,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -729,7 +738,7 @@ class VideogenTemplatesResource:
     def hulk(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -740,8 +749,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -758,7 +767,7 @@ class VideogenTemplatesResource:
     def hulk_dive(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -769,8 +778,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -787,7 +796,7 @@ class VideogenTemplatesResource:
     def kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -798,8 +807,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets: Couple photo, Single girl photo, Single
                 boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
@@ -818,7 +827,7 @@ class VideogenTemplatesResource:
     def kiss_me_ai(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -867,7 +876,8 @@ class VideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
@@ -892,7 +902,7 @@ class VideogenTemplatesResource:
     def kissing(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -903,8 +913,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -921,7 +931,7 @@ class VideogenTemplatesResource:
     def live_memory(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -932,8 +942,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -950,7 +960,7 @@ class VideogenTemplatesResource:
     def love_pose(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -961,8 +971,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -979,7 +989,7 @@ class VideogenTemplatesResource:
     def morphlab(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -990,8 +1000,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
                 (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
@@ -1009,7 +1019,7 @@ class VideogenTemplatesResource:
     def muscle_surge(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -1058,7 +1068,8 @@ class VideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'.
@@ -1084,7 +1095,7 @@ class VideogenTemplatesResource:
     def oscar_gala(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1095,8 +1106,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1113,7 +1124,7 @@ class VideogenTemplatesResource:
     def pet_lovers(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1124,8 +1135,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1142,7 +1153,7 @@ class VideogenTemplatesResource:
     def punch_hit(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1153,8 +1164,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1171,7 +1182,7 @@ class VideogenTemplatesResource:
     def romantic_lift(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1182,8 +1193,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Double (full body), Double (above
                 thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
                 text. Always sent (the schema requires it).
@@ -1201,7 +1212,7 @@ class VideogenTemplatesResource:
     def shake_it_dance(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1212,8 +1223,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1230,7 +1241,7 @@ class VideogenTemplatesResource:
     def slice_therapy(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1242,8 +1253,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1260,7 +1271,7 @@ class VideogenTemplatesResource:
     def squid_game(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -1309,7 +1320,8 @@ class VideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
@@ -1334,7 +1346,7 @@ class VideogenTemplatesResource:
     def star_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1345,8 +1357,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1363,7 +1375,7 @@ class VideogenTemplatesResource:
     def sweet_proposal(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1375,8 +1387,8 @@ class VideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Double (full body), Double (above
                 thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
                 text. Always sent (the schema requires it).
@@ -1394,7 +1406,7 @@ class VideogenTemplatesResource:
     def zombie_mode(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -1443,7 +1455,8 @@ class VideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'.
@@ -1476,7 +1489,7 @@ class AsyncVideogenTemplatesResource:
     async def balloon_flyaway(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1487,8 +1500,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1505,7 +1518,7 @@ class AsyncVideogenTemplatesResource:
     async def beast_companion(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
@@ -1521,8 +1534,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1545,7 +1558,7 @@ class AsyncVideogenTemplatesResource:
     async def bloom_magic(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1556,8 +1569,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1575,7 +1588,7 @@ class AsyncVideogenTemplatesResource:
         self,
         *,
         subject: str,
-        image_url: str,
+        image_url: str | FileSource,
         effect_type: (
             Literal[
                 "squish",
@@ -1640,7 +1653,8 @@ class AsyncVideogenTemplatesResource:
         Args:
             subject: The subject to insert into the predefined prompt template for the selected
                 effect.
-            image_url: URL of the input image. image file URL.
+            image_url: URL of the input image. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect_type: The type of effect to apply to the video. One of 'squish', 'muscle',
                 'inflate', 'crush', 'rotate', 'gun-shooting', 'deflate', 'cakeify',
                 'hulk', 'baby', 'bride', 'classy', …. Default 'cakeify'. Advanced.
@@ -1675,7 +1689,7 @@ class AsyncVideogenTemplatesResource:
     async def cap_walk(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1686,8 +1700,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1704,7 +1718,7 @@ class AsyncVideogenTemplatesResource:
     async def captain_america(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1716,8 +1730,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1734,7 +1748,7 @@ class AsyncVideogenTemplatesResource:
     async def cheek_kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1745,8 +1759,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1763,7 +1777,7 @@ class AsyncVideogenTemplatesResource:
     async def christmas(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1774,8 +1788,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. First prompt is for transforming into Santa
                 Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
                 is for christmas toast celebration. Last is for Santa Claus offering a
@@ -1797,7 +1811,7 @@ class AsyncVideogenTemplatesResource:
     async def dreamy_wedding(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1808,8 +1822,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1826,7 +1840,7 @@ class AsyncVideogenTemplatesResource:
     async def dynasty_dress(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1837,8 +1851,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1855,7 +1869,7 @@ class AsyncVideogenTemplatesResource:
     async def exotic_princess(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         area: (
@@ -1885,8 +1899,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -1907,7 +1921,7 @@ class AsyncVideogenTemplatesResource:
     async def eye_zoom_challenge(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -1956,7 +1970,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Eye Zoom Challenge'.
@@ -1982,7 +1997,7 @@ class AsyncVideogenTemplatesResource:
     async def fashion_stride(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1993,8 +2008,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2011,7 +2026,7 @@ class AsyncVideogenTemplatesResource:
     async def flame_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2022,8 +2037,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2040,7 +2055,7 @@ class AsyncVideogenTemplatesResource:
     async def french_kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2052,8 +2067,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2070,7 +2085,7 @@ class AsyncVideogenTemplatesResource:
     async def frost_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2081,8 +2096,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2099,7 +2114,7 @@ class AsyncVideogenTemplatesResource:
     async def golden_epoch(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2110,8 +2125,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2128,7 +2143,7 @@ class AsyncVideogenTemplatesResource:
     async def hug(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2139,8 +2154,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets: Couple photo, Single girl photo, Single
                 boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
@@ -2159,7 +2174,7 @@ class AsyncVideogenTemplatesResource:
     async def hugging(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2170,8 +2185,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2188,7 +2203,7 @@ class AsyncVideogenTemplatesResource:
     async def hulk(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2199,8 +2214,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2217,7 +2232,7 @@ class AsyncVideogenTemplatesResource:
     async def hulk_dive(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2228,8 +2243,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2246,7 +2261,7 @@ class AsyncVideogenTemplatesResource:
     async def kiss(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2257,8 +2272,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets: Couple photo, Single girl photo, Single
                 boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
@@ -2277,7 +2292,7 @@ class AsyncVideogenTemplatesResource:
     async def kiss_me_ai(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -2326,7 +2341,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Kiss Me AI'. Advanced.
@@ -2351,7 +2367,7 @@ class AsyncVideogenTemplatesResource:
     async def kissing(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2362,8 +2378,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2380,7 +2396,7 @@ class AsyncVideogenTemplatesResource:
     async def live_memory(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2391,8 +2407,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2409,7 +2425,7 @@ class AsyncVideogenTemplatesResource:
     async def love_pose(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2420,8 +2436,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2438,7 +2454,7 @@ class AsyncVideogenTemplatesResource:
     async def morphlab(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2449,8 +2465,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
                 (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
@@ -2468,7 +2484,7 @@ class AsyncVideogenTemplatesResource:
     async def muscle_surge(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -2517,7 +2533,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Muscle Surge'.
@@ -2543,7 +2560,7 @@ class AsyncVideogenTemplatesResource:
     async def oscar_gala(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2554,8 +2571,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2572,7 +2589,7 @@ class AsyncVideogenTemplatesResource:
     async def pet_lovers(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2583,8 +2600,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2601,7 +2618,7 @@ class AsyncVideogenTemplatesResource:
     async def punch_hit(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2612,8 +2629,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2630,7 +2647,7 @@ class AsyncVideogenTemplatesResource:
     async def romantic_lift(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2641,8 +2658,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Double (full body), Double (above
                 thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
                 text. Always sent (the schema requires it).
@@ -2660,7 +2677,7 @@ class AsyncVideogenTemplatesResource:
     async def shake_it_dance(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2671,8 +2688,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2689,7 +2706,7 @@ class AsyncVideogenTemplatesResource:
     async def slice_therapy(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2701,8 +2718,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2719,7 +2736,7 @@ class AsyncVideogenTemplatesResource:
     async def squid_game(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -2768,7 +2785,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Squid Game'. Advanced.
@@ -2793,7 +2811,7 @@ class AsyncVideogenTemplatesResource:
     async def star_carpet(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2804,8 +2822,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
@@ -2822,7 +2840,7 @@ class AsyncVideogenTemplatesResource:
     async def sweet_proposal(
         self,
         *,
-        images: list[str],
+        images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2834,8 +2852,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
-                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image file
-                URLs. Items: 1 to 1.
+                128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
+                files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets: Double (full body), Double (above
                 thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
                 text. Always sent (the schema requires it).
@@ -2853,7 +2871,7 @@ class AsyncVideogenTemplatesResource:
     async def zombie_mode(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         effect: (
             Literal[
                 "Kiss Me AI",
@@ -2902,7 +2920,8 @@ class AsyncVideogenTemplatesResource:
 
         Args:
             image_url: Optional URL of the image to use as the first frame. If not provided,
-                generates from text. image file URL.
+                generates from text. image file: URL, or local Path/bytes (uploaded for
+                you).
             effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
                 'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
                 Wings', 'Hulk', 'Venom', 'Microwave', …. Default 'Zombie Mode'.

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from genvr_runtime import NOT_GIVEN, AsyncBaseClient, BaseClient, GenerationResult, NotGiven
+from genvr_runtime import (
+    NOT_GIVEN,
+    AsyncBaseClient,
+    BaseClient,
+    FileSource,
+    GenerationResult,
+    NotGiven,
+)
 
 
 class VidutilsResource:
@@ -17,7 +24,7 @@ class VidutilsResource:
     def argil_avatar_a2v(
         self,
         *,
-        audio_url: str,
+        audio_url: str | FileSource,
         avatar: (
             Literal[
                 "Mia outdoor (UGC)",
@@ -59,7 +66,8 @@ class VidutilsResource:
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio to be processed. audio file URL.
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
                 (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
                 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
@@ -173,7 +181,7 @@ class VidutilsResource:
     def bria_upscale(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Bria Upscale: Upscale a video using Bria Upscale
@@ -183,7 +191,8 @@ class VidutilsResource:
 
         Args:
             video_url: Input video to increase resolution. Size should be less than 14142x14142 and
-                duration less than 30s. video file URL.
+                duration less than 30s. video file: URL, or local Path/bytes (uploaded
+                for you).
             desired_increase: desired_increase factor. One of '2', '4'. Default '2'.
         """
         from genvr.models.vidutils.bria_upscale import BriaUpscaleInput
@@ -197,8 +206,8 @@ class VidutilsResource:
     def bytedance_omnihuman(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
     ) -> GenerationResult:
         """Bytedance OmniHuman: Generate image based lip sync using Bytedance OmniHuman model
 
@@ -206,11 +215,13 @@ class VidutilsResource:
         `genvr.models.vidutils.bytedance_omnihuman.BytedanceOmnihumanInput` before anything is sent.
 
         Args:
-            image: Input image containing a human subject, face or character. image file URL.
+            image: Input image containing a human subject, face or character. image file: URL, or
+                local Path/bytes (uploaded for you).
             audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be
                 no longer than 15 seconds. After 15 seconds the video quality will begin
                 to degrade. If you have a lot of audio you want to process, we recommend
-                splitting it into 15 second chunks. audio file URL.
+                splitting it into 15 second chunks. audio file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.vidutils.bytedance_omnihuman import BytedanceOmnihumanInput
 
@@ -223,8 +234,8 @@ class VidutilsResource:
     def creatify_lipsync(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         loop: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Creatify Lipsync: Generate video based lip sync using Creatify Lipsync model.
@@ -233,8 +244,10 @@ class VidutilsResource:
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             loop: Whether to loop the video. Default False.
         """
         from genvr.models.vidutils.creatify_lipsync import CreatifyLipsyncInput
@@ -249,8 +262,8 @@ class VidutilsResource:
     def echomimic_v3(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_frames_per_generation: int | NotGiven = NOT_GIVEN,
@@ -265,9 +278,9 @@ class VidutilsResource:
 
         Args:
             image_url: The URL of the image to use as a reference for the video generation. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             audio_url: The URL of the audio to use as a reference for the video generation. audio
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             prompt: The prompt to use for the video generation.
             negative_prompt: The negative prompt to use for the video generation. Default ''.
             num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <=
@@ -295,7 +308,7 @@ class VidutilsResource:
     def heygen_video_translate(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         output_language: (
             Literal[
                 "English",
@@ -486,7 +499,7 @@ class VidutilsResource:
         `genvr.models.vidutils.heygen_video_translate.HeygenVideoTranslateInput` before anything is sent.
 
         Args:
-            video: Input video file (.mp4) video file URL.
+            video: Input video file (.mp4) video file: URL, or local Path/bytes (uploaded for you).
             output_language: The target language in which the video will be translated. One of
                 'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish',
                 'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default
@@ -503,8 +516,8 @@ class VidutilsResource:
     def hummingbird_lipsync(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
     ) -> GenerationResult:
         """Hummingbird Lipsync: Generate lipsync for a video using Hummingbird Lipsync model
 
@@ -512,8 +525,10 @@ class VidutilsResource:
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.vidutils.hummingbird_lipsync import HummingbirdLipsyncInput
 
@@ -526,7 +541,7 @@ class VidutilsResource:
     def hunyuan_foley_add_audio(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         text_prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -539,7 +554,8 @@ class VidutilsResource:
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate audio for. video file URL.
+            video_url: The URL of the video to generate audio for. video file: URL, or local
+                Path/bytes (uploaded for you).
             text_prompt: Text description of the desired audio (optional)
             negative_prompt: Negative prompt to avoid certain audio characteristics. Default 'noisy,
                 harsh'.
@@ -564,8 +580,8 @@ class VidutilsResource:
     def infinitalk(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
@@ -579,8 +595,10 @@ class VidutilsResource:
 
         Args:
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <=
                 721. Default 145.
@@ -606,8 +624,8 @@ class VidutilsResource:
     def kling_avatar(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Kling Avatar: Generate image based lip sync using Kling Avatar model.
@@ -616,8 +634,10 @@ class VidutilsResource:
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+            image_url: The URL of the image to use as your avatar. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar import KlingAvatarInput
@@ -632,8 +652,8 @@ class VidutilsResource:
     def kling_avatar_pro(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Kling Avatar Pro: Generate image based lip sync using Kling Avatar Pro model.
@@ -642,8 +662,10 @@ class VidutilsResource:
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+            image_url: The URL of the image to use as your avatar. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar_pro import KlingAvatarProInput
@@ -658,8 +680,8 @@ class VidutilsResource:
     def kling_lip_sync(
         self,
         *,
-        video_url: str,
-        audio_file: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         voice_id: (
             Literal[
@@ -722,9 +744,10 @@ class VidutilsResource:
         Args:
             video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be
                 less than 100MB, with a duration of 2-10 seconds, and a resolution of
-                720p-1080p (720-1920px dimensions). video file URL.
+                720p-1080p (720-1920px dimensions). video file: URL, or local Path/bytes
+                (uploaded for you).
             audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than
-                5MB. audio file URL.
+                5MB. audio file: URL, or local Path/bytes (uploaded for you).
             text: Text content for lip sync (if not using audio)
             voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT',
                 'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1',
@@ -748,8 +771,8 @@ class VidutilsResource:
     def lipsync_video(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
@@ -760,8 +783,8 @@ class VidutilsResource:
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
-            video_url: Input video. video file URL.
-            audio_url: Input audio to. audio file URL.
+            video_url: Input video. video file: URL, or local Path/bytes (uploaded for you).
+            audio_url: Input audio to. audio file: URL, or local Path/bytes (uploaded for you).
             guidance_scale: Guidance scale. Range >= 0 and <= 2. Default 1.
             seed: Set to 0 for Random seed. Default 0.
             loop_mode: Video loop mode when audio is bigger than video. One of '', 'pingpong',
@@ -782,7 +805,7 @@ class VidutilsResource:
         self,
         *,
         prompt: str,
-        video_url: str,
+        video_url: str | FileSource,
         sync_mode: bool | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -793,7 +816,8 @@ class VidutilsResource:
 
         Args:
             prompt: Text description of the desired video content.
-            video_url: URL of the video to edit. video file URL.
+            video_url: URL of the video to edit. video file: URL, or local Path/bytes (uploaded for
+                you).
             sync_mode: If set to true, the function will wait for the video to be generated and
                 uploaded before returning the response. This will increase the latency
                 of the function but it allows you to get the video directly in the
@@ -813,8 +837,8 @@ class VidutilsResource:
     def luma_ray2_flash_modify_video(
         self,
         *,
-        video_url: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         mode: (
             Literal[
@@ -838,10 +862,11 @@ class VidutilsResource:
 
         Args:
             video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             image_url: An optional URL of the first frame of the video. This should be a modified
                 version of the original first frame, it will be used to guide the video
-                modification. image file URL.
+                modification. image file: URL, or local Path/bytes (uploaded for you).
             prompt: A prompt to guide the video modification.
             mode: How closely the output should follow the source video. Adhere: very close, for
                 subtle enhancements. Flex: allows more stylistic change while keeping
@@ -863,8 +888,8 @@ class VidutilsResource:
     def luma_ray2_modify_video(
         self,
         *,
-        video_url: str,
-        first_frame_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         mode: (
             Literal[
@@ -888,10 +913,12 @@ class VidutilsResource:
 
         Args:
             video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             first_frame_url: An optional URL of the first frame of the video. This should be a
                 modified version of the original first frame, it will be used to guide
-                the video modification. image file URL.
+                the video modification. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: A prompt to guide the video modification.
             mode: How closely the output should follow the source video. Adhere: very close, for
                 subtle enhancements. Flex: allows more stylistic change while keeping
@@ -913,7 +940,7 @@ class VidutilsResource:
     def luma_reframe_video(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         aspect_ratio: (
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
@@ -932,7 +959,8 @@ class VidutilsResource:
 
         Args:
             video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             aspect_ratio: Aspect ratio of the reframed video. One of '1:1', '3:4', '4:3', '9:16',
                 '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: A prompt to guide the reframing generation.
@@ -977,8 +1005,8 @@ class VidutilsResource:
     def masked_video_generator(
         self,
         *,
-        video: str,
-        mask: str,
+        video: str | FileSource,
+        mask: str | FileSource,
     ) -> GenerationResult:
         """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
         model
@@ -987,9 +1015,10 @@ class VidutilsResource:
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
-            video: Source video for object segmentation. video file URL.
+            video: Source video for object segmentation. video file: URL, or local Path/bytes
+                (uploaded for you).
             mask: Segmentation mask for the first frame of the video, of the object(s) we want to
-                segment. video file URL.
+                segment. video file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.masked_video_generator import MaskedVideoGeneratorInput
 
@@ -1002,8 +1031,8 @@ class VidutilsResource:
     def minimax_remover(
         self,
         *,
-        video: str,
-        mask: str,
+        video: str | FileSource,
+        mask: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -1018,9 +1047,11 @@ class VidutilsResource:
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
-            video: Input video file with objects to be removed. video file URL.
+            video: Input video file with objects to be removed. video file: URL, or local Path/bytes
+                (uploaded for you).
             mask: Mask video file where white areas indicate objects to remove. Use this to generate
-                a mask: /vidutils/sa2va_26b_video. video file URL.
+                a mask: /vidutils/sa2va_26b_video. video file: URL, or local Path/bytes
+                (uploaded for you).
             num_frames: Number of frames to process (-1 = same as original video) Range >= -1.
                 Default -1.
             height: Output video height (-1 = same as original video, auto-scaled to max 1920px if
@@ -1052,7 +1083,7 @@ class VidutilsResource:
     def mirelo_add_audio(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         text_prompt: str | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1065,7 +1096,7 @@ class VidutilsResource:
 
         Args:
             video_url: A video url that can accessed from the API to process and add sound effects.
-                video file URL.
+                video file: URL, or local Path/bytes (uploaded for you).
             text_prompt: Additional description to guide the model.
             num_samples: The number of samples to generate from the model. Range >= 1. Default 2.
                 Advanced.
@@ -1090,12 +1121,12 @@ class VidutilsResource:
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        video: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
         duration: float | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         cfg_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """MMAudio: Generate audio for a video using MMAudio V2 model
 
@@ -1105,12 +1136,14 @@ class VidutilsResource:
         Args:
             prompt: Text prompt for generated audio. Default ''.
             negative_prompt: Negative prompt to avoid certain sounds. Default 'music'.
-            video: Optional video file for video-to-audio generation. video file URL.
+            video: Optional video file for video-to-audio generation. video file: URL, or local
+                Path/bytes (uploaded for you).
             duration: Duration of output in seconds. Range >= 1. Default 8.
             num_steps: Number of inference steps. Default 25.
             cfg_strength: Guidance strength (CFG) Range >= 1. Default 4.5.
             seed: Random seed. Use -1 or leave blank to randomize the seed. Range >= -1.
-            image: Optional image file for image-to-audio generation (experimental) image file URL.
+            image: Optional image file for image-to-audio generation (experimental) image file: URL,
+                or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.mmaudio import MmaudioInput
 
@@ -1129,10 +1162,10 @@ class VidutilsResource:
     def multitalk_lipsync_multi(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
-        first_audio_url: str | NotGiven = NOT_GIVEN,
-        second_audio_url: str | NotGiven = NOT_GIVEN,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
@@ -1145,10 +1178,13 @@ class VidutilsResource:
 
         Args:
             image_url: The input image. If the input image does not match the chosen aspect ratio,
-                it is resized and center cropped. image file URL.
+                it is resized and center cropped. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: The text prompt to guide video generation.
-            first_audio_url: The audio file for lipsync. audio file URL.
-            second_audio_url: The audio file for lipsync. audio file URL.
+            first_audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes
+                (uploaded for you).
+            second_audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes
+                (uploaded for you).
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
             turbo: Whether to use turbo mode. Default True. Advanced.
@@ -1169,8 +1205,8 @@ class VidutilsResource:
     def multitalk_lipsync_single(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1184,8 +1220,10 @@ class VidutilsResource:
 
         Args:
             image_url: The input image. If the input image does not match the chosen aspect ratio,
-                it is resized and center cropped. image file URL.
-            audio_url: The audio file for lipsync. audio file URL.
+                it is resized and center cropped. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
@@ -1206,9 +1244,9 @@ class VidutilsResource:
     def runway_act2(
         self,
         *,
-        character_image: str | NotGiven = NOT_GIVEN,
-        character_video: str | NotGiven = NOT_GIVEN,
-        reference_video: str | NotGiven = NOT_GIVEN,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
         ratio: (
             Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
@@ -1224,10 +1262,13 @@ class VidutilsResource:
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
-            character_image: URL of the image to use as the first frame. image file URL.
-            character_video: URL of the video to use as the first frame. video file URL.
+            character_image: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            character_video: URL of the video to use as the first frame. video file: URL, or local
+                Path/bytes (uploaded for you).
             reference_video: A video of a person performing in the manner that you would like your
-                character to perform. video file URL.
+                character to perform. video file: URL, or local Path/bytes (uploaded for
+                you).
             model: The model variant to use. One of 'act_two'. Default 'act_two'. Advanced.
             ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960',
                 '1104:832', '832:1104', '1584:672'. Default '1280:720'.
@@ -1259,10 +1300,10 @@ class VidutilsResource:
         self,
         *,
         prompt: str,
-        video: str,
+        video: str | FileSource,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Runway Aleph: Modify videos using Runway Aleph model
 
@@ -1272,12 +1313,14 @@ class VidutilsResource:
         Args:
             prompt: Text prompt for video generation.
             video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input
-                video will be used. video file URL.
+                video will be used. video file: URL, or local Path/bytes (uploaded for
+                you).
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
                 Default '16:9'.
             seed: Random seed. Set for reproducible generation.
             reference_images: Up to 3 reference images to influence the style or content of the
-                output. image file URLs. Items: 0 to 4.
+                output. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
         """
         from genvr.models.vidutils.runway_aleph import RunwayAlephInput
 
@@ -1293,7 +1336,7 @@ class VidutilsResource:
     def runway_upscale(
         self,
         *,
-        video: str,
+        video: str | FileSource,
     ) -> GenerationResult:
         """Runway Upscale: Upscale a video using Runway Upscale
 
@@ -1302,7 +1345,7 @@ class VidutilsResource:
 
         Args:
             video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side.
-                video file URL.
+                video file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.runway_upscale import RunwayUpscaleInput
 
@@ -1314,7 +1357,7 @@ class VidutilsResource:
     def sa2va_26b_video(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         instruction: str,
         frame_interval: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1324,7 +1367,8 @@ class VidutilsResource:
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
-            video: Input video for segmentation. video file URL.
+            video: Input video for segmentation. video file: URL, or local Path/bytes (uploaded for
+                you).
             instruction: Text instruction for the model. Write 'Segment the' to create a mask.
             frame_interval: Frame interval for processing. Range >= 1 and <= 30. Default 6.
         """
@@ -1340,8 +1384,8 @@ class VidutilsResource:
     def sonic(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
         dynamic_scale: float | NotGiven = NOT_GIVEN,
         min_resolution: int | NotGiven = NOT_GIVEN,
         inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1354,8 +1398,10 @@ class VidutilsResource:
         `genvr.models.vidutils.sonic.SonicInput` before anything is sent.
 
         Args:
-            image: Input portrait image (will be cropped if face is detected). image file URL.
-            audio: Input audio file (WAV, MP3, etc.) for the voice. audio file URL.
+            image: Input portrait image (will be cropped if face is detected). image file: URL, or
+                local Path/bytes (uploaded for you).
+            audio: Input audio file (WAV, MP3, etc.) for the voice. audio file: URL, or local
+                Path/bytes (uploaded for you).
             dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement.
                 Range >= 0.5 and <= 2. Default 1.
             min_resolution: Minimum image resolution for processing. Lower values use less memory
@@ -1398,8 +1444,8 @@ class VidutilsResource:
     def stable_avatar(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
@@ -1428,8 +1474,10 @@ class VidutilsResource:
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
-            image: Reference image for avatar generation. image file URL.
-            audio: Audio file to drive the avatar animation. audio file URL.
+            image: Reference image for avatar generation. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio: Audio file to drive the avatar animation. audio file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Text prompt describing the scene. Default ''.
             negative_prompt: Negative prompt to avoid unwanted elements. Default a long text.
             aspect_ratio: Output video aspect ratio. One of 'auto', 'square', 'portrait',
@@ -1475,8 +1523,8 @@ class VidutilsResource:
     def sync_lipsync2(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Sync Lipsync2: Generate video based lip sync using Sync Lipsync2 model.
@@ -1485,8 +1533,10 @@ class VidutilsResource:
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
                 Default 'cut_off'.
         """
@@ -1502,8 +1552,8 @@ class VidutilsResource:
     def sync_lipsync2_pro(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Sync Lipsync2 Pro: Generate video based lip sync using Sync Lipsync2 Pro model.
@@ -1512,8 +1562,10 @@ class VidutilsResource:
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
                 Default 'cut_off'.
         """
@@ -1529,7 +1581,7 @@ class VidutilsResource:
     def thinksound(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -1541,7 +1593,8 @@ class VidutilsResource:
         `genvr.models.vidutils.thinksound.ThinksoundInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate the audio for. video file URL.
+            video_url: The URL of the video to generate the audio for. video file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: A prompt to guide the audio generation. If not provided, it will be extracted
                 from the video. Default ''.
             seed: The seed for the random number generator.
@@ -1564,7 +1617,7 @@ class VidutilsResource:
     def topaz_upscale(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         target_fps: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1574,7 +1627,8 @@ class VidutilsResource:
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to upscale. video file URL.
+            video_url: URL of the video to upscale. video file: URL, or local Path/bytes (uploaded
+                for you).
             upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range
                 >= 1 and <= 4. Default 2.
             target_fps: Target FPS for frame interpolation. If set, frame interpolation will be
@@ -1592,8 +1646,8 @@ class VidutilsResource:
     def veed_fabric1(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         fast_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -1603,8 +1657,10 @@ class VidutilsResource:
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to be processed. image file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            image_url: The URL of the image to be processed. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             resolution: The resolution for the output. One of '480p', '720p'. Default '480p'.
             fast_mode: If set to true, the function will use the fast mode to generate the video.
                 Default False.
@@ -1622,7 +1678,7 @@ class VidutilsResource:
     def videobgremove(
         self,
         *,
-        input_video: str,
+        input_video: str | FileSource,
         output_type: (
             Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
         ) = NOT_GIVEN,
@@ -1633,7 +1689,7 @@ class VidutilsResource:
         `genvr.models.vidutils.videobgremove.VideobgremoveInput` before anything is sent.
 
         Args:
-            input_video: Video to segment. video file URL.
+            input_video: Video to segment. video file: URL, or local Path/bytes (uploaded for you).
             output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'.
                 Default 'green-screen'.
         """
@@ -1648,7 +1704,7 @@ class VidutilsResource:
     def videobgremove_bria(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         background_color: (
             Literal[
                 "Transparent",
@@ -1672,7 +1728,8 @@ class VidutilsResource:
         `genvr.models.vidutils.videobgremove_bria.VideobgremoveBriaInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to remove the background from. video file URL.
+            video_url: The URL of the video to remove the background from. video file: URL, or local
+                Path/bytes (uploaded for you).
             background_color: The color of the new background. One of 'Transparent', 'Black',
                 'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta',
                 'Orange'. Default 'Black'.
@@ -1688,7 +1745,7 @@ class VidutilsResource:
     def videofacerestore(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         tasks: (
             Literal[
                 "face-restoration",
@@ -1697,7 +1754,7 @@ class VidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,
         overlap: int | NotGiven = NOT_GIVEN,
@@ -1713,13 +1770,15 @@ class VidutilsResource:
         `genvr.models.vidutils.videofacerestore.VideofacerestoreInput` before anything is sent.
 
         Args:
-            video: Input video file (e.g. MP4). video file URL.
+            video: Input video file (e.g. MP4). video file: URL, or local Path/bytes (uploaded for
+                you).
             tasks: Which restoration tasks to apply. One of 'face-restoration',
                 'face-restoration-and-colorization',
                 'face-restoration-and-colorization-and-inpainting'. Default
                 'face-restoration'.
             mask: An inpainting mask image (white areas will be restored). Only required when tasks
-                includes inpainting. image file URL.
+                includes inpainting. image file: URL, or local Path/bytes (uploaded for
+                you).
             num_inference_steps: Number of diffusion steps. Default 30.
             decode_chunk_size: Chunk size for decoding long videos. Default 16.
             overlap: Number of overlapping frames between segments. Default 3.
@@ -1749,7 +1808,7 @@ class VidutilsResource:
     def videoupscale(
         self,
         *,
-        video_path: str,
+        video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
         model: (
             Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
@@ -1762,7 +1821,7 @@ class VidutilsResource:
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
-            video_path: Input Video. video file URL.
+            video_path: Input Video. video file: URL, or local Path/bytes (uploaded for you).
             resolution: Output resolution. One of 'FHD', '2k', '4k'. Default 'FHD'.
             model: Upscaling model. One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B',
                 'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
@@ -1779,8 +1838,8 @@ class VidutilsResource:
     def wan2_2_animate_move(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1796,9 +1855,11 @@ class VidutilsResource:
         `genvr.models.vidutils.wan2_2_animate_move.Wan22AnimateMoveInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
                 the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
                 Advanced.
@@ -1839,8 +1900,8 @@ class VidutilsResource:
     def wan2_2_animate_replace(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -1856,9 +1917,11 @@ class VidutilsResource:
         `genvr.models.vidutils.wan2_2_animate_replace.Wan22AnimateReplaceInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
                 the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
                 Advanced.
@@ -1906,7 +1969,7 @@ class AsyncVidutilsResource:
     async def argil_avatar_a2v(
         self,
         *,
-        audio_url: str,
+        audio_url: str | FileSource,
         avatar: (
             Literal[
                 "Mia outdoor (UGC)",
@@ -1948,7 +2011,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
-            audio_url: The URL of the audio to be processed. audio file URL.
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
                 (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
                 'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
@@ -2062,7 +2126,7 @@ class AsyncVidutilsResource:
     async def bria_upscale(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Bria Upscale: Upscale a video using Bria Upscale
@@ -2072,7 +2136,8 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: Input video to increase resolution. Size should be less than 14142x14142 and
-                duration less than 30s. video file URL.
+                duration less than 30s. video file: URL, or local Path/bytes (uploaded
+                for you).
             desired_increase: desired_increase factor. One of '2', '4'. Default '2'.
         """
         from genvr.models.vidutils.bria_upscale import BriaUpscaleInput
@@ -2086,8 +2151,8 @@ class AsyncVidutilsResource:
     async def bytedance_omnihuman(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
     ) -> GenerationResult:
         """Bytedance OmniHuman: Generate image based lip sync using Bytedance OmniHuman model
 
@@ -2095,11 +2160,13 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.bytedance_omnihuman.BytedanceOmnihumanInput` before anything is sent.
 
         Args:
-            image: Input image containing a human subject, face or character. image file URL.
+            image: Input image containing a human subject, face or character. image file: URL, or
+                local Path/bytes (uploaded for you).
             audio: Input audio file (MP3, WAV, etc.). For the best quality outputs audio should be
                 no longer than 15 seconds. After 15 seconds the video quality will begin
                 to degrade. If you have a lot of audio you want to process, we recommend
-                splitting it into 15 second chunks. audio file URL.
+                splitting it into 15 second chunks. audio file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.vidutils.bytedance_omnihuman import BytedanceOmnihumanInput
 
@@ -2112,8 +2179,8 @@ class AsyncVidutilsResource:
     async def creatify_lipsync(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         loop: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Creatify Lipsync: Generate video based lip sync using Creatify Lipsync model.
@@ -2122,8 +2189,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             loop: Whether to loop the video. Default False.
         """
         from genvr.models.vidutils.creatify_lipsync import CreatifyLipsyncInput
@@ -2138,8 +2207,8 @@ class AsyncVidutilsResource:
     async def echomimic_v3(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_frames_per_generation: int | NotGiven = NOT_GIVEN,
@@ -2154,9 +2223,9 @@ class AsyncVidutilsResource:
 
         Args:
             image_url: The URL of the image to use as a reference for the video generation. image
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             audio_url: The URL of the audio to use as a reference for the video generation. audio
-                file URL.
+                file: URL, or local Path/bytes (uploaded for you).
             prompt: The prompt to use for the video generation.
             negative_prompt: The negative prompt to use for the video generation. Default ''.
             num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <=
@@ -2184,7 +2253,7 @@ class AsyncVidutilsResource:
     async def heygen_video_translate(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         output_language: (
             Literal[
                 "English",
@@ -2375,7 +2444,7 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.heygen_video_translate.HeygenVideoTranslateInput` before anything is sent.
 
         Args:
-            video: Input video file (.mp4) video file URL.
+            video: Input video file (.mp4) video file: URL, or local Path/bytes (uploaded for you).
             output_language: The target language in which the video will be translated. One of
                 'English', 'Spanish', 'French', 'Hindi', 'Italian', 'German', 'Polish',
                 'Portuguese', 'Chinese', 'Japanese', 'Dutch', 'Turkish', …. Default
@@ -2392,8 +2461,8 @@ class AsyncVidutilsResource:
     async def hummingbird_lipsync(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
     ) -> GenerationResult:
         """Hummingbird Lipsync: Generate lipsync for a video using Hummingbird Lipsync model
 
@@ -2401,8 +2470,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
         """
         from genvr.models.vidutils.hummingbird_lipsync import HummingbirdLipsyncInput
 
@@ -2415,7 +2486,7 @@ class AsyncVidutilsResource:
     async def hunyuan_foley_add_audio(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         text_prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -2428,7 +2499,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate audio for. video file URL.
+            video_url: The URL of the video to generate audio for. video file: URL, or local
+                Path/bytes (uploaded for you).
             text_prompt: Text description of the desired audio (optional)
             negative_prompt: Negative prompt to avoid certain audio characteristics. Default 'noisy,
                 harsh'.
@@ -2453,8 +2525,8 @@ class AsyncVidutilsResource:
     async def infinitalk(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
@@ -2468,8 +2540,10 @@ class AsyncVidutilsResource:
 
         Args:
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <=
                 721. Default 145.
@@ -2495,8 +2569,8 @@ class AsyncVidutilsResource:
     async def kling_avatar(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Kling Avatar: Generate image based lip sync using Kling Avatar model.
@@ -2505,8 +2579,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+            image_url: The URL of the image to use as your avatar. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar import KlingAvatarInput
@@ -2521,8 +2597,8 @@ class AsyncVidutilsResource:
     async def kling_avatar_pro(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Kling Avatar Pro: Generate image based lip sync using Kling Avatar Pro model.
@@ -2531,8 +2607,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
-            image_url: The URL of the image to use as your avatar. image file URL.
-            audio_url: The URL of the audio file. audio file URL.
+            image_url: The URL of the image to use as your avatar. image file: URL, or local
+                Path/bytes (uploaded for you).
+            audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
+                you).
             prompt: The prompt to use for the video generation. Default ''.
         """
         from genvr.models.vidutils.kling_avatar_pro import KlingAvatarProInput
@@ -2547,8 +2625,8 @@ class AsyncVidutilsResource:
     async def kling_lip_sync(
         self,
         *,
-        video_url: str,
-        audio_file: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
         text: str | NotGiven = NOT_GIVEN,
         voice_id: (
             Literal[
@@ -2611,9 +2689,10 @@ class AsyncVidutilsResource:
         Args:
             video_url: URL of a video for lip syncing. It can be an .mp4 or .mov file, should be
                 less than 100MB, with a duration of 2-10 seconds, and a resolution of
-                720p-1080p (720-1920px dimensions). video file URL.
+                720p-1080p (720-1920px dimensions). video file: URL, or local Path/bytes
+                (uploaded for you).
             audio_file: Audio file for lip sync. Must be .mp3, .wav, .m4a, or .aac and less than
-                5MB. audio file URL.
+                5MB. audio file: URL, or local Path/bytes (uploaded for you).
             text: Text content for lip sync (if not using audio)
             voice_id: Voice ID for speech synthesis (if using text and not audio) One of 'en_AOT',
                 'en_oversea_male1', 'en_girlfriend_4_speech02', 'en_chat_0407_5-1',
@@ -2637,8 +2716,8 @@ class AsyncVidutilsResource:
     async def lipsync_video(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
@@ -2649,8 +2728,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
-            video_url: Input video. video file URL.
-            audio_url: Input audio to. audio file URL.
+            video_url: Input video. video file: URL, or local Path/bytes (uploaded for you).
+            audio_url: Input audio to. audio file: URL, or local Path/bytes (uploaded for you).
             guidance_scale: Guidance scale. Range >= 0 and <= 2. Default 1.
             seed: Set to 0 for Random seed. Default 0.
             loop_mode: Video loop mode when audio is bigger than video. One of '', 'pingpong',
@@ -2671,7 +2750,7 @@ class AsyncVidutilsResource:
         self,
         *,
         prompt: str,
-        video_url: str,
+        video_url: str | FileSource,
         sync_mode: bool | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -2682,7 +2761,8 @@ class AsyncVidutilsResource:
 
         Args:
             prompt: Text description of the desired video content.
-            video_url: URL of the video to edit. video file URL.
+            video_url: URL of the video to edit. video file: URL, or local Path/bytes (uploaded for
+                you).
             sync_mode: If set to true, the function will wait for the video to be generated and
                 uploaded before returning the response. This will increase the latency
                 of the function but it allows you to get the video directly in the
@@ -2702,8 +2782,8 @@ class AsyncVidutilsResource:
     async def luma_ray2_flash_modify_video(
         self,
         *,
-        video_url: str,
-        image_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         mode: (
             Literal[
@@ -2727,10 +2807,11 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             image_url: An optional URL of the first frame of the video. This should be a modified
                 version of the original first frame, it will be used to guide the video
-                modification. image file URL.
+                modification. image file: URL, or local Path/bytes (uploaded for you).
             prompt: A prompt to guide the video modification.
             mode: How closely the output should follow the source video. Adhere: very close, for
                 subtle enhancements. Flex: allows more stylistic change while keeping
@@ -2752,8 +2833,8 @@ class AsyncVidutilsResource:
     async def luma_ray2_modify_video(
         self,
         *,
-        video_url: str,
-        first_frame_url: str | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         mode: (
             Literal[
@@ -2777,10 +2858,12 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: URL of the video to modify. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             first_frame_url: An optional URL of the first frame of the video. This should be a
                 modified version of the original first frame, it will be used to guide
-                the video modification. image file URL.
+                the video modification. image file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: A prompt to guide the video modification.
             mode: How closely the output should follow the source video. Adhere: very close, for
                 subtle enhancements. Flex: allows more stylistic change while keeping
@@ -2802,7 +2885,7 @@ class AsyncVidutilsResource:
     async def luma_reframe_video(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         aspect_ratio: (
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
@@ -2821,7 +2904,8 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video
-                duration is 30 seconds. video file URL.
+                duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
+                for you).
             aspect_ratio: Aspect ratio of the reframed video. One of '1:1', '3:4', '4:3', '9:16',
                 '16:9', '9:21', '21:9'. Default '16:9'.
             prompt: A prompt to guide the reframing generation.
@@ -2866,8 +2950,8 @@ class AsyncVidutilsResource:
     async def masked_video_generator(
         self,
         *,
-        video: str,
-        mask: str,
+        video: str | FileSource,
+        mask: str | FileSource,
     ) -> GenerationResult:
         """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
         model
@@ -2876,9 +2960,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
-            video: Source video for object segmentation. video file URL.
+            video: Source video for object segmentation. video file: URL, or local Path/bytes
+                (uploaded for you).
             mask: Segmentation mask for the first frame of the video, of the object(s) we want to
-                segment. video file URL.
+                segment. video file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.masked_video_generator import MaskedVideoGeneratorInput
 
@@ -2891,8 +2976,8 @@ class AsyncVidutilsResource:
     async def minimax_remover(
         self,
         *,
-        video: str,
-        mask: str,
+        video: str | FileSource,
+        mask: str | FileSource,
         num_frames: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
@@ -2907,9 +2992,11 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
-            video: Input video file with objects to be removed. video file URL.
+            video: Input video file with objects to be removed. video file: URL, or local Path/bytes
+                (uploaded for you).
             mask: Mask video file where white areas indicate objects to remove. Use this to generate
-                a mask: /vidutils/sa2va_26b_video. video file URL.
+                a mask: /vidutils/sa2va_26b_video. video file: URL, or local Path/bytes
+                (uploaded for you).
             num_frames: Number of frames to process (-1 = same as original video) Range >= -1.
                 Default -1.
             height: Output video height (-1 = same as original video, auto-scaled to max 1920px if
@@ -2941,7 +3028,7 @@ class AsyncVidutilsResource:
     async def mirelo_add_audio(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         text_prompt: str | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -2954,7 +3041,7 @@ class AsyncVidutilsResource:
 
         Args:
             video_url: A video url that can accessed from the API to process and add sound effects.
-                video file URL.
+                video file: URL, or local Path/bytes (uploaded for you).
             text_prompt: Additional description to guide the model.
             num_samples: The number of samples to generate from the model. Range >= 1. Default 2.
                 Advanced.
@@ -2979,12 +3066,12 @@ class AsyncVidutilsResource:
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        video: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
         duration: float | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         cfg_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        image: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """MMAudio: Generate audio for a video using MMAudio V2 model
 
@@ -2994,12 +3081,14 @@ class AsyncVidutilsResource:
         Args:
             prompt: Text prompt for generated audio. Default ''.
             negative_prompt: Negative prompt to avoid certain sounds. Default 'music'.
-            video: Optional video file for video-to-audio generation. video file URL.
+            video: Optional video file for video-to-audio generation. video file: URL, or local
+                Path/bytes (uploaded for you).
             duration: Duration of output in seconds. Range >= 1. Default 8.
             num_steps: Number of inference steps. Default 25.
             cfg_strength: Guidance strength (CFG) Range >= 1. Default 4.5.
             seed: Random seed. Use -1 or leave blank to randomize the seed. Range >= -1.
-            image: Optional image file for image-to-audio generation (experimental) image file URL.
+            image: Optional image file for image-to-audio generation (experimental) image file: URL,
+                or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.mmaudio import MmaudioInput
 
@@ -3018,10 +3107,10 @@ class AsyncVidutilsResource:
     async def multitalk_lipsync_multi(
         self,
         *,
-        image_url: str,
+        image_url: str | FileSource,
         prompt: str,
-        first_audio_url: str | NotGiven = NOT_GIVEN,
-        second_audio_url: str | NotGiven = NOT_GIVEN,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
@@ -3034,10 +3123,13 @@ class AsyncVidutilsResource:
 
         Args:
             image_url: The input image. If the input image does not match the chosen aspect ratio,
-                it is resized and center cropped. image file URL.
+                it is resized and center cropped. image file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: The text prompt to guide video generation.
-            first_audio_url: The audio file for lipsync. audio file URL.
-            second_audio_url: The audio file for lipsync. audio file URL.
+            first_audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes
+                (uploaded for you).
+            second_audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes
+                (uploaded for you).
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
             turbo: Whether to use turbo mode. Default True. Advanced.
@@ -3058,8 +3150,8 @@ class AsyncVidutilsResource:
     async def multitalk_lipsync_single(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         prompt: str,
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -3073,8 +3165,10 @@ class AsyncVidutilsResource:
 
         Args:
             image_url: The input image. If the input image does not match the chosen aspect ratio,
-                it is resized and center cropped. image file URL.
-            audio_url: The audio file for lipsync. audio file URL.
+                it is resized and center cropped. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The audio file for lipsync. audio file: URL, or local Path/bytes (uploaded
+                for you).
             prompt: The text prompt to guide video generation.
             num_frames: Number of frames to generate. Range >= 41 and <= 251. Default 145.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
@@ -3095,9 +3189,9 @@ class AsyncVidutilsResource:
     async def runway_act2(
         self,
         *,
-        character_image: str | NotGiven = NOT_GIVEN,
-        character_video: str | NotGiven = NOT_GIVEN,
-        reference_video: str | NotGiven = NOT_GIVEN,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
         ratio: (
             Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
@@ -3113,10 +3207,13 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
-            character_image: URL of the image to use as the first frame. image file URL.
-            character_video: URL of the video to use as the first frame. video file URL.
+            character_image: URL of the image to use as the first frame. image file: URL, or local
+                Path/bytes (uploaded for you).
+            character_video: URL of the video to use as the first frame. video file: URL, or local
+                Path/bytes (uploaded for you).
             reference_video: A video of a person performing in the manner that you would like your
-                character to perform. video file URL.
+                character to perform. video file: URL, or local Path/bytes (uploaded for
+                you).
             model: The model variant to use. One of 'act_two'. Default 'act_two'. Advanced.
             ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960',
                 '1104:832', '832:1104', '1584:672'. Default '1280:720'.
@@ -3148,10 +3245,10 @@ class AsyncVidutilsResource:
         self,
         *,
         prompt: str,
-        video: str,
+        video: str | FileSource,
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        reference_images: list[str] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Runway Aleph: Modify videos using Runway Aleph model
 
@@ -3161,12 +3258,14 @@ class AsyncVidutilsResource:
         Args:
             prompt: Text prompt for video generation.
             video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input
-                video will be used. video file URL.
+                video will be used. video file: URL, or local Path/bytes (uploaded for
+                you).
             aspect_ratio: Video aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
                 Default '16:9'.
             seed: Random seed. Set for reproducible generation.
             reference_images: Up to 3 reference images to influence the style or content of the
-                output. image file URLs. Items: 0 to 4.
+                output. image files: URLs, or local Path/bytes (uploaded for you).
+                Items: 0 to 4.
         """
         from genvr.models.vidutils.runway_aleph import RunwayAlephInput
 
@@ -3182,7 +3281,7 @@ class AsyncVidutilsResource:
     async def runway_upscale(
         self,
         *,
-        video: str,
+        video: str | FileSource,
     ) -> GenerationResult:
         """Runway Upscale: Upscale a video using Runway Upscale
 
@@ -3191,7 +3290,7 @@ class AsyncVidutilsResource:
 
         Args:
             video: Video to upscale. Videos must be shorter than 40s and less than 4096px per side.
-                video file URL.
+                video file: URL, or local Path/bytes (uploaded for you).
         """
         from genvr.models.vidutils.runway_upscale import RunwayUpscaleInput
 
@@ -3203,7 +3302,7 @@ class AsyncVidutilsResource:
     async def sa2va_26b_video(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         instruction: str,
         frame_interval: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3213,7 +3312,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
-            video: Input video for segmentation. video file URL.
+            video: Input video for segmentation. video file: URL, or local Path/bytes (uploaded for
+                you).
             instruction: Text instruction for the model. Write 'Segment the' to create a mask.
             frame_interval: Frame interval for processing. Range >= 1 and <= 30. Default 6.
         """
@@ -3229,8 +3329,8 @@ class AsyncVidutilsResource:
     async def sonic(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
         dynamic_scale: float | NotGiven = NOT_GIVEN,
         min_resolution: int | NotGiven = NOT_GIVEN,
         inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3243,8 +3343,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sonic.SonicInput` before anything is sent.
 
         Args:
-            image: Input portrait image (will be cropped if face is detected). image file URL.
-            audio: Input audio file (WAV, MP3, etc.) for the voice. audio file URL.
+            image: Input portrait image (will be cropped if face is detected). image file: URL, or
+                local Path/bytes (uploaded for you).
+            audio: Input audio file (WAV, MP3, etc.) for the voice. audio file: URL, or local
+                Path/bytes (uploaded for you).
             dynamic_scale: Controls movement intensity. Increase/decrease for more/less movement.
                 Range >= 0.5 and <= 2. Default 1.
             min_resolution: Minimum image resolution for processing. Lower values use less memory
@@ -3287,8 +3389,8 @@ class AsyncVidutilsResource:
     async def stable_avatar(
         self,
         *,
-        image: str,
-        audio: str,
+        image: str | FileSource,
+        audio: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
@@ -3317,8 +3419,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
-            image: Reference image for avatar generation. image file URL.
-            audio: Audio file to drive the avatar animation. audio file URL.
+            image: Reference image for avatar generation. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio: Audio file to drive the avatar animation. audio file: URL, or local Path/bytes
+                (uploaded for you).
             prompt: Text prompt describing the scene. Default ''.
             negative_prompt: Negative prompt to avoid unwanted elements. Default a long text.
             aspect_ratio: Output video aspect ratio. One of 'auto', 'square', 'portrait',
@@ -3364,8 +3468,8 @@ class AsyncVidutilsResource:
     async def sync_lipsync2(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Sync Lipsync2: Generate video based lip sync using Sync Lipsync2 model.
@@ -3374,8 +3478,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
                 Default 'cut_off'.
         """
@@ -3391,8 +3497,8 @@ class AsyncVidutilsResource:
     async def sync_lipsync2_pro(
         self,
         *,
-        video_url: str,
-        audio_url: str,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
         """Sync Lipsync2 Pro: Generate video based lip sync using Sync Lipsync2 Pro model.
@@ -3401,8 +3507,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to be processed. video file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            video_url: The URL of the video to be processed. video file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
                 Default 'cut_off'.
         """
@@ -3418,7 +3526,7 @@ class AsyncVidutilsResource:
     async def thinksound(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -3430,7 +3538,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.thinksound.ThinksoundInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to generate the audio for. video file URL.
+            video_url: The URL of the video to generate the audio for. video file: URL, or local
+                Path/bytes (uploaded for you).
             prompt: A prompt to guide the audio generation. If not provided, it will be extracted
                 from the video. Default ''.
             seed: The seed for the random number generator.
@@ -3453,7 +3562,7 @@ class AsyncVidutilsResource:
     async def topaz_upscale(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         target_fps: int | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3463,7 +3572,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
-            video_url: URL of the video to upscale. video file URL.
+            video_url: URL of the video to upscale. video file: URL, or local Path/bytes (uploaded
+                for you).
             upscale_factor: Factor to upscale the video by (e.g. 2.0 doubles width and height) Range
                 >= 1 and <= 4. Default 2.
             target_fps: Target FPS for frame interpolation. If set, frame interpolation will be
@@ -3481,8 +3591,8 @@ class AsyncVidutilsResource:
     async def veed_fabric1(
         self,
         *,
-        image_url: str,
-        audio_url: str,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         fast_mode: bool | NotGiven = NOT_GIVEN,
     ) -> GenerationResult:
@@ -3492,8 +3602,10 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
-            image_url: The URL of the image to be processed. image file URL.
-            audio_url: The URL of the audio to be processed. audio file URL.
+            image_url: The URL of the image to be processed. image file: URL, or local Path/bytes
+                (uploaded for you).
+            audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
+                (uploaded for you).
             resolution: The resolution for the output. One of '480p', '720p'. Default '480p'.
             fast_mode: If set to true, the function will use the fast mode to generate the video.
                 Default False.
@@ -3511,7 +3623,7 @@ class AsyncVidutilsResource:
     async def videobgremove(
         self,
         *,
-        input_video: str,
+        input_video: str | FileSource,
         output_type: (
             Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
         ) = NOT_GIVEN,
@@ -3522,7 +3634,7 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.videobgremove.VideobgremoveInput` before anything is sent.
 
         Args:
-            input_video: Video to segment. video file URL.
+            input_video: Video to segment. video file: URL, or local Path/bytes (uploaded for you).
             output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'.
                 Default 'green-screen'.
         """
@@ -3537,7 +3649,7 @@ class AsyncVidutilsResource:
     async def videobgremove_bria(
         self,
         *,
-        video_url: str,
+        video_url: str | FileSource,
         background_color: (
             Literal[
                 "Transparent",
@@ -3561,7 +3673,8 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.videobgremove_bria.VideobgremoveBriaInput` before anything is sent.
 
         Args:
-            video_url: The URL of the video to remove the background from. video file URL.
+            video_url: The URL of the video to remove the background from. video file: URL, or local
+                Path/bytes (uploaded for you).
             background_color: The color of the new background. One of 'Transparent', 'Black',
                 'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta',
                 'Orange'. Default 'Black'.
@@ -3577,7 +3690,7 @@ class AsyncVidutilsResource:
     async def videofacerestore(
         self,
         *,
-        video: str,
+        video: str | FileSource,
         tasks: (
             Literal[
                 "face-restoration",
@@ -3586,7 +3699,7 @@ class AsyncVidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-        mask: str | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,
         overlap: int | NotGiven = NOT_GIVEN,
@@ -3602,13 +3715,15 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.videofacerestore.VideofacerestoreInput` before anything is sent.
 
         Args:
-            video: Input video file (e.g. MP4). video file URL.
+            video: Input video file (e.g. MP4). video file: URL, or local Path/bytes (uploaded for
+                you).
             tasks: Which restoration tasks to apply. One of 'face-restoration',
                 'face-restoration-and-colorization',
                 'face-restoration-and-colorization-and-inpainting'. Default
                 'face-restoration'.
             mask: An inpainting mask image (white areas will be restored). Only required when tasks
-                includes inpainting. image file URL.
+                includes inpainting. image file: URL, or local Path/bytes (uploaded for
+                you).
             num_inference_steps: Number of diffusion steps. Default 30.
             decode_chunk_size: Chunk size for decoding long videos. Default 16.
             overlap: Number of overlapping frames between segments. Default 3.
@@ -3638,7 +3753,7 @@ class AsyncVidutilsResource:
     async def videoupscale(
         self,
         *,
-        video_path: str,
+        video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
         model: (
             Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
@@ -3651,7 +3766,7 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
-            video_path: Input Video. video file URL.
+            video_path: Input Video. video file: URL, or local Path/bytes (uploaded for you).
             resolution: Output resolution. One of 'FHD', '2k', '4k'. Default 'FHD'.
             model: Upscaling model. One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B',
                 'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
@@ -3668,8 +3783,8 @@ class AsyncVidutilsResource:
     async def wan2_2_animate_move(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -3685,9 +3800,11 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.wan2_2_animate_move.Wan22AnimateMoveInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
                 the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
                 Advanced.
@@ -3728,8 +3845,8 @@ class AsyncVidutilsResource:
     async def wan2_2_animate_replace(
         self,
         *,
-        video_url: str,
-        image_url: str,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -3745,9 +3862,11 @@ class AsyncVidutilsResource:
         `genvr.models.vidutils.wan2_2_animate_replace.Wan22AnimateReplaceInput` before anything is sent.
 
         Args:
-            video_url: URL of the input video. video file URL.
+            video_url: URL of the input video. video file: URL, or local Path/bytes (uploaded for
+                you).
             image_url: URL of the input image. If the input image does not match the chosen aspect
-                ratio, it is resized and center cropped. image file URL.
+                ratio, it is resized and center cropped. image file: URL, or local
+                Path/bytes (uploaded for you).
             guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
                 the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
                 Advanced.
