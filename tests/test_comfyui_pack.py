@@ -205,7 +205,7 @@ def test_every_node_declares_its_schema(pack: Any) -> None:
         for section in ("required", "optional"):
             positions = [order[_wire_of(name, fields)] for name in declared[section]]
             assert positions == sorted(positions), (key, section)
-        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING")}
+        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "file": ("STRING", "STRING")}
         assert cls.RETURN_TYPES == kinds[cls.OUTPUT_KIND] and cls.RETURN_NAMES[-1] == "urls", key
         assert len(cls.RETURN_NAMES) == len(cls.RETURN_TYPES) == len(cls.OUTPUT_TOOLTIPS)
 
@@ -224,6 +224,7 @@ def test_output_kind_by_category_with_overrides(pack: Any) -> None:
     assert nodes["audiogen/dia"].OUTPUT_KIND == "audio"
     assert nodes["3dgen/trellis"].OUTPUT_KIND == "3d" and nodes["3dgen/trellis"].OUTPUT_NODE is True
     assert nodes["3dgen/panorama"].OUTPUT_KIND == "image"  # override: a panorama is an image
+    assert nodes["imagegen/recraft_v3_svg"].OUTPUT_KIND == "file"  # override: SVG vectors are no IMAGE
 
 
 def test_quirky_inputs(pack: Any) -> None:

@@ -49,6 +49,7 @@ CATEGORY_OUTPUT = {
 }
 MODEL_OUTPUT = {
     "3dgen/panorama": "image",  # "Generate panoramic images using Flux 360"
+    "imagegen/recraft_v3_svg": "file",  # SVG vectors: no IMAGE tensor can hold them; returned as files
 }
 CATEGORY_LABELS = {
     "imagegen": "Image Generation",

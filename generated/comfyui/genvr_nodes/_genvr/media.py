@@ -42,6 +42,11 @@ def sniff(data: bytes) -> tuple[str | None, str | None]:
             if kind == "video" and data[8:12] in _AUDIO_FTYP:
                 return "audio", ".m4a"
             return kind, ext
+    text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<svg") or (
+        text.startswith((b"<?xml", b"<!DOCTYPE svg", b"<!--")) and b"<svg" in data
+    ):
+        return "vector", ".svg"  # SVG (Recraft's vector models): not decodable as an IMAGE
     if data[:80].lstrip().startswith((b"v ", b"o ", b"mtllib", b"#")):
         return "3d", ".obj"
     return None, None
