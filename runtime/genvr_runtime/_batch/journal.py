@@ -161,11 +161,57 @@ class Journal:
                 "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)", rows
             )
 
+    def load(self, rows: Iterable[tuple[int, str, str, str, str]], meta: dict[str, str]) -> None:
+        """First run: every job and the meta row in ONE commit, so a run killed while loading leaves either
+        nothing or a complete journal. Jobs without meta (left by a run that died between two commits) were
+        never sent: they are replaced."""
+        with self._tx():
+            self._db.execute("DELETE FROM jobs WHERE state = 'pending'")
+            self._db.executemany(
+                "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+
     def hashes(self) -> Iterator[tuple[int, str]]:
         yield from self._db.execute("SELECT line, payload_hash FROM jobs ORDER BY line")
 
-    def update_payload(self, line: int, payload: str, digest: str) -> None:
-        self._db.execute("UPDATE jobs SET payload = ?, payload_hash = ? WHERE line = ? AND state = 'pending'", (payload, digest, line))
+    def fingerprints(self) -> Iterator[tuple[int, str, str]]:
+        """(line, payload hash, custom_id) of every job: what resuming compares with the input file."""
+        yield from self._db.execute("SELECT line, payload_hash, custom_id FROM jobs ORDER BY line")
+
+    def apply_input_changes(
+        self, upserts: list[tuple[int, str, str, str, str]], removed: list[int], meta: dict[str, str]
+    ) -> dict[str, list[int]]:
+        """`--force`: take the edited input for jobs not sent yet, in one commit. `upserts` are (line, custom_id,
+        model, payload json, payload hash) of changed or new lines; `removed` lines left the file. Jobs already
+        sent keep what they were sent with (their task is paid for); removed unsent jobs are dropped."""
+        kept: list[int] = []
+        with self._tx():
+            states = dict(self._db.execute("SELECT line, state FROM jobs"))
+            for line in removed:
+                if states.get(line) == "pending":
+                    self._db.execute("DELETE FROM jobs WHERE line = ?", (line,))
+                elif line in states:
+                    kept.append(line)
+            updates = [u for u in upserts if states.get(u[0]) == "pending"]
+            kept += [u[0] for u in upserts if u[0] in states and states[u[0]] != "pending"]
+            # Park the custom ids being rewritten first, so two unsent lines may swap theirs.
+            self._db.executemany("UPDATE jobs SET custom_id = ? WHERE line = ?", [(f"\0moving-{u[0]}", u[0]) for u in updates])
+            try:
+                self._db.executemany(
+                    "UPDATE jobs SET custom_id = ?, model = ?, payload = ?, payload_hash = ? WHERE line = ?",
+                    [(cid, model, payload, digest, line) for line, cid, model, payload, digest in updates],
+                )
+                self._db.executemany(
+                    "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)",
+                    [u for u in upserts if u[0] not in states],
+                )
+            except sqlite3.IntegrityError:
+                raise JournalMismatchError(
+                    "the edited input reuses a custom_id that this journal holds for another line; give it a new one"
+                ) from None
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+        return {"kept_as_sent": sorted(kept)}
 
     # -- recovery ----------------------------------------------------------------------------------------
     def recover(self, *, resubmit_unknown: bool) -> dict[str, int]:

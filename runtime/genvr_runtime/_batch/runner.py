@@ -117,6 +117,7 @@ class _Task:
     not_found: int = 0
     empty_fetches: int = 0
     ready_at: float = 0.0  # completed: response due from
+    fetch_since: float | None = None  # first response fetch (bounds a response that never comes)
 
     @property
     def routing(self) -> tuple[str, str]:
@@ -172,19 +173,19 @@ def _load_input(journal: Journal, path: Path, validation: ValidationReport, sett
             (job.line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
             for job in _jobs(path)
         )
-        journal.insert_jobs(rows)
-        journal.set_meta({
+        journal.load(rows, {
             "format": "1", "input_path": str(path.resolve()), "input_sha256": validation.input_sha256,
             "uid": settings.uid, "base_url": settings.base_url, "created_at": str(time.time()),
         })
         return
     if meta.get("input_sha256") == validation.input_sha256:
         return
-    changed: list[int] = []
     new_jobs = {job.line: job for job in _jobs(path)}  # only on a changed file: rare, and then we must compare
-    stored = dict(journal.hashes())
-    changed = sorted(line for line in set(new_jobs) | set(stored) if new_jobs.get(line) and stored.get(line) != new_jobs[line].payload_hash
-                     or line not in new_jobs)
+    stored = {line: (digest, custom_id) for line, digest, custom_id in journal.fingerprints()}
+    changed = sorted(
+        line for line in set(new_jobs) | set(stored)
+        if line not in new_jobs or stored.get(line) != (new_jobs[line].payload_hash, new_jobs[line].custom_id)
+    )
     if not changed:
         return
     if not options.force:
@@ -193,11 +194,15 @@ def _load_input(journal: Journal, path: Path, validation: ValidationReport, sett
             f"the input file changed since this journal was started (lines {shown}); "
             "use a new --out/--journal, or --force to resume with the new content of unsubmitted lines"
         )
-    for line in changed:
-        if line in new_jobs:
-            job = new_jobs[line]
-            journal.update_payload(line, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
-    journal.set_meta({"input_sha256": validation.input_sha256})
+    upserts = [
+        (line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
+        for line in changed if (job := new_jobs.get(line)) is not None
+    ]
+    kept = journal.apply_input_changes(upserts, [line for line in changed if line not in new_jobs],
+                                       {"input_sha256": validation.input_sha256})["kept_as_sent"]
+    if kept:
+        log.warning("--force: line(s) %s changed after they were sent; they keep the job they were sent as",
+                    ", ".join(map(str, kept[:20])))
 
 
 def _jobs(path: Path) -> Any:
@@ -532,29 +537,33 @@ class _Runner:
             finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]] = []
             for task, item in zip(group, items):
                 task.next_poll = now + self.poll.interval(now - task.submitted)
-                if item is None:
-                    continue
-                status_code, body = item
-                if self._not_found(status_code, body):
-                    task.not_found += 1
-                    if task.not_found >= self.options.lost_after:
-                        finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
-                    continue
-                if status_code >= 400:
-                    continue
-                try:
-                    data = envelope_data(body, model=task.model, task_id=task.task_id)
-                except APIError:
-                    continue
-                status = str(data.get("status") or "unknown")
-                self._note_status(status, task)
-                if status == "failed":
-                    message = str(data.get("error") or data.get("message") or "task failed (no message)")
-                    finished.append((task, "failed", None, None, error_record("task_failed", message)))
-                elif status == "completed":
-                    completed.append(task)
-                elif now - task.submitted > self.options.max_wait:
-                    finished.append((task, "timed_out", None, None, error_record("timed_out", f"still {status!r} after {self.options.max_wait:g}s; resumable")))
+                seen = "without a usable status reply"
+                if item is not None:
+                    status_code, body = item
+                    if self._not_found(status_code, body):
+                        task.not_found += 1
+                        if task.not_found >= self.options.lost_after:
+                            finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                            continue
+                    elif status_code < 400:
+                        try:
+                            data = envelope_data(body, model=task.model, task_id=task.task_id)
+                        except APIError:
+                            data = None
+                        if data is not None:
+                            status = str(data.get("status") or "unknown")
+                            self._note_status(status, task)
+                            if status == "failed":
+                                message = str(data.get("error") or data.get("message") or "task failed (no message)")
+                                finished.append((task, "failed", None, None, error_record("task_failed", message)))
+                                continue
+                            if status == "completed":
+                                completed.append(task)
+                                continue
+                            seen = repr(status)
+                # Still running, or every status reply failed: either way the wait is bounded (resumable).
+                if now - task.submitted > self.options.max_wait:
+                    finished.append((task, "timed_out", None, None, error_record("timed_out", f"still {seen} after {self.options.max_wait:g}s; resumable")))
             if completed:
                 self.journal.mark_completed([t.line for t in completed])
                 for t in completed:
@@ -632,19 +641,25 @@ class _Runner:
             finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]] = []
             now = time.monotonic()
             for task, item in zip(group, items):
-                if item is None:
-                    task.ready_at = now + self.poll.base
-                    continue
-                status_code, body = item
-                if self._not_found(status_code, body):
-                    task.not_found += 1
-                    if task.not_found >= self.options.lost_after:
-                        finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                if task.fetch_since is None:
+                    task.fetch_since = now
+                retry_fetch = item is None
+                if item is not None:
+                    status_code, body = item
+                    if self._not_found(status_code, body):
+                        task.not_found += 1
+                        if task.not_found >= self.options.lost_after:
+                            finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                            continue
+                        retry_fetch = True
+                    elif status_code >= 400:
+                        retry_fetch = True
+                if retry_fetch:
+                    if now - task.fetch_since > self.options.max_wait:  # the response never came: bounded, resumable
+                        finished.append((task, "timed_out", None, None, error_record(
+                            "timed_out", f"completed, but no usable response after {self.options.max_wait:g}s; resumable")))
                     else:
                         task.ready_at = now + self.poll.base
-                    continue
-                if status_code >= 400:
-                    task.ready_at = now + self.poll.base
                     continue
                 try:
                     data = envelope_data(body, model=task.model, task_id=task.task_id)

@@ -125,8 +125,13 @@ def output_extension(url: str) -> str:
 
 
 def output_filename(stem: str, index: int, url: str) -> str:
-    """Deterministic, resume-safe name: the same task/item and index always map to the same file."""
-    return f"{_SAFE.sub('_', stem)[:120]}_{index}{output_extension(url)}"
+    """Deterministic, resume-safe name: the same task/item and index always map to the same file, and two
+    different stems never share one (a stem that had to be sanitised or shortened gets a hash of itself).
+    """
+    safe = _SAFE.sub("_", stem)
+    if safe != stem or len(safe) > 120:
+        safe = f"{safe[:100]}-{hashlib.sha256(stem.encode()).hexdigest()[:16]}"
+    return f"{safe}_{index}{output_extension(url)}"
 
 
 @dataclass(frozen=True)
