@@ -94,3 +94,20 @@ async def test_file_node_runs_end_to_end(monkeypatch: pytest.MonkeyPatch, tmp_pa
     path = Path(files.splitlines()[0])
     assert path.parent == double.output_dir / "genvr" and path.is_file()
     assert urls.startswith(genvr_simulator.base_url)
+
+
+def test_combo_default_matches_its_entry_when_int_default_meets_float_enum() -> None:
+    """The normaliser accepts an integer default for a number enum (`default: 5`, `enum: [5.0, 10.0]`); the combo
+    entry is "5.0", so a default of "5" would not be in the list and ComfyUI would reject every untouched node."""
+    from dataclasses import replace
+
+    from generator_helpers import snapshot_specs
+
+    from generator.targets.comfyui_widgets import model_inputs
+
+    spec = snapshot_specs()["videogen/kling2_5_i2v"]
+    duration = next(p for p in spec.params if p.wire_name == "duration")
+    as_float = replace(duration, enum=(5.0, 10.0), default=5, has_default=True, types=("number",))
+    inputs = model_inputs(replace(spec, params=tuple(as_float if p is duration else p for p in spec.params))).inputs
+    combo = next(i for i in inputs if i.name == "duration")
+    assert combo.type == ("5.0", "10.0") and combo.options["default"] == "5.0"

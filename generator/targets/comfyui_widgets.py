@@ -127,7 +127,9 @@ def _param_inputs(p: Param, taken: set[str]) -> tuple[list[NodeInput], FieldSpec
         omit = not p.required and not p.has_default
         if omit:
             values.insert(0, API_DEFAULT)
-        default = _combo_text(p.default) if p.has_default else values[0]
+        # The entry of the enum value equal to the default (an int default may select a float entry: 5 → "5.0").
+        matches = [_combo_text(v) for v in p.enum if v == p.default and isinstance(v, bool) == isinstance(p.default, bool)]
+        default = (matches[0] if matches else _combo_text(p.default)) if p.has_default else values[0]
         options = {"default": default, "tooltip": tooltip, **base}
         if not all(isinstance(v, str) for v in p.enum):
             opts["values"] = {_combo_text(v): v for v in p.enum}  # combo text → the number GenVR expects
