@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
-from ._errors import GenVRError, OutputError, TaskFailedError, WaitCancelledError, WaitTimeoutError
+from ._errors import (
+    APIError,
+    GenVRError,
+    OutputError,
+    TaskFailedError,
+    WaitCancelledError,
+    WaitTimeoutError,
+)
 from ._files import (
     DownloadedFile,
     FileMode,
@@ -408,7 +415,7 @@ class BaseClient:
         info = type(params).genvr_model
         body = self._with_files(generate_body(self._settings.uid, params), params)
         call = self._settings.call("generate", body, model=info.key)
-        data = self._send_json(call)
+        data = _generate_reply(call, send(self._http, call, self._settings.retry, self._gate))
         return Job(
             self,
             info,
@@ -632,7 +639,9 @@ class AsyncBaseClient:
         info = type(params).genvr_model
         body = await self._with_files(generate_body(self._settings.uid, params), params)
         call = self._settings.call("generate", body, model=info.key)
-        data = await self._send_json(call)
+        data = _generate_reply(
+            call, await send_async(self._http, call, self._settings.retry, self._gate)
+        )
         return AsyncJob(
             self,
             info,
@@ -719,6 +728,26 @@ class AsyncBaseClient:
         self, step: str, body: dict[str, Any], *, model: str, task_id: str | None = None
     ) -> dict[str, Any]:
         return await self._send_json(self._settings.call(step, body, model=model, task_id=task_id))
+
+
+def _generate_reply(call: Call, response: httpx.Response) -> dict[str, Any]:
+    """`data` of a generate reply. An HTTP error or an explicit `success: false` raises its typed error (no task
+    was created); a 2xx whose body cannot be read or carries no task id may stand for a created, billed task, so
+    it raises AmbiguousSubmissionError (batch-anchors.md §4.2), which callers know not to resend blindly.
+    """
+    payload = _json_or_none(response)
+    explicit_refusal = isinstance(payload, dict) and payload.get("success") is False
+    if response.status_code >= 400 or explicit_refusal:
+        return parse_envelope(response, model=call.model or "", task_id=call.task_id)  # raises
+    try:
+        data = parse_envelope(response, model=call.model or "", task_id=call.task_id)
+    except APIError:
+        raise call.ambiguous(f"HTTP {response.status_code} with an unreadable reply") from None
+    task_id = data.get("id")
+    if not isinstance(task_id, str) or not task_id:
+        raise call.ambiguous(f"HTTP {response.status_code} without a task id")
+    data["_retry_after"] = parse_retry_after(response.headers)
+    return data
 
 
 def _task_id(data: dict[str, Any], model: str) -> str:
