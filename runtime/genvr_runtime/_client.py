@@ -21,6 +21,7 @@ import httpx
 from genvr_runtime._errors import APIError, GenVRError, OutputError, TaskFailedError, WaitCancelledError, WaitTimeoutError
 from genvr_runtime._files import (
     DownloadedFile,
+    DownloadError,
     FileMode,
     FileSource,
     data_uri,
@@ -389,9 +390,8 @@ class BaseClient:
             if url.startswith("data:"):
                 out.append(decode_data_uri(url))
                 continue
-            response = send(self._http, Call("GET", url, label="download"), self._settings.retry)
-            response.raise_for_status()
-            out.append(response.content)
+            response = send(self._http, Call("GET", url, label="download", follow_redirects=True), self._settings.retry)
+            out.append(_download_content(response, result, url))
         return out
 
     def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
@@ -573,9 +573,9 @@ class AsyncBaseClient:
             if url.startswith("data:"):
                 out.append(decode_data_uri(url))
                 continue
-            response = await send_async(self._http, Call("GET", url, label="download"), self._settings.retry)
-            response.raise_for_status()
-            out.append(response.content)
+            call = Call("GET", url, label="download", follow_redirects=True)
+            response = await send_async(self._http, call, self._settings.retry)
+            out.append(_download_content(response, result, url))
         return out
 
     async def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
@@ -650,3 +650,12 @@ def _batch_options(options: dict[str, Any]) -> BatchOptions:
     from genvr_runtime._batch.runner import BatchOptions
 
     return BatchOptions(**options)
+
+
+def _download_content(response: httpx.Response, result: GenerationResult, url: str) -> bytes:
+    """The body of a download, or a DownloadError naming the model and task (an expired URL answers 403)."""
+    if response.is_error:
+        raise DownloadError(
+            f"download of an output failed: HTTP {response.status_code}", url=url, model=result.model, task_id=result.task_id
+        )
+    return response.content

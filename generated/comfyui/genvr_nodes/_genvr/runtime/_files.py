@@ -189,7 +189,7 @@ def download_sync(http: httpx.Client, url: str, dest: Path) -> DownloadedFile:
         tmp = temp_path(dest)
         try:
             digest, size = hashlib.sha256(), 0
-            with http.stream("GET", url) as response, tmp.open("wb") as fh:
+            with http.stream("GET", url, follow_redirects=True) as response, tmp.open("wb") as fh:
                 response.raise_for_status()
                 for block in response.iter_bytes():
                     fh.write(block)
@@ -218,7 +218,7 @@ async def download_async(http: httpx.AsyncClient, url: str, dest: Path) -> Downl
         tmp = temp_path(dest)
         try:
             digest, size = hashlib.sha256(), 0
-            async with http.stream("GET", url) as response:
+            async with http.stream("GET", url, follow_redirects=True) as response:
                 response.raise_for_status()
                 with tmp.open("wb") as fh:
                     async for block in response.aiter_bytes():
@@ -251,6 +251,8 @@ def _redact_url(text: str) -> str:
 class DownloadError(GenVRError):
     """An output could not be downloaded (after retries)."""
 
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, url: str, model: str | None = None, task_id: str | None = None
+    ) -> None:
+        super().__init__(message, model=model, task_id=task_id)
         self.url = url

@@ -17,7 +17,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -143,8 +143,11 @@ class Call:
     kind: CallKind = "read"
     json: Any = None
     content: bytes | None = None
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = field(default=None, repr=False)  # may carry the Bearer key
     timeout: float | None = None
+    follow_redirects: bool = (
+        False  # downloads only: a redirected POST could start a second paid job
+    )
     model: str | None = None
     task_id: str | None = None
     idempotency_key: str | None = None
@@ -168,6 +171,8 @@ class Call:
             out["content"] = self.content
         if self.timeout is not None:
             out["timeout"] = self.timeout
+        if self.follow_redirects:
+            out["follow_redirects"] = True
         return out
 
     def effective_kind(self) -> CallKind:
