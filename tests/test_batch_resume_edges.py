@@ -117,3 +117,20 @@ def test_response_items_that_always_error_end_as_timed_out(genvr_simulator: Simu
     report, results = run(genvr_simulator, tmp_path, jobs)
     assert [r["status"] for r in results] == ["succeeded"] * 3
     check_invariants(genvr_simulator, jobs, results, tmp_path)
+
+
+def test_resume_against_another_server_is_refused_unless_forced(genvr_simulator: SimulatorServer, genvr_simulator_factory: Any,
+                                                                 tmp_path: Path) -> None:
+    import pytest
+
+    from genvr_runtime._batch.journal import JournalMismatchError
+
+    jobs = _lines(tmp_path / "jobs.jsonl", [_flux("a"), _flux("b")])
+    report, _ = run(genvr_simulator, tmp_path, jobs)
+    assert report.counts["succeeded"] == 2
+    other = genvr_simulator_factory()
+    with pytest.raises(JournalMismatchError, match="base_url"):
+        run(other, tmp_path, jobs)
+    assert other.counters()["tasks_created"] == 0  # nothing was sent to the other server
+    report, results = run(other, tmp_path, jobs, force=True)  # finished jobs stay finished
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"] and other.counters()["tasks_created"] == 0

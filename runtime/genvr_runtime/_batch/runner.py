@@ -178,6 +178,13 @@ def _load_input(journal: Journal, path: Path, validation: ValidationReport, sett
             "uid": settings.uid, "base_url": settings.base_url, "created_at": str(time.time()),
         })
         return
+    # Tasks live on one server under one user: polling them elsewhere would find none and mark them lost.
+    for key, now in (("base_url", settings.base_url), ("uid", settings.uid)):
+        if meta.get(key) not in (None, now) and not options.force:
+            raise JournalMismatchError(
+                f"this journal was started with {key} {meta[key]!r}, not {now!r}: its submitted tasks exist only "
+                "there; resume with the same settings, or --force"
+            )
     if meta.get("input_sha256") == validation.input_sha256:
         return
     new_jobs = {job.line: job for job in _jobs(path)}  # only on a changed file: rare, and then we must compare
