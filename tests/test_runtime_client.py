@@ -287,7 +287,7 @@ def test_key_never_in_repr_errors_or_logs(genvr_simulator: SimulatorServer, capl
         texts.append(repr(job))
         texts.append(repr(job.wait(timeout=10)))
         for exc_factory in (lambda: c.run(LooseFlux.from_call(prompt="x", aspect_ratio="bad")),
-                            lambda: job.wait(timeout=0) if False else c.job("imagegen/flux_dev", "missing").result(timeout=1)):
+                            lambda: c.job("imagegen/flux_dev", "missing").result(timeout=1)):
             try:
                 exc_factory()
             except GenVRError as exc:
