@@ -207,7 +207,7 @@ MATRIX: list[tuple[str, dict[str, Any], dict[str, int], dict[str, Any]]] = [
     ("item_error-429", {"rules": [rule("item_error", GEN, status=429, indices=[0, 5], count=2)]}, {"succeeded": 20}, {}),
     ("item_error-500-after", {"rules": [rule("item_error", GEN, status=500, when="after", indices=[1], count=1)]},
      {"unknown": 1, "succeeded": 19}, {}),
-    ("item_error-404-status", {"rules": [rule("item_error", STATUS, status=404)]}, {"lost": 20}, {}),
+    ("item_error-404-status", {"rules": [rule("item_error", STATUS, status=404)]}, {"lost": 20}, {"lost_after_seconds": 0.2}),
     ("batch_shape-drop_last", {"rules": [rule("batch_shape", GEN, mode="drop_last", count=1)]},
      {"unknown": 1, "succeeded": 19}, {}),
     ("batch_shape-duplicate", {"rules": [rule("batch_shape", GEN, mode="duplicate", count=1)]},

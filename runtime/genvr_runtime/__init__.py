@@ -22,6 +22,7 @@ from genvr_runtime._errors import (
     TaskFailedError,
     UploadError,
     WaitCancelledError,
+    WaitInterrupted,
     WaitTimeoutError,
 )
 from genvr_runtime._files import DownloadedFile, DownloadError, FileSource, data_uri
@@ -64,6 +65,7 @@ __all__ = [
     "TaskFailedError",
     "UploadError",
     "WaitCancelledError",
+    "WaitInterrupted",
     "WaitTimeoutError",
     "data_uri",
 ]

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Union
 
 import httpx
 
-from genvr_runtime._errors import APIError, GenVRError, OutputError, TaskFailedError, WaitCancelledError, WaitTimeoutError
+from genvr_runtime._errors import (
+    APIError,
+    GenVRError,
+    OutputError,
+    TaskFailedError,
+    WaitCancelledError,
+    WaitInterrupted,
+    WaitTimeoutError,
+)
 from genvr_runtime._files import (
     DownloadedFile,
     DownloadError,
@@ -231,6 +239,10 @@ class _JobState:
     def _body(self, uid: str) -> dict[str, Any]:
         return task_body(uid, self.task_id, self.model.category, self.model.subcategory)
 
+    def _pick_up_hint(self) -> str:
+        return (f"stopped waiting for task {self.task_id} ({self.model.key}, last status {self.last_status!r}); it is "
+                f"paid for and keeps running on GenVR: pick it up with client.job({self.model.key!r}, {self.task_id!r})")
+
     def _describe(self, kind: str) -> str:
         return f"<{kind} {self.model.key} task_id={self.task_id!r} status={self.last_status!r}>"
 
@@ -266,6 +278,14 @@ class Job(_JobState):
         """Poll until the task ends, then fetch its output. Raises WaitTimeoutError (with the task id) on timeout."""
         if self._result is not None:
             return self._result
+        try:
+            return self._wait(timeout, on_update)
+        except WaitInterrupted:
+            raise
+        except KeyboardInterrupt:
+            raise WaitInterrupted(self._pick_up_hint(), model=self.model.key, task_id=self.task_id) from None
+
+    def _wait(self, timeout: float | None, on_update: StatusCallback | None) -> GenerationResult:
         settings = self._client._settings
         limit = settings.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -451,6 +471,13 @@ class AsyncJob(_JobState):
     async def wait(self, timeout: float | None = None, *, on_update: StatusCallback | None = None) -> GenerationResult:
         if self._result is not None:
             return self._result
+        try:
+            return await self._wait(timeout, on_update)
+        except asyncio.CancelledError:
+            log.warning("%s", self._pick_up_hint())  # a cancelled wait must stay a cancellation; say what it left
+            raise
+
+    async def _wait(self, timeout: float | None, on_update: StatusCallback | None) -> GenerationResult:
         settings = self._client._settings
         limit = settings.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit

@@ -6,8 +6,9 @@
 
 Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
 Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage,
-3 some jobs are `unknown` (may have been created; see `status`), 4 authentication refused, 130 interrupted
-(re-run the same command to resume).
+3 some jobs are `unknown` (may have been created; see `status`), 4 authentication refused, 5 the server could
+not be reached for --give-up-after seconds, 130 interrupted (Ctrl-C: nothing more is sent; re-run the same
+command to resume).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--retries", type=int, default=5)
     run.add_argument("--generate-timeout", type=float, default=120.0)
     run.add_argument("--read-timeout", type=float, default=30.0)
+    run.add_argument("--give-up-after", type=float, default=60.0, metavar="SECONDS",
+                     help="stop (exit 5, resumable) when the server has not answered at all for this long")
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--progress", action="store_true", help="progress lines even when not on a terminal")
     run.add_argument("--base-url", help="API base URL (default GENVR_BASE_URL or GenVR's)")
@@ -115,9 +118,12 @@ def _run(args: argparse.Namespace) -> int:
         max_wait=args.max_wait, resubmit_unknown=args.resubmit_unknown, download_dir=args.download, force=args.force,
         progress=False if args.no_progress else (True if args.progress else None), resolver=resolver,
         generate_timeout=args.generate_timeout, read_timeout=args.read_timeout, max_retries=args.retries,
-        handle_signals=True,
+        give_up_after=args.give_up_after, handle_signals=True,
     )
     report = asyncio.run(run_batch(settings, args.jobs, args.out, options))
+    if report.interrupted and report.results_path is None:
+        print("interrupted while checking the input: nothing was sent", file=sys.stderr)
+        return report.exit_code
     if report.validation is not None and not report.validation.ok:
         _print_validation(report.validation)
         return report.exit_code
@@ -144,7 +150,7 @@ def _print_summary(report: BatchReport) -> None:
     print(f"summary: {report.jobs} jobs | " + " | ".join(f"{k} {v}" for k, v in shown.items())
           + f" | {calls} HTTP calls | results {report.results_path}", file=sys.stderr)
     if report.interrupted:
-        print("interrupted: re-run the same command to resume", file=sys.stderr)
+        print("interrupted: nothing more was sent; re-run the same command to resume", file=sys.stderr)
     if report.counts.get("unknown"):
         print(f"{report.counts['unknown']} job(s) are `unknown` (their generate call may have created a task); "
               "they were not resent. See `genvr batch status`, or re-run with --resubmit-unknown.", file=sys.stderr)

@@ -12,7 +12,9 @@ committed right after the reply is parsed. A row still `submitting` when a run s
 died mid-call: it becomes `unknown` and is never resent unless the user asks for it.
 
 States: pending → submitting → processing → completed (output not fetched yet) → succeeded; terminal
-failures: failed, rejected, unknown, lost, timed_out (resumed: polled again on the next run).
+failures: failed, rejected, unknown; timed_out and lost keep their task id and are polled again on the next run
+(the server is the truth). A job is `submitting` only while its generate call may be on the wire: a call that
+provably created nothing (not sent, 429, Ctrl-C before sending) puts it back to `pending`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from genvr_runtime._errors import GenVRError
 
@@ -101,13 +103,9 @@ class Journal:
     # -- lifecycle ---------------------------------------------------------------------------------------
     def open(self) -> Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(f"{self.path}.lock", "a+")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_fh.close()
-            self._lock_fh = None
-            raise JournalLockedError(f"journal {self.path} is in use by another runner") from None
+        # The lock is on the database file itself (its inode), so a symlink or any other spelling of the same
+        # journal meets it. SQLite's own locks are POSIX record locks, which flock() does not interact with.
+        self._lock_fh = lock_file(self.path, f"journal {self.path}")
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # the two protocol points switch to FULL (fsync) for their commit
@@ -120,8 +118,7 @@ class Journal:
             self.db.close()
             self.db = None
         if self._lock_fh is not None:
-            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
-            self._lock_fh.close()
+            unlock_file(self._lock_fh)
             self._lock_fh = None
 
     def __enter__(self) -> Journal:
@@ -227,7 +224,10 @@ class Journal:
                                          "the task may exist (not resent; use --resubmit-unknown)")),),
             )
             self._events([(line, "unknown", {"cause": "crash during generate"}) for (line,) in crashed], now)
-            resumed = self._db.execute("UPDATE jobs SET state = 'processing' WHERE state = 'timed_out'").rowcount
+            # The server is the truth: tasks we stopped waiting for, or gave up as lost, are asked about again.
+            resumed = self._db.execute(
+                "UPDATE jobs SET state = 'processing' WHERE state IN ('timed_out', 'lost') AND task_id IS NOT NULL"
+            ).rowcount
             resubmitted = 0
             if resubmit_unknown:
                 rows = self._db.execute("SELECT line, chunk_id, idempotency_key, error FROM jobs WHERE state = 'unknown'").fetchall()
@@ -264,15 +264,27 @@ class Journal:
         return out
 
     # -- the two fsync points ----------------------------------------------------------------------------
-    def mark_intent(self, lines: list[int], chunk_id: str, idempotency_key: str) -> None:
-        """Committed (fsync'd) before the generate call: a crash after this line is detectable."""
+    def mark_intent(self, lines: list[int], chunk_id: str, idempotency_key: str) -> list[int]:
+        """Committed (fsync'd) before the generate call: a crash after this line is detectable. Compare-and-set:
+        only jobs still `pending` are marked, and only those (returned) may be sent."""
         now = time.time()
+        marked: list[int] = []
         with self._tx(durable=True):
-            self._db.executemany(
-                "UPDATE jobs SET state = 'submitting', chunk_id = ?, idempotency_key = ?, attempts = attempts + 1 WHERE line = ?",
-                [(chunk_id, idempotency_key, line) for line in lines],
-            )
-            self._events([(line, "intent", {"chunk_id": chunk_id}) for line in lines], now)
+            for line in lines:
+                cur = self._db.execute(
+                    "UPDATE jobs SET state = 'submitting', chunk_id = ?, idempotency_key = ?, attempts = attempts + 1 "
+                    "WHERE line = ? AND state = 'pending'",
+                    (chunk_id, idempotency_key, line),
+                )
+                if cur.rowcount == 1:
+                    marked.append(line)
+            self._events([(line, "intent", {"chunk_id": chunk_id}) for line in marked], now)
+        return marked
+
+    def unmark_intent(self, lines: list[int]) -> None:
+        """The generate call provably created nothing (not sent, 429, …): back to `pending`, durably, so a crash
+        later does not turn these jobs into `unknown`."""
+        self.record_submission({}, {}, {}, lines)
 
     def record_submission(
         self,
@@ -380,7 +392,7 @@ def result_rows(db: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         }
         if previous:
             row["previous"] = json.loads(previous)
-        if state not in TERMINAL_STATES:
+        if state not in TERMINAL_STATES or state == "lost":  # a rerun asks the server about lost tasks again
             row["resumable"] = True
         yield row
 
@@ -390,6 +402,22 @@ def read_counts(db: sqlite3.Connection) -> dict[str, int]:
     for state, n in db.execute("SELECT state, count(*) FROM jobs GROUP BY state"):
         out[state] = n
     return out
+
+
+def lock_file(path: Path, what: str) -> IO[str]:
+    """An exclusive lock on `path` (created if missing), held until `unlock_file`; released by the OS on kill -9."""
+    fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise JournalLockedError(f"{what} is in use by another runner") from None
+    return fh
+
+
+def unlock_file(fh: IO[str]) -> None:
+    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    fh.close()
 
 
 def default_journal_path(out: Path) -> Path:

@@ -168,8 +168,9 @@ class ValidationReport:
         return self.error_count == 0
 
 
-def validate_file(path: Path, resolver: InputResolver) -> ValidationReport:
-    """Stream the whole file; every line checked, nothing sent. Memory: the set of custom ids only."""
+def validate_file(path: Path, resolver: InputResolver, should_stop: Callable[[], bool] | None = None) -> ValidationReport:
+    """Stream the whole file; every line checked, nothing sent. Memory: the set of custom ids only.
+    `should_stop` (Ctrl-C) ends the check early; the caller then sends nothing."""
     validator = InputValidator(resolver)
     seen: dict[str, int] = {}
     errors: list[LineError] = []
@@ -178,6 +179,8 @@ def validate_file(path: Path, resolver: InputResolver) -> ValidationReport:
     jobs = 0
     digest = hashlib.sha256()
     for number, text in iter_raw_lines(path):
+        if should_stop is not None and should_stop():
+            break
         digest.update(text.encode())
         parsed = parse_line(number, text)
         problems = [parsed] if isinstance(parsed, LineError) else validator.validate(parsed)

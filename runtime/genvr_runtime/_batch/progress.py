@@ -79,12 +79,14 @@ class ProgressDisplay:
         self._progress.start()
         self._task = self._progress.add_task("batch", total=self.total, completed=counts.done, counts=counts.line())
 
-    def update(self, counts: Counts) -> None:
+    def update(self, counts: Counts, note: str | None = None) -> None:
+        """`note`: what the run is waiting for right now (a retry, a rate-limit pause), shown after the counts."""
+        text = counts.line() + (f" | {note}" if note else "")
         if self._progress is not None:
-            self._progress.update(self._task, completed=counts.done, counts=counts.line())
+            self._progress.update(self._task, completed=counts.done, counts=text)
         elif self.plain and time.monotonic() - self._last_plain >= 5.0:
             self._last_plain = time.monotonic()
-            print(f"[genvr batch] {counts.done}/{self.total} done | {counts.line()}", file=sys.stderr, flush=True)
+            print(f"[genvr batch] {counts.done}/{self.total} done | {text}", file=sys.stderr, flush=True)
 
     def stop(self, counts: Counts) -> None:
         if self._progress is not None:

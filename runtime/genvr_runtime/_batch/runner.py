@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import math
-import signal
 import time
 import uuid
 from collections import deque
@@ -41,12 +40,15 @@ from genvr_runtime._batch.journal import (
     JournalMismatchError,
     default_journal_path,
     error_record,
+    lock_file,
     result_rows,
+    unlock_file,
 )
 from genvr_runtime._batch.progress import Counts, ProgressDisplay
+from genvr_runtime._batch.stop import StopRequest
 from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError
 from genvr_runtime._files import output_filename, download_async, DownloadError
-from genvr_runtime._http import Call, Gate, RetryPolicy, send_async
+from genvr_runtime._http import NOT_SENT_ERRORS, Call, Gate, RetryPolicy, describe_connection_error, parse_retry_after, send_async
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
 
@@ -55,7 +57,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("genvr_runtime.batch")
 
-EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_UNKNOWN, EXIT_AUTH, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_UNKNOWN, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 ItemCallback = Callable[[dict[str, Any]], None]
 
 
@@ -79,10 +81,13 @@ class BatchOptions:
     generate_timeout: float = 120.0  # long: a cut-off generate call is an ambiguous one
     read_timeout: float = 30.0
     max_retries: int = 5
-    lost_after: int = 3  # "task not found" this many times → `lost` (never resubmitted)
+    lost_after: int = 3  # "task not found" this many times in a row, and for `lost_after_seconds` → `lost`
+    lost_after_seconds: float = 60.0  # (a rerun asks again: the server is the truth; lost jobs are never resubmitted)
+    give_up_after: float = 60.0  # no answer from the server at all for this long → stop (resumable, exit 5)
     empty_output_retries: int = 2
     response_linger: float | None = None  # wait this long to fill a response call; default poll.base
     handle_signals: bool = False  # the CLI sets this: Ctrl-C stops submitting, a second Ctrl-C stops
+    stop: StopRequest | None = None  # or pass your own and call `request()` (e.g. from another thread's signal)
     transport: httpx.AsyncBaseTransport | None = None  # tests
 
 
@@ -114,7 +119,8 @@ class _Task:
     state: str = "processing"
     next_poll: float = 0.0
     busy: bool = False
-    not_found: int = 0
+    not_found: int = 0  # consecutive "task not found" answers
+    not_found_since: float | None = None
     empty_fetches: int = 0
     ready_at: float = 0.0  # completed: response due from
     fetch_since: float | None = None  # first response fetch (bounds a response that never comes)
@@ -130,22 +136,45 @@ def run_batch_sync(settings: _Settings, jobs: Path, out: Path, options: BatchOpt
 
 
 async def run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchOptions) -> BatchReport:
+    stop = options.stop or StopRequest()
+    with stop.on_signals(options.handle_signals):  # from the very start: Ctrl-C while validating sends nothing
+        return await _run_batch(settings, jobs, out, options, stop)
+
+
+def _refuse_overwriting_input(jobs: Path, out: Path, journal: Path) -> None:
+    source = jobs.resolve()
+    for what, path in (("--out", out), ("--journal", journal)):
+        if path.resolve() == source or (path.exists() and jobs.exists() and path.samefile(jobs)):
+            raise GenVRError(f"{what} {path} is the input file {jobs}; writing it would destroy your jobs")
+
+
+async def _run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchOptions, stop: StopRequest) -> BatchReport:
     resolver = options.resolver or default_resolver
-    validation = validate_file(jobs, resolver)
+    journal_path = options.journal or default_journal_path(out)
+    if not options.dry_run:
+        _refuse_overwriting_input(jobs, out, journal_path)
+    validation = validate_file(jobs, resolver, should_stop=lambda: stop.requested)
+    if stop.requested:
+        return BatchReport(validation.jobs, {}, EXIT_INTERRUPTED, None, None, validation, interrupted=True)
     if not validation.ok or options.dry_run:
         return BatchReport(
             validation.jobs, {}, EXIT_OK if validation.ok else EXIT_INVALID, None, None, validation=validation
         )
-    journal_path = options.journal or default_journal_path(out)
-    with Journal(journal_path) as journal:
-        _load_input(journal, jobs, validation, settings, options)
-        recovered = journal.recover(resubmit_unknown=options.resubmit_unknown)
-        runner = _Runner(settings, journal, options)
-        try:
-            await runner.run()
-        finally:
-            write_jsonl_atomic(out, result_rows(journal._db))
-        counts = journal.counts()
+    # One runner per results file as well as per journal: two journals writing one results file would each
+    # submit every job. The lock sits beside the real file (the results file itself is replaced by rename).
+    out_lock = lock_file(Path(f"{out.resolve()}.lock"), f"results file {out}")
+    try:
+        with Journal(journal_path) as journal:
+            _load_input(journal, jobs, validation, settings, options)
+            recovered = journal.recover(resubmit_unknown=options.resubmit_unknown)
+            runner = _Runner(settings, journal, options, stop)
+            try:
+                await runner.run()
+            finally:
+                write_jsonl_atomic(out, result_rows(journal._db))
+            counts = journal.counts()
+    finally:
+        unlock_file(out_lock)
     report = BatchReport(
         validation.jobs, counts, _exit_code(counts, runner), out, journal_path, validation, dict(runner.calls),
         runner.interrupted, runner.aborted, recovered,
@@ -156,6 +185,8 @@ async def run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchOp
 def _exit_code(counts: dict[str, int], runner: _Runner) -> int:
     if runner.aborted == "auth":
         return EXIT_AUTH
+    if runner.aborted == "unreachable":
+        return EXIT_UNREACHABLE
     if runner.interrupted or counts["pending"] or counts["processing"] or counts["completed"] or counts["timed_out"]:
         return EXIT_INTERRUPTED if runner.interrupted else EXIT_FAILURES
     if counts["unknown"]:
@@ -220,10 +251,18 @@ def _jobs(path: Path) -> Any:
 
 
 class _Runner:
-    def __init__(self, settings: _Settings, journal: Journal, options: BatchOptions) -> None:
+    def __init__(self, settings: _Settings, journal: Journal, options: BatchOptions, stop: StopRequest) -> None:
         self.settings = settings
         self.journal = journal
         self.options = options
+        self.stop = stop
+        self.stop_event = asyncio.Event()  # set when no generate call may leave any more (Ctrl-C, 402, abort)
+        self.hard_stop = False  # second Ctrl-C: calls on the wire are abandoned too (next run: `unknown`)
+        self.chunk_size = BATCH_LIMIT  # halved after an ambiguous generate call: a lost reply costs fewer unknowns
+        self.not_created_streak = 0  # generate calls in a row that provably created nothing (backoff exponent)
+        self.unreachable_since: float | None = None  # first of a run of calls that got no HTTP answer at all
+        self.unreachable_cause = ""
+        self.retry_note: str | None = None
         self.poll = options.poll
         self.linger = options.poll.base if options.response_linger is None else options.response_linger
         self.validator_resolver = options.resolver or default_resolver
@@ -261,10 +300,17 @@ class _Runner:
             task.next_poll = time.monotonic()
             task.ready_at = time.monotonic()
             self.in_flight[row.line] = task
-        self._install_signals()
+        loop = asyncio.get_running_loop()
+        def schedule_stop() -> None:  # runs inside the signal handler: only hand the work to the loop
+            loop.call_soon_threadsafe(self._on_stop)
+
+        unlisten = self.stop.listen(schedule_stop)
+        if self.stop.requested:
+            self._on_stop()
         limits = httpx.Limits(max_connections=self.options.max_concurrent_calls + 4, max_keepalive_connections=self.options.max_concurrent_calls + 4)
         timeout = httpx.Timeout(self.options.read_timeout, connect=10.0)
-        self.http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=self.options.transport,
+        inner = self.options.transport or httpx.AsyncHTTPTransport(limits=limits)
+        self.http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=_Watched(inner, self),
                                       event_hooks={"request": [self._count_call]})
         self.display.start(self.counts)
         try:
@@ -272,14 +318,16 @@ class _Runner:
         finally:
             # Let generate calls in flight finish and journal their outcome: cancelling them would turn a
             # known answer into an `unknown` job. Reads are safe to drop (the next run polls again).
-            if self.submit_tasks:
+            # Calls still waiting for a slot or a Retry-After never leave (they saw stop_event).
+            self.stop_event.set()
+            if self.submit_tasks and not self.hard_stop:
                 await asyncio.gather(*self.submit_tasks, return_exceptions=True)
             for t in list(self.running):
                 t.cancel()
             if self.running:
                 await asyncio.gather(*self.running, return_exceptions=True)
             await self.http.aclose()
-            self._remove_signals()
+            unlisten()
             self.display.stop(self.counts)
         if self.crash is not None:
             raise self.crash  # a bug, not a GenVR failure: the journal is consistent, the traceback matters
@@ -287,6 +335,10 @@ class _Runner:
     async def _loop(self) -> None:
         while not self.stop_now:
             now = time.monotonic()
+            if self.unreachable_since is not None and now - self.unreachable_since >= self.options.give_up_after:
+                self._abort("unreachable", f"cannot reach {self.settings.base_url}: {self.unreachable_cause} (no answer for "
+                            f"{now - self.unreachable_since:.0f}s); nothing is lost: re-run the same command to resume")
+                break
             self._launch_submits()
             self._launch_polls(now)
             self._launch_responses(now)
@@ -302,7 +354,7 @@ class _Runner:
                     await asyncio.wait_for(self.wake.wait(), timeout)
                 except asyncio.TimeoutError:
                     pass
-            self.display.update(self.counts)
+            self.display.update(self.counts, self._note())
             if self.options.on_progress is not None:
                 self.options.on_progress(self.counts)
 
@@ -363,10 +415,10 @@ class _Runner:
             available = len(self.pending) + len(self.requeued)
             if available == 0:
                 return
-            size = min(BATCH_LIMIT, free, available)
+            size = min(self.chunk_size, free, available)
             more_coming = available > size or not self.pending_exhausted
             # A part-filled chunk wastes a call; wait for slots unless nothing else is running.
-            if size < BATCH_LIMIT and more_coming and free < BATCH_LIMIT and (self.in_flight or self.submitting):
+            if size < self.chunk_size and more_coming and free < self.chunk_size and (self.in_flight or self.submitting):
                 return
             chunk = [self.requeued.popleft() if self.requeued else self.pending.popleft() for _ in range(size)]
             self.submitting += len(chunk)
@@ -379,56 +431,127 @@ class _Runner:
             self.submitting -= len(rows)
 
     async def _submit_chunk(self, rows: list[JobRow]) -> None:
-        bodies: list[dict[str, Any]] = []
-        valid: list[JobRow] = []
+        bodies: dict[int, dict[str, Any]] = {}
         rejected: dict[int, dict[str, Any]] = {}
         for row in rows:
             try:
-                bodies.append(self._body(row))
-                valid.append(row)
+                bodies[row.line] = self._body(row)
             except (GenVRError, ValueError) as exc:  # input no longer valid (e.g. --force with a new payload)
                 rejected[row.line] = error_record("invalid_input", str(exc))
         if rejected:
             self.journal.record_submission({}, rejected, {}, [])
             self._finished_many([(r, "rejected", None, None, rejected[r.line]) for r in rows if r.line in rejected], from_state="pending")
+        valid = [r for r in rows if r.line in bodies]
         if not valid:
             return
+        if not await self._wait_to_send():  # Ctrl-C (or a stop) while waiting: this call never leaves
+            self.requeued.extend(valid)
+            return
+        try:
+            await self._send_chunk(valid, bodies)
+        finally:
+            self.call_slots.release()
+
+    async def _wait_to_send(self) -> bool:
+        """Wait out a Retry-After pause and for a call slot; False when submitting stopped meanwhile."""
+        while True:
+            pause = self.gate_generate.remaining()
+            if pause > 0 and not await self._sleep(pause):
+                return False
+            if not await self._acquire_slot():
+                return False
+            if self.gate_generate.remaining() == 0:
+                return True
+            self.call_slots.release()  # a 429 arrived while we queued for the slot: wait it out first
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless submitting stops first; True when it is still fine to send."""
+        try:
+            await asyncio.wait_for(self.stop_event.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        return not self.stop_event.is_set()
+
+    async def _acquire_slot(self) -> bool:
+        acquire = asyncio.ensure_future(self.call_slots.acquire())
+        stopped = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not acquire.done():
+                acquire.cancel()
+        got = acquire.done() and not acquire.cancelled()
+        if got and self.stop_event.is_set():
+            self.call_slots.release()
+            return False
+        return got
+
+    async def _send_chunk(self, rows: list[JobRow], bodies: dict[int, dict[str, Any]]) -> None:
         chunk_id = uuid.uuid4().hex
         key = f"genvr-batch-{chunk_id}"
-        lines = [r.line for r in valid]
-        self.journal.mark_intent(lines, chunk_id, key)  # fsync'd before the call: a crash now is detectable
-        self.counts.move("pending", "submitting", len(valid))
+        # fsync'd before the call: a crash from here on is detectable. Compare-and-set: only jobs still pending.
+        marked = set(self.journal.mark_intent([r.line for r in rows], chunk_id, key))
+        if len(marked) < len(rows):
+            log.warning("line(s) %s were no longer pending in the journal; not sent again",
+                        ", ".join(str(r.line) for r in rows if r.line not in marked))
+            rows = [r for r in rows if r.line in marked]
+            if not rows:
+                return
+        self.counts.move("pending", "submitting", len(rows))
         call = Call(
             "POST", self.settings.base_url + BATCH_PATHS["generate"], label="generate-batch", kind="create",
-            json={"requests": bodies}, headers=self.settings.headers, timeout=self.options.generate_timeout,
-            idempotency_key=key, resend_ambiguous=False,
+            json={"requests": [bodies[r.line] for r in rows]}, headers=self.settings.headers,
+            timeout=self.options.generate_timeout, idempotency_key=key,
         )
-        hits_before = self.gate_generate.rate_limited
+        # One attempt, never retried inside: whatever provably created nothing goes back to `pending` in the
+        # journal before any wait, so neither Ctrl-C nor kill -9 during a backoff can make it `unknown`.
         try:
-            response = await send_async(self.http, call, self.policy, self.gate_generate, self.call_slots)
-        except AmbiguousSubmissionError as exc:
-            self._record_outcome(valid, {}, {}, {r.line: error_record("unknown", exc.message) for r in valid}, [])
+            response = await self.http.request(call.method, call.url, **call.kwargs())
+        except httpx.HTTPError as exc:
+            if isinstance(exc, NOT_SENT_ERRORS):
+                self._not_created(rows, None)
+            else:
+                self._ambiguous(rows, call.ambiguous(describe_connection_error(exc)).message)
             return
-        except APIConnectionError:  # never reached the server (connect refused/timeout): safe to queue again
-            self._record_outcome(valid, {}, {}, {}, [r.line for r in valid])
-            return
-        if self.gate_generate.rate_limited > hits_before:
-            self._on_rate_limited()
-        self._handle_generate_reply(valid, response)
+        self._handle_generate_reply(rows, response)
+
+    def _not_created(self, rows: list[JobRow], retry_after: float | None) -> None:
+        """The generate call created nothing: the jobs are pending again, and every submitter waits a while."""
+        delay = self.policy.backoff(self.not_created_streak, retry_after)
+        self.not_created_streak += 1
+        self.gate_generate.pause(delay)
+        self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
+
+    def _ambiguous(self, rows: list[JobRow], message: str, http_status: int | None = None) -> None:
+        # The tasks may exist: never resend blindly. Smaller chunks for a while, so one more lost reply costs
+        # fewer unknown jobs (the price: more generate calls until clean chunks double the size back).
+        self.chunk_size = max(1, self.chunk_size // 2)
+        err = error_record("unknown", message, http_status)
+        self._record_outcome(rows, {}, {}, {r.line: err for r in rows}, [])
 
     def _handle_generate_reply(self, rows: list[JobRow], response: httpx.Response) -> None:
         status = response.status_code
+        retry_after = parse_retry_after(response.headers)
+        if status == 429 or status == 408 or (status == 503 and retry_after is not None):
+            if status == 429:
+                self.gate_generate.rate_limited += 1
+                self._on_rate_limited()
+            self._not_created(rows, retry_after)
+            return
+        self.not_created_streak = 0
         if status in (401, 403):
             self._abort("auth", f"generate-batch answered HTTP {status}: {self._message(response)}")
             self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
             return
         if status == 402:
             log.error("generate-batch: HTTP 402 (%s); no more submissions this run", self._message(response))
-            self.stop_submitting = True
+            self._halt_submissions()
             self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
             return
-        if status == 429:
-            self._record_outcome(rows, {}, {}, {}, [r.line for r in rows])
+        if status >= 500:
+            self._ambiguous(rows, f"generate-batch: sent, but the outcome is unknown (HTTP {status}); the tasks may "
+                            "exist and are not resent", status)
             return
         if status >= 400:
             err = error_record("rejected", self._message(response), status)
@@ -442,8 +565,7 @@ class _Runner:
                 raise ValueError("results is not a list")
         except (ValueError, KeyError, APIError) as exc:
             # The server probably created the tasks; we cannot tell which: never resend blindly.
-            err = error_record("unknown", f"generate-batch reply unreadable ({type(exc).__name__}); tasks may exist")
-            self._record_outcome(rows, {}, {}, {r.line: err for r in rows}, [])
+            self._ambiguous(rows, f"generate-batch reply unreadable ({type(exc).__name__}); tasks may exist")
             return
         by_index: dict[int, list[dict[str, Any]]] = {}
         for item in results:
@@ -480,8 +602,11 @@ class _Runner:
                     unknown[row.line] = error_record("unknown", "sub-call succeeded without a task id")
         if requeue:
             self._on_rate_limited()
-        elif not rejected and not unknown:
+        if unknown:
+            self.chunk_size = max(1, self.chunk_size // 2)
+        elif not rejected and not requeue:
             self.cap = min(self.cap + BATCH_LIMIT, self.max_cap)  # additive increase after a clean chunk
+            self.chunk_size = min(self.chunk_size * 2, BATCH_LIMIT)
         self._record_outcome(rows, submitted, rejected, unknown, requeue)
 
     def _record_outcome(
@@ -548,11 +673,11 @@ class _Runner:
                 if item is not None:
                     status_code, body = item
                     if self._not_found(status_code, body):
-                        task.not_found += 1
-                        if task.not_found >= self.options.lost_after:
-                            finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                        if self._gone(task, now):
+                            finished.append((task, "lost", None, None, self._lost_error(task, status_code)))
                             continue
                     elif status_code < 400:
+                        task.not_found, task.not_found_since = 0, None  # the server knows it: evidence resets
                         try:
                             data = envelope_data(body, model=task.model, task_id=task.task_id)
                         except APIError:
@@ -587,6 +712,18 @@ class _Runner:
             log.log(logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,"GenVR reports undocumented status %r (first seen on %s, task %s); treating it as running",
                         status, task.custom_id, task.task_id)
 
+    def _gone(self, task: _Task, now: float) -> bool:
+        """One more "not found": lost only after `lost_after` of them in a row spanning `lost_after_seconds`."""
+        task.not_found += 1
+        if task.not_found_since is None:
+            task.not_found_since = now
+        return task.not_found >= self.options.lost_after and now - task.not_found_since >= self.options.lost_after_seconds
+
+    def _lost_error(self, task: _Task, status_code: int) -> dict[str, Any]:
+        span = time.monotonic() - (task.not_found_since or time.monotonic())
+        return error_record("lost", f"GenVR answered 'task not found' {task.not_found} times in a row over {span:.0f}s; "
+                            "a re-run asks again", status_code)
+
     @staticmethod
     def _not_found(status_code: int, body: Any) -> bool:
         if status_code == 404:
@@ -600,7 +737,7 @@ class _Runner:
         call = Call("POST", self.settings.base_url + BATCH_PATHS[step], label=f"{step}-batch", json={"requests": bodies},
                     headers=self.settings.headers)
         try:
-            response = await send_async(self.http, call, self.policy, self.gate_read, self.call_slots)
+            response = await send_async(self.http, call, self.policy, self.gate_read, self.call_slots, self._on_retry)
         except APIConnectionError:
             return [None] * len(group)
         if response.status_code in (401, 403):
@@ -654,13 +791,14 @@ class _Runner:
                 if item is not None:
                     status_code, body = item
                     if self._not_found(status_code, body):
-                        task.not_found += 1
-                        if task.not_found >= self.options.lost_after:
-                            finished.append((task, "lost", None, None, error_record("lost", "GenVR no longer knows this task", status_code)))
+                        if self._gone(task, now):
+                            finished.append((task, "lost", None, None, self._lost_error(task, status_code)))
                             continue
                         retry_fetch = True
                     elif status_code >= 400:
                         retry_fetch = True
+                if not retry_fetch:
+                    task.not_found, task.not_found_since = 0, None
                 if retry_fetch:
                     if now - task.fetch_since > self.options.max_wait:  # the response never came: bounded, resumable
                         finished.append((task, "timed_out", None, None, error_record(
@@ -732,8 +870,39 @@ class _Runner:
         if self.aborted is None:
             log.error("stopping the batch: %s", message)
         self.aborted = reason
-        self.stop_submitting = True
+        self._halt_submissions()
         self.stop_now = True
+
+    def _halt_submissions(self) -> None:
+        self.stop_submitting = True
+        self.stop_event.set()  # wakes submitters waiting for a slot or a Retry-After: they send nothing
+        self.wake.set()
+
+    # -- is the server there at all? ----------------------------------------------------------------------
+    def _connection_failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.unreachable_cause = describe_connection_error(exc)
+        if self.unreachable_since is None:
+            self.unreachable_since = now
+            log.warning("cannot reach %s (%s); retrying for up to %gs", self.settings.base_url,
+                        self.unreachable_cause, self.options.give_up_after)
+
+    def _connection_ok(self) -> None:
+        if self.unreachable_since is not None:
+            log.warning("reached %s again", self.settings.base_url)
+        self.unreachable_since = None
+        self.retry_note = None
+
+    def _on_retry(self, call: Call, attempt: int, delay: float, why: str) -> None:
+        self.retry_note = f"{call.label}: {why}; retrying (attempt {attempt}, next in {delay:.1f}s)"
+
+    def _note(self) -> str | None:
+        if self.unreachable_since is not None:
+            waited = time.monotonic() - self.unreachable_since
+            return f"cannot reach the server ({self.unreachable_cause}) for {waited:.0f}s; retrying"
+        if self.gate_generate.remaining() > 1:
+            return f"submissions paused {self.gate_generate.remaining():.0f}s (rate limit)"
+        return self.retry_note
 
     @staticmethod
     def _message(response: httpx.Response) -> str:
@@ -744,27 +913,38 @@ class _Runner:
         return error_message(payload) or response.reason_phrase or f"HTTP {response.status_code}"
 
     # -- Ctrl-C ----------------------------------------------------------------------------------------------
-    def _install_signals(self) -> None:
-        if not self.options.handle_signals:
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._on_signal)
-
-    def _remove_signals(self) -> None:
-        if not self.options.handle_signals:
-            return
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-
-    def _on_signal(self) -> None:
+    def _on_stop(self) -> None:
+        """Runs on the loop after each Ctrl-C (`StopRequest` schedules it from the signal handler)."""
+        if self.stop.count > 1:
+            if not self.hard_stop:
+                log.warning("stopping now; re-run the same command to resume")
+            self.hard_stop = self.stop_now = True
+            for t in list(self.submit_tasks):
+                t.cancel()  # on the wire: the journal keeps them `submitting`, the next run reports them
+        elif not self.interrupted:
+            log.warning("interrupted: nothing more is sent; collecting tasks already paid for (Ctrl-C again to stop now)")
         self.interrupted = True
-        if self.stop_submitting:
-            self.stop_now = True  # second signal: stop polling too; the journal is already consistent
-        self.stop_submitting = True
-        log.warning("interrupted: no new submissions; collecting tasks already paid for (Ctrl-C again to stop now)")
-        self.wake.set()
+        self._halt_submissions()
+
+
+class _Watched(httpx.AsyncBaseTransport):
+    """Tells the runner whether the server answers at all: any HTTP response, or a transport failure."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, runner: _Runner) -> None:
+        self.inner = inner
+        self.runner = runner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self.inner.handle_async_request(request)
+        except httpx.TransportError as exc:
+            self.runner._connection_failed(exc)
+            raise
+        self.runner._connection_ok()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def estimate_calls(jobs: int) -> dict[str, int]:
