@@ -935,12 +935,15 @@ class _Watched(httpx.AsyncBaseTransport):
         self.runner = runner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        api = str(request.url).startswith(self.runner.settings.base_url)  # not output files on another host
         try:
             response = await self.inner.handle_async_request(request)
         except httpx.TransportError as exc:
-            self.runner._connection_failed(exc)
+            if api:
+                self.runner._connection_failed(exc)
             raise
-        self.runner._connection_ok()
+        if api:
+            self.runner._connection_ok()
         return response
 
     async def aclose(self) -> None:
