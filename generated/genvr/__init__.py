@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         TaskFailedError,
         UploadError,
         WaitCancelledError,
+        WaitInterrupted,
         WaitTimeoutError,
         data_uri,
     )
@@ -88,6 +89,7 @@ _EXPORTS = {
     "TaskFailedError": "genvr_runtime",
     "UploadError": "genvr_runtime",
     "WaitCancelledError": "genvr_runtime",
+    "WaitInterrupted": "genvr_runtime",
     "WaitTimeoutError": "genvr_runtime",
     "data_uri": "genvr_runtime",
 }
@@ -127,6 +129,7 @@ __all__ = [
     "TaskFailedError",
     "UploadError",
     "WaitCancelledError",
+    "WaitInterrupted",
     "WaitTimeoutError",
 ]
 

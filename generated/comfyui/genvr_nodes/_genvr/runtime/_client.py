@@ -26,6 +26,7 @@ from ._errors import (
     OutputError,
     TaskFailedError,
     WaitCancelledError,
+    WaitInterrupted,
     WaitTimeoutError,
 )
 from ._files import (
@@ -269,6 +270,12 @@ class _JobState:
     def _body(self, uid: str) -> dict[str, Any]:
         return task_body(uid, self.task_id, self.model.category, self.model.subcategory)
 
+    def _pick_up_hint(self) -> str:
+        return (
+            f"stopped waiting for task {self.task_id} ({self.model.key}, last status {self.last_status!r}); it is "
+            f"paid for and keeps running on GenVR: pick it up with client.job({self.model.key!r}, {self.task_id!r})"
+        )
+
     def _describe(self, kind: str) -> str:
         return f"<{kind} {self.model.key} task_id={self.task_id!r} status={self.last_status!r}>"
 
@@ -311,6 +318,16 @@ class Job(_JobState):
         """Poll until the task ends, then fetch its output. Raises WaitTimeoutError (with the task id) on timeout."""
         if self._result is not None:
             return self._result
+        try:
+            return self._wait(timeout, on_update)
+        except WaitInterrupted:
+            raise
+        except KeyboardInterrupt:
+            raise WaitInterrupted(
+                self._pick_up_hint(), model=self.model.key, task_id=self.task_id
+            ) from None
+
+    def _wait(self, timeout: float | None, on_update: StatusCallback | None) -> GenerationResult:
         settings = self._client._settings
         limit = settings.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -540,6 +557,17 @@ class AsyncJob(_JobState):
     ) -> GenerationResult:
         if self._result is not None:
             return self._result
+        try:
+            return await self._wait(timeout, on_update)
+        except asyncio.CancelledError:
+            log.warning(
+                "%s", self._pick_up_hint()
+            )  # a cancelled wait must stay a cancellation; say what it left
+            raise
+
+    async def _wait(
+        self, timeout: float | None, on_update: StatusCallback | None
+    ) -> GenerationResult:
         settings = self._client._settings
         limit = settings.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit

@@ -108,6 +108,16 @@ class WaitCancelledError(GenVRError):
     """`Job.cancel()` stopped the wait; the task itself keeps running on GenVR (there is no cancel endpoint)."""
 
 
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C while waiting for a task. Still a KeyboardInterrupt (it stops the program as Ctrl-C should), but it
+    names the paid task, which keeps running on GenVR, and how to pick it up."""
+
+    def __init__(self, message: str, *, model: str, task_id: str) -> None:
+        super().__init__(message)
+        self.model = model
+        self.task_id = task_id
+
+
 class UploadError(APIError):
     """The upload flow (`/api/upload/sas-url` then PUT) failed."""
 

@@ -15,8 +15,11 @@ import asyncio
 import email.utils
 import logging
 import random
+import socket
+import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -187,18 +190,76 @@ class Call:
 
     def connection_error(self, exc: httpx.HTTPError) -> APIConnectionError:
         return APIConnectionError(
-            f"{self.label} request failed: {type(exc).__name__}",
+            f"{self.label} request to {public_url(self.url)} failed: {describe_connection_error(exc)}",
             model=self.model,
             task_id=self.task_id,
         )
 
 
-def _log_retry(call: Call, attempt: int, delay: float, why: str) -> None:
+def public_url(url: str) -> str:
+    """The URL without its query: signed URLs carry their signature there."""
+    return str(httpx.URL(url).copy_with(query=None, fragment=None))
+
+
+def describe_connection_error(exc: BaseException) -> str:
+    """A short cause a user can act on: refused, DNS, TLS, timeout, reset."""
+    causes: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(causes) < 8:  # anyio wraps the OSError that says what happened
+        causes.append(link)
+        link = link.__cause__ or link.__context__
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "DNS lookup failed (unknown host)"
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return f"TLS error ({next(c for c in causes if isinstance(c, ssl.SSLError))!s:.200})"
+    text = " ".join(str(c) for c in causes).lower()
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "timed out waiting for a free connection"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out waiting for the server"
+    if "refused" in text:
+        return "connection refused"
+    if any(
+        s in text
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "name resolution",
+            "getaddrinfo",
+        )
+    ):
+        return "DNS lookup failed (unknown host)"
+    if any(s in text for s in ("ssl", "certificate", "tls")):
+        return f"TLS error ({str(exc)[:200]})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server closed the connection"
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError)):
+        return "connection reset"
+    return f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+
+
+# Told of every retry before its wait: (call, attempt number about to be made, wait in s, why).
+RetryHook = Callable[[Call, int, float, str], None]
+
+
+def _log_retry(
+    call: Call, attempt: int, delay: float, why: str, hook: RetryHook | None = None
+) -> None:
     log.info("retrying %s (%s) in %.2fs, attempt %d", call.label, why, delay, attempt + 1)
+    if hook is not None:
+        hook(call, attempt + 1, delay, why)
 
 
 def send(
-    http: httpx.Client, call: Call, policy: RetryPolicy, gate: Gate | None = None
+    http: httpx.Client,
+    call: Call,
+    policy: RetryPolicy,
+    gate: Gate | None = None,
+    on_retry: RetryHook | None = None,
 ) -> httpx.Response:
     """Send `call`, retrying what is safe to retry; return the last response (any status)."""
     attempt = 0
@@ -213,7 +274,7 @@ def send(
                 raise call.ambiguous(type(exc).__name__) from None
             if not decision.retry:
                 raise call.connection_error(exc) from None
-            _log_retry(call, attempt, decision.delay, type(exc).__name__)
+            _log_retry(call, attempt, decision.delay, describe_connection_error(exc), on_retry)
             time.sleep(decision.delay)
             attempt += 1
             continue
@@ -227,7 +288,7 @@ def send(
         if gate is not None and response.status_code == 429:
             gate.rate_limited += 1
             gate.pause(decision.delay)
-        _log_retry(call, attempt, decision.delay, f"HTTP {response.status_code}")
+        _log_retry(call, attempt, decision.delay, f"HTTP {response.status_code}", on_retry)
         time.sleep(decision.delay)
         attempt += 1
 
@@ -238,6 +299,7 @@ async def send_async(
     policy: RetryPolicy,
     gate: Gate | None = None,
     slots: asyncio.Semaphore | None = None,
+    on_retry: RetryHook | None = None,
 ) -> httpx.Response:
     """The async twin of `send`. `slots` bounds concurrent attempts (not backoff sleeps, which hold no slot)."""
     attempt = 0
@@ -256,7 +318,7 @@ async def send_async(
                 raise call.ambiguous(type(exc).__name__) from None
             if not decision.retry:
                 raise call.connection_error(exc) from None
-            _log_retry(call, attempt, decision.delay, type(exc).__name__)
+            _log_retry(call, attempt, decision.delay, describe_connection_error(exc), on_retry)
             await asyncio.sleep(decision.delay)
             attempt += 1
             continue
@@ -270,6 +332,6 @@ async def send_async(
         if gate is not None and response.status_code == 429:
             gate.rate_limited += 1
             gate.pause(decision.delay)
-        _log_retry(call, attempt, decision.delay, f"HTTP {response.status_code}")
+        _log_retry(call, attempt, decision.delay, f"HTTP {response.status_code}", on_retry)
         await asyncio.sleep(decision.delay)
         attempt += 1
