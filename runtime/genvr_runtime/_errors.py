@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GenVRError(Exception):
     """Base of every error the runtime raises."""
@@ -97,3 +99,11 @@ class UploadError(APIError):
 
 class PaymentRequiredError(APIError):
     """402: the account has no credits left."""
+
+
+class InputFileError(GenVRError):
+    """A batch input file (or journal) is missing or cannot be read; `path` names it."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path

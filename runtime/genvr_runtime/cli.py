@@ -5,9 +5,9 @@
     genvr batch results results.jsonl.journal.db --out results.jsonl   # rebuild the results file offline
 
 Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
-Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage,
-3 some jobs are `unknown` (may have been created; see `status`), 4 authentication refused, 130 interrupted
-(re-run the same command to resume).
+Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage (also an
+unreadable jobs file or journal, an unusable --out), 3 some jobs are `unknown` (may have been created; see
+`status`), 4 authentication refused, 130 interrupted (re-run the same command to resume).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import importlib
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 from genvr_runtime._batch.jsonl import InputResolver, validate_file, write_jsonl_atomic
 from genvr_runtime._batch.journal import Journal, default_journal_path, read_counts, result_rows
 from genvr_runtime._batch.runner import EXIT_INVALID, BatchOptions, BatchReport, estimate_calls, run_batch
-from genvr_runtime._errors import GenVRError
+from genvr_runtime._errors import GenVRError, InputFileError
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT
 
@@ -84,13 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     except GenVRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except (OSError, sqlite3.Error) as exc:  # e.g. an unwritable --out or journal folder: one line, no traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 def _resolver(spec: str | None) -> InputResolver | None:
     if not spec:
         return None
     module, _, attr = spec.partition(":")
-    resolver: InputResolver = getattr(importlib.import_module(module), attr)
+    try:
+        resolver: InputResolver = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise GenVRError(f"--resolver {spec}: expected module:function ({type(exc).__name__}: {exc})") from None
     return resolver
 
 
@@ -108,6 +115,9 @@ def _run(args: argparse.Namespace) -> int:
                   f"at least {sum(calls.values())} calls ({', '.join(f'{k} {v}' for k, v in calls.items())}); "
                   "nothing was sent")
         return 0 if checked.ok else EXIT_INVALID
+    for what, path in (("--out", args.out), ("--journal", args.journal or default_journal_path(args.out))):
+        if path.is_dir():
+            raise InputFileError(f"{what} {path} is a directory; give a file path", path=path)
     settings = _Settings(None, None, args.base_url, "v2", args.read_timeout, args.max_wait, 0.25, 2.0, args.retries, "upload", False, 2)
     options = BatchOptions(
         journal=args.journal, max_in_flight=args.max_in_flight, max_concurrent_calls=args.max_concurrent_calls,
@@ -154,8 +164,25 @@ def _journal_path(path: Path) -> Path:
     return path if path.suffix == ".db" else default_journal_path(path)
 
 
+def _open_journal(given: Path) -> sqlite3.Connection:
+    """The journal, read-only, checked to be one: a wrong path is one line, not a sqlite traceback."""
+    path = _journal_path(given)
+    if path.is_dir():
+        raise InputFileError(f"{path} is a directory, not a batch journal", path=path)
+    db = None
+    try:
+        db = Journal.open_readonly(path)  # a missing file is a GenVRError naming it
+        db.execute("SELECT line, custom_id, model, state FROM jobs LIMIT 1").fetchall()
+        db.execute("SELECT key, value FROM meta LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        raise InputFileError(f"{path} is not a readable batch journal ({exc})", path=path) from None
+    return db
+
+
 def _status(args: argparse.Namespace) -> int:
-    db = Journal.open_readonly(_journal_path(args.journal))
+    db = _open_journal(args.journal)
     counts = read_counts(db)
     unknown = [
         {"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None}
@@ -172,7 +199,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
-    db = Journal.open_readonly(_journal_path(args.journal))
+    db = _open_journal(args.journal)
     n = write_jsonl_atomic(args.out, result_rows(db))
     db.close()
     print(f"wrote {n} lines to {args.out}", file=sys.stderr)
