@@ -58,7 +58,11 @@ class APIConnectionError(GenVRError):
 
 
 class RoutingCollisionError(GenVRError):
-    """A model input shares its wire name with a routing field of GenVR's flat request body."""
+    """A model input shares its wire name with a routing field of GenVR's flat request body; `fields` names them."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = (), model: str | None = None) -> None:
+        super().__init__(message, model=model)
+        self.fields = fields
 
 
 class TaskFailedError(GenVRError):

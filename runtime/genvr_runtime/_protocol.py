@@ -42,6 +42,7 @@ def generate_body(uid: str, params: GenVRInput) -> dict[str, Any]:
         raise RoutingCollisionError(
             f"input(s) {clashes} share their name with GenVR's routing fields; the flat generate body cannot "
             "carry both, so leave them unset (the server default applies)",
+            fields=tuple(clashes),
             model=info.key,
         )
     return {"uid": uid, "category": info.category, "subcategory": info.subcategory, **model_params}
