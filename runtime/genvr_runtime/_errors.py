@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genvr_runtime._redact import redact_url_secrets
+
 
 class GenVRError(Exception):
     """Base of every error the runtime raises."""
 
     def __init__(self, message: str, *, model: str | None = None, task_id: str | None = None) -> None:
+        message = redact_url_secrets(message)  # a signed URL quoted in a message would hand out its access
         parts = [message]
         if model:
             parts.append(f"model={model}")

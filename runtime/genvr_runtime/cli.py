@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", help="API base URL (default GENVR_BASE_URL or GenVR's)")
     run.add_argument("--notify-command", help="shell command run at the end (env GENVR_BATCH_RESULTS, GENVR_BATCH_EXIT)")
     run.add_argument("--resolver", help="module:function returning an input class for (category, subcategory)")
-    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="the runtime's debug log: every HTTP request, retry and status note (signed URLs redacted)")
 
     status = batch.add_parser("status", help="counts and unknown jobs from a journal (offline)")
     status.add_argument("journal", type=Path, help="journal file, or the results path it belongs to")
@@ -74,8 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(getattr(args, "verbose", False))
     try:
         if args.action == "run":
             return _run(args)
@@ -88,6 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:  # e.g. an unwritable --out or journal folder: one line, no traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings only by default. -v opens the runtime's own loggers down to DEBUG, not every library's: the
+    root stays at WARNING, so no other library's debug output (httpcore's, say) floods the terminal."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose:
+        logging.getLogger("genvr_runtime").setLevel(logging.DEBUG)
+        logging.getLogger("httpx").setLevel(logging.INFO)  # its request lines come back as genvr_runtime.http DEBUG
 
 
 def _resolver(spec: str | None) -> InputResolver | None:
