@@ -182,3 +182,22 @@ def test_cli_verbosity(genvr_simulator: SimulatorServer, tmp_path: Path, monkeyp
     assert any("retrying" in r.getMessage() for r in seen) == verbose
     assert all(r.name.startswith("genvr_runtime") for r in seen)  # not httpx's, nor httpcore's
     assert not [r for r in seen if UNREDACTED_SIGNATURE.search(r.getMessage())]
+
+
+async def test_comfyui_nodes_log_no_info_line_per_request(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          genvr_simulator: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The pack's vendored runtime copy (its own module names) quiets its own requests too."""
+    import torch
+    from comfy_double import install, load_pack
+
+    monkeypatch.setenv("GENVR_API_KEY", genvr_simulator.token)
+    monkeypatch.setenv("GENVR_UID", genvr_simulator.uid)
+    monkeypatch.setenv("GENVR_BASE_URL", genvr_simulator.base_url)
+    install(monkeypatch, tmp_path)
+    pack = load_pack()
+    caplog.set_level(logging.INFO)  # ComfyUI's console
+    await pack.NODE_CLASS_MAPPINGS["GenVR_imagegen__flux_dev"]().run(unique_id="1", prompt="p", seed=7)
+    await pack.NODE_CLASS_MAPPINGS["GenVR_videogen__kling2_5_i2v"]().run(prompt="waves", image=torch.rand(1, 6, 5, 3), duration="10")
+    assert genvr_simulator.counters()["uploads"] == 1
+    assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]
+    assert not [r for r in caplog.records if r.name.startswith("httpx")]
