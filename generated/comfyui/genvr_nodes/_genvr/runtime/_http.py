@@ -23,8 +23,10 @@ from typing import Any, Literal
 import httpx
 
 from ._errors import AmbiguousSubmissionError, APIConnectionError
+from ._redact import install_httpx_log_filter
 
 log = logging.getLogger("genvr_runtime")
+install_httpx_log_filter()  # httpx's INFO line per request becomes a DEBUG line of ours (see _redact)
 
 CallKind = Literal["read", "create"]
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -194,7 +196,7 @@ class Call:
 
 
 def _log_retry(call: Call, attempt: int, delay: float, why: str) -> None:
-    log.info("retrying %s (%s) in %.2fs, attempt %d", call.label, why, delay, attempt + 1)
+    log.debug("retrying %s (%s) in %.2fs, attempt %d", call.label, why, delay, attempt + 1)
 
 
 def send(
