@@ -4,6 +4,7 @@ every failure a tool result that names the field or the cause (never an exceptio
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -243,3 +244,11 @@ def test_a_routing_field_refusal_names_the_field(genvr_simulator: SimulatorServe
     assert not result.ok and result.data["error"] == "invalid_arguments"
     assert list(result.data["fields"]) == ["category"] and "routing" in result.data["fields"]["category"]
     assert genvr_simulator.counters()["tasks_created"] == 0
+
+
+def test_an_unexpected_failure_is_logged_without_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = ToolDispatcher(RecordingClient(RuntimeError(f"boom Bearer {SECRET} and {SECRET}"))).call("genvr_imagegen__flux_dev", {"prompt": "p"})
+    assert result.data["error"] == "internal_error"
+    assert "RuntimeError" in caplog.text and "Traceback" in caplog.text  # still diagnosable
+    assert SECRET not in caplog.text

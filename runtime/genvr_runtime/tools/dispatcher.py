@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import UnionType
@@ -37,6 +38,7 @@ from genvr_runtime import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from genvr_runtime._redact import redact_text
 
 if TYPE_CHECKING:
     from genvr_runtime import GenVRInput
@@ -105,16 +107,17 @@ def success_result(name: str, result: GenerationResult) -> ToolResult:
     return ToolResult(name=name, ok=True, data=data)
 
 
-def failure_result(name: str, exc: BaseException) -> ToolResult:
+def failure_result(name: str, exc: BaseException, secrets: tuple[str, ...] = ()) -> ToolResult:
     """A GenVRError as the model should see it; anything else as a bare type name (its text could hold
-    anything, so it goes to the log only)."""
+    anything, so it goes to the log only, with `secrets` blanked)."""
     if isinstance(exc, GenVRError):
         kind, hint = next((k, h) for cls, k, h in _HINTS if isinstance(exc, cls))
         extra: dict[str, Any] = {k: v for k, v in (("model", exc.model), ("task_id", exc.task_id)) if v}
         if isinstance(exc, RoutingCollisionError):  # an invalid-arguments result names its fields, like any other
             extra["fields"] = {f: "shares its name with a GenVR routing field; leave it unset" for f in exc.fields}
         return error_result(name, kind, f"{exc.message} {hint}", **extra)
-    log.error("tool %s: unexpected %s", name, type(exc).__name__, exc_info=exc)
+    trace = redact_text("".join(traceback.format_exception(exc)), secrets)
+    log.error("tool %s: unexpected %s\n%s", name, type(exc).__name__, trace.rstrip())
     return error_result(name, "internal_error", f"The tool failed unexpectedly ({type(exc).__name__}); it may be retried.")
 
 
@@ -235,7 +238,7 @@ class ToolDispatcher:
         except _CallRefused as refused:
             return refused.result
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))
 
 
 class AsyncToolDispatcher:
@@ -265,4 +268,4 @@ class AsyncToolDispatcher:
         except _CallRefused as refused:
             return refused.result
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))
