@@ -60,6 +60,7 @@ from genvr_runtime._protocol import (
     parse_envelope,
     task_body,
 )
+from genvr_runtime._redact import reply_json
 from genvr_runtime._results import GenerationResult
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class _JobState:
             self._statuses.append(status)
         if status not in DOCUMENTED_STATUSES and status not in self._warned:
             self._warned.add(status)  # GenVR documents three statuses; others (starting, queued, …) mean running
-            log.log(logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,"task %s (%s) reports undocumented status %r; treating it as running", self.task_id, self.model.key, status)
+            log.log(logging.DEBUG if status in EXAMPLE_STATUSES else logging.WARNING,"task %s (%s) reports undocumented status %r; treating it as running", self.task_id, self.model.key, status)
         if status == "failed":
             error = data.get("error") or data.get("message")
             raise TaskFailedError(
@@ -661,7 +662,7 @@ def _task_id(data: dict[str, Any], model: str) -> str:
 
 def _json_or_none(response: httpx.Response) -> object:
     try:
-        return response.json()
+        return reply_json(response)
     except ValueError:
         return None
 

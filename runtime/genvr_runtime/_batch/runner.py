@@ -51,6 +51,7 @@ from genvr_runtime._files import output_filename, download_async, DownloadError
 from genvr_runtime._http import NOT_SENT_ERRORS, Call, Gate, RetryPolicy, describe_connection_error, parse_retry_after, send_async
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
+from genvr_runtime._redact import reply_json, reply_reason
 
 if TYPE_CHECKING:
     from genvr_runtime._client import _Settings
@@ -558,7 +559,7 @@ class _Runner:
             self._record_outcome(rows, {}, {r.line: err for r in rows}, {}, [])
             return
         try:
-            payload = response.json()
+            payload = reply_json(response)
             data = envelope_data(payload, model=None)
             results = data["results"]
             if not isinstance(results, list):
@@ -746,7 +747,7 @@ class _Runner:
         if response.status_code >= 400:
             return [None] * len(group)
         try:
-            results = envelope_data(response.json(), model=None)["results"]
+            results = envelope_data(reply_json(response), model=None)["results"]
         except (ValueError, KeyError, APIError, TypeError):
             return [None] * len(group)
         by_index: dict[int, list[Any]] = {}
@@ -907,10 +908,10 @@ class _Runner:
     @staticmethod
     def _message(response: httpx.Response) -> str:
         try:
-            payload = response.json()
+            payload = reply_json(response)
         except ValueError:
             payload = None
-        return error_message(payload) or response.reason_phrase or f"HTTP {response.status_code}"
+        return error_message(payload) or reply_reason(response) or f"HTTP {response.status_code}"
 
     # -- Ctrl-C ----------------------------------------------------------------------------------------------
     def _on_stop(self) -> None:

@@ -62,6 +62,7 @@ from ._protocol import (
     parse_envelope,
     task_body,
 )
+from ._redact import reply_json
 from ._results import GenerationResult
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ class _JobState:
                 status
             )  # GenVR documents three statuses; others (starting, queued, …) mean running
             log.log(
-                logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,
+                logging.DEBUG if status in EXAMPLE_STATUSES else logging.WARNING,
                 "task %s (%s) reports undocumented status %r; treating it as running",
                 self.task_id,
                 self.model.key,
@@ -789,7 +790,7 @@ def _task_id(data: dict[str, Any], model: str) -> str:
 
 def _json_or_none(response: httpx.Response) -> object:
     try:
-        return response.json()
+        return reply_json(response)
     except ValueError:
         return None
 
