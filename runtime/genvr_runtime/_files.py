@@ -125,6 +125,45 @@ def output_filename(stem: str, index: int, url: str) -> str:
     return f"{safe}_{index}{output_extension(url)}"
 
 
+# What a model's outputs are, by category (a mirror of generator/targets/comfyui_pack.py's CATEGORY_OUTPUT and
+# MODEL_OUTPUT, which the runtime cannot import; a test keeps them equal). "file": anything goes.
+OUTPUT_KIND_BY_CATEGORY = {
+    "imagegen": "image", "imgedit": "image", "imgutils": "image", "imgutils_control": "image",
+    "imgutils_transfer": "image", "videogen": "video", "videogen_templates": "video", "vidutils": "video",
+    "audiogen": "audio", "3dgen": "3d",
+}
+OUTPUT_KIND_BY_MODEL = {"3dgen/panorama": "image", "imagegen/recraft_v3_svg": "file"}
+_KIND_OF_EXTENSION = {
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"), "image"),
+    **dict.fromkeys((".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"), "video"),
+    **dict.fromkeys((".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus"), "audio"),
+    **dict.fromkeys((".glb", ".gltf", ".obj", ".fbx", ".usdz", ".ply", ".stl", ".zip"), "3d"),
+    ".svg": "vector",
+}
+
+
+def expected_output_kind(model: str) -> str | None:
+    """"image", "video", "audio" or "3d" for `category/subcategory`; None when any file kind is plausible."""
+    kind = OUTPUT_KIND_BY_MODEL.get(model) or OUTPUT_KIND_BY_CATEGORY.get(model.split("/", 1)[0])
+    return None if kind in (None, "file") else kind
+
+
+def output_kind_warnings(model: str, urls: list[str]) -> list[dict[str, Any]]:
+    """One warning per output whose file extension contradicts what the model makes (e.g. a `.png` for a 3D
+    model: most likely another task's output). Unknown extensions are not judged."""
+    expected = expected_output_kind(model)
+    if expected is None:
+        return []
+    warnings = []
+    for index, url in enumerate(urls):
+        ext = output_extension(url).lower()
+        found = _KIND_OF_EXTENSION.get(ext)
+        if found is not None and found != expected:
+            warnings.append({"type": "output_kind", "index": index,
+                             "message": f"output {index} is a {ext} file ({found}), but {model} makes {expected} files"})
+    return warnings
+
+
 @dataclass(frozen=True)
 class DownloadedFile:
     url: str
@@ -180,11 +219,14 @@ def _check_status(response: httpx.Response) -> None:
                              retry_after=parse_retry_after(response.headers))
 
 
-def _check_complete(response: httpx.Response) -> None:
-    """A body shorter (or longer) than its Content-Length is a broken transfer, never a file. The raw byte count
-    is compared, so a compressed reply (Content-Length of the encoded body) is judged right."""
+def _check_complete(response: httpx.Response, size: int) -> None:
+    """A body shorter (or longer) than its Content-Length is a broken transfer, never a file. `size`: decoded
+    bytes received; a compressed reply's Content-Length counts the encoded bytes, so those are compared then."""
     expected = response.headers.get("content-length")
-    got = response.num_bytes_downloaded
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    got = response.num_bytes_downloaded if encoded else size
+    if encoded and got == 0:
+        return  # a body handed over already decoded (in-memory transports): nothing to compare
     if expected is not None and expected.strip().isdigit() and int(expected) != got:
         raise _AttemptFailed(f"incomplete body: expected {int(expected)} bytes, got {got}", status_code=response.status_code)
 
@@ -262,12 +304,13 @@ def download_sync(http: httpx.Client, url: str, dest: Path, *, policy: RetryPoli
             digest = hashlib.sha256()
             with http.stream("GET", url, follow_redirects=True) as response:
                 _check_status(response)
+                size = 0
                 with tmp.open("wb") as fh:
                     for block in response.iter_bytes():
                         fh.write(block)
                         digest.update(block)
-                _check_complete(response)
-            size = tmp.stat().st_size
+                        size += len(block)
+                _check_complete(response, size)
             os.replace(tmp, dest)
             return DownloadedFile(url, dest, size, digest.hexdigest())
         except (httpx.HTTPError, _AttemptFailed) as exc:
@@ -280,6 +323,9 @@ def download_sync(http: httpx.Client, url: str, dest: Path, *, policy: RetryPoli
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}", url=url, model=model, task_id=task_id) from None
+        except BaseException:  # cancelled or interrupted: no partial file left under any name
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 async def download_async(http: httpx.AsyncClient, url: str, dest: Path, *, policy: RetryPolicy | None = None,
@@ -297,12 +343,13 @@ async def download_async(http: httpx.AsyncClient, url: str, dest: Path, *, polic
             digest = hashlib.sha256()
             async with http.stream("GET", url, follow_redirects=True) as response:
                 _check_status(response)
+                size = 0
                 with tmp.open("wb") as fh:
                     async for block in response.aiter_bytes():
                         fh.write(block)
                         digest.update(block)
-                _check_complete(response)
-            size = tmp.stat().st_size
+                        size += len(block)
+                _check_complete(response, size)
             os.replace(tmp, dest)
             return DownloadedFile(url, dest, size, digest.hexdigest())
         except (httpx.HTTPError, _AttemptFailed) as exc:
@@ -315,6 +362,9 @@ async def download_async(http: httpx.AsyncClient, url: str, dest: Path, *, polic
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}", url=url, model=model, task_id=task_id) from None
+        except BaseException:  # cancelled or interrupted: no partial file left under any name
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def fetch_bytes_sync(http: httpx.Client, url: str, *, policy: RetryPolicy | None = None, model: str | None = None,
@@ -329,7 +379,7 @@ def fetch_bytes_sync(http: httpx.Client, url: str, *, policy: RetryPolicy | None
             with http.stream("GET", url, follow_redirects=True) as response:
                 _check_status(response)
                 data = response.read()
-                _check_complete(response)
+                _check_complete(response, len(data))
             return data
         except (httpx.HTTPError, _AttemptFailed) as exc:
             failure = _attempt_error(exc)
@@ -351,7 +401,7 @@ async def fetch_bytes_async(http: httpx.AsyncClient, url: str, *, policy: RetryP
             async with http.stream("GET", url, follow_redirects=True) as response:
                 _check_status(response)
                 data = await response.aread()
-                _check_complete(response)
+                _check_complete(response, len(data))
             return data
         except (httpx.HTTPError, _AttemptFailed) as exc:
             failure = _attempt_error(exc)
