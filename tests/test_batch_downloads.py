@@ -394,3 +394,12 @@ def test_a_journal_from_before_warnings_existed_still_opens_and_reports(tmp_path
     with Journal(path) as journal:
         journal.finish([(1, "succeeded", ["https://x/a.glb"], None, None)], {1: [{"type": "output_kind", "message": "m"}]})
         assert next(result_rows(journal._db))["warnings"] == [{"type": "output_kind", "message": "m"}]
+
+
+def test_an_item_repeated_identically_is_used(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
+    # Every status reply repeats its first item: the same answer twice is no ambiguity (a differing twin still is).
+    genvr_simulator.configure(faults={"rules": [{"kind": "batch_shape", "route": "/v2/status-batch", "mode": "duplicate"}]})
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 3)
+    _, results = run(genvr_simulator, tmp_path, jobs, max_wait=2.0)
+    assert statuses(results) == {"succeeded": 3}
+    check_invariants(genvr_simulator, jobs, results, tmp_path)

@@ -259,7 +259,8 @@ class _Runner:
         self.display = ProgressDisplay(options.progress, total=self.counts.total)
         self._validator: Any = None
         self.crash: BaseException | None = None
-        self.download_slots = asyncio.Semaphore(max(options.max_concurrent_calls, 1))
+        # Downloads share the connection pool (max_concurrent_calls + 4) with API calls: they never starve them.
+        self.download_slots = asyncio.Semaphore(4)
         self.warned_foreign = False
 
     # -- main loop -------------------------------------------------------------------------------------------
@@ -643,6 +644,8 @@ class _Runner:
         out: list[tuple[int, Any] | None] = []
         for index, task in enumerate(group):
             items = by_id.get(task.task_id) or by_index.get(index, [])
+            if len(items) > 1 and all(i == items[0] for i in items[1:]):
+                items = items[:1]  # the same item twice says nothing new
             if len(items) != 1:
                 out.append(None)  # missing or duplicated: ask again later rather than guess
                 continue
@@ -730,14 +733,16 @@ class _Runner:
                         continue
                     downloads.append((task, urls))
             self._back_to_polling(not_done, now)
+            self._finish_tasks(finished)  # journaled before the downloads, which may take a while
             if downloads:
                 saved = await asyncio.gather(*(self._download(t, urls) for t, urls in downloads))
+                downloaded = []
                 for (task, urls), (files, error, refresh) in zip(downloads, saved):
                     if refresh:
                         task.ready_at = time.monotonic()  # fresh URLs through /response, then download again
                     else:
-                        finished.append((task, "succeeded" if error is None else "download_failed", urls, files, error))
-            self._finish_tasks(finished)
+                        downloaded.append((task, "succeeded" if error is None else "download_failed", urls, files, error))
+                self._finish_tasks(downloaded)
         finally:
             for t in group:
                 t.busy = False
