@@ -194,7 +194,7 @@ def test_adding_download_to_a_finished_batch_downloads_what_has_no_files(genvr_s
     report, results = run(genvr_simulator, tmp_path, jobs)
     assert statuses(results) == {"succeeded": 12} and all(not r["files"] for r in results)
     generated = genvr_simulator.counters()["tasks_created"]
-    report, results = run(genvr_simulator, tmp_path, jobs, download_dir=tmp_path / "files")
+    report, results = run(genvr_simulator, tmp_path, jobs, download_dir=tmp_path / "files", max_in_flight=10)  # 2 pages
     assert statuses(results) == {"succeeded": 12} and report.exit_code == 0
     assert all(len(r["files"]) == 1 for r in results)
     assert genvr_simulator.counters()["tasks_created"] == generated and report.calls.get("/v2/generate-batch", 0) == 0

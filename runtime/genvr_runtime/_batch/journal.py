@@ -317,15 +317,17 @@ class Journal:
             with self._tx():
                 self._db.executemany("UPDATE jobs SET state = 'processing' WHERE line = ?", [(line,) for line in lines])
 
-    def downloads_to_resume(self, *, with_succeeded: bool) -> list[tuple[JobRow, list[dict[str, Any]]]]:
+    def downloads_to_resume(self, *, with_succeeded: bool, after_line: int = 0, limit: int = -1,
+                            ) -> list[tuple[JobRow, list[dict[str, Any]]]]:
         """`download_failed` jobs and, when `with_succeeded` (a run with a download folder), succeeded jobs that
-        have no files yet; each with the files already recorded for its task (the only ones a rerun may reuse)."""
+        have no files yet, from `after_line` on; each with the files already recorded for its task (the only
+        ones a rerun may reuse)."""
         states = ("download_failed", "succeeded") if with_succeeded else ("download_failed",)
         cur = self._db.execute(
             "SELECT line, custom_id, model, payload, payload_hash, state, task_id, submitted_at, attempts, files "
-            f"FROM jobs WHERE state IN ({', '.join('?' * len(states))}) AND task_id IS NOT NULL "
-            "AND (state = 'download_failed' OR files IS NULL OR files = '[]') ORDER BY line",
-            states,
+            f"FROM jobs WHERE state IN ({', '.join('?' * len(states))}) AND task_id IS NOT NULL AND line > ? "
+            "AND (state = 'download_failed' OR files IS NULL OR files = '[]') ORDER BY line LIMIT ?",
+            (*states, after_line, limit),
         )
         return [(_row(r[:9]), json.loads(r[9]) if r[9] else []) for r in cur]
 

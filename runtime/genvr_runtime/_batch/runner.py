@@ -262,6 +262,7 @@ class _Runner:
         # Downloads share the connection pool (max_concurrent_calls + 4) with API calls: they never starve them.
         self.download_slots = asyncio.Semaphore(4)
         self.warned_foreign = False
+        self.resume_cursor, self.resume_done = 0, False  # jobs whose outputs are still to be saved, paged in
 
     # -- main loop -------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -758,10 +759,17 @@ class _Runner:
 
     def _resume_downloads(self) -> None:
         """Jobs whose task completed but whose outputs are not saved: `download_failed` ones and, with a download
-        folder, succeeded ones without files. Their URLs may have expired: fetch fresh ones, then download."""
-        rows = self.journal.downloads_to_resume(with_succeeded=self.options.download_dir is not None)
+        folder, succeeded ones without files. Their URLs may have expired: fetch fresh ones, then download.
+        Paged in as room frees up (at most max_in_flight tasks in memory, like submissions)."""
+        room = self.max_cap - len(self.in_flight)
+        if self.resume_done or room < min(BATCH_LIMIT, self.max_cap):
+            return
+        rows = self.journal.downloads_to_resume(with_succeeded=self.options.download_dir is not None,
+                                                after_line=self.resume_cursor, limit=room)
+        self.resume_done = len(rows) < room
         if not rows:
             return
+        self.resume_cursor = rows[-1][0].line
         self.journal.mark_completed([row.line for row, _ in rows])
         now = time.monotonic()
         for row, files in rows:
@@ -805,6 +813,7 @@ class _Runner:
             self.in_flight.pop(t.line, None)
             self.counts.move(t.state, state, 1)
             self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err, t.warnings)
+        self._resume_downloads()  # room freed: page in more outputs to save, if any
 
     def _finished_many(self, done: Sequence[tuple[JobRow, str, Any, Any, dict[str, Any] | None]], *, from_state: str) -> None:
         for row, state, out, files, err in done:
