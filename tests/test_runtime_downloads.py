@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from genvr_runtime import BaseClient, DownloadError, GenerationResult
+from genvr_runtime import AsyncBaseClient, BaseClient, DownloadError, GenerationResult
 from genvr_runtime._http import Call, RetryPolicy
 
 RESULT = GenerationResult(task_id="pred_1", model="imagegen/flux_dev", status="completed",
@@ -80,3 +80,17 @@ def test_a_refused_download_is_not_retried_and_carries_its_http_status(tmp_path:
         c.download(RESULT, tmp_path)
     assert route.call_count == 1 and info.value.status_code == 403  # type: ignore[attr-defined]
     assert "HTTP 403" in str(info.value) and "sig=abc" not in str(info.value)
+
+
+@respx.mock
+async def test_async_downloads_refuse_short_bodies_and_retry_server_errors(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("genvr_runtime._files.DOWNLOAD_RETRY", QUICK, raising=False)
+    short = httpx.Response(200, headers={"content-length": "100"}, content=b"\x89PNG-only-part")
+    route = respx.get("https://cdn.test/out/0.png").mock(side_effect=[short, short, short, short, short,
+                                                                      httpx.Response(503), httpx.Response(200, content=b"png")])
+    async with AsyncBaseClient(api_key="secret-key-xyz", uid="u", base_url="https://api.test") as c:
+        with pytest.raises(DownloadError, match="after 5 attempts: incomplete body: expected 100 bytes"):
+            await c.download_bytes(RESULT)
+        assert await c.download_bytes(RESULT) == [b"png"]
+    assert route.call_count == 7
