@@ -141,6 +141,24 @@ def test_download_that_keeps_failing_is_resumable_and_the_next_run_gets_it(genvr
     check_invariants(genvr_simulator, jobs, results, tmp_path)
 
 
+def test_a_download_failure_recorded_as_failed_by_an_earlier_version_is_collected(genvr_simulator: SimulatorServer,
+                                                                                    tmp_path: Path) -> None:
+    import sqlite3
+
+    genvr_simulator.configure(faults={"rules": [{"kind": "http_error", "route": "/files/*", "status": 503}]})
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 2)
+    run(genvr_simulator, tmp_path, jobs, download_dir=tmp_path / "files", download_retry=QUICK_RETRY)
+    with sqlite3.connect(tmp_path / "results.jsonl.journal.db") as db:  # what the earlier version left behind
+        db.execute("UPDATE jobs SET state = 'failed', error = ? WHERE line = 1",
+                   (json.dumps({"type": "download_failed", "message": "download failed: HTTPStatusError", "http_status": None}),))
+        db.execute("UPDATE jobs SET state = 'failed', error = ? WHERE line = 2",
+                   (json.dumps({"type": "task_failed", "message": "NSFW", "http_status": None}),))
+    genvr_simulator.configure(faults={"rules": []})
+    _, results = run(genvr_simulator, tmp_path, jobs, download_dir=tmp_path / "files")
+    assert [r["status"] for r in results] == ["succeeded", "failed"]  # a real task failure stays what it is
+    assert_files_are_the_simulators(genvr_simulator, results)
+
+
 def test_an_expired_download_url_is_refreshed_through_response(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
     def expiring(request: httpx.Request, response: httpx.Response, body: bytes) -> httpx.Response | None:
         # The simulator signs each /response call's URLs anew (sig=<n>): the first URLs handed out have expired.

@@ -321,13 +321,15 @@ class Journal:
                             ) -> list[tuple[JobRow, list[dict[str, Any]]]]:
         """`download_failed` jobs and, when `with_succeeded` (a run with a download folder), succeeded jobs that
         have no files yet, from `after_line` on; each with the files already recorded for its task (the only
-        ones a rerun may reuse)."""
-        states = ("download_failed", "succeeded") if with_succeeded else ("download_failed",)
+        ones a rerun may reuse). Journals of earlier versions recorded a download failure as `failed` with an
+        error of type download_failed: those paid tasks are taken too."""
+        states = ("download_failed", "failed", "succeeded") if with_succeeded else ("download_failed", "failed")
         cur = self._db.execute(
             "SELECT line, custom_id, model, payload, payload_hash, state, task_id, submitted_at, attempts, files "
             f"FROM jobs WHERE state IN ({', '.join('?' * len(states))}) AND task_id IS NOT NULL AND line > ? "
-            "AND (state = 'download_failed' OR files IS NULL OR files = '[]') ORDER BY line LIMIT ?",
-            (*states, after_line, limit),
+            "AND (state = 'download_failed' OR (state = 'failed' AND error LIKE ?) "
+            "OR (state = 'succeeded' AND (files IS NULL OR files = '[]'))) ORDER BY line LIMIT ?",
+            (*states, after_line, '{"type": "download_failed"%', limit),
         )
         return [(_row(r[:9]), json.loads(r[9]) if r[9] else []) for r in cur]
 
