@@ -807,12 +807,13 @@ class _Runner:
     def _finish_tasks(self, finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]]) -> None:
         if not finished:
             return
-        self.journal.finish([(t.line, state, out, files, err) for t, state, out, files, err in finished],
-                            {t.line: t.warnings for t, *_ in finished if t.warnings})
+        # Warnings describe the outputs kept; a job that ends without them has none.
+        noted = {t.line: t.warnings for t, state, *_ in finished if t.warnings and state in ("succeeded", "download_failed")}
+        self.journal.finish([(t.line, state, out, files, err) for t, state, out, files, err in finished], noted)
         for t, state, out, files, err in finished:
             self.in_flight.pop(t.line, None)
             self.counts.move(t.state, state, 1)
-            self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err, t.warnings)
+            self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err, noted.get(t.line))
         self._resume_downloads()  # room freed: page in more outputs to save, if any
 
     def _finished_many(self, done: Sequence[tuple[JobRow, str, Any, Any, dict[str, Any] | None]], *, from_state: str) -> None:
