@@ -5,9 +5,10 @@
     genvr batch results results.jsonl.journal.db --out results.jsonl   # rebuild the results file offline
 
 Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
-Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage (also an
-unreadable jobs file or journal, an unusable --out), 3 some jobs are `unknown` (may have been created; see
-`status`), 4 authentication refused, 5 the server could not be reached for --give-up-after seconds,
+Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out or their outputs could not be downloaded
+(`download_failed`: re-run the same command to fetch fresh URLs and download again), 2 invalid input or usage
+(also an unreadable jobs file or journal, an unusable --out), 3 some jobs are `unknown` (may have been created;
+see `status`), 4 authentication refused, 5 the server could not be reached for --give-up-after seconds,
 130 interrupted (Ctrl-C: nothing more is sent; re-run the same command to resume).
 """
 
@@ -173,6 +174,9 @@ def _print_summary(report: BatchReport) -> None:
     if report.counts.get("unknown"):
         print(f"{report.counts['unknown']} job(s) are `unknown` (their generate call may have created a task); "
               "they were not resent. See `genvr batch status`, or re-run with --resubmit-unknown.", file=sys.stderr)
+    if report.counts.get("download_failed"):
+        print(f"{report.counts['download_failed']} job(s) completed (paid) but their outputs could not be downloaded "
+              "(`download_failed`); re-run the same command to fetch fresh URLs and download them.", file=sys.stderr)
 
 
 def _journal_path(path: Path) -> Path:
@@ -199,17 +203,19 @@ def _open_journal(given: Path) -> sqlite3.Connection:
 def _status(args: argparse.Namespace) -> int:
     db = _open_journal(args.journal)
     counts = read_counts(db)
-    unknown = [
-        {"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None}
-        for line, cid, model, err in db.execute("SELECT line, custom_id, model, error FROM jobs WHERE state = 'unknown' ORDER BY line LIMIT 1000")
-    ]
+    listed: dict[str, list[dict[str, Any]]] = {"unknown": [], "download_failed": []}
+    for state, line, cid, model, err in db.execute(
+        "SELECT state, line, custom_id, model, error FROM jobs WHERE state IN ('unknown', 'download_failed') ORDER BY line LIMIT 1000"
+    ):
+        listed[state].append({"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None})
     db.close()
     if args.json:
-        print(json.dumps({"counts": counts, "unknown": unknown}))
+        print(json.dumps({"counts": counts, **listed}))
     else:
         print(" ".join(f"{k}={v}" for k, v in counts.items()))
-        for item in unknown:
-            print(f"unknown: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
+        for state, items in listed.items():
+            for item in items:
+                print(f"{state}: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
     return 0
 
 
