@@ -116,3 +116,25 @@ def test_colliding_reserved_and_shadowing_names_all_import(grown: Path) -> None:
     done = run_python(CHECK, grown)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_regenerate_records_new_names_and_never_rewrites_an_entry(tmp_path: Path) -> None:
+    from generator import name_registry
+    from generator.targets.python_package import CLIENT_ATTRIBUTES
+
+    snap = tmp_path / "discovery"
+    snap.mkdir()
+    committed = name_registry.REGISTRY_FILE.read_text(encoding="utf-8")
+    (snap / "names.json").write_text(committed, encoding="utf-8")
+    keys = sorted(name_registry.load().models)
+    added = ["imagegen/minimax_image_o1", "imagegen/x1_1", "imagegen/x_1_1", "new cat/ünï"]
+    assert name_registry.record(snap, [*keys[5:], *added], CLIENT_ATTRIBUTES) == 4  # 5 models gone from GenVR: kept
+    text = (snap / "names.json").read_text(encoding="utf-8")
+    old, new = json.loads(committed), json.loads(text)
+    assert {k: new["models"][k] for k in old["models"]} == old["models"] and len(new["models"]) == len(old["models"]) + 4
+    assert {k: new["categories"][k] for k in old["categories"]} == old["categories"]
+    recorded = name_registry.load(snap / "names.json")
+    assert recorded.models["imagegen/minimax_image_o1"].method.startswith("minimax_image_o1_")  # newcomer suffixed
+    assert recorded.categories["new cat"] == "new_cat" and recorded.models["new cat/ünï"].class_name == "UniInput"
+    assert name_registry.record(snap, [*keys, *added], CLIENT_ATTRIBUTES) == 0
+    assert (snap / "names.json").read_text(encoding="utf-8") == text
