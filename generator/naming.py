@@ -221,7 +221,14 @@ def assign(keys: Iterable[str], recorded: Names | None = None, *, category_reser
     for category in sorted(categories):
         members = [k for k in keys if split[k][0] == category]
         prior = {k: v for k, v in rec.items() if k.partition("/")[0] == category}
-        methods.update(_assign(members, lambda k: model_identifier(split[k][1]), recorded={k: v.method for k, v in prior.items()}))
+        methods.update(
+            _assign(
+                members,
+                lambda k: model_identifier(split[k][1]),
+                recorded={k: v.method for k, v in prior.items()},
+                spelled=lambda k: split[k][1],
+            )
+        )
         classes.update(
             _assign(
                 members,
