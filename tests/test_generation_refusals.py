@@ -84,3 +84,12 @@ def test_hostile_entries_are_mapped_or_refused_one_by_one(tmp_path: Path, capsys
     done = run_python(code, out)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == sorted(["imagegen/good", *(f"imagegen/{s}" for s in mapped)])
+
+
+def test_two_models_of_one_category_with_the_same_display_name_both_become_nodes(tmp_path: Path) -> None:
+    same = [({"category": "imagegen", "subcategory": s, "name": "Good"}, GOOD) for s in ("good_v2", "good-v3")]
+    snap = small_snapshot(tmp_path / "discovery", same)
+    out = tmp_path / "generated"
+    assert run(snap, out) == 0
+    init = (out / "comfyui" / "genvr_nodes" / "nodes_imagegen.py").read_text()
+    assert init.count('"GenVR: Good (Image Generation) [imagegen/') == 3
