@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test typecheck check-generated bench simulator clean
+.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
+	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000)"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
@@ -30,6 +31,11 @@ regenerate: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Property tests marked `fuzz`, scaled up: they run with a bounded example count in `make test`.
+GENVR_FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	GENVR_FUZZ_EXAMPLES=$(GENVR_FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -q -s
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime simulator generator

@@ -1,4 +1,9 @@
-"""`python -m generator generate|regenerate`: the commands behind `make generate` and `make regenerate`."""
+"""`python -m generator generate|regenerate`: the commands behind `make generate` and `make regenerate`.
+
+Exit codes: 0 generated (or up to date with --check); 1 --check found generated/ stale; 2 nothing written (an
+error, or models that cannot be generated without --skip-invalid; every one is listed); 3 generated with
+refusals (--skip-invalid left out the models listed on stderr and in REPORT.md).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,17 @@ import sys
 import time
 from pathlib import Path
 
+from generator import name_registry
 from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource, write_snapshot
 from generator.pipeline import GenerationError, build_specs, generate
 from generator.report import change_report
 from generator.targets import comfyui_order
+from generator.targets.python_package import CLIENT_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
+EXIT_STALE = 1
+EXIT_ERROR = 2
+EXIT_REFUSALS = 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
             write_snapshot(fresh, args.snapshot)
             # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
             comfyui_order.main(["--snapshot", str(args.snapshot)])
+            # Names once given are kept for good: record the new models' names (append-only).
+            added = name_registry.record(args.snapshot, [m.key for m in fresh.models], CLIENT_ATTRIBUTES)
+            print(f"{name_registry.REGISTRY_FILE.name}: {added} model(s) named")
             print(change_report(old, build_specs(fresh).models))
         result = generate(
             SnapshotSource(args.snapshot),
@@ -51,18 +64,21 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             use_cache=not args.no_cache,
         )
-    except (DiscoveryError, GenerationError) as exc:
+    except (DiscoveryError, GenerationError, name_registry.RegistryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
     elapsed = time.perf_counter() - started
+    if result.refused:
+        lines = "\n  ".join(result.refused)
+        print(f"refused {len(result.refused)} model(s), every other model generated (see REPORT.md):\n  {lines}", file=sys.stderr)
     if args.check:
         if not result.clean:
             print(f"generated/ is stale: {len(result.written)} file(s) differ, {len(result.removed)} stale", file=sys.stderr)
             for rel in (result.written + result.removed)[:20]:
                 print(f"  {rel}", file=sys.stderr)
             print("run `make generate` and commit the result", file=sys.stderr)
-            return 1
+            return EXIT_STALE
         print(f"generated/ is up to date ({result.unchanged} files, {elapsed:.1f}s)")
-        return 0
+        return EXIT_REFUSALS if result.refused else 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
-    return 0
+    return EXIT_REFUSALS if result.refused else 0

@@ -19,8 +19,11 @@ from urllib.parse import quote
 import httpx
 
 DEFAULT_BASE_URL = "https://api.genvrresearch.com"
-# Category and subcategory become folder names: refuse anything that could escape the snapshot folder.
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Category and subcategory become folder and file names of the snapshot: anything that could leave the snapshot
+# folder or not be a file name is refused (for that model only). Quotes, spaces and unicode are fine here; the
+# naming rules map them to identifiers.
+_UNSAFE_SEGMENT = re.compile(r"[/\\\x00-\x1f\x7f]")
+_MAX_SEGMENT_BYTES = 200
 
 
 class DiscoveryError(RuntimeError):
@@ -50,7 +53,12 @@ class Discovery:
 
     @property
     def models(self) -> list[ModelEntry]:
-        return parse_models(self.models_document)
+        return parse_model_list(self.models_document)[0]
+
+    @property
+    def refused(self) -> list[str]:
+        """Entries of the model list that cannot be used, each named with its reason."""
+        return parse_model_list(self.models_document)[1]
 
 
 class DiscoverySource(Protocol):
@@ -58,19 +66,31 @@ class DiscoverySource(Protocol):
 
 
 def parse_models(document: Any, origin: str = "/api/models") -> list[ModelEntry]:
-    """Validate the `/api/models` body and list its models, sorted by key."""
+    """The usable models of the `/api/models` body, sorted by key (see `parse_model_list`)."""
+    return parse_model_list(document, origin)[0]
+
+
+def parse_model_list(document: Any, origin: str = "/api/models") -> tuple[list[ModelEntry], list[str]]:
+    """The usable models of the `/api/models` body, sorted by key, and every unusable entry named with its reason.
+
+    A body that is not a model list at all raises `DiscoveryError`; a bad entry only refuses itself.
+    """
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise DiscoveryError(f"{origin}: expected {{success, data: [...]}}, got {type(document).__name__}")
     if document.get("success") is False:
         raise DiscoveryError(f"{origin}: success=false: {document.get('message')!r}")
     entries: dict[str, ModelEntry] = {}
+    refused: list[str] = []
     for i, item in enumerate(document["data"]):
         if not isinstance(item, dict):
-            raise DiscoveryError(f"{origin}: data[{i}] is not an object")
+            refused.append(f"{origin}: data[{i}]: not an object")
+            continue
         category, subcategory = item.get("category"), item.get("subcategory")
-        for label, value in (("category", category), ("subcategory", subcategory)):
-            if not isinstance(value, str) or not _SAFE_SEGMENT.match(value) or ".." in value:
-                raise DiscoveryError(f"{origin}: data[{i}] has an unusable {label} {value!r}")
+        shown = f"{_shown(category)}/{_shown(subcategory)}"
+        problems = [f"{label} {why}" for label, value in (("category", category), ("subcategory", subcategory)) if (why := _segment_problem(value))]
+        if problems:
+            refused.append(f"{origin}: data[{i}] {shown}: unusable " + "; ".join(problems))
+            continue
         assert isinstance(category, str) and isinstance(subcategory, str)
         name = item.get("name")
         description = item.get("description")
@@ -81,9 +101,30 @@ def parse_models(document: Any, origin: str = "/api/models") -> list[ModelEntry]
             description=description if isinstance(description, str) else "",
         )
         if entry.key in entries:
-            raise DiscoveryError(f"{origin}: model {entry.key} listed twice (data[{i}])")
+            refused.append(f"{origin}: data[{i}] {shown}: model listed twice (the first entry is kept)")
+            continue
         entries[entry.key] = entry
-    return [entries[k] for k in sorted(entries)]
+    return [entries[k] for k in sorted(entries)], refused
+
+
+def _segment_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"is not a string ({type(value).__name__})"
+    if not value.strip() or value in (".", ".."):
+        return f"{value!r} is not a name"
+    if _UNSAFE_SEGMENT.search(value):
+        return f"{value!r} contains a path separator or a control character"
+    if len(value.encode("utf-8", "surrogatepass")) > _MAX_SEGMENT_BYTES:
+        return f"is longer than {_MAX_SEGMENT_BYTES} bytes"
+    if re.search("[\ud800-\udfff]", value):
+        return f"{_shown(value)!r} is not valid Unicode"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A name as the console shows it: escapes for backslashes and control characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() or "\\" in text else text
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator.normalize import ModelSpec, Param, SchemaError
+from generator.normalize import ModelSpec, Param
 
 
-def generation_report(models: list[ModelSpec], errors: list[SchemaError]) -> str:
+def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
     """Deterministic: no timestamps, sorted everywhere, so a diff shows only real changes."""
     by_category = Counter(m.category for m in models)
     free = sorted(m.key for m in models if m.free_form)
@@ -18,14 +18,15 @@ def generation_report(models: list[ModelSpec], errors: list[SchemaError]) -> str
         f"- models: {len(models)} ({len(models) - len(free)} with a schema, {len(free)} free-form)",
         f"- inputs: {sum(len(m.params) for m in models)}",
         "- categories: " + ", ".join(f"`{c}` {n}" for c, n in sorted(by_category.items())),
-        f"- schemas left out as invalid: {len(errors)}",
+        f"- models refused: {len(refused)}",
         "",
     ]
     if free:
         lines += ["## Free-form models", "", "GenVR publishes no schema for these; their inputs are passed through unchecked.", ""]
         lines += [f"- `{k}`" for k in free] + [""]
-    if errors:
-        lines += ["## Left out (schema cannot be translated)", ""] + [f"- {_md(str(e))}" for e in sorted(errors, key=str)] + [""]
+    if refused:
+        lines += ["## Refused", "", "Left out of every target (`--skip-invalid`), each with its reason; all other models are generated.", ""]
+        lines += [f"- {_md(r)}" for r in sorted(refused)] + [""]
     noted = [m for m in sorted(models, key=lambda m: m.key) if m.warnings and not m.free_form]
     if noted:
         lines += ["## Notes", "", "Schema content handled by a documented rule (see generator/normalize.py).", ""]

@@ -75,3 +75,23 @@ def example_value(p: Param) -> Any:
 def required_example(spec: ModelSpec) -> dict[str, Any]:
     """Python-name keyword arguments for every required input of a model."""
     return {p.python_name: example_value(p) for p in spec.params if p.required}
+
+
+def snapshot_with(folder: Path, added: list[tuple[dict[str, Any], Any]], *, base: Path = SNAPSHOT) -> Path:
+    """A copy of the committed snapshot (or `base`) in `folder` with `added` model entries and their raw schemas
+    (None: no schema published). Entries go in as given, so hostile spellings reach the generator unchanged."""
+    import shutil
+
+    from generator.discovery import ModelEntry, schema_path
+
+    shutil.copytree(base, folder)
+    models_path = folder / "models.json"
+    document = json.loads(models_path.read_text(encoding="utf-8-sig"))
+    for entry, schema in added:
+        document["data"].append(entry)
+        if schema is not None:
+            path = schema_path(folder, ModelEntry(entry["category"], entry["subcategory"], "", ""))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(schema if isinstance(schema, str) else json.dumps(schema), encoding="utf-8")
+    models_path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return folder

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from generator.discovery import DiscoveryError, HttpSource, SnapshotSource, parse_models, write_snapshot
+from generator.discovery import DiscoveryError, HttpSource, SnapshotSource, parse_model_list, parse_models, write_snapshot
 from generator.pipeline import build_specs
 from generator.report import change_report
 from generator_helpers import SNAPSHOT
@@ -92,13 +92,29 @@ def test_connection_errors_are_retried_and_reported() -> None:
 @pytest.mark.parametrize("document, message", [
     ({"success": True}, "expected {success, data: [...]}"),
     ({"success": False, "data": [], "message": "down"}, "success=false"),
-    ({"data": [{"category": "../etc", "subcategory": "x"}]}, "data[0] has an unusable category '../etc'"),
-    ({"data": [{"category": "imagegen", "subcategory": "a/b"}]}, "unusable subcategory 'a/b'"),
-    ({"data": [{"category": "imagegen", "subcategory": "x"}, {"category": "imagegen", "subcategory": "x"}]}, "imagegen/x listed twice"),
 ])
-def test_bad_model_lists_are_refused_with_the_entry_named(document: Any, message: str) -> None:
+def test_a_body_that_is_no_model_list_is_refused(document: Any, message: str) -> None:
     with pytest.raises(DiscoveryError, match=re.escape(message)):
         parse_models(document)
+
+
+def test_a_bad_entry_refuses_only_itself_and_every_one_is_named() -> None:
+    document = {"data": [
+        {"category": "../etc", "subcategory": "x"},
+        {"category": "imagegen", "subcategory": "a/b"},
+        {"category": "imagegen", "subcategory": "x"},
+        {"category": "imagegen", "subcategory": "x"},
+        "nope",
+        {"category": "imagegen", "subcategory": "it's \"ü\""},
+    ]}
+    entries, refused = parse_model_list(document)
+    assert [e.key for e in entries] == ["imagegen/it's \"ü\"", "imagegen/x"]  # quotes and unicode are mapped later
+    assert [r.split(": ", 1)[1] for r in refused] == [
+        "data[0] ../etc/x: unusable category '../etc' contains a path separator or a control character",
+        "data[1] imagegen/a/b: unusable subcategory 'a/b' contains a path separator or a control character",
+        "data[3] imagegen/x: model listed twice (the first entry is kept)",
+        "data[4]: not an object",
+    ]
 
 
 def test_snapshot_round_trip_and_stale_schemas_removed(tmp_path: Path) -> None:

@@ -53,3 +53,29 @@ def test_exact_spelling_wins_a_collision_and_the_other_gets_a_stable_suffix() ->
 
 def test_categories_never_take_a_client_attribute() -> None:
     assert naming.category_attributes(["run", "submit"], reserved={"run", "submit"}) == {"run": "run_", "submit": "submit_"}
+
+
+def test_no_field_takes_an_attribute_of_the_runtime_base_class_or_pydantic() -> None:
+    from genvr_runtime import GenVRInput
+
+    taken = [n for n in [*dir(GenVRInput), *GenVRInput.__annotations__] if not n.startswith("_")]
+    names = naming.field_names(taken)
+    assert names["pending_files"] == "pending_files_" and names["genvr_model"] == "genvr_model_"
+    assert not set(names.values()) & set(dir(GenVRInput)) and all(valid(v) for v in names.values())
+
+
+def test_machinery_and_runtime_names_are_mapped() -> None:
+    names = naming.assign(["importlib/importlib", "imagegen/gen_v_r", "imagegen/annotations", "load_input_class/x"])
+    assert names.categories == {"imagegen": "imagegen", "importlib": "importlib_", "load_input_class": "load_input_class_"}
+    assert names.models["importlib/importlib"].method == "importlib_" and names.models["imagegen/annotations"].method == "annotations_"
+    assert names.models["imagegen/gen_v_r"].class_name.startswith("GenVRInput") and names.models["imagegen/gen_v_r"].class_name != "GenVRInput"
+
+
+def test_a_recorded_name_is_kept_and_the_newcomer_gets_a_suffix_from_its_own_key() -> None:
+    recorded = naming.assign(["imagegen/foo-bar", "imagegen/x1_1"])
+    assert recorded.models["imagegen/foo-bar"].method == "foo_bar"
+    grown = naming.assign(["imagegen/foo-bar", "imagegen/foo_bar", "imagegen/x1_1", "imagegen/x_1_1"], recorded)
+    assert grown.models["imagegen/foo-bar"] == recorded.models["imagegen/foo-bar"]  # without the record, foo_bar would win
+    assert grown.models["imagegen/foo_bar"].method == "foo_bar_" + naming._short_hash("imagegen/foo_bar")
+    assert grown.models["imagegen/x_1_1"].class_name == "X11Input" + naming._short_hash("imagegen/x_1_1")
+    assert naming.assign(["imagegen/foo_bar", "imagegen/foo-bar"]).models["imagegen/foo_bar"].method == "foo_bar"  # exact spelling first

@@ -9,14 +9,14 @@ Layout of the pack (everything it needs is inside; ComfyUI imports it by path as
     pyproject.toml requirements.txt README.md config.example.ini .gitignore
 
 Naming: node id (= class name) `GenVR_<category>__<subcategory>` with any character outside [A-Za-z0-9_]
-replaced by `_`; it never changes, because saved workflows reference it. Display name `GenVR: <model name>`,
+replaced by `_` (`naming.node_identifier`; a colliding newcomer gets a hash suffix); it never changes, because
+saved workflows reference it (recorded in discovery/names.json). Display name `GenVR: <model name>`,
 plus ` (<category label>)` when two models share a name. Menu `GenVR/<media>/<category label>`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,10 +126,6 @@ class PlannedNode:
         return [("required", [i for i in self.inputs if i.required]), ("optional", [i for i in self.inputs if not i.required])]
 
 
-def node_id(category: str, subcategory: str) -> str:
-    return "GenVR_" + re.sub(r"[^A-Za-z0-9_]", "_", category) + "__" + re.sub(r"[^A-Za-z0-9_]", "_", subcategory)
-
-
 def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category) or category.replace("_", " ").title()
 
@@ -148,26 +144,22 @@ def plan_nodes(categories: list[PlannedCategory], order: dict[str, comfyui_order
     names: dict[str, int] = {}
     for s in specs:
         names[s.display_name] = names.get(s.display_name, 0) + 1
-    ids: dict[str, str] = {}
     out = []
     for category in categories:
         nodes = []
         for m in category.models:
             spec = m.spec
-            nid = node_id(spec.category, spec.subcategory)
-            if nid in ids:
-                raise ValueError(f"ComfyUI node id {nid} made by both {ids[nid]} and {spec.key}")
-            ids[nid] = spec.key
             display = f"GenVR: {spec.display_name}"
             if names[spec.display_name] > 1:
                 display += f" ({category_label(spec.category)})"
             made = model_inputs(spec)
             inputs = comfyui_order.apply(made.inputs, order.get(spec.key))
-            nodes.append(PlannedNode(spec, nid, display, output_kind(spec), inputs, made.fields))
+            nodes.append(PlannedNode(spec, m.node_id, display, output_kind(spec), inputs, made.fields))
         out.append((category, nodes))
     displays = [n.display_name for _, nodes in out for n in nodes]
-    if len(set(displays)) != len(displays):
-        raise ValueError("ComfyUI display names collide: " + ", ".join(sorted({d for d in displays if displays.count(d) > 1})))
+    shared = {d for d in displays if displays.count(d) > 1}  # same name and category label: the key tells them apart
+    if shared:
+        out = [(c, [replace(n, display_name=f"{n.display_name} [{n.key}]") if n.display_name in shared else n for n in nodes]) for c, nodes in out]
     return out
 
 

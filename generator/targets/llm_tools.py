@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from generator import naming
 from generator.render import HEADER, render as render_template
 from generator.targets import llm_tools_validate as check
 from generator.targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
@@ -108,7 +107,7 @@ FORMATS: dict[str, Format] = {
 def render(categories: list[PlannedCategory]) -> dict[str, str]:
     """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
     models = [m for c in categories for m in c.models]
-    names = naming.tool_names(m.spec.key for m in models)
+    names = {m.spec.key: m.tool_name for m in models}
     tools = {m.spec.key: Tool(m, names[m.spec.key], tool_description(m.spec)) for m in models}
     built = {fmt: {key: _build(spec, tool) for key, tool in tools.items()} for fmt, spec in FORMATS.items()}
 

@@ -21,7 +21,7 @@ from datamodel_code_generator.enums import TargetPydanticVersion
 from datamodel_code_generator.parser import LiteralType
 
 import genvr_runtime
-from generator import naming
+from generator import name_registry, naming
 from generator.cache import cached_text
 from generator.normalize import ModelSpec, Param
 from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
@@ -34,7 +34,7 @@ PACKAGE = "genvr"
 _NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient"})
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict[str, Any]", "any": "Any"}
 # Public attributes of the runtime clients: a category may not take one of these names.
-_CLIENT_ATTRIBUTES = frozenset(n for cls in (BaseClient, AsyncBaseClient) for n in dir(cls) if not n.startswith("_"))
+CLIENT_ATTRIBUTES = frozenset(n for cls in (BaseClient, AsyncBaseClient) for n in dir(cls) if not n.startswith("_"))
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class PlannedModel:
     category_attr: str
     attr: str  # method and module name
     class_name: str
+    tool_name: str  # LLM tool name
+    node_id: str  # ComfyUI node id
+
 
     @property
     def module(self) -> str:
@@ -87,22 +90,29 @@ class PlannedCategory:
         return naming.resource_class_name(self.attr)
 
 
-def plan(specs: list[ModelSpec]) -> list[PlannedCategory]:
-    """Decide every Python name once, from the whole model list."""
+def plan(specs: list[ModelSpec], recorded: naming.Names | None = None) -> list[PlannedCategory]:
+    """Decide every name once, from the whole model list and the names recorded before (`name_registry`)."""
+    if recorded is None:
+        recorded = name_registry.load()
+    names = naming.assign((s.key for s in specs), recorded, category_reserved=CLIENT_ATTRIBUTES)
     by_category: dict[str, list[ModelSpec]] = {}
     for spec in specs:
         by_category.setdefault(spec.category, []).append(spec)
-    category_attrs = naming.category_attributes(by_category, reserved=_CLIENT_ATTRIBUTES)
     planned = []
-    for raw in sorted(by_category, key=lambda c: category_attrs[c]):
+    for raw in sorted(by_category, key=lambda c: names.categories[c]):
         members = by_category[raw]
-        attrs = naming.model_attributes(s.subcategory for s in members)
-        classes = naming.class_names(attrs.values())
         models = tuple(
-            PlannedModel(spec=s, category_attr=category_attrs[raw], attr=attrs[s.subcategory], class_name=classes[attrs[s.subcategory]])
-            for s in sorted(members, key=lambda s: attrs[s.subcategory])
+            PlannedModel(
+                spec=s,
+                category_attr=names.categories[raw],
+                attr=names.models[s.key].method,
+                class_name=names.models[s.key].class_name,
+                tool_name=names.models[s.key].tool,
+                node_id=names.models[s.key].node,
+            )
+            for s in sorted(members, key=lambda s: names.models[s.key].method)
         )
-        planned.append(PlannedCategory(raw=raw, attr=category_attrs[raw], models=models))
+        planned.append(PlannedCategory(raw=raw, attr=names.categories[raw], models=models))
     return planned
 
 
@@ -248,6 +258,8 @@ def input_class_code(model: PlannedModel) -> str:
         **DCG_OPTIONS,
     )
     assert isinstance(body, str)
+    if f"\nclass {model.class_name}(" not in body:  # the footer and every name map use this exact name
+        raise ValueError(f"{model.spec.key}: datamodel-code-generator renamed class {model.class_name}")
     return body + render("python/input_footer.py.jinja", model=model)
 
 
@@ -263,6 +275,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
         (TEMPLATES_DIR / "python" / "input_footer.py.jinja").read_text(encoding="utf-8"),
         HEADER,
         model.class_name,
+        repr([(p.wire_name, p.python_name) for p in model.spec.params]),  # the aliases DCG is given
         json.dumps(json_schema(model), sort_keys=True),
         json.dumps(model.model_info, sort_keys=True),
         repr([(p.python_name, p.presets) for p in model.spec.params if p.presets]),
