@@ -107,7 +107,10 @@ async def test_audio_inline_and_other_files_as_links(genvr_simulator: SimulatorS
     assert model.structured_content and str(model.content[1].uri) == model.structured_content["output"][0]  # type: ignore[union-attr]
 
 
-async def test_cancel_stops_waiting_and_the_task_stays_reachable(genvr_simulator_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # auto: the client closes the stream; legacy: notifications/cancelled
+async def test_cancel_stops_waiting_and_the_task_stays_reachable(
+    genvr_simulator_factory: Any, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
     clock = ManualClock()
     sim, [(key, uid), (other_key, other_uid)] = users(genvr_simulator_factory, 2, clock=clock, job_seconds=30)
     progress: Progress = []
@@ -119,7 +122,7 @@ async def test_cancel_stops_waiting_and_the_task_stays_reachable(genvr_simulator
             submitted.set()
 
     caplog.set_level(logging.WARNING, logger="genvr_runtime")
-    async with mcp_http(sim) as url, connect(url, key, uid) as client, connect(url, other_key, other_uid) as other:
+    async with mcp_http(sim) as url, connect(url, key, uid, mode=mode) as client, connect(url, other_key, other_uid) as other:
         with anyio.CancelScope() as call:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(lambda: client.call_tool(FLUX, {"prompt": "slow"}, progress_callback=on_progress))

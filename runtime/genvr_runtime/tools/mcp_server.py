@@ -202,7 +202,10 @@ class _Progress:
         elapsed = time.monotonic() - self._start
         self._last = max(elapsed, self._last + 0.001)  # progress must grow with every notification
         task = f"task {self.task_id}: " if self.task_id else ""
-        await self._ctx.session.report_progress(self._last, None, f"{task}{self.stage}, {elapsed:.1f} s elapsed{note}")
+        try:
+            await self._ctx.session.report_progress(self._last, None, f"{task}{self.stage}, {elapsed:.1f} s elapsed{note}")
+        except Exception as exc:  # a notification that cannot be delivered must not fail the call
+            log.debug("progress notification dropped: %s", type(exc).__name__)
 
     async def tick(self) -> None:
         while True:
@@ -290,12 +293,12 @@ class _Calls:
         if isinstance(submitted, ToolResult):
             return call_result(submitted)
         account.remember(params.name, submitted)
-        return await self.watch(ctx, account, params.name, submitted, progress)
+        return await self.shown(ctx, await self.watch(account, params.name, submitted, progress), progress)
 
     async def watch(
-        self, ctx: Context, account: Account, tool: str, job: AsyncJob, progress: _Progress, timeout: float | None = None
-    ) -> types.CallToolResult:
-        """Wait for `job` with progress notifications; its result with the outputs as content."""
+        self, account: Account, tool: str, job: AsyncJob, progress: _Progress, timeout: float | None = None
+    ) -> ToolResult:
+        """Wait for `job`, reporting progress; a cancellation stops the wait only, and says what it left."""
         progress.task_id, progress.stage = job.task_id, job.last_status
         await progress.report(f" ({NO_CANCEL})")
         try:
@@ -308,11 +311,15 @@ class _Calls:
             log.warning("%s cancelled by the client: stopped waiting for task %s (%s); %s%s",
                         tool, job.task_id, job.model.key, NO_CANCEL, pick_up)  # fmt: skip
             raise
+        return result
+
+    async def shown(self, ctx: Context, result: ToolResult, progress: _Progress) -> types.CallToolResult:
+        """The result with its outputs as content a client can show (fetching small images and audio)."""
         if not result.ok:
             return call_result(result)
         progress.stage = "downloading"
         await progress.report()
-        content = await self.outputs.content(result.data["output"], job.task_id, ctx.protocol_version)
+        content = await self.outputs.content(result.data["output"], result.data["task_id"], ctx.protocol_version)
         return call_result(result, content)
 
     async def submit(self, account: Account, arguments: Mapping[str, Any]) -> types.CallToolResult:
@@ -336,11 +343,12 @@ class _Calls:
             message = f"No job with task_id {task_id!r} was started with these credentials on this server."
             return call_result(error_result(RESULT_TOOL, "unknown_task", message))
         tool, job = found
-        outcome = await self.watch(ctx, account, tool, job, _Progress(ctx, self.progress_interval), timeout=float(wait))
-        if outcome.is_error and '"still_running"' in outcome.content[0].text:  # type: ignore[union-attr]
+        progress = _Progress(ctx, self.progress_interval)
+        waited = await self.watch(account, tool, job, progress, timeout=float(wait))
+        if not waited.ok and waited.data.get("error") == "still_running":  # not a failure: not done yet
             data = {"task_id": job.task_id, "model": job.model.key, "tool": tool, "status": job.last_status, "done": False}
             return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data)
-        return outcome
+        return await self.shown(ctx, waited, progress)
 
 
 def build_server(
@@ -367,6 +375,8 @@ def build_server(
     async def on_list_tools(ctx: Context, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return listed
 
+    input_schemas = {t["name"]: t["inputSchema"] for t in listed_tools}
+
     return Server(
         "genvr",
         version="1",
@@ -376,6 +386,7 @@ def build_server(
         ),
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
+        get_tool_input_schema=input_schemas.get,  # else the SDK builds the whole listing for every HTTP call
     )
 
 
