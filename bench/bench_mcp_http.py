@@ -38,7 +38,16 @@ def _summary(label: str, seconds: list[float]) -> str:
     return f"{label:<34} n={len(ms):>4}  p50={statistics.median(ms):7.1f} ms  p95={p95:7.1f} ms  max={ms[-1]:7.1f} ms"
 
 
-async def _measure(url: str, pairs: list[tuple[str, str]]) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _measure(url: str, pairs: list[tuple[str, str]], server_pid: int) -> None:
     idle: list[float] = []
     loaded: list[float] = []
     done = anyio.Event()
@@ -66,6 +75,7 @@ async def _measure(url: str, pairs: list[tuple[str, str]]) -> None:
                 await anyio.sleep(0.05)
 
     await lister(*pairs[0], idle, 50)
+    cpu_before, own_before = _cpu_seconds(server_pid), _cpu_seconds(os.getpid())
     started = time.perf_counter()
     async with anyio.create_task_group() as watchers:
         watchers.start_soon(lister, *pairs[0], loaded, None)
@@ -74,11 +84,14 @@ async def _measure(url: str, pairs: list[tuple[str, str]]) -> None:
                 jobs.start_soon(one_user, key, uid)
         done.set()
     wall = time.perf_counter() - started
+    cpu, own = _cpu_seconds(server_pid) - cpu_before, _cpu_seconds(os.getpid()) - own_before
     ok = sum(1 for r in results.values() if not r.is_error)
     print(_summary("tools/list, server idle", idle))
     print(_summary(f"tools/list, {len(pairs)} jobs running", loaded))
     print(f"{len(pairs)} sessions, {ok} results ok, {notifications} progress notifications, "
-          f"all done in {wall:.1f} s (each job takes {JOB_SECONDS:.0f} s on the simulator)")
+          f"all done in {wall:.1f} s (each job takes {JOB_SECONDS:.0f} s on the simulator); "
+          f"CPU: server {cpu:.1f} s ({cpu / len(pairs) * 1000:.0f} ms a job), clients + simulator {own:.1f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -92,7 +105,7 @@ def main() -> None:
             found = re.search(r"(http://127\.0\.0\.1:\d+/mcp)", server.stderr.readline())
             if found is None:
                 raise SystemExit("genvr-mcp did not start")
-            anyio.run(_measure, found.group(1), pairs)
+            anyio.run(_measure, found.group(1), pairs, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)

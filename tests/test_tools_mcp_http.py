@@ -188,6 +188,11 @@ async def test_requests_without_credentials_get_401_saying_what_to_send(genvr_si
     assert genvr_simulator.counters()["tasks_created"] == 0
 
 
+async def _call_with(url: str, key: str, uid: str, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
+    async with connect(url, key, uid) as client:
+        return await client.call_tool(tool, arguments)
+
+
 def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
@@ -278,6 +283,11 @@ def test_non_loopback_host_needs_an_explicit_flag() -> None:
     refused = subprocess.run([*SERVER, "--http", "--host", "0.0.0.0", "--models", FLUX], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2
     assert "refusing to listen on 0.0.0.0" in refused.stderr and "unencrypted" in refused.stderr and "--allow-remote" in refused.stderr
+    busy = bind("127.0.0.1", 0)  # a clear line, not a traceback, when the port is taken
+    taken = subprocess.run([*SERVER, "--http", "--port", str(busy.getsockname()[1]), "--models", FLUX],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    busy.close()
+    assert taken.returncode == 2 and "cannot listen on 127.0.0.1" in taken.stderr and "Traceback" not in taken.stderr
 
 
 async def test_http_server_started_in_one_command(genvr_simulator: SimulatorServer) -> None:
@@ -290,8 +300,11 @@ async def test_http_server_started_in_one_command(genvr_simulator: SimulatorServ
         async with connect(url, genvr_simulator.token, genvr_simulator.uid) as client:
             listed = await client.list_tools()
             result = await client.call_tool("genvr_audiogen__google_lyria2", {"prompt": "rain"})
+        wrong = await _call_with(url, "wrong-key-never-logged", "someone", "genvr_audiogen__google_lyria2", {"prompt": "x"})
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        _, rest = process.communicate(timeout=30)
+    assert wrong.is_error and "wrong-key-never-logged" not in rest + banner + wrong.content[0].text  # type: ignore[union-attr]
+    assert genvr_simulator.token not in rest + banner
     assert {t.name for t in listed.tools} == {n for n, k in TOOL_NAMES.items() if k.startswith("audiogen/")}
     assert not result.is_error and [c.type for c in result.content] == ["text", "resource_link", "audio"]

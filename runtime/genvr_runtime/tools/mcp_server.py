@@ -453,9 +453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main_http(args: argparse.Namespace, tools: list[dict[str, Any]]) -> int:
     from genvr_runtime.tools.mcp_http import REMOTE_REFUSED, bind, http_app, is_loopback, serve
 
-    if not is_loopback(args.host) and not args.allow_remote:
-        print(f"genvr-mcp: {REMOTE_REFUSED.format(host=args.host)}", file=sys.stderr)
-        return 2
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            print(f"genvr-mcp: {REMOTE_REFUSED.format(host=args.host)}", file=sys.stderr)
+            return 2
+        print(f"genvr-mcp: listening on {args.host} (--allow-remote): clients' GenVR keys travel in plain HTTP "
+              "unless a TLS proxy is in front", file=sys.stderr)  # fmt: skip
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
