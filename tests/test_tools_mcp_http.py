@@ -24,7 +24,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from genvr.models import load_input_class
 from genvr.tools import TOOL_NAMES
+from genvr_runtime import AsyncBaseClient
 from genvr_runtime.tools.mcp_http import bind, http_app, running
 from genvr_runtime.tools.mcp_server import RESULT_TOOL, SUBMIT_TOOL, HttpAccounts, build_server, load_tools, select_tools
 from simulator.server import SimulatorServer
@@ -308,3 +310,24 @@ async def test_http_server_started_in_one_command(genvr_simulator: SimulatorServ
     assert genvr_simulator.token not in rest + banner
     assert {t.name for t in listed.tools} == {n for n, k in TOOL_NAMES.items() if k.startswith("audiogen/")}
     assert not result.is_error and [c.type for c in result.content] == ["text", "resource_link", "audio"]
+
+
+async def test_outputs_inline_only_small_images_and_audio_the_protocol_allows(genvr_simulator: SimulatorServer) -> None:
+    from genvr_runtime.tools.mcp_server import _Outputs
+
+    async with AsyncBaseClient(api_key=genvr_simulator.token, uid=genvr_simulator.uid, base_url=genvr_simulator.base_url) as genvr:
+        [png_url] = (await genvr.run(load_input_class("imagegen/flux_dev")(prompt="x"))).output
+        [wav_url] = (await genvr.run(load_input_class("audiogen/google_lyria2")(prompt="x"))).output
+    png = httpx.get(png_url).content
+    data_png = "data:image/png;base64," + base64.b64encode(png).decode()
+    async with httpx.AsyncClient() as http:
+        roomy, tight, off = _Outputs(http, 1_000_000), _Outputs(http, len(png) - 1), _Outputs(http, 0)
+        both = await roomy.content([png_url, data_png, wav_url], "t", "2025-11-25")
+        old = await roomy.content([wav_url], "t", "2024-11-05")  # no audio content before 2025-03-26
+        too_big = await tight.content([png_url, data_png], "t", "2025-11-25")
+        links_only = await off.content([png_url], "t", "2025-11-25")
+    assert [b.type for b in both] == ["resource_link", "image", "resource_link", "image", "resource_link", "audio"]
+    assert both[1] == both[3] and base64.b64decode(both[1].data) == png  # type: ignore[union-attr]
+    assert [b.type for b in old] == ["resource_link"]
+    assert [b.type for b in too_big] == ["resource_link", "resource_link"]
+    assert [b.type for b in links_only] == ["resource_link"]

@@ -43,6 +43,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from genvr_runtime import AsyncBaseClient, AsyncJob, GenVRError
+from genvr_runtime._files import decode_data_uri
 from genvr_runtime.tools.dispatcher import AsyncToolDispatcher, ToolResult, error_result
 from genvr_runtime.tools.mcp_http import MISSING_CREDENTIALS, request_credentials
 
@@ -226,21 +227,28 @@ class _Outputs:
         blocks: list[types.ContentBlock] = []
         audio_allowed = protocol_version >= "2025-03-26"  # audio content entered MCP in that revision
         for i, url in enumerate(urls):
-            guessed = mimetypes.guess_type(urlsplit(url).path)[0]
+            guessed = mimetypes.guess_type(url if url.startswith("data:") else urlsplit(url).path)[0]
             blocks.append(types.ResourceLink(type="resource_link", name=f"{task_id}-{i}", uri=url, mime_type=guessed))
-            if guessed and (guessed.startswith("image/") or (audio_allowed and guessed.startswith("audio/"))):
-                fetched = await self._fetch(url, guessed)
-                if fetched is not None:
-                    data, mime = fetched
-                    encoded = base64.b64encode(data).decode("ascii")
-                    if mime.startswith("image/"):
-                        blocks.append(types.ImageContent(type="image", data=encoded, mime_type=mime))
-                    elif mime.startswith("audio/"):
-                        blocks.append(types.AudioContent(type="audio", data=encoded, mime_type=mime))
+            kind = (guessed or "").partition("/")[0]
+            if self.max_bytes <= 0 or not (kind == "image" or (kind == "audio" and audio_allowed)):
+                continue
+            fetched = await self._fetch(url)
+            if fetched is None:
+                continue
+            data, declared = fetched
+            mime = declared if declared.partition("/")[0] == kind else guessed or ""
+            encoded = base64.b64encode(data).decode("ascii")
+            if kind == "image":
+                blocks.append(types.ImageContent(type="image", data=encoded, mime_type=mime))
+            else:
+                blocks.append(types.AudioContent(type="audio", data=encoded, mime_type=mime))
         return blocks
 
-    async def _fetch(self, url: str, guessed: str) -> tuple[bytes, str] | None:
-        """The file's bytes and type when it is at most `max_bytes`; None otherwise (the link is enough)."""
+    async def _fetch(self, url: str) -> tuple[bytes, str] | None:
+        """The file's bytes and declared type when it is at most `max_bytes`; None otherwise (the link is enough)."""
+        if url.startswith("data:"):
+            decoded = decode_data_uri(url)
+            return (decoded, url[5:].partition(";")[0].partition(",")[0]) if len(decoded) <= self.max_bytes else None
         if self.http is None or not url.startswith(("http://", "https://")):
             return None
         try:
@@ -256,7 +264,7 @@ class _Outputs:
         except (httpx.HTTPError, ValueError) as exc:
             log.info("output %s not inlined: %s", urlsplit(url)._replace(query="").geturl(), type(exc).__name__)
             return None
-        return bytes(data), declared if declared.startswith(("image/", "audio/")) else guessed
+        return bytes(data), declared
 
 
 def call_result(result: ToolResult, extra: Sequence[types.ContentBlock] = ()) -> types.CallToolResult:
