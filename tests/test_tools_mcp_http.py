@@ -290,6 +290,8 @@ def test_non_loopback_host_needs_an_explicit_flag() -> None:
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     busy.close()
     assert taken.returncode == 2 and "cannot listen on 127.0.0.1" in taken.stderr and "Traceback" not in taken.stderr
+    beyond = subprocess.run([*SERVER, "--http", "--port", "70000", "--models", FLUX], capture_output=True, text=True, timeout=60)
+    assert beyond.returncode == 2 and "port must be 0-65535" in beyond.stderr and "Traceback" not in beyond.stderr
 
 
 async def test_http_server_started_in_one_command(genvr_simulator: SimulatorServer) -> None:

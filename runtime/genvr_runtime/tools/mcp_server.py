@@ -469,8 +469,8 @@ def _main_http(args: argparse.Namespace, tools: list[dict[str, Any]]) -> int:
               "unless a TLS proxy is in front", file=sys.stderr)  # fmt: skip
     try:
         sock = bind(args.host, args.port)
-    except OSError as exc:
-        print(f"genvr-mcp: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+    except (OSError, OverflowError) as exc:  # OverflowError: a port beyond 65535
+        print(f"genvr-mcp: cannot listen on {args.host}:{args.port}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     url_host = f"[{host}]" if ":" in host else host
