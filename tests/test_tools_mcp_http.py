@@ -160,10 +160,12 @@ async def test_submit_then_result(genvr_simulator: SimulatorServer) -> None:
         task_id = started.structured_content["task_id"]
         done = await client.call_tool(RESULT_TOOL, {"task_id": task_id, "wait_seconds": 30})
         bad_wait = await client.call_tool(RESULT_TOOL, {"task_id": task_id, "wait_seconds": 61})
+        no_id = await client.call_tool(RESULT_TOOL, {})
     assert invalid.is_error and "aspect_ratio" in invalid.content[0].text  # type: ignore[union-attr]
     assert not done.is_error and done.structured_content and done.structured_content["status"] == "completed"
     assert [c.type for c in done.content] == ["text", "resource_link", "image"]
     assert bad_wait.is_error and "wait_seconds" in bad_wait.content[0].text  # type: ignore[union-attr]
+    assert no_id.is_error and "task_id: give" in no_id.content[0].text  # type: ignore[union-attr]
     assert genvr_simulator.counters()["tasks_created"] == 1
 
 

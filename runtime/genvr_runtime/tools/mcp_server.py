@@ -346,7 +346,9 @@ class _Calls:
         task_id, wait = arguments.get("task_id"), arguments.get("wait_seconds") or 0
         if not isinstance(wait, (int, float)) or isinstance(wait, bool) or not 0 <= wait <= 60:
             return call_result(error_result(RESULT_TOOL, "invalid_arguments", "wait_seconds: give a number from 0 to 60."))
-        found = account.jobs.get(task_id) if isinstance(task_id, str) else None
+        if not isinstance(task_id, str):
+            return call_result(error_result(RESULT_TOOL, "invalid_arguments", f"task_id: give the task_id {SUBMIT_TOOL} returned."))
+        found = account.jobs.get(task_id)
         if found is None:
             message = f"No job with task_id {task_id!r} was started with these credentials on this server."
             return call_result(error_result(RESULT_TOOL, "unknown_task", message))
