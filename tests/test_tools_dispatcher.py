@@ -4,6 +4,7 @@ every failure a tool result that names the field or the cause (never an exceptio
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -101,7 +102,7 @@ def test_result_message_shapes() -> None:
     assert result.openai_chat_message("c1") == {"role": "tool", "tool_call_id": "c1", "content": result.content}
     assert result.openai_responses_item("c1") == {"type": "function_call_output", "call_id": "c1", "output": result.content}
     assert result.anthropic_block("u1") == {"type": "tool_result", "tool_use_id": "u1", "content": result.content, "is_error": False}
-    assert result.gemini_part() == {"functionResponse": {"name": "genvr_imagegen__flux_dev", "response": result.data}}
+    assert result.gemini_part("g1") == {"functionResponse": {"id": "g1", "name": "genvr_imagegen__flux_dev", "response": result.data}}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -148,3 +149,106 @@ async def test_async_dispatcher_on_the_simulator(genvr_simulator: SimulatorServe
         bad = await dispatcher.call("genvr_imagegen__flux_dev", '{"prompt": "p", "seed": "x"}')
     assert ok.ok and ok.data["output"]
     assert bad.data["error"] == "invalid_arguments" and list(bad.data["fields"]) == ["seed"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Types are taken as declared (issue 9, item 10): no bool for a number, no string for a number; an integral
+# float stays fine for an integer (Gemini sends every number as a double).
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"prompt": "p", "seed": True}, "seed"),
+        ({"prompt": "p", "num_inference_steps": False}, "num_inference_steps"),
+        ({"prompt": "p", "guidance": False}, "guidance"),
+        ({"prompt": "p", "guidance": True}, "guidance"),
+        ({"prompt": "p", "seed": "42"}, "seed"),
+        ({"prompt": "p", "guidance": "1.5"}, "guidance"),
+        ({"prompt": "p", "output_quality": "80"}, "output_quality"),
+        ({"prompt": "p", "seed": 20.5}, "seed"),
+        ('{"prompt": "p", "seed": true}', "seed"),
+        ('{"prompt": "p", "guidance": "7"}', "guidance"),
+    ],
+)
+def test_booleans_and_strings_are_not_numbers(arguments: Any, field: str) -> None:
+    client = RecordingClient()
+    result = ToolDispatcher(client).call("genvr_imagegen__flux_dev", arguments)
+    assert not result.ok and result.data["error"] == "invalid_arguments", result.data
+    assert list(result.data["fields"]) == [field]
+    assert client.sent == []
+
+
+def test_a_string_is_not_a_boolean() -> None:
+    client = RecordingClient()
+    result = ToolDispatcher(client).call("genvr_vidutils__runway_act2", {
+        "character_image": "https://x/c.png", "reference_video": "https://x/r.mp4", "bodyControl": "true"})
+    assert result.data["error"] == "invalid_arguments" and list(result.data["fields"]) == ["bodyControl"]
+    assert client.sent == []
+
+
+def test_integral_floats_are_integers_and_integers_are_floats() -> None:
+    client = RecordingClient()
+    result = ToolDispatcher(client).call(
+        "genvr_imagegen__flux_dev", {"prompt": "p", "seed": 20.0, "num_inference_steps": 28.0, "guidance": 3, "output_quality": 90.0})
+    assert result.ok, result.data
+    sent = client.sent[0][1]
+    assert sent == {"prompt": "p", "seed": 20, "num_inference_steps": 28, "guidance": 3.0, "output_quality": 90}
+    assert type(sent["seed"]) is int and type(sent["guidance"]) is float
+    # An integer enum (Literal[...]) takes 5.0 as 5 too, and still refuses "5" and True.
+    ok = ToolDispatcher(client).call("genvr_videogen__bytedance_seedance1_i2v", {"prompt": "p", "image_url": "https://x/i.png", "duration": 5.0})
+    assert ok.ok, ok.data
+    assert client.sent[-1][1]["duration"] == 5 and type(client.sent[-1][1]["duration"]) is int
+    for bad in ("5", True):
+        refused = ToolDispatcher(client).call("genvr_videogen__bytedance_seedance1_i2v", {"prompt": "p", "image_url": "https://x/i.png", "duration": bad})
+        assert list(refused.data["fields"]) == ["duration"], refused.data
+
+
+def test_gemini_part_carries_the_function_call_id() -> None:
+    from google.genai import types
+
+    result = ToolDispatcher(RecordingClient()).call("genvr_imagegen__flux_dev", {"prompt": "p"})
+    part = result.gemini_part("call-7")
+    assert part == {"functionResponse": {"id": "call-7", "name": "genvr_imagegen__flux_dev", "response": result.data}}
+    parsed = types.Part.model_validate(part)
+    assert parsed.function_response is not None and parsed.function_response.id == "call-7"
+    assert parsed.function_response.name == "genvr_imagegen__flux_dev" and parsed.function_response.response == result.data
+    # Gemini leaves the id out of some calls (function_call.id is None): the part then has none either.
+    assert result.gemini_part(None) == {"functionResponse": {"name": "genvr_imagegen__flux_dev", "response": result.data}}
+
+
+@pytest.mark.parametrize("name", [None, "", "   "])
+def test_a_call_without_a_name_is_an_invalid_call(name: Any) -> None:
+    client = RecordingClient()
+    result = ToolDispatcher(client).call(name, {"prompt": "p"})
+    assert not result.ok and result.data["error"] == "invalid_call", result.data
+    assert "name" in result.data["message"] and result.name == ""
+    assert client.sent == []
+
+
+async def test_async_dispatcher_refuses_a_nameless_call_and_lax_types() -> None:
+    async with AsyncBaseClient(api_key=SECRET, uid="u", base_url="http://127.0.0.1:9") as client:
+        dispatcher = AsyncToolDispatcher(client)
+        nameless = await dispatcher.call(None, {"prompt": "p"})  # type: ignore[arg-type]
+        lax = await dispatcher.call("genvr_imagegen__flux_dev", {"prompt": "p", "seed": True})
+    assert nameless.data["error"] == "invalid_call"
+    assert lax.data["error"] == "invalid_arguments" and list(lax.data["fields"]) == ["seed"]
+
+
+def test_a_routing_field_refusal_names_the_field(genvr_simulator: SimulatorServer) -> None:
+    with sim_client(genvr_simulator) as client:
+        result = ToolDispatcher(client).call(
+            "genvr_imgutils_transfer__garment",
+            {"category": "dresses", "garm_img": "https://example.com/g.png", "human_img": "https://example.com/h.png"},
+        )
+    assert not result.ok and result.data["error"] == "invalid_arguments"
+    assert list(result.data["fields"]) == ["category"] and "routing" in result.data["fields"]["category"]
+    assert genvr_simulator.counters()["tasks_created"] == 0
+
+
+def test_an_unexpected_failure_is_logged_without_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = ToolDispatcher(RecordingClient(RuntimeError(f"boom Bearer {SECRET} and {SECRET}"))).call("genvr_imagegen__flux_dev", {"prompt": "p"})
+    assert result.data["error"] == "internal_error"
+    assert "RuntimeError" in caplog.text and "Traceback" in caplog.text  # still diagnosable
+    assert SECRET not in caplog.text

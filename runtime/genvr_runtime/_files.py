@@ -7,11 +7,13 @@ URL (or a data: URI) when it builds the request body. URLs pass through untouche
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import mimetypes
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from genvr_runtime._errors import GenVRError, UploadError
+from genvr_runtime._http import RetryPolicy, parse_retry_after
 
 FileSource = Path | bytes | bytearray
 FileMode = Literal["upload", "data_uri"]
@@ -122,6 +125,45 @@ def output_filename(stem: str, index: int, url: str) -> str:
     return f"{safe}_{index}{output_extension(url)}"
 
 
+# What a model's outputs are, by category (a mirror of generator/targets/comfyui_pack.py's CATEGORY_OUTPUT and
+# MODEL_OUTPUT, which the runtime cannot import; a test keeps them equal). "file": anything goes.
+OUTPUT_KIND_BY_CATEGORY = {
+    "imagegen": "image", "imgedit": "image", "imgutils": "image", "imgutils_control": "image",
+    "imgutils_transfer": "image", "videogen": "video", "videogen_templates": "video", "vidutils": "video",
+    "audiogen": "audio", "3dgen": "3d",
+}
+OUTPUT_KIND_BY_MODEL = {"3dgen/panorama": "image", "imagegen/recraft_v3_svg": "file"}
+_KIND_OF_EXTENSION = {
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"), "image"),
+    **dict.fromkeys((".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"), "video"),
+    **dict.fromkeys((".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus"), "audio"),
+    **dict.fromkeys((".glb", ".gltf", ".obj", ".fbx", ".usdz", ".ply", ".stl", ".zip"), "3d"),
+    ".svg": "vector",
+}
+
+
+def expected_output_kind(model: str) -> str | None:
+    """"image", "video", "audio" or "3d" for `category/subcategory`; None when any file kind is plausible."""
+    kind = OUTPUT_KIND_BY_MODEL.get(model) or OUTPUT_KIND_BY_CATEGORY.get(model.split("/", 1)[0])
+    return None if kind in (None, "file") else kind
+
+
+def output_kind_warnings(model: str, urls: list[str]) -> list[dict[str, Any]]:
+    """One warning per output whose file extension contradicts what the model makes (e.g. a `.png` for a 3D
+    model: most likely another task's output). Unknown extensions are not judged."""
+    expected = expected_output_kind(model)
+    if expected is None:
+        return []
+    warnings = []
+    for index, url in enumerate(urls):
+        ext = output_extension(url).lower()
+        found = _KIND_OF_EXTENSION.get(ext)
+        if found is not None and found != expected:
+            warnings.append({"type": "output_kind", "index": index,
+                             "message": f"output {index} is a {ext} file ({found}), but {model} makes {expected} files"})
+    return warnings
+
+
 @dataclass(frozen=True)
 class DownloadedFile:
     url: str
@@ -153,71 +195,220 @@ def decode_data_uri(url: str) -> bytes:
     return base64.b64decode(payload) if header.endswith(";base64") else payload.encode()
 
 
-_DOWNLOAD_ATTEMPTS = 3
+# A few attempts with growing, jittered waits (0.5, 1, 2, 4 s): a CDN hiccup or a 5xx passes, a dead URL fails
+# within seconds. 4xx other than 408/429 are not retried here: an expired signed URL needs a fresh one.
+DOWNLOAD_RETRY = RetryPolicy(max_retries=4, initial_backoff=0.5, max_backoff=8.0)
 
 
-class _ShortRead(Exception):
-    pass
+class _AttemptFailed(Exception):
+    """One failed download attempt: what to report, and whether trying the same URL again may help."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = True,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
-def _check_length(expected: str | None, got: int) -> None:
-    if expected is not None and expected.isdigit() and int(expected) != got:
-        raise _ShortRead(f"expected {expected} bytes, got {got}")
+def _check_status(response: httpx.Response) -> None:
+    code = response.status_code
+    if code >= 400:
+        raise _AttemptFailed(f"HTTP {code}", status_code=code, retryable=code >= 500 or code in (408, 429),
+                             retry_after=parse_retry_after(response.headers))
 
 
-def download_sync(http: httpx.Client, url: str, dest: Path) -> DownloadedFile:
-    """Stream `url` to `dest` through a temp file + rename; an existing `dest` is complete (renames are atomic)."""
-    if dest.exists():
-        return describe_existing(url, dest)
+def _check_complete(response: httpx.Response, size: int) -> None:
+    """A body shorter (or longer) than its Content-Length is a broken transfer, never a file. `size`: decoded
+    bytes received; a compressed reply's Content-Length counts the encoded bytes, so those are compared then."""
+    expected = response.headers.get("content-length")
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    got = response.num_bytes_downloaded if encoded else size
+    if encoded and got == 0:
+        return  # a body handed over already decoded (in-memory transports): nothing to compare
+    if expected is not None and expected.strip().isdigit() and int(expected) != got:
+        raise _AttemptFailed(f"incomplete body: expected {int(expected)} bytes, got {got}", status_code=response.status_code)
+
+
+def _attempt_error(exc: Exception) -> _AttemptFailed:
+    if isinstance(exc, _AttemptFailed):
+        return exc
+    retryable = not isinstance(exc, (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.InvalidURL))
+    return _AttemptFailed(f"{type(exc).__name__}: {_redact_url(str(exc))}", retryable=retryable)
+
+
+def _give_up(failure: _AttemptFailed, attempts: int, url: str, model: str | None, task_id: str | None) -> DownloadError:
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return DownloadError(f"download failed{tries}: {failure.message}", url=url, model=model, task_id=task_id,
+                         status_code=failure.status_code)
+
+
+def _reusable(url: str, dest: Path, trust_existing: bool, known_sha256: str | None) -> DownloadedFile | None:
+    """An existing `dest` is kept only when trusted (named after a task id, written by rename) or when it is
+    the very file recorded for this task (same sha256); anything else is replaced."""
+    if not dest.is_file() or (not trust_existing and known_sha256 is None):
+        return None
+    found = describe_existing(url, dest)
+    return found if known_sha256 is None or found.sha256 == known_sha256 else None
+
+
+def clean_leftovers(dest: Path) -> None:
+    """Remove `.part` files of `dest` left by processes that are gone (a run killed mid-download)."""
+    prefix = f".{dest.name}."
+    try:
+        candidates = [p for p in dest.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".part")]
+    except FileNotFoundError:
+        return
+    for path in candidates:
+        pid = path.name[len(prefix):-len(".part")]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _process_alive(int(pid))):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _prepare(url: str, dest: Path, trust_existing: bool, known_sha256: str | None) -> DownloadedFile | None:
+    found = _reusable(url, dest, trust_existing, known_sha256)
+    if found is not None:
+        return found
     dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(dest)
     if url.startswith("data:"):
         return _write_bytes(url, dest, decode_data_uri(url))
-    last: Exception | None = None
-    for _ in range(_DOWNLOAD_ATTEMPTS):
+    return None
+
+
+def download_sync(http: httpx.Client, url: str, dest: Path, *, policy: RetryPolicy | None = None,
+                  trust_existing: bool = True, known_sha256: str | None = None, model: str | None = None,
+                  task_id: str | None = None) -> DownloadedFile:
+    """Stream `url` to `dest` through a temp file + rename, retrying transient failures with backoff.
+    An existing `dest` is reused when `trust_existing` (renames are atomic: it is complete) or when its sha256
+    is `known_sha256`; otherwise it is replaced. Raises DownloadError (with the HTTP status, if any)."""
+    ready = _prepare(url, dest, trust_existing, known_sha256)
+    if ready is not None:
+        return ready
+    policy = policy or DOWNLOAD_RETRY
+    attempt = 0
+    while True:
         tmp = temp_path(dest)
         try:
-            digest, size = hashlib.sha256(), 0
-            with http.stream("GET", url, follow_redirects=True) as response, tmp.open("wb") as fh:
-                response.raise_for_status()
-                for block in response.iter_bytes():
-                    fh.write(block)
-                    digest.update(block)
-                    size += len(block)
-                _check_length(response.headers.get("content-length"), size)
+            digest = hashlib.sha256()
+            with http.stream("GET", url, follow_redirects=True) as response:
+                _check_status(response)
+                size = 0
+                with tmp.open("wb") as fh:
+                    for block in response.iter_bytes():
+                        fh.write(block)
+                        digest.update(block)
+                        size += len(block)
+                _check_complete(response, size)
             os.replace(tmp, dest)
             return DownloadedFile(url, dest, size, digest.hexdigest())
-        except (httpx.HTTPError, _ShortRead, OSError) as exc:
-            last = exc
+        except (httpx.HTTPError, _AttemptFailed) as exc:
             tmp.unlink(missing_ok=True)
-    raise DownloadError(f"download failed: {type(last).__name__}: {_redact_url(str(last))}", url=url)
+            failure = _attempt_error(exc)
+            if not failure.retryable or attempt >= policy.max_retries:
+                raise _give_up(failure, attempt + 1, url, model, task_id) from None
+            time.sleep(policy.backoff(attempt, failure.retry_after))
+            attempt += 1
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}", url=url, model=model, task_id=task_id) from None
+        except BaseException:  # cancelled or interrupted: no partial file left under any name
+            tmp.unlink(missing_ok=True)
+            raise
 
 
-async def download_async(http: httpx.AsyncClient, url: str, dest: Path) -> DownloadedFile:
+async def download_async(http: httpx.AsyncClient, url: str, dest: Path, *, policy: RetryPolicy | None = None,
+                         trust_existing: bool = True, known_sha256: str | None = None, model: str | None = None,
+                         task_id: str | None = None) -> DownloadedFile:
     """The async twin of `download_sync`."""
-    if dest.exists():
-        return describe_existing(url, dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if url.startswith("data:"):
-        return _write_bytes(url, dest, decode_data_uri(url))
-    last: Exception | None = None
-    for _ in range(_DOWNLOAD_ATTEMPTS):
+    ready = _prepare(url, dest, trust_existing, known_sha256)
+    if ready is not None:
+        return ready
+    policy = policy or DOWNLOAD_RETRY
+    attempt = 0
+    while True:
         tmp = temp_path(dest)
         try:
-            digest, size = hashlib.sha256(), 0
+            digest = hashlib.sha256()
             async with http.stream("GET", url, follow_redirects=True) as response:
-                response.raise_for_status()
+                _check_status(response)
+                size = 0
                 with tmp.open("wb") as fh:
                     async for block in response.aiter_bytes():
                         fh.write(block)
                         digest.update(block)
                         size += len(block)
-                _check_length(response.headers.get("content-length"), size)
+                _check_complete(response, size)
             os.replace(tmp, dest)
             return DownloadedFile(url, dest, size, digest.hexdigest())
-        except (httpx.HTTPError, _ShortRead, OSError) as exc:
-            last = exc
+        except (httpx.HTTPError, _AttemptFailed) as exc:
             tmp.unlink(missing_ok=True)
-    raise DownloadError(f"download failed: {type(last).__name__}: {_redact_url(str(last))}", url=url)
+            failure = _attempt_error(exc)
+            if not failure.retryable or attempt >= policy.max_retries:
+                raise _give_up(failure, attempt + 1, url, model, task_id) from None
+            await asyncio.sleep(policy.backoff(attempt, failure.retry_after))
+            attempt += 1
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise DownloadError(f"cannot write {dest}: {exc.strerror or exc}", url=url, model=model, task_id=task_id) from None
+        except BaseException:  # cancelled or interrupted: no partial file left under any name
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def fetch_bytes_sync(http: httpx.Client, url: str, *, policy: RetryPolicy | None = None, model: str | None = None,
+                     task_id: str | None = None) -> bytes:
+    """One output in memory, with the same retries and size check as `download_sync`."""
+    if url.startswith("data:"):
+        return decode_data_uri(url)
+    policy = policy or DOWNLOAD_RETRY
+    attempt = 0
+    while True:
+        try:
+            with http.stream("GET", url, follow_redirects=True) as response:
+                _check_status(response)
+                data = response.read()
+                _check_complete(response, len(data))
+            return data
+        except (httpx.HTTPError, _AttemptFailed) as exc:
+            failure = _attempt_error(exc)
+            if not failure.retryable or attempt >= policy.max_retries:
+                raise _give_up(failure, attempt + 1, url, model, task_id) from None
+            time.sleep(policy.backoff(attempt, failure.retry_after))
+            attempt += 1
+
+
+async def fetch_bytes_async(http: httpx.AsyncClient, url: str, *, policy: RetryPolicy | None = None,
+                            model: str | None = None, task_id: str | None = None) -> bytes:
+    """The async twin of `fetch_bytes_sync`."""
+    if url.startswith("data:"):
+        return decode_data_uri(url)
+    policy = policy or DOWNLOAD_RETRY
+    attempt = 0
+    while True:
+        try:
+            async with http.stream("GET", url, follow_redirects=True) as response:
+                _check_status(response)
+                data = await response.aread()
+                _check_complete(response, len(data))
+            return data
+        except (httpx.HTTPError, _AttemptFailed) as exc:
+            failure = _attempt_error(exc)
+            if not failure.retryable or attempt >= policy.max_retries:
+                raise _give_up(failure, attempt + 1, url, model, task_id) from None
+            await asyncio.sleep(policy.backoff(attempt, failure.retry_after))
+            attempt += 1
 
 
 def _write_bytes(url: str, dest: Path, data: bytes) -> DownloadedFile:
@@ -233,8 +424,15 @@ def _redact_url(text: str) -> str:
 
 
 class DownloadError(GenVRError):
-    """An output could not be downloaded (after retries)."""
+    """An output could not be downloaded (after retries). `status_code`: the last HTTP status, if any."""
 
-    def __init__(self, message: str, *, url: str, model: str | None = None, task_id: str | None = None) -> None:
+    def __init__(self, message: str, *, url: str, model: str | None = None, task_id: str | None = None,
+                 status_code: int | None = None) -> None:
         super().__init__(message, model=model, task_id=task_id)
         self.url = url
+        self.status_code = status_code
+
+    @property
+    def url_refused(self) -> bool:
+        """The URL itself was refused (403/404/410…: e.g. an expired signature): a fresh one may work."""
+        return self.status_code is not None and 400 <= self.status_code < 500 and self.status_code not in (408, 429)

@@ -16,6 +16,7 @@ from genvr_runtime._errors import (
     ServerError,
 )
 from genvr_runtime._inputs import ROUTING_FIELDS, GenVRInput
+from genvr_runtime._redact import reply_json, reply_reason
 
 ApiVersion = Literal["v1", "v2"]
 PATHS: dict[ApiVersion, dict[str, str]] = {
@@ -42,6 +43,7 @@ def generate_body(uid: str, params: GenVRInput) -> dict[str, Any]:
         raise RoutingCollisionError(
             f"input(s) {clashes} share their name with GenVR's routing fields; the flat generate body cannot "
             "carry both, so leave them unset (the server default applies)",
+            fields=tuple(clashes),
             model=info.key,
         )
     return {"uid": uid, "category": info.category, "subcategory": info.subcategory, **model_params}
@@ -54,10 +56,10 @@ def task_body(uid: str, task_id: str, category: str, subcategory: str) -> dict[s
 def parse_envelope(response: httpx.Response, *, model: str, task_id: str | None = None) -> dict[str, Any]:
     """Return `data` of a `{success, data}` reply, or raise the error class of its cause."""
     try:
-        payload = response.json()
+        payload = reply_json(response)
     except ValueError:
         payload = None
-    message = _error_message(payload) or response.reason_phrase or "no message"
+    message = _error_message(payload) or reply_reason(response) or "no message"
     if response.status_code >= 400:
         cls = _error_class(response.status_code)
         raise cls(message, status_code=response.status_code, body=payload, model=model, task_id=task_id)

@@ -5,10 +5,11 @@
     genvr batch results results.jsonl.journal.db --out results.jsonl   # rebuild the results file offline
 
 Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
-Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out, 2 invalid input or usage,
-3 some jobs are `unknown` (may have been created; see `status`), 4 authentication refused, 5 the server could
-not be reached for --give-up-after seconds, 130 interrupted (Ctrl-C: nothing more is sent; re-run the same
-command to resume).
+Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out or their outputs could not be downloaded
+(`download_failed`: re-run the same command to fetch fresh URLs and download again), 2 invalid input or usage
+(also an unreadable jobs file or journal, an unusable --out), 3 some jobs are `unknown` (may have been created;
+see `status`), 4 authentication refused, 5 the server could not be reached for --give-up-after seconds,
+130 interrupted (Ctrl-C: nothing more is sent; re-run the same command to resume).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import importlib
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any
 from genvr_runtime._batch.jsonl import InputResolver, validate_file, write_jsonl_atomic
 from genvr_runtime._batch.journal import Journal, default_journal_path, read_counts, result_rows
 from genvr_runtime._batch.runner import EXIT_INVALID, BatchOptions, BatchReport, estimate_calls, run_batch
-from genvr_runtime._errors import GenVRError
+from genvr_runtime._errors import GenVRError, InputFileError
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT
 
@@ -62,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", help="API base URL (default GENVR_BASE_URL or GenVR's)")
     run.add_argument("--notify-command", help="shell command run at the end (env GENVR_BATCH_RESULTS, GENVR_BATCH_EXIT)")
     run.add_argument("--resolver", help="module:function returning an input class for (category, subcategory)")
-    run.add_argument("-v", "--verbose", action="store_true")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="the runtime's debug log: every HTTP request, retry and status note (signed URLs redacted)")
 
     status = batch.add_parser("status", help="counts and unknown jobs from a journal (offline)")
     status.add_argument("journal", type=Path, help="journal file, or the results path it belongs to")
@@ -76,8 +79,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _configure_logging(getattr(args, "verbose", False))
     try:
         if args.action == "run":
             return _run(args)
@@ -87,13 +89,28 @@ def main(argv: list[str] | None = None) -> int:
     except GenVRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except (OSError, sqlite3.Error) as exc:  # e.g. an unwritable --out or journal folder: one line, no traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings only by default. -v opens the runtime's own loggers down to DEBUG, not every library's: the
+    root stays at WARNING, so no other library's debug output (httpcore's, say) floods the terminal."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose:
+        logging.getLogger("genvr_runtime").setLevel(logging.DEBUG)
+        logging.getLogger("httpx").setLevel(logging.INFO)  # its request lines come back as genvr_runtime.http DEBUG
 
 
 def _resolver(spec: str | None) -> InputResolver | None:
     if not spec:
         return None
     module, _, attr = spec.partition(":")
-    resolver: InputResolver = getattr(importlib.import_module(module), attr)
+    try:
+        resolver: InputResolver = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise GenVRError(f"--resolver {spec}: expected module:function ({type(exc).__name__}: {exc})") from None
     return resolver
 
 
@@ -111,6 +128,9 @@ def _run(args: argparse.Namespace) -> int:
                   f"at least {sum(calls.values())} calls ({', '.join(f'{k} {v}' for k, v in calls.items())}); "
                   "nothing was sent")
         return 0 if checked.ok else EXIT_INVALID
+    for what, path in (("--out", args.out), ("--journal", args.journal or default_journal_path(args.out))):
+        if path.is_dir():
+            raise InputFileError(f"{what} {path} is a directory; give a file path", path=path)
     settings = _Settings(None, None, args.base_url, "v2", args.read_timeout, args.max_wait, 0.25, 2.0, args.retries, "upload", False, 2)
     options = BatchOptions(
         journal=args.journal, max_in_flight=args.max_in_flight, max_concurrent_calls=args.max_concurrent_calls,
@@ -154,31 +174,53 @@ def _print_summary(report: BatchReport) -> None:
     if report.counts.get("unknown"):
         print(f"{report.counts['unknown']} job(s) are `unknown` (their generate call may have created a task); "
               "they were not resent. See `genvr batch status`, or re-run with --resubmit-unknown.", file=sys.stderr)
+    if report.counts.get("download_failed"):
+        print(f"{report.counts['download_failed']} job(s) completed (paid) but their outputs could not be downloaded "
+              "(`download_failed`); re-run the same command to fetch fresh URLs and download them.", file=sys.stderr)
 
 
 def _journal_path(path: Path) -> Path:
     return path if path.suffix == ".db" else default_journal_path(path)
 
 
+def _open_journal(given: Path) -> sqlite3.Connection:
+    """The journal, read-only, checked to be one: a wrong path is one line, not a sqlite traceback."""
+    path = _journal_path(given)
+    if path.is_dir():
+        raise InputFileError(f"{path} is a directory, not a batch journal", path=path)
+    db = None
+    try:
+        db = Journal.open_readonly(path)  # a missing file is a GenVRError naming it
+        db.execute("SELECT line, custom_id, model, state FROM jobs LIMIT 1").fetchall()
+        db.execute("SELECT key, value FROM meta LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        raise InputFileError(f"{path} is not a readable batch journal ({exc})", path=path) from None
+    return db
+
+
 def _status(args: argparse.Namespace) -> int:
-    db = Journal.open_readonly(_journal_path(args.journal))
+    db = _open_journal(args.journal)
     counts = read_counts(db)
-    unknown = [
-        {"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None}
-        for line, cid, model, err in db.execute("SELECT line, custom_id, model, error FROM jobs WHERE state = 'unknown' ORDER BY line LIMIT 1000")
-    ]
+    listed: dict[str, list[dict[str, Any]]] = {"unknown": [], "download_failed": []}
+    for state, line, cid, model, err in db.execute(
+        "SELECT state, line, custom_id, model, error FROM jobs WHERE state IN ('unknown', 'download_failed') ORDER BY line LIMIT 1000"
+    ):
+        listed[state].append({"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None})
     db.close()
     if args.json:
-        print(json.dumps({"counts": counts, "unknown": unknown}))
+        print(json.dumps({"counts": counts, **listed}))
     else:
         print(" ".join(f"{k}={v}" for k, v in counts.items()))
-        for item in unknown:
-            print(f"unknown: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
+        for state, items in listed.items():
+            for item in items:
+                print(f"{state}: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
     return 0
 
 
 def _results(args: argparse.Namespace) -> int:
-    db = Journal.open_readonly(_journal_path(args.journal))
+    db = _open_journal(args.journal)
     n = write_jsonl_atomic(args.out, result_rows(db))
     db.close()
     print(f"wrote {n} lines to {args.out}", file=sys.stderr)

@@ -13,8 +13,9 @@ died mid-call: it becomes `unknown` and is never resent unless the user asks for
 
 States: pending → submitting → processing → completed (output not fetched yet) → succeeded; terminal
 failures: failed, rejected, unknown; timed_out and lost keep their task id and are polled again on the next run
-(the server is the truth). A job is `submitting` only while its generate call may be on the wire: a call that
-provably created nothing (not sent, 429, Ctrl-C before sending) puts it back to `pending`.
+(the server is the truth); download_failed (the task completed, its outputs could not be saved: the next run
+fetches fresh URLs and downloads again). A job is `submitting` only while its generate call may be on the wire: a
+call that provably created nothing (not sent, 429, Ctrl-C before sending) puts it back to `pending`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from genvr_runtime._errors import GenVRError
 FORMAT_VERSION = "1"
 TERMINAL_STATES = ("succeeded", "failed", "rejected", "unknown", "lost")
 ACTIVE_STATES = ("processing", "completed")
-ALL_STATES = ("pending", "submitting", "processing", "completed", "timed_out", *TERMINAL_STATES)
+ALL_STATES = ("pending", "submitting", "processing", "completed", "timed_out", "download_failed", *TERMINAL_STATES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     output TEXT,
     files TEXT,
     error TEXT,
-    previous TEXT
+    previous TEXT,
+    warnings TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, line);
 CREATE TABLE IF NOT EXISTS events (
@@ -110,6 +112,7 @@ class Journal:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # the two protocol points switch to FULL (fsync) for their commit
         db.executescript(_SCHEMA)
+        _add_missing_columns(db)
         self.db = db
         return self
 
@@ -320,16 +323,41 @@ class Journal:
             with self._tx():
                 self._db.executemany("UPDATE jobs SET state = 'completed' WHERE line = ?", [(line,) for line in lines])
 
-    def finish(self, outcomes: list[tuple[int, str, list[str] | None, list[dict[str, Any]] | None, dict[str, Any] | None]]) -> None:
-        """(line, state, output, files, error) for jobs that reached an end state (or timed_out)."""
+    def mark_processing(self, lines: list[int]) -> None:
+        """Back to polling: the response said the task is not done after all."""
+        if lines:
+            with self._tx():
+                self._db.executemany("UPDATE jobs SET state = 'processing' WHERE line = ?", [(line,) for line in lines])
+
+    def downloads_to_resume(self, *, with_succeeded: bool, after_line: int = 0, limit: int = -1,
+                            ) -> list[tuple[JobRow, list[dict[str, Any]]]]:
+        """`download_failed` jobs and, when `with_succeeded` (a run with a download folder), succeeded jobs that
+        have no files yet, from `after_line` on; each with the files already recorded for its task (the only
+        ones a rerun may reuse). Journals of earlier versions recorded a download failure as `failed` with an
+        error of type download_failed: those paid tasks are taken too."""
+        states = ("download_failed", "failed", "succeeded") if with_succeeded else ("download_failed", "failed")
+        cur = self._db.execute(
+            "SELECT line, custom_id, model, payload, payload_hash, state, task_id, submitted_at, attempts, files "
+            f"FROM jobs WHERE state IN ({', '.join('?' * len(states))}) AND task_id IS NOT NULL AND line > ? "
+            "AND (state = 'download_failed' OR (state = 'failed' AND error LIKE ?) "
+            "OR (state = 'succeeded' AND (files IS NULL OR files = '[]'))) ORDER BY line LIMIT ?",
+            (*states, after_line, '{"type": "download_failed"%', limit),
+        )
+        return [(_row(r[:9]), json.loads(r[9]) if r[9] else []) for r in cur]
+
+    def finish(self, outcomes: list[tuple[int, str, list[str] | None, list[dict[str, Any]] | None, dict[str, Any] | None]],
+               warnings: dict[int, list[dict[str, Any]]] | None = None) -> None:
+        """(line, state, output, files, error) for jobs that reached an end state (or timed_out);
+        `warnings` by line for results that were kept but look wrong (e.g. an output of the wrong kind)."""
         if not outcomes:
             return
         now = time.time()
+        noted = warnings or {}
         with self._tx():
             self._db.executemany(
-                "UPDATE jobs SET state = ?, output = ?, files = ?, error = ?, finished_at = ? WHERE line = ?",
+                "UPDATE jobs SET state = ?, output = ?, files = ?, error = ?, warnings = ?, finished_at = ? WHERE line = ?",
                 [
-                    (state, _dump(output), _dump(files), _dump(error), now, line)
+                    (state, _dump(output), _dump(files), _dump(error), _dump(noted.get(line) or None), now, line)
                     for line, state, output, files, error in outcomes
                 ],
             )
@@ -365,6 +393,13 @@ class _Transaction:
             self.db.execute("PRAGMA synchronous=NORMAL")
 
 
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Journals written by an older version lack the newer columns: add them (NULL for existing rows)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    if "warnings" not in have:
+        db.execute("ALTER TABLE jobs ADD COLUMN warnings TEXT")
+
+
 def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
@@ -375,10 +410,12 @@ def _row(r: tuple[Any, ...]) -> JobRow:
 
 def result_rows(db: sqlite3.Connection) -> Iterator[dict[str, Any]]:
     """The results file's lines, in input order, straight from a journal (streamed)."""
+    has_warnings = any(row[1] == "warnings" for row in db.execute("PRAGMA table_info(jobs)"))  # older journals: no column
     cur = db.execute(
-        "SELECT line, custom_id, model, state, task_id, output, files, error, previous, attempts FROM jobs ORDER BY line"
+        "SELECT line, custom_id, model, state, task_id, output, files, error, previous, attempts, "
+        f"{'warnings' if has_warnings else 'NULL'} FROM jobs ORDER BY line"
     )
-    for line, custom_id, model, state, task_id, output, files, error, previous, attempts in cur:
+    for line, custom_id, model, state, task_id, output, files, error, previous, attempts, warnings in cur:
         row: dict[str, Any] = {
             "line": line,
             "custom_id": custom_id,
@@ -392,6 +429,8 @@ def result_rows(db: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         }
         if previous:
             row["previous"] = json.loads(previous)
+        if warnings:
+            row["warnings"] = json.loads(warnings)
         if state not in TERMINAL_STATES or state == "lost":  # a rerun asks the server about lost tasks again
             row["resumable"] = True
         yield row

@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from genvr_runtime._errors import GenVRError
+from genvr_runtime._errors import GenVRError, InputFileError
 from genvr_runtime._inputs import GenVRInput
 from genvr_runtime._protocol import generate_body
 
@@ -83,15 +83,38 @@ def payload_hash(model: str, params: dict[str, Any]) -> str:
 
 
 def iter_raw_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every non-blank line, streamed."""
-    with path.open("r", encoding="utf-8") as fh:
-        for number, text in enumerate(fh, start=1):
-            if text.strip():
-                yield number, text
+    """(line number, text) of every non-blank line, streamed.
+
+    Bytes that are not UTF-8 become lone surrogates (`surrogateescape`) so that `parse_line` reports them with
+    their line number instead of one decode error ending the read. A leading byte-order mark is dropped.
+    """
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="surrogateescape") as fh:
+            for number, text in enumerate(fh, start=1):
+                if text.strip():
+                    yield number, text
+    except OSError as exc:  # missing, a directory, permission denied, I/O error
+        raise InputFileError(f"cannot read the jobs file {path}: {exc.strerror or exc}", path=path) from None
+
+
+def _line_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")  # the bytes as read, even on a line that is not UTF-8
+
+
+def _not_utf8(text: str) -> str | None:
+    try:
+        text.encode("utf-8")  # fails exactly on the surrogates `iter_raw_lines` put for undecodable bytes
+    except UnicodeEncodeError as exc:
+        byte = ord(text[exc.start]) - 0xDC00
+        return f"not UTF-8 text: byte 0x{byte:02x} at column {exc.start + 1}; save the file as UTF-8"
+    return None
 
 
 def parse_line(number: int, text: str) -> JobLine | LineError:
     """The job on one line, or what is wrong with its shape (the input itself is checked by `validate_job`)."""
+    undecodable = _not_utf8(text)
+    if undecodable is not None:
+        return LineError(number, undecodable)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -181,7 +204,7 @@ def validate_file(path: Path, resolver: InputResolver, should_stop: Callable[[],
     for number, text in iter_raw_lines(path):
         if should_stop is not None and should_stop():
             break
-        digest.update(text.encode())
+        digest.update(_line_bytes(text))
         parsed = parse_line(number, text)
         problems = [parsed] if isinstance(parsed, LineError) else validator.validate(parsed)
         if isinstance(parsed, JobLine):
@@ -202,7 +225,7 @@ def validate_file(path: Path, resolver: InputResolver, should_stop: Callable[[],
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     for _, text in iter_raw_lines(path):
-        digest.update(text.encode())
+        digest.update(_line_bytes(text))
     return digest.hexdigest()
 
 

@@ -47,10 +47,11 @@ from genvr_runtime._batch.journal import (
 from genvr_runtime._batch.progress import Counts, ProgressDisplay
 from genvr_runtime._batch.stop import StopRequest
 from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError
-from genvr_runtime._files import output_filename, download_async, DownloadError
+from genvr_runtime._files import output_filename, download_async, DownloadError, output_kind_warnings
 from genvr_runtime._http import NOT_SENT_ERRORS, Call, Gate, RetryPolicy, describe_connection_error, parse_retry_after, send_async
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
+from genvr_runtime._redact import reply_json, reply_reason
 
 if TYPE_CHECKING:
     from genvr_runtime._client import _Settings
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("genvr_runtime.batch")
 
 EXIT_OK, EXIT_FAILURES, EXIT_INVALID, EXIT_UNKNOWN, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+URL_REFRESHES = 2  # a refused download URL (expired signature) is replaced through /response this many times per run
 ItemCallback = Callable[[dict[str, Any]], None]
 
 
@@ -89,6 +91,7 @@ class BatchOptions:
     handle_signals: bool = False  # the CLI sets this: Ctrl-C stops submitting, a second Ctrl-C stops
     stop: StopRequest | None = None  # or pass your own and call `request()` (e.g. from another thread's signal)
     transport: httpx.AsyncBaseTransport | None = None  # tests
+    download_retry: RetryPolicy | None = None  # per output file; default DOWNLOAD_RETRY (a few growing, jittered waits)
 
 
 @dataclass
@@ -124,6 +127,10 @@ class _Task:
     empty_fetches: int = 0
     ready_at: float = 0.0  # completed: response due from
     fetch_since: float | None = None  # first response fetch (bounds a response that never comes)
+    known_files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of files saved for THIS task
+    url_refreshes: int = 0
+    kind_refetched: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def routing(self) -> tuple[str, str]:
@@ -187,7 +194,8 @@ def _exit_code(counts: dict[str, int], runner: _Runner) -> int:
         return EXIT_AUTH
     if runner.aborted == "unreachable":
         return EXIT_UNREACHABLE
-    if runner.interrupted or counts["pending"] or counts["processing"] or counts["completed"] or counts["timed_out"]:
+    if (runner.interrupted or counts["pending"] or counts["processing"] or counts["completed"] or counts["timed_out"]
+            or counts["download_failed"]):
         return EXIT_INTERRUPTED if runner.interrupted else EXIT_FAILURES
     if counts["unknown"]:
         return EXIT_UNKNOWN
@@ -291,6 +299,10 @@ class _Runner:
         self.display = ProgressDisplay(options.progress, total=self.counts.total)
         self._validator: Any = None
         self.crash: BaseException | None = None
+        # Downloads share the connection pool (max_concurrent_calls + 4) with API calls: they never starve them.
+        self.download_slots = asyncio.Semaphore(4)
+        self.warned_foreign = False
+        self.resume_cursor, self.resume_done = 0, False  # jobs whose outputs are still to be saved, paged in
 
     # -- main loop -------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -300,7 +312,9 @@ class _Runner:
             task.next_poll = time.monotonic()
             task.ready_at = time.monotonic()
             self.in_flight[row.line] = task
+        self._resume_downloads()
         loop = asyncio.get_running_loop()
+
         def schedule_stop() -> None:  # runs inside the signal handler: only hand the work to the loop
             loop.call_soon_threadsafe(self._on_stop)
 
@@ -558,7 +572,7 @@ class _Runner:
             self._record_outcome(rows, {}, {r.line: err for r in rows}, {}, [])
             return
         try:
-            payload = response.json()
+            payload = reply_json(response)
             data = envelope_data(payload, model=None)
             results = data["results"]
             if not isinstance(results, list):
@@ -746,22 +760,44 @@ class _Runner:
         if response.status_code >= 400:
             return [None] * len(group)
         try:
-            results = envelope_data(response.json(), model=None)["results"]
+            results = envelope_data(reply_json(response), model=None)["results"]
         except (ValueError, KeyError, APIError, TypeError):
             return [None] * len(group)
+        # An item naming a task id belongs to that task, whatever its index; only items naming none go by index.
+        wanted = {t.task_id for t in group}
+        by_id: dict[str, list[Any]] = {}
         by_index: dict[int, list[Any]] = {}
         for item in results if isinstance(results, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("index"), int):
-                by_index.setdefault(item["index"], []).append(item)
+            if not isinstance(item, dict):
+                continue
+            named = _item_task_id(item.get("body"))
+            if named is not None:
+                if named in wanted:
+                    by_id.setdefault(named, []).append(item)
+                else:
+                    self._note_foreign(step, f"an item for task {named!r}, which was not asked for")
+            elif isinstance(item.get("index"), int):
+                if 0 <= item["index"] < len(group):
+                    by_index.setdefault(item["index"], []).append(item)
+                else:
+                    self._note_foreign(step, f"an item with index {item['index']} (only {len(group)} were asked)")
         out: list[tuple[int, Any] | None] = []
-        for index in range(len(group)):
-            items = by_index.get(index, [])
+        for index, task in enumerate(group):
+            items = by_id.get(task.task_id) or by_index.get(index, [])
+            if len(items) > 1 and all(i == items[0] for i in items[1:]):
+                items = items[:1]  # the same item twice says nothing new
             if len(items) != 1:
                 out.append(None)  # missing or duplicated: ask again later rather than guess
                 continue
             status = items[0].get("status")
             out.append((status if isinstance(status, int) else 200, items[0].get("body")))
         return out
+
+    def _note_foreign(self, step: str, what: str) -> None:
+        # Never applied to any job (the tasks concerned are simply asked again); loud once, quiet after.
+        level = logging.DEBUG if self.warned_foreign else logging.WARNING
+        self.warned_foreign = True
+        log.log(level, "%s-batch reply carries %s; ignored (the tasks asked for are asked again)", step, what)
 
     # -- responses -------------------------------------------------------------------------------------------
     def _launch_responses(self, now: float) -> None:
@@ -783,6 +819,8 @@ class _Runner:
         try:
             items = await self._read_batch("response", group)
             finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]] = []
+            not_done: list[_Task] = []
+            downloads: list[tuple[_Task, list[str]]] = []
             now = time.monotonic()
             for task, item in zip(group, items):
                 if task.fetch_since is None:
@@ -812,8 +850,11 @@ class _Runner:
                     finished.append((task, "failed", None, None, error_record("task_failed", exc.message)))
                     continue
                 output = data.get("output")
-                if data.get("status") == "failed" or data.get("error"):
+                status = data.get("status")
+                if status == "failed" or data.get("error"):
                     finished.append((task, "failed", None, None, error_record("task_failed", str(data.get("error") or "task failed"))))
+                elif isinstance(status, str) and status != "completed":
+                    not_done.append(task)  # processing/queued/...: not an empty output, the task is not done yet
                 elif not isinstance(output, list) or not output:
                     task.empty_fetches += 1
                     if task.empty_fetches > self.options.empty_output_retries:
@@ -825,34 +866,95 @@ class _Runner:
                     finished.append((task, "failed", [str(u) for u in output], None, error_record("output_error", bad[:500])))
                 else:
                     urls = [str(u) for u in output]
-                    files, error = await self._download(task, urls)
-                    finished.append((task, "succeeded" if error is None else "failed", urls, files, error))
-            self._finish_tasks(finished)
+                    task.warnings = output_kind_warnings(task.model, urls)
+                    if task.warnings and not task.kind_refetched:
+                        # Most likely another task's item (a response carries no task id): ask once more first.
+                        task.kind_refetched = True
+                        task.ready_at = now + self.poll.base
+                        continue
+                    downloads.append((task, urls))
+            self._back_to_polling(not_done, now)
+            self._finish_tasks(finished)  # journaled before the downloads, which may take a while
+            if downloads:
+                saved = await asyncio.gather(*(self._download(t, urls) for t, urls in downloads))
+                downloaded = []
+                for (task, urls), (files, error, refresh) in zip(downloads, saved):
+                    if refresh:
+                        task.ready_at = time.monotonic()  # fresh URLs through /response, then download again
+                    else:
+                        downloaded.append((task, "succeeded" if error is None else "download_failed", urls, files, error))
+                self._finish_tasks(downloaded)
         finally:
             for t in group:
                 t.busy = False
 
-    async def _download(self, task: _Task, urls: list[str]) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
+    def _back_to_polling(self, tasks: list[_Task], now: float) -> None:
+        if not tasks:
+            return
+        self.journal.mark_processing([t.line for t in tasks])
+        for t in tasks:
+            t.state, t.fetch_since = "processing", None
+            t.next_poll = now + self.poll.interval(now - t.submitted)
+        self.counts.move("completed", "processing", len(tasks))
+
+    def _resume_downloads(self) -> None:
+        """Jobs whose task completed but whose outputs are not saved: `download_failed` ones and, with a download
+        folder, succeeded ones without files. Their URLs may have expired: fetch fresh ones, then download.
+        Paged in as room frees up (at most max_in_flight tasks in memory, like submissions)."""
+        room = self.max_cap - len(self.in_flight)
+        if self.resume_done or room < min(BATCH_LIMIT, self.max_cap):
+            return
+        rows = self.journal.downloads_to_resume(with_succeeded=self.options.download_dir is not None,
+                                                after_line=self.resume_cursor, limit=room)
+        self.resume_done = len(rows) < room
+        if not rows:
+            return
+        self.resume_cursor = rows[-1][0].line
+        self.journal.mark_completed([row.line for row, _ in rows])
+        now = time.monotonic()
+        for row, files in rows:
+            assert row.task_id is not None
+            task = _Task(row.line, row.custom_id, row.model, row.task_id, now, state="completed", ready_at=now)
+            task.known_files = {str(f["path"]): str(f["sha256"]) for f in files if isinstance(f, dict) and "path" in f and "sha256" in f}
+            self.in_flight[row.line] = task
+            self.counts.move(row.state, "completed", 1)
+
+    async def _download(self, task: _Task, urls: list[str]) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None, bool]:
+        """(files saved, error, refresh): `refresh` when a URL was refused and fresh ones from /response may work.
+        A file already on disk is kept only if this task saved it (journal: path + sha256); else it is replaced."""
         if self.options.download_dir is None:
-            return None, None
-        files = []
+            return None, None, False
+        files: list[dict[str, Any]] = []
         for i, url in enumerate(urls):
             dest = self.options.download_dir / output_filename(task.custom_id, i, url)
             try:
-                files.append((await download_async(self.http, url, dest)).as_dict())
+                async with self.download_slots:
+                    saved = await download_async(
+                        self.http, url, dest, policy=self.options.download_retry, trust_existing=False,
+                        known_sha256=task.known_files.get(str(dest)), model=task.model, task_id=task.task_id,
+                    )
             except DownloadError as exc:
-                return files, error_record("download_failed", exc.message)
-        return files, None
+                if exc.url_refused and task.url_refreshes < URL_REFRESHES:
+                    task.url_refreshes += 1
+                    log.info("output %d of %s answered HTTP %s; fetching fresh URLs", i, task.custom_id, exc.status_code)
+                    return files, None, True
+                return files, error_record("download_failed", exc.message, exc.status_code), False
+            task.known_files[str(saved.path)] = saved.sha256
+            files.append(saved.as_dict())
+        return files, None, False
 
     # -- ends ------------------------------------------------------------------------------------------------
     def _finish_tasks(self, finished: list[tuple[_Task, str, Any, Any, dict[str, Any] | None]]) -> None:
         if not finished:
             return
-        self.journal.finish([(t.line, state, out, files, err) for t, state, out, files, err in finished])
+        # Warnings describe the outputs kept; a job that ends without them has none.
+        noted = {t.line: t.warnings for t, state, *_ in finished if t.warnings and state in ("succeeded", "download_failed")}
+        self.journal.finish([(t.line, state, out, files, err) for t, state, out, files, err in finished], noted)
         for t, state, out, files, err in finished:
             self.in_flight.pop(t.line, None)
             self.counts.move(t.state, state, 1)
-            self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err)
+            self._item_done(t.line, t.custom_id, t.model, state, t.task_id, out, files, err, noted.get(t.line))
+        self._resume_downloads()  # room freed: page in more outputs to save, if any
 
     def _finished_many(self, done: Sequence[tuple[JobRow, str, Any, Any, dict[str, Any] | None]], *, from_state: str) -> None:
         for row, state, out, files, err in done:
@@ -860,11 +962,14 @@ class _Runner:
             self._item_done(row.line, row.custom_id, row.model, state, None, out, files, err)
 
     def _item_done(self, line: int, custom_id: str, model: str, state: str, task_id: str | None, out: Any, files: Any,
-                   err: dict[str, Any] | None) -> None:
+                   err: dict[str, Any] | None, warnings: list[dict[str, Any]] | None = None) -> None:
         if self.options.on_item_done is None:
             return
-        self.options.on_item_done({"line": line, "custom_id": custom_id, "model": model, "status": state,
-                                   "task_id": task_id, "output": out or [], "files": files or [], "error": err})
+        item = {"line": line, "custom_id": custom_id, "model": model, "status": state,
+                "task_id": task_id, "output": out or [], "files": files or [], "error": err}
+        if warnings:
+            item["warnings"] = warnings
+        self.options.on_item_done(item)
 
     def _abort(self, reason: str, message: str) -> None:
         if self.aborted is None:
@@ -907,10 +1012,10 @@ class _Runner:
     @staticmethod
     def _message(response: httpx.Response) -> str:
         try:
-            payload = response.json()
+            payload = reply_json(response)
         except ValueError:
             payload = None
-        return error_message(payload) or response.reason_phrase or f"HTTP {response.status_code}"
+        return error_message(payload) or reply_reason(response) or f"HTTP {response.status_code}"
 
     # -- Ctrl-C ----------------------------------------------------------------------------------------------
     def _on_stop(self) -> None:
@@ -948,6 +1053,17 @@ class _Watched(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _item_task_id(body: Any) -> str | None:
+    """The task id a status/response item names (`body.data.id`, or a top-level `taskId`/`id`), if any."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data")
+    for source, key in ((data, "id"), (data, "taskId"), (body, "taskId"), (body, "id")):
+        if isinstance(source, dict) and isinstance(source.get(key), str) and source[key]:
+            return str(source[key])
+    return None
 
 
 def estimate_calls(jobs: int) -> dict[str, int]:

@@ -5,6 +5,10 @@ dispatcher maps the name to a model (`genvr.tools.TOOL_NAMES`), validates the ar
 input class, runs the job, and returns a `ToolResult`: the output URLs, or an error that names the field or
 the cause. Nothing it can meet in an agent loop raises: a bad call becomes a result the model can act on.
 
+Types are checked strictly, as the tool spec declares them: `true` or `"42"` is no number, `"true"` no
+boolean (lax coercion would send a guess the model never made). A whole float is an integer (`20.0` → 20):
+Gemini sends every number as a double.
+
 Null arguments are dropped before validation: strict-mode tools must send every property, and send `null`
 for the ones the model leaves alone, so null always means "GenVR's default".
 """
@@ -14,9 +18,11 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -32,6 +38,7 @@ from genvr_runtime import (
     TaskFailedError,
     WaitTimeoutError,
 )
+from genvr_runtime._redact import redact_text
 
 if TYPE_CHECKING:
     from genvr_runtime import AsyncJob, GenVRInput
@@ -75,9 +82,13 @@ class ToolResult:
         """The `tool_result` content block (in a user message) that answers an Anthropic `tool_use` block."""
         return {"type": "tool_result", "tool_use_id": tool_use_id, "content": self.content, "is_error": not self.ok}
 
-    def gemini_part(self) -> dict[str, Any]:
-        """The `functionResponse` part that answers a Gemini function call."""
-        return {"functionResponse": {"name": self.name, "response": self.data}}
+    def gemini_part(self, call_id: str | None) -> dict[str, Any]:
+        """The `functionResponse` part that answers a Gemini function call. `call_id` is the call's own id
+        (`part.function_call.id`; None when Gemini gave the call none): it pairs answers with parallel calls."""
+        response: dict[str, Any] = {"name": self.name, "response": self.data}
+        if call_id is not None:
+            response = {"id": call_id, **response}
+        return {"functionResponse": response}
 
 
 class _CallRefused(Exception):
@@ -97,14 +108,17 @@ def success_result(name: str, result: GenerationResult) -> ToolResult:
     return ToolResult(name=name, ok=True, data=data)
 
 
-def failure_result(name: str, exc: BaseException) -> ToolResult:
+def failure_result(name: str, exc: BaseException, secrets: tuple[str, ...] = ()) -> ToolResult:
     """A GenVRError as the model should see it; anything else as a bare type name (its text could hold
-    anything, so it goes to the log only)."""
+    anything, so it goes to the log only, with `secrets` blanked)."""
     if isinstance(exc, GenVRError):
         kind, hint = next((k, h) for cls, k, h in _HINTS if isinstance(exc, cls))
-        extra = {k: v for k, v in (("model", exc.model), ("task_id", exc.task_id)) if v}
+        extra: dict[str, Any] = {k: v for k, v in (("model", exc.model), ("task_id", exc.task_id)) if v}
+        if isinstance(exc, RoutingCollisionError):  # an invalid-arguments result names its fields, like any other
+            extra["fields"] = {f: "shares its name with a GenVR routing field; leave it unset" for f in exc.fields}
         return error_result(name, kind, f"{exc.message} {hint}", **extra)
-    log.error("tool %s: unexpected %s", name, type(exc).__name__, exc_info=exc)
+    trace = redact_text("".join(traceback.format_exception(exc)), secrets)
+    log.error("tool %s: unexpected %s\n%s", name, type(exc).__name__, trace.rstrip())
     return error_result(name, "internal_error", f"The tool failed unexpectedly ({type(exc).__name__}); it may be retried.")
 
 
@@ -124,6 +138,8 @@ class _Resolver:
         self.tools = dict(tools)
 
     def parse(self, name: str, arguments: str | Mapping[str, Any] | None) -> GenVRInput:
+        if not name.strip():
+            raise _CallRefused(error_result("", "invalid_call", "The tool call has no name; call one of the available tools by its name."))
         key = self.tools.get(name)
         if key is None:
             close = difflib.get_close_matches(name, list(self.tools), n=3)
@@ -133,8 +149,10 @@ class _Resolver:
         from genvr.models import load_input_class
 
         cls = load_input_class(key)
+        args = _whole_floats_as_ints(cls, args)
         try:
-            return cls.model_validate({k: v for k, v in args.items() if v is not None})
+            # Strict: a bool or a string is no number (lax pydantic would send `true` as 1 and "42" as 42).
+            return cls.model_validate({k: v for k, v in args.items() if v is not None}, strict=True)
         except ValidationError as exc:
             fields = _field_errors(exc, cls)
             text = "; ".join(f"{f}: {m}" for f, m in fields.items())
@@ -154,6 +172,28 @@ def _arguments(name: str, arguments: str | Mapping[str, Any] | None) -> dict[str
     if not isinstance(arguments, Mapping):
         raise _CallRefused(error_result(name, "invalid_arguments", "The arguments must be a JSON object of input names to values."))
     return dict(arguments)
+
+
+def _whole_floats_as_ints(cls: type[GenVRInput], args: dict[str, Any]) -> dict[str, Any]:
+    """20.0 → 20 for integer inputs: Gemini sends every number as a double, and strict validation refuses a
+    float for an int. Fractions are left for the validator to refuse."""
+    fields = dict(cls.model_fields) | {f.alias: f for f in cls.model_fields.values() if f.alias}
+    out = dict(args)
+    for key, value in args.items():
+        field_info = fields.get(key)
+        if field_info is not None and isinstance(value, float) and value.is_integer() and _takes_int(field_info.annotation):
+            out[key] = int(value)
+    return out
+
+
+def _takes_int(annotation: Any) -> bool:
+    """`int`, or a union holding int but no float (`int | None`)."""
+    if annotation is int:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        options = get_args(annotation)
+        return int in options and float not in options
+    return False
 
 
 def _field_errors(exc: ValidationError, cls: type[GenVRInput]) -> dict[str, str]:
@@ -191,14 +231,15 @@ class ToolDispatcher:
     def tool_names(self) -> list[str]:
         return sorted(self._resolver.tools)
 
-    def call(self, name: str, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+    def call(self, name: str | None, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+        name = name if isinstance(name, str) else ""  # a call without a name is refused by `parse`
         try:
             params = self._resolver.parse(name, arguments)
             return success_result(name, self._client.run(params, wait_timeout=self._wait_timeout))
         except _CallRefused as refused:
             return refused.result
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))
 
 
 class AsyncToolDispatcher:
@@ -220,14 +261,15 @@ class AsyncToolDispatcher:
     def tool_names(self) -> list[str]:
         return sorted(self._resolver.tools)
 
-    async def call(self, name: str, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+    async def call(self, name: str | None, arguments: str | Mapping[str, Any] | None) -> ToolResult:
+        name = name if isinstance(name, str) else ""  # a call without a name is refused by `parse`
         try:
             params = self._resolver.parse(name, arguments)
             return success_result(name, await self._client.run(params, wait_timeout=self._wait_timeout))
         except _CallRefused as refused:
             return refused.result
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))
 
     async def submit(self, name: str, arguments: str | Mapping[str, Any] | None) -> AsyncJob | ToolResult:
         """`call` in two steps, for callers that watch the wait (the MCP server): validate the arguments and send
@@ -237,7 +279,7 @@ class AsyncToolDispatcher:
         except _CallRefused as refused:
             return refused.result
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))
 
     async def wait(
         self, name: str, job: AsyncJob, *, timeout: float | None = None, on_update: StatusCallback | None = None
@@ -247,4 +289,4 @@ class AsyncToolDispatcher:
             result = await job.wait(self._wait_timeout if timeout is None else timeout, on_update=on_update)
             return success_result(name, result)
         except Exception as exc:  # an agent loop must survive any failure of one call
-            return failure_result(name, exc)
+            return failure_result(name, exc, (self._client._settings.api_key,))

@@ -31,13 +31,13 @@ from ._errors import (
 )
 from ._files import (
     DownloadedFile,
-    DownloadError,
     FileMode,
     FileSource,
     data_uri,
-    decode_data_uri,
     download_async,
     download_sync,
+    fetch_bytes_async,
+    fetch_bytes_sync,
     file_name_and_bytes,
     guess_mime,
     output_filename,
@@ -62,6 +62,7 @@ from ._protocol import (
     parse_envelope,
     task_body,
 )
+from ._redact import reply_json
 from ._results import GenerationResult
 
 if TYPE_CHECKING:
@@ -199,7 +200,7 @@ class _JobState:
                 status
             )  # GenVR documents three statuses; others (starting, queued, …) mean running
             log.log(
-                logging.INFO if status in EXAMPLE_STATUSES else logging.WARNING,
+                logging.DEBUG if status in EXAMPLE_STATUSES else logging.WARNING,
                 "task %s (%s) reports undocumented status %r; treating it as running",
                 self.task_id,
                 self.model.key,
@@ -471,25 +472,25 @@ class BaseClient:
         return url
 
     def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
-        """Save every output of `result` in `folder` as `<task_id>_<index>.<ext>` (temp file, then rename)."""
+        """Save every output of `result` in `folder` as `<task_id>_<index>.<ext>` (temp file, then rename;
+        transient failures retried with backoff; a body shorter than its Content-Length is never kept).
+        """
         return [
-            download_sync(self._http, url, Path(folder) / output_filename(result.task_id, i, url))
+            download_sync(
+                self._http,
+                url,
+                Path(folder) / output_filename(result.task_id, i, url),
+                model=result.model,
+                task_id=result.task_id,
+            )
             for i, url in enumerate(result.output)
         ]
 
     def download_bytes(self, result: GenerationResult) -> list[bytes]:
-        out = []
-        for url in result.output:
-            if url.startswith("data:"):
-                out.append(decode_data_uri(url))
-                continue
-            response = send(
-                self._http,
-                Call("GET", url, label="download", follow_redirects=True),
-                self._settings.retry,
-            )
-            out.append(_download_content(response, result, url))
-        return out
+        return [
+            fetch_bytes_sync(self._http, url, model=result.model, task_id=result.task_id)
+            for url in result.output
+        ]
 
     def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
         """Run a JSONL file of jobs through the batch endpoints; see `genvr_runtime._batch.runner.BatchOptions`."""
@@ -714,21 +715,20 @@ class AsyncBaseClient:
     async def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
         return [
             await download_async(
-                self._http, url, Path(folder) / output_filename(result.task_id, i, url)
+                self._http,
+                url,
+                Path(folder) / output_filename(result.task_id, i, url),
+                model=result.model,
+                task_id=result.task_id,
             )
             for i, url in enumerate(result.output)
         ]
 
     async def download_bytes(self, result: GenerationResult) -> list[bytes]:
-        out = []
-        for url in result.output:
-            if url.startswith("data:"):
-                out.append(decode_data_uri(url))
-                continue
-            call = Call("GET", url, label="download", follow_redirects=True)
-            response = await send_async(self._http, call, self._settings.retry)
-            out.append(_download_content(response, result, url))
-        return out
+        return [
+            await fetch_bytes_async(self._http, url, model=result.model, task_id=result.task_id)
+            for url in result.output
+        ]
 
     async def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
         from ._batch.runner import run_batch
@@ -789,7 +789,7 @@ def _task_id(data: dict[str, Any], model: str) -> str:
 
 def _json_or_none(response: httpx.Response) -> object:
     try:
-        return response.json()
+        return reply_json(response)
     except ValueError:
         return None
 
@@ -805,15 +805,3 @@ def _batch_options(options: dict[str, Any]) -> BatchOptions:
     from ._batch.runner import BatchOptions
 
     return BatchOptions(**options)
-
-
-def _download_content(response: httpx.Response, result: GenerationResult, url: str) -> bytes:
-    """The body of a download, or a DownloadError naming the model and task (an expired URL answers 403)."""
-    if response.is_error:
-        raise DownloadError(
-            f"download of an output failed: HTTP {response.status_code}",
-            url=url,
-            model=result.model,
-            task_id=result.task_id,
-        )
-    return response.content

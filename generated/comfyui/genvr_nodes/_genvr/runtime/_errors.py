@@ -4,6 +4,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ._redact import redact_url_secrets
+
 
 class GenVRError(Exception):
     """Base of every error the runtime raises."""
@@ -11,6 +15,9 @@ class GenVRError(Exception):
     def __init__(
         self, message: str, *, model: str | None = None, task_id: str | None = None
     ) -> None:
+        message = redact_url_secrets(
+            message
+        )  # a signed URL quoted in a message would hand out its access
         parts = [message]
         if model:
             parts.append(f"model={model}")
@@ -64,7 +71,13 @@ class APIConnectionError(GenVRError):
 
 
 class RoutingCollisionError(GenVRError):
-    """A model input shares its wire name with a routing field of GenVR's flat request body."""
+    """A model input shares its wire name with a routing field of GenVR's flat request body; `fields` names them."""
+
+    def __init__(
+        self, message: str, *, fields: tuple[str, ...] = (), model: str | None = None
+    ) -> None:
+        super().__init__(message, model=model)
+        self.fields = fields
 
 
 class TaskFailedError(GenVRError):
@@ -124,3 +137,11 @@ class UploadError(APIError):
 
 class PaymentRequiredError(APIError):
     """402: the account has no credits left."""
+
+
+class InputFileError(GenVRError):
+    """A batch input file (or journal) is missing or cannot be read; `path` names it."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path

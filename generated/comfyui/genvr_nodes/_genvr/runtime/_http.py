@@ -26,8 +26,10 @@ from typing import Any, Literal
 import httpx
 
 from ._errors import AmbiguousSubmissionError, APIConnectionError
+from ._redact import install_httpx_log_filter
 
 log = logging.getLogger("genvr_runtime")
+install_httpx_log_filter()  # httpx's INFO line per request becomes a DEBUG line of ours (see _redact)
 
 CallKind = Literal["read", "create"]
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -249,7 +251,7 @@ RetryHook = Callable[[Call, int, float, str], None]
 def _log_retry(
     call: Call, attempt: int, delay: float, why: str, hook: RetryHook | None = None
 ) -> None:
-    log.info("retrying %s (%s) in %.2fs, attempt %d", call.label, why, delay, attempt + 1)
+    log.debug("retrying %s (%s) in %.2fs, attempt %d", call.label, why, delay, attempt + 1)
     if hook is not None:
         hook(call, attempt + 1, delay, why)
 

@@ -18,6 +18,7 @@ from ._errors import (
     ServerError,
 )
 from ._inputs import ROUTING_FIELDS, GenVRInput
+from ._redact import reply_json, reply_reason
 
 ApiVersion = Literal["v1", "v2"]
 PATHS: dict[ApiVersion, dict[str, str]] = {
@@ -52,6 +53,7 @@ def generate_body(uid: str, params: GenVRInput) -> dict[str, Any]:
         raise RoutingCollisionError(
             f"input(s) {clashes} share their name with GenVR's routing fields; the flat generate body cannot "
             "carry both, so leave them unset (the server default applies)",
+            fields=tuple(clashes),
             model=info.key,
         )
     return {"uid": uid, "category": info.category, "subcategory": info.subcategory, **model_params}
@@ -66,10 +68,10 @@ def parse_envelope(
 ) -> dict[str, Any]:
     """Return `data` of a `{success, data}` reply, or raise the error class of its cause."""
     try:
-        payload = response.json()
+        payload = reply_json(response)
     except ValueError:
         payload = None
-    message = _error_message(payload) or response.reason_phrase or "no message"
+    message = _error_message(payload) or reply_reason(response) or "no message"
     if response.status_code >= 400:
         cls = _error_class(response.status_code)
         raise cls(
