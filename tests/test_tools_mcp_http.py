@@ -65,6 +65,15 @@ def recorder(into: Progress) -> Any:
     return on_progress
 
 
+async def until(condition: Any, attempts: int = 400) -> None:
+    """Wait (bounded: 400 × 50 ms) until `condition()` holds."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError("condition never held")
+
+
 def users(sim_factory: Any, count: int, **settings: Any) -> tuple[SimulatorServer, list[tuple[str, str]]]:
     """A dedicated simulator knowing `count` users; their (key, uid) pairs."""
     pairs = [(f"key-{i:02d}-{os.urandom(4).hex()}", f"user-{i:02d}") for i in range(count)]
@@ -73,11 +82,19 @@ def users(sim_factory: Any, count: int, **settings: Any) -> tuple[SimulatorServe
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # auto negotiates the 2026 per-request era; legacy initializes a session
 async def test_initialize_list_and_call_with_progress(genvr_simulator_factory: Any, mode: str) -> None:
-    sim, [(key, uid)] = users(genvr_simulator_factory, 1, job_seconds=1.0)
+    clock = ManualClock()  # the job moves on when the test says so: every stage is seen whatever the machine load
+    sim, [(key, uid)] = users(genvr_simulator_factory, 1, clock=clock, job_seconds=10)
     progress: Progress = []
-    async with mcp_http(sim) as url, connect(url, key, uid, mode=mode) as client:
+
+    async def move_job_along() -> None:
+        for stage, seconds in (("queued", 6), ("processing", 5)):  # queued for 5 s, then processing, then done
+            await until(lambda: any(f": {stage}," in m for _, m in progress))
+            clock.advance(seconds)
+
+    async with mcp_http(sim) as url, connect(url, key, uid, mode=mode) as client, anyio.create_task_group() as tg:
         assert client.server_info is None or client.server_info.name == "genvr"
         listed = await client.list_tools()
+        tg.start_soon(move_job_along)
         result = await client.call_tool(FLUX, {"prompt": "a lighthouse"}, progress_callback=recorder(progress))
     served = {n for n, k in TOOL_NAMES.items() if k.split("/")[0] in CATEGORIES}
     assert {t.name for t in listed.tools} == served | {SUBMIT_TOOL, RESULT_TOOL}
@@ -132,14 +149,13 @@ async def test_cancel_stops_waiting_and_the_task_stays_reachable(
                 call.cancel()  # the client gives up: MCP cancellation
         task_id = re.search(r"task (\S+):", progress[-1][1]).group(1)  # type: ignore[union-attr]
         assert "no cancel endpoint" in " ".join(m for _, m in progress)
-        for _ in range(100):  # the server notices the cancellation and logs what it left behind
-            if any(task_id in r.getMessage() and "cancelled by the client" in r.getMessage() for r in caplog.records):
-                break
-            await anyio.sleep(0.05)
+        # The server notices the cancellation and logs what it left behind.
+        await until(lambda: any("cancelled by the client" in r.getMessage() for r in caplog.records))
         warning = next(r.getMessage() for r in caplog.records if "cancelled by the client" in r.getMessage())
         assert task_id in warning and "no cancel endpoint" in warning and "billed" in warning and RESULT_TOOL in warning
+        await anyio.sleep(0.3)  # a status call already on the wire lands
         polls = sim.counters()["requests"]["POST /v2/status"]
-        await anyio.sleep(0.6)  # the job is still running, but nobody polls it any more
+        await anyio.sleep(1.0)  # the job is still running, but nobody polls it any more (a poller would, ~every 0.5 s)
         assert sim.counters()["requests"]["POST /v2/status"] == polls
         running_now = await client.call_tool(RESULT_TOOL, {"task_id": task_id})
         stranger = await other.call_tool(RESULT_TOOL, {"task_id": task_id})
