@@ -204,7 +204,8 @@ async def test_requests_without_credentials_get_401_saying_what_to_send(genvr_si
         text = response.json()["error_description"]
         assert "Authorization: Bearer <your GenVR API key>" in text and "X-GenVR-UID" in text
     assert [type(e) for e in _leaves(refused.value)] == [MCPError]
-    assert wrong.is_error and "configuration_error" in wrong.content[0].text and "not-a-key" not in wrong.content[0].text  # type: ignore[union-attr]
+    refusal = wrong.content[0].text  # type: ignore[union-attr]
+    assert wrong.is_error and "configuration_error" in refusal and "X-GenVR-UID headers" in refusal and "not-a-key" not in refusal
     assert genvr_simulator.counters()["tasks_created"] == 0
 
 

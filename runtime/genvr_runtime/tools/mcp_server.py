@@ -54,6 +54,7 @@ PROGRESS_INTERVAL = 1.0  # seconds between progress notifications while nothing 
 MAX_JOBS_PER_ACCOUNT = 1000  # jobs remembered per credentials for genvr_result; the oldest are forgotten first
 MAX_ACCOUNTS = 1000  # credentials (HTTP clients) remembered at once; the least recently seen are forgotten first
 SUBMIT_TOOL, RESULT_TOOL = "genvr_submit", "genvr_result"
+CLIENT_CREDENTIALS = "the GenVR key and uid this MCP client sends (Authorization: Bearer and X-GenVR-UID headers)"
 NO_CANCEL = "GenVR has no cancel endpoint: cancelling this call stops the wait only, the task may still finish and be billed"
 Context = ServerRequestContext[Any, Any]
 
@@ -138,11 +139,17 @@ class Account:
 
     dispatcher: AsyncToolDispatcher
     jobs: OrderedDict[str, tuple[str, AsyncJob]] = field(default_factory=OrderedDict)  # task id -> (tool, job)
+    credentials_note: str = ""  # added to a refused-credentials result: where these credentials come from
 
     def remember(self, tool: str, job: AsyncJob) -> None:
         self.jobs[job.task_id] = (tool, job)
         while len(self.jobs) > MAX_JOBS_PER_ACCOUNT:
             self.jobs.popitem(last=False)
+
+    def explain(self, result: ToolResult) -> ToolResult:
+        if not self.credentials_note or result.data.get("error") != "configuration_error":
+            return result
+        return ToolResult(result.name, result.ok, {**result.data, "credentials": self.credentials_note})
 
 
 AccountFor = Callable[[Context], Account]
@@ -175,7 +182,8 @@ class HttpAccounts:
                 api_key=credentials.api_key, uid=credentials.uid, base_url=self._base_url,
                 api_version=self._api_version, http_client=self._http,  # one connection pool; headers are per call
             )  # fmt: skip
-            account = Account(AsyncToolDispatcher(client, allowed=self._allowed, wait_timeout=self._wait_timeout))
+            dispatcher = AsyncToolDispatcher(client, allowed=self._allowed, wait_timeout=self._wait_timeout)
+            account = Account(dispatcher, credentials_note=CLIENT_CREDENTIALS)
             self._accounts[who] = account
             while len(self._accounts) > MAX_ACCOUNTS:
                 self._accounts.popitem(last=False)
@@ -299,9 +307,9 @@ class _Calls:
         await progress.report()
         submitted = await account.dispatcher.submit(params.name, arguments)
         if isinstance(submitted, ToolResult):
-            return call_result(submitted)
+            return call_result(account.explain(submitted))
         account.remember(params.name, submitted)
-        return await self.shown(ctx, await self.watch(account, params.name, submitted, progress), progress)
+        return await self.shown(ctx, account.explain(await self.watch(account, params.name, submitted, progress)), progress)
 
     async def watch(
         self, account: Account, tool: str, job: AsyncJob, progress: _Progress, timeout: float | None = None
@@ -336,7 +344,7 @@ class _Calls:
             return call_result(error_result(SUBMIT_TOOL, "invalid_arguments", "tool: give the name of a generation tool."))
         submitted = await account.dispatcher.submit(tool, tool_arguments)
         if isinstance(submitted, ToolResult):
-            return call_result(submitted)
+            return call_result(account.explain(submitted))
         account.remember(tool, submitted)
         data = {"task_id": submitted.task_id, "model": submitted.model.key, "tool": tool, "status": submitted.last_status,
                 "message": f"Running on GenVR; call {RESULT_TOOL} with this task_id for its outcome."}  # fmt: skip
@@ -358,7 +366,7 @@ class _Calls:
         if not waited.ok and waited.data.get("error") == "still_running":  # not a failure: not done yet
             data = {"task_id": job.task_id, "model": job.model.key, "tool": tool, "status": job.last_status, "done": False}
             return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data)
-        return await self.shown(ctx, waited, progress)
+        return await self.shown(ctx, account.explain(waited), progress)
 
 
 def build_server(
