@@ -194,12 +194,13 @@ async def test_requests_without_credentials_get_401_saying_what_to_send(genvr_si
             none = await http.post(url, json=initialize, headers=accept)
             key_only = await http.post(url, json=initialize, headers={**accept, "Authorization": f"Bearer {genvr_simulator.token}"})
             uid_only = await http.post(url, json=initialize, headers={**accept, "X-GenVR-UID": genvr_simulator.uid})
+            stream = await http.get(url, headers={"Accept": "text/event-stream"})  # the SSE stream too
         with pytest.raises(BaseException) as refused:  # the official client fails to connect (it hides the status)
             async with connect(url, None, None):
                 pass
         async with connect(url, "not-a-key", genvr_simulator.uid) as client:  # well-formed but wrong: GenVR refuses
             wrong = await client.call_tool(FLUX, {"prompt": "x"})
-    for response in (none, key_only, uid_only):
+    for response in (none, key_only, uid_only, stream):
         assert response.status_code == 401 and response.headers["www-authenticate"].startswith("Bearer")
         text = response.json()["error_description"]
         assert "Authorization: Bearer <your GenVR API key>" in text and "X-GenVR-UID" in text

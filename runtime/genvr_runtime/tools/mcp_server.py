@@ -44,6 +44,7 @@ from mcp.shared.exceptions import MCPError
 
 from genvr_runtime import AsyncBaseClient, AsyncJob, GenVRError
 from genvr_runtime._files import decode_data_uri
+from genvr_runtime._protocol import ApiVersion
 from genvr_runtime.tools.dispatcher import AsyncToolDispatcher, ToolResult, error_result
 from genvr_runtime.tools.mcp_http import MISSING_CREDENTIALS, request_credentials
 
@@ -164,7 +165,7 @@ class HttpAccounts:
         allowed: Iterable[str],
         *,
         base_url: str | None = None,
-        api_version: Any = "v2",
+        api_version: ApiVersion = "v2",
         wait_timeout: float | None = None,
     ) -> None:
         self._http, self._allowed = http, list(allowed)
