@@ -66,6 +66,8 @@ async def test_stdio_server_started_in_one_command(genvr_simulator: SimulatorSer
         listed = await client.list_tools()
         assert {t.name for t in listed.tools} == {n for n, k in TOOL_NAMES.items() if k.split("/")[0] in ("3dgen", "audiogen")}
         result = await client.call_tool("genvr_3dgen__trellis", {"images": ["https://example.com/a.png"]})
+        audio = await client.call_tool("genvr_audiogen__google_lyria2", {"prompt": "rain"})
+    assert [c.type for c in audio.content] == ["text", "resource_link", "audio"]  # small audio also inline
     assert not result.is_error, result.content
     data: Any = result.structured_content
     assert data["model"] == "3dgen/trellis" and data["output"][0].startswith(genvr_simulator.base_url)

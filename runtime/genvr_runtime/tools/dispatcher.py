@@ -41,7 +41,8 @@ from genvr_runtime import (
 from genvr_runtime._redact import redact_text
 
 if TYPE_CHECKING:
-    from genvr_runtime import GenVRInput
+    from genvr_runtime import AsyncJob, GenVRInput
+    from genvr_runtime._client import StatusCallback
 
 log = logging.getLogger("genvr_runtime.tools")
 
@@ -267,5 +268,25 @@ class AsyncToolDispatcher:
             return success_result(name, await self._client.run(params, wait_timeout=self._wait_timeout))
         except _CallRefused as refused:
             return refused.result
+        except Exception as exc:  # an agent loop must survive any failure of one call
+            return failure_result(name, exc, (self._client._settings.api_key,))
+
+    async def submit(self, name: str, arguments: str | Mapping[str, Any] | None) -> AsyncJob | ToolResult:
+        """`call` in two steps, for callers that watch the wait (the MCP server): validate the arguments and send
+        the generate call; the job, or the result to return instead (invalid arguments, a refused submission)."""
+        try:
+            return await self._client.submit(self._resolver.parse(name, arguments))
+        except _CallRefused as refused:
+            return refused.result
+        except Exception as exc:  # an agent loop must survive any failure of one call
+            return failure_result(name, exc, (self._client._settings.api_key,))
+
+    async def wait(
+        self, name: str, job: AsyncJob, *, timeout: float | None = None, on_update: StatusCallback | None = None
+    ) -> ToolResult:
+        """The second step: wait for `job` (`timeout`, else this dispatcher's) and make its tool result."""
+        try:
+            result = await job.wait(self._wait_timeout if timeout is None else timeout, on_update=on_update)
+            return success_result(name, result)
         except Exception as exc:  # an agent loop must survive any failure of one call
             return failure_result(name, exc, (self._client._settings.api_key,))
