@@ -263,7 +263,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
         (TEMPLATES_DIR / "python" / "input_footer.py.jinja").read_text(encoding="utf-8"),
         HEADER,
         model.class_name,
-        json.dumps(json_schema(model), sort_keys=True),
+        json.dumps(json_schema(model)),  # key order kept: it is the order of the fields
         json.dumps(model.model_info, sort_keys=True),
         repr([(p.python_name, p.presets) for p in model.spec.params if p.presets]),
     )
