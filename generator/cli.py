@@ -1,4 +1,8 @@
-"""`python -m generator generate|regenerate`: the commands behind `make generate` and `make regenerate`."""
+"""`python -m generator generate|regenerate`: the commands behind `make generate` and `make regenerate`.
+
+Exit codes: 0 done; 1 `--check` found generated/ stale; 2 error (nothing generated);
+4 (`regenerate`) generated, but a breaking change was found (see generator/changes.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource, write_snapshot
-from generator.pipeline import GenerationError, build_specs, generate
-from generator.report import change_report
-from generator.targets import comfyui_order
+from generator.changes import EXIT_BREAKING
+from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
+from generator.pipeline import GenerationError, generate
+from generator.refresh import CHANGELOG, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,15 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    breaking = False
     try:
         if args.command == "regenerate":
-            old = build_specs(SnapshotSource(args.snapshot).load()).models if (args.snapshot / "models.json").exists() else []
             print(f"reading discovery from {args.base_url} ...")
-            fresh = HttpSource(base_url=args.base_url, concurrency=args.concurrency).load()
-            write_snapshot(fresh, args.snapshot)
-            # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
-            comfyui_order.main(["--snapshot", str(args.snapshot)])
-            print(change_report(old, build_specs(fresh).models))
+            changes = refresh(args.snapshot, HttpSource(base_url=args.base_url, concurrency=args.concurrency))
+            print(changes.text())
+            breaking = bool(changes.breaking)
         result = generate(
             SnapshotSource(args.snapshot),
             args.out,
@@ -65,4 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated/ is up to date ({result.unchanged} files, {elapsed:.1f}s)")
         return 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
+    if breaking:
+        print(f"BREAKING changes (listed above, and in {args.snapshot / CHANGELOG}): exit code {EXIT_BREAKING}", file=sys.stderr)
+        return EXIT_BREAKING
     return 0
