@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test typecheck check-generated bench simulator clean
+.PHONY: help venv generate regenerate test typecheck check-generated fuzz bench simulator clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
+	@echo "make fuzz         the property tests with many more examples (counts printed)"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
@@ -25,11 +26,16 @@ $(STAMP): pyproject.toml
 generate: $(STAMP)
 	$(PY) -m generator generate
 
+# Exit code 4: regenerated, but a breaking change was found (listed first, and in discovery/CHANGELOG.md).
 regenerate: $(STAMP)
 	$(PY) -m generator regenerate
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# `make test` runs the same properties with a bounded number of examples.
+fuzz: $(STAMP)
+	GENVR_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -s tests/test_change_classifier.py
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime simulator generator
