@@ -7,8 +7,9 @@ model whose snapshot schema is inputJson and whose live answer is the parameters
 
 - a fact the parameters form has a key for (`STATED`) comes from the live answer, present or absent: a changed
   enum, bound, default or description is taken; a bound the live answer no longer gives is gone;
-- a fact it has no key for is carried over from the snapshot, unless the live type differs from the
-  snapshot's: then only display facts (`DISPLAY`) are carried, the input having become something else;
+- a fact it has no key for is carried over from the snapshot (unless the live answer gives it after all),
+  except when the live type differs from the snapshot's: then only display facts (`DISPLAY`) are carried,
+  the input having become something else;
 - inputs only in the live answer are added (after the existing ones, in the live order); inputs it lacks are
   removed; `required` follows the live lists (names that are not inputs, which GenVR lists in 36 models and
   the parameters form cannot express, are carried over).
@@ -69,14 +70,15 @@ def merge_schema(old_doc: Any, live_doc: Any) -> tuple[Any, Carried]:
     properties: dict[str, Any] = {}
     for name, old_prop in old_props.items():
         if name in live_by_name:
-            properties[name], kept = merge_property(old_prop, live_by_name[name]) if isinstance(old_prop, dict) else (live_by_name[name], [])
+            properties[name], kept = merge_property(old_prop, live_by_name[name]) if isinstance(old_prop, dict) else (_as_inputjson(live_by_name[name]), [])
             if kept:
                 carried[name] = kept
     orders = [p.get("x-order") for p in properties.values() if isinstance(p, dict)]
     next_order = max([o for o in orders if isinstance(o, int) and not isinstance(o, bool)], default=-1) + 1
     for name, prop, _ in live_params:
         if name not in properties:
-            properties[name] = _as_inputjson(prop) | {"x-order": next_order}
+            properties[name] = _as_inputjson(prop)
+            properties[name].setdefault("x-order", next_order)
             next_order += 1
 
     schema: dict[str, Any] = {}
@@ -107,11 +109,10 @@ def merge_property(old: dict[str, Any], live_param: dict[str, Any]) -> tuple[dic
     merged: dict[str, Any] = {}
     kept: list[str] = []
     for key, value in old.items():
-        object_enum = key == "enum" and isinstance(value, dict) and "enum" not in live
-        unstated_type = key == "type" and "type" not in live  # GenVR's reader defaults it; we do not guess
-        if key in STATED and not object_enum and not unstated_type:
-            if key in live:  # the snapshot's spelling when equal, so an unchanged answer rewrites nothing
-                merged[key] = value if _canonical(value) == _canonical(live[key]) else live[key]
+        if key in live:  # stated live; the snapshot's spelling when equal, so an unchanged answer rewrites nothing
+            merged[key] = value if _canonical(value) == _canonical(live[key]) else live[key]
+        elif key in STATED and key != "type" and not (key == "enum" and isinstance(value, dict)):
+            continue  # the live form would state it: it no longer holds (an absent type or object enum is unstated)
         elif not type_changed or key in DISPLAY:
             merged[key] = value
             kept.append(key)

@@ -129,3 +129,9 @@ def test_changelog_entries_go_newest_first_under_one_heading(tmp_path: Path) -> 
     assert text.count("# Discovery changes") == 1
     assert text.index("## Models 2 → 1: 1 breaking") < text.index("## Models 1 → 2: 0 breaking")
     assert "- `imagegen/a`: model removed" in text and "- `imagegen/a`: model added" in text
+
+
+def test_a_fact_the_live_answer_does_give_is_taken_even_beyond_the_parameters_form() -> None:
+    old = {"type": "integer", "x-order": 3, "nullable": True}
+    assert merge_property(old, {"name": "seed", "type": "integer", "nullable": False, "x-order": 7}) == (
+        {"type": "integer", "x-order": 7, "nullable": False}, [])
