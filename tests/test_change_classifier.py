@@ -162,13 +162,15 @@ _APPLIES_TO = {
     "tighten length": lambda prop: _single_type(prop) in ("string", "array"),
     "loosen length": lambda prop: "maxLength" in prop or "maxItems" in prop,
     "change default": lambda prop: "default" in prop and _single_type(prop) is not None,
+    "disallow null": lambda prop: prop.get("nullable") is True,
+    "allow null": lambda prop: prop.get("nullable") is not True,
 }
 
 
 def _mutate(draw: st.DrawFn, evo: Evolution, i: int) -> None:
     keys = sorted(evo.after)
     kinds = ["remove model", "add model", "add input", "remove input", "toggle required", "widen enum", "narrow enum",
-             "drop enum", "tighten bound", "loosen bound", "add bound", "drop bound", "change type", "toggle nullable",
+             "drop enum", "tighten bound", "loosen bound", "add bound", "drop bound", "change type", "allow null", "disallow null",
              "change description", "tighten length", "loosen length", "change default"]
     kind = draw(st.sampled_from(kinds))
     if kind == "remove model":
@@ -259,11 +261,10 @@ def _mutate(draw: st.DrawFn, evo: Evolution, i: int) -> None:
             prop.pop(key_, None)
         prop["type"] = target
         step += f" → {target}"
-    elif kind == "toggle nullable":
-        if prop.get("nullable") is True:
-            del prop["nullable"]
-        else:
-            prop["nullable"] = True
+    elif kind == "allow null":
+        prop["nullable"] = True
+    elif kind == "disallow null":
+        del prop["nullable"]
     elif kind == "change description":
         prop["description"] = f"{prop.get('description', '')} (changed)"
     elif kind in ("tighten length", "loosen length"):
@@ -285,12 +286,23 @@ def _mutate(draw: st.DrawFn, evo: Evolution, i: int) -> None:
     evo.steps.append(step)
 
 
+@cache
+def rare_feature_models() -> list[str]:
+    """Models with an input few others have (nullable, a type list, a number enum): drawn more often."""
+    def rare(prop: dict[str, Any]) -> bool:
+        return prop.get("nullable") is True or isinstance(prop.get("type"), list) or (
+            isinstance(prop.get("enum"), list) and prop.get("type") in ("integer", "number"))
+    return sorted(k for k, doc in snapshot().schemas.items() if doc is not None and any(
+        rare(p) for p in doc["schema"].get("properties", {}).values()))
+
+
 @st.composite
 def evolutions(draw: st.DrawFn) -> Evolution:
-    keys = draw(st.lists(st.sampled_from(sorted(model_entries())), min_size=1, max_size=3, unique=True))
+    any_model = st.sampled_from(sorted(model_entries()))
+    keys = draw(st.lists(st.one_of(any_model, st.sampled_from(rare_feature_models())), min_size=1, max_size=3, unique=True))
     before = {k: copy.deepcopy(snapshot().schemas[k]) for k in keys}
     evo = Evolution(before=before, after=copy.deepcopy(before))
-    for i in range(draw(st.integers(1, 4))):
+    for i in range(draw(st.integers(1, 6))):
         _mutate(draw, evo, i)
     return evo
 
