@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.normalize import ModelSpec, Param
+from generator.normalize import ModelSpec, Param, SchemaError
 
 EXIT_BREAKING = 4  # `make regenerate` exit code: generated, but something breaking changed (0: nothing did)
 
@@ -95,10 +95,15 @@ class ChangeReport:
         return "\n".join(lines)
 
 
-def compare(old: Iterable[ModelSpec], new: Iterable[ModelSpec]) -> ChangeReport:
+def compare(old: Iterable[ModelSpec], new: Iterable[ModelSpec], untranslatable: Iterable[SchemaError] = ()) -> ChangeReport:
+    """`untranslatable`: the new schemas generation will refuse (their models are not in `new`)."""
     before = {m.key: m for m in old}
     after = {m.key: m for m in new}
-    changes = [Change(k, None, True, "model removed") for k in before.keys() - after.keys()]
+    refused = {e.model: str(e) for e in untranslatable}
+    changes = [
+        Change(k, None, True, f"schema cannot be translated any more: {refused[k]}" if k in refused else "model removed")
+        for k in before.keys() - after.keys()
+    ]
     changes += [Change(k, None, False, "model added") for k in after.keys() - before.keys()]
     for key in before.keys() & after.keys():
         changes += _model_changes(before[key], after[key])

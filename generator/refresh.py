@@ -38,7 +38,8 @@ def refresh(snapshot: Path, live: DiscoverySource) -> ChangeReport:
     write_carried_over(carried, snapshot / CARRIED_OVER)
     # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
     comfyui_order.main(["--snapshot", str(snapshot)])
-    report = compare(build_specs(old).models if old else [], build_specs(merged).models)
+    new_specs = build_specs(merged)
+    report = compare(build_specs(old).models if old else [], new_specs.models, new_specs.errors)
     if report.changes:
         prepend_changelog(snapshot / CHANGELOG, report)
     return report

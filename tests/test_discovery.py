@@ -145,3 +145,15 @@ def test_change_report_lists_breaking_changes_first() -> None:
         "  imagegen/flux_dev.lora: new optional input",
     ]
     assert compare(build_specs(before).models, build_specs(before).models).text().endswith("no change")
+
+
+def test_a_schema_that_can_no_longer_be_translated_is_named_as_such() -> None:
+    before = SnapshotSource(SNAPSHOT).load()
+    after = SnapshotSource(SNAPSHOT).load()
+    flux = json.loads(json.dumps(after.schemas["imagegen/flux_dev"]))
+    flux["schema"]["properties"]["guidance"]["minimum"] = 20
+    flux["schema"]["properties"]["guidance"]["maximum"] = 10
+    after.schemas["imagegen/flux_dev"] = flux
+    new = build_specs(after)
+    [change] = compare(build_specs(before).models, new.models, new.errors).breaking
+    assert change.line() == "imagegen/flux_dev: schema cannot be translated any more: imagegen/flux_dev.guidance: minimum 20 is greater than maximum 10"
