@@ -146,6 +146,12 @@ def param_changes(old: Param, new: Param) -> list[tuple[bool, str]]:
                 noted.append(_NOTED_FIELDS[name])
             else:
                 out.append((True, f"{name} changed (not judged; assumed breaking)"))
+    if old.items is not None and new.items is not None:
+        for f in dataclasses.fields(old.items):
+            if f.name not in ("type", "is_file", "file_type") and _differs(getattr(old.items, f.name), getattr(new.items, f.name)):
+                out.append((True, f"items.{f.name} changed (not judged; assumed breaking)"))
+            elif f.name in ("is_file", "file_type") and _differs(getattr(old.items, f.name), getattr(new.items, f.name)):
+                noted.append("file kind changed")
     out += [(False, what) for what in sorted(set(noted))]
     return out
 
