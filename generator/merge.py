@@ -5,8 +5,10 @@ GenVR's documented `/api/schema` answer is the *parameters* form; the snapshot h
 `display: hidden`, UI groups, titles... Taking it verbatim would silently drop those facts. So, per input of a
 model whose snapshot schema is inputJson and whose live answer is the parameters form:
 
-- a fact the parameters form has a key for (`STATED`) comes from the live answer, present or absent: a changed
-  enum, bound, default or description is taken; a bound the live answer no longer gives is gone;
+- a fact the live parameters form states comes from the live answer, present or absent: a changed enum,
+  bound, default or description is taken; a bound the live answer no longer gives is gone. Stated are the
+  documented keys (`DOCUMENTED`) and any other key some live parameter of the same refresh uses (the live
+  form may or may not carry `format`, `fileType`, `items`, `maxItems`... as GenVR's own reader expects);
 - a fact it has no key for is carried over from the snapshot (unless the live answer gives it after all),
   except when the live type differs from the snapshot's: then only display facts (`DISPLAY`) are carried,
   the input having become something else;
@@ -27,13 +29,10 @@ from typing import Any
 from generator.discovery import Discovery
 from generator.normalize import SchemaError, extract_schema
 
-# Keys of a parameter object, as GenVR's own reader uses them (API.md §3.3) plus the documented mapping (§9.1).
-STATED = frozenset(
-    {
-        "type", "enum", "description", "default", "minimum", "maximum", "step", "format", "fileType", "items",
-        "minItems", "maxItems", "maxLength",
-    }
-)  # fmt: skip
+# Keys of GenVR's documented parameter object (API.md §3.3; `allowedValues` is `enum` here). Whether the live
+# form also carries the other keys GenVR's own reader looks for (format, fileType, items, maxItems, step...) is
+# unknown: a key counts as stated once any live parameter of the refresh uses it.
+DOCUMENTED = frozenset({"type", "enum", "description", "default", "minimum", "maximum"})
 DISPLAY = frozenset({"title", "x-order", "display"})
 _MODEL_KEY = "*"  # the key under which carried-over model-level facts are recorded
 
@@ -44,15 +43,30 @@ def merge_discovery(old: Discovery | None, live: Discovery) -> tuple[Discovery, 
     """The discovery to store, and per model what was carried over from `old` (models with nothing carried left out)."""
     merged = Discovery(models_document=live.models_document)
     carried: dict[str, Carried] = {}
+    stated = DOCUMENTED | _keys_used(live)
     for key, live_doc in live.schemas.items():
-        merged.schemas[key], kept = merge_schema(old.schemas.get(key) if old else None, live_doc)
+        merged.schemas[key], kept = merge_schema(old.schemas.get(key) if old else None, live_doc, stated)
         if kept:
             carried[key] = kept
     return merged, carried
 
 
-def merge_schema(old_doc: Any, live_doc: Any) -> tuple[Any, Carried]:
-    """The document to store for one model, and what was carried over from `old_doc` (empty: taken as is)."""
+def _keys_used(live: Discovery) -> frozenset[str]:
+    """Every key some live parameter object has (in inputJson spelling): the keys the live dialect carries."""
+    used: set[str] = set()
+    for doc in live.schemas.values():
+        try:
+            dialect, parameters = extract_schema(doc, "live") if doc is not None else ("none", {})
+        except SchemaError:
+            continue
+        for _, param, _ in (_parameter_list(parameters) or []) if dialect == "parameters" else []:
+            used |= _as_inputjson(param).keys()
+    return frozenset(used)
+
+
+def merge_schema(old_doc: Any, live_doc: Any, stated: frozenset[str] = DOCUMENTED) -> tuple[Any, Carried]:
+    """The document to store for one model, and what was carried over from `old_doc` (empty: taken as is).
+    `stated`: the keys whose absence from a live parameter means the fact no longer holds."""
     if old_doc is None or live_doc is None:
         return live_doc, {}
     try:
@@ -70,7 +84,7 @@ def merge_schema(old_doc: Any, live_doc: Any) -> tuple[Any, Carried]:
     properties: dict[str, Any] = {}
     for name, old_prop in old_props.items():
         if name in live_by_name:
-            properties[name], kept = merge_property(old_prop, live_by_name[name]) if isinstance(old_prop, dict) else (_as_inputjson(live_by_name[name]), [])
+            properties[name], kept = merge_property(old_prop, live_by_name[name], stated) if isinstance(old_prop, dict) else (_as_inputjson(live_by_name[name]), [])
             if kept:
                 carried[name] = kept
     orders = [p.get("x-order") for p in properties.values() if isinstance(p, dict)]
@@ -102,7 +116,7 @@ def merge_schema(old_doc: Any, live_doc: Any) -> tuple[Any, Carried]:
     return _rewrap(old_doc, old_schema, schema), carried
 
 
-def merge_property(old: dict[str, Any], live_param: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def merge_property(old: dict[str, Any], live_param: dict[str, Any], stated: frozenset[str] = DOCUMENTED) -> tuple[dict[str, Any], list[str]]:
     """One input: live facts where the parameters form states them, the snapshot's elsewhere (see module doc)."""
     live = _as_inputjson(live_param, old_type=old.get("type"))
     type_changed = "type" in live and _canonical(live["type"]) != _canonical(old.get("type"))
@@ -111,7 +125,7 @@ def merge_property(old: dict[str, Any], live_param: dict[str, Any]) -> tuple[dic
     for key, value in old.items():
         if key in live:  # stated live; the snapshot's spelling when equal, so an unchanged answer rewrites nothing
             merged[key] = value if _canonical(value) == _canonical(live[key]) else live[key]
-        elif key in STATED and key != "type" and not (key == "enum" and isinstance(value, dict)):
+        elif key in stated and key != "type" and not (key == "enum" and isinstance(value, dict)):
             continue  # the live form would state it: it no longer holds (an absent type or object enum is unstated)
         elif not type_changed or key in DISPLAY:
             merged[key] = value

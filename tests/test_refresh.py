@@ -12,9 +12,11 @@ import pytest
 
 from generator import cli
 from generator.changes import EXIT_BREAKING, Change, ChangeReport
-from generator.merge import merge_property
+from generator.discovery import Discovery, SnapshotSource
+from generator.merge import merge_discovery, merge_property
 from generator.refresh import CARRIED_OVER, CHANGELOG, prepend_changelog
 from generator_helpers import GENERATED, SNAPSHOT
+from simulator.dialect import schema_body
 from simulator.pytest_plugin import SimulatorFactory
 
 
@@ -135,3 +137,33 @@ def test_a_fact_the_live_answer_does_give_is_taken_even_beyond_the_parameters_fo
     old = {"type": "integer", "x-order": 3, "nullable": True}
     assert merge_property(old, {"name": "seed", "type": "integer", "nullable": False, "x-order": 7}) == (
         {"type": "integer", "x-order": 7, "nullable": False}, [])
+
+
+def _live_parameters(keys: list[str], drop: dict[str, set[str]]) -> tuple[Discovery, Discovery]:
+    """(snapshot, live answer in the parameters dialect) for `keys`; `drop`: "model.input" or "*" → keys left out."""
+    old = SnapshotSource(SNAPSHOT).load()
+    old.schemas = {k: old.schemas[k] for k in keys}
+    live = Discovery(models_document=old.models_document)
+    for key in keys:
+        category, subcategory = key.split("/")
+        body = schema_body(category, subcategory, old.schemas[key]["schema"], "parameters")
+        for group in body["data"]["parameters"].values():
+            for param in group:
+                for k in drop.get("*", set()) | drop.get(f"{key}.{param['name']}", set()):
+                    param.pop(k, None)
+        live.schemas[key] = body
+    return old, live
+
+
+def test_keys_the_live_form_never_uses_are_kept_and_keys_it_uses_are_taken_even_when_absent() -> None:
+    keys = ["imgutils/flux_kontext_max", "imagegen/flux_dev"]
+    # A live form without `format`/`fileType` anywhere: the snapshot's file facts stay.
+    old, live = _live_parameters(keys, {"*": {"format", "fileType"}})
+    merged, carried = merge_discovery(old, live)
+    assert merged.schemas == old.schemas
+    assert {"fileType", "format", "nullable"} <= set(carried["imgutils/flux_kontext_max"]["input_image"])
+    # A live form that uses `maximum`, but not for this input any more: the bound is gone.
+    old, live = _live_parameters(keys, {"imagegen/flux_dev.output_quality": {"maximum"}})
+    merged, _ = merge_discovery(old, live)
+    assert "maximum" not in merged.schemas["imagegen/flux_dev"]["schema"]["properties"]["output_quality"]
+    assert merged.schemas["imgutils/flux_kontext_max"] == old.schemas["imgutils/flux_kontext_max"]
