@@ -18,13 +18,14 @@ import copy
 import json
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from generator.changes import compare, param_changes
 from generator.discovery import Discovery, SnapshotSource
@@ -193,19 +194,19 @@ def _mutate(draw: st.DrawFn, evo: Evolution, i: int) -> None:
     props: dict[str, Any] = schema.setdefault("properties", {})
     required: list[str] = schema.setdefault("required", [])
     if kind == "add input":
-        t = draw(st.sampled_from(SCALARS))
+        new_type = draw(st.sampled_from(SCALARS))
         name = f"added_input_{i}"
-        new: dict[str, Any] = {"type": t, "x-order": 900 + i, "description": "added"}
-        if t in ("string", "integer") and draw(st.booleans()):
-            new["enum"] = [_scalar_value(t, i), _scalar_value(t, i + 1)]
-        elif t in ("integer", "number") and draw(st.booleans()):
+        new: dict[str, Any] = {"type": new_type, "x-order": 900 + i, "description": "added"}
+        if new_type in ("string", "integer") and draw(st.booleans()):
+            new["enum"] = [_scalar_value(new_type, i), _scalar_value(new_type, i + 1)]
+        elif new_type in ("integer", "number") and draw(st.booleans()):
             new["minimum"], new["maximum"] = 0, 10
         props[name] = new
         if draw(st.booleans()):
             required.append(name)
         evo.steps.append(f"{key}.{name}: added {new} required={name in required}")
         return
-    fits = _APPLIES_TO.get(kind, lambda prop: True)
+    fits: Callable[[dict[str, Any]], bool] = _APPLIES_TO.get(kind, lambda prop: True)
     names = sorted(n for n, prop in props.items() if fits(prop))
     if not names:
         return
@@ -363,7 +364,7 @@ def test_classifier_agrees_with_the_json_schema_oracle() -> None:
 
 
 def _evolve(key: str, name: str, **changes: Any) -> tuple[list[tuple[bool, str]], dict[str, Any] | None]:
-    before = copy.deepcopy(snapshot().schemas[key])
+    before: Any = copy.deepcopy(snapshot().schemas[key])
     after = copy.deepcopy(before)
     prop = after["schema"]["properties"][name]
     for k, v in changes.items():
@@ -379,7 +380,7 @@ def _evolve(key: str, name: str, **changes: Any) -> tuple[list[tuple[bool, str]]
 
 def test_worked_examples() -> None:
     flux = "imagegen/flux_dev"
-    ratios = snapshot().schemas[flux]["schema"]["properties"]["aspect_ratio"]["enum"]
+    ratios: list[str] = (snapshot().schemas[flux] or {})["schema"]["properties"]["aspect_ratio"]["enum"]
     changes, witness = _evolve(flux, "aspect_ratio", enum=[*ratios, "7:3"])
     assert changes == [(False, "enum +'7:3'")] and witness is None
     changes, witness = _evolve(flux, "aspect_ratio", enum=ratios[1:])

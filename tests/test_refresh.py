@@ -26,7 +26,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def schema_of(folder: Path, key: str) -> dict[str, Any]:
     category, subcategory = key.split("/")
-    doc: dict[str, Any] = json.loads((folder / "schemas" / category / f"{subcategory}.json").read_text(encoding="utf-8"))
+    doc: dict[str, dict[str, Any]] = json.loads((folder / "schemas" / category / f"{subcategory}.json").read_text(encoding="utf-8"))
     return doc["schema"]
 
 
@@ -146,7 +146,8 @@ def _live_parameters(keys: list[str], drop: dict[str, set[str]]) -> tuple[Discov
     live = Discovery(models_document=old.models_document)
     for key in keys:
         category, subcategory = key.split("/")
-        body = schema_body(category, subcategory, old.schemas[key]["schema"], "parameters")
+        doc: Any = old.schemas[key]
+        body = schema_body(category, subcategory, doc["schema"], "parameters")
         for group in body["data"]["parameters"].values():
             for param in group:
                 for k in drop.get("*", set()) | drop.get(f"{key}.{param['name']}", set()):
@@ -165,5 +166,6 @@ def test_keys_the_live_form_never_uses_are_kept_and_keys_it_uses_are_taken_even_
     # A live form that uses `maximum`, but not for this input any more: the bound is gone.
     old, live = _live_parameters(keys, {"imagegen/flux_dev.output_quality": {"maximum"}})
     merged, _ = merge_discovery(old, live)
-    assert "maximum" not in merged.schemas["imagegen/flux_dev"]["schema"]["properties"]["output_quality"]
+    flux: Any = merged.schemas["imagegen/flux_dev"]
+    assert "maximum" not in flux["schema"]["properties"]["output_quality"]
     assert merged.schemas["imgutils/flux_kontext_max"] == old.schemas["imgutils/flux_kontext_max"]
