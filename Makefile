@@ -10,7 +10,7 @@ help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
-	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000)"
+	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000; counts printed)"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml
 generate: $(STAMP)
 	$(PY) -m generator generate
 
+# Exit code 4: regenerated, but a breaking change was found (listed first, and in discovery/CHANGELOG.md).
 regenerate: $(STAMP)
 	$(PY) -m generator regenerate
 

@@ -1,8 +1,10 @@
 """`python -m generator generate|regenerate`: the commands behind `make generate` and `make regenerate`.
 
 Exit codes: 0 generated (or up to date with --check); 1 --check found generated/ stale; 2 nothing written (an
-error, or models that cannot be generated without --skip-invalid; every one is listed); 3 generated with
-refusals (--skip-invalid left out the models listed on stderr and in REPORT.md).
+error, or `generate` met models that cannot be generated and --skip-invalid was not given; every one is
+listed); 3 generated with refusals (the models left out are listed on stderr and in REPORT.md; `regenerate`
+always generates the others); 4 (`regenerate`) generated, but a breaking change was found (see
+generator/changes.py and discovery/CHANGELOG.md).
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import time
 from pathlib import Path
 
 from generator import name_registry
-from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource, write_snapshot
-from generator.pipeline import GenerationError, build_specs, generate
-from generator.report import change_report
-from generator.targets import comfyui_order
-from generator.targets.python_package import CLIENT_ATTRIBUTES
+from generator.changes import EXIT_BREAKING
+from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
+from generator.pipeline import GenerationError, generate
+from generator.refresh import CHANGELOG, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_STALE = 1
@@ -44,23 +45,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    breaking = False
     try:
         if args.command == "regenerate":
-            old = build_specs(SnapshotSource(args.snapshot).load()).models if (args.snapshot / "models.json").exists() else []
             print(f"reading discovery from {args.base_url} ...")
-            fresh = HttpSource(base_url=args.base_url, concurrency=args.concurrency).load()
-            write_snapshot(fresh, args.snapshot)
-            # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
-            comfyui_order.main(["--snapshot", str(args.snapshot)])
-            # Names once given are kept for good: record the new models' names (append-only).
-            added = name_registry.record(args.snapshot, [m.key for m in fresh.models], CLIENT_ATTRIBUTES)
-            print(f"{name_registry.REGISTRY_FILE.name}: {added} model(s) named")
-            print(change_report(old, build_specs(fresh).models))
+            changes = refresh(args.snapshot, HttpSource(base_url=args.base_url, concurrency=args.concurrency))
+            print(changes.text())
+            print(f"{name_registry.REGISTRY_FILE.name}: {changes.named} model(s) named")
+            breaking = bool(changes.breaking)
         result = generate(
             SnapshotSource(args.snapshot),
             args.out,
             check=args.check,
-            skip_invalid=args.skip_invalid,
+            # Live data may bring a model we cannot translate: regenerate never lets it stop the others.
+            skip_invalid=args.skip_invalid or args.command == "regenerate",
             workers=args.workers,
             use_cache=not args.no_cache,
         )
@@ -81,4 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated/ is up to date ({result.unchanged} files, {elapsed:.1f}s)")
         return EXIT_REFUSALS if result.refused else 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
+    if breaking:
+        print(f"BREAKING changes (listed above, and in {args.snapshot / CHANGELOG}): exit code {EXIT_BREAKING}", file=sys.stderr)
+        return EXIT_BREAKING
     return EXIT_REFUSALS if result.refused else 0

@@ -12,6 +12,7 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -178,10 +179,24 @@ def write_snapshot(discovery: Discovery, folder: Path) -> None:
 
 
 def _write_json(path: Path, document: Any) -> None:
+    """Files whose content is unchanged keep their bytes (GenVR's own formatting, BOMs): a refresh that
+    finds nothing new rewrites nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    if not path.exists() or path.read_text(encoding="utf-8-sig") != text:
-        path.write_text(text, encoding="utf-8")
+    if path.exists():
+        current = path.read_text(encoding="utf-8-sig")
+        if current == text or _same_json(current, document):
+            return
+    path.write_text(text, encoding="utf-8")
+
+
+def _same_json(text: str, document: Any) -> bool:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    canonical = partial(json.dumps, sort_keys=True, ensure_ascii=False)  # tells 1 from 1.0 and true from 1
+    return bool(canonical(parsed) == canonical(document))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""Human-readable reports: what was generated (REPORT.md in generated/) and what a refresh changed."""
+"""Human-readable reports: what was generated (REPORT.md in generated/). What a refresh changed: changes.py."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from generator.normalize import ModelSpec, Param
+from generator.normalize import ModelSpec, Param, SchemaError
 
 
 def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
@@ -34,41 +34,6 @@ def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
             lines += [f"- {_md(w)}" for w in m.warnings]
         lines.append("")
     return "\n".join(lines)
-
-
-def change_report(old: list[ModelSpec], new: list[ModelSpec]) -> str:
-    """Models added / removed, and per model the inputs added, removed or changed."""
-    before = {m.key: m for m in old}
-    after = {m.key: m for m in new}
-    added = sorted(after.keys() - before.keys())
-    removed = sorted(before.keys() - after.keys())
-    changed: list[str] = []
-    for key in sorted(before.keys() & after.keys()):
-        diff = _param_changes(before[key], after[key])
-        if diff:
-            changed.append(f"  {key}: " + "; ".join(diff))
-    lines = [f"models: {len(before)} → {len(after)}"]
-    lines += [f"added ({len(added)}): " + ", ".join(added)] if added else []
-    lines += [f"removed ({len(removed)}): " + ", ".join(removed)] if removed else []
-    lines += [f"parameters changed ({len(changed)}):", *changed] if changed else []
-    if len(lines) == 1:
-        lines.append("no change")
-    return "\n".join(lines)
-
-
-def _signature(p: Param) -> tuple[object, ...]:
-    return (p.types, p.required, p.nullable, p.enum, p.minimum, p.maximum, p.max_length, p.min_items, p.max_items, p.default if p.has_default else None, p.is_file)
-
-
-def _param_changes(old: ModelSpec, new: ModelSpec) -> list[str]:
-    a = {p.wire_name: p for p in old.params}
-    b = {p.wire_name: p for p in new.params}
-    out = [f"+{n}" for n in sorted(b.keys() - a.keys())]
-    out += [f"-{n}" for n in sorted(a.keys() - b.keys())]
-    out += [f"~{n}" for n in sorted(a.keys() & b.keys()) if _signature(a[n]) != _signature(b[n])]
-    if old.free_form != new.free_form:
-        out.append("now free-form" if new.free_form else "now has a schema")
-    return out
 
 
 def _md(text: str) -> str:

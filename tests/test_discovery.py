@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from generator.changes import compare
 from generator.discovery import DiscoveryError, HttpSource, SnapshotSource, parse_model_list, parse_models, write_snapshot
 from generator.pipeline import build_specs
-from generator.report import change_report
 from generator_helpers import SNAPSHOT
 
 
@@ -137,7 +137,7 @@ def test_snapshot_errors_name_the_file(tmp_path: Path) -> None:
         SnapshotSource(folder).load()
 
 
-def test_change_report_lists_added_removed_and_changed_parameters() -> None:
+def test_change_report_lists_breaking_changes_first() -> None:
     before = SnapshotSource(SNAPSHOT).load()
     after = SnapshotSource(SNAPSHOT).load()
     after.models_document = json.loads(json.dumps(before.models_document))
@@ -149,12 +149,27 @@ def test_change_report_lists_added_removed_and_changed_parameters() -> None:
     flux["schema"]["properties"]["lora"] = {"type": "string"}
     del flux["schema"]["properties"]["seed"]
     after.schemas["imagegen/flux_dev"] = flux
-    text = change_report(build_specs(before).models, build_specs(after).models)
+    text = compare(build_specs(before).models, build_specs(after).models).text()
     assert text.splitlines() == [
         "models: 291 → 291",
-        "added (1): imagegen/flux2_dev",
-        "removed (1): 3dgen/trellis",
-        "parameters changed (1):",
-        "  imagegen/flux_dev: +lora; -seed; ~guidance",
+        "BREAKING (3):",
+        "  3dgen/trellis: model removed",
+        "  imagegen/flux_dev.guidance: maximum none → 12",
+        "  imagegen/flux_dev.seed: input removed",
+        "additive (2):",
+        "  imagegen/flux2_dev: model added",
+        "  imagegen/flux_dev.lora: new optional input",
     ]
-    assert change_report(build_specs(before).models, build_specs(before).models).endswith("no change")
+    assert compare(build_specs(before).models, build_specs(before).models).text().endswith("no change")
+
+
+def test_a_schema_that_can_no_longer_be_translated_is_named_as_such() -> None:
+    before = SnapshotSource(SNAPSHOT).load()
+    after = SnapshotSource(SNAPSHOT).load()
+    flux = json.loads(json.dumps(after.schemas["imagegen/flux_dev"]))
+    flux["schema"]["properties"]["guidance"]["minimum"] = 20
+    flux["schema"]["properties"]["guidance"]["maximum"] = 10
+    after.schemas["imagegen/flux_dev"] = flux
+    new = build_specs(after)
+    [change] = compare(build_specs(before).models, new.models, new.errors).breaking
+    assert change.line() == "imagegen/flux_dev: schema cannot be translated any more: imagegen/flux_dev.guidance: minimum 20 is greater than maximum 10"

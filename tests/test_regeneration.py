@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from generator import cache
 from generator.discovery import SnapshotSource
+from generator.normalize import normalize_model
 from generator.pipeline import generate
+from generator.targets import python_package
 from generator_helpers import GENERATED, ROOT, SNAPSHOT
 
 
@@ -90,3 +95,20 @@ def test_check_mode_exit_codes(tmp_path: Path) -> None:
     (out / "genvr" / "stray.py").write_text("x = 1\n")
     stale = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert stale.returncode == 1 and "genvr/stray.py" in stale.stderr
+
+
+def test_the_cache_key_covers_input_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same inputs in another order (a refresh in the parameters dialect puts required inputs first) must
+    # not be served the module cached for the first order.
+    monkeypatch.setattr(cache, "CACHE_DIR", tmp_path / "cache")
+
+    def module(order: dict[str, int]) -> str:
+        schema = {"type": "object", "required": ["b"], "properties": {
+            "a": {"type": "string", "x-order": order["a"]}, "b": {"type": "integer", "x-order": order["b"]}}}
+        spec = normalize_model(category="imagegen", subcategory="m", display_name="M", description="", raw_schema=schema)
+        [planned] = [m for c in python_package.plan([spec]) for m in c.models]
+        assert python_package.input_module(planned, use_cache=True) == python_package.input_module(planned, use_cache=False)
+        return python_package.input_module(planned, use_cache=True)[1]
+
+    first, second = module({"a": 0, "b": 1}), module({"a": 1, "b": 0})
+    assert first.index("a: ") < first.index("b: ") and second.index("b: ") < second.index("a: ")

@@ -276,7 +276,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
         HEADER,
         model.class_name,
         repr([(p.wire_name, p.python_name) for p in model.spec.params]),  # the aliases DCG is given
-        json.dumps(json_schema(model), sort_keys=True),
+        json.dumps(json_schema(model)),  # key order kept: it is the order of the fields
         json.dumps(model.model_info, sort_keys=True),
         repr([(p.python_name, p.presets) for p in model.spec.params if p.presets]),
     )
