@@ -353,3 +353,28 @@ async def test_outputs_inline_only_small_images_and_audio_the_protocol_allows(ge
     assert [b.type for b in old] == ["resource_link"]
     assert [b.type for b in too_big] == ["resource_link", "resource_link"]
     assert [b.type for b in links_only] == ["resource_link"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancel_while_submitting_keeps_the_task_reachable(
+    genvr_simulator_factory: Any, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """A cancel that lands while the generate call is on the wire: GenVR accepts (and bills) the job anyway, so its
+    task id must not be lost with the call (the log names it, genvr_result returns it), and it is sent once only."""
+    sim, [(key, uid)] = users(genvr_simulator_factory, 1, job_seconds=30)
+    sim.configure(faults={"rules": [{"kind": "slow", "route": "/v2/generate", "seconds": 1.0}]})  # accepted, then slow to answer
+    progress: Progress = []
+    caplog.set_level(logging.WARNING, logger="genvr_runtime")
+    async with mcp_http(sim) as url, connect(url, key, uid, mode=mode) as client:
+        with anyio.CancelScope() as call:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: client.call_tool(FLUX, {"prompt": "x"}, progress_callback=recorder(progress)))
+                await until(lambda: bool(progress) and sim.counters()["tasks_created"] == 1)  # submitting, and accepted
+                call.cancel()
+        [task] = httpx.get(sim.url("/_sim/tasks")).json()["tasks"]
+        await until(lambda: any(task["id"] in r.getMessage() for r in caplog.records))
+        picked_up = await client.call_tool(RESULT_TOOL, {"task_id": task["id"]})
+    warning = next(r.getMessage() for r in caplog.records if task["id"] in r.getMessage())
+    assert "cancelled" in warning and "billed" in warning
+    assert not picked_up.is_error and picked_up.structured_content and picked_up.structured_content["done"] is False
+    assert sim.counters()["requests"]["POST /v2/generate"] == 1 and sim.counters()["tasks_created"] == 1

@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -306,27 +307,45 @@ class _Calls:
             return await self.result(ctx, account, arguments)
         progress = _Progress(ctx, self.progress_interval)
         await progress.report()
-        submitted = await account.dispatcher.submit(params.name, arguments)
+        submitted = await self.send(account, params.name, arguments)
         if isinstance(submitted, ToolResult):
             return call_result(account.explain(submitted))
-        account.remember(params.name, submitted)
         return await self.shown(ctx, account.explain(await self.watch(account, params.name, submitted, progress)), progress)
+
+    async def send(self, account: Account, tool: str, arguments: Any) -> AsyncJob | ToolResult:
+        """Submit the job and remember it. Shielded from cancellation: once the generate call is on the wire GenVR
+        may accept (and bill) the job, so a client giving up meanwhile must not lose its task id."""
+        with anyio.CancelScope(shield=True):
+            submitted = await account.dispatcher.submit(tool, arguments)
+            if isinstance(submitted, ToolResult):
+                return submitted
+            job = submitted
+            account.remember(tool, job)
+        try:
+            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile lands here
+        except anyio.get_cancelled_exc_class():
+            self._log_cancelled(tool, job)
+            raise
+        return job
+
+    def _log_cancelled(self, tool: str, job: AsyncJob) -> None:
+        pick_up = f"; {RESULT_TOOL} with this task_id returns it" if self.job_tools else ""
+        log.warning("%s cancelled by the client: stopped waiting for task %s (%s); %s%s",
+                    tool, job.task_id, job.model.key, NO_CANCEL, pick_up)  # fmt: skip
 
     async def watch(
         self, account: Account, tool: str, job: AsyncJob, progress: _Progress, timeout: float | None = None
     ) -> ToolResult:
         """Wait for `job`, reporting progress; a cancellation stops the wait only, and says what it left."""
         progress.task_id, progress.stage = job.task_id, job.last_status
-        await progress.report(f" ({NO_CANCEL})")
         try:
+            await progress.report(f" ({NO_CANCEL})")
             async with anyio.create_task_group() as ticking:
                 ticking.start_soon(progress.tick)
                 result = await account.dispatcher.wait(tool, job, timeout=timeout, on_update=progress.on_status)
                 ticking.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
-            pick_up = f"; {RESULT_TOOL} with this task_id returns it" if self.job_tools else ""
-            log.warning("%s cancelled by the client: stopped waiting for task %s (%s); %s%s",
-                        tool, job.task_id, job.model.key, NO_CANCEL, pick_up)  # fmt: skip
+            self._log_cancelled(tool, job)
             raise
         return result
 
@@ -343,10 +362,9 @@ class _Calls:
         tool, tool_arguments = arguments.get("tool"), arguments.get("arguments", {})
         if not isinstance(tool, str):
             return call_result(error_result(SUBMIT_TOOL, "invalid_arguments", "tool: give the name of a generation tool."))
-        submitted = await account.dispatcher.submit(tool, tool_arguments)
+        submitted = await self.send(account, tool, tool_arguments)
         if isinstance(submitted, ToolResult):
             return call_result(account.explain(submitted))
-        account.remember(tool, submitted)
         data = {"task_id": submitted.task_id, "model": submitted.model.key, "tool": tool, "status": submitted.last_status,
                 "message": f"Running on GenVR; call {RESULT_TOOL} with this task_id for its outcome."}  # fmt: skip
         return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data)
