@@ -378,3 +378,37 @@ async def test_cancel_while_submitting_keeps_the_task_reachable(
     assert "cancelled" in warning and "billed" in warning
     assert not picked_up.is_error and picked_up.structured_content and picked_up.structured_content["done"] is False
     assert sim.counters()["requests"]["POST /v2/generate"] == 1 and sim.counters()["tasks_created"] == 1
+
+
+async def test_a_compressed_output_is_not_inflated_whole_before_the_size_check() -> None:
+    """A small gzip-encoded response can inflate to many times the inline limit (a 50 kB gzip bomb is 50 MB of
+    pixels): the size limit must hold for what is held in memory, not for what crossed the wire."""
+    import tracemalloc
+    import zlib
+
+    from genvr_runtime.tools.mcp_server import _Outputs
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+    bomb = packer.compress(b"\0" * 50_000_000) + packer.flush()
+    asked: list[str] = []
+
+    def genvr_files(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("accept-encoding", ""))
+        headers = {"content-type": "image/png", "content-encoding": "gzip", "content-length": str(len(bomb))}
+        return httpx.Response(200, headers=headers, stream=Wire())  # a stream, as off the network (not read at once)
+
+    class Wire(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for start in range(0, len(bomb), 16_384):
+                yield bomb[start : start + 16_384]
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(genvr_files)) as http:
+        tracemalloc.start()
+        try:
+            blocks = await _Outputs(http, 1_000_000).content(["https://files.example/out.png"], "t", "2025-11-25")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert [b.type for b in blocks] == ["resource_link"]
+    assert asked == ["identity"]
+    assert peak < 10_000_000, f"{peak / 1e6:.0f} MB held to inline an image limited to 1 MB"

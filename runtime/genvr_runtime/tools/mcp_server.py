@@ -262,12 +262,15 @@ class _Outputs:
         if self.http is None or not url.startswith(("http://", "https://")):
             return None
         try:
-            async with self.http.stream("GET", url, follow_redirects=True) as response:
+            # Raw bytes only: a compressed body could inflate far beyond the limit before it is checked.
+            headers = {"Accept-Encoding": "identity"}
+            async with self.http.stream("GET", url, headers=headers, follow_redirects=True) as response:
                 declared = response.headers.get("content-type", "").partition(";")[0].strip()
-                if response.status_code != 200 or int(response.headers.get("content-length") or 0) > self.max_bytes:
+                encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+                if response.status_code != 200 or encoded or int(response.headers.get("content-length") or 0) > self.max_bytes:
                     return None
                 data = bytearray()
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.aiter_raw():
                     data += chunk
                     if len(data) > self.max_bytes:
                         return None
