@@ -412,3 +412,21 @@ async def test_a_compressed_output_is_not_inflated_whole_before_the_size_check()
     assert [b.type for b in blocks] == ["resource_link"]
     assert asked == ["identity"]
     assert peak < 10_000_000, f"{peak / 1e6:.0f} MB held to inline an image limited to 1 MB"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2"])
+async def test_dns_rebinding_protection_on_every_loopback_host(host: str) -> None:
+    """Any loopback address is served without --allow-remote, so each gets the SDK's DNS-rebinding protection
+    (a request naming another Host is refused), not only the three addresses the SDK knows."""
+    tools = select_tools(load_tools(), models=[FLUX])
+    sock = bind(host, 0)
+    port = sock.getsockname()[1]
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": "Bearer k", "X-GenVR-UID": "u"}
+    async with httpx.AsyncClient() as http:
+        server = build_server(HttpAccounts(http, [FLUX]), tools)
+        async with running(http_app(server, host), sock):
+            rebound = await http.post(f"http://{host}:{port}/mcp", json=init, headers={**headers, "Host": "evil.example"})
+            direct = await http.post(f"http://{host}:{port}/mcp", json=init, headers=headers)
+    assert rebound.status_code == 421 and direct.status_code == 200

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -126,9 +127,19 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def http_app(server: Server[Any], host: str) -> ASGIApp:
-    """The MCP server as an ASGI app at /mcp, behind the credentials check. On a loopback host the SDK also turns
-    on its DNS-rebinding protection (Host and Origin must be loopback)."""
-    return RequireCredentials(server.streamable_http_app(host=host, streamable_http_path=MCP_PATH))
+    """The MCP server as an ASGI app at /mcp, behind the credentials check. On a loopback host the SDK's
+    DNS-rebinding protection is on (Host and Origin must be loopback): for every loopback address, not only the
+    three the SDK turns it on for by itself."""
+    security = None
+    if is_loopback(host):
+        names = ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{name}:*" for name in names],
+            allowed_origins=[f"http://{name}:*" for name in names],
+        )
+    app = server.streamable_http_app(host=host, streamable_http_path=MCP_PATH, transport_security=security)
+    return RequireCredentials(app)
 
 
 async def serve(app: ASGIApp, sock: socket.socket) -> None:
