@@ -430,3 +430,13 @@ async def test_dns_rebinding_protection_on_every_loopback_host(host: str) -> Non
             rebound = await http.post(f"http://{host}:{port}/mcp", json=init, headers={**headers, "Host": "evil.example"})
             direct = await http.post(f"http://{host}:{port}/mcp", json=init, headers=headers)
     assert rebound.status_code == 421 and direct.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "0", "inf"])
+def test_a_wait_timeout_that_is_no_positive_number_is_refused(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """nan never times out and a negative one times every job out at once: both would be served silently."""
+    from genvr_runtime.tools.mcp_server import parse_args
+
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--http", "--wait-timeout", value])
+    assert exited.value.code == 2 and "--wait-timeout" in capsys.readouterr().err

@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import logging
+import math
 import mimetypes
 import sys
 import time
@@ -443,7 +444,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default="", help="comma-separated model keys (imagegen/flux_dev) or tool names")
     parser.add_argument("--base-url", default=None, help="GenVR base URL (default: GENVR_BASE_URL or the real API)")
     parser.add_argument("--api-version", choices=("v1", "v2"), default="v2")
-    parser.add_argument("--wait-timeout", type=float, default=None, help="seconds to wait for one job")
+    parser.add_argument("--wait-timeout", type=_seconds, default=None, help="seconds to wait for one job")
     parser.add_argument("--job-tools", action="store_true", help=f"also serve {SUBMIT_TOOL} and {RESULT_TOOL} (long jobs without blocking)")
     parser.add_argument("--inline-max-bytes", type=int, default=INLINE_MAX_BYTES, help="largest image/audio output also returned inline (0: links only)")
     parser.add_argument("--list", action="store_true", help="print the selected tool names and exit")
@@ -452,6 +453,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765; 0 picks a free one)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (plain HTTP: put TLS in front)")
     return parser.parse_args(argv)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (nan would never time out, a negative value always)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"give a positive number of seconds, not {text!r}")
+    return value
 
 
 def _split(text: str) -> list[str]:
