@@ -4,6 +4,7 @@ client, progress, cancellation, the submit/result pair, outputs as content, isol
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -440,3 +441,27 @@ def test_a_wait_timeout_that_is_no_positive_number_is_refused(value: str, capsys
     with pytest.raises(SystemExit) as exited:
         parse_args(["--http", "--wait-timeout", value])
     assert exited.value.code == 2 and "--wait-timeout" in capsys.readouterr().err
+
+
+async def test_ambiguous_or_garbled_credentials_get_401_saying_why(genvr_simulator: SimulatorServer) -> None:
+    """Two Authorization (or uid) headers: which one a proxy and this server each pick is anybody's guess, so
+    neither is used. A key that is no printable ASCII cannot be sent on to GenVR: said at once, not as an
+    'internal error, retry' from the tool."""
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    key, uid = genvr_simulator.token.encode(), genvr_simulator.uid.encode()
+    accept = [(b"Accept", b"application/json, text/event-stream"), (b"Content-Type", b"application/json")]
+    cases = {
+        "two keys": [(b"Authorization", b"Bearer " + key), (b"Authorization", b"Bearer other-key"), (b"X-GenVR-UID", uid)],
+        "two uids": [(b"Authorization", b"Bearer " + key), (b"X-GenVR-UID", uid), (b"X-GenVR-UID", b"someone-else")],
+        "latin-1 key": [(b"Authorization", "Bearer clé".encode("latin-1")), (b"X-GenVR-UID", uid)],
+        "control character": [(b"Authorization", b"Bearer " + key + b"\x7f"), (b"X-GenVR-UID", uid)],
+    }
+    async with mcp_http(genvr_simulator) as url, httpx.AsyncClient() as http:
+        answers = {name: await http.post(url, content=json.dumps(init), headers=accept + headers) for name, headers in cases.items()}
+    for name, answer in answers.items():
+        assert answer.status_code == 401, (name, answer.text)
+        assert "clé" not in answer.text and genvr_simulator.token not in answer.text
+    assert "one Authorization header" in answers["two keys"].json()["error_description"]
+    assert "one X-GenVR-UID header" in answers["two uids"].json()["error_description"]
+    assert "printable ASCII" in answers["latin-1 key"].json()["error_description"]
