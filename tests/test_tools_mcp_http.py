@@ -465,3 +465,24 @@ async def test_ambiguous_or_garbled_credentials_get_401_saying_why(genvr_simulat
     assert "one Authorization header" in answers["two keys"].json()["error_description"]
     assert "one X-GenVR-UID header" in answers["two uids"].json()["error_description"]
     assert "printable ASCII" in answers["latin-1 key"].json()["error_description"]
+
+
+async def test_clients_without_jobs_cannot_push_out_the_jobs_of_others(
+    genvr_simulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts are created for any key a client sends, before GenVR has seen it: a run of clients with made-up keys
+    must not make the server forget a real user's (cancelled, billed) jobs."""
+    import genvr_runtime.tools.mcp_server as mcp_server
+
+    monkeypatch.setattr(mcp_server, "MAX_ACCOUNTS", 2)
+    sim, [(key, uid)] = users(genvr_simulator_factory, 1, job_seconds=30)
+    async with mcp_http(sim) as url:
+        async with connect(url, key, uid) as client:
+            started = await client.call_tool(SUBMIT_TOOL, {"tool": FLUX, "arguments": {"prompt": "x"}})
+        assert started.structured_content
+        for i in range(3):  # more made-up keys than the server remembers accounts
+            refused = await _call_with(url, f"made-up-{i}", "nobody", FLUX, {"prompt": "x"})
+            assert refused.is_error
+        async with connect(url, key, uid) as client:
+            found = await client.call_tool(RESULT_TOOL, {"task_id": started.structured_content["task_id"]})
+    assert not found.is_error, found.content

@@ -188,10 +188,18 @@ class HttpAccounts:
             dispatcher = AsyncToolDispatcher(client, allowed=self._allowed, wait_timeout=self._wait_timeout)
             account = Account(dispatcher, credentials_note=CLIENT_CREDENTIALS)
             self._accounts[who] = account
-            while len(self._accounts) > MAX_ACCOUNTS:
-                self._accounts.popitem(last=False)
         self._accounts.move_to_end(who)
+        while len(self._accounts) > MAX_ACCOUNTS:
+            self._forget_one()
         return account
+
+    def _forget_one(self) -> None:
+        """Forget the least recently seen account without jobs, else the least recently seen: accounts are made for
+        any key a client sends, and clients with made-up keys must not push out the jobs of real users. The
+        newest (last) is kept: it is the caller's."""
+        older = list(self._accounts.items())[:-1]
+        idle = next((who for who, account in older if not account.jobs), older[0][0])
+        del self._accounts[idle]
 
 
 class _Progress:
