@@ -326,7 +326,8 @@ class _Calls:
 
     async def send(self, account: Account, tool: str, arguments: Any) -> AsyncJob | ToolResult:
         """Submit the job and remember it. Shielded from cancellation: once the generate call is on the wire GenVR
-        may accept (and bill) the job, so a client giving up meanwhile must not lose its task id."""
+        may accept (and bill) the job, so a client giving up meanwhile must not lose its task id. The price: a
+        cancel that lands while the runtime waits out a 429 still sends the job (remembered and logged all the same)."""
         with anyio.CancelScope(shield=True):
             submitted = await account.dispatcher.submit(tool, arguments)
             if isinstance(submitted, ToolResult):
