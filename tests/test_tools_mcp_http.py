@@ -4,6 +4,7 @@ client, progress, cancellation, the submit/result pair, outputs as content, isol
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -353,3 +354,135 @@ async def test_outputs_inline_only_small_images_and_audio_the_protocol_allows(ge
     assert [b.type for b in old] == ["resource_link"]
     assert [b.type for b in too_big] == ["resource_link", "resource_link"]
     assert [b.type for b in links_only] == ["resource_link"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancel_while_submitting_keeps_the_task_reachable(
+    genvr_simulator_factory: Any, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """A cancel that lands while the generate call is on the wire: GenVR accepts (and bills) the job anyway, so its
+    task id must not be lost with the call (the log names it, genvr_result returns it), and it is sent once only."""
+    sim, [(key, uid)] = users(genvr_simulator_factory, 1, job_seconds=30)
+    sim.configure(faults={"rules": [{"kind": "slow", "route": "/v2/generate", "seconds": 1.0}]})  # accepted, then slow to answer
+    progress: Progress = []
+    caplog.set_level(logging.WARNING, logger="genvr_runtime")
+    async with mcp_http(sim) as url, connect(url, key, uid, mode=mode) as client:
+        with anyio.CancelScope() as call:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: client.call_tool(FLUX, {"prompt": "x"}, progress_callback=recorder(progress)))
+                await until(lambda: bool(progress) and sim.counters()["tasks_created"] == 1)  # submitting, and accepted
+                call.cancel()
+        [task] = httpx.get(sim.url("/_sim/tasks")).json()["tasks"]
+        await until(lambda: any(task["id"] in r.getMessage() for r in caplog.records))
+        picked_up = await client.call_tool(RESULT_TOOL, {"task_id": task["id"]})
+    warning = next(r.getMessage() for r in caplog.records if task["id"] in r.getMessage())
+    assert "cancelled" in warning and "billed" in warning
+    assert not picked_up.is_error and picked_up.structured_content and picked_up.structured_content["done"] is False
+    assert sim.counters()["requests"]["POST /v2/generate"] == 1 and sim.counters()["tasks_created"] == 1
+
+
+async def test_a_compressed_output_is_not_inflated_whole_before_the_size_check() -> None:
+    """A small gzip-encoded response can inflate to many times the inline limit (a 50 kB gzip bomb is 50 MB of
+    pixels): the size limit must hold for what is held in memory, not for what crossed the wire."""
+    import tracemalloc
+    import zlib
+
+    from genvr_runtime.tools.mcp_server import _Outputs
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip framing
+    bomb = packer.compress(b"\0" * 50_000_000) + packer.flush()
+    asked: list[str] = []
+
+    def genvr_files(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("accept-encoding", ""))
+        headers = {"content-type": "image/png", "content-encoding": "gzip", "content-length": str(len(bomb))}
+        return httpx.Response(200, headers=headers, stream=Wire())  # a stream, as off the network (not read at once)
+
+    class Wire(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            for start in range(0, len(bomb), 16_384):
+                yield bomb[start : start + 16_384]
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(genvr_files)) as http:
+        tracemalloc.start()
+        try:
+            blocks = await _Outputs(http, 1_000_000).content(["https://files.example/out.png"], "t", "2025-11-25")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert [b.type for b in blocks] == ["resource_link"]
+    assert asked == ["identity"]
+    assert peak < 10_000_000, f"{peak / 1e6:.0f} MB held to inline an image limited to 1 MB"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2"])
+async def test_dns_rebinding_protection_on_every_loopback_host(host: str) -> None:
+    """Any loopback address is served without --allow-remote, so each gets the SDK's DNS-rebinding protection
+    (a request naming another Host is refused), not only the three addresses the SDK knows."""
+    tools = select_tools(load_tools(), models=[FLUX])
+    sock = bind(host, 0)
+    port = sock.getsockname()[1]
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": "Bearer k", "X-GenVR-UID": "u"}
+    async with httpx.AsyncClient() as http:
+        server = build_server(HttpAccounts(http, [FLUX]), tools)
+        async with running(http_app(server, host), sock):
+            rebound = await http.post(f"http://{host}:{port}/mcp", json=init, headers={**headers, "Host": "evil.example"})
+            direct = await http.post(f"http://{host}:{port}/mcp", json=init, headers=headers)
+    assert rebound.status_code == 421 and direct.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "0", "inf"])
+def test_a_wait_timeout_that_is_no_positive_number_is_refused(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """nan never times out and a negative one times every job out at once: both would be served silently."""
+    from genvr_runtime.tools.mcp_server import parse_args
+
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--http", "--wait-timeout", value])
+    assert exited.value.code == 2 and "--wait-timeout" in capsys.readouterr().err
+
+
+async def test_ambiguous_or_garbled_credentials_get_401_saying_why(genvr_simulator: SimulatorServer) -> None:
+    """Two Authorization (or uid) headers: which one a proxy and this server each pick is anybody's guess, so
+    neither is used. A key that is no printable ASCII cannot be sent on to GenVR: said at once, not as an
+    'internal error, retry' from the tool."""
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    key, uid = genvr_simulator.token.encode(), genvr_simulator.uid.encode()
+    accept = [(b"Accept", b"application/json, text/event-stream"), (b"Content-Type", b"application/json")]
+    cases = {
+        "two keys": [(b"Authorization", b"Bearer " + key), (b"Authorization", b"Bearer other-key"), (b"X-GenVR-UID", uid)],
+        "two uids": [(b"Authorization", b"Bearer " + key), (b"X-GenVR-UID", uid), (b"X-GenVR-UID", b"someone-else")],
+        "latin-1 key": [(b"Authorization", "Bearer clé".encode("latin-1")), (b"X-GenVR-UID", uid)],
+        "control character": [(b"Authorization", b"Bearer " + key + b"\x7f"), (b"X-GenVR-UID", uid)],
+    }
+    async with mcp_http(genvr_simulator) as url, httpx.AsyncClient() as http:
+        answers = {name: await http.post(url, content=json.dumps(init), headers=accept + headers) for name, headers in cases.items()}
+    for name, answer in answers.items():
+        assert answer.status_code == 401, (name, answer.text)
+        assert "clé" not in answer.text and genvr_simulator.token not in answer.text
+    assert "one Authorization header" in answers["two keys"].json()["error_description"]
+    assert "one X-GenVR-UID header" in answers["two uids"].json()["error_description"]
+    assert "printable ASCII" in answers["latin-1 key"].json()["error_description"]
+
+
+async def test_clients_without_jobs_cannot_push_out_the_jobs_of_others(
+    genvr_simulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts are created for any key a client sends, before GenVR has seen it: a run of clients with made-up keys
+    must not make the server forget a real user's (cancelled, billed) jobs."""
+    import genvr_runtime.tools.mcp_server as mcp_server
+
+    monkeypatch.setattr(mcp_server, "MAX_ACCOUNTS", 2)
+    sim, [(key, uid)] = users(genvr_simulator_factory, 1, job_seconds=30)
+    async with mcp_http(sim) as url:
+        async with connect(url, key, uid) as client:
+            started = await client.call_tool(SUBMIT_TOOL, {"tool": FLUX, "arguments": {"prompt": "x"}})
+        assert started.structured_content
+        for i in range(3):  # more made-up keys than the server remembers accounts
+            refused = await _call_with(url, f"made-up-{i}", "nobody", FLUX, {"prompt": "x"})
+            assert refused.is_error
+        async with connect(url, key, uid) as client:
+            found = await client.call_tool(RESULT_TOOL, {"task_id": started.structured_content["task_id"]})
+    assert not found.is_error, found.content

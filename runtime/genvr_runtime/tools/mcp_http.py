@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -59,12 +60,24 @@ class Credentials:
         return hashlib.sha256(f"{self.uid}\0{self.api_key}".encode()).hexdigest()[:16]
 
 
+class BadCredentials(ValueError):
+    """Credentials were sent but cannot be used; the message says why without quoting them."""
+
+
 def credentials_from_headers(headers: Headers) -> Credentials | None:
+    """The client's credentials; None when either header is missing. Raises `BadCredentials` for several headers
+    of a kind (which one a proxy and this server would each pick is anybody's guess) or for a key or uid that
+    could not be sent on to GenVR (not printable ASCII)."""
+    for name in ("Authorization", UID_HEADER):
+        if len(headers.getlist(name)) > 1:
+            raise BadCredentials(f"send one {name} header, not several.")
     scheme, _, key = headers.get("authorization", "").partition(" ")
-    uid = headers.get(UID_HEADER, "").strip()
-    if scheme.lower() != "bearer" or not key.strip() or not uid:
+    key, uid = key.strip(), headers.get(UID_HEADER, "").strip()
+    if scheme.lower() != "bearer" or not key or not uid:
         return None
-    return Credentials(api_key=key.strip(), uid=uid)
+    if not all(text.isascii() and text.isprintable() for text in (key, uid)):
+        raise BadCredentials("GenVR keys and uids are printable ASCII; these headers hold other characters.")
+    return Credentials(api_key=key, uid=uid)
 
 
 def request_credentials(request: Any) -> Credentials | None:
@@ -86,17 +99,21 @@ class RequireCredentials:
         if scope["type"] != "http" or scope["path"].rstrip("/") != self.path:
             await self.app(scope, receive, send)
             return
-        credentials = credentials_from_headers(Headers(scope=scope))
+        try:
+            credentials = credentials_from_headers(Headers(scope=scope))
+        except BadCredentials as exc:
+            await _unauthorized(send, f"{exc} {MISSING_CREDENTIALS}")
+            return
         if credentials is None:
-            await _unauthorized(send)
+            await _unauthorized(send, MISSING_CREDENTIALS)
             return
         # The SDK ties a session to the principal that opened it; the fingerprint stands for the key there.
         principal = AccessToken(token="-", client_id=credentials.fingerprint, scopes=[])
         await self.app({**scope, _SCOPE_KEY: credentials, "user": AuthenticatedUser(principal)}, receive, send)
 
 
-async def _unauthorized(send: Send) -> None:
-    body = json.dumps({"error": "invalid_token", "error_description": MISSING_CREDENTIALS}).encode()
+async def _unauthorized(send: Send, description: str) -> None:
+    body = json.dumps({"error": "invalid_token", "error_description": description}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
@@ -126,9 +143,19 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def http_app(server: Server[Any], host: str) -> ASGIApp:
-    """The MCP server as an ASGI app at /mcp, behind the credentials check. On a loopback host the SDK also turns
-    on its DNS-rebinding protection (Host and Origin must be loopback)."""
-    return RequireCredentials(server.streamable_http_app(host=host, streamable_http_path=MCP_PATH))
+    """The MCP server as an ASGI app at /mcp, behind the credentials check. On a loopback host the SDK's
+    DNS-rebinding protection is on (Host and Origin must be loopback): for every loopback address, not only the
+    three the SDK turns it on for by itself."""
+    security = None
+    if is_loopback(host):
+        names = ["127.0.0.1", "localhost", "[::1]", f"[{host}]" if ":" in host else host]
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{name}:*" for name in names],
+            allowed_origins=[f"http://{name}:*" for name in names],
+        )
+    app = server.streamable_http_app(host=host, streamable_http_path=MCP_PATH, transport_security=security)
+    return RequireCredentials(app)
 
 
 async def serve(app: ASGIApp, sock: socket.socket) -> None:

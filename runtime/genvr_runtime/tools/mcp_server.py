@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import logging
+import math
 import mimetypes
 import sys
 import time
@@ -35,6 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -186,10 +188,18 @@ class HttpAccounts:
             dispatcher = AsyncToolDispatcher(client, allowed=self._allowed, wait_timeout=self._wait_timeout)
             account = Account(dispatcher, credentials_note=CLIENT_CREDENTIALS)
             self._accounts[who] = account
-            while len(self._accounts) > MAX_ACCOUNTS:
-                self._accounts.popitem(last=False)
         self._accounts.move_to_end(who)
+        while len(self._accounts) > MAX_ACCOUNTS:
+            self._forget_one()
         return account
+
+    def _forget_one(self) -> None:
+        """Forget the least recently seen account without jobs, else the least recently seen: accounts are made for
+        any key a client sends, and clients with made-up keys must not push out the jobs of real users. The
+        newest (last) is kept: it is the caller's."""
+        older = list(self._accounts.items())[:-1]
+        idle = next((who for who, account in older if not account.jobs), older[0][0])
+        del self._accounts[idle]
 
 
 class _Progress:
@@ -261,12 +271,15 @@ class _Outputs:
         if self.http is None or not url.startswith(("http://", "https://")):
             return None
         try:
-            async with self.http.stream("GET", url, follow_redirects=True) as response:
+            # Raw bytes only: a compressed body could inflate far beyond the limit before it is checked.
+            headers = {"Accept-Encoding": "identity"}
+            async with self.http.stream("GET", url, headers=headers, follow_redirects=True) as response:
                 declared = response.headers.get("content-type", "").partition(";")[0].strip()
-                if response.status_code != 200 or int(response.headers.get("content-length") or 0) > self.max_bytes:
+                encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+                if response.status_code != 200 or encoded or int(response.headers.get("content-length") or 0) > self.max_bytes:
                     return None
                 data = bytearray()
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.aiter_raw():
                     data += chunk
                     if len(data) > self.max_bytes:
                         return None
@@ -306,27 +319,46 @@ class _Calls:
             return await self.result(ctx, account, arguments)
         progress = _Progress(ctx, self.progress_interval)
         await progress.report()
-        submitted = await account.dispatcher.submit(params.name, arguments)
+        submitted = await self.send(account, params.name, arguments)
         if isinstance(submitted, ToolResult):
             return call_result(account.explain(submitted))
-        account.remember(params.name, submitted)
         return await self.shown(ctx, account.explain(await self.watch(account, params.name, submitted, progress)), progress)
+
+    async def send(self, account: Account, tool: str, arguments: Any) -> AsyncJob | ToolResult:
+        """Submit the job and remember it. Shielded from cancellation: once the generate call is on the wire GenVR
+        may accept (and bill) the job, so a client giving up meanwhile must not lose its task id. The price: a
+        cancel that lands while the runtime waits out a 429 still sends the job (remembered and logged all the same)."""
+        with anyio.CancelScope(shield=True):
+            submitted = await account.dispatcher.submit(tool, arguments)
+            if isinstance(submitted, ToolResult):
+                return submitted
+            job = submitted
+            account.remember(tool, job)
+        try:
+            await anyio.lowlevel.checkpoint()  # a cancellation that arrived meanwhile lands here
+        except anyio.get_cancelled_exc_class():
+            self._log_cancelled(tool, job)
+            raise
+        return job
+
+    def _log_cancelled(self, tool: str, job: AsyncJob) -> None:
+        pick_up = f"; {RESULT_TOOL} with this task_id returns it" if self.job_tools else ""
+        log.warning("%s cancelled by the client: stopped waiting for task %s (%s); %s%s",
+                    tool, job.task_id, job.model.key, NO_CANCEL, pick_up)  # fmt: skip
 
     async def watch(
         self, account: Account, tool: str, job: AsyncJob, progress: _Progress, timeout: float | None = None
     ) -> ToolResult:
         """Wait for `job`, reporting progress; a cancellation stops the wait only, and says what it left."""
         progress.task_id, progress.stage = job.task_id, job.last_status
-        await progress.report(f" ({NO_CANCEL})")
         try:
+            await progress.report(f" ({NO_CANCEL})")
             async with anyio.create_task_group() as ticking:
                 ticking.start_soon(progress.tick)
                 result = await account.dispatcher.wait(tool, job, timeout=timeout, on_update=progress.on_status)
                 ticking.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
-            pick_up = f"; {RESULT_TOOL} with this task_id returns it" if self.job_tools else ""
-            log.warning("%s cancelled by the client: stopped waiting for task %s (%s); %s%s",
-                        tool, job.task_id, job.model.key, NO_CANCEL, pick_up)  # fmt: skip
+            self._log_cancelled(tool, job)
             raise
         return result
 
@@ -343,10 +375,9 @@ class _Calls:
         tool, tool_arguments = arguments.get("tool"), arguments.get("arguments", {})
         if not isinstance(tool, str):
             return call_result(error_result(SUBMIT_TOOL, "invalid_arguments", "tool: give the name of a generation tool."))
-        submitted = await account.dispatcher.submit(tool, tool_arguments)
+        submitted = await self.send(account, tool, tool_arguments)
         if isinstance(submitted, ToolResult):
             return call_result(account.explain(submitted))
-        account.remember(tool, submitted)
         data = {"task_id": submitted.task_id, "model": submitted.model.key, "tool": tool, "status": submitted.last_status,
                 "message": f"Running on GenVR; call {RESULT_TOOL} with this task_id for its outcome."}  # fmt: skip
         return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(data))], structured_content=data)
@@ -422,7 +453,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default="", help="comma-separated model keys (imagegen/flux_dev) or tool names")
     parser.add_argument("--base-url", default=None, help="GenVR base URL (default: GENVR_BASE_URL or the real API)")
     parser.add_argument("--api-version", choices=("v1", "v2"), default="v2")
-    parser.add_argument("--wait-timeout", type=float, default=None, help="seconds to wait for one job")
+    parser.add_argument("--wait-timeout", type=_seconds, default=None, help="seconds to wait for one job")
     parser.add_argument("--job-tools", action="store_true", help=f"also serve {SUBMIT_TOOL} and {RESULT_TOOL} (long jobs without blocking)")
     parser.add_argument("--inline-max-bytes", type=int, default=INLINE_MAX_BYTES, help="largest image/audio output also returned inline (0: links only)")
     parser.add_argument("--list", action="store_true", help="print the selected tool names and exit")
@@ -431,6 +462,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765; 0 picks a free one)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (plain HTTP: put TLS in front)")
     return parser.parse_args(argv)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (nan would never time out, a negative value always)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"give a positive number of seconds, not {text!r}")
+    return value
 
 
 def _split(text: str) -> list[str]:
