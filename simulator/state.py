@@ -177,12 +177,13 @@ class SimState:
                 saved = dataclasses.asdict(task)
                 saved["age"] = now - saved.pop("created_at")  # clocks differ between processes; ages do not
                 tasks.append(saved)
-            doc = {"format": 1, "saved_at": time.time(), "task_seq": self._task_seq, "upload_seq": next(self.upload_seq),
+            upload_seq = next(self.upload_seq)
+            doc = {"format": 1, "saved_at": time.time(), "task_seq": self._task_seq, "upload_seq": upload_seq,
                    "tasks": tasks, "tasks_by_idempotency_key": self.tasks_by_idempotency_key,
                    "blobs": {k: {"data": base64.b64encode(b.data).decode(), "content_type": b.content_type}
                              for k, b in self.blobs.items()},
                    "counters": self.counters.snapshot()}
-            self.upload_seq = itertools.count(doc["upload_seq"])
+            self.upload_seq = itertools.count(upload_seq)
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(json.dumps(doc), encoding="utf-8")
             os.replace(tmp, path)
