@@ -78,7 +78,8 @@ class Task:
     def public(self, now: float) -> dict[str, Any]:
         return {"id": self.id, "seq": self.seq, "version": self.version, "uid": self.uid, "category": self.category,
                 "subcategory": self.subcategory, "params": self.params, "status": self.status_at(now),
-                "duration": self.duration, "error": self.error, "response_calls": self.response_calls}
+                "duration": self.duration, "error": self.error, "response_calls": self.response_calls,
+                "kind": self.kind, "outputs": self.outputs}
 
 
 @dataclass
