@@ -80,10 +80,15 @@ SCENARIOS: dict[str, tuple[Schedule, int]] = {
     "still_processing_response": (_schedule({RESPONSE: _each("still_processing", range(0, 4))}, jobs=3), 0),
     "download_reset": (_schedule({"files": {0: "download_reset"}}), 0),
     "short_body": (_schedule({"files": {0: "short_body", 1: "short_body", 2: "short_body"}}), 0),
-    "sigkill": (_schedule({}, jobs=30, job_seconds=0.3, kills=[Kill("sigkill", 0.8)]), 10),
-    "sigint": (_schedule({}, jobs=30, job_seconds=0.3, kills=[Kill("sigint", 0.8)]), 0),
+    # SIGKILL while the second generate call is in flight: its chunk may be `unknown`, nothing else.
+    "sigkill_during_generate": (_schedule({}, jobs=30, job_seconds=0.3, kills=[Kill("sigkill", "generate", 2)]), 10),
+    "sigkill_while_polling": (_schedule({}, jobs=30, job_seconds=0.3, kills=[Kill("sigkill", "status", 2)]), 0),
+    "sigint_while_polling": (_schedule({}, jobs=30, job_seconds=0.3, kills=[Kill("sigint", "status", 1)]), 0),
+    # Ctrl-C while the CLI starts (imports, validation): exit 130, no traceback.
+    "sigint_at_startup": (_schedule({}, jobs=30, kills=[Kill("sigint", "startup", 0, 0.15)]), 0),
+    # Ctrl-C while a generate call waits out a Retry-After: that call must not be sent any more.
     "sigint_during_retry_after": (_schedule({GEN: _each("rate_limit_seconds", range(1, 4))}, jobs=30,
-                                            kills=[Kill("sigint", 1.0)]), 0),
+                                            kills=[Kill("sigint", "generate", 2, 0.3)]), 0),
     "simulator_restart": (_schedule({}, jobs=20, job_seconds=0.5, restart=Restart(run=0, after=0.6, down=0.8)), 10),
 }
 

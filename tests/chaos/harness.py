@@ -187,6 +187,24 @@ def run_schedule(schedule: Schedule, workdir: Path) -> Outcome:
     return outcome
 
 
+def _wait_for_trigger(proc: subprocess.Popen[bytes], kill: Any, proxy: FaultProxy) -> bool:
+    """Wait for the kill's moment; False if the CLI ended first."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    if kill.trigger != "startup":
+        with proxy.lock:
+            target = proxy.arrivals[kill.trigger] + kill.n
+        while proc.poll() is None and time.monotonic() < deadline:
+            with proxy.lock:
+                if proxy.arrivals[kill.trigger] >= target:
+                    break
+            time.sleep(0.002)
+    try:
+        proc.wait(timeout=kill.after)
+        return False
+    except subprocess.TimeoutExpired:
+        return True
+
+
 def _one_run(cmd: list[str], key: str, workdir: Path, label: str, kill: Any, proxy: FaultProxy, outcome: Outcome,
              printed: list[tuple[str, str]]) -> None:
     out_path, err_path = workdir / f"{label}.stdout", workdir / f"{label}.stderr"
@@ -194,23 +212,20 @@ def _one_run(cmd: list[str], key: str, workdir: Path, label: str, kill: Any, pro
         proc = subprocess.Popen(cmd, env=_env(key), stdout=out, stderr=err, cwd=workdir)
         signalled_at: float | None = None
         try:
-            if kill is not None:
-                try:
-                    proc.wait(timeout=kill.after)
-                except subprocess.TimeoutExpired:
-                    outcome.kills[kill.signal] += 1
-                    if kill.signal == "sigkill":
+            if kill is not None and _wait_for_trigger(proc, kill, proxy):
+                outcome.kills[kill.signal] += 1
+                if kill.signal == "sigkill":
+                    proc.kill()
+                    proc.wait()
+                else:
+                    signalled_at = time.monotonic()
+                    proc.send_signal(signal.SIGINT)
+                    try:
+                        proc.wait(timeout=SIGINT_GRACE)
+                    except subprocess.TimeoutExpired:
+                        outcome.violations.append(f"sigint: still running {SIGINT_GRACE:g}s after Ctrl-C ({label})")
                         proc.kill()
                         proc.wait()
-                    else:
-                        signalled_at = time.monotonic()
-                        proc.send_signal(signal.SIGINT)
-                        try:
-                            proc.wait(timeout=SIGINT_GRACE)
-                        except subprocess.TimeoutExpired:
-                            outcome.violations.append(f"sigint: still running {SIGINT_GRACE:g}s after Ctrl-C ({label})")
-                            proc.kill()
-                            proc.wait()
             else:
                 try:
                     proc.wait(timeout=RUN_TIMEOUT)

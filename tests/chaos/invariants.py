@@ -51,7 +51,8 @@ class GroundTruth:
         key = (str(task["id"]), index)
         if key not in self._files:
             ext = KINDS[task["kind"]][0]
-            reply = httpx.get(f"{self.base_url}/files/{task['id']}/{index}.{ext}", timeout=10)
+            with httpx.Client(base_url=self.base_url, timeout=10) as http:
+                reply = http.get(f"/files/{task['id']}/{index}.{ext}")
             self._files[key] = reply.content if reply.status_code == 200 else None
         return self._files[key]
 

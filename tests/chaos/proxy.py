@@ -119,6 +119,7 @@ class FaultProxy:
         self.fired: Counter[str] = Counter()  # kind -> times injected
         self.fired_on: Counter[str] = Counter()  # "kind route" -> times
         self.generate_arrivals: list[float] = []  # monotonic time each generate call reached the proxy
+        self.arrivals: Counter[str] = Counter()  # "generate" | "status" | "response" | "files" -> requests seen
         self.upstream_down = 0  # requests answered 503 because the simulator was restarting
         self._seen: Counter[str] = Counter()
         self._foreign_status: dict[str, Any] = {}  # task id -> a status body seen for it
@@ -199,6 +200,7 @@ class FaultProxy:
             plan = self.plan
             if route in GENERATE_ROUTES:
                 self.generate_arrivals.append(time.monotonic())
+            self.arrivals[_phase(route)] += 1
         kind = plan.choose(route, n) if plan is not None and not request.path.startswith("/_sim/") else None
         if kind is not None:
             with self.lock:
@@ -345,6 +347,16 @@ class FaultProxy:
                 return body
             items[i] = {"index": items[i].get("index"), "status": 200, "body": foreign}
         return json.dumps(reply).encode()
+
+
+def _phase(route: str) -> str:
+    if route in GENERATE_ROUTES:
+        return "generate"
+    if route in STATUS_ROUTES:
+        return "status"
+    if route in RESPONSE_ROUTES:
+        return "response"
+    return route if route == "files" else "other"
 
 
 def _asked_id(requests: Any, item: Any) -> str | None:

@@ -19,8 +19,17 @@ MODELS = (("imagegen/flux_dev", "prompt"), ("3dgen/panorama", "prompt"), ("audio
 
 @dataclass
 class Kill:
+    """Signal the CLI when the n-th request of `trigger` reaches the proxy in that run (so the kill lands in a
+    known phase whatever the machine's load), or `after` seconds from its start for trigger "startup"."""
+
     signal: str  # "sigkill" | "sigint"
-    after: float  # seconds after the CLI started
+    trigger: str = "startup"  # "startup" | "generate" | "status" | "response" | "files"
+    n: int = 1
+    after: float = 0.0  # extra delay once triggered (for "startup": seconds after the CLI started)
+
+    def describe(self) -> str:
+        when = f"@{self.after:.2f}s" if self.trigger == "startup" else f"@{self.trigger}#{self.n}+{self.after:.2f}s"
+        return f"{self.signal}{when}"
 
 
 @dataclass
@@ -48,7 +57,7 @@ class Schedule:
 
     def describe(self) -> str:
         rates = ", ".join(f"{k}={v:.2f}" for k, v in sorted(self.plan.rates.items()))
-        kills = ", ".join(f"{k.signal}@{k.after:.2f}s" for k in self.kills) or "none"
+        kills = ", ".join(k.describe() for k in self.kills) or "none"
         restart = f"run {self.restart.run} @{self.restart.after:.2f}s down {self.restart.down:.2f}s" if self.restart else "none"
         return (f"seed {self.seed}: {len(self.jobs)} jobs, job {self.job_seconds:.2f}-{self.job_seconds_max:.2f}s, "
                 f"faults [{rates}], kills [{kills}], restart [{restart}], resubmit_unknown={self.resubmit_unknown}, "
@@ -78,8 +87,7 @@ def make_schedule(seed: int, kinds: Sequence[str] | None = None) -> Schedule:
     rates = {k: round(rng.uniform(0.05, 0.3), 3) for k in chosen_faults}
     plan = FaultPlan(seed=seed, rates=rates)
 
-    kills = [Kill(sig, round(rng.uniform(0.35, 1.3), 2)) for sig in ("sigkill", "sigint") if sig in chosen_events
-             for _ in range(rng.randint(1, 2))]
+    kills = [_kill(rng, sig) for sig in ("sigkill", "sigint") if sig in chosen_events for _ in range(rng.randint(1, 2))]
     rng.shuffle(kills)
     restart = None
     if "restart" in chosen_events:
@@ -88,3 +96,11 @@ def make_schedule(seed: int, kinds: Sequence[str] | None = None) -> Schedule:
     return Schedule(seed=seed, jobs=jobs, job_seconds=job_seconds, job_seconds_max=job_seconds_max, plan=plan,
                     kills=kills, restart=restart, resubmit_unknown=rng.random() < 0.25,
                     max_in_flight=rng.choice([10, 20, 30]))
+
+
+def _kill(rng: random.Random, signal: str) -> Kill:
+    trigger = rng.choices(["startup", "generate", "status", "response", "files"], [1, 4, 2, 2, 1])[0]
+    if trigger == "startup":
+        return Kill(signal, trigger, 0, round(rng.uniform(0.05, 0.6), 2))
+    # delay 0: the signal lands while that call is in flight (for generate: an ambiguous submission).
+    return Kill(signal, trigger, rng.randint(1, 3), rng.choice([0.0, 0.0, round(rng.uniform(0.0, 0.3), 2)]))
