@@ -89,13 +89,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="schedules run in parallel")
     p.add_argument("--keep", action="store_true", help="keep every schedule's folder (failing ones are always kept)")
     p.add_argument("--root", type=Path, help="where schedule folders go (default: a new temp folder)")
-    p.add_argument("--json", type=Path, help="also write every outcome to this JSON file")
+    p.add_argument("--json", type=Path, help="also append every outcome to this JSON-lines file as it finishes")
+    p.add_argument("--summary-from", type=Path, metavar="JSONL", help="only print the summary of a --json file")
     args = p.parse_args(argv)
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
     if kinds:
         bad = sorted(set(kinds) - set(ALL_KINDS))
         if bad:
             p.error(f"unknown kind(s) {bad}; known: {', '.join(ALL_KINDS)}")
+    if args.summary_from is not None:
+        done = [json.loads(line) for line in args.summary_from.read_text(encoding="utf-8").splitlines() if line.strip()]
+        print(summarize(done, sum(o["seconds"] for o in done) / max(args.workers, 1)))
+        return 1 if any(o["violations"] for o in done) else 0
     if args.seed is not None:
         print(make_schedule(args.seed, kinds).describe(), flush=True)
     seeds = [args.seed] if args.seed is not None else list(range(args.start, args.start + args.count))
@@ -103,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[dict[str, Any]] = []
     for o in run_many(seeds, kinds, 1 if args.seed is not None else args.workers, args.root, args.keep):
         outcomes.append(o)
+        if args.json:
+            with args.json.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(o) + "\n")
         mark = "FAIL" if o["violations"] else "ok  "
         print(f"{mark} seed {o['seed']:>5}  {o['jobs']:>2} jobs  {o['seconds']:5.1f}s  faults {sum(o['fired'].values()):>3}"
               f"  kills {sum(o['kills'].values())}  unknown {o['unknowns']:>2}  exits {o['exit_codes']}", flush=True)
@@ -112,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"       replay: {replay_command(o['seed'], kinds)}   (files: {o['workdir']})", flush=True)
     seconds = time.monotonic() - started
     print("\n" + summarize(outcomes, seconds))
-    if args.json:
-        args.json.write_text(json.dumps(outcomes, indent=1), encoding="utf-8")
     failing = [o["seed"] for o in outcomes if o["violations"]]
     if failing:
         print("\nreplay a failing seed with: " + replay_command(failing[0], kinds) + "  (or make chaos SEED=N)")
