@@ -49,9 +49,9 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
 
 # Fault-injection schedules against `genvr batch run` (tests/chaos). SEED=N replays one; KINDS=a,b uses only
-# those fault kinds; COUNT=N schedules (default 500); WORKERS=N in parallel.
+# those fault kinds; COUNT=N schedules (default 500); WORKERS=N in parallel (default 3).
 COUNT   ?= 500
-WORKERS ?= 2
+WORKERS ?= 3
 chaos: $(STAMP)
 	PYTHONPATH=$(CURDIR):$(CURDIR)/runtime:$(CURDIR)/generated $(PY) -m tests.chaos \
 		$(if $(SEED),--seed $(SEED),--count $(COUNT) --workers $(WORKERS)) $(if $(KINDS),--kinds $(KINDS))

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", type=int, default=1, help="first seed")
     p.add_argument("--seed", type=int, help="run this one seed only, verbosely (replay)")
     p.add_argument("--kinds", help=f"comma-separated fault kinds to use alone (of: {', '.join(ALL_KINDS)})")
-    p.add_argument("--workers", type=int, default=2, help="schedules run in parallel")
+    p.add_argument("--workers", type=int, default=3, help="schedules run in parallel")
     p.add_argument("--keep", action="store_true", help="keep every schedule's folder (failing ones are always kept)")
     p.add_argument("--root", type=Path, help="where schedule folders go (default: a new temp folder)")
     p.add_argument("--json", type=Path, help="also append every outcome to this JSON-lines file as it finishes")

