@@ -17,6 +17,7 @@ import pytest
 
 from tests.chaos.__main__ import replay_command, run_many
 from tests.chaos.harness import Outcome, run_schedule
+from tests.chaos.invariants import check_no_key
 from tests.chaos.proxy import FaultPlan
 from tests.chaos.schedules import Kill, Restart, Schedule
 
@@ -64,6 +65,8 @@ SCENARIOS: dict[str, tuple[Schedule, int]] = {
     "stall_generate_not_forwarded": (_schedule({GEN: {0: "stall"}}), 10),
     "error_5xx_response": (_schedule({RESPONSE: {0: "error_5xx"}}), 0),
     "error_5xx_echoes_key": (_schedule({GEN: {0: "error_5xx_echo_key"}, STATUS: {0: "error_5xx_echo_key"}}), 10),
+    # A server error text that echoes the Authorization header must not carry the key into results or journal.
+    "item_error_echoes_key": (_schedule({GEN: {0: "item_error_echo_key"}}), 0),
     "rate_limit_seconds": (_schedule({GEN: {0: "rate_limit_seconds"}}), 0),  # a 429 proves nothing was created
     "rate_limit_date": (_schedule({GEN: {0: "rate_limit_date"}}), 0),
     "truncated_json_generate": (_schedule({GEN: {0: "truncated_json"}}), 10),
@@ -102,3 +105,11 @@ def test_scenario(name: str, tmp_path: Path) -> None:
     assert sum(outcome.fired.values()) + sum(outcome.kills.values()) + outcome.restarts > 0, f"nothing injected {details}"
     assert not outcome.violations, "\n".join(outcome.violations) + f"\n{details}"
     assert outcome.unknowns <= max_unknown, f"{outcome.unknowns} jobs reported unknown (at most {max_unknown}) {details}"
+
+
+def test_key_scan_finds_a_leak(tmp_path: Path) -> None:
+    """The leak check itself: a key in any written file or printed text is reported, nothing else is."""
+    (tmp_path / "clean.jsonl").write_text("nothing here\n")
+    (tmp_path / "journal.db-wal").write_bytes(b"\x00 Bearer gvr-secret-key \x00")
+    found = check_no_key("gvr-secret-key", sorted(tmp_path.iterdir()), [("stderr", "ok"), ("stdout", "x gvr-secret-key")])
+    assert found == ["key_leak: the API key is in journal.db-wal", "key_leak: the API key was printed (stdout)"]

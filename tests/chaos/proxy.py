@@ -37,6 +37,7 @@ FAULT_ROUTES: dict[str, frozenset[str]] = {
     "stall_after_forward": GENERATE_ROUTES,          # task created, client times out (ambiguous)
     "error_5xx": API_ROUTES | {"files"},             # not forwarded
     "error_5xx_echo_key": API_ROUTES,                # not forwarded; the error text echoes the Authorization header
+    "item_error_echo_key": frozenset({"/v2/generate-batch"}),  # not forwarded; every item a 400 echoing the key
     "rate_limit_seconds": API_ROUTES,                # 429, Retry-After: 1
     "rate_limit_date": API_ROUTES,                   # 429, Retry-After: <HTTP date>
     "stall": API_ROUTES | {"files"},                 # not forwarded, held past the client's timeout, then reset
@@ -215,6 +216,13 @@ class FaultProxy:
                 message = f"upstream rejected request with headers Authorization: {request.header('authorization')}"
             await _write(writer, status, json.dumps({"success": False, "message": message}).encode())
             return True
+        if kind == "item_error_echo_key":
+            asked = _json_or_none(request.body)
+            count = len(asked.get("requests") or []) if isinstance(asked, dict) else 1
+            message = f"invalid request (Authorization: {request.header('authorization')})"
+            items = [{"index": i, "status": 400, "body": {"success": False, "message": message}} for i in range(count)]
+            await _write(writer, 200, json.dumps({"success": True, "data": {"results": items}}).encode())
+            return True
         if kind == "rate_limit_seconds":
             await _write(writer, 429, b'{"success": false, "message": "rate limited"}', [("Retry-After", "1")])
             return True
@@ -347,6 +355,13 @@ class FaultProxy:
                 return body
             items[i] = {"index": items[i].get("index"), "status": 200, "body": foreign}
         return json.dumps(reply).encode()
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _phase(route: str) -> str:

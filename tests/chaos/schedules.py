@@ -12,6 +12,9 @@ from tests.chaos.proxy import FAULT_KINDS, FaultPlan
 # Disruptions that are not proxy faults: signals to the CLI and a simulator restart.
 EVENT_KINDS = ("sigkill", "sigint", "restart")
 ALL_KINDS = (*FAULT_KINDS, *EVENT_KINDS)
+# Drawn at random. Left out: item_error_echo_key rejects whole chunks for good (a 400 per item), which would
+# starve the other checks; it has its own scenario and can be chosen with --kinds.
+RANDOM_KINDS = tuple(k for k in FAULT_KINDS if k != "item_error_echo_key")
 
 # Three output kinds (png, glb, wav), models with a plain text input so the generated classes send it unchanged.
 MODELS = (("imagegen/flux_dev", "prompt"), ("3dgen/panorama", "prompt"), ("audiogen/dia", "text"))
@@ -76,7 +79,7 @@ def make_schedule(seed: int, kinds: Sequence[str] | None = None) -> Schedule:
     job_seconds_max = job_seconds + rng.uniform(0.0, 0.15)
 
     if kinds is None:
-        chosen_faults = rng.sample(FAULT_KINDS, rng.randint(1, 4))
+        chosen_faults = rng.sample(RANDOM_KINDS, rng.randint(1, 4))
         chosen_events = [k for k, p in (("sigkill", 0.2), ("sigint", 0.2), ("restart", 0.15)) if rng.random() < p]
     else:
         unknown = sorted(set(kinds) - set(ALL_KINDS))
