@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator clean
+.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator chaos clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
@@ -14,6 +14,7 @@ help:
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
+	@echo "make chaos        500 seeded fault schedules against genvr batch run (SEED=N replays one, KINDS=a,b)"
 
 venv: $(STAMP)
 
@@ -53,3 +54,11 @@ simulator: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
+
+# Fault-injection schedules against `genvr batch run` (tests/chaos). SEED=N replays one; KINDS=a,b uses only
+# those fault kinds; COUNT=N schedules (default 500); WORKERS=N in parallel (default 3).
+COUNT   ?= 500
+WORKERS ?= 3
+chaos: $(STAMP)
+	PYTHONPATH=$(CURDIR):$(CURDIR)/runtime:$(CURDIR)/generated $(PY) -m tests.chaos \
+		$(if $(SEED),--seed $(SEED),--count $(COUNT) --workers $(WORKERS)) $(if $(KINDS),--kinds $(KINDS))

@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate-limit", type=float, default=None, metavar="RPS", help="requests/s per token")
     p.add_argument("--rate-limit-burst", type=int, default=None)
     p.add_argument("--honor-idempotency-key", action="store_true")
+    p.add_argument("--state-file", type=Path, default=None,
+                   help="keep tasks, files and counters in this JSON file across restarts (loaded at start)")
     p.add_argument("--faults", default=None, help="fault config: a JSON file path or inline JSON")
     p.add_argument("--discovery", type=Path, default=default_discovery_dir())
     p.add_argument("--log-level", default="warning")
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(discovery_dir=args.discovery, dialect=args.dialect, job_seconds=args.job_seconds,
                         job_seconds_max=args.job_seconds_max, seed=args.seed, tokens={args.token: args.uid},
                         reject_unknown_fields=args.reject_unknown_fields, rate_limit_rps=args.rate_limit,
-                        rate_limit_burst=args.rate_limit_burst, honor_idempotency_key=args.honor_idempotency_key)
+                        rate_limit_burst=args.rate_limit_burst, honor_idempotency_key=args.honor_idempotency_key,
+                        state_file=args.state_file)
     settings.validate()
     app, state = create_app(settings, faults=load_faults(args.faults))
     print(f"GenVR simulator: http://{args.host}:{args.port}  token={args.token} uid={args.uid} "

@@ -56,7 +56,10 @@ def make_api_endpoints(state: SimState) -> dict[str, Any]:
             body = await _json(request)
             if body is _INVALID:
                 return _reply(api.error(400, "request body is not valid JSON"))
-            return _reply(op(state, version, body, caller))
+            reply = op(state, version, body, caller)
+            if op_name != "status":
+                state.persist()  # generate creates tasks, response counts fetches (no-op without a state file)
+            return _reply(reply)
 
         return endpoint
 
@@ -79,6 +82,8 @@ def make_api_endpoints(state: SimState) -> dict[str, Any]:
                 if key is not None and op_name == "generate":
                     state.counters.generate_calls_by_idempotency_key[key] += 1
             results = [{"index": i, **_item(route, op, i, item, caller)} for i, item in enumerate(items)]
+            if op_name != "status":
+                state.persist()
             with state.lock:
                 shape = state.faults.shape_fault(route)
             if shape is not None:
@@ -126,6 +131,7 @@ def make_api_endpoints(state: SimState) -> dict[str, Any]:
             with state.lock:
                 state.blobs[blob_key] = Blob(data, request.headers.get("content-type", "application/octet-stream"))
                 state.counters.uploads += 1
+            state.persist()
             return Response(status_code=201)
         stored = state.blobs.get(blob_key)
         if stored is None:

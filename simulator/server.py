@@ -50,6 +50,7 @@ class SimulatorServer:
             self._server.should_exit = True
             self._thread.join(timeout)
         self._server = self._thread = None
+        self.state.persist()
 
     def restart(self) -> SimulatorServer:
         """Stop then start again on the same port (between the two, connections are refused)."""

@@ -40,6 +40,9 @@ class Settings:
     honor_idempotency_key: bool = False
     # Upper bound on outputs per task (models with num_outputs/num_images/… ask for several).
     max_outputs: int = 4
+    # Keep tasks, blobs and counters across a restart: loaded at start, rewritten after every change (an outage
+    # then looks like one, not like amnesia). For tests and demos; None keeps everything in memory only.
+    state_file: Path | None = None
 
     def updated(self, **changes: Any) -> Settings:
         """A copy with `changes` applied; unknown names raise (so typos in tests fail loudly)."""
@@ -49,6 +52,8 @@ class Settings:
             raise ValueError(f"unknown simulator setting(s): {unknown}")
         if "discovery_dir" in changes:
             changes["discovery_dir"] = Path(changes["discovery_dir"])
+        if changes.get("state_file") is not None:
+            changes["state_file"] = Path(changes["state_file"])
         new = dataclasses.replace(self, **changes)
         new.validate()
         return new
@@ -65,5 +70,6 @@ class Settings:
         """JSON view for `/_sim/settings` (tokens shown as a count only)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "tokens"}
         out["discovery_dir"] = str(self.discovery_dir)
+        out["state_file"] = None if self.state_file is None else str(self.state_file)
         out["token_count"] = len(self.tokens)
         return out

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import itertools
 import json
 import math
+import os
 import random
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from simulator.catalog import Catalog, Model, load_catalog
@@ -74,7 +78,8 @@ class Task:
     def public(self, now: float) -> dict[str, Any]:
         return {"id": self.id, "seq": self.seq, "version": self.version, "uid": self.uid, "category": self.category,
                 "subcategory": self.subcategory, "params": self.params, "status": self.status_at(now),
-                "duration": self.duration, "error": self.error, "response_calls": self.response_calls}
+                "duration": self.duration, "error": self.error, "response_calls": self.response_calls,
+                "kind": self.kind, "outputs": self.outputs}
 
 
 @dataclass
@@ -104,6 +109,16 @@ class Counters:
                 "tasks_created": self.tasks_created, "batch_items": {k: list(v) for k, v in self.batch_items.items()},
                 "rate_limited": self.rate_limited, "uploads": self.uploads, "downloads": self.downloads}
 
+    def restore(self, saved: dict[str, Any]) -> None:
+        """The inverse of `snapshot()` (state file)."""
+        for name in ("requests", "generate_calls_by_input", "tasks_by_input", "generate_calls_by_idempotency_key"):
+            getattr(self, name).update(saved.get(name) or {})
+        self.tasks_created = int(saved.get("tasks_created", 0))
+        self.batch_items = {k: list(v) for k, v in (saved.get("batch_items") or {}).items()}
+        self.rate_limited = int(saved.get("rate_limited", 0))
+        self.uploads = int(saved.get("uploads", 0))
+        self.downloads = int(saved.get("downloads", 0))
+
 
 class SimState:
     """One simulator's world. Handlers run on the server's event loop; tests read and reconfigure from other
@@ -119,6 +134,7 @@ class SimState:
         self.catalog: Catalog = load_catalog(self.settings.discovery_dir)
         self.faults = FaultEngine(coerce_config(faults), self.settings.seed)
         self.reset(tasks=True)
+        self.load_state()
 
     # -- configuration ------------------------------------------------------------------------------------
     def configure(self, faults: FaultConfig | dict[str, Any] | None = None, **settings: Any) -> None:
@@ -148,6 +164,51 @@ class SimState:
                 self._task_seq = 0
                 self.upload_seq = itertools.count()
                 self._buckets: dict[str, tuple[float, float]] = {}
+
+    # -- state file (Settings.state_file) ---------------------------------------------------------------------
+    def persist(self) -> None:
+        """Write tasks, blobs and counters to the state file (atomically), if one is set."""
+        path = self.settings.state_file
+        if path is None:
+            return
+        with self.lock:
+            now = self.clock()
+            tasks = []
+            for task in self.tasks.values():
+                saved = dataclasses.asdict(task)
+                saved["age"] = now - saved.pop("created_at")  # clocks differ between processes; ages do not
+                tasks.append(saved)
+            upload_seq = next(self.upload_seq)
+            doc = {"format": 1, "saved_at": time.time(), "task_seq": self._task_seq, "upload_seq": upload_seq,
+                   "tasks": tasks, "tasks_by_idempotency_key": self.tasks_by_idempotency_key,
+                   "blobs": {k: {"data": base64.b64encode(b.data).decode(), "content_type": b.content_type}
+                             for k, b in self.blobs.items()},
+                   "counters": self.counters.snapshot()}
+            self.upload_seq = itertools.count(upload_seq)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(doc), encoding="utf-8")
+            os.replace(tmp, path)
+
+    def load_state(self) -> None:
+        """Take over what a previous run saved to the state file. Time spent down counts as job time (the
+        back end keeps working while the front door is closed), unless the clock is a ManualClock."""
+        path = self.settings.state_file
+        if path is None or not Path(path).exists():
+            return
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        down = max(0.0, time.time() - float(doc["saved_at"])) if not isinstance(self.clock, ManualClock) else 0.0
+        with self.lock:
+            now = self.clock()
+            for saved in doc["tasks"]:
+                saved = dict(saved)
+                saved["created_at"] = now - float(saved.pop("age")) - down
+                task = Task(**saved)
+                self.tasks[task.id] = task
+            self.tasks_by_idempotency_key = dict(doc["tasks_by_idempotency_key"])
+            self.blobs = {k: Blob(base64.b64decode(v["data"]), v["content_type"]) for k, v in doc["blobs"].items()}
+            self._task_seq = int(doc["task_seq"])
+            self.upload_seq = itertools.count(int(doc["upload_seq"]))
+            self.counters.restore(doc["counters"])
 
     def counters_snapshot(self) -> dict[str, Any]:
         with self.lock:
