@@ -1,15 +1,23 @@
-"""`genvr` command line: batch runs over JSONL files.
+"""`genvr` command line: one model at a time (models, schema, run, job, download) and batch runs over JSONL files.
 
+    genvr models [--category C] [--search TEXT]          # key, name, category, output kind, inputs count
+    genvr schema imagegen/flux_dev                        # inputs: type, required, default, range/choices
+    genvr run imagegen/flux_dev prompt="a cat" aspect_ratio=16:9 [--download DIR] [--no-wait] [--json]
+    genvr job imagegen/flux_dev <task_id> [--download DIR]
+    genvr download results.jsonl DIR | genvr download <task_id> DIR --model imagegen/flux_dev
     genvr batch run jobs.jsonl --out results.jsonl [--dry-run] [--download DIR] [--resubmit-unknown] ...
     genvr batch status results.jsonl.journal.db     # counts and unknown jobs, offline
     genvr batch results results.jsonl.journal.db --out results.jsonl   # rebuild the results file offline
 
-Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs).
+Tables on a terminal, tab-separated text when piped, JSON with --json.
+Credentials: GENVR_API_KEY and GENVR_UID (never written to the journal, the results or the logs); GENVR_BASE_URL.
 Exit codes: 0 all succeeded, 1 some jobs failed/rejected/lost/timed out or their outputs could not be downloaded
 (`download_failed`: re-run the same command to fetch fresh URLs and download again), 2 invalid input or usage
 (also an unreadable jobs file or journal, an unusable --out), 3 some jobs are `unknown` (may have been created;
 see `status`), 4 authentication refused, 5 the server could not be reached for --give-up-after seconds,
-130 interrupted (Ctrl-C: nothing more is sent; re-run the same command to resume).
+130 interrupted (Ctrl-C: nothing more is sent; re-run the same command to resume). Single runs: 0 done, 1 the task
+failed or timed out, 2 bad usage or input (unknown model or input, bad value, missing file, no GENVR_API_KEY),
+4 authentication refused, 5 server unreachable, 130 interrupted (the task id is printed: `genvr job` picks it up).
 """
 
 from __future__ import annotations
@@ -26,17 +34,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genvr_runtime import _cli_single
 from genvr_runtime._batch.jsonl import InputResolver, validate_file, write_jsonl_atomic
 from genvr_runtime._batch.journal import Journal, default_journal_path, read_counts, result_rows
 from genvr_runtime._batch.runner import EXIT_INVALID, BatchOptions, BatchReport, estimate_calls, run_batch
-from genvr_runtime._errors import GenVRError, InputFileError
+from genvr_runtime._errors import (
+    APIConnectionError,
+    AuthenticationError,
+    GenVRError,
+    InputFileError,
+    TaskFailedError,
+    UnknownInputError,
+    UnknownModelError,
+)
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genvr", description="GenVR command line")
+    parser = argparse.ArgumentParser(prog="genvr", description="GenVR command line",
+                                     epilog=__doc__.split("Tables on a terminal", 1)[1].strip() if __doc__ else None,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
+    _cli_single.add_parsers(sub)
     batch = sub.add_parser("batch", help="run many jobs from a JSONL file").add_subparsers(dest="action", required=True)
 
     run = batch.add_parser("run", help="validate, submit, poll and collect every job of a JSONL file (resumable)")
@@ -77,9 +98,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"genvr {version('genvr-bindings')}"
+    except PackageNotFoundError:
+        return "genvr (not installed as a package)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(getattr(args, "verbose", False))
+    if args.command != "batch":
+        return _single(args)
     try:
         if args.action == "run":
             return _run(args)
@@ -92,6 +124,33 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, sqlite3.Error) as exc:  # e.g. an unwritable --out or journal folder: one line, no traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _single(args: argparse.Namespace) -> int:
+    """One command, its errors as one or two lines with an exit code by cause (see the module docstring)."""
+    try:
+        return _cli_single.COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `genvr models | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (UnknownModelError, UnknownInputError, _cli_single.UsageError, InputFileError) as exc:
+        code = EXIT_INVALID
+        message = exc.message
+    except AuthenticationError as exc:
+        code, message = 4, f"{exc} (check GENVR_API_KEY)"
+    except APIConnectionError as exc:
+        code, message = 5, str(exc)
+    except TaskFailedError as exc:
+        code, message = 1, str(exc)
+    except GenVRError as exc:
+        code, message = 1, str(exc)
+    except OSError as exc:
+        code, message = EXIT_INVALID, f"{type(exc).__name__}: {exc}"
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def _configure_logging(verbose: bool) -> None:
