@@ -71,7 +71,7 @@ def add_parsers(sub: Any) -> None:
 # Output: rich tables on a terminal, tab-separated text when piped, JSON with --json
 
 
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [["" if v is None else str(v) for v in row] for row in rows]
     if sys.stdout.isatty():
         try:
@@ -287,7 +287,7 @@ def models(args: argparse.Namespace) -> int:
     if args.json:
         _json(rows)
     else:
-        _table(f"GenVR models ({len(rows)})", ["key", "name", "category", "output", "inputs"],
+        table(f"GenVR models ({len(rows)})", ["key", "name", "category", "output", "inputs"],
                [[r["key"], r["name"], r["category"], r["output"], r["inputs"]] for r in rows])
     return EXIT_OK
 
@@ -309,7 +309,7 @@ def schema(args: argparse.Namespace) -> int:
             "yes" if r["required"] else "", "" if r["default"] is None else json.dumps(r["default"], ensure_ascii=False)[:40],
             (choices or r["range"])[:80], "file" if r["file"] else "", "yes" if r["advanced"] else "",
         ])
-    _table(f"{info.key} · {info.name}", ["input", "type", "required", "default", "choices / range", "file", "advanced"], table_rows)
+    table(f"{info.key} · {info.name}", ["input", "type", "required", "default", "choices / range", "file", "advanced"], table_rows)
     if info.free_form:
         _note(f"{info.key}: GenVR publishes no schema for this model; any name=value is sent unchecked")
     return EXIT_OK

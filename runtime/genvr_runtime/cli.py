@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--first-poll", type=float, default=None, help="delay of the first status check, s")
     run.add_argument("--max-wait", type=float, default=3600.0, help="per task; then `timed_out` (resumable)")
     run.add_argument("--resubmit-unknown", action="store_true", help="resend jobs whose earlier submission is unknown")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="resend jobs whose task failed on GenVR (never succeeded or unknown ones); the failed "
+                          "attempt stays in the result line's `previous`")
+    run.add_argument("--skip-invalid", action="store_true",
+                     help="send the valid lines; the invalid ones become result lines with status `invalid`")
     run.add_argument("--force", action="store_true", help="resume although the input file changed")
     run.add_argument("--retries", type=int, default=5)
     run.add_argument("--generate-timeout", type=float, default=120.0)
@@ -194,7 +199,8 @@ def _run(args: argparse.Namespace) -> int:
     options = BatchOptions(
         journal=args.journal, max_in_flight=args.max_in_flight, max_concurrent_calls=args.max_concurrent_calls,
         poll=BatchPollSchedule(base=args.poll_interval, growth=args.poll_growth, maximum=args.max_poll_interval, first=args.first_poll),
-        max_wait=args.max_wait, resubmit_unknown=args.resubmit_unknown, download_dir=args.download, force=args.force,
+        max_wait=args.max_wait, resubmit_unknown=args.resubmit_unknown, retry_failed=args.retry_failed,
+        skip_invalid=args.skip_invalid, download_dir=args.download, force=args.force,
         progress=False if args.no_progress else (True if args.progress else None), resolver=resolver,
         generate_timeout=args.generate_timeout, read_timeout=args.read_timeout, max_retries=args.retries,
         give_up_after=args.give_up_after, handle_signals=True,
@@ -205,7 +211,8 @@ def _run(args: argparse.Namespace) -> int:
         return report.exit_code
     if report.validation is not None and not report.validation.ok:
         _print_validation(report.validation)
-        return report.exit_code
+        if report.results_path is None:
+            return report.exit_code
     _print_summary(report)
     if args.notify_command:
         env = {**os.environ, "GENVR_BATCH_RESULTS": str(args.out), "GENVR_BATCH_EXIT": str(report.exit_code)}
@@ -219,7 +226,7 @@ def _print_validation(report: Any) -> None:
         print(f"invalid: {error}", file=sys.stderr)
     if report.error_count > len(report.errors):
         print(f"… and {report.error_count - len(report.errors)} more errors", file=sys.stderr)
-    state = "valid" if report.ok else f"{report.error_count} error(s); nothing was sent"
+    state = "valid" if report.ok else f"{report.error_count} error(s); nothing was sent (--skip-invalid sends the valid lines)"
     print(f"{report.jobs} jobs checked: {state}", file=sys.stderr)
 
 
@@ -259,22 +266,39 @@ def _open_journal(given: Path) -> sqlite3.Connection:
     return db
 
 
+# Columns of `batch status`, in the journal's own state names (the bar and the summary use the same words).
+_STATUS_COLUMNS = ("succeeded", "failed", "rejected", "invalid", "unknown", "lost", "download_failed", "timed_out",
+                   "pending", "submitting", "processing", "completed")
+_SHOWN_FAILURES = 50
+
+
 def _status(args: argparse.Namespace) -> int:
     db = _open_journal(args.journal)
     counts = read_counts(db)
-    listed: dict[str, list[dict[str, Any]]] = {"unknown": [], "download_failed": []}
-    for state, line, cid, model, err in db.execute(
-        "SELECT state, line, custom_id, model, error FROM jobs WHERE state IN ('unknown', 'download_failed') ORDER BY line LIMIT 1000"
-    ):
-        listed[state].append({"line": line, "custom_id": cid, "model": model, "error": json.loads(err) if err else None})
+    by_model: dict[str, dict[str, int]] = {}
+    for model, state, n in db.execute("SELECT model, state, count(*) FROM jobs GROUP BY model, state ORDER BY model"):
+        by_model.setdefault(model, {})[state] = n
+    failures = [
+        {"line": line, "custom_id": cid, "model": model, "status": state, "task_id": task,
+         "error": json.loads(err) if err else None}
+        for line, cid, model, state, task, err in db.execute(
+            "SELECT line, custom_id, model, state, task_id, error FROM jobs WHERE state NOT IN "
+            "('succeeded', 'pending', 'submitting', 'processing', 'completed') ORDER BY line")
+    ]
     db.close()
     if args.json:
-        print(json.dumps({"counts": counts, **listed}))
-    else:
-        print(" ".join(f"{k}={v}" for k, v in counts.items()))
-        for state, items in listed.items():
-            for item in items:
-                print(f"{state}: line {item['line']} {item['custom_id']} [{item['model']}]: {(item['error'] or {}).get('message')}")
+        listed = {state: [f for f in failures if f["status"] == state] for state in ("unknown", "download_failed")}
+        print(json.dumps({"counts": counts, "by_model": by_model, "failures": failures, **listed}))
+        return 0
+    columns = [c for c in _STATUS_COLUMNS if c in ("succeeded", "failed") or counts.get(c)]
+    rows = [[model, sum(states.values()), *(states.get(c, 0) for c in columns)] for model, states in by_model.items()]
+    rows.append(["total", sum(counts.values()), *(counts.get(c, 0) for c in columns)])
+    _cli_single.table("batch status", ["model", "total", *columns], rows)
+    for item in failures[:_SHOWN_FAILURES]:
+        print(f"{item['status']}: line {item['line']} ({item['custom_id']}) [{item['model']}]: "
+              f"{(item['error'] or {}).get('message')}")
+    if len(failures) > _SHOWN_FAILURES:
+        print(f"… and {len(failures) - _SHOWN_FAILURES} more (--json lists them all)")
     return 0
 
 
