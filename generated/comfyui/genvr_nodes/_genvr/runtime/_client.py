@@ -77,17 +77,14 @@ BatchItem = Union[GenVRInput, Mapping[str, Any]]
 
 
 def as_input(params: GenVRInput | str, inputs: Mapping[str, Any] | None) -> GenVRInput:
-    """An input object as given, or the one a model key and a dict of inputs make (validated)."""
-    if isinstance(params, GenVRInput):
+    """An input object as given (anything shaped like one: the ComfyUI pack passes its own), or the one a model
+    key and a dict of inputs make (validated)."""
+    if not isinstance(params, str):
         if inputs is not None:
             raise GenVRError(
                 "pass either an input object or a model key with a dict of inputs, not both"
             )
         return params
-    if not isinstance(params, str):
-        raise GenVRError(
-            f"expected an input object or a model key like 'imagegen/flux_dev', got {type(params).__name__}"
-        )
     return input_class(params).from_call(**dict(inputs or {}))
 
 
