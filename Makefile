@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test typecheck check-generated bench simulator clean
+.PHONY: help venv generate regenerate test typecheck check-generated bench simulator docs browser clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
@@ -12,7 +12,8 @@ help:
 	@echo "make test         run the test suite"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
-	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
+	@echo "make simulator    start the GenVR simulator on 127.0.0.1:$(PORT) (PORT=8765 by default)"
+	@echo "make docs         build the searchable HTML catalogue of every model into build/docs/"
 
 venv: $(STAMP)
 
@@ -28,7 +29,7 @@ generate: $(STAMP)
 regenerate: $(STAMP)
 	$(PY) -m generator regenerate
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 typecheck: $(STAMP)
@@ -41,8 +42,17 @@ check-generated: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+PORT ?= 8765
 simulator: $(STAMP)
-	$(PY) -m simulator --port 8765
+	$(PY) -m simulator --port $(PORT)
+
+docs: $(STAMP)
+	$(PY) -m generator docs --out build/docs
+
+# The docs catalogue's browser test needs Debian's Chromium (Playwright drives it; it downloads no browser).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "warning: Chromium could not be installed; the docs browser test will be skipped"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

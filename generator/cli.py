@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     regen.add_argument("--base-url", default=os.environ.get("GENVR_BASE_URL", DEFAULT_BASE_URL))
     regen.add_argument("--concurrency", type=int, default=8)
     regen.set_defaults(check=False)
+    html = sub.add_parser("docs", help="build the static HTML catalogue of every model (offline)")
+    html.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
+    html.add_argument("--out", type=Path, default=ROOT / "build" / "docs", help="output folder")
     for p in (gen, regen):
         p.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
         p.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
@@ -32,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true", help="render every file afresh (ignore .cache/generator)")
         p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for the per-model work")
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        return _docs(args)
 
     started = time.perf_counter()
     try:
@@ -65,4 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generated/ is up to date ({result.unchanged} files, {elapsed:.1f}s)")
         return 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from generator.targets import docs, python_package
+
+    try:
+        specs = build_specs(SnapshotSource(args.snapshot).load())
+    except DiscoveryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    count = docs.write_html(python_package.plan(specs.models), args.out)
+    print(f"{args.out}: {count} pages; open {args.out / 'index.html'}")
     return 0
