@@ -21,12 +21,21 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(GEN_STAMP)
 
-generate: $(STAMP)
+# `make generate` needs only the generator's dependencies (a fresh clone does not install the test stack for it).
+GEN_STAMP := $(VENV)/.installed-generator
+
+$(GEN_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[generator]'
+	touch $(GEN_STAMP)
+
+generate: $(GEN_STAMP)
 	$(PY) -m generator generate
 
-regenerate: $(STAMP)
+regenerate: $(GEN_STAMP)
 	$(PY) -m generator regenerate
 
 test: $(STAMP) browser
@@ -46,7 +55,7 @@ PORT ?= 8765
 simulator: $(STAMP)
 	$(PY) -m simulator --port $(PORT)
 
-docs: $(STAMP)
+docs: $(GEN_STAMP)
 	$(PY) -m generator docs --out build/docs
 
 # The docs catalogue's browser test needs Debian's Chromium (Playwright drives it; it downloads no browser).
