@@ -137,3 +137,15 @@ def test_status_table_per_model_lists_failures(sim: SimulatorServer, tmp_path: P
     assert by_model["imagegen/flux_dev"]["failed"] == "2" and by_model["imagegen/flux1_1_pro"]["failed"] == "1"
     assert by_model["total"]["total"] == "3"
     assert any(line.startswith("failed: line 1 (j0) [imagegen/flux_dev]") and "NSFW content" in line for line in text)
+
+
+def test_an_invalid_line_fixed_later_is_sent_with_force(sim: SimulatorServer, tmp_path: Path) -> None:
+    good = {"custom_id": "a", "model": "imagegen/flux_dev", "input": {"prompt": "a"}}
+    bad = {"custom_id": "b", "model": "imagegen/flux_dev", "input": {"prompt": "b", "aspect_ratio": "7:3"}}
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [good, bad])
+    out = tmp_path / "out.jsonl"
+    assert batch(sim, jobs, out, "--skip-invalid") == 1
+    write_jobs(jobs, [good, {**bad, "input": {"prompt": "b", "aspect_ratio": "1:1"}}])
+    assert batch(sim, jobs, out, "--force") == 0
+    assert [r["status"] for r in results(out)] == ["succeeded", "succeeded"]
+    assert sim.counters()["tasks_created"] == 2

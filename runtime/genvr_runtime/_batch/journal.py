@@ -200,13 +200,16 @@ class Journal:
                     self._db.execute("DELETE FROM jobs WHERE line = ?", (line,))
                 elif line in states:
                     kept.append(line)
-            updates = [u for u in upserts if states.get(u[0]) == "pending"]
-            kept += [u[0] for u in upserts if u[0] in states and states[u[0]] != "pending"]
+            # An `invalid` line (left out by --skip-invalid) was never sent either: its edited version is a job.
+            unsent = ("pending", "invalid")
+            updates = [u for u in upserts if states.get(u[0]) in unsent]
+            kept += [u[0] for u in upserts if u[0] in states and states[u[0]] not in unsent]
             # Park the custom ids being rewritten first, so two unsent lines may swap theirs.
             self._db.executemany("UPDATE jobs SET custom_id = ? WHERE line = ?", [(f"\0moving-{u[0]}", u[0]) for u in updates])
             try:
                 self._db.executemany(
-                    "UPDATE jobs SET custom_id = ?, model = ?, payload = ?, payload_hash = ? WHERE line = ?",
+                    "UPDATE jobs SET custom_id = ?, model = ?, payload = ?, payload_hash = ?, state = 'pending', "
+                    "error = NULL WHERE line = ?",
                     [(cid, model, payload, digest, line) for line, cid, model, payload, digest in updates],
                 )
                 self._db.executemany(
