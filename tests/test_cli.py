@@ -141,8 +141,10 @@ def test_download_a_batch_results_file(genvr_simulator: SimulatorServer, tmp_pat
     jobs.write_text("".join(json.dumps({"custom_id": f"c{i}", "model": "imagegen/flux_dev", "input": {"prompt": str(i)}}) + "\n"
                             for i in range(3)))
     out = tmp_path / "results.jsonl"
-    batch = genvr("batch", "run", str(jobs), "--out", str(out), "--no-progress", sim=genvr_simulator)
+    batch = genvr("batch", "run", str(jobs), "--out", str(out), "--no-progress", "--json", sim=genvr_simulator)
     assert batch.returncode == 0, batch.stderr
+    summary = json.loads(batch.stdout)
+    assert summary["counts"]["succeeded"] == 3 and summary["exit_code"] == 0 and summary["results"] == str(out)
     proc = genvr("download", str(out), str(tmp_path / "files"), "--json", sim=genvr_simulator, key=False)
     assert proc.returncode == 0, proc.stderr
     assert sorted(Path(f["path"]).name for f in json.loads(proc.stdout)) == ["c0_0.png", "c1_0.png", "c2_0.png"]

@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", help="API base URL (default GENVR_BASE_URL or GenVR's)")
     run.add_argument("--notify-command", help="shell command run at the end (env GENVR_BATCH_RESULTS, GENVR_BATCH_EXIT)")
     run.add_argument("--resolver", help="module:function returning an input class for (category, subcategory)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="the runtime's debug log: every HTTP request, retry and status note (signed URLs redacted)")
 
@@ -135,8 +136,9 @@ def _single(args: argparse.Namespace) -> int:
     """One command, its errors as one or two lines with an exit code by cause (see the module docstring)."""
     try:
         return _cli_single.COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # waiting for a task is handled in the command (it names the task to pick up)
+        where = " while submitting: the task may have been created (its id never arrived)" if args.command == "run" else ""
+        print(f"interrupted{where}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `genvr models | head`: the reader has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -214,6 +216,10 @@ def _run(args: argparse.Namespace) -> int:
         if report.results_path is None:
             return report.exit_code
     _print_summary(report)
+    if args.json:
+        print(json.dumps({"jobs": report.jobs, "counts": report.counts, "exit_code": report.exit_code,
+                          "results": str(report.results_path), "journal": str(report.journal_path),
+                          "calls": report.calls, "interrupted": report.interrupted}))
     if args.notify_command:
         env = {**os.environ, "GENVR_BATCH_RESULTS": str(args.out), "GENVR_BATCH_EXIT": str(report.exit_code)}
         env.pop("GENVR_API_KEY", None)  # the hook does not need the key
