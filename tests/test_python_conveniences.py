@@ -85,3 +85,15 @@ def test_client_documents_its_keyword_arguments() -> None:
     for name in ("api_key", "uid", "base_url", "api_version", "timeout", "wait_timeout", "poll_interval",
                  "http_client", "max_retries", "file_mode", "resend_ambiguous", "empty_output_retries"):
         assert f"{name}" in doc, name
+
+
+def test_batch_from_a_list_takes_local_files_as_paths(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\2" * 32)
+    hunyuan = load_input_class("3dgen/hunyuan2_3d")
+    jobs = [hunyuan.from_call(image=photo), {"model": "3dgen/hunyuan2_3d", "input": {"image": photo}}]
+    with client_for(genvr_simulator) as client:
+        assert client.batch(jobs, tmp_path / "out.jsonl", progress=False).exit_code == 0
+        with pytest.raises(GenVRError, match="not bytes"):
+            client.batch([hunyuan.from_call(image=b"raw")], tmp_path / "other.jsonl", progress=False)
+    assert genvr_simulator.counters()["uploads"] == 1 and genvr_simulator.counters()["tasks_created"] == 2
