@@ -92,18 +92,22 @@ def jobs_file(jobs: str | Path | Sequence[BatchItem], out: Path) -> Path:
     """The JSONL file of a batch: as given, or written from a list next to `out` (same list, same file)."""
     if isinstance(jobs, (str, Path)):
         return Path(jobs)
+
+    def local_file(
+        value: object,
+    ) -> Any:  # a Path becomes the JSONL form of a local file (uploaded once)
+        if isinstance(value, Path):
+            return {"path": str(value.resolve())}
+        raise GenVRError(f"a batch job can hold a local file as a Path, not {type(value).__name__}")
+
     lines = []
     for index, item in enumerate(jobs):
         if isinstance(item, GenVRInput):
-            if item.pending_files:
-                raise GenVRError(
-                    f'job {index}: local files in a batch go as {{"path": ...}} in a dict job, '
-                    "not as Path/bytes",
-                    model=item.genvr_model.key,
-                )
+            files = {token: local_file(source) for token, source in item.pending_files.items()}
+            body = item.model_dump(mode="json", by_alias=True, exclude_unset=True)
             row: dict[str, Any] = {
                 "model": item.genvr_model.key,
-                "input": item.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                "input": replace_placeholders(body, files),
             }
         elif isinstance(item, Mapping):
             row = dict(item)
@@ -111,7 +115,7 @@ def jobs_file(jobs: str | Path | Sequence[BatchItem], out: Path) -> Path:
             raise GenVRError(
                 f"job {index}: expected an input object or a dict, got {type(item).__name__}"
             )
-        lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True, default=local_file))
     path = out.with_name(out.name + ".jobs.jsonl")
     text = "".join(line + "\n" for line in lines)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
