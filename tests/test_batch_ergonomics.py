@@ -149,3 +149,15 @@ def test_an_invalid_line_fixed_later_is_sent_with_force(sim: SimulatorServer, tm
     assert batch(sim, jobs, out, "--force") == 0
     assert [r["status"] for r in results(out)] == ["succeeded", "succeeded"]
     assert sim.counters()["tasks_created"] == 2
+
+
+def test_uploading_a_local_file_with_no_server_exits_5_naming_the_url(sim: SimulatorServer, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    jobs = write_jobs(tmp_path / "jobs.jsonl", [{"model": "3dgen/hunyuan2_3d", "input": {"image": {"path": "cat.png"}}}])
+    code = cli_main(["batch", "run", str(jobs), "--out", str(tmp_path / "out.jsonl"), "--base-url", "http://127.0.0.1:9",
+                     "--no-progress", "--retries", "0"])
+    err = capsys.readouterr().err
+    assert code == 5 and "http://127.0.0.1:9" in err and "Traceback" not in err
+    assert cli_main(["batch", "status", str(tmp_path / "out.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["pending"] == 1  # nothing lost: the same command resumes

@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "status":
             return _status(args)
         return _results(args)
+    except AuthenticationError as exc:  # e.g. uploading a jobs file's local files before the run
+        print(f"error: {exc} (check GENVR_API_KEY)", file=sys.stderr)
+        return 4
+    except APIConnectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 5
     except GenVRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
