@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator chaos clean
+.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator chaos docs browser clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
@@ -13,7 +13,8 @@ help:
 	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000; counts printed)"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
-	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
+	@echo "make simulator    start the GenVR simulator on 127.0.0.1:$(PORT) (PORT=8765 by default)"
+	@echo "make docs         build the searchable HTML catalogue of every model into build/docs/"
 	@echo "make chaos        500 seeded fault schedules against genvr batch run (SEED=N replays one, KINDS=a,b)"
 
 venv: $(STAMP)
@@ -22,16 +23,25 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(GEN_STAMP)
 
-generate: $(STAMP)
+# `make generate` needs only the generator's dependencies (a fresh clone does not install the test stack for it).
+GEN_STAMP := $(VENV)/.installed-generator
+
+$(GEN_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[generator]'
+	touch $(GEN_STAMP)
+
+generate: $(GEN_STAMP)
 	$(PY) -m generator generate
 
 # Exit code 4: regenerated, but a breaking change was found (listed first, and in discovery/CHANGELOG.md).
-regenerate: $(STAMP)
+regenerate: $(GEN_STAMP)
 	$(PY) -m generator regenerate
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 # Property tests marked `fuzz`, scaled up: they run with a bounded example count in `make test`.
@@ -49,8 +59,17 @@ check-generated: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+PORT ?= 8765
 simulator: $(STAMP)
-	$(PY) -m simulator --port 8765
+	$(PY) -m simulator --port $(PORT)
+
+docs: $(GEN_STAMP)
+	$(PY) -m generator docs --out build/docs
+
+# The docs catalogue's browser test needs Debian's Chromium (Playwright drives it; it downloads no browser).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "warning: Chromium could not be installed; the docs browser test will be skipped"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

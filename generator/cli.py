@@ -18,7 +18,7 @@ from pathlib import Path
 from generator import name_registry
 from generator.changes import EXIT_BREAKING
 from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
-from generator.pipeline import GenerationError, generate
+from generator.pipeline import GenerationError, build_specs, generate
 from generator.refresh import CHANGELOG, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     regen.add_argument("--base-url", default=os.environ.get("GENVR_BASE_URL", DEFAULT_BASE_URL))
     regen.add_argument("--concurrency", type=int, default=8)
     regen.set_defaults(check=False)
+    html = sub.add_parser("docs", help="build the static HTML catalogue of every model (offline)")
+    html.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
+    html.add_argument("--out", type=Path, default=ROOT / "build" / "docs", help="output folder")
     for p in (gen, regen):
         p.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
         p.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true", help="render every file afresh (ignore .cache/generator)")
         p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for the per-model work")
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        return _docs(args)
 
     started = time.perf_counter()
     breaking = False
@@ -83,3 +88,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"BREAKING changes (listed above, and in {args.snapshot / CHANGELOG}): exit code {EXIT_BREAKING}", file=sys.stderr)
         return EXIT_BREAKING
     return EXIT_REFUSALS if result.refused else 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from generator.targets import docs, python_package
+
+    try:
+        specs = build_specs(SnapshotSource(args.snapshot).load())
+    except DiscoveryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    count = docs.write_html(python_package.plan(specs.models), args.out)
+    print(f"{args.out}: {count} pages; open {args.out / 'index.html'}")
+    return 0

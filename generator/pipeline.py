@@ -18,7 +18,7 @@ from typing import Any
 from generator import name_registry, report
 from generator.discovery import Discovery, DiscoverySource, SnapshotSource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
-from generator.targets import comfyui_pack, comfyui_widgets, llm_tools, python_package
+from generator.targets import comfyui_pack, comfyui_widgets, docs, llm_tools, python_package
 from generator.write import WriteResult, format_cached, sync_tree
 
 
@@ -92,6 +92,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     others = python_package.render_package(categories)
     others.update(llm_tools.render(categories))
     others.update(comfyui_pack.render(categories, snapshot_dir))
+    others.update(docs.render_markdown(categories))
     others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
     models = [m for c in categories for m in c.models]
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.

@@ -262,7 +262,8 @@ def test_cli_reports_download_failed_as_resumable(genvr_simulator: SimulatorServ
     assert "download_failed 2" in err and "re-run" in err
     assert cli_main(["batch", "status", str(out)]) == 0
     shown = capsys.readouterr().out
-    assert "download_failed=2" in shown and "download_failed: line 1 job-0 [imagegen/flux_dev]: download failed" in shown
+    assert "total\t2\t0\t0\t2" in shown  # model, total, succeeded, failed, download_failed
+    assert "download_failed: line 1 (job-0) [imagegen/flux_dev]: download failed" in shown
     sim.configure(faults={"rules": []})
     assert cli_main(argv) == 0
     results = [json.loads(x) for x in out.read_text().splitlines()]

@@ -26,7 +26,7 @@ class RecordingClient(genvr.Client):
         super().__init__(api_key="test-key", uid="test-user", base_url="http://127.0.0.1:9")
         self.calls: list[GenVRInput] = []
 
-    def run(self, params: GenVRInput, *, wait_timeout: float | None = None) -> Any:
+    def run(self, params: GenVRInput, *, wait_timeout: float | None = None, on_update: Any = None) -> Any:
         self.calls.append(params)
         return "ran"
 
@@ -55,13 +55,16 @@ def test_every_model_has_a_client_method_whose_keywords_mirror_the_class() -> No
     for key, spec in snapshot_specs().items():
         method = method_of(client, key)
         signature = inspect.signature(method)
+        options = [n for n in signature.parameters if n in ("wait", "wait_timeout", "on_update")]
+        assert options == ["wait", "wait_timeout", "on_update"], key
+        parameters = {n: p for n, p in signature.parameters.items() if n not in options}
         if spec.free_form:
-            assert [p.kind for p in signature.parameters.values()] == [inspect.Parameter.VAR_KEYWORD]
+            assert [p.kind for p in parameters.values()] == [inspect.Parameter.VAR_KEYWORD]
             continue
-        assert list(signature.parameters) == sorted((p.python_name for p in spec.params), key=lambda n: not next(p for p in spec.params if p.python_name == n).required)
-        required = {n for n, prm in signature.parameters.items() if prm.default is inspect.Parameter.empty}
+        assert list(parameters) == sorted((p.python_name for p in spec.params), key=lambda n: not next(p for p in spec.params if p.python_name == n).required)
+        required = {n for n, prm in parameters.items() if prm.default is inspect.Parameter.empty}
         assert required == {p.python_name for p in spec.params if p.required}, key
-        assert all(prm.default is NOT_GIVEN for n, prm in signature.parameters.items() if n not in required)
+        assert all(prm.default is NOT_GIVEN for n, prm in parameters.items() if n not in required)
 
 
 def test_every_model_method_validates_and_builds_a_routed_body() -> None:
@@ -189,7 +192,7 @@ async def test_async_client_method() -> None:
     seen: list[GenVRInput] = []
 
     class RecordingAsyncClient(genvr.AsyncClient):
-        async def run(self, params: GenVRInput, *, wait_timeout: float | None = None) -> Any:
+        async def run(self, params: GenVRInput, *, wait_timeout: float | None = None, on_update: Any = None) -> Any:
             seen.append(params)
             return "ran"
 
@@ -248,8 +251,16 @@ def test_generated_code_and_user_code_pass_mypy_strict(tmp_path: Any) -> None:
             client.imagegen.flux_dev(prompt="x", aspect_ratio="7:3")
             client.imagegen.flux_dev(aspect_ratio="1:1")
     """))
+    good.write_text(good.read_text().replace("from genvr import Client, GenerationResult", "from genvr import Client, GenerationResult, Job")
+                    + textwrap.dedent("""
+        def later(client: Client) -> str:
+            job: Job = client.imagegen.flux_dev(prompt="x", wait=False)
+            return job.task_id
+    """))
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache")]
     ok = subprocess.run([*mypy, str(GENERATED / "genvr"), str(ROOT / "runtime" / "genvr_runtime"), str(good)], capture_output=True, text=True, cwd=ROOT)
     assert ok.returncode == 0, ok.stdout
     ko = subprocess.run([*mypy, str(bad)], capture_output=True, text=True, cwd=ROOT)
-    assert 'Literal[\'7:3\']' in ko.stdout and 'Missing named argument "prompt"' in ko.stdout, ko.stdout
+    # Both mistakes are caught; with the wait=True/False overloads mypy lists the variants (and so the choices).
+    assert "bad.py:5: error: No overload variant" in ko.stdout and "bad.py:6: error: No overload variant" in ko.stdout, ko.stdout
+    assert "aspect_ratio: Literal['1:1', '16:9'" in ko.stdout and "prompt: str," in ko.stdout

@@ -27,11 +27,12 @@ from generator.normalize import ModelSpec, Param
 from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
 from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
+from genvr_runtime._files import OUTPUT_KIND_BY_CATEGORY, OUTPUT_KIND_BY_MODEL
 from genvr_runtime._inputs import ROUTING_FIELDS
 
 PACKAGE = "genvr"
 # Runtime names `genvr` does not re-export: the generated clients replace the bases.
-_NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient"})
+_NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient", "ModelNamespace"})
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict[str, Any]", "any": "Any"}
 # Public attributes of the runtime clients: a category may not take one of these names.
 CLIENT_ATTRIBUTES = frozenset(n for cls in (BaseClient, AsyncBaseClient) for n in dir(cls) if not n.startswith("_"))
@@ -67,7 +68,17 @@ class PlannedModel:
             "routing_collisions": tuple(sorted(p.wire_name for p in params if p.wire_name in ROUTING_FIELDS)),
             "nullable": tuple(sorted(p.wire_name for p in params if p.nullable)),
             "free_form": self.spec.free_form,
+            "file_inputs": tuple(p.wire_name for p in params if p.is_file),
+            "advanced": tuple(p.wire_name for p in params if p.hidden),
         }
+
+    @property
+    def catalog_entry(self) -> tuple[str, str, str, int, str]:
+        """(name, category, output kind, inputs count, one-line description) for `genvr.catalog`."""
+        spec = self.spec
+        kind = OUTPUT_KIND_BY_MODEL.get(spec.key) or OUTPUT_KIND_BY_CATEGORY.get(spec.category, "file")
+        description = " ".join((spec.description or "").split())
+        return (spec.display_name, spec.category, kind, len(spec.params), description[:200])
 
     @cached_property
     def params(self) -> list[dict[str, Any]]:
@@ -301,6 +312,8 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
         f"{PACKAGE}/_client.py": render("python/client.py.jinja", categories=categories),
         f"{PACKAGE}/resources/__init__.py": render("python/resources_init.py.jinja", categories=categories),
         f"{PACKAGE}/models/__init__.py": render("python/models_init.py.jinja", categories=categories, models=models),
+        f"{PACKAGE}/catalog.py": render("python/catalog.py.jinja", models=models),
+        f"{PACKAGE}/__main__.py": render("python/main.py.jinja"),
     }
     for category in categories:
         files[f"{PACKAGE}/resources/{category.attr}.py"] = render("python/resource.py.jinja", category=category)

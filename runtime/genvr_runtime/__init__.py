@@ -21,6 +21,8 @@ from genvr_runtime._errors import (
     RoutingCollisionError,
     ServerError,
     TaskFailedError,
+    UnknownInputError,
+    UnknownModelError,
     UploadError,
     WaitCancelledError,
     WaitInterrupted,
@@ -29,6 +31,7 @@ from genvr_runtime._errors import (
 from genvr_runtime._files import DownloadedFile, DownloadError, FileSource, data_uri
 from genvr_runtime._http import RetryPolicy
 from genvr_runtime._inputs import NOT_GIVEN, GenVRInput, ModelInfo, NotGiven
+from genvr_runtime._namespace import ModelNamespace
 from genvr_runtime._polling import BatchPollSchedule, SinglePollSchedule
 from genvr_runtime._results import GenerationResult
 
@@ -55,6 +58,7 @@ __all__ = [
     "Job",
     "LineError",
     "ModelInfo",
+    "ModelNamespace",
     "NOT_GIVEN",
     "NotGiven",
     "OutputError",
@@ -65,6 +69,8 @@ __all__ = [
     "ServerError",
     "SinglePollSchedule",
     "TaskFailedError",
+    "UnknownInputError",
+    "UnknownModelError",
     "UploadError",
     "WaitCancelledError",
     "WaitInterrupted",

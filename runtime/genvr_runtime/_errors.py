@@ -124,3 +124,20 @@ class InputFileError(GenVRError):
     def __init__(self, message: str, *, path: Path) -> None:
         super().__init__(message)
         self.path = path
+
+
+class UnknownModelError(GenVRError, KeyError):
+    """No generated model has this key; the message suggests the closest keys. Also a KeyError, which callers
+    of `load_input_class` caught before this class existed."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class UnknownInputError(GenVRError, TypeError):
+    """A model was given an input name it does not have; the message suggests the closest names. Also a
+    TypeError, as Python raises for an unexpected keyword argument."""
+
+    def __init__(self, message: str, *, field: str, model: str | None = None) -> None:
+        super().__init__(message, model=model)
+        self.field = field

@@ -7,9 +7,11 @@ and tool dispatchers); `MODEL_KEYS` lists every key.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from typing import TYPE_CHECKING
+
+from genvr_runtime import UnknownModelError
+from genvr_runtime._inputs import unknown_model_message
 
 if TYPE_CHECKING:
     from genvr_runtime import GenVRInput
@@ -678,13 +680,14 @@ MODEL_KEYS: tuple[str, ...] = tuple(MODELS)
 
 
 def load_input_class(category: str, subcategory: str | None = None) -> type[GenVRInput]:
-    """The input class of a model, by `("imagegen", "flux_dev")` or `"imagegen/flux_dev"`."""
+    """The input class of a model, by `("imagegen", "flux_dev")` or `"imagegen/flux_dev"`.
+
+    An unknown key raises `UnknownModelError` (a GenVRError, also a KeyError) naming the closest keys.
+    """
     key = category if subcategory is None else f"{category}/{subcategory}"
     try:
         module, name = MODELS[key]
     except KeyError:
-        close = difflib.get_close_matches(key, MODEL_KEYS, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown GenVR model {key!r}{hint}") from None
+        raise UnknownModelError(unknown_model_message(key, MODEL_KEYS)) from None
     cls: type[GenVRInput] = getattr(importlib.import_module(module), name)
     return cls

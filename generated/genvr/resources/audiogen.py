@@ -3,23 +3,75 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class AudiogenResource:
+class AudiogenResource(ModelNamespace):
     """Models of GenVR category `audiogen` (13)."""
+
+    _label = "client.audiogen"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def ace_step_text2music(
+        self,
+        *,
+        tags: str,
+        lyrics: str | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        number_of_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        scheduler: Literal["euler", "heun"] | NotGiven = NOT_GIVEN,
+        guidance_type: Literal["apg", "cfg", "cfg_star"] | NotGiven = NOT_GIVEN,
+        granularity_scale: float | NotGiven = NOT_GIVEN,
+        guidance_interval: float | NotGiven = NOT_GIVEN,
+        guidance_interval_decay: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        min_guidance_scale: float | NotGiven = NOT_GIVEN,
+        tag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ace_step_text2music(
+        self,
+        *,
+        tags: str,
+        lyrics: str | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        number_of_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        scheduler: Literal["euler", "heun"] | NotGiven = NOT_GIVEN,
+        guidance_type: Literal["apg", "cfg", "cfg_star"] | NotGiven = NOT_GIVEN,
+        granularity_scale: float | NotGiven = NOT_GIVEN,
+        guidance_interval: float | NotGiven = NOT_GIVEN,
+        guidance_interval_decay: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        min_guidance_scale: float | NotGiven = NOT_GIVEN,
+        tag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ace_step_text2music(
         self,
@@ -38,10 +90,14 @@ class AudiogenResource:
         min_guidance_scale: float | NotGiven = NOT_GIVEN,
         tag_guidance_scale: float | NotGiven = NOT_GIVEN,
         lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ace Step Text2Music: Generate music from text using Ace Step Text2Music model.
 
-        Runs `audiogen/ace_step_text2music` and waits for its output. Inputs are validated by
+        Runs `audiogen/ace_step_text2music` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.ace_step_text2music.AceStepText2musicInput` before anything is sent.
 
         Args:
@@ -86,7 +142,355 @@ class AudiogenResource:
             tag_guidance_scale=tag_guidance_scale,
             lyric_guidance_scale=lyric_guidance_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def cartesia_sonic2(
+        self,
+        *,
+        input: str | NotGiven = NOT_GIVEN,
+        voice: (
+            Literal[
+                "1920's radioman",
+                "alabama male",
+                "anime girl",
+                "anna",
+                "announcer man",
+                "asmr lady",
+                "australian customer support man",
+                "australian male",
+                "australian narrator lady",
+                "australian woman",
+                "barbershop man",
+                "brazilian young man",
+                "british customer support lady",
+                "british lady",
+                "british narration lady",
+                "british reading lady",
+                "california girl",
+                "calm french woman",
+                "calm lady",
+                "child",
+                "chinese call center man",
+                "chinese commercial man",
+                "chinese commercial woman",
+                "chinese female conversational",
+                "chinese woman narrator",
+                "classy british man",
+                "commercial lady",
+                "commercial man",
+                "confident british man",
+                "customer support lady",
+                "customer support man",
+                "doctor mischief",
+                "dutch confident man",
+                "dutch man",
+                "female nurse",
+                "french conversational lady",
+                "french narrator lady",
+                "french narrator man",
+                "friendly australian man",
+                "friendly brazilian man",
+                "friendly french man",
+                "friendly german man",
+                "friendly reading man",
+                "friendly sidekick",
+                "german conversation man",
+                "german conversational woman",
+                "german reporter man",
+                "german reporter woman",
+                "german storyteller man",
+                "german woman",
+                "helpful french lady",
+                "helpful woman",
+                "hindi calm man",
+                "hindi narrator man",
+                "hindi narrator woman",
+                "hindi reporter man",
+                "hinglish speaking lady",
+                "indian customer support lady",
+                "indian lady",
+                "indian man",
+                "italian calm man",
+                "italian narrator man",
+                "italian narrator woman",
+                "japanese children book",
+                "japanese male conversational",
+                "japanese man book",
+                "japanese woman conversational",
+                "john",
+                "kentucky man",
+                "kentucky woman",
+                "korean calm woman",
+                "korean narrator man",
+                "korean narrator woman",
+                "laidback woman",
+                "madame mischief",
+                "maria",
+                "meditation lady",
+                "mexican man",
+                "mexican woman",
+                "middle eastern woman",
+                "midwestern man",
+                "midwestern woman",
+                "movieman",
+                "new york man",
+                "new york woman",
+                "newslady",
+                "newsman",
+                "nonfiction man",
+                "pilot over intercom",
+                "pleasant brazilian lady",
+                "pleasant man",
+                "polish confident man",
+                "polish narrator man",
+                "polish narrator woman",
+                "polish young man",
+                "polite man",
+                "princess",
+                "professional woman",
+                "reading lady",
+                "reading man",
+                "reflective woman",
+                "russian calm lady",
+                "russian narrator man 1",
+                "russian narrator man 2",
+                "russian narrator woman",
+                "salesman",
+                "sarah",
+                "sarah curious",
+                "southern man",
+                "southern woman",
+                "spanish narrator lady",
+                "spanish narrator man",
+                "spanish-speaking lady",
+                "spanish-speaking man",
+                "spanish-speaking reporter man",
+                "spanish-speaking storyteller man",
+                "sportsman",
+                "stern french man",
+                "storyteller lady",
+                "swedish calm lady",
+                "swedish narrator man",
+                "sweet lady",
+                "teacher lady",
+                "the merchant",
+                "turkish calm man",
+                "turkish narrator man",
+                "tutorial man",
+                "wise guide man",
+                "wise lady",
+                "wise man",
+                "wizardman",
+                "yogaman",
+                "young spanish-speaking woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        language: (
+            Literal[
+                "en",
+                "fr",
+                "de",
+                "es",
+                "pt",
+                "zh",
+                "ja",
+                "hi",
+                "it",
+                "ko",
+                "nl",
+                "pl",
+                "ru",
+                "sv",
+                "tr",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        response_encoding: Literal["pcm_f32le"] | NotGiven = NOT_GIVEN,
+        response_format: Literal["wav", "mp3"] | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def cartesia_sonic2(
+        self,
+        *,
+        input: str | NotGiven = NOT_GIVEN,
+        voice: (
+            Literal[
+                "1920's radioman",
+                "alabama male",
+                "anime girl",
+                "anna",
+                "announcer man",
+                "asmr lady",
+                "australian customer support man",
+                "australian male",
+                "australian narrator lady",
+                "australian woman",
+                "barbershop man",
+                "brazilian young man",
+                "british customer support lady",
+                "british lady",
+                "british narration lady",
+                "british reading lady",
+                "california girl",
+                "calm french woman",
+                "calm lady",
+                "child",
+                "chinese call center man",
+                "chinese commercial man",
+                "chinese commercial woman",
+                "chinese female conversational",
+                "chinese woman narrator",
+                "classy british man",
+                "commercial lady",
+                "commercial man",
+                "confident british man",
+                "customer support lady",
+                "customer support man",
+                "doctor mischief",
+                "dutch confident man",
+                "dutch man",
+                "female nurse",
+                "french conversational lady",
+                "french narrator lady",
+                "french narrator man",
+                "friendly australian man",
+                "friendly brazilian man",
+                "friendly french man",
+                "friendly german man",
+                "friendly reading man",
+                "friendly sidekick",
+                "german conversation man",
+                "german conversational woman",
+                "german reporter man",
+                "german reporter woman",
+                "german storyteller man",
+                "german woman",
+                "helpful french lady",
+                "helpful woman",
+                "hindi calm man",
+                "hindi narrator man",
+                "hindi narrator woman",
+                "hindi reporter man",
+                "hinglish speaking lady",
+                "indian customer support lady",
+                "indian lady",
+                "indian man",
+                "italian calm man",
+                "italian narrator man",
+                "italian narrator woman",
+                "japanese children book",
+                "japanese male conversational",
+                "japanese man book",
+                "japanese woman conversational",
+                "john",
+                "kentucky man",
+                "kentucky woman",
+                "korean calm woman",
+                "korean narrator man",
+                "korean narrator woman",
+                "laidback woman",
+                "madame mischief",
+                "maria",
+                "meditation lady",
+                "mexican man",
+                "mexican woman",
+                "middle eastern woman",
+                "midwestern man",
+                "midwestern woman",
+                "movieman",
+                "new york man",
+                "new york woman",
+                "newslady",
+                "newsman",
+                "nonfiction man",
+                "pilot over intercom",
+                "pleasant brazilian lady",
+                "pleasant man",
+                "polish confident man",
+                "polish narrator man",
+                "polish narrator woman",
+                "polish young man",
+                "polite man",
+                "princess",
+                "professional woman",
+                "reading lady",
+                "reading man",
+                "reflective woman",
+                "russian calm lady",
+                "russian narrator man 1",
+                "russian narrator man 2",
+                "russian narrator woman",
+                "salesman",
+                "sarah",
+                "sarah curious",
+                "southern man",
+                "southern woman",
+                "spanish narrator lady",
+                "spanish narrator man",
+                "spanish-speaking lady",
+                "spanish-speaking man",
+                "spanish-speaking reporter man",
+                "spanish-speaking storyteller man",
+                "sportsman",
+                "stern french man",
+                "storyteller lady",
+                "swedish calm lady",
+                "swedish narrator man",
+                "sweet lady",
+                "teacher lady",
+                "the merchant",
+                "turkish calm man",
+                "turkish narrator man",
+                "tutorial man",
+                "wise guide man",
+                "wise lady",
+                "wise man",
+                "wizardman",
+                "yogaman",
+                "young spanish-speaking woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        language: (
+            Literal[
+                "en",
+                "fr",
+                "de",
+                "es",
+                "pt",
+                "zh",
+                "ja",
+                "hi",
+                "it",
+                "ko",
+                "nl",
+                "pl",
+                "ru",
+                "sv",
+                "tr",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        response_encoding: Literal["pcm_f32le"] | NotGiven = NOT_GIVEN,
+        response_format: Literal["wav", "mp3"] | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def cartesia_sonic2(
         self,
@@ -255,11 +659,15 @@ class AudiogenResource:
         sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech
         from text
 
-        Runs `audiogen/cartesia_sonic2` and waits for its output. Inputs are validated by
+        Runs `audiogen/cartesia_sonic2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.cartesia_sonic2.CartesiaSonic2Input` before anything is sent.
 
         Args:
@@ -295,7 +703,95 @@ class AudiogenResource:
             stream=stream,
             model=model,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def chatterbox_multilingual(
+        self,
+        *,
+        text: str,
+        language: (
+            Literal[
+                "ar",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "it",
+                "ja",
+                "ko",
+                "ms",
+                "nl",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sv",
+                "sw",
+                "tr",
+                "zh",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def chatterbox_multilingual(
+        self,
+        *,
+        text: str,
+        language: (
+            Literal[
+                "ar",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "it",
+                "ja",
+                "ko",
+                "ms",
+                "nl",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sv",
+                "sw",
+                "tr",
+                "zh",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def chatterbox_multilingual(
         self,
@@ -334,11 +830,15 @@ class AudiogenResource:
         temperature: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal
         cues and voice cloning
 
-        Runs `audiogen/chatterbox_multilingual` and waits for its output. Inputs are validated by
+        Runs `audiogen/chatterbox_multilingual` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.chatterbox_multilingual.ChatterboxMultilingualInput` before anything is sent.
 
         Args:
@@ -373,7 +873,37 @@ class AudiogenResource:
             cfg_weight=cfg_weight,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def chatterbox_tts(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def chatterbox_tts(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def chatterbox_tts(
         self,
@@ -383,11 +913,15 @@ class AudiogenResource:
         exaggeration: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and
         voice cloning
 
-        Runs `audiogen/chatterbox_tts` and waits for its output. Inputs are validated by
+        Runs `audiogen/chatterbox_tts` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.chatterbox_tts.ChatterboxTtsInput` before anything is sent.
 
         Args:
@@ -411,7 +945,45 @@ class AudiogenResource:
             cfg_weight=cfg_weight,
             temperature=temperature,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def dia(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
+        speed_factor: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def dia(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
+        speed_factor: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def dia(
         self,
@@ -425,11 +997,15 @@ class AudiogenResource:
         cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
         speed_factor: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including
         non-verbal cues and voice cloning
 
-        Runs `audiogen/dia` and waits for its output. Inputs are validated by
+        Runs `audiogen/dia` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.dia.DiaInput` before anything is sent.
 
         Args:
@@ -473,7 +1049,33 @@ class AudiogenResource:
             speed_factor=speed_factor,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def elevenlabs_sound_effects(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def elevenlabs_sound_effects(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def elevenlabs_sound_effects(
         self,
@@ -481,10 +1083,14 @@ class AudiogenResource:
         text: str,
         duration_seconds: float | NotGiven = NOT_GIVEN,
         prompt_influence: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """ElevenLabs Sound Effects: Generate sound effects using ElevenLabs Sound Effects model.
 
-        Runs `audiogen/elevenlabs_sound_effects` and waits for its output. Inputs are validated by
+        Runs `audiogen/elevenlabs_sound_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.elevenlabs_sound_effects.ElevenlabsSoundEffectsInput` before anything is sent.
 
         Args:
@@ -501,7 +1107,33 @@ class AudiogenResource:
             duration_seconds=duration_seconds,
             prompt_influence=prompt_influence,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def elevenlabs_sound_effects2(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def elevenlabs_sound_effects2(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def elevenlabs_sound_effects2(
         self,
@@ -509,10 +1141,14 @@ class AudiogenResource:
         text: str,
         duration_seconds: float | NotGiven = NOT_GIVEN,
         prompt_influence: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """ElevenLabs Sound Effects 2: Generate sound effects using ElevenLabs Sound Effects 2 model.
 
-        Runs `audiogen/elevenlabs_sound_effects2` and waits for its output. Inputs are validated by
+        Runs `audiogen/elevenlabs_sound_effects2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.elevenlabs_sound_effects2.ElevenlabsSoundEffects2Input` before anything is sent.
 
         Args:
@@ -529,7 +1165,33 @@ class AudiogenResource:
             duration_seconds=duration_seconds,
             prompt_influence=prompt_influence,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_lyria2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_lyria2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_lyria2(
         self,
@@ -537,11 +1199,15 @@ class AudiogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through
         text-based prompts
 
-        Runs `audiogen/google_lyria2` and waits for its output. Inputs are validated by
+        Runs `audiogen/google_lyria2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.google_lyria2.GoogleLyria2Input` before anything is sent.
 
         Args:
@@ -556,7 +1222,149 @@ class AudiogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def microsoft_vibevoice(
+        self,
+        *,
+        script: str,
+        speaker_1: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_2: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_3: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_4: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def microsoft_vibevoice(
+        self,
+        *,
+        script: str,
+        speaker_1: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_2: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_3: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_4: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def microsoft_vibevoice(
         self,
@@ -622,11 +1430,15 @@ class AudiogenResource:
             | NotGiven
         ) = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues
         and voice cloning
 
-        Runs `audiogen/microsoft_vibevoice` and waits for its output. Inputs are validated by
+        Runs `audiogen/microsoft_vibevoice` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.microsoft_vibevoice.MicrosoftVibevoiceInput` before anything is sent.
 
         Args:
@@ -656,17 +1468,45 @@ class AudiogenResource:
             speaker_4=speaker_4,
             scale=scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_music1_5(
+        self,
+        *,
+        lyrics_prompt: str,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_music1_5(
+        self,
+        *,
+        lyrics_prompt: str,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_music1_5(
         self,
         *,
         lyrics_prompt: str,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax 1.5 Music: Generate music from text using Minimax 1.5 Music model.
 
-        Runs `audiogen/minimax_music1_5` and waits for its output. Inputs are validated by
+        Runs `audiogen/minimax_music1_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.minimax_music1_5.MinimaxMusic15Input` before anything is sent.
 
         Args:
@@ -680,7 +1520,157 @@ class AudiogenResource:
             lyrics_prompt=lyrics_prompt,
             prompt=prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_speech_02_hd(
+        self,
+        *,
+        text: str,
+        voice_id: (
+            Literal[
+                "Wise_Woman",
+                "Friendly_Person",
+                "Inspirational_girl",
+                "Deep_Voice_Man",
+                "Calm_Woman",
+                "Casual_Guy",
+                "Lively_Girl",
+                "Patient_Man",
+                "Young_Knight",
+                "Determined_Man",
+                "Lovely_Girl",
+                "Decent_Boy",
+                "Imposing_Manner",
+                "Elegant_Man",
+                "Abbess",
+                "Sweet_Girl_2",
+                "Exuberant_Girl",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speed: float | NotGiven = NOT_GIVEN,
+        volume: float | NotGiven = NOT_GIVEN,
+        pitch: int | NotGiven = NOT_GIVEN,
+        emotion: (
+            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        english_normalization: bool | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
+        bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
+        channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
+        language_boost: (
+            Literal[
+                "None",
+                "Automatic",
+                "Chinese",
+                "Chinese,Yue",
+                "English",
+                "Arabic",
+                "Russian",
+                "Spanish",
+                "French",
+                "Portuguese",
+                "German",
+                "Turkish",
+                "Dutch",
+                "Ukrainian",
+                "Vietnamese",
+                "Indonesian",
+                "Japanese",
+                "Italian",
+                "Korean",
+                "Thai",
+                "Polish",
+                "Romanian",
+                "Greek",
+                "Czech",
+                "Finnish",
+                "Hindi",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_speech_02_hd(
+        self,
+        *,
+        text: str,
+        voice_id: (
+            Literal[
+                "Wise_Woman",
+                "Friendly_Person",
+                "Inspirational_girl",
+                "Deep_Voice_Man",
+                "Calm_Woman",
+                "Casual_Guy",
+                "Lively_Girl",
+                "Patient_Man",
+                "Young_Knight",
+                "Determined_Man",
+                "Lovely_Girl",
+                "Decent_Boy",
+                "Imposing_Manner",
+                "Elegant_Man",
+                "Abbess",
+                "Sweet_Girl_2",
+                "Exuberant_Girl",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speed: float | NotGiven = NOT_GIVEN,
+        volume: float | NotGiven = NOT_GIVEN,
+        pitch: int | NotGiven = NOT_GIVEN,
+        emotion: (
+            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        english_normalization: bool | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
+        bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
+        channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
+        language_boost: (
+            Literal[
+                "None",
+                "Automatic",
+                "Chinese",
+                "Chinese,Yue",
+                "English",
+                "Arabic",
+                "Russian",
+                "Spanish",
+                "French",
+                "Portuguese",
+                "German",
+                "Turkish",
+                "Dutch",
+                "Ukrainian",
+                "Vietnamese",
+                "Indonesian",
+                "Japanese",
+                "Italian",
+                "Korean",
+                "Thai",
+                "Polish",
+                "Romanian",
+                "Greek",
+                "Czech",
+                "Finnish",
+                "Hindi",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_speech_02_hd(
         self,
@@ -750,12 +1740,16 @@ class AudiogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression,
         and multilingual capabilities. Optimized for high-fidelity applications like
         voiceovers and audiobooks.
 
-        Runs `audiogen/minimax_speech_02_hd` and waits for its output. Inputs are validated by
+        Runs `audiogen/minimax_speech_02_hd` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.minimax_speech_02_hd.MinimaxSpeech02HdInput` before anything is sent.
 
         Args:
@@ -797,7 +1791,47 @@ class AudiogenResource:
             channel=channel,
             language_boost=language_boost,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sonauto_text2music(
+        self,
+        *,
+        prompt: str,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sonauto_text2music(
+        self,
+        *,
+        prompt: str,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sonauto_text2music(
         self,
@@ -812,10 +1846,14 @@ class AudiogenResource:
         output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
         output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
         bpm: int | str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sonauto Text2Music: Generate music from text using Sonauto Text2Music model.
 
-        Runs `audiogen/sonauto_text2music` and waits for its output. Inputs are validated by
+        Runs `audiogen/sonauto_text2music` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.sonauto_text2music.SonautoText2musicInput` before anything is sent.
 
         Args:
@@ -860,7 +1898,53 @@ class AudiogenResource:
             output_bit_rate=output_bit_rate,
             bpm=bpm,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sonauto_text2music_extend(
+        self,
+        *,
+        audio_url: str | FileSource,
+        side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
+        extend_duration: int | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sonauto_text2music_extend(
+        self,
+        *,
+        audio_url: str | FileSource,
+        side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
+        extend_duration: int | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sonauto_text2music_extend(
         self,
@@ -878,10 +1962,14 @@ class AudiogenResource:
         output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
         output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
         bpm: int | str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sonauto Text2Music Extend: Extend a song using Sonauto Text2Music Extend model.
 
-        Runs `audiogen/sonauto_text2music_extend` and waits for its output. Inputs are validated by
+        Runs `audiogen/sonauto_text2music_extend` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.sonauto_text2music_extend.SonautoText2musicExtendInput` before anything is sent.
 
         Args:
@@ -935,14 +2023,64 @@ class AudiogenResource:
             output_bit_rate=output_bit_rate,
             bpm=bpm,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncAudiogenResource:
+class AsyncAudiogenResource(ModelNamespace):
     """Models of GenVR category `audiogen` (13), async."""
+
+    _label = "client.audiogen"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def ace_step_text2music(
+        self,
+        *,
+        tags: str,
+        lyrics: str | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        number_of_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        scheduler: Literal["euler", "heun"] | NotGiven = NOT_GIVEN,
+        guidance_type: Literal["apg", "cfg", "cfg_star"] | NotGiven = NOT_GIVEN,
+        granularity_scale: float | NotGiven = NOT_GIVEN,
+        guidance_interval: float | NotGiven = NOT_GIVEN,
+        guidance_interval_decay: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        min_guidance_scale: float | NotGiven = NOT_GIVEN,
+        tag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ace_step_text2music(
+        self,
+        *,
+        tags: str,
+        lyrics: str | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        number_of_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        scheduler: Literal["euler", "heun"] | NotGiven = NOT_GIVEN,
+        guidance_type: Literal["apg", "cfg", "cfg_star"] | NotGiven = NOT_GIVEN,
+        granularity_scale: float | NotGiven = NOT_GIVEN,
+        guidance_interval: float | NotGiven = NOT_GIVEN,
+        guidance_interval_decay: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        min_guidance_scale: float | NotGiven = NOT_GIVEN,
+        tag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ace_step_text2music(
         self,
@@ -961,10 +2099,14 @@ class AsyncAudiogenResource:
         min_guidance_scale: float | NotGiven = NOT_GIVEN,
         tag_guidance_scale: float | NotGiven = NOT_GIVEN,
         lyric_guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ace Step Text2Music: Generate music from text using Ace Step Text2Music model.
 
-        Runs `audiogen/ace_step_text2music` and waits for its output. Inputs are validated by
+        Runs `audiogen/ace_step_text2music` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.ace_step_text2music.AceStepText2musicInput` before anything is sent.
 
         Args:
@@ -1009,7 +2151,355 @@ class AsyncAudiogenResource:
             tag_guidance_scale=tag_guidance_scale,
             lyric_guidance_scale=lyric_guidance_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def cartesia_sonic2(
+        self,
+        *,
+        input: str | NotGiven = NOT_GIVEN,
+        voice: (
+            Literal[
+                "1920's radioman",
+                "alabama male",
+                "anime girl",
+                "anna",
+                "announcer man",
+                "asmr lady",
+                "australian customer support man",
+                "australian male",
+                "australian narrator lady",
+                "australian woman",
+                "barbershop man",
+                "brazilian young man",
+                "british customer support lady",
+                "british lady",
+                "british narration lady",
+                "british reading lady",
+                "california girl",
+                "calm french woman",
+                "calm lady",
+                "child",
+                "chinese call center man",
+                "chinese commercial man",
+                "chinese commercial woman",
+                "chinese female conversational",
+                "chinese woman narrator",
+                "classy british man",
+                "commercial lady",
+                "commercial man",
+                "confident british man",
+                "customer support lady",
+                "customer support man",
+                "doctor mischief",
+                "dutch confident man",
+                "dutch man",
+                "female nurse",
+                "french conversational lady",
+                "french narrator lady",
+                "french narrator man",
+                "friendly australian man",
+                "friendly brazilian man",
+                "friendly french man",
+                "friendly german man",
+                "friendly reading man",
+                "friendly sidekick",
+                "german conversation man",
+                "german conversational woman",
+                "german reporter man",
+                "german reporter woman",
+                "german storyteller man",
+                "german woman",
+                "helpful french lady",
+                "helpful woman",
+                "hindi calm man",
+                "hindi narrator man",
+                "hindi narrator woman",
+                "hindi reporter man",
+                "hinglish speaking lady",
+                "indian customer support lady",
+                "indian lady",
+                "indian man",
+                "italian calm man",
+                "italian narrator man",
+                "italian narrator woman",
+                "japanese children book",
+                "japanese male conversational",
+                "japanese man book",
+                "japanese woman conversational",
+                "john",
+                "kentucky man",
+                "kentucky woman",
+                "korean calm woman",
+                "korean narrator man",
+                "korean narrator woman",
+                "laidback woman",
+                "madame mischief",
+                "maria",
+                "meditation lady",
+                "mexican man",
+                "mexican woman",
+                "middle eastern woman",
+                "midwestern man",
+                "midwestern woman",
+                "movieman",
+                "new york man",
+                "new york woman",
+                "newslady",
+                "newsman",
+                "nonfiction man",
+                "pilot over intercom",
+                "pleasant brazilian lady",
+                "pleasant man",
+                "polish confident man",
+                "polish narrator man",
+                "polish narrator woman",
+                "polish young man",
+                "polite man",
+                "princess",
+                "professional woman",
+                "reading lady",
+                "reading man",
+                "reflective woman",
+                "russian calm lady",
+                "russian narrator man 1",
+                "russian narrator man 2",
+                "russian narrator woman",
+                "salesman",
+                "sarah",
+                "sarah curious",
+                "southern man",
+                "southern woman",
+                "spanish narrator lady",
+                "spanish narrator man",
+                "spanish-speaking lady",
+                "spanish-speaking man",
+                "spanish-speaking reporter man",
+                "spanish-speaking storyteller man",
+                "sportsman",
+                "stern french man",
+                "storyteller lady",
+                "swedish calm lady",
+                "swedish narrator man",
+                "sweet lady",
+                "teacher lady",
+                "the merchant",
+                "turkish calm man",
+                "turkish narrator man",
+                "tutorial man",
+                "wise guide man",
+                "wise lady",
+                "wise man",
+                "wizardman",
+                "yogaman",
+                "young spanish-speaking woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        language: (
+            Literal[
+                "en",
+                "fr",
+                "de",
+                "es",
+                "pt",
+                "zh",
+                "ja",
+                "hi",
+                "it",
+                "ko",
+                "nl",
+                "pl",
+                "ru",
+                "sv",
+                "tr",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        response_encoding: Literal["pcm_f32le"] | NotGiven = NOT_GIVEN,
+        response_format: Literal["wav", "mp3"] | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def cartesia_sonic2(
+        self,
+        *,
+        input: str | NotGiven = NOT_GIVEN,
+        voice: (
+            Literal[
+                "1920's radioman",
+                "alabama male",
+                "anime girl",
+                "anna",
+                "announcer man",
+                "asmr lady",
+                "australian customer support man",
+                "australian male",
+                "australian narrator lady",
+                "australian woman",
+                "barbershop man",
+                "brazilian young man",
+                "british customer support lady",
+                "british lady",
+                "british narration lady",
+                "british reading lady",
+                "california girl",
+                "calm french woman",
+                "calm lady",
+                "child",
+                "chinese call center man",
+                "chinese commercial man",
+                "chinese commercial woman",
+                "chinese female conversational",
+                "chinese woman narrator",
+                "classy british man",
+                "commercial lady",
+                "commercial man",
+                "confident british man",
+                "customer support lady",
+                "customer support man",
+                "doctor mischief",
+                "dutch confident man",
+                "dutch man",
+                "female nurse",
+                "french conversational lady",
+                "french narrator lady",
+                "french narrator man",
+                "friendly australian man",
+                "friendly brazilian man",
+                "friendly french man",
+                "friendly german man",
+                "friendly reading man",
+                "friendly sidekick",
+                "german conversation man",
+                "german conversational woman",
+                "german reporter man",
+                "german reporter woman",
+                "german storyteller man",
+                "german woman",
+                "helpful french lady",
+                "helpful woman",
+                "hindi calm man",
+                "hindi narrator man",
+                "hindi narrator woman",
+                "hindi reporter man",
+                "hinglish speaking lady",
+                "indian customer support lady",
+                "indian lady",
+                "indian man",
+                "italian calm man",
+                "italian narrator man",
+                "italian narrator woman",
+                "japanese children book",
+                "japanese male conversational",
+                "japanese man book",
+                "japanese woman conversational",
+                "john",
+                "kentucky man",
+                "kentucky woman",
+                "korean calm woman",
+                "korean narrator man",
+                "korean narrator woman",
+                "laidback woman",
+                "madame mischief",
+                "maria",
+                "meditation lady",
+                "mexican man",
+                "mexican woman",
+                "middle eastern woman",
+                "midwestern man",
+                "midwestern woman",
+                "movieman",
+                "new york man",
+                "new york woman",
+                "newslady",
+                "newsman",
+                "nonfiction man",
+                "pilot over intercom",
+                "pleasant brazilian lady",
+                "pleasant man",
+                "polish confident man",
+                "polish narrator man",
+                "polish narrator woman",
+                "polish young man",
+                "polite man",
+                "princess",
+                "professional woman",
+                "reading lady",
+                "reading man",
+                "reflective woman",
+                "russian calm lady",
+                "russian narrator man 1",
+                "russian narrator man 2",
+                "russian narrator woman",
+                "salesman",
+                "sarah",
+                "sarah curious",
+                "southern man",
+                "southern woman",
+                "spanish narrator lady",
+                "spanish narrator man",
+                "spanish-speaking lady",
+                "spanish-speaking man",
+                "spanish-speaking reporter man",
+                "spanish-speaking storyteller man",
+                "sportsman",
+                "stern french man",
+                "storyteller lady",
+                "swedish calm lady",
+                "swedish narrator man",
+                "sweet lady",
+                "teacher lady",
+                "the merchant",
+                "turkish calm man",
+                "turkish narrator man",
+                "tutorial man",
+                "wise guide man",
+                "wise lady",
+                "wise man",
+                "wizardman",
+                "yogaman",
+                "young spanish-speaking woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        language: (
+            Literal[
+                "en",
+                "fr",
+                "de",
+                "es",
+                "pt",
+                "zh",
+                "ja",
+                "hi",
+                "it",
+                "ko",
+                "nl",
+                "pl",
+                "ru",
+                "sv",
+                "tr",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        response_encoding: Literal["pcm_f32le"] | NotGiven = NOT_GIVEN,
+        response_format: Literal["wav", "mp3"] | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def cartesia_sonic2(
         self,
@@ -1178,11 +2668,15 @@ class AsyncAudiogenResource:
         sample_rate: Literal[16000, 24000, 44100, 48000] | NotGiven = NOT_GIVEN,
         stream: bool | NotGiven = NOT_GIVEN,
         model: Literal["cartesia/sonic-2", "cartesia/sonic"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Cartesia Sonic 2: Cartesia Sonic 2 is a text-to-speech model that generates realistic speech
         from text
 
-        Runs `audiogen/cartesia_sonic2` and waits for its output. Inputs are validated by
+        Runs `audiogen/cartesia_sonic2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.cartesia_sonic2.CartesiaSonic2Input` before anything is sent.
 
         Args:
@@ -1218,7 +2712,95 @@ class AsyncAudiogenResource:
             stream=stream,
             model=model,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def chatterbox_multilingual(
+        self,
+        *,
+        text: str,
+        language: (
+            Literal[
+                "ar",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "it",
+                "ja",
+                "ko",
+                "ms",
+                "nl",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sv",
+                "sw",
+                "tr",
+                "zh",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def chatterbox_multilingual(
+        self,
+        *,
+        text: str,
+        language: (
+            Literal[
+                "ar",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "it",
+                "ja",
+                "ko",
+                "ms",
+                "nl",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sv",
+                "sw",
+                "tr",
+                "zh",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def chatterbox_multilingual(
         self,
@@ -1257,11 +2839,15 @@ class AsyncAudiogenResource:
         temperature: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Chatterbox Multilingual: Generate realistic dialogue audio from text, including non-verbal
         cues and voice cloning
 
-        Runs `audiogen/chatterbox_multilingual` and waits for its output. Inputs are validated by
+        Runs `audiogen/chatterbox_multilingual` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.chatterbox_multilingual.ChatterboxMultilingualInput` before anything is sent.
 
         Args:
@@ -1296,7 +2882,37 @@ class AsyncAudiogenResource:
             cfg_weight=cfg_weight,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def chatterbox_tts(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def chatterbox_tts(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt_path: str | FileSource | NotGiven = NOT_GIVEN,
+        exaggeration: float | NotGiven = NOT_GIVEN,
+        cfg_weight: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def chatterbox_tts(
         self,
@@ -1306,11 +2922,15 @@ class AsyncAudiogenResource:
         exaggeration: float | NotGiven = NOT_GIVEN,
         cfg_weight: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Chatterbox TTS: Generate realistic dialogue audio from text, including non-verbal cues and
         voice cloning
 
-        Runs `audiogen/chatterbox_tts` and waits for its output. Inputs are validated by
+        Runs `audiogen/chatterbox_tts` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.chatterbox_tts.ChatterboxTtsInput` before anything is sent.
 
         Args:
@@ -1334,7 +2954,45 @@ class AsyncAudiogenResource:
             cfg_weight=cfg_weight,
             temperature=temperature,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def dia(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
+        speed_factor: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def dia(
+        self,
+        *,
+        text: str | NotGiven = NOT_GIVEN,
+        audio_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        max_new_tokens: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        top_p: float | NotGiven = NOT_GIVEN,
+        cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
+        speed_factor: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def dia(
         self,
@@ -1348,11 +3006,15 @@ class AsyncAudiogenResource:
         cfg_filter_top_k: int | NotGiven = NOT_GIVEN,
         speed_factor: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Dia: Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including
         non-verbal cues and voice cloning
 
-        Runs `audiogen/dia` and waits for its output. Inputs are validated by
+        Runs `audiogen/dia` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.dia.DiaInput` before anything is sent.
 
         Args:
@@ -1396,7 +3058,33 @@ class AsyncAudiogenResource:
             speed_factor=speed_factor,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def elevenlabs_sound_effects(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def elevenlabs_sound_effects(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def elevenlabs_sound_effects(
         self,
@@ -1404,10 +3092,14 @@ class AsyncAudiogenResource:
         text: str,
         duration_seconds: float | NotGiven = NOT_GIVEN,
         prompt_influence: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """ElevenLabs Sound Effects: Generate sound effects using ElevenLabs Sound Effects model.
 
-        Runs `audiogen/elevenlabs_sound_effects` and waits for its output. Inputs are validated by
+        Runs `audiogen/elevenlabs_sound_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.elevenlabs_sound_effects.ElevenlabsSoundEffectsInput` before anything is sent.
 
         Args:
@@ -1424,7 +3116,33 @@ class AsyncAudiogenResource:
             duration_seconds=duration_seconds,
             prompt_influence=prompt_influence,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def elevenlabs_sound_effects2(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def elevenlabs_sound_effects2(
+        self,
+        *,
+        text: str,
+        duration_seconds: float | NotGiven = NOT_GIVEN,
+        prompt_influence: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def elevenlabs_sound_effects2(
         self,
@@ -1432,10 +3150,14 @@ class AsyncAudiogenResource:
         text: str,
         duration_seconds: float | NotGiven = NOT_GIVEN,
         prompt_influence: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """ElevenLabs Sound Effects 2: Generate sound effects using ElevenLabs Sound Effects 2 model.
 
-        Runs `audiogen/elevenlabs_sound_effects2` and waits for its output. Inputs are validated by
+        Runs `audiogen/elevenlabs_sound_effects2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.elevenlabs_sound_effects2.ElevenlabsSoundEffects2Input` before anything is sent.
 
         Args:
@@ -1452,7 +3174,33 @@ class AsyncAudiogenResource:
             duration_seconds=duration_seconds,
             prompt_influence=prompt_influence,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_lyria2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_lyria2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_lyria2(
         self,
@@ -1460,11 +3208,15 @@ class AsyncAudiogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Lyria 2: Lyria 2 is a music generation model that produces 48kHz stereo audio through
         text-based prompts
 
-        Runs `audiogen/google_lyria2` and waits for its output. Inputs are validated by
+        Runs `audiogen/google_lyria2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.google_lyria2.GoogleLyria2Input` before anything is sent.
 
         Args:
@@ -1479,7 +3231,149 @@ class AsyncAudiogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def microsoft_vibevoice(
+        self,
+        *,
+        script: str,
+        speaker_1: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_2: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_3: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_4: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def microsoft_vibevoice(
+        self,
+        *,
+        script: str,
+        speaker_1: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_2: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_3: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        speaker_4: (
+            Literal[
+                "en-Alice_woman",
+                "en-Carter_man",
+                "en-Frank_man",
+                "en-Mary_woman_bgm",
+                "en-Maya_woman",
+                "in-Samuel_man",
+                "zh-Anchen_man_bgm",
+                "zh-Bowen_man",
+                "zh-Xinran_woman",
+            ]
+            | None
+            | NotGiven
+        ) = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def microsoft_vibevoice(
         self,
@@ -1545,11 +3439,15 @@ class AsyncAudiogenResource:
             | NotGiven
         ) = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Microsoft Vibe Voice: Generate realistic dialogue audio from text, including non-verbal cues
         and voice cloning
 
-        Runs `audiogen/microsoft_vibevoice` and waits for its output. Inputs are validated by
+        Runs `audiogen/microsoft_vibevoice` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.microsoft_vibevoice.MicrosoftVibevoiceInput` before anything is sent.
 
         Args:
@@ -1579,17 +3477,45 @@ class AsyncAudiogenResource:
             speaker_4=speaker_4,
             scale=scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_music1_5(
+        self,
+        *,
+        lyrics_prompt: str,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_music1_5(
+        self,
+        *,
+        lyrics_prompt: str,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_music1_5(
         self,
         *,
         lyrics_prompt: str,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax 1.5 Music: Generate music from text using Minimax 1.5 Music model.
 
-        Runs `audiogen/minimax_music1_5` and waits for its output. Inputs are validated by
+        Runs `audiogen/minimax_music1_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.minimax_music1_5.MinimaxMusic15Input` before anything is sent.
 
         Args:
@@ -1603,7 +3529,157 @@ class AsyncAudiogenResource:
             lyrics_prompt=lyrics_prompt,
             prompt=prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_speech_02_hd(
+        self,
+        *,
+        text: str,
+        voice_id: (
+            Literal[
+                "Wise_Woman",
+                "Friendly_Person",
+                "Inspirational_girl",
+                "Deep_Voice_Man",
+                "Calm_Woman",
+                "Casual_Guy",
+                "Lively_Girl",
+                "Patient_Man",
+                "Young_Knight",
+                "Determined_Man",
+                "Lovely_Girl",
+                "Decent_Boy",
+                "Imposing_Manner",
+                "Elegant_Man",
+                "Abbess",
+                "Sweet_Girl_2",
+                "Exuberant_Girl",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speed: float | NotGiven = NOT_GIVEN,
+        volume: float | NotGiven = NOT_GIVEN,
+        pitch: int | NotGiven = NOT_GIVEN,
+        emotion: (
+            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        english_normalization: bool | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
+        bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
+        channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
+        language_boost: (
+            Literal[
+                "None",
+                "Automatic",
+                "Chinese",
+                "Chinese,Yue",
+                "English",
+                "Arabic",
+                "Russian",
+                "Spanish",
+                "French",
+                "Portuguese",
+                "German",
+                "Turkish",
+                "Dutch",
+                "Ukrainian",
+                "Vietnamese",
+                "Indonesian",
+                "Japanese",
+                "Italian",
+                "Korean",
+                "Thai",
+                "Polish",
+                "Romanian",
+                "Greek",
+                "Czech",
+                "Finnish",
+                "Hindi",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_speech_02_hd(
+        self,
+        *,
+        text: str,
+        voice_id: (
+            Literal[
+                "Wise_Woman",
+                "Friendly_Person",
+                "Inspirational_girl",
+                "Deep_Voice_Man",
+                "Calm_Woman",
+                "Casual_Guy",
+                "Lively_Girl",
+                "Patient_Man",
+                "Young_Knight",
+                "Determined_Man",
+                "Lovely_Girl",
+                "Decent_Boy",
+                "Imposing_Manner",
+                "Elegant_Man",
+                "Abbess",
+                "Sweet_Girl_2",
+                "Exuberant_Girl",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        speed: float | NotGiven = NOT_GIVEN,
+        volume: float | NotGiven = NOT_GIVEN,
+        pitch: int | NotGiven = NOT_GIVEN,
+        emotion: (
+            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        english_normalization: bool | NotGiven = NOT_GIVEN,
+        sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
+        bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
+        channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
+        language_boost: (
+            Literal[
+                "None",
+                "Automatic",
+                "Chinese",
+                "Chinese,Yue",
+                "English",
+                "Arabic",
+                "Russian",
+                "Spanish",
+                "French",
+                "Portuguese",
+                "German",
+                "Turkish",
+                "Dutch",
+                "Ukrainian",
+                "Vietnamese",
+                "Indonesian",
+                "Japanese",
+                "Italian",
+                "Korean",
+                "Thai",
+                "Polish",
+                "Romanian",
+                "Greek",
+                "Czech",
+                "Finnish",
+                "Hindi",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_speech_02_hd(
         self,
@@ -1673,12 +3749,16 @@ class AsyncAudiogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Speech 02 HD: Text-to-Audio (T2A) that offers voice synthesis, emotional expression,
         and multilingual capabilities. Optimized for high-fidelity applications like
         voiceovers and audiobooks.
 
-        Runs `audiogen/minimax_speech_02_hd` and waits for its output. Inputs are validated by
+        Runs `audiogen/minimax_speech_02_hd` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.minimax_speech_02_hd.MinimaxSpeech02HdInput` before anything is sent.
 
         Args:
@@ -1720,7 +3800,47 @@ class AsyncAudiogenResource:
             channel=channel,
             language_boost=language_boost,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sonauto_text2music(
+        self,
+        *,
+        prompt: str,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sonauto_text2music(
+        self,
+        *,
+        prompt: str,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sonauto_text2music(
         self,
@@ -1735,10 +3855,14 @@ class AsyncAudiogenResource:
         output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
         output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
         bpm: int | str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sonauto Text2Music: Generate music from text using Sonauto Text2Music model.
 
-        Runs `audiogen/sonauto_text2music` and waits for its output. Inputs are validated by
+        Runs `audiogen/sonauto_text2music` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.sonauto_text2music.SonautoText2musicInput` before anything is sent.
 
         Args:
@@ -1783,7 +3907,53 @@ class AsyncAudiogenResource:
             output_bit_rate=output_bit_rate,
             bpm=bpm,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sonauto_text2music_extend(
+        self,
+        *,
+        audio_url: str | FileSource,
+        side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
+        extend_duration: int | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sonauto_text2music_extend(
+        self,
+        *,
+        audio_url: str | FileSource,
+        side: Literal["left", "right"] | NotGiven = NOT_GIVEN,
+        extend_duration: int | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        tags: list[str] | NotGiven = NOT_GIVEN,
+        lyrics_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        balance_strength: float | NotGiven = NOT_GIVEN,
+        num_songs: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
+        output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
+        bpm: int | str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sonauto_text2music_extend(
         self,
@@ -1801,10 +3971,14 @@ class AsyncAudiogenResource:
         output_format: Literal["flac", "mp3", "wav", "ogg", "m4a"] | NotGiven = NOT_GIVEN,
         output_bit_rate: Literal[128, 192, 256, 320] | NotGiven = NOT_GIVEN,
         bpm: int | str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sonauto Text2Music Extend: Extend a song using Sonauto Text2Music Extend model.
 
-        Runs `audiogen/sonauto_text2music_extend` and waits for its output. Inputs are validated by
+        Runs `audiogen/sonauto_text2music_extend` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.audiogen.sonauto_text2music_extend.SonautoText2musicExtendInput` before anything is sent.
 
         Args:
@@ -1858,4 +4032,6 @@ class AsyncAudiogenResource:
             output_bit_rate=output_bit_rate,
             bpm=bpm,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,59 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class Gen3dResource:
+class Gen3dResource(ModelNamespace):
     """Models of GenVR category `3dgen` (8)."""
+
+    _label = "client.gen3d"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def hunyuan2_3d(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan2_3d(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan2_3d(
         self,
@@ -30,10 +66,14 @@ class Gen3dResource:
         seed: int | NotGiven = NOT_GIVEN,
         octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan 2 - 3D: Generate 3D models using Tencent's Hunyuan 2.3D model.
 
-        Runs `3dgen/hunyuan2_3d` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan2_3d` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
@@ -56,7 +96,45 @@ class Gen3dResource:
             octree_resolution=octree_resolution,
             remove_background=remove_background,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan2_3d_2_1(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_facenum: int | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        generate_texture: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan2_3d_2_1(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_facenum: int | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        generate_texture: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan2_3d_2_1(
         self,
@@ -70,10 +148,14 @@ class Gen3dResource:
         octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         generate_texture: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan 2.1 - 3D: Generate 3D models using Tencent's Hunyuan 3D 2.1 model.
 
-        Runs `3dgen/hunyuan2_3d_2_1` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan2_3d_2_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
@@ -104,7 +186,53 @@ class Gen3dResource:
             remove_background=remove_background,
             generate_texture=generate_texture,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan_3d_2mv(
+        self,
+        *,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: int | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        target_face_num: int | NotGiven = NOT_GIVEN,
+        file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan_3d_2mv(
+        self,
+        *,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: int | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        target_face_num: int | NotGiven = NOT_GIVEN,
+        file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan_3d_2mv(
         self,
@@ -122,10 +250,14 @@ class Gen3dResource:
         randomize_seed: bool | NotGiven = NOT_GIVEN,
         target_face_num: int | NotGiven = NOT_GIVEN,
         file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan 3D 2MV: Generate 3D models using Tencent's Hunyuan 3D 2MV model.
 
-        Runs `3dgen/hunyuan_3d_2mv` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan_3d_2mv` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
@@ -161,15 +293,42 @@ class Gen3dResource:
             target_face_num=target_face_num,
             file_type=file_type,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hyper3d_rodin_v2(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hyper3d_rodin_v2(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> Job: ...
 
     def hyper3d_rodin_v2(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | Job:
         """Hyper 3D Rodin v2: Generate 3D models using Hyper 3D Rodin v2 model.
 
-        Runs `3dgen/hyper3d_rodin_v2` and waits for its output. Inputs are validated by
+        Runs `3dgen/hyper3d_rodin_v2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hyper3d_rodin_v2.Hyper3dRodinV2Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -177,15 +336,42 @@ class Gen3dResource:
         from genvr.models.gen3d.hyper3d_rodin_v2 import Hyper3dRodinV2Input
 
         params_model = Hyper3dRodinV2Input.from_call(**params)
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def meshy3d_v6(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    def meshy3d_v6(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> Job: ...
 
     def meshy3d_v6(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | Job:
         """Meshy 3D v6: Generate 3D models using Meshy 3D v6 model.
 
-        Runs `3dgen/meshy3d_v6` and waits for its output. Inputs are validated by
+        Runs `3dgen/meshy3d_v6` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.meshy3d_v6.Meshy3dV6Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -193,7 +379,99 @@ class Gen3dResource:
         from genvr.models.gen3d.meshy3d_v6 import Meshy3dV6Input
 
         params_model = Meshy3dV6Input.from_call(**params)
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def panorama(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+                "custom",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        model: Literal["dev", "schnell"] | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        extra_lora: str | NotGiven = NOT_GIVEN,
+        extra_lora_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def panorama(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+                "custom",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        model: Literal["dev", "schnell"] | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        extra_lora: str | NotGiven = NOT_GIVEN,
+        extra_lora_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def panorama(
         self,
@@ -234,10 +512,14 @@ class Gen3dResource:
         lora_scale: float | NotGiven = NOT_GIVEN,
         extra_lora: str | NotGiven = NOT_GIVEN,
         extra_lora_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Panorama: Generate panoramic images using Flux 360 model.
 
-        Runs `3dgen/panorama` and waits for its output. Inputs are validated by
+        Runs `3dgen/panorama` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.panorama.PanoramaInput` before anything is sent.
 
         Args:
@@ -325,7 +607,55 @@ class Gen3dResource:
             extra_lora=extra_lora,
             extra_lora_scale=extra_lora_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def trellis(
+        self,
+        *,
+        images: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        generate_color: bool | NotGiven = NOT_GIVEN,
+        generate_normal: bool | NotGiven = NOT_GIVEN,
+        generate_model: bool | NotGiven = NOT_GIVEN,
+        save_gaussian_ply: bool | NotGiven = NOT_GIVEN,
+        return_no_background: bool | NotGiven = NOT_GIVEN,
+        ss_guidance_strength: float | NotGiven = NOT_GIVEN,
+        ss_sampling_steps: int | NotGiven = NOT_GIVEN,
+        slat_guidance_strength: float | NotGiven = NOT_GIVEN,
+        slat_sampling_steps: int | NotGiven = NOT_GIVEN,
+        mesh_simplify: float | NotGiven = NOT_GIVEN,
+        texture_size: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def trellis(
+        self,
+        *,
+        images: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        generate_color: bool | NotGiven = NOT_GIVEN,
+        generate_normal: bool | NotGiven = NOT_GIVEN,
+        generate_model: bool | NotGiven = NOT_GIVEN,
+        save_gaussian_ply: bool | NotGiven = NOT_GIVEN,
+        return_no_background: bool | NotGiven = NOT_GIVEN,
+        ss_guidance_strength: float | NotGiven = NOT_GIVEN,
+        ss_sampling_steps: int | NotGiven = NOT_GIVEN,
+        slat_guidance_strength: float | NotGiven = NOT_GIVEN,
+        slat_sampling_steps: int | NotGiven = NOT_GIVEN,
+        mesh_simplify: float | NotGiven = NOT_GIVEN,
+        texture_size: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def trellis(
         self,
@@ -344,10 +674,14 @@ class Gen3dResource:
         slat_sampling_steps: int | NotGiven = NOT_GIVEN,
         mesh_simplify: float | NotGiven = NOT_GIVEN,
         texture_size: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Trellis: GenVR's 3D generation toolkit.
 
-        Runs `3dgen/trellis` and waits for its output. Inputs are validated by
+        Runs `3dgen/trellis` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
@@ -391,7 +725,73 @@ class Gen3dResource:
             mesh_simplify=mesh_simplify,
             texture_size=texture_size,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def tripo3d_2_5(
+        self,
+        *,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        pbr: bool | NotGiven = NOT_GIVEN,
+        texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
+        texture_seed: int | NotGiven = NOT_GIVEN,
+        auto_size: bool | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "",
+                "person:person2cartoon",
+                "object:clay",
+                "object:steampunk",
+                "animal:venom",
+                "object:barbie",
+                "object:christmas",
+                "gold",
+                "ancient_bronze",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        quad: bool | NotGiven = NOT_GIVEN,
+        texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
+        orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def tripo3d_2_5(
+        self,
+        *,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        pbr: bool | NotGiven = NOT_GIVEN,
+        texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
+        texture_seed: int | NotGiven = NOT_GIVEN,
+        auto_size: bool | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "",
+                "person:person2cartoon",
+                "object:clay",
+                "object:steampunk",
+                "animal:venom",
+                "object:barbie",
+                "object:christmas",
+                "gold",
+                "ancient_bronze",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        quad: bool | NotGiven = NOT_GIVEN,
+        texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
+        orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def tripo3d_2_5(
         self,
@@ -419,10 +819,14 @@ class Gen3dResource:
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Tripo 3D 2.5: Generate 3D models using Tripo 3D 2.5 model.
 
-        Runs `3dgen/tripo3d_2_5` and waits for its output. Inputs are validated by
+        Runs `3dgen/tripo3d_2_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.tripo3d_2_5.Tripo3d25Input` before anything is sent.
 
         Args:
@@ -473,14 +877,48 @@ class Gen3dResource:
             texture_alignment=texture_alignment,
             orientation=orientation,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncGen3dResource:
+class AsyncGen3dResource(ModelNamespace):
     """Models of GenVR category `3dgen` (8), async."""
+
+    _label = "client.gen3d"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def hunyuan2_3d(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan2_3d(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan2_3d(
         self,
@@ -491,10 +929,14 @@ class AsyncGen3dResource:
         seed: int | NotGiven = NOT_GIVEN,
         octree_resolution: Literal[256, 384, 512] | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan 2 - 3D: Generate 3D models using Tencent's Hunyuan 2.3D model.
 
-        Runs `3dgen/hunyuan2_3d` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan2_3d` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan2_3d.Hunyuan23dInput` before anything is sent.
 
         Args:
@@ -517,7 +959,45 @@ class AsyncGen3dResource:
             octree_resolution=octree_resolution,
             remove_background=remove_background,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan2_3d_2_1(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_facenum: int | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        generate_texture: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan2_3d_2_1(
+        self,
+        *,
+        image: str | FileSource,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_facenum: int | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        generate_texture: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan2_3d_2_1(
         self,
@@ -531,10 +1011,14 @@ class AsyncGen3dResource:
         octree_resolution: Literal[196, 256, 384, 512] | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         generate_texture: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan 2.1 - 3D: Generate 3D models using Tencent's Hunyuan 3D 2.1 model.
 
-        Runs `3dgen/hunyuan2_3d_2_1` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan2_3d_2_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan2_3d_2_1.Hunyuan23d21Input` before anything is sent.
 
         Args:
@@ -565,7 +1049,53 @@ class AsyncGen3dResource:
             remove_background=remove_background,
             generate_texture=generate_texture,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan_3d_2mv(
+        self,
+        *,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: int | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        target_face_num: int | NotGiven = NOT_GIVEN,
+        file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan_3d_2mv(
+        self,
+        *,
+        front_image: str | FileSource,
+        back_image: str | FileSource | NotGiven = NOT_GIVEN,
+        left_image: str | FileSource | NotGiven = NOT_GIVEN,
+        right_image: str | FileSource | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        octree_resolution: int | NotGiven = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        num_chunks: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        target_face_num: int | NotGiven = NOT_GIVEN,
+        file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan_3d_2mv(
         self,
@@ -583,10 +1113,14 @@ class AsyncGen3dResource:
         randomize_seed: bool | NotGiven = NOT_GIVEN,
         target_face_num: int | NotGiven = NOT_GIVEN,
         file_type: Literal["glb", "obj", "ply", "stl"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan 3D 2MV: Generate 3D models using Tencent's Hunyuan 3D 2MV model.
 
-        Runs `3dgen/hunyuan_3d_2mv` and waits for its output. Inputs are validated by
+        Runs `3dgen/hunyuan_3d_2mv` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hunyuan_3d_2mv.Hunyuan3d2mvInput` before anything is sent.
 
         Args:
@@ -622,15 +1156,42 @@ class AsyncGen3dResource:
             target_face_num=target_face_num,
             file_type=file_type,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hyper3d_rodin_v2(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hyper3d_rodin_v2(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> AsyncJob: ...
 
     async def hyper3d_rodin_v2(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | AsyncJob:
         """Hyper 3D Rodin v2: Generate 3D models using Hyper 3D Rodin v2 model.
 
-        Runs `3dgen/hyper3d_rodin_v2` and waits for its output. Inputs are validated by
+        Runs `3dgen/hyper3d_rodin_v2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.hyper3d_rodin_v2.Hyper3dRodinV2Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -638,15 +1199,42 @@ class AsyncGen3dResource:
         from genvr.models.gen3d.hyper3d_rodin_v2 import Hyper3dRodinV2Input
 
         params_model = Hyper3dRodinV2Input.from_call(**params)
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def meshy3d_v6(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def meshy3d_v6(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> AsyncJob: ...
 
     async def meshy3d_v6(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | AsyncJob:
         """Meshy 3D v6: Generate 3D models using Meshy 3D v6 model.
 
-        Runs `3dgen/meshy3d_v6` and waits for its output. Inputs are validated by
+        Runs `3dgen/meshy3d_v6` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.meshy3d_v6.Meshy3dV6Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -654,7 +1242,99 @@ class AsyncGen3dResource:
         from genvr.models.gen3d.meshy3d_v6 import Meshy3dV6Input
 
         params_model = Meshy3dV6Input.from_call(**params)
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def panorama(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+                "custom",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        model: Literal["dev", "schnell"] | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        extra_lora: str | NotGiven = NOT_GIVEN,
+        extra_lora_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def panorama(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+                "custom",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        model: Literal["dev", "schnell"] | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        extra_lora: str | NotGiven = NOT_GIVEN,
+        extra_lora_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def panorama(
         self,
@@ -695,10 +1375,14 @@ class AsyncGen3dResource:
         lora_scale: float | NotGiven = NOT_GIVEN,
         extra_lora: str | NotGiven = NOT_GIVEN,
         extra_lora_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Panorama: Generate panoramic images using Flux 360 model.
 
-        Runs `3dgen/panorama` and waits for its output. Inputs are validated by
+        Runs `3dgen/panorama` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.panorama.PanoramaInput` before anything is sent.
 
         Args:
@@ -786,7 +1470,55 @@ class AsyncGen3dResource:
             extra_lora=extra_lora,
             extra_lora_scale=extra_lora_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def trellis(
+        self,
+        *,
+        images: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        generate_color: bool | NotGiven = NOT_GIVEN,
+        generate_normal: bool | NotGiven = NOT_GIVEN,
+        generate_model: bool | NotGiven = NOT_GIVEN,
+        save_gaussian_ply: bool | NotGiven = NOT_GIVEN,
+        return_no_background: bool | NotGiven = NOT_GIVEN,
+        ss_guidance_strength: float | NotGiven = NOT_GIVEN,
+        ss_sampling_steps: int | NotGiven = NOT_GIVEN,
+        slat_guidance_strength: float | NotGiven = NOT_GIVEN,
+        slat_sampling_steps: int | NotGiven = NOT_GIVEN,
+        mesh_simplify: float | NotGiven = NOT_GIVEN,
+        texture_size: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def trellis(
+        self,
+        *,
+        images: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        randomize_seed: bool | NotGiven = NOT_GIVEN,
+        generate_color: bool | NotGiven = NOT_GIVEN,
+        generate_normal: bool | NotGiven = NOT_GIVEN,
+        generate_model: bool | NotGiven = NOT_GIVEN,
+        save_gaussian_ply: bool | NotGiven = NOT_GIVEN,
+        return_no_background: bool | NotGiven = NOT_GIVEN,
+        ss_guidance_strength: float | NotGiven = NOT_GIVEN,
+        ss_sampling_steps: int | NotGiven = NOT_GIVEN,
+        slat_guidance_strength: float | NotGiven = NOT_GIVEN,
+        slat_sampling_steps: int | NotGiven = NOT_GIVEN,
+        mesh_simplify: float | NotGiven = NOT_GIVEN,
+        texture_size: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def trellis(
         self,
@@ -805,10 +1537,14 @@ class AsyncGen3dResource:
         slat_sampling_steps: int | NotGiven = NOT_GIVEN,
         mesh_simplify: float | NotGiven = NOT_GIVEN,
         texture_size: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Trellis: GenVR's 3D generation toolkit.
 
-        Runs `3dgen/trellis` and waits for its output. Inputs are validated by
+        Runs `3dgen/trellis` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.trellis.TrellisInput` before anything is sent.
 
         Args:
@@ -852,7 +1588,73 @@ class AsyncGen3dResource:
             mesh_simplify=mesh_simplify,
             texture_size=texture_size,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def tripo3d_2_5(
+        self,
+        *,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        pbr: bool | NotGiven = NOT_GIVEN,
+        texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
+        texture_seed: int | NotGiven = NOT_GIVEN,
+        auto_size: bool | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "",
+                "person:person2cartoon",
+                "object:clay",
+                "object:steampunk",
+                "animal:venom",
+                "object:barbie",
+                "object:christmas",
+                "gold",
+                "ancient_bronze",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        quad: bool | NotGiven = NOT_GIVEN,
+        texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
+        orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def tripo3d_2_5(
+        self,
+        *,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        pbr: bool | NotGiven = NOT_GIVEN,
+        texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
+        texture_seed: int | NotGiven = NOT_GIVEN,
+        auto_size: bool | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "",
+                "person:person2cartoon",
+                "object:clay",
+                "object:steampunk",
+                "animal:venom",
+                "object:barbie",
+                "object:christmas",
+                "gold",
+                "ancient_bronze",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        quad: bool | NotGiven = NOT_GIVEN,
+        texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
+        orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def tripo3d_2_5(
         self,
@@ -880,10 +1682,14 @@ class AsyncGen3dResource:
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Tripo 3D 2.5: Generate 3D models using Tripo 3D 2.5 model.
 
-        Runs `3dgen/tripo3d_2_5` and waits for its output. Inputs are validated by
+        Runs `3dgen/tripo3d_2_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.gen3d.tripo3d_2_5.Tripo3d25Input` before anything is sent.
 
         Args:
@@ -934,4 +1740,6 @@ class AsyncGen3dResource:
             texture_alignment=texture_alignment,
             orientation=orientation,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,67 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class ImagegenResource:
+class ImagegenResource(ModelNamespace):
     """Models of GenVR category `imagegen` (36)."""
+
+    _label = "client.imagegen"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def bytedance_dreamina3_1(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_dreamina3_1(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_dreamina3_1(
         self,
@@ -34,10 +78,14 @@ class ImagegenResource:
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Dreamina 3.1: Generate images using Bytedance Dreamina 3.1 model
 
-        Runs `imagegen/bytedance_dreamina3_1` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_dreamina3_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_dreamina3_1.BytedanceDreamina31Input` before anything is sent.
 
         Args:
@@ -65,7 +113,45 @@ class ImagegenResource:
             height=height,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedream3(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
+        ) = NOT_GIVEN,
+        size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedream3(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
+        ) = NOT_GIVEN,
+        size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedream3(
         self,
@@ -79,10 +165,14 @@ class ImagegenResource:
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedream 3: Generate images using Bytedance Seedream 3 model
 
-        Runs `imagegen/bytedance_seedream3` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_seedream3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_seedream3.BytedanceSeedream3Input` before anything is sent.
 
         Args:
@@ -111,7 +201,57 @@ class ImagegenResource:
             height=height,
             guidance_scale=guidance_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedream4(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedream4(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedream4(
         self,
@@ -131,10 +271,14 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedream 4: Generate images using Bytedance Seedream 4 model
 
-        Runs `imagegen/bytedance_seedream4` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_seedream4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_seedream4.BytedanceSeedream4Input` before anything is sent.
 
         Args:
@@ -157,7 +301,67 @@ class ImagegenResource:
             seed=seed,
             enable_safety_checker=enable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux1_0_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base Model",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 💥 (more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux1_0_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base Model",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 💥 (more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux1_0_fast(
         self,
@@ -182,10 +386,14 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux 1.0 Fast: Run Flux 1.0 fast model
 
-        Runs `imagegen/flux1_0_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_0_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_0_fast.Flux10FastInput` before anything is sent.
 
         Args:
@@ -220,7 +428,53 @@ class ImagegenResource:
             speed_mode=speed_mode,
             megapixels=megapixels,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux1_1_pro(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux1_1_pro(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux1_1_pro(
         self,
@@ -238,10 +492,14 @@ class ImagegenResource:
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux 1.1 Pro: Run Flux 1.1 pro model
 
-        Runs `imagegen/flux1_1_pro` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_1_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_1_pro.Flux11ProInput` before anything is sent.
 
         Args:
@@ -284,7 +542,49 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux1_1_pro_ultra(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        image_prompt_strength: float | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        raw: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux1_1_pro_ultra(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        image_prompt_strength: float | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        raw: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux1_1_pro_ultra(
         self,
@@ -300,10 +600,14 @@ class ImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux 1.1 Pro Ultra: Run Flux 1.1 pro ultra model
 
-        Runs `imagegen/flux1_1_pro_ultra` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_1_pro_ultra` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_1_pro_ultra.Flux11ProUltraInput` before anything is sent.
 
         Args:
@@ -334,7 +638,67 @@ class ImagegenResource:
             raw=raw,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_dev(
+        self,
+        *,
+        prompt: str,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an eye 👁️",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_dev(
+        self,
+        *,
+        prompt: str,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an eye 👁️",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_dev(
         self,
@@ -359,10 +723,14 @@ class ImagegenResource:
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Dev: Generate images using Flux Dev model
 
-        Runs `imagegen/flux_dev` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux_dev.FluxDevInput` before anything is sent.
 
         Args:
@@ -392,7 +760,67 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_spro_dev(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_spro_dev(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_spro_dev(
         self,
@@ -417,10 +845,14 @@ class ImagegenResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Spro Dev: Generate images using Flux Spro Dev model
 
-        Runs `imagegen/flux_spro_dev` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux_spro_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
@@ -460,7 +892,49 @@ class ImagegenResource:
             output_format=output_format,
             acceleration=acceleration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def freepik_f_lite(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def freepik_f_lite(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def freepik_f_lite(
         self,
@@ -476,10 +950,14 @@ class ImagegenResource:
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Freepik F Lite: Generate images using Freepik F Lite model
 
-        Runs `imagegen/freepik_f_lite` and waits for its output. Inputs are validated by
+        Runs `imagegen/freepik_f_lite` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.freepik_f_lite.FreepikFLiteInput` before anything is sent.
 
         Args:
@@ -505,7 +983,37 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_imagen3(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_imagen3(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_imagen3(
         self,
@@ -515,11 +1023,15 @@ class ImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Imagen 3: Generate images using Google's highest quality image generation model
         (Imagen 3 model)
 
-        Runs `imagegen/google_imagen3` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen3.GoogleImagen3Input` before anything is sent.
 
         Args:
@@ -540,7 +1052,37 @@ class ImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_imagen4(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_imagen4(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_imagen4(
         self,
@@ -550,11 +1092,15 @@ class ImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Imagen 4: Generate images using Google's highest quality image generation model
         (Imagen 4 model)
 
-        Runs `imagegen/google_imagen4` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4.GoogleImagen4Input` before anything is sent.
 
         Args:
@@ -575,7 +1121,37 @@ class ImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_imagen4_fast(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_imagen4_fast(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_imagen4_fast(
         self,
@@ -585,11 +1161,15 @@ class ImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model
         (Imagen 4 Fast model)
 
-        Runs `imagegen/google_imagen4_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4_fast.GoogleImagen4FastInput` before anything is sent.
 
         Args:
@@ -610,7 +1190,37 @@ class ImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_imagen4_ultra(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_imagen4_ultra(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_imagen4_ultra(
         self,
@@ -620,11 +1230,15 @@ class ImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model
         (Imagen 4 Ultra model)
 
-        Runs `imagegen/google_imagen4_ultra` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4_ultra` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4_ultra.GoogleImagen4UltraInput` before anything is sent.
 
         Args:
@@ -645,7 +1259,37 @@ class ImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_nano_banana(
         self,
@@ -655,10 +1299,14 @@ class ImagegenResource:
             Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Nano Banana: Generate images using Google Nano Banana model
 
-        Runs `imagegen/google_nano_banana` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_nano_banana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_nano_banana.GoogleNanoBananaInput` before anything is sent.
 
         Args:
@@ -672,7 +1320,37 @@ class ImagegenResource:
             prompt=prompt,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def gpt_image1(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def gpt_image1(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def gpt_image1(
         self,
@@ -682,10 +1360,14 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """GPT Image 1: Generate images using GPT Image 1 model
 
-        Runs `imagegen/gpt_image1` and waits for its output. Inputs are validated by
+        Runs `imagegen/gpt_image1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.gpt_image1.GptImage1Input` before anything is sent.
 
         Args:
@@ -707,7 +1389,49 @@ class ImagegenResource:
             quality=quality,
             background=background,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hidream_e1_full(
+        self,
+        *,
+        edit_instruction: str,
+        image_url: str | FileSource,
+        target_image_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        image_guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hidream_e1_full(
+        self,
+        *,
+        edit_instruction: str,
+        image_url: str | FileSource,
+        target_image_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        image_guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hidream_e1_full(
         self,
@@ -723,10 +1447,14 @@ class ImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hidream E1 Full: Generate images using Hidream E1 image to image model
 
-        Runs `imagegen/hidream_e1_full` and waits for its output. Inputs are validated by
+        Runs `imagegen/hidream_e1_full` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hidream_e1_full.HidreamE1FullInput` before anything is sent.
 
         Args:
@@ -768,7 +1496,79 @@ class ImagegenResource:
             enable_safety_checker=enable_safety_checker,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hidream_l1_full(
+        self,
+        *,
+        prompt: str,
+        model_type: Literal["full"] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Unsqueezed 🍋 (highest quality)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "1024 × 1024 (Square)",
+                "768 × 1360 (Portrait)",
+                "1360 × 768 (Landscape)",
+                "880 × 1168 (Portrait)",
+                "1168 × 880 (Landscape)",
+                "1248 × 832 (Landscape)",
+                "832 × 1248 (Portrait)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hidream_l1_full(
+        self,
+        *,
+        prompt: str,
+        model_type: Literal["full"] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Unsqueezed 🍋 (highest quality)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "1024 × 1024 (Square)",
+                "768 × 1360 (Portrait)",
+                "1360 × 768 (Landscape)",
+                "880 × 1168 (Portrait)",
+                "1168 × 880 (Landscape)",
+                "1248 × 832 (Landscape)",
+                "832 × 1248 (Portrait)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hidream_l1_full(
         self,
@@ -799,10 +1599,14 @@ class ImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hidream L1 Full: Generate images using Hidream L1 Full model
 
-        Runs `imagegen/hidream_l1_full` and waits for its output. Inputs are validated by
+        Runs `imagegen/hidream_l1_full` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hidream_l1_full.HidreamL1FullInput` before anything is sent.
 
         Args:
@@ -830,7 +1634,83 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def higgsfield_soul(
+        self,
+        *,
+        prompt: str,
+        width_and_height: (
+            Literal[
+                "1152x2048",
+                "2048x1152",
+                "2048x1536",
+                "1536x2048",
+                "1344x2016",
+                "2016x1344",
+                "960x1696",
+                "1536x1536",
+                "1536x1152",
+                "1696x960",
+                "1152x1536",
+                "1120x1680",
+                "1680x1120",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        style_id: str | NotGiven = NOT_GIVEN,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        quality: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        custom_reference_id: str | NotGiven = NOT_GIVEN,
+        custom_reference_strength: float | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def higgsfield_soul(
+        self,
+        *,
+        prompt: str,
+        width_and_height: (
+            Literal[
+                "1152x2048",
+                "2048x1152",
+                "2048x1536",
+                "1536x2048",
+                "1344x2016",
+                "2016x1344",
+                "960x1696",
+                "1536x1536",
+                "1536x1152",
+                "1696x960",
+                "1152x1536",
+                "1120x1680",
+                "1680x1120",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        style_id: str | NotGiven = NOT_GIVEN,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        quality: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        custom_reference_id: str | NotGiven = NOT_GIVEN,
+        custom_reference_strength: float | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def higgsfield_soul(
         self,
@@ -863,10 +1743,14 @@ class ImagegenResource:
         custom_reference_strength: float | NotGiven = NOT_GIVEN,
         image_reference: str | FileSource | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Higgsfield Soul: Generate images using Higgsfield Soul model
 
-        Runs `imagegen/higgsfield_soul` and waits for its output. Inputs are validated by
+        Runs `imagegen/higgsfield_soul` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.higgsfield_soul.HiggsfieldSoulInput` before anything is sent.
 
         Args:
@@ -905,7 +1789,65 @@ class ImagegenResource:
             image_reference=image_reference,
             batch_size=batch_size,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan2_1_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_reprompt: bool | NotGiven = NOT_GIVEN,
+        use_refiner: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan2_1_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_reprompt: bool | NotGiven = NOT_GIVEN,
+        use_refiner: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan2_1_image(
         self,
@@ -929,10 +1871,14 @@ class ImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         use_reprompt: bool | NotGiven = NOT_GIVEN,
         use_refiner: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan 2.1 Image: Generate images using Hunyuan 2.1 Image model
 
-        Runs `imagegen/hunyuan2_1_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/hunyuan2_1_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hunyuan2_1_image.Hunyuan21ImageInput` before anything is sent.
 
         Args:
@@ -965,7 +1911,69 @@ class ImagegenResource:
             use_reprompt=use_reprompt,
             use_refiner=use_refiner,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan3_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan3_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan3_image(
         self,
@@ -991,10 +1999,14 @@ class ImagegenResource:
         sync_mode: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan 3 Image: Generate images using Hunyuan 3 Image model
 
-        Runs `imagegen/hunyuan3_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/hunyuan3_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hunyuan3_image.Hunyuan3ImageInput` before anything is sent.
 
         Args:
@@ -1035,7 +2047,207 @@ class ImagegenResource:
             output_format=output_format,
             enable_prompt_expansion=enable_prompt_expansion,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ideogram_v2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ideogram_v2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ideogram_v2(
         self,
@@ -1130,10 +2342,14 @@ class ImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ideogram V2: Run Ideogram V2 model.
 
-        Runs `imagegen/ideogram_v2` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v2.IdeogramV2Input` before anything is sent.
 
         Args:
@@ -1173,7 +2389,235 @@ class ImagegenResource:
             style_type=style_type,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ideogram_v3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ideogram_v3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ideogram_v3(
         self,
@@ -1282,10 +2726,14 @@ class ImagegenResource:
         ) = NOT_GIVEN,
         style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ideogram V3: Generate images using Ideogram V3 model
 
-        Runs `imagegen/ideogram_v3` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v3.IdeogramV3Input` before anything is sent.
 
         Args:
@@ -1326,7 +2774,235 @@ class ImagegenResource:
             style_reference_images=style_reference_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ideogram_v3_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ideogram_v3_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ideogram_v3_fast(
         self,
@@ -1435,10 +3111,14 @@ class ImagegenResource:
         ) = NOT_GIVEN,
         style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ideogram V3 Fast: Generate images using Ideogram V3 Fast model
 
-        Runs `imagegen/ideogram_v3_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v3_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v3_fast.IdeogramV3FastInput` before anything is sent.
 
         Args:
@@ -1479,7 +3159,35 @@ class ImagegenResource:
             style_reference_images=style_reference_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def imagineart1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def imagineart1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def imagineart1(
         self,
@@ -1488,10 +3196,14 @@ class ImagegenResource:
         aspect_ratio: (
             Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """ImagineArt 1: Generate images using ImagineArt 1 model
 
-        Runs `imagegen/imagineart1` and waits for its output. Inputs are validated by
+        Runs `imagegen/imagineart1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.imagineart1.Imagineart1Input` before anything is sent.
 
         Args:
@@ -1505,7 +3217,125 @@ class ImagegenResource:
             prompt=prompt,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def leanardo_lucid_origin(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "bokeh",
+                "cinematic",
+                "cinematic_close_up",
+                "creative",
+                "dynamic",
+                "fashion",
+                "film",
+                "food",
+                "hdr",
+                "long_exposure",
+                "macro",
+                "minimalist",
+                "monochrome",
+                "moody",
+                "neutral",
+                "none",
+                "portrait",
+                "retro",
+                "stock_photo",
+                "unprocessed",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def leanardo_lucid_origin(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "bokeh",
+                "cinematic",
+                "cinematic_close_up",
+                "creative",
+                "dynamic",
+                "fashion",
+                "film",
+                "food",
+                "hdr",
+                "long_exposure",
+                "macro",
+                "minimalist",
+                "monochrome",
+                "moody",
+                "neutral",
+                "none",
+                "portrait",
+                "retro",
+                "stock_photo",
+                "unprocessed",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def leanardo_lucid_origin(
         self,
@@ -1559,10 +3389,14 @@ class ImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Leanardo Lucid Origin: Generate images using Leanardo Lucid Origin model
 
-        Runs `imagegen/leanardo_lucid_origin` and waits for its output. Inputs are validated by
+        Runs `imagegen/leanardo_lucid_origin` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.leanardo_lucid_origin.LeanardoLucidOriginInput` before anything is sent.
 
         Args:
@@ -1589,7 +3423,133 @@ class ImagegenResource:
             num_images=num_images,
             style=style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def leanardo_pheonix1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "3d_render",
+                "bokeh",
+                "cinematic",
+                "cinematic_concept",
+                "creative",
+                "dynamic",
+                "fashion",
+                "graphic_design_pop_art",
+                "graphic_design_vector",
+                "hdr",
+                "illustration",
+                "macro",
+                "minimalist",
+                "moody",
+                "none",
+                "portrait",
+                "pro_bw_photography",
+                "pro_color_photography",
+                "pro_film_photography",
+                "portrait_fashion",
+                "ray_traced",
+                "sketch_bw",
+                "sketch_color",
+                "stock_photo",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def leanardo_pheonix1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "3d_render",
+                "bokeh",
+                "cinematic",
+                "cinematic_concept",
+                "creative",
+                "dynamic",
+                "fashion",
+                "graphic_design_pop_art",
+                "graphic_design_vector",
+                "hdr",
+                "illustration",
+                "macro",
+                "minimalist",
+                "moody",
+                "none",
+                "portrait",
+                "pro_bw_photography",
+                "pro_color_photography",
+                "pro_film_photography",
+                "portrait_fashion",
+                "ray_traced",
+                "sketch_bw",
+                "sketch_color",
+                "stock_photo",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def leanardo_pheonix1(
         self,
@@ -1647,10 +3607,14 @@ class ImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Leanardo Phoenix 1: Run Leanardo Phoenix 1 model
 
-        Runs `imagegen/leanardo_pheonix1` and waits for its output. Inputs are validated by
+        Runs `imagegen/leanardo_pheonix1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.leanardo_pheonix1.LeanardoPheonix1Input` before anything is sent.
 
         Args:
@@ -1678,7 +3642,41 @@ class ImagegenResource:
             num_images=num_images,
             style=style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_image_o1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_image_o1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_image_o1(
         self,
@@ -1690,10 +3688,14 @@ class ImagegenResource:
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Image O1: Generate images using Minimax Image O1 model
 
-        Runs `imagegen/minimax-image-o1` and waits for its output. Inputs are validated by
+        Runs `imagegen/minimax-image-o1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.minimax_image_o1.MinimaxImageO1Input` before anything is sent.
 
         Args:
@@ -1715,7 +3717,77 @@ class ImagegenResource:
             prompt_optimizer=prompt_optimizer,
             subject_reference=subject_reference,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def nirman(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "DPM++2MSDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        apply_watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def nirman(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "DPM++2MSDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        apply_watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def nirman(
         self,
@@ -1745,10 +3817,14 @@ class ImagegenResource:
         prompt_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         apply_watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Nirman: Highly aesthetic image generation model based on SD XL base model
 
-        Runs `imagegen/nirman` and waits for its output. Inputs are validated by
+        Runs `imagegen/nirman` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.nirman.NirmanInput` before anything is sent.
 
         Args:
@@ -1794,7 +3870,63 @@ class ImagegenResource:
             seed=seed,
             apply_watermark=apply_watermark,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def nvidia_sana(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        model_variant: (
+            Literal[
+                "1600M-1024px",
+                "1600M-1024px-multilang",
+                "1600M-512px",
+                "600M-1024px-multilang",
+                "600M-512px-multilang",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        pag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def nvidia_sana(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        model_variant: (
+            Literal[
+                "1600M-1024px",
+                "1600M-1024px-multilang",
+                "1600M-512px",
+                "600M-1024px-multilang",
+                "600M-512px-multilang",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        pag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def nvidia_sana(
         self,
@@ -1817,10 +3949,14 @@ class ImagegenResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         pag_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """NVIDIA Sana: A fast image model with wide artistic range and resolutions up to 4096x4096
 
-        Runs `imagegen/nvidia_sana` and waits for its output. Inputs are validated by
+        Runs `imagegen/nvidia_sana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.nvidia_sana.NvidiaSanaInput` before anything is sent.
 
         Args:
@@ -1853,7 +3989,33 @@ class ImagegenResource:
             pag_guidance_scale=pag_guidance_scale,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def openai_dalle_3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
+        style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def openai_dalle_3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
+        style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def openai_dalle_3(
         self,
@@ -1861,10 +4023,14 @@ class ImagegenResource:
         prompt: str,
         aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
         style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """OpenAI Dalle 3: Run OpenAI Dalle 3 model
 
-        Runs `imagegen/openai_dalle_3` and waits for its output. Inputs are validated by
+        Runs `imagegen/openai_dalle_3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.openai_dalle_3.OpenaiDalle3Input` before anything is sent.
 
         Args:
@@ -1880,7 +4046,47 @@ class ImagegenResource:
             aspect_ratio=aspect_ratio,
             style=style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def qwen_image(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def qwen_image(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def qwen_image(
         self,
@@ -1895,10 +4101,14 @@ class ImagegenResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Qwen Image: Generate images using Qwen Image model
 
-        Runs `imagegen/qwen_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/qwen_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.qwen_image.QwenImageInput` before anything is sent.
 
         Args:
@@ -1935,7 +4145,117 @@ class ImagegenResource:
             output_quality=output_quality,
             disable_safety_checker=disable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def recraft_v3(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal[
+                "any",
+                "realistic_image",
+                "digital_illustration",
+                "digital_illustration/pixel_art",
+                "digital_illustration/hand_drawn",
+                "digital_illustration/grain",
+                "digital_illustration/infantile_sketch",
+                "digital_illustration/2d_art_poster",
+                "digital_illustration/handmade_3d",
+                "digital_illustration/hand_drawn_outline",
+                "digital_illustration/engraving_color",
+                "digital_illustration/2d_art_poster_2",
+                "realistic_image/b_and_w",
+                "realistic_image/hard_flash",
+                "realistic_image/hdr",
+                "realistic_image/natural_light",
+                "realistic_image/studio_portrait",
+                "realistic_image/enterprise",
+                "realistic_image/motion_blur",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def recraft_v3(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal[
+                "any",
+                "realistic_image",
+                "digital_illustration",
+                "digital_illustration/pixel_art",
+                "digital_illustration/hand_drawn",
+                "digital_illustration/grain",
+                "digital_illustration/infantile_sketch",
+                "digital_illustration/2d_art_poster",
+                "digital_illustration/handmade_3d",
+                "digital_illustration/hand_drawn_outline",
+                "digital_illustration/engraving_color",
+                "digital_illustration/2d_art_poster_2",
+                "realistic_image/b_and_w",
+                "realistic_image/hard_flash",
+                "realistic_image/hdr",
+                "realistic_image/natural_light",
+                "realistic_image/studio_portrait",
+                "realistic_image/enterprise",
+                "realistic_image/motion_blur",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def recraft_v3(
         self,
@@ -1985,10 +4305,14 @@ class ImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Recraft V3: Run Recraft V3 model (red panda)
 
-        Runs `imagegen/recraft_v3` and waits for its output. Inputs are validated by
+        Runs `imagegen/recraft_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.recraft_v3.RecraftV3Input` before anything is sent.
 
         Args:
@@ -2014,7 +4338,75 @@ class ImagegenResource:
             size=size,
             style=style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def recraft_v3_svg(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def recraft_v3_svg(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def recraft_v3_svg(
         self,
@@ -2043,10 +4435,14 @@ class ImagegenResource:
         style: (
             Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Recraft V3 SVG: Run Recraft V3 svg model (red panda)
 
-        Runs `imagegen/recraft_v3_svg` and waits for its output. Inputs are validated by
+        Runs `imagegen/recraft_v3_svg` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.recraft_v3_svg.RecraftV3SvgInput` before anything is sent.
 
         Args:
@@ -2065,7 +4461,39 @@ class ImagegenResource:
             size=size,
             style=style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_gen4_image_reference(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        reference_tags: list[str] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_gen4_image_reference(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        reference_tags: list[str] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_gen4_image_reference(
         self,
@@ -2076,10 +4504,14 @@ class ImagegenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         reference_tags: list[str] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Gen4 Image Reference: Generate images using Runway Gen4 Image Reference model
 
-        Runs `imagegen/runway_gen4_image_reference` and waits for its output. Inputs are validated by
+        Runs `imagegen/runway_gen4_image_reference` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.runway_gen4_image_reference.RunwayGen4ImageReferenceInput` before anything is sent.
 
         Args:
@@ -2106,7 +4538,51 @@ class ImagegenResource:
             reference_images=reference_images,
             reference_tags=reference_tags,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def stable_diffusion_3_5(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        cfg: float | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def stable_diffusion_3_5(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        cfg: float | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def stable_diffusion_3_5(
         self,
@@ -2123,10 +4599,14 @@ class ImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Stable Diffusion 3.5: Run Stable Diffusion 3.5 model
 
-        Runs `imagegen/stable_diffusion_3_5` and waits for its output. Inputs are validated by
+        Runs `imagegen/stable_diffusion_3_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.stable_diffusion_3_5.StableDiffusion35Input` before anything is sent.
 
         Args:
@@ -2159,7 +4639,201 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def storyboard(
+        self,
+        *,
+        sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        comic_description: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Japanese Anime",
+                "Cinematic",
+                "Disney Charactor",
+                "Photographic",
+                "Comic book",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
+        style_strength_ratio: int | NotGiven = NOT_GIVEN,
+        image_width: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_height: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sa32_setting: float | NotGiven = NOT_GIVEN,
+        sa64_setting: float | NotGiven = NOT_GIVEN,
+        num_ids: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def storyboard(
+        self,
+        *,
+        sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        comic_description: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Japanese Anime",
+                "Cinematic",
+                "Disney Charactor",
+                "Photographic",
+                "Comic book",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
+        style_strength_ratio: int | NotGiven = NOT_GIVEN,
+        image_width: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_height: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sa32_setting: float | NotGiven = NOT_GIVEN,
+        sa64_setting: float | NotGiven = NOT_GIVEN,
+        num_ids: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def storyboard(
         self,
@@ -2251,10 +4925,14 @@ class ImagegenResource:
         num_ids: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Story Diffusion: Generate storyboards using story diffusion
 
-        Runs `imagegen/storyboard` and waits for its output. Inputs are validated by
+        Runs `imagegen/storyboard` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.storyboard.StoryboardInput` before anything is sent.
 
         Args:
@@ -2322,14 +5000,56 @@ class ImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncImagegenResource:
+class AsyncImagegenResource(ModelNamespace):
     """Models of GenVR category `imagegen` (36), async."""
+
+    _label = "client.imagegen"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def bytedance_dreamina3_1(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_dreamina3_1(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_dreamina3_1(
         self,
@@ -2344,10 +5064,14 @@ class AsyncImagegenResource:
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Dreamina 3.1: Generate images using Bytedance Dreamina 3.1 model
 
-        Runs `imagegen/bytedance_dreamina3_1` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_dreamina3_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_dreamina3_1.BytedanceDreamina31Input` before anything is sent.
 
         Args:
@@ -2375,7 +5099,45 @@ class AsyncImagegenResource:
             height=height,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedream3(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
+        ) = NOT_GIVEN,
+        size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedream3(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
+        ) = NOT_GIVEN,
+        size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedream3(
         self,
@@ -2389,10 +5151,14 @@ class AsyncImagegenResource:
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedream 3: Generate images using Bytedance Seedream 3 model
 
-        Runs `imagegen/bytedance_seedream3` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_seedream3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_seedream3.BytedanceSeedream3Input` before anything is sent.
 
         Args:
@@ -2421,7 +5187,57 @@ class AsyncImagegenResource:
             height=height,
             guidance_scale=guidance_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedream4(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedream4(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedream4(
         self,
@@ -2441,10 +5257,14 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedream 4: Generate images using Bytedance Seedream 4 model
 
-        Runs `imagegen/bytedance_seedream4` and waits for its output. Inputs are validated by
+        Runs `imagegen/bytedance_seedream4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.bytedance_seedream4.BytedanceSeedream4Input` before anything is sent.
 
         Args:
@@ -2467,7 +5287,67 @@ class AsyncImagegenResource:
             seed=seed,
             enable_safety_checker=enable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux1_0_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base Model",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 💥 (more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux1_0_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base Model",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 💥 (more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux1_0_fast(
         self,
@@ -2492,10 +5372,14 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux 1.0 Fast: Run Flux 1.0 fast model
 
-        Runs `imagegen/flux1_0_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_0_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_0_fast.Flux10FastInput` before anything is sent.
 
         Args:
@@ -2530,7 +5414,53 @@ class AsyncImagegenResource:
             speed_mode=speed_mode,
             megapixels=megapixels,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux1_1_pro(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux1_1_pro(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux1_1_pro(
         self,
@@ -2548,10 +5478,14 @@ class AsyncImagegenResource:
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux 1.1 Pro: Run Flux 1.1 pro model
 
-        Runs `imagegen/flux1_1_pro` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_1_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_1_pro.Flux11ProInput` before anything is sent.
 
         Args:
@@ -2594,7 +5528,49 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux1_1_pro_ultra(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        image_prompt_strength: float | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        raw: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux1_1_pro_ultra(
+        self,
+        *,
+        prompt: str,
+        image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
+        image_prompt_strength: float | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        raw: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux1_1_pro_ultra(
         self,
@@ -2610,10 +5586,14 @@ class AsyncImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux 1.1 Pro Ultra: Run Flux 1.1 pro ultra model
 
-        Runs `imagegen/flux1_1_pro_ultra` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux1_1_pro_ultra` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux1_1_pro_ultra.Flux11ProUltraInput` before anything is sent.
 
         Args:
@@ -2644,7 +5624,67 @@ class AsyncImagegenResource:
             raw=raw,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_dev(
+        self,
+        *,
+        prompt: str,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an eye 👁️",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_dev(
+        self,
+        *,
+        prompt: str,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an eye 👁️",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_dev(
         self,
@@ -2669,10 +5709,14 @@ class AsyncImagegenResource:
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Dev: Generate images using Flux Dev model
 
-        Runs `imagegen/flux_dev` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux_dev.FluxDevInput` before anything is sent.
 
         Args:
@@ -2702,7 +5746,67 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_spro_dev(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_spro_dev(
+        self,
+        *,
+        prompt: str,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_spro_dev(
         self,
@@ -2727,10 +5831,14 @@ class AsyncImagegenResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Spro Dev: Generate images using Flux Spro Dev model
 
-        Runs `imagegen/flux_spro_dev` and waits for its output. Inputs are validated by
+        Runs `imagegen/flux_spro_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
@@ -2770,7 +5878,49 @@ class AsyncImagegenResource:
             output_format=output_format,
             acceleration=acceleration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def freepik_f_lite(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def freepik_f_lite(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_size: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def freepik_f_lite(
         self,
@@ -2786,10 +5936,14 @@ class AsyncImagegenResource:
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Freepik F Lite: Generate images using Freepik F Lite model
 
-        Runs `imagegen/freepik_f_lite` and waits for its output. Inputs are validated by
+        Runs `imagegen/freepik_f_lite` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.freepik_f_lite.FreepikFLiteInput` before anything is sent.
 
         Args:
@@ -2815,7 +5969,37 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_imagen3(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_imagen3(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_imagen3(
         self,
@@ -2825,11 +6009,15 @@ class AsyncImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Imagen 3: Generate images using Google's highest quality image generation model
         (Imagen 3 model)
 
-        Runs `imagegen/google_imagen3` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen3.GoogleImagen3Input` before anything is sent.
 
         Args:
@@ -2850,7 +6038,37 @@ class AsyncImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_imagen4(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_imagen4(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_imagen4(
         self,
@@ -2860,11 +6078,15 @@ class AsyncImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Imagen 4: Generate images using Google's highest quality image generation model
         (Imagen 4 model)
 
-        Runs `imagegen/google_imagen4` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4.GoogleImagen4Input` before anything is sent.
 
         Args:
@@ -2885,7 +6107,37 @@ class AsyncImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_imagen4_fast(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_imagen4_fast(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_imagen4_fast(
         self,
@@ -2895,11 +6147,15 @@ class AsyncImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Imagen 4 Fast: Generate images using Google's highest quality image generation model
         (Imagen 4 Fast model)
 
-        Runs `imagegen/google_imagen4_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4_fast.GoogleImagen4FastInput` before anything is sent.
 
         Args:
@@ -2920,7 +6176,37 @@ class AsyncImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_imagen4_ultra(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_imagen4_ultra(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_imagen4_ultra(
         self,
@@ -2930,11 +6216,15 @@ class AsyncImagegenResource:
         aspect_ratio: Literal["1:1", "16:9", "9:16", "3:4", "4:3"] | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Imagen 4 Ultra: Generate images using Google's highest quality image generation model
         (Imagen 4 Ultra model)
 
-        Runs `imagegen/google_imagen4_ultra` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_imagen4_ultra` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_imagen4_ultra.GoogleImagen4UltraInput` before anything is sent.
 
         Args:
@@ -2955,7 +6245,37 @@ class AsyncImagegenResource:
             num_images=num_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_nano_banana(
         self,
@@ -2965,10 +6285,14 @@ class AsyncImagegenResource:
             Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Nano Banana: Generate images using Google Nano Banana model
 
-        Runs `imagegen/google_nano_banana` and waits for its output. Inputs are validated by
+        Runs `imagegen/google_nano_banana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.google_nano_banana.GoogleNanoBananaInput` before anything is sent.
 
         Args:
@@ -2982,7 +6306,37 @@ class AsyncImagegenResource:
             prompt=prompt,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def gpt_image1(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def gpt_image1(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def gpt_image1(
         self,
@@ -2992,10 +6346,14 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """GPT Image 1: Generate images using GPT Image 1 model
 
-        Runs `imagegen/gpt_image1` and waits for its output. Inputs are validated by
+        Runs `imagegen/gpt_image1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.gpt_image1.GptImage1Input` before anything is sent.
 
         Args:
@@ -3017,7 +6375,49 @@ class AsyncImagegenResource:
             quality=quality,
             background=background,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hidream_e1_full(
+        self,
+        *,
+        edit_instruction: str,
+        image_url: str | FileSource,
+        target_image_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        image_guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hidream_e1_full(
+        self,
+        *,
+        edit_instruction: str,
+        image_url: str | FileSource,
+        target_image_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        image_guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hidream_e1_full(
         self,
@@ -3033,10 +6433,14 @@ class AsyncImagegenResource:
         num_images: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hidream E1 Full: Generate images using Hidream E1 image to image model
 
-        Runs `imagegen/hidream_e1_full` and waits for its output. Inputs are validated by
+        Runs `imagegen/hidream_e1_full` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hidream_e1_full.HidreamE1FullInput` before anything is sent.
 
         Args:
@@ -3078,7 +6482,79 @@ class AsyncImagegenResource:
             enable_safety_checker=enable_safety_checker,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hidream_l1_full(
+        self,
+        *,
+        prompt: str,
+        model_type: Literal["full"] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Unsqueezed 🍋 (highest quality)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "1024 × 1024 (Square)",
+                "768 × 1360 (Portrait)",
+                "1360 × 768 (Landscape)",
+                "880 × 1168 (Portrait)",
+                "1168 × 880 (Landscape)",
+                "1248 × 832 (Landscape)",
+                "832 × 1248 (Portrait)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hidream_l1_full(
+        self,
+        *,
+        prompt: str,
+        model_type: Literal["full"] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Unsqueezed 🍋 (highest quality)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "1024 × 1024 (Square)",
+                "768 × 1360 (Portrait)",
+                "1360 × 768 (Landscape)",
+                "880 × 1168 (Portrait)",
+                "1168 × 880 (Landscape)",
+                "1248 × 832 (Landscape)",
+                "832 × 1248 (Portrait)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hidream_l1_full(
         self,
@@ -3109,10 +6585,14 @@ class AsyncImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hidream L1 Full: Generate images using Hidream L1 Full model
 
-        Runs `imagegen/hidream_l1_full` and waits for its output. Inputs are validated by
+        Runs `imagegen/hidream_l1_full` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hidream_l1_full.HidreamL1FullInput` before anything is sent.
 
         Args:
@@ -3140,7 +6620,83 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def higgsfield_soul(
+        self,
+        *,
+        prompt: str,
+        width_and_height: (
+            Literal[
+                "1152x2048",
+                "2048x1152",
+                "2048x1536",
+                "1536x2048",
+                "1344x2016",
+                "2016x1344",
+                "960x1696",
+                "1536x1536",
+                "1536x1152",
+                "1696x960",
+                "1152x1536",
+                "1120x1680",
+                "1680x1120",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        style_id: str | NotGiven = NOT_GIVEN,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        quality: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        custom_reference_id: str | NotGiven = NOT_GIVEN,
+        custom_reference_strength: float | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def higgsfield_soul(
+        self,
+        *,
+        prompt: str,
+        width_and_height: (
+            Literal[
+                "1152x2048",
+                "2048x1152",
+                "2048x1536",
+                "1536x2048",
+                "1344x2016",
+                "2016x1344",
+                "960x1696",
+                "1536x1536",
+                "1536x1152",
+                "1696x960",
+                "1152x1536",
+                "1120x1680",
+                "1680x1120",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        style_id: str | NotGiven = NOT_GIVEN,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        quality: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        custom_reference_id: str | NotGiven = NOT_GIVEN,
+        custom_reference_strength: float | NotGiven = NOT_GIVEN,
+        image_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def higgsfield_soul(
         self,
@@ -3173,10 +6729,14 @@ class AsyncImagegenResource:
         custom_reference_strength: float | NotGiven = NOT_GIVEN,
         image_reference: str | FileSource | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Higgsfield Soul: Generate images using Higgsfield Soul model
 
-        Runs `imagegen/higgsfield_soul` and waits for its output. Inputs are validated by
+        Runs `imagegen/higgsfield_soul` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.higgsfield_soul.HiggsfieldSoulInput` before anything is sent.
 
         Args:
@@ -3215,7 +6775,65 @@ class AsyncImagegenResource:
             image_reference=image_reference,
             batch_size=batch_size,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan2_1_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_reprompt: bool | NotGiven = NOT_GIVEN,
+        use_refiner: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan2_1_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_reprompt: bool | NotGiven = NOT_GIVEN,
+        use_refiner: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan2_1_image(
         self,
@@ -3239,10 +6857,14 @@ class AsyncImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         use_reprompt: bool | NotGiven = NOT_GIVEN,
         use_refiner: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan 2.1 Image: Generate images using Hunyuan 2.1 Image model
 
-        Runs `imagegen/hunyuan2_1_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/hunyuan2_1_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hunyuan2_1_image.Hunyuan21ImageInput` before anything is sent.
 
         Args:
@@ -3275,7 +6897,69 @@ class AsyncImagegenResource:
             use_reprompt=use_reprompt,
             use_refiner=use_refiner,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan3_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan3_image(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan3_image(
         self,
@@ -3301,10 +6985,14 @@ class AsyncImagegenResource:
         sync_mode: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan 3 Image: Generate images using Hunyuan 3 Image model
 
-        Runs `imagegen/hunyuan3_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/hunyuan3_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.hunyuan3_image.Hunyuan3ImageInput` before anything is sent.
 
         Args:
@@ -3345,7 +7033,207 @@ class AsyncImagegenResource:
             output_format=output_format,
             enable_prompt_expansion=enable_prompt_expansion,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ideogram_v2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ideogram_v2(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "16:10", "10:16", "3:1", "1:3"
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design", "Render 3D", "Anime"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ideogram_v2(
         self,
@@ -3440,10 +7328,14 @@ class AsyncImagegenResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ideogram V2: Run Ideogram V2 model.
 
-        Runs `imagegen/ideogram_v2` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v2.IdeogramV2Input` before anything is sent.
 
         Args:
@@ -3483,7 +7375,235 @@ class AsyncImagegenResource:
             style_type=style_type,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ideogram_v3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ideogram_v3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ideogram_v3(
         self,
@@ -3592,10 +7712,14 @@ class AsyncImagegenResource:
         ) = NOT_GIVEN,
         style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ideogram V3: Generate images using Ideogram V3 model
 
-        Runs `imagegen/ideogram_v3` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v3.IdeogramV3Input` before anything is sent.
 
         Args:
@@ -3636,7 +7760,235 @@ class AsyncImagegenResource:
             style_reference_images=style_reference_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ideogram_v3_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ideogram_v3_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        style_type: (
+            Literal["None", "Auto", "General", "Realistic", "Design"] | NotGiven
+        ) = NOT_GIVEN,
+        style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ideogram_v3_fast(
         self,
@@ -3745,10 +8097,14 @@ class AsyncImagegenResource:
         ) = NOT_GIVEN,
         style_reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ideogram V3 Fast: Generate images using Ideogram V3 Fast model
 
-        Runs `imagegen/ideogram_v3_fast` and waits for its output. Inputs are validated by
+        Runs `imagegen/ideogram_v3_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.ideogram_v3_fast.IdeogramV3FastInput` before anything is sent.
 
         Args:
@@ -3789,7 +8145,35 @@ class AsyncImagegenResource:
             style_reference_images=style_reference_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def imagineart1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def imagineart1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def imagineart1(
         self,
@@ -3798,10 +8182,14 @@ class AsyncImagegenResource:
         aspect_ratio: (
             Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """ImagineArt 1: Generate images using ImagineArt 1 model
 
-        Runs `imagegen/imagineart1` and waits for its output. Inputs are validated by
+        Runs `imagegen/imagineart1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.imagineart1.Imagineart1Input` before anything is sent.
 
         Args:
@@ -3815,7 +8203,125 @@ class AsyncImagegenResource:
             prompt=prompt,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def leanardo_lucid_origin(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "bokeh",
+                "cinematic",
+                "cinematic_close_up",
+                "creative",
+                "dynamic",
+                "fashion",
+                "film",
+                "food",
+                "hdr",
+                "long_exposure",
+                "macro",
+                "minimalist",
+                "monochrome",
+                "moody",
+                "neutral",
+                "none",
+                "portrait",
+                "retro",
+                "stock_photo",
+                "unprocessed",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def leanardo_lucid_origin(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "bokeh",
+                "cinematic",
+                "cinematic_close_up",
+                "creative",
+                "dynamic",
+                "fashion",
+                "film",
+                "food",
+                "hdr",
+                "long_exposure",
+                "macro",
+                "minimalist",
+                "monochrome",
+                "moody",
+                "neutral",
+                "none",
+                "portrait",
+                "retro",
+                "stock_photo",
+                "unprocessed",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def leanardo_lucid_origin(
         self,
@@ -3869,10 +8375,14 @@ class AsyncImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Leanardo Lucid Origin: Generate images using Leanardo Lucid Origin model
 
-        Runs `imagegen/leanardo_lucid_origin` and waits for its output. Inputs are validated by
+        Runs `imagegen/leanardo_lucid_origin` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.leanardo_lucid_origin.LeanardoLucidOriginInput` before anything is sent.
 
         Args:
@@ -3899,7 +8409,133 @@ class AsyncImagegenResource:
             num_images=num_images,
             style=style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def leanardo_pheonix1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "3d_render",
+                "bokeh",
+                "cinematic",
+                "cinematic_concept",
+                "creative",
+                "dynamic",
+                "fashion",
+                "graphic_design_pop_art",
+                "graphic_design_vector",
+                "hdr",
+                "illustration",
+                "macro",
+                "minimalist",
+                "moody",
+                "none",
+                "portrait",
+                "pro_bw_photography",
+                "pro_color_photography",
+                "pro_film_photography",
+                "portrait_fashion",
+                "ray_traced",
+                "sketch_bw",
+                "sketch_color",
+                "stock_photo",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def leanardo_pheonix1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal[
+                "1:1",
+                "16:9",
+                "9:16",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "2:1",
+                "1:2",
+                "3:1",
+                "1:3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
+        contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal[
+                "3d_render",
+                "bokeh",
+                "cinematic",
+                "cinematic_concept",
+                "creative",
+                "dynamic",
+                "fashion",
+                "graphic_design_pop_art",
+                "graphic_design_vector",
+                "hdr",
+                "illustration",
+                "macro",
+                "minimalist",
+                "moody",
+                "none",
+                "portrait",
+                "pro_bw_photography",
+                "pro_color_photography",
+                "pro_film_photography",
+                "portrait_fashion",
+                "ray_traced",
+                "sketch_bw",
+                "sketch_color",
+                "stock_photo",
+                "vibrant",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def leanardo_pheonix1(
         self,
@@ -3957,10 +8593,14 @@ class AsyncImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Leanardo Phoenix 1: Run Leanardo Phoenix 1 model
 
-        Runs `imagegen/leanardo_pheonix1` and waits for its output. Inputs are validated by
+        Runs `imagegen/leanardo_pheonix1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.leanardo_pheonix1.LeanardoPheonix1Input` before anything is sent.
 
         Args:
@@ -3988,7 +8628,41 @@ class AsyncImagegenResource:
             num_images=num_images,
             style=style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_image_o1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_image_o1(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_image_o1(
         self,
@@ -4000,10 +8674,14 @@ class AsyncImagegenResource:
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Image O1: Generate images using Minimax Image O1 model
 
-        Runs `imagegen/minimax-image-o1` and waits for its output. Inputs are validated by
+        Runs `imagegen/minimax-image-o1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.minimax_image_o1.MinimaxImageO1Input` before anything is sent.
 
         Args:
@@ -4025,7 +8703,77 @@ class AsyncImagegenResource:
             prompt_optimizer=prompt_optimizer,
             subject_reference=subject_reference,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def nirman(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "DPM++2MSDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        apply_watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def nirman(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "DPM++2MSDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        apply_watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def nirman(
         self,
@@ -4055,10 +8803,14 @@ class AsyncImagegenResource:
         prompt_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         apply_watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Nirman: Highly aesthetic image generation model based on SD XL base model
 
-        Runs `imagegen/nirman` and waits for its output. Inputs are validated by
+        Runs `imagegen/nirman` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.nirman.NirmanInput` before anything is sent.
 
         Args:
@@ -4104,7 +8856,63 @@ class AsyncImagegenResource:
             seed=seed,
             apply_watermark=apply_watermark,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def nvidia_sana(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        model_variant: (
+            Literal[
+                "1600M-1024px",
+                "1600M-1024px-multilang",
+                "1600M-512px",
+                "600M-1024px-multilang",
+                "600M-512px-multilang",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        pag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def nvidia_sana(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        model_variant: (
+            Literal[
+                "1600M-1024px",
+                "1600M-1024px-multilang",
+                "1600M-512px",
+                "600M-1024px-multilang",
+                "600M-512px-multilang",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        pag_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def nvidia_sana(
         self,
@@ -4127,10 +8935,14 @@ class AsyncImagegenResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         pag_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """NVIDIA Sana: A fast image model with wide artistic range and resolutions up to 4096x4096
 
-        Runs `imagegen/nvidia_sana` and waits for its output. Inputs are validated by
+        Runs `imagegen/nvidia_sana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.nvidia_sana.NvidiaSanaInput` before anything is sent.
 
         Args:
@@ -4163,7 +8975,33 @@ class AsyncImagegenResource:
             pag_guidance_scale=pag_guidance_scale,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def openai_dalle_3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
+        style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def openai_dalle_3(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
+        style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def openai_dalle_3(
         self,
@@ -4171,10 +9009,14 @@ class AsyncImagegenResource:
         prompt: str,
         aspect_ratio: Literal["1:1", "3:2", "2:3"] | NotGiven = NOT_GIVEN,
         style: Literal["vivid", "natural"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """OpenAI Dalle 3: Run OpenAI Dalle 3 model
 
-        Runs `imagegen/openai_dalle_3` and waits for its output. Inputs are validated by
+        Runs `imagegen/openai_dalle_3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.openai_dalle_3.OpenaiDalle3Input` before anything is sent.
 
         Args:
@@ -4190,7 +9032,47 @@ class AsyncImagegenResource:
             aspect_ratio=aspect_ratio,
             style=style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def qwen_image(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def qwen_image(
+        self,
+        *,
+        prompt: str,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16", "4:3", "3:4"] | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def qwen_image(
         self,
@@ -4205,10 +9087,14 @@ class AsyncImagegenResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Qwen Image: Generate images using Qwen Image model
 
-        Runs `imagegen/qwen_image` and waits for its output. Inputs are validated by
+        Runs `imagegen/qwen_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.qwen_image.QwenImageInput` before anything is sent.
 
         Args:
@@ -4245,7 +9131,117 @@ class AsyncImagegenResource:
             output_quality=output_quality,
             disable_safety_checker=disable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def recraft_v3(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal[
+                "any",
+                "realistic_image",
+                "digital_illustration",
+                "digital_illustration/pixel_art",
+                "digital_illustration/hand_drawn",
+                "digital_illustration/grain",
+                "digital_illustration/infantile_sketch",
+                "digital_illustration/2d_art_poster",
+                "digital_illustration/handmade_3d",
+                "digital_illustration/hand_drawn_outline",
+                "digital_illustration/engraving_color",
+                "digital_illustration/2d_art_poster_2",
+                "realistic_image/b_and_w",
+                "realistic_image/hard_flash",
+                "realistic_image/hdr",
+                "realistic_image/natural_light",
+                "realistic_image/studio_portrait",
+                "realistic_image/enterprise",
+                "realistic_image/motion_blur",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def recraft_v3(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal[
+                "any",
+                "realistic_image",
+                "digital_illustration",
+                "digital_illustration/pixel_art",
+                "digital_illustration/hand_drawn",
+                "digital_illustration/grain",
+                "digital_illustration/infantile_sketch",
+                "digital_illustration/2d_art_poster",
+                "digital_illustration/handmade_3d",
+                "digital_illustration/hand_drawn_outline",
+                "digital_illustration/engraving_color",
+                "digital_illustration/2d_art_poster_2",
+                "realistic_image/b_and_w",
+                "realistic_image/hard_flash",
+                "realistic_image/hdr",
+                "realistic_image/natural_light",
+                "realistic_image/studio_portrait",
+                "realistic_image/enterprise",
+                "realistic_image/motion_blur",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def recraft_v3(
         self,
@@ -4295,10 +9291,14 @@ class AsyncImagegenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Recraft V3: Run Recraft V3 model (red panda)
 
-        Runs `imagegen/recraft_v3` and waits for its output. Inputs are validated by
+        Runs `imagegen/recraft_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.recraft_v3.RecraftV3Input` before anything is sent.
 
         Args:
@@ -4324,7 +9324,75 @@ class AsyncImagegenResource:
             size=size,
             style=style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def recraft_v3_svg(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def recraft_v3_svg(
+        self,
+        *,
+        prompt: str,
+        size: (
+            Literal[
+                "1024x1024",
+                "1365x1024",
+                "1024x1365",
+                "1536x1024",
+                "1024x1536",
+                "1820x1024",
+                "1024x1820",
+                "1024x2048",
+                "2048x1024",
+                "1434x1024",
+                "1024x1434",
+                "1024x1280",
+                "1280x1024",
+                "1024x1707",
+                "1707x1024",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        style: (
+            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def recraft_v3_svg(
         self,
@@ -4353,10 +9421,14 @@ class AsyncImagegenResource:
         style: (
             Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Recraft V3 SVG: Run Recraft V3 svg model (red panda)
 
-        Runs `imagegen/recraft_v3_svg` and waits for its output. Inputs are validated by
+        Runs `imagegen/recraft_v3_svg` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.recraft_v3_svg.RecraftV3SvgInput` before anything is sent.
 
         Args:
@@ -4375,7 +9447,39 @@ class AsyncImagegenResource:
             size=size,
             style=style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_gen4_image_reference(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        reference_tags: list[str] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_gen4_image_reference(
+        self,
+        *,
+        prompt: str,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        reference_tags: list[str] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_gen4_image_reference(
         self,
@@ -4386,10 +9490,14 @@ class AsyncImagegenResource:
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         reference_tags: list[str] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Gen4 Image Reference: Generate images using Runway Gen4 Image Reference model
 
-        Runs `imagegen/runway_gen4_image_reference` and waits for its output. Inputs are validated by
+        Runs `imagegen/runway_gen4_image_reference` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.runway_gen4_image_reference.RunwayGen4ImageReferenceInput` before anything is sent.
 
         Args:
@@ -4416,7 +9524,51 @@ class AsyncImagegenResource:
             reference_images=reference_images,
             reference_tags=reference_tags,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def stable_diffusion_3_5(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        cfg: float | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def stable_diffusion_3_5(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        cfg: float | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def stable_diffusion_3_5(
         self,
@@ -4433,10 +9585,14 @@ class AsyncImagegenResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Stable Diffusion 3.5: Run Stable Diffusion 3.5 model
 
-        Runs `imagegen/stable_diffusion_3_5` and waits for its output. Inputs are validated by
+        Runs `imagegen/stable_diffusion_3_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.stable_diffusion_3_5.StableDiffusion35Input` before anything is sent.
 
         Args:
@@ -4469,7 +9625,201 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def storyboard(
+        self,
+        *,
+        sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        comic_description: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Japanese Anime",
+                "Cinematic",
+                "Disney Charactor",
+                "Photographic",
+                "Comic book",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
+        style_strength_ratio: int | NotGiven = NOT_GIVEN,
+        image_width: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_height: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sa32_setting: float | NotGiven = NOT_GIVEN,
+        sa64_setting: float | NotGiven = NOT_GIVEN,
+        num_ids: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def storyboard(
+        self,
+        *,
+        sd_model: Literal["Unstable", "RealVision"] | NotGiven = NOT_GIVEN,
+        ref_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_description: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        comic_description: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Japanese Anime",
+                "Cinematic",
+                "Disney Charactor",
+                "Photographic",
+                "Comic book",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
+        style_strength_ratio: int | NotGiven = NOT_GIVEN,
+        image_width: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        image_height: (
+            Literal[
+                256,
+                288,
+                320,
+                352,
+                384,
+                416,
+                448,
+                480,
+                512,
+                544,
+                576,
+                608,
+                640,
+                672,
+                704,
+                736,
+                768,
+                800,
+                832,
+                864,
+                896,
+                928,
+                960,
+                992,
+                1024,
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sa32_setting: float | NotGiven = NOT_GIVEN,
+        sa64_setting: float | NotGiven = NOT_GIVEN,
+        num_ids: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def storyboard(
         self,
@@ -4561,10 +9911,14 @@ class AsyncImagegenResource:
         num_ids: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Story Diffusion: Generate storyboards using story diffusion
 
-        Runs `imagegen/storyboard` and waits for its output. Inputs are validated by
+        Runs `imagegen/storyboard` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imagegen.storyboard.StoryboardInput` before anything is sent.
 
         Args:
@@ -4632,4 +9986,6 @@ class AsyncImagegenResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

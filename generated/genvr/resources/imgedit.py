@@ -3,23 +3,63 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class ImgeditResource:
+class ImgeditResource(ModelNamespace):
     """Models of GenVR category `imgedit` (34)."""
+
+    _label = "client.imgedit"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def background_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def background_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def background_change(
         self,
@@ -32,10 +72,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Background Change: Change the background of an image.
 
-        Runs `imgedit/background_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/background_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
@@ -70,7 +114,43 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def background_replace(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        refine_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def background_replace(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        refine_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def background_replace(
         self,
@@ -83,11 +163,15 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Background Replace - Bria AI: Replace the background of an image with a new background using
         Bria AI
 
-        Runs `imgedit/background_replace` and waits for its output. Inputs are validated by
+        Runs `imgedit/background_replace` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
@@ -118,7 +202,41 @@ class ImgeditResource:
             fast=fast,
             num_images=num_images,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def cartoonify(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def cartoonify(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def cartoonify(
         self,
@@ -130,10 +248,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Cartoonify: Turn a photo into a cartoon.
 
-        Runs `imgedit/cartoonify` and waits for its output. Inputs are validated by
+        Runs `imgedit/cartoonify` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
@@ -165,7 +287,41 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def color_correction(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def color_correction(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def color_correction(
         self,
@@ -177,10 +333,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Color Correction: Correct the color of an image.
 
-        Runs `imgedit/color_correction` and waits for its output. Inputs are validated by
+        Runs `imgedit/color_correction` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
@@ -212,17 +372,45 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def color_correction_ddcolor(
+        self,
+        *,
+        image: str | FileSource,
+        model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def color_correction_ddcolor(
+        self,
+        *,
+        image: str | FileSource,
+        model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def color_correction_ddcolor(
         self,
         *,
         image: str | FileSource,
         model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Color Correction (DDColor): Colorize your old black and white pics.
 
-        Runs `imgedit/color_correction_ddcolor` and waits for its output. Inputs are validated by
+        Runs `imgedit/color_correction_ddcolor` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.color_correction_ddcolor.ColorCorrectionDdcolorInput` before anything is sent.
 
         Args:
@@ -235,7 +423,43 @@ class ImgeditResource:
             image=image,
             model_size=model_size,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def daytime_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def daytime_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def daytime_change(
         self,
@@ -248,10 +472,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Daytime Change: Change the daytime of an image.
 
-        Runs `imgedit/daytime_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/daytime_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
@@ -286,7 +514,43 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def deaging(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def deaging(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def deaging(
         self,
@@ -299,10 +563,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """DeAging: Reimagine yourself younger or older.
 
-        Runs `imgedit/deaging` and waits for its output. Inputs are validated by
+        Runs `imgedit/deaging` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
@@ -337,7 +605,35 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def eraser(
+        self,
+        *,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
+        mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
+        preserve_alpha: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def eraser(
+        self,
+        *,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
+        mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
+        preserve_alpha: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def eraser(
         self,
@@ -346,10 +642,14 @@ class ImgeditResource:
         mask_url: str | FileSource,
         mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
         preserve_alpha: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Eraser - Bria AI: Erase objects from an image using Bria AI
 
-        Runs `imgedit/eraser` and waits for its output. Inputs are validated by
+        Runs `imgedit/eraser` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
@@ -373,7 +673,43 @@ class ImgeditResource:
             mask_type=mask_type,
             preserve_alpha=preserve_alpha,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def expression_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def expression_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def expression_change(
         self,
@@ -386,10 +722,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Expression Change: Change the expression of a person.
 
-        Runs `imgedit/expression_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/expression_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
@@ -424,7 +764,41 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_enhance(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_enhance(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_enhance(
         self,
@@ -436,11 +810,15 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face Enhance: Enhance facial features with professional retouching while maintaining a
         natural, realistic look
 
-        Runs `imgedit/face_enhance` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
@@ -472,7 +850,37 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_enhance_codeformer(
+        self,
+        *,
+        image: str | FileSource,
+        codeformer_fidelity: float | NotGiven = NOT_GIVEN,
+        background_enhance: bool | NotGiven = NOT_GIVEN,
+        face_upsample: bool | NotGiven = NOT_GIVEN,
+        upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_enhance_codeformer(
+        self,
+        *,
+        image: str | FileSource,
+        codeformer_fidelity: float | NotGiven = NOT_GIVEN,
+        background_enhance: bool | NotGiven = NOT_GIVEN,
+        face_upsample: bool | NotGiven = NOT_GIVEN,
+        upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_enhance_codeformer(
         self,
@@ -482,10 +890,14 @@ class ImgeditResource:
         background_enhance: bool | NotGiven = NOT_GIVEN,
         face_upsample: bool | NotGiven = NOT_GIVEN,
         upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face Enhance (Codeformer): Enhance the face of a person.
 
-        Runs `imgedit/face_enhance_codeformer` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance_codeformer` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance_codeformer.FaceEnhanceCodeformerInput` before anything is sent.
 
         Args:
@@ -506,7 +918,33 @@ class ImgeditResource:
             face_upsample=face_upsample,
             upscale=upscale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_enhance_gfpgan(
+        self,
+        *,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
+        version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_enhance_gfpgan(
+        self,
+        *,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
+        version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_enhance_gfpgan(
         self,
@@ -514,10 +952,14 @@ class ImgeditResource:
         img: str | FileSource | NotGiven = NOT_GIVEN,
         version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face Enhance (GFPGAN): Enhance the face of a person.
 
-        Runs `imgedit/face_enhance_gfpgan` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance_gfpgan` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
@@ -533,7 +975,41 @@ class ImgeditResource:
             version=version,
             scale=scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_realism(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_realism(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_realism(
         self,
@@ -545,10 +1021,14 @@ class ImgeditResource:
         lora_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face Realism: Add details to faces, enhance face features, remove blur.
 
-        Runs `imgedit/face_realism` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_realism` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
@@ -581,7 +1061,157 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_to_many(
+        self,
+        *,
+        input_image: str | FileSource,
+        style: (
+            Literal[
+                "Anime",
+                "Cartoon",
+                "Clay",
+                "Gothic",
+                "Graphic Novel",
+                "Lego",
+                "Memoji",
+                "Minecraft",
+                "Minimalist",
+                "Pixel Art",
+                "Random",
+                "Simpsons",
+                "Sketch",
+                "South Park",
+                "Toy",
+                "Watercolor",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        persona: (
+            Literal[
+                "Angel",
+                "Astronaut",
+                "Demon",
+                "Mage",
+                "Ninja",
+                "Na'vi",
+                "None",
+                "Random",
+                "Robot",
+                "Samurai",
+                "Vampire",
+                "Werewolf",
+                "Zombie",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        preserve_background: bool | NotGiven = NOT_GIVEN,
+        preserve_outfit: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_to_many(
+        self,
+        *,
+        input_image: str | FileSource,
+        style: (
+            Literal[
+                "Anime",
+                "Cartoon",
+                "Clay",
+                "Gothic",
+                "Graphic Novel",
+                "Lego",
+                "Memoji",
+                "Minecraft",
+                "Minimalist",
+                "Pixel Art",
+                "Random",
+                "Simpsons",
+                "Sketch",
+                "South Park",
+                "Toy",
+                "Watercolor",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        persona: (
+            Literal[
+                "Angel",
+                "Astronaut",
+                "Demon",
+                "Mage",
+                "Ninja",
+                "Na'vi",
+                "None",
+                "Random",
+                "Robot",
+                "Samurai",
+                "Vampire",
+                "Werewolf",
+                "Zombie",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        preserve_background: bool | NotGiven = NOT_GIVEN,
+        preserve_outfit: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_to_many(
         self,
@@ -651,10 +1281,14 @@ class ImgeditResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face to Many: Turn a face into a character in style.
 
-        Runs `imgedit/face_to_many` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_many` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_many.FaceToManyInput` before anything is sent.
 
         Args:
@@ -693,7 +1327,45 @@ class ImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_to_many_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        denoising_strength: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        control_depth_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_to_many_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        denoising_strength: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        control_depth_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_to_many_sdxl(
         self,
@@ -707,10 +1379,14 @@ class ImgeditResource:
         control_depth_strength: float | NotGiven = NOT_GIVEN,
         instant_id_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face to Many - SDXL: Turn a face into 3D, emoji, pixel art, video game, claymation or toy.
 
-        Runs `imgedit/face_to_many_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_many_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
@@ -744,7 +1420,53 @@ class ImgeditResource:
             instant_id_strength=instant_id_strength,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face_to_sticker_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        ip_adapter_weight: float | NotGiven = NOT_GIVEN,
+        ip_adapter_noise: float | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        upscale_steps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face_to_sticker_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        ip_adapter_weight: float | NotGiven = NOT_GIVEN,
+        ip_adapter_noise: float | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        upscale_steps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face_to_sticker_sdxl(
         self,
@@ -762,10 +1484,14 @@ class ImgeditResource:
         ip_adapter_noise: float | NotGiven = NOT_GIVEN,
         upscale: bool | NotGiven = NOT_GIVEN,
         upscale_steps: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face to Sticker - SDXL: Turn a face into a sticker.
 
-        Runs `imgedit/face_to_sticker_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_sticker_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
@@ -805,7 +1531,75 @@ class ImgeditResource:
             upscale=upscale,
             upscale_steps=upscale_steps,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def filters(
+        self,
+        *,
+        input_image: str | FileSource,
+        image_filter: (
+            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
+        ) = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def filters(
+        self,
+        *,
+        input_image: str | FileSource,
+        image_filter: (
+            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
+        ) = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def filters(
         self,
@@ -834,10 +1628,14 @@ class ImgeditResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Filters: Apply filters to an image.
 
-        Runs `imgedit/filters` and waits for its output. Inputs are validated by
+        Runs `imgedit/filters` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.filters.FiltersInput` before anything is sent.
 
         Args:
@@ -859,7 +1657,35 @@ class ImgeditResource:
             aspect_ratio=aspect_ratio,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def finegrain_eraser_prompt(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def finegrain_eraser_prompt(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def finegrain_eraser_prompt(
         self,
@@ -868,10 +1694,14 @@ class ImgeditResource:
         prompt: str,
         mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Finegrain Eraser (Prompt): Erase objects from an image using prompts with Finegrain eraser
 
-        Runs `imgedit/finegrain_eraser_prompt` and waits for its output. Inputs are validated by
+        Runs `imgedit/finegrain_eraser_prompt` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
@@ -889,7 +1719,43 @@ class ImgeditResource:
             mode=mode,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hair_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hair_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hair_change(
         self,
@@ -902,10 +1768,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hair Change: Change the hair of a person.
 
-        Runs `imgedit/hair_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/hair_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
@@ -940,7 +1810,41 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def interior_construct(
+        self,
+        *,
+        image_base: str | FileSource,
+        prompt: str,
+        guidance_scale: int | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        img_size: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def interior_construct(
+        self,
+        *,
+        image_base: str | FileSource,
+        prompt: str,
+        guidance_scale: int | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        img_size: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def interior_construct(
         self,
@@ -952,11 +1856,15 @@ class ImgeditResource:
         strength: float | NotGiven = NOT_GIVEN,
         img_size: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use
         this to reimagine empty room images.
 
-        Runs `imgedit/interior_construct` and waits for its output. Inputs are validated by
+        Runs `imgedit/interior_construct` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
@@ -979,7 +1887,67 @@ class ImgeditResource:
             img_size=img_size,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def interior_remodel(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        max_resolution: int | NotGiven = NOT_GIVEN,
+        keep_furniture_structure: bool | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        control_guidance_start: float | NotGiven = NOT_GIVEN,
+        control_guidance_end: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mask_prompt_window: str | NotGiven = NOT_GIVEN,
+        mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
+        mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
+        empty_room_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def interior_remodel(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        max_resolution: int | NotGiven = NOT_GIVEN,
+        keep_furniture_structure: bool | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        control_guidance_start: float | NotGiven = NOT_GIVEN,
+        control_guidance_end: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mask_prompt_window: str | NotGiven = NOT_GIVEN,
+        mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
+        mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
+        empty_room_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def interior_remodel(
         self,
@@ -1004,11 +1972,15 @@ class ImgeditResource:
         mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
         ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
         this for non-empty room images.
 
-        Runs `imgedit/interior_remodel` and waits for its output. Inputs are validated by
+        Runs `imgedit/interior_remodel` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
@@ -1062,7 +2034,57 @@ class ImgeditResource:
             ip_adapter_image=ip_adapter_image,
             empty_room_mode=empty_room_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def magic_image_refiner(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        hdr: float | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
+        ) = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guess_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def magic_image_refiner(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        hdr: float | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
+        ) = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guess_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def magic_image_refiner(
         self,
@@ -1082,10 +2104,14 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guess_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Magic Image Refiner: Refine an image.
 
-        Runs `imgedit/magic_image_refiner` and waits for its output. Inputs are validated by
+        Runs `imgedit/magic_image_refiner` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.magic_image_refiner.MagicImageRefinerInput` before anything is sent.
 
         Args:
@@ -1125,7 +2151,43 @@ class ImgeditResource:
             negative_prompt=negative_prompt,
             guess_mode=guess_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def object_removal(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def object_removal(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def object_removal(
         self,
@@ -1138,10 +2200,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Object Removal: Remove objects from images
 
-        Runs `imgedit/object_removal` and waits for its output. Inputs are validated by
+        Runs `imgedit/object_removal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
@@ -1176,7 +2242,143 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def photomakeover_instant_id(
+        self,
+        *,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        sdxl_weights: (
+            Literal[
+                "stable-diffusion-xl-base-1.0",
+                "juggernaut-xl-v8",
+                "afrodite-xl-v2",
+                "albedobase-xl-20",
+                "albedobase-xl-v13",
+                "animagine-xl-30",
+                "anime-art-diffusion-xl",
+                "anime-illust-diffusion-xl",
+                "dreamshaper-xl",
+                "dynavision-xl-v0610",
+                "guofeng4-xl",
+                "nightvision-xl-0791",
+                "omnigen-xl",
+                "pony-diffusion-v6-xl",
+                "protovision-xl-high-fidel",
+                "RealVisXL_V3.0_Turbo",
+                "RealVisXL_V4.0_Lightning",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        face_detection_input_width: int | NotGiven = NOT_GIVEN,
+        face_detection_input_height: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DEISMultistepScheduler",
+                "HeunDiscreteScheduler",
+                "EulerDiscreteScheduler",
+                "DPMSolverMultistepScheduler",
+                "DPMSolverMultistepScheduler-Karras",
+                "DPMSolverMultistepScheduler-Karras-SDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        ip_adapter_scale: float | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        enable_pose_controlnet: bool | NotGiven = NOT_GIVEN,
+        pose_strength: float | NotGiven = NOT_GIVEN,
+        enable_canny_controlnet: bool | NotGiven = NOT_GIVEN,
+        canny_strength: float | NotGiven = NOT_GIVEN,
+        enable_depth_controlnet: bool | NotGiven = NOT_GIVEN,
+        depth_strength: float | NotGiven = NOT_GIVEN,
+        enable_lcm: bool | NotGiven = NOT_GIVEN,
+        lcm_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lcm_guidance_scale: float | NotGiven = NOT_GIVEN,
+        enhance_nonface_region: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def photomakeover_instant_id(
+        self,
+        *,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        sdxl_weights: (
+            Literal[
+                "stable-diffusion-xl-base-1.0",
+                "juggernaut-xl-v8",
+                "afrodite-xl-v2",
+                "albedobase-xl-20",
+                "albedobase-xl-v13",
+                "animagine-xl-30",
+                "anime-art-diffusion-xl",
+                "anime-illust-diffusion-xl",
+                "dreamshaper-xl",
+                "dynavision-xl-v0610",
+                "guofeng4-xl",
+                "nightvision-xl-0791",
+                "omnigen-xl",
+                "pony-diffusion-v6-xl",
+                "protovision-xl-high-fidel",
+                "RealVisXL_V3.0_Turbo",
+                "RealVisXL_V4.0_Lightning",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        face_detection_input_width: int | NotGiven = NOT_GIVEN,
+        face_detection_input_height: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DEISMultistepScheduler",
+                "HeunDiscreteScheduler",
+                "EulerDiscreteScheduler",
+                "DPMSolverMultistepScheduler",
+                "DPMSolverMultistepScheduler-Karras",
+                "DPMSolverMultistepScheduler-Karras-SDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        ip_adapter_scale: float | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        enable_pose_controlnet: bool | NotGiven = NOT_GIVEN,
+        pose_strength: float | NotGiven = NOT_GIVEN,
+        enable_canny_controlnet: bool | NotGiven = NOT_GIVEN,
+        canny_strength: float | NotGiven = NOT_GIVEN,
+        enable_depth_controlnet: bool | NotGiven = NOT_GIVEN,
+        depth_strength: float | NotGiven = NOT_GIVEN,
+        enable_lcm: bool | NotGiven = NOT_GIVEN,
+        lcm_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lcm_guidance_scale: float | NotGiven = NOT_GIVEN,
+        enhance_nonface_region: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def photomakeover_instant_id(
         self,
@@ -1239,11 +2441,15 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for
         high accuracy and less creativity.
 
-        Runs `imgedit/photomakeover_instant_id` and waits for its output. Inputs are validated by
+        Runs `imgedit/photomakeover_instant_id` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
@@ -1335,7 +2541,83 @@ class ImgeditResource:
             num_outputs=num_outputs,
             disable_safety_checker=disable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def photomakeover_photomaker(
+        self,
+        *,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Cinematic",
+                "Disney Charactor",
+                "Digital Art",
+                "Photographic (Default)",
+                "Fantasy art",
+                "Neonpunk",
+                "Enhance",
+                "Comic book",
+                "Lowpoly",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        style_strength_ratio: float | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def photomakeover_photomaker(
+        self,
+        *,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Cinematic",
+                "Disney Charactor",
+                "Digital Art",
+                "Photographic (Default)",
+                "Fantasy art",
+                "Neonpunk",
+                "Enhance",
+                "Comic book",
+                "Lowpoly",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        style_strength_ratio: float | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def photomakeover_photomaker(
         self,
@@ -1368,11 +2650,15 @@ class ImgeditResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for
         high creativity and less accuracy.
 
-        Runs `imgedit/photomakeover_photomaker` and waits for its output. Inputs are validated by
+        Runs `imgedit/photomakeover_photomaker` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
 
         Args:
@@ -1419,7 +2705,215 @@ class ImgeditResource:
             seed=seed,
             disable_safety_checker=disable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def post_processing_effects(
+        self,
+        *,
+        image_url: str | FileSource,
+        enable_grain: bool | NotGiven = NOT_GIVEN,
+        grain_intensity: float | NotGiven = NOT_GIVEN,
+        grain_scale: float | NotGiven = NOT_GIVEN,
+        grain_style: (
+            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
+        ) = NOT_GIVEN,
+        enable_color_correction: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        brightness: float | NotGiven = NOT_GIVEN,
+        contrast: float | NotGiven = NOT_GIVEN,
+        saturation: float | NotGiven = NOT_GIVEN,
+        gamma: float | NotGiven = NOT_GIVEN,
+        enable_chromatic: bool | NotGiven = NOT_GIVEN,
+        red_shift: int | NotGiven = NOT_GIVEN,
+        red_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        green_shift: int | NotGiven = NOT_GIVEN,
+        green_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        blue_shift: int | NotGiven = NOT_GIVEN,
+        blue_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        enable_blur: bool | NotGiven = NOT_GIVEN,
+        blur_type: Literal["gaussian", "kuwahara"] | NotGiven = NOT_GIVEN,
+        blur_radius: int | NotGiven = NOT_GIVEN,
+        blur_sigma: float | NotGiven = NOT_GIVEN,
+        enable_vignette: bool | NotGiven = NOT_GIVEN,
+        vignette_strength: float | NotGiven = NOT_GIVEN,
+        enable_parabolize: bool | NotGiven = NOT_GIVEN,
+        parabolize_coeff: float | NotGiven = NOT_GIVEN,
+        vertex_x: float | NotGiven = NOT_GIVEN,
+        vertex_y: float | NotGiven = NOT_GIVEN,
+        enable_tint: bool | NotGiven = NOT_GIVEN,
+        tint_strength: float | NotGiven = NOT_GIVEN,
+        tint_mode: (
+            Literal[
+                "sepia",
+                "red",
+                "green",
+                "blue",
+                "cyan",
+                "magenta",
+                "yellow",
+                "purple",
+                "orange",
+                "warm",
+                "cool",
+                "lime",
+                "navy",
+                "vintage",
+                "rose",
+                "teal",
+                "maroon",
+                "peach",
+                "lavender",
+                "olive",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_dissolve: bool | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        dissolve_factor: float | NotGiven = NOT_GIVEN,
+        enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
+        dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
+        dodge_burn_mode: (
+            Literal[
+                "dodge",
+                "burn",
+                "dodge_and_burn",
+                "burn_and_dodge",
+                "color_dodge",
+                "color_burn",
+                "linear_dodge",
+                "linear_burn",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_glow: bool | NotGiven = NOT_GIVEN,
+        glow_intensity: float | NotGiven = NOT_GIVEN,
+        glow_radius: int | NotGiven = NOT_GIVEN,
+        enable_sharpen: bool | NotGiven = NOT_GIVEN,
+        sharpen_mode: Literal["basic", "smart", "cas"] | NotGiven = NOT_GIVEN,
+        sharpen_radius: int | NotGiven = NOT_GIVEN,
+        sharpen_alpha: float | NotGiven = NOT_GIVEN,
+        noise_radius: int | NotGiven = NOT_GIVEN,
+        preserve_edges: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_strength: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_ratio: float | NotGiven = NOT_GIVEN,
+        cas_amount: float | NotGiven = NOT_GIVEN,
+        enable_solarize: bool | NotGiven = NOT_GIVEN,
+        solarize_threshold: float | NotGiven = NOT_GIVEN,
+        enable_desaturate: bool | NotGiven = NOT_GIVEN,
+        desaturate_factor: float | NotGiven = NOT_GIVEN,
+        desaturate_method: (
+            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def post_processing_effects(
+        self,
+        *,
+        image_url: str | FileSource,
+        enable_grain: bool | NotGiven = NOT_GIVEN,
+        grain_intensity: float | NotGiven = NOT_GIVEN,
+        grain_scale: float | NotGiven = NOT_GIVEN,
+        grain_style: (
+            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
+        ) = NOT_GIVEN,
+        enable_color_correction: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        brightness: float | NotGiven = NOT_GIVEN,
+        contrast: float | NotGiven = NOT_GIVEN,
+        saturation: float | NotGiven = NOT_GIVEN,
+        gamma: float | NotGiven = NOT_GIVEN,
+        enable_chromatic: bool | NotGiven = NOT_GIVEN,
+        red_shift: int | NotGiven = NOT_GIVEN,
+        red_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        green_shift: int | NotGiven = NOT_GIVEN,
+        green_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        blue_shift: int | NotGiven = NOT_GIVEN,
+        blue_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        enable_blur: bool | NotGiven = NOT_GIVEN,
+        blur_type: Literal["gaussian", "kuwahara"] | NotGiven = NOT_GIVEN,
+        blur_radius: int | NotGiven = NOT_GIVEN,
+        blur_sigma: float | NotGiven = NOT_GIVEN,
+        enable_vignette: bool | NotGiven = NOT_GIVEN,
+        vignette_strength: float | NotGiven = NOT_GIVEN,
+        enable_parabolize: bool | NotGiven = NOT_GIVEN,
+        parabolize_coeff: float | NotGiven = NOT_GIVEN,
+        vertex_x: float | NotGiven = NOT_GIVEN,
+        vertex_y: float | NotGiven = NOT_GIVEN,
+        enable_tint: bool | NotGiven = NOT_GIVEN,
+        tint_strength: float | NotGiven = NOT_GIVEN,
+        tint_mode: (
+            Literal[
+                "sepia",
+                "red",
+                "green",
+                "blue",
+                "cyan",
+                "magenta",
+                "yellow",
+                "purple",
+                "orange",
+                "warm",
+                "cool",
+                "lime",
+                "navy",
+                "vintage",
+                "rose",
+                "teal",
+                "maroon",
+                "peach",
+                "lavender",
+                "olive",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_dissolve: bool | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        dissolve_factor: float | NotGiven = NOT_GIVEN,
+        enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
+        dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
+        dodge_burn_mode: (
+            Literal[
+                "dodge",
+                "burn",
+                "dodge_and_burn",
+                "burn_and_dodge",
+                "color_dodge",
+                "color_burn",
+                "linear_dodge",
+                "linear_burn",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_glow: bool | NotGiven = NOT_GIVEN,
+        glow_intensity: float | NotGiven = NOT_GIVEN,
+        glow_radius: int | NotGiven = NOT_GIVEN,
+        enable_sharpen: bool | NotGiven = NOT_GIVEN,
+        sharpen_mode: Literal["basic", "smart", "cas"] | NotGiven = NOT_GIVEN,
+        sharpen_radius: int | NotGiven = NOT_GIVEN,
+        sharpen_alpha: float | NotGiven = NOT_GIVEN,
+        noise_radius: int | NotGiven = NOT_GIVEN,
+        preserve_edges: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_strength: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_ratio: float | NotGiven = NOT_GIVEN,
+        cas_amount: float | NotGiven = NOT_GIVEN,
+        enable_solarize: bool | NotGiven = NOT_GIVEN,
+        solarize_threshold: float | NotGiven = NOT_GIVEN,
+        enable_desaturate: bool | NotGiven = NOT_GIVEN,
+        desaturate_factor: float | NotGiven = NOT_GIVEN,
+        desaturate_method: (
+            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def post_processing_effects(
         self,
@@ -1518,10 +3012,14 @@ class ImgeditResource:
         desaturate_method: (
             Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Post Processing Effects: Apply post processing effects to an image.
 
-        Runs `imgedit/post_processing_effects` and waits for its output. Inputs are validated by
+        Runs `imgedit/post_processing_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
@@ -1650,7 +3148,77 @@ class ImgeditResource:
             desaturate_factor=desaturate_factor,
             desaturate_method=desaturate_method,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def product_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        scene_description: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        optimize_description: bool | NotGiven = NOT_GIVEN,
+        num_results: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        placement_type: (
+            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
+        ) = NOT_GIVEN,
+        original_quality: bool | NotGiven = NOT_GIVEN,
+        manual_placement_selection: (
+            Literal[
+                "upper_left",
+                "upper_right",
+                "bottom_left",
+                "bottom_right",
+                "right_center",
+                "left_center",
+                "upper_center",
+                "bottom_center",
+                "center_vertical",
+                "center_horizontal",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def product_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        scene_description: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        optimize_description: bool | NotGiven = NOT_GIVEN,
+        num_results: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        placement_type: (
+            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
+        ) = NOT_GIVEN,
+        original_quality: bool | NotGiven = NOT_GIVEN,
+        manual_placement_selection: (
+            Literal[
+                "upper_left",
+                "upper_right",
+                "bottom_left",
+                "bottom_right",
+                "right_center",
+                "left_center",
+                "upper_center",
+                "bottom_center",
+                "center_vertical",
+                "center_horizontal",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def product_shot(
         self,
@@ -1680,10 +3248,14 @@ class ImgeditResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Product Shot: Create a product shot using Bria AI's product shot model.
 
-        Runs `imgedit/product_shot` and waits for its output. Inputs are validated by
+        Runs `imgedit/product_shot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.product_shot.ProductShotInput` before anything is sent.
 
         Args:
@@ -1730,7 +3302,41 @@ class ImgeditResource:
             original_quality=original_quality,
             manual_placement_selection=manual_placement_selection,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def professional_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def professional_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def professional_shot(
         self,
@@ -1742,10 +3348,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Professional Shot: Take a professional photo of a person.
 
-        Runs `imgedit/professional_shot` and waits for its output. Inputs are validated by
+        Runs `imgedit/professional_shot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
@@ -1777,7 +3387,35 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def restore_image(
+        self,
+        *,
+        input_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def restore_image(
+        self,
+        *,
+        input_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def restore_image(
         self,
@@ -1786,10 +3424,14 @@ class ImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Restore Image: Restore an image.
 
-        Runs `imgedit/restore_image` and waits for its output. Inputs are validated by
+        Runs `imgedit/restore_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.restore_image.RestoreImageInput` before anything is sent.
 
         Args:
@@ -1809,7 +3451,43 @@ class ImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def scene_composition(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def scene_composition(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def scene_composition(
         self,
@@ -1822,10 +3500,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Scene Composition: Change the scene of an image.
 
-        Runs `imgedit/scene_composition` and waits for its output. Inputs are validated by
+        Runs `imgedit/scene_composition` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
@@ -1860,7 +3542,43 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def stylize_flux(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def stylize_flux(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def stylize_flux(
         self,
@@ -1873,10 +3591,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Stylize Flux: Edit the style of an image using flux.
 
-        Runs `imgedit/stylize_flux` and waits for its output. Inputs are validated by
+        Runs `imgedit/stylize_flux` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
@@ -1911,7 +3633,57 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def stylize_sdxl(
+        self,
+        *,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        structure_depth_strength: float | NotGiven = NOT_GIVEN,
+        structure_denoising_strength: float | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def stylize_sdxl(
+        self,
+        *,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        structure_depth_strength: float | NotGiven = NOT_GIVEN,
+        structure_denoising_strength: float | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def stylize_sdxl(
         self,
@@ -1931,10 +3703,14 @@ class ImgeditResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Stylize SDXL: Edit the style of an image using sdxl.
 
-        Runs `imgedit/stylize_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/stylize_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
@@ -1978,7 +3754,73 @@ class ImgeditResource:
             output_quality=output_quality,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def text_removal(
+        self,
+        *,
+        input_image: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def text_removal(
+        self,
+        *,
+        input_image: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def text_removal(
         self,
@@ -2006,10 +3848,14 @@ class ImgeditResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Text Removal: Remove text from an image.
 
-        Runs `imgedit/text_removal` and waits for its output. Inputs are validated by
+        Runs `imgedit/text_removal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.text_removal.TextRemovalInput` before anything is sent.
 
         Args:
@@ -2034,7 +3880,43 @@ class ImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def weather_effect(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def weather_effect(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def weather_effect(
         self,
@@ -2047,10 +3929,14 @@ class ImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Weather Effect: Change the weather of an image.
 
-        Runs `imgedit/weather_effect` and waits for its output. Inputs are validated by
+        Runs `imgedit/weather_effect` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
@@ -2085,14 +3971,52 @@ class ImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncImgeditResource:
+class AsyncImgeditResource(ModelNamespace):
     """Models of GenVR category `imgedit` (34), async."""
+
+    _label = "client.imgedit"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def background_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def background_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def background_change(
         self,
@@ -2105,10 +4029,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Background Change: Change the background of an image.
 
-        Runs `imgedit/background_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/background_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.background_change.BackgroundChangeInput` before anything is sent.
 
         Args:
@@ -2143,7 +4071,43 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def background_replace(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        refine_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def background_replace(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        refine_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def background_replace(
         self,
@@ -2156,11 +4120,15 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Background Replace - Bria AI: Replace the background of an image with a new background using
         Bria AI
 
-        Runs `imgedit/background_replace` and waits for its output. Inputs are validated by
+        Runs `imgedit/background_replace` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.background_replace.BackgroundReplaceInput` before anything is sent.
 
         Args:
@@ -2191,7 +4159,41 @@ class AsyncImgeditResource:
             fast=fast,
             num_images=num_images,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def cartoonify(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def cartoonify(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def cartoonify(
         self,
@@ -2203,10 +4205,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Cartoonify: Turn a photo into a cartoon.
 
-        Runs `imgedit/cartoonify` and waits for its output. Inputs are validated by
+        Runs `imgedit/cartoonify` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.cartoonify.CartoonifyInput` before anything is sent.
 
         Args:
@@ -2238,7 +4244,41 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def color_correction(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def color_correction(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def color_correction(
         self,
@@ -2250,10 +4290,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Color Correction: Correct the color of an image.
 
-        Runs `imgedit/color_correction` and waits for its output. Inputs are validated by
+        Runs `imgedit/color_correction` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.color_correction.ColorCorrectionInput` before anything is sent.
 
         Args:
@@ -2285,17 +4329,45 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def color_correction_ddcolor(
+        self,
+        *,
+        image: str | FileSource,
+        model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def color_correction_ddcolor(
+        self,
+        *,
+        image: str | FileSource,
+        model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def color_correction_ddcolor(
         self,
         *,
         image: str | FileSource,
         model_size: Literal["large", "tiny"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Color Correction (DDColor): Colorize your old black and white pics.
 
-        Runs `imgedit/color_correction_ddcolor` and waits for its output. Inputs are validated by
+        Runs `imgedit/color_correction_ddcolor` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.color_correction_ddcolor.ColorCorrectionDdcolorInput` before anything is sent.
 
         Args:
@@ -2308,7 +4380,43 @@ class AsyncImgeditResource:
             image=image,
             model_size=model_size,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def daytime_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def daytime_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def daytime_change(
         self,
@@ -2321,10 +4429,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Daytime Change: Change the daytime of an image.
 
-        Runs `imgedit/daytime_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/daytime_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.daytime_change.DaytimeChangeInput` before anything is sent.
 
         Args:
@@ -2359,7 +4471,43 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def deaging(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def deaging(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def deaging(
         self,
@@ -2372,10 +4520,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """DeAging: Reimagine yourself younger or older.
 
-        Runs `imgedit/deaging` and waits for its output. Inputs are validated by
+        Runs `imgedit/deaging` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.deaging.DeagingInput` before anything is sent.
 
         Args:
@@ -2410,7 +4562,35 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def eraser(
+        self,
+        *,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
+        mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
+        preserve_alpha: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def eraser(
+        self,
+        *,
+        image_url: str | FileSource,
+        mask_url: str | FileSource,
+        mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
+        preserve_alpha: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def eraser(
         self,
@@ -2419,10 +4599,14 @@ class AsyncImgeditResource:
         mask_url: str | FileSource,
         mask_type: Literal["manual", "automatic"] | NotGiven = NOT_GIVEN,
         preserve_alpha: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Eraser - Bria AI: Erase objects from an image using Bria AI
 
-        Runs `imgedit/eraser` and waits for its output. Inputs are validated by
+        Runs `imgedit/eraser` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.eraser.EraserInput` before anything is sent.
 
         Args:
@@ -2446,7 +4630,43 @@ class AsyncImgeditResource:
             mask_type=mask_type,
             preserve_alpha=preserve_alpha,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def expression_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def expression_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def expression_change(
         self,
@@ -2459,10 +4679,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Expression Change: Change the expression of a person.
 
-        Runs `imgedit/expression_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/expression_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.expression_change.ExpressionChangeInput` before anything is sent.
 
         Args:
@@ -2497,7 +4721,41 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_enhance(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_enhance(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_enhance(
         self,
@@ -2509,11 +4767,15 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face Enhance: Enhance facial features with professional retouching while maintaining a
         natural, realistic look
 
-        Runs `imgedit/face_enhance` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance.FaceEnhanceInput` before anything is sent.
 
         Args:
@@ -2545,7 +4807,37 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_enhance_codeformer(
+        self,
+        *,
+        image: str | FileSource,
+        codeformer_fidelity: float | NotGiven = NOT_GIVEN,
+        background_enhance: bool | NotGiven = NOT_GIVEN,
+        face_upsample: bool | NotGiven = NOT_GIVEN,
+        upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_enhance_codeformer(
+        self,
+        *,
+        image: str | FileSource,
+        codeformer_fidelity: float | NotGiven = NOT_GIVEN,
+        background_enhance: bool | NotGiven = NOT_GIVEN,
+        face_upsample: bool | NotGiven = NOT_GIVEN,
+        upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_enhance_codeformer(
         self,
@@ -2555,10 +4847,14 @@ class AsyncImgeditResource:
         background_enhance: bool | NotGiven = NOT_GIVEN,
         face_upsample: bool | NotGiven = NOT_GIVEN,
         upscale: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face Enhance (Codeformer): Enhance the face of a person.
 
-        Runs `imgedit/face_enhance_codeformer` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance_codeformer` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance_codeformer.FaceEnhanceCodeformerInput` before anything is sent.
 
         Args:
@@ -2579,7 +4875,33 @@ class AsyncImgeditResource:
             face_upsample=face_upsample,
             upscale=upscale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_enhance_gfpgan(
+        self,
+        *,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
+        version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_enhance_gfpgan(
+        self,
+        *,
+        img: str | FileSource | NotGiven = NOT_GIVEN,
+        version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_enhance_gfpgan(
         self,
@@ -2587,10 +4909,14 @@ class AsyncImgeditResource:
         img: str | FileSource | NotGiven = NOT_GIVEN,
         version: Literal["v1.2", "v1.3", "v1.4", "RestoreFormer"] | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face Enhance (GFPGAN): Enhance the face of a person.
 
-        Runs `imgedit/face_enhance_gfpgan` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_enhance_gfpgan` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_enhance_gfpgan.FaceEnhanceGfpganInput` before anything is sent.
 
         Args:
@@ -2606,7 +4932,41 @@ class AsyncImgeditResource:
             version=version,
             scale=scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_realism(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_realism(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_realism(
         self,
@@ -2618,10 +4978,14 @@ class AsyncImgeditResource:
         lora_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face Realism: Add details to faces, enhance face features, remove blur.
 
-        Runs `imgedit/face_realism` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_realism` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_realism.FaceRealismInput` before anything is sent.
 
         Args:
@@ -2654,7 +5018,157 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_to_many(
+        self,
+        *,
+        input_image: str | FileSource,
+        style: (
+            Literal[
+                "Anime",
+                "Cartoon",
+                "Clay",
+                "Gothic",
+                "Graphic Novel",
+                "Lego",
+                "Memoji",
+                "Minecraft",
+                "Minimalist",
+                "Pixel Art",
+                "Random",
+                "Simpsons",
+                "Sketch",
+                "South Park",
+                "Toy",
+                "Watercolor",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        persona: (
+            Literal[
+                "Angel",
+                "Astronaut",
+                "Demon",
+                "Mage",
+                "Ninja",
+                "Na'vi",
+                "None",
+                "Random",
+                "Robot",
+                "Samurai",
+                "Vampire",
+                "Werewolf",
+                "Zombie",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        preserve_background: bool | NotGiven = NOT_GIVEN,
+        preserve_outfit: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_to_many(
+        self,
+        *,
+        input_image: str | FileSource,
+        style: (
+            Literal[
+                "Anime",
+                "Cartoon",
+                "Clay",
+                "Gothic",
+                "Graphic Novel",
+                "Lego",
+                "Memoji",
+                "Minecraft",
+                "Minimalist",
+                "Pixel Art",
+                "Random",
+                "Simpsons",
+                "Sketch",
+                "South Park",
+                "Toy",
+                "Watercolor",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        persona: (
+            Literal[
+                "Angel",
+                "Astronaut",
+                "Demon",
+                "Mage",
+                "Ninja",
+                "Na'vi",
+                "None",
+                "Random",
+                "Robot",
+                "Samurai",
+                "Vampire",
+                "Werewolf",
+                "Zombie",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        preserve_background: bool | NotGiven = NOT_GIVEN,
+        preserve_outfit: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_to_many(
         self,
@@ -2724,10 +5238,14 @@ class AsyncImgeditResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face to Many: Turn a face into a character in style.
 
-        Runs `imgedit/face_to_many` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_many` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_many.FaceToManyInput` before anything is sent.
 
         Args:
@@ -2766,7 +5284,45 @@ class AsyncImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_to_many_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        denoising_strength: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        control_depth_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_to_many_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        style: Literal["3D", "Emoji", "Video game", "Pixels", "Clay", "Toy"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        denoising_strength: float | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        control_depth_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_to_many_sdxl(
         self,
@@ -2780,10 +5336,14 @@ class AsyncImgeditResource:
         control_depth_strength: float | NotGiven = NOT_GIVEN,
         instant_id_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face to Many - SDXL: Turn a face into 3D, emoji, pixel art, video game, claymation or toy.
 
-        Runs `imgedit/face_to_many_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_many_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_many_sdxl.FaceToManySdxlInput` before anything is sent.
 
         Args:
@@ -2817,7 +5377,53 @@ class AsyncImgeditResource:
             instant_id_strength=instant_id_strength,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face_to_sticker_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        ip_adapter_weight: float | NotGiven = NOT_GIVEN,
+        ip_adapter_noise: float | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        upscale_steps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face_to_sticker_sdxl(
+        self,
+        *,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        prompt_strength: float | NotGiven = NOT_GIVEN,
+        instant_id_strength: float | NotGiven = NOT_GIVEN,
+        ip_adapter_weight: float | NotGiven = NOT_GIVEN,
+        ip_adapter_noise: float | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        upscale_steps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face_to_sticker_sdxl(
         self,
@@ -2835,10 +5441,14 @@ class AsyncImgeditResource:
         ip_adapter_noise: float | NotGiven = NOT_GIVEN,
         upscale: bool | NotGiven = NOT_GIVEN,
         upscale_steps: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face to Sticker - SDXL: Turn a face into a sticker.
 
-        Runs `imgedit/face_to_sticker_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/face_to_sticker_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.face_to_sticker_sdxl.FaceToStickerSdxlInput` before anything is sent.
 
         Args:
@@ -2878,7 +5488,75 @@ class AsyncImgeditResource:
             upscale=upscale,
             upscale_steps=upscale_steps,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def filters(
+        self,
+        *,
+        input_image: str | FileSource,
+        image_filter: (
+            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
+        ) = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def filters(
+        self,
+        *,
+        input_image: str | FileSource,
+        image_filter: (
+            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
+        ) = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def filters(
         self,
@@ -2907,10 +5585,14 @@ class AsyncImgeditResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Filters: Apply filters to an image.
 
-        Runs `imgedit/filters` and waits for its output. Inputs are validated by
+        Runs `imgedit/filters` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.filters.FiltersInput` before anything is sent.
 
         Args:
@@ -2932,7 +5614,35 @@ class AsyncImgeditResource:
             aspect_ratio=aspect_ratio,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def finegrain_eraser_prompt(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def finegrain_eraser_prompt(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def finegrain_eraser_prompt(
         self,
@@ -2941,10 +5651,14 @@ class AsyncImgeditResource:
         prompt: str,
         mode: Literal["express", "standard", "premium"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Finegrain Eraser (Prompt): Erase objects from an image using prompts with Finegrain eraser
 
-        Runs `imgedit/finegrain_eraser_prompt` and waits for its output. Inputs are validated by
+        Runs `imgedit/finegrain_eraser_prompt` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.finegrain_eraser_prompt.FinegrainEraserPromptInput` before anything is sent.
 
         Args:
@@ -2962,7 +5676,43 @@ class AsyncImgeditResource:
             mode=mode,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hair_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hair_change(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hair_change(
         self,
@@ -2975,10 +5725,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hair Change: Change the hair of a person.
 
-        Runs `imgedit/hair_change` and waits for its output. Inputs are validated by
+        Runs `imgedit/hair_change` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.hair_change.HairChangeInput` before anything is sent.
 
         Args:
@@ -3013,7 +5767,41 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def interior_construct(
+        self,
+        *,
+        image_base: str | FileSource,
+        prompt: str,
+        guidance_scale: int | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        img_size: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def interior_construct(
+        self,
+        *,
+        image_base: str | FileSource,
+        prompt: str,
+        guidance_scale: int | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        img_size: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def interior_construct(
         self,
@@ -3025,11 +5813,15 @@ class AsyncImgeditResource:
         strength: float | NotGiven = NOT_GIVEN,
         img_size: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Interior Construct: Reimagine your home interiors with our revolutionary makeover tool. Use
         this to reimagine empty room images.
 
-        Runs `imgedit/interior_construct` and waits for its output. Inputs are validated by
+        Runs `imgedit/interior_construct` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.interior_construct.InteriorConstructInput` before anything is sent.
 
         Args:
@@ -3052,7 +5844,67 @@ class AsyncImgeditResource:
             img_size=img_size,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def interior_remodel(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        max_resolution: int | NotGiven = NOT_GIVEN,
+        keep_furniture_structure: bool | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        control_guidance_start: float | NotGiven = NOT_GIVEN,
+        control_guidance_end: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mask_prompt_window: str | NotGiven = NOT_GIVEN,
+        mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
+        mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
+        empty_room_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def interior_remodel(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        max_resolution: int | NotGiven = NOT_GIVEN,
+        keep_furniture_structure: bool | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        control_guidance_start: float | NotGiven = NOT_GIVEN,
+        control_guidance_end: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        control_image: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_window: str | FileSource | NotGiven = NOT_GIVEN,
+        inverted_mask_ceiling: str | FileSource | NotGiven = NOT_GIVEN,
+        mask_furniture: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mask_prompt_window: str | NotGiven = NOT_GIVEN,
+        mask_prompt_furniture: str | NotGiven = NOT_GIVEN,
+        mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
+        ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
+        empty_room_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def interior_remodel(
         self,
@@ -3077,11 +5929,15 @@ class AsyncImgeditResource:
         mask_prompt_ceiling: str | NotGiven = NOT_GIVEN,
         ip_adapter_image: str | FileSource | NotGiven = NOT_GIVEN,
         empty_room_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Interior Remodel: Reimagine your home interiors with our revolutionary makeover tool. Use
         this for non-empty room images.
 
-        Runs `imgedit/interior_remodel` and waits for its output. Inputs are validated by
+        Runs `imgedit/interior_remodel` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.interior_remodel.InteriorRemodelInput` before anything is sent.
 
         Args:
@@ -3135,7 +5991,57 @@ class AsyncImgeditResource:
             ip_adapter_image=ip_adapter_image,
             empty_room_mode=empty_room_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def magic_image_refiner(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        hdr: float | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
+        ) = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guess_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def magic_image_refiner(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["original", "1024", "2048"] | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        hdr: float | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
+        ) = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guess_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def magic_image_refiner(
         self,
@@ -3155,10 +6061,14 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         guess_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Magic Image Refiner: Refine an image.
 
-        Runs `imgedit/magic_image_refiner` and waits for its output. Inputs are validated by
+        Runs `imgedit/magic_image_refiner` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.magic_image_refiner.MagicImageRefinerInput` before anything is sent.
 
         Args:
@@ -3198,7 +6108,43 @@ class AsyncImgeditResource:
             negative_prompt=negative_prompt,
             guess_mode=guess_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def object_removal(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def object_removal(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def object_removal(
         self,
@@ -3211,10 +6157,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Object Removal: Remove objects from images
 
-        Runs `imgedit/object_removal` and waits for its output. Inputs are validated by
+        Runs `imgedit/object_removal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.object_removal.ObjectRemovalInput` before anything is sent.
 
         Args:
@@ -3249,7 +6199,143 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def photomakeover_instant_id(
+        self,
+        *,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        sdxl_weights: (
+            Literal[
+                "stable-diffusion-xl-base-1.0",
+                "juggernaut-xl-v8",
+                "afrodite-xl-v2",
+                "albedobase-xl-20",
+                "albedobase-xl-v13",
+                "animagine-xl-30",
+                "anime-art-diffusion-xl",
+                "anime-illust-diffusion-xl",
+                "dreamshaper-xl",
+                "dynavision-xl-v0610",
+                "guofeng4-xl",
+                "nightvision-xl-0791",
+                "omnigen-xl",
+                "pony-diffusion-v6-xl",
+                "protovision-xl-high-fidel",
+                "RealVisXL_V3.0_Turbo",
+                "RealVisXL_V4.0_Lightning",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        face_detection_input_width: int | NotGiven = NOT_GIVEN,
+        face_detection_input_height: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DEISMultistepScheduler",
+                "HeunDiscreteScheduler",
+                "EulerDiscreteScheduler",
+                "DPMSolverMultistepScheduler",
+                "DPMSolverMultistepScheduler-Karras",
+                "DPMSolverMultistepScheduler-Karras-SDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        ip_adapter_scale: float | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        enable_pose_controlnet: bool | NotGiven = NOT_GIVEN,
+        pose_strength: float | NotGiven = NOT_GIVEN,
+        enable_canny_controlnet: bool | NotGiven = NOT_GIVEN,
+        canny_strength: float | NotGiven = NOT_GIVEN,
+        enable_depth_controlnet: bool | NotGiven = NOT_GIVEN,
+        depth_strength: float | NotGiven = NOT_GIVEN,
+        enable_lcm: bool | NotGiven = NOT_GIVEN,
+        lcm_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lcm_guidance_scale: float | NotGiven = NOT_GIVEN,
+        enhance_nonface_region: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def photomakeover_instant_id(
+        self,
+        *,
+        image: str | FileSource,
+        pose_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        sdxl_weights: (
+            Literal[
+                "stable-diffusion-xl-base-1.0",
+                "juggernaut-xl-v8",
+                "afrodite-xl-v2",
+                "albedobase-xl-20",
+                "albedobase-xl-v13",
+                "animagine-xl-30",
+                "anime-art-diffusion-xl",
+                "anime-illust-diffusion-xl",
+                "dreamshaper-xl",
+                "dynavision-xl-v0610",
+                "guofeng4-xl",
+                "nightvision-xl-0791",
+                "omnigen-xl",
+                "pony-diffusion-v6-xl",
+                "protovision-xl-high-fidel",
+                "RealVisXL_V3.0_Turbo",
+                "RealVisXL_V4.0_Lightning",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        face_detection_input_width: int | NotGiven = NOT_GIVEN,
+        face_detection_input_height: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DEISMultistepScheduler",
+                "HeunDiscreteScheduler",
+                "EulerDiscreteScheduler",
+                "DPMSolverMultistepScheduler",
+                "DPMSolverMultistepScheduler-Karras",
+                "DPMSolverMultistepScheduler-Karras-SDE",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        ip_adapter_scale: float | NotGiven = NOT_GIVEN,
+        controlnet_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        enable_pose_controlnet: bool | NotGiven = NOT_GIVEN,
+        pose_strength: float | NotGiven = NOT_GIVEN,
+        enable_canny_controlnet: bool | NotGiven = NOT_GIVEN,
+        canny_strength: float | NotGiven = NOT_GIVEN,
+        enable_depth_controlnet: bool | NotGiven = NOT_GIVEN,
+        depth_strength: float | NotGiven = NOT_GIVEN,
+        enable_lcm: bool | NotGiven = NOT_GIVEN,
+        lcm_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lcm_guidance_scale: float | NotGiven = NOT_GIVEN,
+        enhance_nonface_region: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def photomakeover_instant_id(
         self,
@@ -3312,11 +6398,15 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Photomakeover (Instant ID): Reimagine yourself in different and stunning poses. Use this for
         high accuracy and less creativity.
 
-        Runs `imgedit/photomakeover_instant_id` and waits for its output. Inputs are validated by
+        Runs `imgedit/photomakeover_instant_id` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.photomakeover_instant_id.PhotomakeoverInstantIdInput` before anything is sent.
 
         Args:
@@ -3408,7 +6498,83 @@ class AsyncImgeditResource:
             num_outputs=num_outputs,
             disable_safety_checker=disable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def photomakeover_photomaker(
+        self,
+        *,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Cinematic",
+                "Disney Charactor",
+                "Digital Art",
+                "Photographic (Default)",
+                "Fantasy art",
+                "Neonpunk",
+                "Enhance",
+                "Comic book",
+                "Lowpoly",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        style_strength_ratio: float | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def photomakeover_photomaker(
+        self,
+        *,
+        input_image: str | FileSource,
+        input_image2: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image3: str | FileSource | NotGiven = NOT_GIVEN,
+        input_image4: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        style_name: (
+            Literal[
+                "(No style)",
+                "Cinematic",
+                "Disney Charactor",
+                "Digital Art",
+                "Photographic (Default)",
+                "Fantasy art",
+                "Neonpunk",
+                "Enhance",
+                "Comic book",
+                "Lowpoly",
+                "Line art",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        style_strength_ratio: float | NotGiven = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def photomakeover_photomaker(
         self,
@@ -3441,11 +6607,15 @@ class AsyncImgeditResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Photomakeover (Photomaker): Reimagine yourself in different and stunning poses. Use this for
         high creativity and less accuracy.
 
-        Runs `imgedit/photomakeover_photomaker` and waits for its output. Inputs are validated by
+        Runs `imgedit/photomakeover_photomaker` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.photomakeover_photomaker.PhotomakeoverPhotomakerInput` before anything is sent.
 
         Args:
@@ -3492,7 +6662,215 @@ class AsyncImgeditResource:
             seed=seed,
             disable_safety_checker=disable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def post_processing_effects(
+        self,
+        *,
+        image_url: str | FileSource,
+        enable_grain: bool | NotGiven = NOT_GIVEN,
+        grain_intensity: float | NotGiven = NOT_GIVEN,
+        grain_scale: float | NotGiven = NOT_GIVEN,
+        grain_style: (
+            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
+        ) = NOT_GIVEN,
+        enable_color_correction: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        brightness: float | NotGiven = NOT_GIVEN,
+        contrast: float | NotGiven = NOT_GIVEN,
+        saturation: float | NotGiven = NOT_GIVEN,
+        gamma: float | NotGiven = NOT_GIVEN,
+        enable_chromatic: bool | NotGiven = NOT_GIVEN,
+        red_shift: int | NotGiven = NOT_GIVEN,
+        red_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        green_shift: int | NotGiven = NOT_GIVEN,
+        green_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        blue_shift: int | NotGiven = NOT_GIVEN,
+        blue_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        enable_blur: bool | NotGiven = NOT_GIVEN,
+        blur_type: Literal["gaussian", "kuwahara"] | NotGiven = NOT_GIVEN,
+        blur_radius: int | NotGiven = NOT_GIVEN,
+        blur_sigma: float | NotGiven = NOT_GIVEN,
+        enable_vignette: bool | NotGiven = NOT_GIVEN,
+        vignette_strength: float | NotGiven = NOT_GIVEN,
+        enable_parabolize: bool | NotGiven = NOT_GIVEN,
+        parabolize_coeff: float | NotGiven = NOT_GIVEN,
+        vertex_x: float | NotGiven = NOT_GIVEN,
+        vertex_y: float | NotGiven = NOT_GIVEN,
+        enable_tint: bool | NotGiven = NOT_GIVEN,
+        tint_strength: float | NotGiven = NOT_GIVEN,
+        tint_mode: (
+            Literal[
+                "sepia",
+                "red",
+                "green",
+                "blue",
+                "cyan",
+                "magenta",
+                "yellow",
+                "purple",
+                "orange",
+                "warm",
+                "cool",
+                "lime",
+                "navy",
+                "vintage",
+                "rose",
+                "teal",
+                "maroon",
+                "peach",
+                "lavender",
+                "olive",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_dissolve: bool | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        dissolve_factor: float | NotGiven = NOT_GIVEN,
+        enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
+        dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
+        dodge_burn_mode: (
+            Literal[
+                "dodge",
+                "burn",
+                "dodge_and_burn",
+                "burn_and_dodge",
+                "color_dodge",
+                "color_burn",
+                "linear_dodge",
+                "linear_burn",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_glow: bool | NotGiven = NOT_GIVEN,
+        glow_intensity: float | NotGiven = NOT_GIVEN,
+        glow_radius: int | NotGiven = NOT_GIVEN,
+        enable_sharpen: bool | NotGiven = NOT_GIVEN,
+        sharpen_mode: Literal["basic", "smart", "cas"] | NotGiven = NOT_GIVEN,
+        sharpen_radius: int | NotGiven = NOT_GIVEN,
+        sharpen_alpha: float | NotGiven = NOT_GIVEN,
+        noise_radius: int | NotGiven = NOT_GIVEN,
+        preserve_edges: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_strength: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_ratio: float | NotGiven = NOT_GIVEN,
+        cas_amount: float | NotGiven = NOT_GIVEN,
+        enable_solarize: bool | NotGiven = NOT_GIVEN,
+        solarize_threshold: float | NotGiven = NOT_GIVEN,
+        enable_desaturate: bool | NotGiven = NOT_GIVEN,
+        desaturate_factor: float | NotGiven = NOT_GIVEN,
+        desaturate_method: (
+            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def post_processing_effects(
+        self,
+        *,
+        image_url: str | FileSource,
+        enable_grain: bool | NotGiven = NOT_GIVEN,
+        grain_intensity: float | NotGiven = NOT_GIVEN,
+        grain_scale: float | NotGiven = NOT_GIVEN,
+        grain_style: (
+            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
+        ) = NOT_GIVEN,
+        enable_color_correction: bool | NotGiven = NOT_GIVEN,
+        temperature: float | NotGiven = NOT_GIVEN,
+        brightness: float | NotGiven = NOT_GIVEN,
+        contrast: float | NotGiven = NOT_GIVEN,
+        saturation: float | NotGiven = NOT_GIVEN,
+        gamma: float | NotGiven = NOT_GIVEN,
+        enable_chromatic: bool | NotGiven = NOT_GIVEN,
+        red_shift: int | NotGiven = NOT_GIVEN,
+        red_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        green_shift: int | NotGiven = NOT_GIVEN,
+        green_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        blue_shift: int | NotGiven = NOT_GIVEN,
+        blue_direction: Literal["horizontal", "vertical"] | NotGiven = NOT_GIVEN,
+        enable_blur: bool | NotGiven = NOT_GIVEN,
+        blur_type: Literal["gaussian", "kuwahara"] | NotGiven = NOT_GIVEN,
+        blur_radius: int | NotGiven = NOT_GIVEN,
+        blur_sigma: float | NotGiven = NOT_GIVEN,
+        enable_vignette: bool | NotGiven = NOT_GIVEN,
+        vignette_strength: float | NotGiven = NOT_GIVEN,
+        enable_parabolize: bool | NotGiven = NOT_GIVEN,
+        parabolize_coeff: float | NotGiven = NOT_GIVEN,
+        vertex_x: float | NotGiven = NOT_GIVEN,
+        vertex_y: float | NotGiven = NOT_GIVEN,
+        enable_tint: bool | NotGiven = NOT_GIVEN,
+        tint_strength: float | NotGiven = NOT_GIVEN,
+        tint_mode: (
+            Literal[
+                "sepia",
+                "red",
+                "green",
+                "blue",
+                "cyan",
+                "magenta",
+                "yellow",
+                "purple",
+                "orange",
+                "warm",
+                "cool",
+                "lime",
+                "navy",
+                "vintage",
+                "rose",
+                "teal",
+                "maroon",
+                "peach",
+                "lavender",
+                "olive",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_dissolve: bool | NotGiven = NOT_GIVEN,
+        dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        dissolve_factor: float | NotGiven = NOT_GIVEN,
+        enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
+        dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
+        dodge_burn_mode: (
+            Literal[
+                "dodge",
+                "burn",
+                "dodge_and_burn",
+                "burn_and_dodge",
+                "color_dodge",
+                "color_burn",
+                "linear_dodge",
+                "linear_burn",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        enable_glow: bool | NotGiven = NOT_GIVEN,
+        glow_intensity: float | NotGiven = NOT_GIVEN,
+        glow_radius: int | NotGiven = NOT_GIVEN,
+        enable_sharpen: bool | NotGiven = NOT_GIVEN,
+        sharpen_mode: Literal["basic", "smart", "cas"] | NotGiven = NOT_GIVEN,
+        sharpen_radius: int | NotGiven = NOT_GIVEN,
+        sharpen_alpha: float | NotGiven = NOT_GIVEN,
+        noise_radius: int | NotGiven = NOT_GIVEN,
+        preserve_edges: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_strength: float | NotGiven = NOT_GIVEN,
+        smart_sharpen_ratio: float | NotGiven = NOT_GIVEN,
+        cas_amount: float | NotGiven = NOT_GIVEN,
+        enable_solarize: bool | NotGiven = NOT_GIVEN,
+        solarize_threshold: float | NotGiven = NOT_GIVEN,
+        enable_desaturate: bool | NotGiven = NOT_GIVEN,
+        desaturate_factor: float | NotGiven = NOT_GIVEN,
+        desaturate_method: (
+            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def post_processing_effects(
         self,
@@ -3591,10 +6969,14 @@ class AsyncImgeditResource:
         desaturate_method: (
             Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Post Processing Effects: Apply post processing effects to an image.
 
-        Runs `imgedit/post_processing_effects` and waits for its output. Inputs are validated by
+        Runs `imgedit/post_processing_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.post_processing_effects.PostProcessingEffectsInput` before anything is sent.
 
         Args:
@@ -3723,7 +7105,77 @@ class AsyncImgeditResource:
             desaturate_factor=desaturate_factor,
             desaturate_method=desaturate_method,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def product_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        scene_description: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        optimize_description: bool | NotGiven = NOT_GIVEN,
+        num_results: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        placement_type: (
+            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
+        ) = NOT_GIVEN,
+        original_quality: bool | NotGiven = NOT_GIVEN,
+        manual_placement_selection: (
+            Literal[
+                "upper_left",
+                "upper_right",
+                "bottom_left",
+                "bottom_right",
+                "right_center",
+                "left_center",
+                "upper_center",
+                "bottom_center",
+                "center_vertical",
+                "center_horizontal",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def product_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        scene_description: str | NotGiven = NOT_GIVEN,
+        ref_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        optimize_description: bool | NotGiven = NOT_GIVEN,
+        num_results: int | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        placement_type: (
+            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
+        ) = NOT_GIVEN,
+        original_quality: bool | NotGiven = NOT_GIVEN,
+        manual_placement_selection: (
+            Literal[
+                "upper_left",
+                "upper_right",
+                "bottom_left",
+                "bottom_right",
+                "right_center",
+                "left_center",
+                "upper_center",
+                "bottom_center",
+                "center_vertical",
+                "center_horizontal",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def product_shot(
         self,
@@ -3753,10 +7205,14 @@ class AsyncImgeditResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Product Shot: Create a product shot using Bria AI's product shot model.
 
-        Runs `imgedit/product_shot` and waits for its output. Inputs are validated by
+        Runs `imgedit/product_shot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.product_shot.ProductShotInput` before anything is sent.
 
         Args:
@@ -3803,7 +7259,41 @@ class AsyncImgeditResource:
             original_quality=original_quality,
             manual_placement_selection=manual_placement_selection,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def professional_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def professional_shot(
+        self,
+        *,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def professional_shot(
         self,
@@ -3815,10 +7305,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Professional Shot: Take a professional photo of a person.
 
-        Runs `imgedit/professional_shot` and waits for its output. Inputs are validated by
+        Runs `imgedit/professional_shot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.professional_shot.ProfessionalShotInput` before anything is sent.
 
         Args:
@@ -3850,7 +7344,35 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def restore_image(
+        self,
+        *,
+        input_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def restore_image(
+        self,
+        *,
+        input_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def restore_image(
         self,
@@ -3859,10 +7381,14 @@ class AsyncImgeditResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Restore Image: Restore an image.
 
-        Runs `imgedit/restore_image` and waits for its output. Inputs are validated by
+        Runs `imgedit/restore_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.restore_image.RestoreImageInput` before anything is sent.
 
         Args:
@@ -3882,7 +7408,43 @@ class AsyncImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def scene_composition(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def scene_composition(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def scene_composition(
         self,
@@ -3895,10 +7457,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Scene Composition: Change the scene of an image.
 
-        Runs `imgedit/scene_composition` and waits for its output. Inputs are validated by
+        Runs `imgedit/scene_composition` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.scene_composition.SceneCompositionInput` before anything is sent.
 
         Args:
@@ -3933,7 +7499,43 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def stylize_flux(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def stylize_flux(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def stylize_flux(
         self,
@@ -3946,10 +7548,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Stylize Flux: Edit the style of an image using flux.
 
-        Runs `imgedit/stylize_flux` and waits for its output. Inputs are validated by
+        Runs `imgedit/stylize_flux` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.stylize_flux.StylizeFluxInput` before anything is sent.
 
         Args:
@@ -3984,7 +7590,57 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def stylize_sdxl(
+        self,
+        *,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        structure_depth_strength: float | NotGiven = NOT_GIVEN,
+        structure_denoising_strength: float | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def stylize_sdxl(
+        self,
+        *,
+        style_image: str | FileSource,
+        structure_image: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
+        ) = NOT_GIVEN,
+        number_of_images: int | NotGiven = NOT_GIVEN,
+        structure_depth_strength: float | NotGiven = NOT_GIVEN,
+        structure_denoising_strength: float | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def stylize_sdxl(
         self,
@@ -4004,10 +7660,14 @@ class AsyncImgeditResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Stylize SDXL: Edit the style of an image using sdxl.
 
-        Runs `imgedit/stylize_sdxl` and waits for its output. Inputs are validated by
+        Runs `imgedit/stylize_sdxl` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.stylize_sdxl.StylizeSdxlInput` before anything is sent.
 
         Args:
@@ -4051,7 +7711,73 @@ class AsyncImgeditResource:
             output_quality=output_quality,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def text_removal(
+        self,
+        *,
+        input_image: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def text_removal(
+        self,
+        *,
+        input_image: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def text_removal(
         self,
@@ -4079,10 +7805,14 @@ class AsyncImgeditResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Text Removal: Remove text from an image.
 
-        Runs `imgedit/text_removal` and waits for its output. Inputs are validated by
+        Runs `imgedit/text_removal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.text_removal.TextRemovalInput` before anything is sent.
 
         Args:
@@ -4107,7 +7837,43 @@ class AsyncImgeditResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def weather_effect(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def weather_effect(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: Literal["1", "2", "3", "4", "5", "6"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def weather_effect(
         self,
@@ -4120,10 +7886,14 @@ class AsyncImgeditResource:
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Weather Effect: Change the weather of an image.
 
-        Runs `imgedit/weather_effect` and waits for its output. Inputs are validated by
+        Runs `imgedit/weather_effect` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgedit.weather_effect.WeatherEffectInput` before anything is sent.
 
         Args:
@@ -4158,4 +7928,6 @@ class AsyncImgeditResource:
             seed=seed,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,57 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class ImgutilsResource:
+class ImgutilsResource(ModelNamespace):
     """Models of GenVR category `imgutils` (25)."""
+
+    _label = "client.imgutils"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def bytedance_bagel(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_thought: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_bagel(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_thought: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_bagel(
         self,
@@ -29,10 +63,14 @@ class ImgutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         use_thought: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Bagel: Edit images using Bytedance Bagel model
 
-        Runs `imgutils/bytedance_bagel` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_bagel` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_bagel.BytedanceBagelInput` before anything is sent.
 
         Args:
@@ -53,7 +91,35 @@ class ImgutilsResource:
             use_thought=use_thought,
             enable_safety_checker=enable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seededit3(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seededit3(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seededit3(
         self,
@@ -62,10 +128,14 @@ class ImgutilsResource:
         image: str | FileSource | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance SeedEdit 3: Edit images using Bytedance SeedEdit 3 model
 
-        Runs `imgutils/bytedance_seededit3` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_seededit3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_seededit3.BytedanceSeededit3Input` before anything is sent.
 
         Args:
@@ -83,7 +153,57 @@ class ImgutilsResource:
             seed=seed,
             guidance_scale=guidance_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seededit4(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seededit4(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seededit4(
         self,
@@ -103,10 +223,14 @@ class ImgutilsResource:
         ) = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance SeedEdit 4: Edit images using Bytedance SeedEdit 4 model
 
-        Runs `imgutils/bytedance_seededit4` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_seededit4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_seededit4.BytedanceSeededit4Input` before anything is sent.
 
         Args:
@@ -129,7 +253,39 @@ class ImgutilsResource:
             num_images=num_images,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def easel_avatars(
+        self,
+        *,
+        face_image: str | FileSource,
+        user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def easel_avatars(
+        self,
+        *,
+        face_image: str | FileSource,
+        user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def easel_avatars(
         self,
@@ -140,10 +296,14 @@ class ImgutilsResource:
         user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Easel Avatars: Generate avatars using Easel
 
-        Runs `imgutils/easel_avatars` and waits for its output. Inputs are validated by
+        Runs `imgutils/easel_avatars` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.easel_avatars.EaselAvatarsInput` before anything is sent.
 
         Args:
@@ -170,7 +330,97 @@ class ImgutilsResource:
             prompt=prompt,
             workflow_type=workflow_type,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_kontext_dev(
+        self,
+        *,
+        prompt: str,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base (default)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an Eye 🤯 (fastest)",
+                "Real Time",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_kontext_dev(
+        self,
+        *,
+        prompt: str,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base (default)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an Eye 🤯 (fastest)",
+                "Real Time",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_kontext_dev(
         self,
@@ -210,10 +460,14 @@ class ImgutilsResource:
         ) = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Kontext Dev: Edit images using Flux Kontext Dev model
 
-        Runs `imgutils/flux_kontext_dev` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_dev.FluxKontextDevInput` before anything is sent.
 
         Args:
@@ -247,7 +501,71 @@ class ImgutilsResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_kontext_max(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_kontext_max(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_kontext_max(
         self,
@@ -274,10 +592,14 @@ class ImgutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Kontext Max: Edit images using Flux Kontext Max model
 
-        Runs `imgutils/flux_kontext_max` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_max` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_max.FluxKontextMaxInput` before anything is sent.
 
         Args:
@@ -299,7 +621,73 @@ class ImgutilsResource:
             aspect_ratio=aspect_ratio,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_kontext_pro(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_kontext_pro(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_kontext_pro(
         self,
@@ -327,10 +715,14 @@ class ImgutilsResource:
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Kontext Pro: Edit images using Flux Kontext Pro model
 
-        Runs `imgutils/flux_kontext_pro` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_pro.FluxKontextProInput` before anything is sent.
 
         Args:
@@ -356,7 +748,77 @@ class ImgutilsResource:
             seed=seed,
             safety_tolerance=safety_tolerance,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_kontext_pro_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_kontext_pro_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_kontext_pro_multi(
         self,
@@ -386,10 +848,14 @@ class ImgutilsResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Kontext Pro Multi: Edit images using Flux Kontext Pro Multi model
 
-        Runs `imgutils/flux_kontext_pro_multi` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_pro_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_pro_multi.FluxKontextProMultiInput` before anything is sent.
 
         Args:
@@ -419,7 +885,49 @@ class ImgutilsResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flux_spro_dev(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        strength: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flux_spro_dev(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        strength: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flux_spro_dev(
         self,
@@ -435,10 +943,14 @@ class ImgutilsResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flux Spro Dev: Edit images using Flux Spro Dev model
 
-        Runs `imgutils/flux_spro_dev` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_spro_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
@@ -481,17 +993,45 @@ class ImgutilsResource:
             output_format=output_format,
             acceleration=acceleration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def gemini_flash2_imgedit(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def gemini_flash2_imgedit(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def gemini_flash2_imgedit(
         self,
         *,
         prompt: str,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Gemini Flash 2 Image Edit: Edit images using Gemini Flash 2 model
 
-        Runs `imgutils/gemini_flash2_imgedit` and waits for its output. Inputs are validated by
+        Runs `imgutils/gemini_flash2_imgedit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gemini_flash2_imgedit.GeminiFlash2ImgeditInput` before anything is sent.
 
         Args:
@@ -505,17 +1045,45 @@ class ImgutilsResource:
             prompt=prompt,
             image_url=image_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def gemini_flash2_imgedit_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_urls: list[str | FileSource],
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def gemini_flash2_imgedit_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_urls: list[str | FileSource],
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def gemini_flash2_imgedit_multi(
         self,
         *,
         prompt: str,
         input_image_urls: list[str | FileSource],
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Gemini Flash 2 Image Edit Multi: Edit images using Gemini Flash 2 model
 
-        Runs `imgutils/gemini_flash2_imgedit_multi` and waits for its output. Inputs are validated by
+        Runs `imgutils/gemini_flash2_imgedit_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gemini_flash2_imgedit_multi.GeminiFlash2ImgeditMultiInput` before anything is sent.
 
         Args:
@@ -530,7 +1098,63 @@ class ImgutilsResource:
             prompt=prompt,
             input_image_urls=input_image_urls,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        image_input: list[str | FileSource],
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "9:16",
+                "16:9",
+                "21:9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        image_input: list[str | FileSource],
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "9:16",
+                "16:9",
+                "21:9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_nano_banana(
         self,
@@ -553,10 +1177,14 @@ class ImgutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Nano Banana: Edit images using Google Nano Banana model
 
-        Runs `imgutils/google_nano_banana` and waits for its output. Inputs are validated by
+        Runs `imgutils/google_nano_banana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.google_nano_banana.GoogleNanoBananaInput` before anything is sent.
 
         Args:
@@ -574,7 +1202,41 @@ class ImgutilsResource:
             image_input=image_input,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def gpt_image1_edit(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        openai_api_key: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def gpt_image1_edit(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        openai_api_key: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def gpt_image1_edit(
         self,
@@ -586,10 +1248,14 @@ class ImgutilsResource:
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
         openai_api_key: str | NotGiven = NOT_GIVEN,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """GPT Image 1 - Edit: Edit images using GPT Image 1 model
 
-        Runs `imgutils/gpt_image1_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/gpt_image1_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gpt_image1_edit.GptImage1EditInput` before anything is sent.
 
         Args:
@@ -617,7 +1283,229 @@ class ImgutilsResource:
             openai_api_key=openai_api_key,
             image_urls=image_urls,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ideogram_character(
+        self,
+        *,
+        prompt: str,
+        character_reference_image: str | FileSource,
+        rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
+        style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ideogram_character(
+        self,
+        *,
+        prompt: str,
+        character_reference_image: str | FileSource,
+        rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
+        style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ideogram_character(
         self,
@@ -723,10 +1611,14 @@ class ImgutilsResource:
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ideogram Character: Generate a character using ideogram character model
 
-        Runs `imgutils/ideogram_character` and waits for its output. Inputs are validated by
+        Runs `imgutils/ideogram_character` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.ideogram_character.IdeogramCharacterInput` before anything is sent.
 
         Args:
@@ -763,7 +1655,39 @@ class ImgutilsResource:
             magic_prompt_option=magic_prompt_option,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ideogram_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        resemblance: int | NotGiven = NOT_GIVEN,
+        detail: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ideogram_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        resemblance: int | NotGiven = NOT_GIVEN,
+        detail: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ideogram_upscale(
         self,
@@ -774,10 +1698,14 @@ class ImgutilsResource:
         detail: int | NotGiven = NOT_GIVEN,
         expand_prompt: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Ideogram Upscale: Upscale your images to 2k or 4k resolution using ideogram upscale model
 
-        Runs `imgutils/ideogram_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/ideogram_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
@@ -801,7 +1729,71 @@ class ImgutilsResource:
             expand_prompt=expand_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def inpainting(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        outpaint: (
+            Literal[
+                "None",
+                "Zoom out 1.5x",
+                "Zoom out 2x",
+                "Make square",
+                "Left outpaint",
+                "Right outpaint",
+                "Top outpaint",
+                "Bottom outpaint",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def inpainting(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        outpaint: (
+            Literal[
+                "None",
+                "Zoom out 1.5x",
+                "Zoom out 2x",
+                "Make square",
+                "Left outpaint",
+                "Right outpaint",
+                "Top outpaint",
+                "Bottom outpaint",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def inpainting(
         self,
@@ -828,11 +1820,15 @@ class ImgutilsResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance.
         Edit or extend images with natural, seamless results.
 
-        Runs `imgutils/inpainting` and waits for its output. Inputs are validated by
+        Runs `imgutils/inpainting` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.inpainting.InpaintingInput` before anything is sent.
 
         Args:
@@ -875,7 +1871,37 @@ class ImgutilsResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_reframe_image(
+        self,
+        *,
+        image: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_reframe_image(
+        self,
+        *,
+        image: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_reframe_image(
         self,
@@ -885,10 +1911,14 @@ class ImgutilsResource:
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Reframe Image: Change aspect ratio of images using Luma Reframe Image model
 
-        Runs `imgutils/luma_reframe_image` and waits for its output. Inputs are validated by
+        Runs `imgutils/luma_reframe_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.luma_reframe_image.LumaReframeImageInput` before anything is sent.
 
         Args:
@@ -905,7 +1935,47 @@ class ImgutilsResource:
             aspect_ratio=aspect_ratio,
             prompt=prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def qwen_image_edit(
+        self,
+        *,
+        prompt: str,
+        image: list[str | FileSource],
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
+        ) = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def qwen_image_edit(
+        self,
+        *,
+        prompt: str,
+        image: list[str | FileSource],
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
+        ) = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def qwen_image_edit(
         self,
@@ -920,10 +1990,14 @@ class ImgutilsResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Qwen Image Edit: Edit images using Qwen Image Edit model
 
-        Runs `imgutils/qwen_image_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/qwen_image_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.qwen_image_edit.QwenImageEditInput` before anything is sent.
 
         Args:
@@ -953,7 +2027,45 @@ class ImgutilsResource:
             output_quality=output_quality,
             disable_safety_checker=disable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def recraft_creative_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def recraft_creative_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def recraft_creative_upscale(
         self,
@@ -967,11 +2079,15 @@ class ImgutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative
         upscale model
 
-        Runs `imgutils/recraft_creative_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/recraft_creative_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
@@ -1010,17 +2126,43 @@ class ImgutilsResource:
             num_inference_steps=num_inference_steps,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def recraft_crisp_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def recraft_crisp_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def recraft_crisp_upscale(
         self,
         *,
         image: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
         overall quality, making visuals suitable for web use or print-ready materials.
 
-        Runs `imgutils/recraft_crisp_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/recraft_crisp_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
@@ -1031,17 +2173,45 @@ class ImgutilsResource:
         params_model = RecraftCrispUpscaleInput.from_call(
             image=image,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sa2va_26b_image(
+        self,
+        *,
+        image: str | FileSource,
+        instruction: str,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sa2va_26b_image(
+        self,
+        *,
+        image: str | FileSource,
+        instruction: str,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sa2va_26b_image(
         self,
         *,
         image: str | FileSource,
         instruction: str,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Segmentation: Segment an image using Bytedance's SA2VA 26B model
 
-        Runs `imgutils/sa2va_26b_image` and waits for its output. Inputs are validated by
+        Runs `imgutils/sa2va_26b_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
@@ -1055,7 +2225,39 @@ class ImgutilsResource:
             image=image,
             instruction=instruction,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def step1x_edit(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def step1x_edit(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def step1x_edit(
         self,
@@ -1066,10 +2268,14 @@ class ImgutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Step 1x Edit: Edit images using Step 1x Edit model
 
-        Runs `imgutils/step1x_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/step1x_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
@@ -1092,7 +2298,43 @@ class ImgutilsResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def tencent_instant_character(
+        self,
+        *,
+        subject_image: str | FileSource,
+        prompt: str,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def tencent_instant_character(
+        self,
+        *,
+        subject_image: str | FileSource,
+        prompt: str,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def tencent_instant_character(
         self,
@@ -1105,10 +2347,14 @@ class ImgutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Tencent Instant Character: Turn a face into a character.
 
-        Runs `imgutils/tencent_instant_character` and waits for its output. Inputs are validated by
+        Runs `imgutils/tencent_instant_character` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
@@ -1134,7 +2380,53 @@ class ImgutilsResource:
             num_inference_steps=num_inference_steps,
             lora=lora,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def topaz_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        enhance_model: (
+            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        subject_detection: (
+            Literal["None", "All", "Foreground", "Background"] | NotGiven
+        ) = NOT_GIVEN,
+        face_enhancement: bool | NotGiven = NOT_GIVEN,
+        face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
+        face_enhancement_strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def topaz_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        enhance_model: (
+            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        subject_detection: (
+            Literal["None", "All", "Foreground", "Background"] | NotGiven
+        ) = NOT_GIVEN,
+        face_enhancement: bool | NotGiven = NOT_GIVEN,
+        face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
+        face_enhancement_strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def topaz_upscale(
         self,
@@ -1152,10 +2444,14 @@ class ImgutilsResource:
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Topaz Upscale: Upscale images using Topaz Upscale model
 
-        Runs `imgutils/topaz_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/topaz_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
@@ -1190,7 +2486,53 @@ class ImgutilsResource:
             face_enhancement_creativity=face_enhancement_creativity,
             face_enhancement_strength=face_enhancement_strength,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def variations(
+        self,
+        *,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def variations(
+        self,
+        *,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def variations(
         self,
@@ -1208,11 +2550,15 @@ class ImgutilsResource:
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Variations: Open-weight image variation model. Create new versions while preserving key
         elements of your original. Uses Flux redux model.
 
-        Runs `imgutils/variations` and waits for its output. Inputs are validated by
+        Runs `imgutils/variations` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.variations.VariationsInput` before anything is sent.
 
         Args:
@@ -1248,14 +2594,46 @@ class ImgutilsResource:
             disable_safety_checker=disable_safety_checker,
             megapixels=megapixels,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncImgutilsResource:
+class AsyncImgutilsResource(ModelNamespace):
     """Models of GenVR category `imgutils` (25), async."""
+
+    _label = "client.imgutils"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def bytedance_bagel(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_thought: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_bagel(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        use_thought: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_bagel(
         self,
@@ -1265,10 +2643,14 @@ class AsyncImgutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         use_thought: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Bagel: Edit images using Bytedance Bagel model
 
-        Runs `imgutils/bytedance_bagel` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_bagel` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_bagel.BytedanceBagelInput` before anything is sent.
 
         Args:
@@ -1289,7 +2671,35 @@ class AsyncImgutilsResource:
             use_thought=use_thought,
             enable_safety_checker=enable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seededit3(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seededit3(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seededit3(
         self,
@@ -1298,10 +2708,14 @@ class AsyncImgutilsResource:
         image: str | FileSource | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance SeedEdit 3: Edit images using Bytedance SeedEdit 3 model
 
-        Runs `imgutils/bytedance_seededit3` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_seededit3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_seededit3.BytedanceSeededit3Input` before anything is sent.
 
         Args:
@@ -1319,7 +2733,57 @@ class AsyncImgutilsResource:
             seed=seed,
             guidance_scale=guidance_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seededit4(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seededit4(
+        self,
+        *,
+        prompt: str,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        image_size: (
+            Literal[
+                "square_hd",
+                "square",
+                "portrait_4_3",
+                "portrait_16_9",
+                "landscape_4_3",
+                "landscape_16_9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seededit4(
         self,
@@ -1339,10 +2803,14 @@ class AsyncImgutilsResource:
         ) = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance SeedEdit 4: Edit images using Bytedance SeedEdit 4 model
 
-        Runs `imgutils/bytedance_seededit4` and waits for its output. Inputs are validated by
+        Runs `imgutils/bytedance_seededit4` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.bytedance_seededit4.BytedanceSeededit4Input` before anything is sent.
 
         Args:
@@ -1365,7 +2833,39 @@ class AsyncImgutilsResource:
             num_images=num_images,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def easel_avatars(
+        self,
+        *,
+        face_image: str | FileSource,
+        user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def easel_avatars(
+        self,
+        *,
+        face_image: str | FileSource,
+        user_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        face_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def easel_avatars(
         self,
@@ -1376,10 +2876,14 @@ class AsyncImgutilsResource:
         user_b_gender: Literal["male", "female", "non_binary"] | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         workflow_type: Literal["Realistic", "Stylistic"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Easel Avatars: Generate avatars using Easel
 
-        Runs `imgutils/easel_avatars` and waits for its output. Inputs are validated by
+        Runs `imgutils/easel_avatars` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.easel_avatars.EaselAvatarsInput` before anything is sent.
 
         Args:
@@ -1406,7 +2910,97 @@ class AsyncImgutilsResource:
             prompt=prompt,
             workflow_type=workflow_type,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_kontext_dev(
+        self,
+        *,
+        prompt: str,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base (default)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an Eye 🤯 (fastest)",
+                "Real Time",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_kontext_dev(
+        self,
+        *,
+        prompt: str,
+        img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Base (default)",
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)",
+                "Extra Juiced 🔥 (more speed)",
+                "Blink of an Eye 🤯 (fastest)",
+                "Real Time",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "21:9",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "3:4",
+                "4:3",
+                "9:16",
+                "9:21",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_kontext_dev(
         self,
@@ -1446,10 +3040,14 @@ class AsyncImgutilsResource:
         ) = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Kontext Dev: Edit images using Flux Kontext Dev model
 
-        Runs `imgutils/flux_kontext_dev` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_dev.FluxKontextDevInput` before anything is sent.
 
         Args:
@@ -1483,7 +3081,71 @@ class AsyncImgutilsResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_kontext_max(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_kontext_max(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_kontext_max(
         self,
@@ -1510,10 +3172,14 @@ class AsyncImgutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Kontext Max: Edit images using Flux Kontext Max model
 
-        Runs `imgutils/flux_kontext_max` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_max` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_max.FluxKontextMaxInput` before anything is sent.
 
         Args:
@@ -1535,7 +3201,73 @@ class AsyncImgutilsResource:
             aspect_ratio=aspect_ratio,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_kontext_pro(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_kontext_pro(
+        self,
+        *,
+        prompt: str,
+        input_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_kontext_pro(
         self,
@@ -1563,10 +3295,14 @@ class AsyncImgutilsResource:
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Kontext Pro: Edit images using Flux Kontext Pro model
 
-        Runs `imgutils/flux_kontext_pro` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_pro.FluxKontextProInput` before anything is sent.
 
         Args:
@@ -1592,7 +3328,77 @@ class AsyncImgutilsResource:
             seed=seed,
             safety_tolerance=safety_tolerance,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_kontext_pro_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_kontext_pro_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_1: str | FileSource,
+        input_image_2: str | FileSource,
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "16:9",
+                "9:16",
+                "4:3",
+                "3:4",
+                "3:2",
+                "2:3",
+                "4:5",
+                "5:4",
+                "21:9",
+                "9:21",
+                "2:1",
+                "1:2",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_kontext_pro_multi(
         self,
@@ -1622,10 +3428,14 @@ class AsyncImgutilsResource:
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Kontext Pro Multi: Edit images using Flux Kontext Pro Multi model
 
-        Runs `imgutils/flux_kontext_pro_multi` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_kontext_pro_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_kontext_pro_multi.FluxKontextProMultiInput` before anything is sent.
 
         Args:
@@ -1655,7 +3465,49 @@ class AsyncImgutilsResource:
             output_format=output_format,
             safety_tolerance=safety_tolerance,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flux_spro_dev(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        strength: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flux_spro_dev(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        strength: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flux_spro_dev(
         self,
@@ -1671,10 +3523,14 @@ class AsyncImgutilsResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["jpeg", "png"] | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flux Spro Dev: Edit images using Flux Spro Dev model
 
-        Runs `imgutils/flux_spro_dev` and waits for its output. Inputs are validated by
+        Runs `imgutils/flux_spro_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.flux_spro_dev.FluxSproDevInput` before anything is sent.
 
         Args:
@@ -1717,17 +3573,45 @@ class AsyncImgutilsResource:
             output_format=output_format,
             acceleration=acceleration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def gemini_flash2_imgedit(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def gemini_flash2_imgedit(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def gemini_flash2_imgedit(
         self,
         *,
         prompt: str,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Gemini Flash 2 Image Edit: Edit images using Gemini Flash 2 model
 
-        Runs `imgutils/gemini_flash2_imgedit` and waits for its output. Inputs are validated by
+        Runs `imgutils/gemini_flash2_imgedit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gemini_flash2_imgedit.GeminiFlash2ImgeditInput` before anything is sent.
 
         Args:
@@ -1741,17 +3625,45 @@ class AsyncImgutilsResource:
             prompt=prompt,
             image_url=image_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def gemini_flash2_imgedit_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_urls: list[str | FileSource],
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def gemini_flash2_imgedit_multi(
+        self,
+        *,
+        prompt: str,
+        input_image_urls: list[str | FileSource],
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def gemini_flash2_imgedit_multi(
         self,
         *,
         prompt: str,
         input_image_urls: list[str | FileSource],
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Gemini Flash 2 Image Edit Multi: Edit images using Gemini Flash 2 model
 
-        Runs `imgutils/gemini_flash2_imgedit_multi` and waits for its output. Inputs are validated by
+        Runs `imgutils/gemini_flash2_imgedit_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gemini_flash2_imgedit_multi.GeminiFlash2ImgeditMultiInput` before anything is sent.
 
         Args:
@@ -1766,7 +3678,63 @@ class AsyncImgutilsResource:
             prompt=prompt,
             input_image_urls=input_image_urls,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        image_input: list[str | FileSource],
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "9:16",
+                "16:9",
+                "21:9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_nano_banana(
+        self,
+        *,
+        prompt: str,
+        image_input: list[str | FileSource],
+        aspect_ratio: (
+            Literal[
+                "match_input_image",
+                "1:1",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "9:16",
+                "16:9",
+                "21:9",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_nano_banana(
         self,
@@ -1789,10 +3757,14 @@ class AsyncImgutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Nano Banana: Edit images using Google Nano Banana model
 
-        Runs `imgutils/google_nano_banana` and waits for its output. Inputs are validated by
+        Runs `imgutils/google_nano_banana` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.google_nano_banana.GoogleNanoBananaInput` before anything is sent.
 
         Args:
@@ -1810,7 +3782,41 @@ class AsyncImgutilsResource:
             image_input=image_input,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def gpt_image1_edit(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        openai_api_key: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def gpt_image1_edit(
+        self,
+        *,
+        prompt: str,
+        image_size: Literal["auto", "1024x1024", "1536x1024", "1024x1536"] | NotGiven = NOT_GIVEN,
+        num_images: int | NotGiven = NOT_GIVEN,
+        quality: Literal["auto", "low", "medium", "high"] | NotGiven = NOT_GIVEN,
+        background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
+        openai_api_key: str | NotGiven = NOT_GIVEN,
+        image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def gpt_image1_edit(
         self,
@@ -1822,10 +3828,14 @@ class AsyncImgutilsResource:
         background: Literal["auto", "transparent", "opaque"] | NotGiven = NOT_GIVEN,
         openai_api_key: str | NotGiven = NOT_GIVEN,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """GPT Image 1 - Edit: Edit images using GPT Image 1 model
 
-        Runs `imgutils/gpt_image1_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/gpt_image1_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.gpt_image1_edit.GptImage1EditInput` before anything is sent.
 
         Args:
@@ -1853,7 +3863,229 @@ class AsyncImgutilsResource:
             openai_api_key=openai_api_key,
             image_urls=image_urls,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ideogram_character(
+        self,
+        *,
+        prompt: str,
+        character_reference_image: str | FileSource,
+        rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
+        style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ideogram_character(
+        self,
+        *,
+        prompt: str,
+        character_reference_image: str | FileSource,
+        rendering_speed: Literal["Default", "Turbo", "Quality"] | NotGiven = NOT_GIVEN,
+        style_type: Literal["Auto", "Fiction", "Realistic"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal[
+                "1:3",
+                "3:1",
+                "1:2",
+                "2:1",
+                "9:16",
+                "16:9",
+                "10:16",
+                "16:10",
+                "2:3",
+                "3:2",
+                "3:4",
+                "4:3",
+                "4:5",
+                "5:4",
+                "1:1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: (
+            Literal[
+                "None",
+                "512x1536",
+                "576x1408",
+                "576x1472",
+                "576x1536",
+                "640x1344",
+                "640x1408",
+                "640x1472",
+                "640x1536",
+                "704x1152",
+                "704x1216",
+                "704x1280",
+                "704x1344",
+                "704x1408",
+                "704x1472",
+                "736x1312",
+                "768x1088",
+                "768x1216",
+                "768x1280",
+                "768x1344",
+                "800x1280",
+                "832x960",
+                "832x1024",
+                "832x1088",
+                "832x1152",
+                "832x1216",
+                "832x1248",
+                "864x1152",
+                "896x960",
+                "896x1024",
+                "896x1088",
+                "896x1120",
+                "896x1152",
+                "960x832",
+                "960x896",
+                "960x1024",
+                "960x1088",
+                "1024x832",
+                "1024x896",
+                "1024x960",
+                "1024x1024",
+                "1088x768",
+                "1088x832",
+                "1088x896",
+                "1088x960",
+                "1120x896",
+                "1152x704",
+                "1152x832",
+                "1152x864",
+                "1152x896",
+                "1216x704",
+                "1216x768",
+                "1216x832",
+                "1248x832",
+                "1280x704",
+                "1280x768",
+                "1280x800",
+                "1312x736",
+                "1344x640",
+                "1344x704",
+                "1344x768",
+                "1408x576",
+                "1408x640",
+                "1408x704",
+                "1472x576",
+                "1472x640",
+                "1472x704",
+                "1536x512",
+                "1536x576",
+                "1536x640",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ideogram_character(
         self,
@@ -1959,10 +4191,14 @@ class AsyncImgutilsResource:
         ) = NOT_GIVEN,
         magic_prompt_option: Literal["Auto", "On", "Off"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ideogram Character: Generate a character using ideogram character model
 
-        Runs `imgutils/ideogram_character` and waits for its output. Inputs are validated by
+        Runs `imgutils/ideogram_character` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.ideogram_character.IdeogramCharacterInput` before anything is sent.
 
         Args:
@@ -1999,7 +4235,39 @@ class AsyncImgutilsResource:
             magic_prompt_option=magic_prompt_option,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ideogram_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        resemblance: int | NotGiven = NOT_GIVEN,
+        detail: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ideogram_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        resemblance: int | NotGiven = NOT_GIVEN,
+        detail: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ideogram_upscale(
         self,
@@ -2010,10 +4278,14 @@ class AsyncImgutilsResource:
         detail: int | NotGiven = NOT_GIVEN,
         expand_prompt: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Ideogram Upscale: Upscale your images to 2k or 4k resolution using ideogram upscale model
 
-        Runs `imgutils/ideogram_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/ideogram_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.ideogram_upscale.IdeogramUpscaleInput` before anything is sent.
 
         Args:
@@ -2037,7 +4309,71 @@ class AsyncImgutilsResource:
             expand_prompt=expand_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def inpainting(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        outpaint: (
+            Literal[
+                "None",
+                "Zoom out 1.5x",
+                "Zoom out 2x",
+                "Make square",
+                "Left outpaint",
+                "Right outpaint",
+                "Top outpaint",
+                "Bottom outpaint",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def inpainting(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        outpaint: (
+            Literal[
+                "None",
+                "Zoom out 1.5x",
+                "Zoom out 2x",
+                "Make square",
+                "Left outpaint",
+                "Right outpaint",
+                "Top outpaint",
+                "Bottom outpaint",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def inpainting(
         self,
@@ -2064,11 +4400,15 @@ class AsyncImgutilsResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Inpainting: Professional inpainting and outpainting model with state-of-the-art performance.
         Edit or extend images with natural, seamless results.
 
-        Runs `imgutils/inpainting` and waits for its output. Inputs are validated by
+        Runs `imgutils/inpainting` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.inpainting.InpaintingInput` before anything is sent.
 
         Args:
@@ -2111,7 +4451,37 @@ class AsyncImgutilsResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_reframe_image(
+        self,
+        *,
+        image: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_reframe_image(
+        self,
+        *,
+        image: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_reframe_image(
         self,
@@ -2121,10 +4491,14 @@ class AsyncImgutilsResource:
             Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
         ) = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Reframe Image: Change aspect ratio of images using Luma Reframe Image model
 
-        Runs `imgutils/luma_reframe_image` and waits for its output. Inputs are validated by
+        Runs `imgutils/luma_reframe_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.luma_reframe_image.LumaReframeImageInput` before anything is sent.
 
         Args:
@@ -2141,7 +4515,47 @@ class AsyncImgutilsResource:
             aspect_ratio=aspect_ratio,
             prompt=prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def qwen_image_edit(
+        self,
+        *,
+        prompt: str,
+        image: list[str | FileSource],
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
+        ) = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def qwen_image_edit(
+        self,
+        *,
+        prompt: str,
+        image: list[str | FileSource],
+        aspect_ratio: (
+            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
+        ) = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def qwen_image_edit(
         self,
@@ -2156,10 +4570,14 @@ class AsyncImgutilsResource:
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Qwen Image Edit: Edit images using Qwen Image Edit model
 
-        Runs `imgutils/qwen_image_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/qwen_image_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.qwen_image_edit.QwenImageEditInput` before anything is sent.
 
         Args:
@@ -2189,7 +4607,45 @@ class AsyncImgutilsResource:
             output_quality=output_quality,
             disable_safety_checker=disable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def recraft_creative_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def recraft_creative_upscale(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        creativity: float | NotGiven = NOT_GIVEN,
+        resemblance: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def recraft_creative_upscale(
         self,
@@ -2203,11 +4659,15 @@ class AsyncImgutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Recraft Creative Upscale: Upscale your images to 2k or 4k resolution using recraft creative
         upscale model
 
-        Runs `imgutils/recraft_creative_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/recraft_creative_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.recraft_creative_upscale.RecraftCreativeUpscaleInput` before anything is sent.
 
         Args:
@@ -2246,17 +4706,43 @@ class AsyncImgutilsResource:
             num_inference_steps=num_inference_steps,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def recraft_crisp_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def recraft_crisp_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def recraft_crisp_upscale(
         self,
         *,
         image: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Recraft Crisp Upscale: Designed to make images sharper and cleaner, Crisp Upscale increases
         overall quality, making visuals suitable for web use or print-ready materials.
 
-        Runs `imgutils/recraft_crisp_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/recraft_crisp_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.recraft_crisp_upscale.RecraftCrispUpscaleInput` before anything is sent.
 
         Args:
@@ -2267,17 +4753,45 @@ class AsyncImgutilsResource:
         params_model = RecraftCrispUpscaleInput.from_call(
             image=image,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sa2va_26b_image(
+        self,
+        *,
+        image: str | FileSource,
+        instruction: str,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sa2va_26b_image(
+        self,
+        *,
+        image: str | FileSource,
+        instruction: str,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sa2va_26b_image(
         self,
         *,
         image: str | FileSource,
         instruction: str,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Segmentation: Segment an image using Bytedance's SA2VA 26B model
 
-        Runs `imgutils/sa2va_26b_image` and waits for its output. Inputs are validated by
+        Runs `imgutils/sa2va_26b_image` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.sa2va_26b_image.Sa2va26bImageInput` before anything is sent.
 
         Args:
@@ -2291,7 +4805,39 @@ class AsyncImgutilsResource:
             image=image,
             instruction=instruction,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def step1x_edit(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def step1x_edit(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        size_level: Literal[512, 768, 1024] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def step1x_edit(
         self,
@@ -2302,10 +4848,14 @@ class AsyncImgutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Step 1x Edit: Edit images using Step 1x Edit model
 
-        Runs `imgutils/step1x_edit` and waits for its output. Inputs are validated by
+        Runs `imgutils/step1x_edit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.step1x_edit.Step1xEditInput` before anything is sent.
 
         Args:
@@ -2328,7 +4878,43 @@ class AsyncImgutilsResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def tencent_instant_character(
+        self,
+        *,
+        subject_image: str | FileSource,
+        prompt: str,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def tencent_instant_character(
+        self,
+        *,
+        subject_image: str | FileSource,
+        prompt: str,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def tencent_instant_character(
         self,
@@ -2341,10 +4927,14 @@ class AsyncImgutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         lora: Literal["none", "ghibli_style", "makoto_shinkai"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Tencent Instant Character: Turn a face into a character.
 
-        Runs `imgutils/tencent_instant_character` and waits for its output. Inputs are validated by
+        Runs `imgutils/tencent_instant_character` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.tencent_instant_character.TencentInstantCharacterInput` before anything is sent.
 
         Args:
@@ -2370,7 +4960,53 @@ class AsyncImgutilsResource:
             num_inference_steps=num_inference_steps,
             lora=lora,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def topaz_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        enhance_model: (
+            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        subject_detection: (
+            Literal["None", "All", "Foreground", "Background"] | NotGiven
+        ) = NOT_GIVEN,
+        face_enhancement: bool | NotGiven = NOT_GIVEN,
+        face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
+        face_enhancement_strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def topaz_upscale(
+        self,
+        *,
+        image: str | FileSource,
+        enhance_model: (
+            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        subject_detection: (
+            Literal["None", "All", "Foreground", "Background"] | NotGiven
+        ) = NOT_GIVEN,
+        face_enhancement: bool | NotGiven = NOT_GIVEN,
+        face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
+        face_enhancement_strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def topaz_upscale(
         self,
@@ -2388,10 +5024,14 @@ class AsyncImgutilsResource:
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Topaz Upscale: Upscale images using Topaz Upscale model
 
-        Runs `imgutils/topaz_upscale` and waits for its output. Inputs are validated by
+        Runs `imgutils/topaz_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
@@ -2426,7 +5066,53 @@ class AsyncImgutilsResource:
             face_enhancement_creativity=face_enhancement_creativity,
             face_enhancement_strength=face_enhancement_strength,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def variations(
+        self,
+        *,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def variations(
+        self,
+        *,
+        redux_image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_outputs: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        disable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def variations(
         self,
@@ -2444,11 +5130,15 @@ class AsyncImgutilsResource:
         output_quality: int | NotGiven = NOT_GIVEN,
         disable_safety_checker: bool | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Variations: Open-weight image variation model. Create new versions while preserving key
         elements of your original. Uses Flux redux model.
 
-        Runs `imgutils/variations` and waits for its output. Inputs are validated by
+        Runs `imgutils/variations` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils.variations.VariationsInput` before anything is sent.
 
         Args:
@@ -2484,4 +5174,6 @@ class AsyncImgutilsResource:
             disable_safety_checker=disable_safety_checker,
             megapixels=megapixels,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,63 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class ImgutilsControlResource:
+class ImgutilsControlResource(ModelNamespace):
     """Models of GenVR category `imgutils_control` (6)."""
+
+    _label = "client.imgutils_control"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def canny(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def canny(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def canny(
         self,
@@ -32,10 +72,14 @@ class ImgutilsControlResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Canny: Generate an image using reference edges
 
-        Runs `imgutils_control/canny` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/canny` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.canny.CannyInput` before anything is sent.
 
         Args:
@@ -68,7 +112,55 @@ class ImgutilsControlResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def controlnet_preprocessors(
+        self,
+        *,
+        image: str | FileSource,
+        canny: bool | NotGiven = NOT_GIVEN,
+        content: bool | NotGiven = NOT_GIVEN,
+        face_detector: bool | NotGiven = NOT_GIVEN,
+        hed: bool | NotGiven = NOT_GIVEN,
+        midas: bool | NotGiven = NOT_GIVEN,
+        mlsd: bool | NotGiven = NOT_GIVEN,
+        open_pose: bool | NotGiven = NOT_GIVEN,
+        pidi: bool | NotGiven = NOT_GIVEN,
+        normal_bae: bool | NotGiven = NOT_GIVEN,
+        lineart: bool | NotGiven = NOT_GIVEN,
+        lineart_anime: bool | NotGiven = NOT_GIVEN,
+        sam: bool | NotGiven = NOT_GIVEN,
+        leres: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def controlnet_preprocessors(
+        self,
+        *,
+        image: str | FileSource,
+        canny: bool | NotGiven = NOT_GIVEN,
+        content: bool | NotGiven = NOT_GIVEN,
+        face_detector: bool | NotGiven = NOT_GIVEN,
+        hed: bool | NotGiven = NOT_GIVEN,
+        midas: bool | NotGiven = NOT_GIVEN,
+        mlsd: bool | NotGiven = NOT_GIVEN,
+        open_pose: bool | NotGiven = NOT_GIVEN,
+        pidi: bool | NotGiven = NOT_GIVEN,
+        normal_bae: bool | NotGiven = NOT_GIVEN,
+        lineart: bool | NotGiven = NOT_GIVEN,
+        lineart_anime: bool | NotGiven = NOT_GIVEN,
+        sam: bool | NotGiven = NOT_GIVEN,
+        leres: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def controlnet_preprocessors(
         self,
@@ -87,10 +179,14 @@ class ImgutilsControlResource:
         lineart_anime: bool | NotGiven = NOT_GIVEN,
         sam: bool | NotGiven = NOT_GIVEN,
         leres: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Controlnet Preprocessors: Generate reference controlnet preprocessing outputs for an image
 
-        Runs `imgutils_control/controlnet_preprocessors` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/controlnet_preprocessors` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
@@ -129,7 +225,43 @@ class ImgutilsControlResource:
             sam=sam,
             leres=leres,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def depth(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def depth(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def depth(
         self,
@@ -142,10 +274,14 @@ class ImgutilsControlResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Depth: Generate an image using reference depth
 
-        Runs `imgutils_control/depth` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/depth` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.depth.DepthInput` before anything is sent.
 
         Args:
@@ -178,7 +314,49 @@ class ImgutilsControlResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hed(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        detect_resolution: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hed(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        detect_resolution: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hed(
         self,
@@ -194,10 +372,14 @@ class ImgutilsControlResource:
         a_prompt: str | NotGiven = NOT_GIVEN,
         n_prompt: str | NotGiven = NOT_GIVEN,
         detect_resolution: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """HED: Generate an image using reference hed
 
-        Runs `imgutils_control/hed` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/hed` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
@@ -230,7 +412,71 @@ class ImgutilsControlResource:
             n_prompt=n_prompt,
             detect_resolution=detect_resolution,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pose(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        adapter_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "LMSDiscrete",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        random_seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pose(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        adapter_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "LMSDiscrete",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        random_seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pose(
         self,
@@ -257,10 +503,14 @@ class ImgutilsControlResource:
             | NotGiven
         ) = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pose: Generate an image using reference pose
 
-        Runs `imgutils_control/pose` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/pose` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
@@ -291,7 +541,47 @@ class ImgutilsControlResource:
             scheduler=scheduler,
             random_seed=random_seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def scribble2img(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def scribble2img(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def scribble2img(
         self,
@@ -306,10 +596,14 @@ class ImgutilsControlResource:
         eta: float | NotGiven = NOT_GIVEN,
         a_prompt: str | NotGiven = NOT_GIVEN,
         n_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Scribble 2 Img: Convert your scribble drawings into real life images
 
-        Runs `imgutils_control/scribble2img` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/scribble2img` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
@@ -339,14 +633,52 @@ class ImgutilsControlResource:
             a_prompt=a_prompt,
             n_prompt=n_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncImgutilsControlResource:
+class AsyncImgutilsControlResource(ModelNamespace):
     """Models of GenVR category `imgutils_control` (6), async."""
+
+    _label = "client.imgutils_control"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def canny(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def canny(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def canny(
         self,
@@ -359,10 +691,14 @@ class AsyncImgutilsControlResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Canny: Generate an image using reference edges
 
-        Runs `imgutils_control/canny` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/canny` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.canny.CannyInput` before anything is sent.
 
         Args:
@@ -395,7 +731,55 @@ class AsyncImgutilsControlResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def controlnet_preprocessors(
+        self,
+        *,
+        image: str | FileSource,
+        canny: bool | NotGiven = NOT_GIVEN,
+        content: bool | NotGiven = NOT_GIVEN,
+        face_detector: bool | NotGiven = NOT_GIVEN,
+        hed: bool | NotGiven = NOT_GIVEN,
+        midas: bool | NotGiven = NOT_GIVEN,
+        mlsd: bool | NotGiven = NOT_GIVEN,
+        open_pose: bool | NotGiven = NOT_GIVEN,
+        pidi: bool | NotGiven = NOT_GIVEN,
+        normal_bae: bool | NotGiven = NOT_GIVEN,
+        lineart: bool | NotGiven = NOT_GIVEN,
+        lineart_anime: bool | NotGiven = NOT_GIVEN,
+        sam: bool | NotGiven = NOT_GIVEN,
+        leres: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def controlnet_preprocessors(
+        self,
+        *,
+        image: str | FileSource,
+        canny: bool | NotGiven = NOT_GIVEN,
+        content: bool | NotGiven = NOT_GIVEN,
+        face_detector: bool | NotGiven = NOT_GIVEN,
+        hed: bool | NotGiven = NOT_GIVEN,
+        midas: bool | NotGiven = NOT_GIVEN,
+        mlsd: bool | NotGiven = NOT_GIVEN,
+        open_pose: bool | NotGiven = NOT_GIVEN,
+        pidi: bool | NotGiven = NOT_GIVEN,
+        normal_bae: bool | NotGiven = NOT_GIVEN,
+        lineart: bool | NotGiven = NOT_GIVEN,
+        lineart_anime: bool | NotGiven = NOT_GIVEN,
+        sam: bool | NotGiven = NOT_GIVEN,
+        leres: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def controlnet_preprocessors(
         self,
@@ -414,10 +798,14 @@ class AsyncImgutilsControlResource:
         lineart_anime: bool | NotGiven = NOT_GIVEN,
         sam: bool | NotGiven = NOT_GIVEN,
         leres: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Controlnet Preprocessors: Generate reference controlnet preprocessing outputs for an image
 
-        Runs `imgutils_control/controlnet_preprocessors` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/controlnet_preprocessors` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.controlnet_preprocessors.ControlnetPreprocessorsInput` before anything is sent.
 
         Args:
@@ -456,7 +844,43 @@ class AsyncImgutilsControlResource:
             sam=sam,
             leres=leres,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def depth(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def depth(
+        self,
+        *,
+        prompt: str,
+        control_image: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        prompt_upsampling: bool | NotGiven = NOT_GIVEN,
+        guidance: float | NotGiven = NOT_GIVEN,
+        safety_tolerance: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def depth(
         self,
@@ -469,10 +893,14 @@ class AsyncImgutilsControlResource:
         guidance: float | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Depth: Generate an image using reference depth
 
-        Runs `imgutils_control/depth` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/depth` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.depth.DepthInput` before anything is sent.
 
         Args:
@@ -505,7 +933,49 @@ class AsyncImgutilsControlResource:
             safety_tolerance=safety_tolerance,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hed(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        detect_resolution: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hed(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1", "4"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        detect_resolution: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hed(
         self,
@@ -521,10 +991,14 @@ class AsyncImgutilsControlResource:
         a_prompt: str | NotGiven = NOT_GIVEN,
         n_prompt: str | NotGiven = NOT_GIVEN,
         detect_resolution: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """HED: Generate an image using reference hed
 
-        Runs `imgutils_control/hed` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/hed` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.hed.HedInput` before anything is sent.
 
         Args:
@@ -557,7 +1031,71 @@ class AsyncImgutilsControlResource:
             n_prompt=n_prompt,
             detect_resolution=detect_resolution,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pose(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        adapter_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "LMSDiscrete",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        random_seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pose(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        adapter_conditioning_scale: float | NotGiven = NOT_GIVEN,
+        adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        scheduler: (
+            Literal[
+                "DDIM",
+                "DPMSolverMultistep",
+                "HeunDiscrete",
+                "KarrasDPM",
+                "K_EULER_ANCESTRAL",
+                "K_EULER",
+                "PNDM",
+                "LMSDiscrete",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        random_seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pose(
         self,
@@ -584,10 +1122,14 @@ class AsyncImgutilsControlResource:
             | NotGiven
         ) = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pose: Generate an image using reference pose
 
-        Runs `imgutils_control/pose` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/pose` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.pose.PoseInput` before anything is sent.
 
         Args:
@@ -618,7 +1160,47 @@ class AsyncImgutilsControlResource:
             scheduler=scheduler,
             random_seed=random_seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def scribble2img(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def scribble2img(
+        self,
+        *,
+        image: str | FileSource,
+        prompt: str,
+        num_samples: Literal["1"] | NotGiven = NOT_GIVEN,
+        image_resolution: Literal["256", "512", "768"] | NotGiven = NOT_GIVEN,
+        ddim_steps: int | NotGiven = NOT_GIVEN,
+        scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        eta: float | NotGiven = NOT_GIVEN,
+        a_prompt: str | NotGiven = NOT_GIVEN,
+        n_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def scribble2img(
         self,
@@ -633,10 +1215,14 @@ class AsyncImgutilsControlResource:
         eta: float | NotGiven = NOT_GIVEN,
         a_prompt: str | NotGiven = NOT_GIVEN,
         n_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Scribble 2 Img: Convert your scribble drawings into real life images
 
-        Runs `imgutils_control/scribble2img` and waits for its output. Inputs are validated by
+        Runs `imgutils_control/scribble2img` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_control.scribble2img.Scribble2imgInput` before anything is sent.
 
         Args:
@@ -666,4 +1252,6 @@ class AsyncImgutilsControlResource:
             a_prompt=a_prompt,
             n_prompt=n_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,63 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class ImgutilsTransferResource:
+class ImgutilsTransferResource(ModelNamespace):
     """Models of GenVR category `imgutils_transfer` (8)."""
+
+    _label = "client.imgutils_transfer"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def easel_face_swap(
+        self,
+        *,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        detailer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def easel_face_swap(
+        self,
+        *,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        detailer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def easel_face_swap(
         self,
@@ -32,10 +72,14 @@ class ImgutilsTransferResource:
         hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
         upscale: bool | NotGiven = NOT_GIVEN,
         detailer: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Easel Face Swap: Swap faces in images using Easel
 
-        Runs `imgutils_transfer/easel_face_swap` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_face_swap` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
@@ -69,7 +113,37 @@ class ImgutilsTransferResource:
             upscale=upscale,
             detailer=detailer,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def easel_fashion_photoshoot(
+        self,
+        *,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
+        gender: Literal["male", "female"],
+        body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
+        location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def easel_fashion_photoshoot(
+        self,
+        *,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
+        gender: Literal["male", "female"],
+        body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
+        location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def easel_fashion_photoshoot(
         self,
@@ -79,10 +153,14 @@ class ImgutilsTransferResource:
         gender: Literal["male", "female"],
         body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
         location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Easel Fashion Photoshoot: Put clothing on a person using Easel's fashion photoshoot
 
-        Runs `imgutils_transfer/easel_fashion_photoshoot` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_fashion_photoshoot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_fashion_photoshoot.EaselFashionPhotoshootInput` before anything is sent.
 
         Args:
@@ -107,7 +185,33 @@ class ImgutilsTransferResource:
             body_size=body_size,
             location=location,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def easel_virtual_tryon(
+        self,
+        *,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
+        gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def easel_virtual_tryon(
+        self,
+        *,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
+        gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def easel_virtual_tryon(
         self,
@@ -115,10 +219,14 @@ class ImgutilsTransferResource:
         full_body_image: str | FileSource,
         clothing_image: str | FileSource,
         gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Easel Virtual Tryon: Put clothing on a person using Easel's virtual tryon
 
-        Runs `imgutils_transfer/easel_virtual_tryon` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_virtual_tryon` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
@@ -136,17 +244,45 @@ class ImgutilsTransferResource:
             clothing_image=clothing_image,
             gender=gender,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def face(
+        self,
+        *,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def face(
+        self,
+        *,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def face(
         self,
         *,
         input_image: str | FileSource,
         swap_image: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Face Transfer: Swap faces in images
 
-        Runs `imgutils_transfer/face` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/face` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
@@ -159,7 +295,47 @@ class ImgutilsTransferResource:
             input_image=input_image,
             swap_image=swap_image,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def fashn_tryon(
+        self,
+        *,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
+        category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
+        mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
+        garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
+        moderation_level: Literal["none", "permissive", "conservative"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        segmentation_free: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def fashn_tryon(
+        self,
+        *,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
+        category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
+        mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
+        garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
+        moderation_level: Literal["none", "permissive", "conservative"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        segmentation_free: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def fashn_tryon(
         self,
@@ -174,10 +350,14 @@ class ImgutilsTransferResource:
         num_samples: int | NotGiven = NOT_GIVEN,
         segmentation_free: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Fashion Tryon: Put clothing on a person using Fashion AI's virtual tryon v1.6
 
-        Runs `imgutils_transfer/fashn_tryon` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/fashn_tryon` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
@@ -226,7 +406,47 @@ class ImgutilsTransferResource:
             segmentation_free=segmentation_free,
             output_format=output_format,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def garment(
+        self,
+        *,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
+        garment_des: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
+        category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
+        crop: bool | NotGiven = NOT_GIVEN,
+        force_dc: bool | NotGiven = NOT_GIVEN,
+        mask_only: bool | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def garment(
+        self,
+        *,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
+        garment_des: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
+        category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
+        crop: bool | NotGiven = NOT_GIVEN,
+        force_dc: bool | NotGiven = NOT_GIVEN,
+        mask_only: bool | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def garment(
         self,
@@ -241,10 +461,14 @@ class ImgutilsTransferResource:
         mask_only: bool | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Garment Transfer: Put clothing on a person
 
-        Runs `imgutils_transfer/garment` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/garment` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.garment.GarmentInput` before anything is sent.
 
         Args:
@@ -279,7 +503,53 @@ class ImgutilsTransferResource:
             steps=steps,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def material(
+        self,
+        *,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        max_width: int | NotGiven = NOT_GIVEN,
+        max_height: int | NotGiven = NOT_GIVEN,
+        material_strength: Literal["medium", "strong"] | NotGiven = NOT_GIVEN,
+        return_intermediate_images: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def material(
+        self,
+        *,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        max_width: int | NotGiven = NOT_GIVEN,
+        max_height: int | NotGiven = NOT_GIVEN,
+        material_strength: Literal["medium", "strong"] | NotGiven = NOT_GIVEN,
+        return_intermediate_images: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def material(
         self,
@@ -297,10 +567,14 @@ class ImgutilsTransferResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Material Transfer: Transfer material from one image to another
 
-        Runs `imgutils_transfer/material` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/material` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
@@ -343,7 +617,45 @@ class ImgutilsTransferResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def style(
+        self,
+        *,
+        image: str | FileSource,
+        image_style: str | FileSource,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        structure_strength: float | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def style(
+        self,
+        *,
+        image: str | FileSource,
+        image_style: str | FileSource,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        structure_strength: float | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def style(
         self,
@@ -357,10 +669,14 @@ class ImgutilsTransferResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Style Transfer: Transfer the style from one image to another image
 
-        Runs `imgutils_transfer/style` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/style` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
@@ -388,14 +704,52 @@ class ImgutilsTransferResource:
             guidance_scale=guidance_scale,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncImgutilsTransferResource:
+class AsyncImgutilsTransferResource(ModelNamespace):
     """Models of GenVR category `imgutils_transfer` (8), async."""
+
+    _label = "client.imgutils_transfer"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def easel_face_swap(
+        self,
+        *,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        detailer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def easel_face_swap(
+        self,
+        *,
+        target_image: str | FileSource,
+        swap_image: str | FileSource,
+        swap_image_b: str | FileSource | NotGiven = NOT_GIVEN,
+        user_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        user_b_gender: Literal["a man", "a woman"] | NotGiven = NOT_GIVEN,
+        hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
+        upscale: bool | NotGiven = NOT_GIVEN,
+        detailer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def easel_face_swap(
         self,
@@ -408,10 +762,14 @@ class AsyncImgutilsTransferResource:
         hair_source: Literal["user", "target"] | NotGiven = NOT_GIVEN,
         upscale: bool | NotGiven = NOT_GIVEN,
         detailer: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Easel Face Swap: Swap faces in images using Easel
 
-        Runs `imgutils_transfer/easel_face_swap` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_face_swap` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_face_swap.EaselFaceSwapInput` before anything is sent.
 
         Args:
@@ -445,7 +803,37 @@ class AsyncImgutilsTransferResource:
             upscale=upscale,
             detailer=detailer,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def easel_fashion_photoshoot(
+        self,
+        *,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
+        gender: Literal["male", "female"],
+        body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
+        location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def easel_fashion_photoshoot(
+        self,
+        *,
+        garment_image: str | FileSource,
+        face_image: str | FileSource,
+        gender: Literal["male", "female"],
+        body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
+        location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def easel_fashion_photoshoot(
         self,
@@ -455,10 +843,14 @@ class AsyncImgutilsTransferResource:
         gender: Literal["male", "female"],
         body_size: Literal["XS", "S", "M", "L", "XL"] | NotGiven = NOT_GIVEN,
         location: Literal["park", "city"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Easel Fashion Photoshoot: Put clothing on a person using Easel's fashion photoshoot
 
-        Runs `imgutils_transfer/easel_fashion_photoshoot` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_fashion_photoshoot` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_fashion_photoshoot.EaselFashionPhotoshootInput` before anything is sent.
 
         Args:
@@ -483,7 +875,33 @@ class AsyncImgutilsTransferResource:
             body_size=body_size,
             location=location,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def easel_virtual_tryon(
+        self,
+        *,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
+        gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def easel_virtual_tryon(
+        self,
+        *,
+        full_body_image: str | FileSource,
+        clothing_image: str | FileSource,
+        gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def easel_virtual_tryon(
         self,
@@ -491,10 +909,14 @@ class AsyncImgutilsTransferResource:
         full_body_image: str | FileSource,
         clothing_image: str | FileSource,
         gender: Literal["male", "female"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Easel Virtual Tryon: Put clothing on a person using Easel's virtual tryon
 
-        Runs `imgutils_transfer/easel_virtual_tryon` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/easel_virtual_tryon` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.easel_virtual_tryon.EaselVirtualTryonInput` before anything is sent.
 
         Args:
@@ -512,17 +934,45 @@ class AsyncImgutilsTransferResource:
             clothing_image=clothing_image,
             gender=gender,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def face(
+        self,
+        *,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def face(
+        self,
+        *,
+        input_image: str | FileSource,
+        swap_image: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def face(
         self,
         *,
         input_image: str | FileSource,
         swap_image: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Face Transfer: Swap faces in images
 
-        Runs `imgutils_transfer/face` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/face` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.face.FaceInput` before anything is sent.
 
         Args:
@@ -535,7 +985,47 @@ class AsyncImgutilsTransferResource:
             input_image=input_image,
             swap_image=swap_image,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def fashn_tryon(
+        self,
+        *,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
+        category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
+        mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
+        garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
+        moderation_level: Literal["none", "permissive", "conservative"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        segmentation_free: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def fashn_tryon(
+        self,
+        *,
+        model_image: str | FileSource,
+        garment_image: str | FileSource,
+        category: Literal["tops", "bottoms", "one-pieces", "auto"] | NotGiven = NOT_GIVEN,
+        mode: Literal["performance", "balanced", "quality"] | NotGiven = NOT_GIVEN,
+        garment_photo_type: Literal["auto", "model", "flat-lay"] | NotGiven = NOT_GIVEN,
+        moderation_level: Literal["none", "permissive", "conservative"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        segmentation_free: bool | NotGiven = NOT_GIVEN,
+        output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def fashn_tryon(
         self,
@@ -550,10 +1040,14 @@ class AsyncImgutilsTransferResource:
         num_samples: int | NotGiven = NOT_GIVEN,
         segmentation_free: bool | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpeg"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Fashion Tryon: Put clothing on a person using Fashion AI's virtual tryon v1.6
 
-        Runs `imgutils_transfer/fashn_tryon` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/fashn_tryon` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.fashn_tryon.FashnTryonInput` before anything is sent.
 
         Args:
@@ -602,7 +1096,47 @@ class AsyncImgutilsTransferResource:
             segmentation_free=segmentation_free,
             output_format=output_format,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def garment(
+        self,
+        *,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
+        garment_des: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
+        category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
+        crop: bool | NotGiven = NOT_GIVEN,
+        force_dc: bool | NotGiven = NOT_GIVEN,
+        mask_only: bool | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def garment(
+        self,
+        *,
+        garm_img: str | FileSource,
+        human_img: str | FileSource,
+        garment_des: str | NotGiven = NOT_GIVEN,
+        mask_img: str | FileSource | NotGiven = NOT_GIVEN,
+        category: Literal["upper_body", "lower_body", "dresses"] | NotGiven = NOT_GIVEN,
+        crop: bool | NotGiven = NOT_GIVEN,
+        force_dc: bool | NotGiven = NOT_GIVEN,
+        mask_only: bool | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def garment(
         self,
@@ -617,10 +1151,14 @@ class AsyncImgutilsTransferResource:
         mask_only: bool | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Garment Transfer: Put clothing on a person
 
-        Runs `imgutils_transfer/garment` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/garment` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.garment.GarmentInput` before anything is sent.
 
         Args:
@@ -655,7 +1193,53 @@ class AsyncImgutilsTransferResource:
             steps=steps,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def material(
+        self,
+        *,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        max_width: int | NotGiven = NOT_GIVEN,
+        max_height: int | NotGiven = NOT_GIVEN,
+        material_strength: Literal["medium", "strong"] | NotGiven = NOT_GIVEN,
+        return_intermediate_images: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def material(
+        self,
+        *,
+        material_image: str | FileSource,
+        subject_image: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        max_width: int | NotGiven = NOT_GIVEN,
+        max_height: int | NotGiven = NOT_GIVEN,
+        material_strength: Literal["medium", "strong"] | NotGiven = NOT_GIVEN,
+        return_intermediate_images: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
+        output_quality: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def material(
         self,
@@ -673,10 +1257,14 @@ class AsyncImgutilsTransferResource:
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Material Transfer: Transfer material from one image to another
 
-        Runs `imgutils_transfer/material` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/material` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.material.MaterialInput` before anything is sent.
 
         Args:
@@ -719,7 +1307,45 @@ class AsyncImgutilsTransferResource:
             output_format=output_format,
             output_quality=output_quality,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def style(
+        self,
+        *,
+        image: str | FileSource,
+        image_style: str | FileSource,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        structure_strength: float | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def style(
+        self,
+        *,
+        image: str | FileSource,
+        image_style: str | FileSource,
+        style_strength: float | NotGiven = NOT_GIVEN,
+        structure_strength: float | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def style(
         self,
@@ -733,10 +1359,14 @@ class AsyncImgutilsTransferResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Style Transfer: Transfer the style from one image to another image
 
-        Runs `imgutils_transfer/style` and waits for its output. Inputs are validated by
+        Runs `imgutils_transfer/style` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.imgutils_transfer.style.StyleInput` before anything is sent.
 
         Args:
@@ -764,4 +1394,6 @@ class AsyncImgutilsTransferResource:
             guidance_scale=guidance_scale,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,67 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class VideogenResource:
+class VideogenResource(ModelNamespace):
     """Models of GenVR category `videogen` (81)."""
+
+    _label = "client.videogen"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def bytedance_seedance1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedance1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedance1_i2v(
         self,
@@ -34,11 +78,15 @@ class VideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (image2video)
 
-        Runs `videogen/bytedance_seedance1_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_i2v.BytedanceSeedance1I2vInput` before anything is sent.
 
         Args:
@@ -67,7 +115,43 @@ class VideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedance1_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedance1_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedance1_pro_i2v(
         self,
@@ -80,11 +164,15 @@ class VideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (image2video)
 
-        Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_i2v.BytedanceSeedance1ProI2vInput` before anything is sent.
 
         Args:
@@ -113,7 +201,39 @@ class VideogenResource:
             seed=seed,
             end_image_url=end_image_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedance1_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedance1_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedance1_pro_t2v(
         self,
@@ -124,11 +244,15 @@ class VideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (text2video)
 
-        Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_t2v.BytedanceSeedance1ProT2vInput` before anything is sent.
 
         Args:
@@ -151,7 +275,41 @@ class VideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedance1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedance1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedance1_r2v(
         self,
@@ -163,11 +321,15 @@ class VideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (reference2video)
 
-        Runs `videogen/bytedance_seedance1_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_r2v.BytedanceSeedance1R2vInput` before anything is sent.
 
         Args:
@@ -194,7 +356,43 @@ class VideogenResource:
             seed=seed,
             enable_safety_checker=enable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_seedance1_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_seedance1_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_seedance1_t2v(
         self,
@@ -207,11 +405,15 @@ class VideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (text2video)
 
-        Runs `videogen/bytedance_seedance1_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_t2v.BytedanceSeedance1T2vInput` before anything is sent.
 
         Args:
@@ -234,7 +436,37 @@ class VideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def decart_lucy_14b(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def decart_lucy_14b(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def decart_lucy_14b(
         self,
@@ -244,10 +476,14 @@ class VideogenResource:
         resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Decart Lucy 14B: Generate videos in realtime using Decart Lucy 14B model
 
-        Runs `videogen/decart_lucy_14b` and waits for its output. Inputs are validated by
+        Runs `videogen/decart_lucy_14b` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.decart_lucy_14b.DecartLucy14bInput` before anything is sent.
 
         Args:
@@ -271,7 +507,51 @@ class VideogenResource:
             aspect_ratio=aspect_ratio,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def framepack(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        total_video_length_seconds: float | NotGiven = NOT_GIVEN,
+        latent_window_size: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        distilled_cfg_scale: float | NotGiven = NOT_GIVEN,
+        cfg_rescale: float | NotGiven = NOT_GIVEN,
+        use_teacache: bool | NotGiven = NOT_GIVEN,
+        mp4_crf: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def framepack(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        total_video_length_seconds: float | NotGiven = NOT_GIVEN,
+        latent_window_size: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        distilled_cfg_scale: float | NotGiven = NOT_GIVEN,
+        cfg_rescale: float | NotGiven = NOT_GIVEN,
+        use_teacache: bool | NotGiven = NOT_GIVEN,
+        mp4_crf: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def framepack(
         self,
@@ -288,10 +568,14 @@ class VideogenResource:
         cfg_rescale: float | NotGiven = NOT_GIVEN,
         use_teacache: bool | NotGiven = NOT_GIVEN,
         mp4_crf: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Framepack: Generate long videos using Framepack model (image 2 video)
 
-        Runs `videogen/framepack` and waits for its output. Inputs are validated by
+        Runs `videogen/framepack` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
@@ -330,7 +614,35 @@ class VideogenResource:
             use_teacache=use_teacache,
             mp4_crf=mp4_crf,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo2(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo2(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo2(
         self,
@@ -339,10 +651,14 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo2: Generate videos using Google's Veo2 model (text2video)
 
-        Runs `videogen/google_veo2` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo2.GoogleVeo2Input` before anything is sent.
 
         Args:
@@ -359,7 +675,35 @@ class VideogenResource:
             duration=duration,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo2_i2v(
         self,
@@ -368,10 +712,14 @@ class VideogenResource:
         image_url: str | FileSource,
         duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo2 I2V: Generate videos using Google's Veo2 model (image2video)
 
-        Runs `videogen/google_veo2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo2_i2v.GoogleVeo2I2vInput` before anything is sent.
 
         Args:
@@ -389,15 +737,42 @@ class VideogenResource:
             duration=duration,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo3_1(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo3_1(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> Job: ...
 
     def google_veo3_1(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | Job:
         """Google Veo3.1 I2V: Generate videos with audios using Google's Veo3 model (image2video)
 
-        Runs `videogen/google_veo3_1` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_1.GoogleVeo31Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -405,7 +780,39 @@ class VideogenResource:
         from genvr.models.videogen.google_veo3_1 import GoogleVeo31Input
 
         params_model = GoogleVeo31Input.from_call(**params)
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo3_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo3_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo3_fast_i2v(
         self,
@@ -416,11 +823,15 @@ class VideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model
         (image2video)
 
-        Runs `videogen/google_veo3_fast_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_fast_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_i2v.GoogleVeo3FastI2vInput` before anything is sent.
 
         Args:
@@ -442,7 +853,37 @@ class VideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo3_fast_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo3_fast_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo3_fast_t2v(
         self,
@@ -452,11 +893,15 @@ class VideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model
         (text2video)
 
-        Runs `videogen/google_veo3_fast_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_fast_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_t2v.GoogleVeo3FastT2vInput` before anything is sent.
 
         Args:
@@ -475,7 +920,39 @@ class VideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo3_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo3_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo3_i2v(
         self,
@@ -486,10 +963,14 @@ class VideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo3 I2V: Generate videos with audios using Google's Veo3 model (image2video)
 
-        Runs `videogen/google_veo3_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_i2v.GoogleVeo3I2vInput` before anything is sent.
 
         Args:
@@ -511,7 +992,37 @@ class VideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def google_veo3_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def google_veo3_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def google_veo3_t2v(
         self,
@@ -521,10 +1032,14 @@ class VideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Google Veo3 T2V: Generate videos with audios using Google's Veo3 model (text2video)
 
-        Runs `videogen/google_veo3_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_t2v.GoogleVeo3T2vInput` before anything is sent.
 
         Args:
@@ -543,7 +1058,45 @@ class VideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def higgsfield_video(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        motion_id: str | NotGiven = NOT_GIVEN,
+        motion_strength: float | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        check_nsfw: bool | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def higgsfield_video(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        motion_id: str | NotGiven = NOT_GIVEN,
+        motion_strength: float | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        check_nsfw: bool | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def higgsfield_video(
         self,
@@ -557,10 +1110,14 @@ class VideogenResource:
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         check_nsfw: bool | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Higgsfield Video: Generate videos using Higgsfield Video model
 
-        Runs `videogen/higgsfield_video` and waits for its output. Inputs are validated by
+        Runs `videogen/higgsfield_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.higgsfield_video.HiggsfieldVideoInput` before anything is sent.
 
         Args:
@@ -592,7 +1149,51 @@ class VideogenResource:
             check_nsfw=check_nsfw,
             batch_size=batch_size,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan_custom(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["512p", "720p"] | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan_custom(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["512p", "720p"] | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan_custom(
         self,
@@ -609,10 +1210,14 @@ class VideogenResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan Custom: Generate video using Tencent's Hunyuan Video model (image 2 video)
 
-        Runs `videogen/hunyuan_custom` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_custom` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_custom.HunyuanCustomInput` before anything is sent.
 
         Args:
@@ -650,7 +1255,47 @@ class VideogenResource:
             enable_prompt_expansion=enable_prompt_expansion,
             enable_safety_checker=enable_safety_checker,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan_v2v(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        pro_mode: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan_v2v(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        pro_mode: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan_v2v(
         self,
@@ -665,10 +1310,14 @@ class VideogenResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         video_url: str | FileSource | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan V2V: Generate video using Tencent's Hunyuan Video model (video 2 video)
 
-        Runs `videogen/hunyuan_v2v` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_v2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_v2v.HunyuanV2vInput` before anything is sent.
 
         Args:
@@ -703,7 +1352,45 @@ class VideogenResource:
             video_url=video_url,
             strength=strength,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan_video(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        video_length: int | NotGiven = NOT_GIVEN,
+        infer_steps: int | NotGiven = NOT_GIVEN,
+        flow_shift: float | NotGiven = NOT_GIVEN,
+        embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan_video(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        video_length: int | NotGiven = NOT_GIVEN,
+        infer_steps: int | NotGiven = NOT_GIVEN,
+        flow_shift: float | NotGiven = NOT_GIVEN,
+        embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan_video(
         self,
@@ -717,10 +1404,14 @@ class VideogenResource:
         flow_shift: float | NotGiven = NOT_GIVEN,
         embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan Video: Generate video using Tencent's Hunyuan Video model (text 2 video)
 
-        Runs `videogen/hunyuan_video` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_video.HunyuanVideoInput` before anything is sent.
 
         Args:
@@ -749,7 +1440,41 @@ class VideogenResource:
             embedded_guidance_scale=embedded_guidance_scale,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling1_6_pro(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling1_6_pro(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling1_6_pro(
         self,
@@ -761,11 +1486,15 @@ class VideogenResource:
         tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro
         model
 
-        Runs `videogen/kling1_6_pro` and waits for its output. Inputs are validated by
+        Runs `videogen/kling1_6_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling1_6_pro.Kling16ProInput` before anything is sent.
 
         Args:
@@ -794,7 +1523,41 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling1_6_standard(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling1_6_standard(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling1_6_standard(
         self,
@@ -806,11 +1569,15 @@ class VideogenResource:
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6
         Standard model
 
-        Runs `videogen/kling1_6_standard` and waits for its output. Inputs are validated by
+        Runs `videogen/kling1_6_standard` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling1_6_standard.Kling16StandardInput` before anything is sent.
 
         Args:
@@ -839,7 +1606,39 @@ class VideogenResource:
             cfg_scale=cfg_scale,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_1_master_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_1_master_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_1_master_i2v(
         self,
@@ -850,10 +1649,14 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.1 Master I2V: Generate videos using Kling 2.1 master model (image2video)
 
-        Runs `videogen/kling2_1_master_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_master_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_master_i2v.Kling21MasterI2vInput` before anything is sent.
 
         Args:
@@ -878,7 +1681,37 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_1_master_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_1_master_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_1_master_t2v(
         self,
@@ -888,10 +1721,14 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.1 Master T2V: Generate videos using Kling 2.1 master model (text2video)
 
-        Runs `videogen/kling2_1_master_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_master_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_master_t2v.Kling21MasterT2vInput` before anything is sent.
 
         Args:
@@ -913,7 +1750,41 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_1_pro_se2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_1_pro_se2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_1_pro_se2v(
         self,
@@ -925,10 +1796,14 @@ class VideogenResource:
         tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.1 Pro SE I2V: Generate videos using Kling 2.1 Pro SE model (image2video)
 
-        Runs `videogen/kling2_1_pro_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_pro_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_pro_se2v.Kling21ProSe2vInput` before anything is sent.
 
         Args:
@@ -957,7 +1832,37 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_1_standard_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        start_image: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_1_standard_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        start_image: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_1_standard_pro_i2v(
         self,
@@ -967,10 +1872,14 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.1 Standard Pro I2V: Generate videos using Kling 2.1 standard pro model (image2video)
 
-        Runs `videogen/kling2_1_standard_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_standard_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_standard_pro_i2v.Kling21StandardProI2vInput` before anything is sent.
 
         Args:
@@ -991,7 +1900,37 @@ class VideogenResource:
             mode=mode,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_5_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_5_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_5_i2v(
         self,
@@ -1001,10 +1940,14 @@ class VideogenResource:
         duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.5 I2V: Generate videos using Kling 2.5 Turbo model (image2video)
 
-        Runs `videogen/kling2_5_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_5_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_5_i2v.Kling25I2vInput` before anything is sent.
 
         Args:
@@ -1027,7 +1970,37 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_5_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_5_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_5_t2v(
         self,
@@ -1037,10 +2010,14 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2.5 T2V: Generate videos using Kling 2.5 Turbo model (text2video)
 
-        Runs `videogen/kling2_5_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_5_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_5_t2v.Kling25T2vInput` before anything is sent.
 
         Args:
@@ -1063,7 +2040,39 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_i2v(
         self,
@@ -1074,11 +2083,15 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video
         model
 
-        Runs `videogen/kling2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_i2v.Kling2I2vInput` before anything is sent.
 
         Args:
@@ -1103,7 +2116,37 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling2_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling2_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling2_t2v(
         self,
@@ -1113,10 +2156,14 @@ class VideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling 2 T2V: Generate 5 sec videos using prompts using Kling 2 Text 2 Video model
 
-        Runs `videogen/kling2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_t2v.Kling2T2vInput` before anything is sent.
 
         Args:
@@ -1138,7 +2185,157 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def leanardo_motion2(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
+        frame_interpolation: bool | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        vibe_style: (
+            Literal[
+                "None",
+                "clay",
+                "color_sketch",
+                "logo",
+                "papercraft",
+                "pro_photo",
+                "sci_fi",
+                "sketch",
+                "stock_footage",
+                "streetshot",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        lighting_style: (
+            Literal[
+                "None",
+                "backlight",
+                "candle_lit",
+                "chiaroscuro",
+                "film_haze",
+                "foggy",
+                "golden_hour",
+                "hardlight",
+                "lens_flare",
+                "light_art",
+                "low_key",
+                "luminous",
+                "mystical",
+                "rainy",
+                "soft_light",
+                "volumetric",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        shot_type_style: (
+            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        color_theme_style: (
+            Literal[
+                "None",
+                "autumn",
+                "complimentary",
+                "cool",
+                "dark",
+                "earthy",
+                "electric",
+                "iridescent",
+                "pastel",
+                "split",
+                "terracotta_teal",
+                "ultraviolet",
+                "vibrant",
+                "warm",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def leanardo_motion2(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
+        frame_interpolation: bool | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        vibe_style: (
+            Literal[
+                "None",
+                "clay",
+                "color_sketch",
+                "logo",
+                "papercraft",
+                "pro_photo",
+                "sci_fi",
+                "sketch",
+                "stock_footage",
+                "streetshot",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        lighting_style: (
+            Literal[
+                "None",
+                "backlight",
+                "candle_lit",
+                "chiaroscuro",
+                "film_haze",
+                "foggy",
+                "golden_hour",
+                "hardlight",
+                "lens_flare",
+                "light_art",
+                "low_key",
+                "luminous",
+                "mystical",
+                "rainy",
+                "soft_light",
+                "volumetric",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        shot_type_style: (
+            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        color_theme_style: (
+            Literal[
+                "None",
+                "autumn",
+                "complimentary",
+                "cool",
+                "dark",
+                "earthy",
+                "electric",
+                "iridescent",
+                "pastel",
+                "split",
+                "terracotta_teal",
+                "ultraviolet",
+                "vibrant",
+                "warm",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def leanardo_motion2(
         self,
@@ -1208,10 +2405,14 @@ class VideogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Leanardo Motion 2: Generate videos using Leanardo Motion 2 model
 
-        Runs `videogen/leanardo_motion2` and waits for its output. Inputs are validated by
+        Runs `videogen/leanardo_motion2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.leanardo_motion2.LeanardoMotion2Input` before anything is sent.
 
         Args:
@@ -1252,7 +2453,59 @@ class VideogenResource:
             shot_type_style=shot_type_style,
             color_theme_style=color_theme_style,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ltxv_13b_098_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ltxv_13b_098_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ltxv_13b_098_i2v(
         self,
@@ -1273,10 +2526,14 @@ class VideogenResource:
         reverse_video: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         constant_rate_factor: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """LTX Video 13B 0.98 I2V: Generate videos using LTX Video 13B 0.98 I2V model (image2video)
 
-        Runs `videogen/ltxv_13b_098_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/ltxv_13b_098_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.ltxv_13b_098_i2v.Ltxv13b098I2vInput` before anything is sent.
 
         Args:
@@ -1327,7 +2584,57 @@ class VideogenResource:
             enable_safety_checker=enable_safety_checker,
             constant_rate_factor=constant_rate_factor,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def ltxv_13b_098_t2v(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def ltxv_13b_098_t2v(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def ltxv_13b_098_t2v(
         self,
@@ -1347,10 +2654,14 @@ class VideogenResource:
         reverse_video: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         constant_rate_factor: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """LTX Video 13B 0.98 T2V: Generate videos using LTX Video 13B 0.98 T2V model (text2video)
 
-        Runs `videogen/ltxv_13b_098_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/ltxv_13b_098_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.ltxv_13b_098_t2v.Ltxv13b098T2vInput` before anything is sent.
 
         Args:
@@ -1398,7 +2709,41 @@ class VideogenResource:
             enable_safety_checker=enable_safety_checker,
             constant_rate_factor=constant_rate_factor,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_flash_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_flash_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_flash_i2v(
         self,
@@ -1410,10 +2755,14 @@ class VideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 Flash I2V: Generate videos using Luma Ray 2 Flash model (image2video)
 
-        Runs `videogen/luma_ray2_flash_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_flash_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_flash_i2v.LumaRay2FlashI2vInput` before anything is sent.
 
         Args:
@@ -1441,7 +2790,37 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_flash_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_flash_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_flash_t2v(
         self,
@@ -1451,10 +2830,14 @@ class VideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 Flash T2V: Generate videos using Luma Ray 2 Flash model (text2video)
 
-        Runs `videogen/luma_ray2_flash_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_flash_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_flash_t2v.LumaRay2FlashT2vInput` before anything is sent.
 
         Args:
@@ -1476,7 +2859,41 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_i2v(
         self,
@@ -1488,10 +2905,14 @@ class VideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 I2V: Generate videos using Luma Ray 2 model (image2video)
 
-        Runs `videogen/luma_ray2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_i2v.LumaRay2I2vInput` before anything is sent.
 
         Args:
@@ -1519,7 +2940,37 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_t2v(
         self,
@@ -1529,10 +2980,14 @@ class VideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 T2V: Generate videos using Luma Ray 2 model (text2video)
 
-        Runs `videogen/luma_ray2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_t2v.LumaRay2T2vInput` before anything is sent.
 
         Args:
@@ -1554,7 +3009,45 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def magi_extend(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        start_frame: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def magi_extend(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        start_frame: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def magi_extend(
         self,
@@ -1568,10 +3061,14 @@ class VideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """MAGI Extend: Generate videos using MAGI model (extend)
 
-        Runs `videogen/magi_extend` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_extend` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_extend.MagiExtendInput` before anything is sent.
 
         Args:
@@ -1608,7 +3105,43 @@ class VideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def magi_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def magi_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def magi_i2v(
         self,
@@ -1621,10 +3154,14 @@ class VideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """MAGI I2V: Generate videos using MAGI model (image2video)
 
-        Runs `videogen/magi_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_i2v.MagiI2vInput` before anything is sent.
 
         Args:
@@ -1657,7 +3194,41 @@ class VideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def magi_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def magi_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def magi_t2v(
         self,
@@ -1669,10 +3240,14 @@ class VideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """MAGI T2V: Generate videos using MAGI model (text2video)
 
-        Runs `videogen/magi_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_t2v.MagiT2vInput` before anything is sent.
 
         Args:
@@ -1701,7 +3276,35 @@ class VideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_hailuo2_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_hailuo2_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_hailuo2_fast_i2v(
         self,
@@ -1710,10 +3313,14 @@ class VideogenResource:
         image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Hailuo 2 Fast I2V: Generate videos using Minimax Hailuo 2 Fast model (image2video)
 
-        Runs `videogen/minimax_hailuo2_fast_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_fast_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_fast_i2v.MinimaxHailuo2FastI2vInput` before anything is sent.
 
         Args:
@@ -1733,7 +3340,37 @@ class VideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_hailuo2_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_hailuo2_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_hailuo2_pro_i2v(
         self,
@@ -1743,10 +3380,14 @@ class VideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Hailuo 2 Pro I2V: Generate videos using Minimax Hailuo 2 Pro model (image2video)
 
-        Runs `videogen/minimax_hailuo2_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_pro_i2v.MinimaxHailuo2ProI2vInput` before anything is sent.
 
         Args:
@@ -1769,7 +3410,33 @@ class VideogenResource:
             prompt_optimize=prompt_optimize,
             end_image_url=end_image_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_hailuo2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_hailuo2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_hailuo2_pro_t2v(
         self,
@@ -1777,10 +3444,14 @@ class VideogenResource:
         prompt: str,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Hailuo 2 Pro T2V: Generate videos using Minimax Hailuo 2 Pro model (text2video)
 
-        Runs `videogen/minimax_hailuo2_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_pro_t2v.MinimaxHailuo2ProT2vInput` before anything is sent.
 
         Args:
@@ -1797,7 +3468,37 @@ class VideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_hailuo2_standard_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_hailuo2_standard_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_hailuo2_standard_i2v(
         self,
@@ -1807,11 +3508,15 @@ class VideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
         (image2video)
 
-        Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_i2v.MinimaxHailuo2StandardI2vInput` before anything is sent.
 
         Args:
@@ -1836,7 +3541,33 @@ class VideogenResource:
             prompt_optimize=prompt_optimize,
             end_image_url=end_image_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_hailuo2_standard_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_hailuo2_standard_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_hailuo2_standard_t2v(
         self,
@@ -1844,11 +3575,15 @@ class VideogenResource:
         prompt: str,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model
         (text2video)
 
-        Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_t2v.MinimaxHailuo2StandardT2vInput` before anything is sent.
 
         Args:
@@ -1867,7 +3602,35 @@ class VideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_video_o1(
+        self,
+        *,
+        prompt: str,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_video_o1(
+        self,
+        *,
+        prompt: str,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_video_o1(
         self,
@@ -1876,11 +3639,15 @@ class VideogenResource:
         first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
         model
 
-        Runs `videogen/minimax_video_o1` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_video_o1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_video_o1.MinimaxVideoO1Input` before anything is sent.
 
         Args:
@@ -1901,7 +3668,43 @@ class VideogenResource:
             subject_reference=subject_reference,
             prompt_optimizer=prompt_optimizer,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def moonvalley_marey_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def moonvalley_marey_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def moonvalley_marey_i2v(
         self,
@@ -1914,10 +3717,14 @@ class VideogenResource:
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Moonvalley Marey I2V: Generate videos using Moonvalley Marey I2V model (image2video)
 
-        Runs `videogen/moonvalley_marey_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/moonvalley_marey_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.moonvalley_marey_i2v.MoonvalleyMareyI2vInput` before anything is sent.
 
         Args:
@@ -1942,7 +3749,41 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def moonvalley_marey_t2v(
+        self,
+        *,
+        prompt: str,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def moonvalley_marey_t2v(
+        self,
+        *,
+        prompt: str,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def moonvalley_marey_t2v(
         self,
@@ -1954,10 +3795,14 @@ class VideogenResource:
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Moonvalley Marey T2V: Generate videos using Moonvalley Marey T2V model (text2video)
 
-        Runs `videogen/moonvalley_marey_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/moonvalley_marey_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.moonvalley_marey_t2v.MoonvalleyMareyT2vInput` before anything is sent.
 
         Args:
@@ -1979,7 +3824,39 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pika2_2_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pika2_2_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pika2_2_i2v(
         self,
@@ -1990,10 +3867,14 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pika V2.2 I2V: Generate videos using Pika V2.2 model (image2video)
 
-        Runs `videogen/pika2_2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
@@ -2016,7 +3897,43 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pika2_2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pika2_2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pika2_2_t2v(
         self,
@@ -2029,10 +3946,14 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pika V2.2 T2V: Generate videos using Pika V2.2 model (text2video)
 
-        Runs `videogen/pika2_2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_2_t2v.Pika22T2vInput` before anything is sent.
 
         Args:
@@ -2055,7 +3976,39 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pika2_i2v_turbo(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pika2_i2v_turbo(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pika2_i2v_turbo(
         self,
@@ -2066,10 +4019,14 @@ class VideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pika V2 I2V Turbo: Generate videos using Pika V2 I2V Turbo model (image2video)
 
-        Runs `videogen/pika2_i2v_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_i2v_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
@@ -2092,7 +4049,37 @@ class VideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pikaadditions(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pikaadditions(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pikaadditions(
         self,
@@ -2102,10 +4089,14 @@ class VideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pika Additions: Generate videos using Pika Additions model (add an object to a video)
 
-        Runs `videogen/pikaadditions` and waits for its output. Inputs are validated by
+        Runs `videogen/pikaadditions` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
@@ -2126,7 +4117,39 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pikaswaps(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        modify_region: str,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pikaswaps(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        modify_region: str,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pikaswaps(
         self,
@@ -2137,10 +4160,14 @@ class VideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pika Swap: Generate videos using Pika Swap model (swap an object in a video)
 
-        Runs `videogen/pikaswaps` and waits for its output. Inputs are validated by
+        Runs `videogen/pikaswaps` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
@@ -2163,7 +4190,69 @@ class VideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_effects(
+        self,
+        *,
+        effect: Literal[
+            "Kiss Me AI",
+            "Kiss",
+            "Muscle Surge",
+            "Warmth of Jesus",
+            "Anything",
+            "Robot",
+            "The Tiger Touch",
+            "Hug",
+            "Holy Wings",
+            "Hulk",
+            "Venom",
+        ],
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_effects(
+        self,
+        *,
+        effect: Literal[
+            "Kiss Me AI",
+            "Kiss",
+            "Muscle Surge",
+            "Warmth of Jesus",
+            "Anything",
+            "Robot",
+            "The Tiger Touch",
+            "Hug",
+            "Holy Wings",
+            "Hulk",
+            "Venom",
+        ],
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_effects(
         self,
@@ -2189,10 +4278,14 @@ class VideogenResource:
             Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse Effects: Generate video effects using Pixverse model v3.5
 
-        Runs `videogen/pixverse_effects` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_effects.PixverseEffectsInput` before anything is sent.
 
         Args:
@@ -2222,7 +4315,47 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_extend_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_extend_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_extend_video(
         self,
@@ -2237,10 +4370,14 @@ class VideogenResource:
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse Extend Video: Extend videos using Pixverse model (extend video)
 
-        Runs `videogen/pixverse_extend_video` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_extend_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
@@ -2270,7 +4407,47 @@ class VideogenResource:
             model=model,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_i2v(
         self,
@@ -2285,10 +4462,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse I2V: Generate videos using Pixverse model v3.5 (image2video)
 
-        Runs `videogen/pixverse_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_i2v.PixverseI2vInput` before anything is sent.
 
         Args:
@@ -2319,7 +4500,45 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_i2v_fast(
         self,
@@ -2333,10 +4552,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse I2V Fast: Generate videos using Pixverse model v3.5 (image2video)
 
-        Runs `videogen/pixverse_i2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_i2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_i2v_fast.PixverseI2vFastInput` before anything is sent.
 
         Args:
@@ -2364,7 +4587,45 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_t2v(
         self,
@@ -2378,10 +4639,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse T2V: Generate videos using Pixverse model v3.5 (text2video)
 
-        Runs `videogen/pixverse_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_t2v.PixverseT2vInput` before anything is sent.
 
         Args:
@@ -2409,7 +4674,43 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_t2v_fast(
         self,
@@ -2422,10 +4723,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse T2V Fast: Generate videos using Pixverse model v3.5 (text2video)
 
-        Runs `videogen/pixverse_t2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_t2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_t2v_fast.PixverseT2vFastInput` before anything is sent.
 
         Args:
@@ -2450,7 +4755,49 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_transition(
+        self,
+        *,
+        prompt: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_transition(
+        self,
+        *,
+        prompt: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_transition(
         self,
@@ -2466,10 +4813,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse Transition: Generate video transitions using Pixverse model v3.5
 
-        Runs `videogen/pixverse_transition` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_transition` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_transition.PixverseTransitionInput` before anything is sent.
 
         Args:
@@ -2502,7 +4853,97 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v4_5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        sound_effect_switch: bool | NotGiven = NOT_GIVEN,
+        sound_effect_content: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v4_5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        sound_effect_switch: bool | NotGiven = NOT_GIVEN,
+        sound_effect_content: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v4_5(
         self,
@@ -2542,10 +4983,14 @@ class VideogenResource:
         ) = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V4.5: Generate videos using Pixverse model v4.5
 
-        Runs `videogen/pixverse_v4_5` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_5.PixverseV45Input` before anything is sent.
 
         Args:
@@ -2594,7 +5039,47 @@ class VideogenResource:
             sound_effect_switch=sound_effect_switch,
             sound_effect_content=sound_effect_content,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v4_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v4_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v4_i2v(
         self,
@@ -2609,10 +5094,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V4 I2V: Generate videos using Pixverse model v4 (image2video)
 
-        Runs `videogen/pixverse_v4_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_i2v.PixverseV4I2vInput` before anything is sent.
 
         Args:
@@ -2643,7 +5132,45 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v4_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v4_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v4_i2v_fast(
         self,
@@ -2657,10 +5184,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V4 I2V Fast: Generate videos using Pixverse model v4 (image2video)
 
-        Runs `videogen/pixverse_v4_i2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_i2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_i2v_fast.PixverseV4I2vFastInput` before anything is sent.
 
         Args:
@@ -2688,7 +5219,45 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v4_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v4_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v4_t2v(
         self,
@@ -2702,10 +5271,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V4 T2V: Generate videos using Pixverse model v4 (text2video)
 
-        Runs `videogen/pixverse_v4_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_t2v.PixverseV4T2vInput` before anything is sent.
 
         Args:
@@ -2733,7 +5306,43 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v4_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v4_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v4_t2v_fast(
         self,
@@ -2746,10 +5355,14 @@ class VideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V4 T2V Fast: Generate videos using Pixverse model v4 (text2video)
 
-        Runs `videogen/pixverse_v4_t2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_t2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_t2v_fast.PixverseV4T2vFastInput` before anything is sent.
 
         Args:
@@ -2774,7 +5387,85 @@ class VideogenResource:
             style=style,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pixverse_v5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pixverse_v5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pixverse_v5(
         self,
@@ -2808,10 +5499,14 @@ class VideogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pixverse V5: Generate videos using Pixverse model v5
 
-        Runs `videogen/pixverse_v5` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v5.PixverseV5Input` before anything is sent.
 
         Args:
@@ -2849,7 +5544,43 @@ class VideogenResource:
             seed=seed,
             effect=effect,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_gen3a_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_gen3a_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_gen3a_turbo(
         self,
@@ -2862,11 +5593,15 @@ class VideogenResource:
         ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway
         Gen 3a Turbo model
 
-        Runs `videogen/runway_gen3a_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/runway_gen3a_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.runway_gen3a_turbo.RunwayGen3aTurboInput` before anything is sent.
 
         Args:
@@ -2902,7 +5637,41 @@ class VideogenResource:
             seed=seed,
             watermark=watermark,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_gen4_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_gen4_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_gen4_turbo(
         self,
@@ -2914,11 +5683,15 @@ class VideogenResource:
         ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen
         4 Turbo model
 
-        Runs `videogen/runway_gen4_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/runway_gen4_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.runway_gen4_turbo.RunwayGen4TurboInput` before anything is sent.
 
         Args:
@@ -2951,15 +5724,42 @@ class VideogenResource:
             seed=seed,
             watermark=watermark,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sora2(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sora2(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> Job: ...
 
     def sora2(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | Job:
         """Sora 2 I2V (Pro+Basic): Generate videos using Sora 2 i2v model
 
-        Runs `videogen/sora2` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2.Sora2Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -2967,7 +5767,35 @@ class VideogenResource:
         from genvr.models.videogen.sora2 import Sora2Input
 
         params_model = Sora2Input.from_call(**params)
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sora2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sora2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sora2_pro_t2v(
         self,
@@ -2976,10 +5804,14 @@ class VideogenResource:
         seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
         resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sora 2 Pro T2V: Generate videos using Sora 2 Pro T2V model
 
-        Runs `videogen/sora2_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2_pro_t2v.Sora2ProT2vInput` before anything is sent.
 
         Args:
@@ -2998,7 +5830,33 @@ class VideogenResource:
             aspect_ratio=aspect_ratio,
             resolution=resolution,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sora2_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sora2_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sora2_t2v(
         self,
@@ -3006,10 +5864,14 @@ class VideogenResource:
         prompt: str,
         seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sora 2 T2V: Generate videos using Sora 2 T2V model
 
-        Runs `videogen/sora2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2_t2v.Sora2T2vInput` before anything is sent.
 
         Args:
@@ -3025,7 +5887,65 @@ class VideogenResource:
             seconds=seconds,
             aspect_ratio=aspect_ratio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vace_14b(
+        self,
+        *,
+        prompt: str,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        frame_num: int | NotGiven = NOT_GIVEN,
+        size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sample_shift: int | NotGiven = NOT_GIVEN,
+        sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
+        sample_steps: int | NotGiven = NOT_GIVEN,
+        sample_guide_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vace_14b(
+        self,
+        *,
+        prompt: str,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        frame_num: int | NotGiven = NOT_GIVEN,
+        size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sample_shift: int | NotGiven = NOT_GIVEN,
+        sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
+        sample_steps: int | NotGiven = NOT_GIVEN,
+        sample_guide_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vace_14b(
         self,
@@ -3049,10 +5969,14 @@ class VideogenResource:
         sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
         sample_steps: int | NotGiven = NOT_GIVEN,
         sample_guide_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vace 14B: Generate or edit videos using Vace 14B model
 
-        Runs `videogen/vace_14b` and waits for its output. Inputs are validated by
+        Runs `videogen/vace_14b` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vace_14b.Vace14bInput` before anything is sent.
 
         Args:
@@ -3090,7 +6014,35 @@ class VideogenResource:
             sample_steps=sample_steps,
             sample_guide_scale=sample_guide_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_i2v(
         self,
@@ -3099,10 +6051,14 @@ class VideogenResource:
         image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu I2V: Generate videos using Vidu's I2V model (image2video)
 
-        Runs `videogen/vidu_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_i2v.ViduI2vInput` before anything is sent.
 
         Args:
@@ -3121,7 +6077,35 @@ class VideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_q1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_q1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_q1_i2v(
         self,
@@ -3130,10 +6114,14 @@ class VideogenResource:
         image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu Q1 I2V (pro): Generate videos using Vidu's Q1 model (image2video)
 
-        Runs `videogen/vidu_q1_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_i2v.ViduQ1I2vInput` before anything is sent.
 
         Args:
@@ -3152,7 +6140,39 @@ class VideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_q1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        bgm: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_q1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        bgm: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_q1_r2v(
         self,
@@ -3163,10 +6183,14 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
         bgm: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu Q1 R2V (pro): Generate videos using Vidu's Q1 model (reference2video)
 
-        Runs `videogen/vidu_q1_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_r2v.ViduQ1R2vInput` before anything is sent.
 
         Args:
@@ -3191,7 +6215,37 @@ class VideogenResource:
             movement_amplitude=movement_amplitude,
             bgm=bgm,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_q1_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_q1_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_q1_se2v(
         self,
@@ -3201,10 +6255,14 @@ class VideogenResource:
         end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu Q1 SE2V (pro): Generate videos using Vidu's Q1 model (start&end2video)
 
-        Runs `videogen/vidu_q1_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_se2v.ViduQ1Se2vInput` before anything is sent.
 
         Args:
@@ -3226,7 +6284,37 @@ class VideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_q1_t2v(
+        self,
+        *,
+        prompt: str,
+        style: Literal["general", "anime"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_q1_t2v(
+        self,
+        *,
+        prompt: str,
+        style: Literal["general", "anime"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_q1_t2v(
         self,
@@ -3236,10 +6324,14 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu Q1 T2V (pro): Generate videos using Vidu's Q1 model (text2video)
 
-        Runs `videogen/vidu_q1_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_t2v.ViduQ1T2vInput` before anything is sent.
 
         Args:
@@ -3260,7 +6352,37 @@ class VideogenResource:
             aspect_ratio=aspect_ratio,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_r2v(
         self,
@@ -3270,10 +6392,14 @@ class VideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu R2V: Generate videos using Vidu's R2V model (reference2video)
 
-        Runs `videogen/vidu_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_r2v.ViduR2vInput` before anything is sent.
 
         Args:
@@ -3296,7 +6422,37 @@ class VideogenResource:
             aspect_ratio=aspect_ratio,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def vidu_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def vidu_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def vidu_se2v(
         self,
@@ -3306,10 +6462,14 @@ class VideogenResource:
         end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Vidu SE2V: Generate videos using Vidu's SE2V model (start&end2video)
 
-        Runs `videogen/vidu_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_se2v.ViduSe2vInput` before anything is sent.
 
         Args:
@@ -3331,7 +6491,61 @@ class VideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan2_2_14b_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan2_2_14b_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan2_2_14b_i2v(
         self,
@@ -3353,10 +6567,14 @@ class VideogenResource:
         interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
         num_interpolated_frames: int | NotGiven = NOT_GIVEN,
         adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan 2.2 14B I2V: Generate videos using Alibaba's WAN2.2 14B model (image2video)
 
-        Runs `videogen/wan2_2_14b_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_2_14b_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_2_14b_i2v.Wan2214bI2vInput` before anything is sent.
 
         Args:
@@ -3419,7 +6637,59 @@ class VideogenResource:
             num_interpolated_frames=num_interpolated_frames,
             adjust_fps_for_interpolation=adjust_fps_for_interpolation,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan2_2_14b_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan2_2_14b_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan2_2_14b_t2v(
         self,
@@ -3440,10 +6710,14 @@ class VideogenResource:
         interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
         num_interpolated_frames: int | NotGiven = NOT_GIVEN,
         adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan 2.2 14B T2V: Generate videos using Alibaba's WAN2.2 14B model (text2video)
 
-        Runs `videogen/wan2_2_14b_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_2_14b_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_2_14b_t2v.Wan2214bT2vInput` before anything is sent.
 
         Args:
@@ -3502,7 +6776,45 @@ class VideogenResource:
             num_interpolated_frames=num_interpolated_frames,
             adjust_fps_for_interpolation=adjust_fps_for_interpolation,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan2_5(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan2_5(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan2_5(
         self,
@@ -3516,10 +6828,14 @@ class VideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan 2.5: Generate videos using Wan 2.5 model
 
-        Runs `videogen/wan2_5` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_5.Wan25Input` before anything is sent.
 
         Args:
@@ -3550,7 +6866,55 @@ class VideogenResource:
             enable_prompt_expansion=enable_prompt_expansion,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan_fun_control(
+        self,
+        *,
+        prompt: str,
+        control_video_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        match_input_num_frames: bool | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        match_input_fps: bool | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        preprocess_video: bool | NotGiven = NOT_GIVEN,
+        preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan_fun_control(
+        self,
+        *,
+        prompt: str,
+        control_video_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        match_input_num_frames: bool | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        match_input_fps: bool | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        preprocess_video: bool | NotGiven = NOT_GIVEN,
+        preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan_fun_control(
         self,
@@ -3569,10 +6933,14 @@ class VideogenResource:
         preprocess_video: bool | NotGiven = NOT_GIVEN,
         preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
         reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan Fun Control: Motion transfer on videos using Wan Fun Control model
 
-        Runs `videogen/wan_fun_control` and waits for its output. Inputs are validated by
+        Runs `videogen/wan_fun_control` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan_fun_control.WanFunControlInput` before anything is sent.
 
         Args:
@@ -3617,14 +6985,56 @@ class VideogenResource:
             preprocess_type=preprocess_type,
             reference_image_url=reference_image_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncVideogenResource:
+class AsyncVideogenResource(ModelNamespace):
     """Models of GenVR category `videogen` (81), async."""
+
+    _label = "client.videogen"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def bytedance_seedance1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedance1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedance1_i2v(
         self,
@@ -3639,11 +7049,15 @@ class AsyncVideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedance 1 I2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (image2video)
 
-        Runs `videogen/bytedance_seedance1_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_i2v.BytedanceSeedance1I2vInput` before anything is sent.
 
         Args:
@@ -3672,7 +7086,43 @@ class AsyncVideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedance1_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedance1_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedance1_pro_i2v(
         self,
@@ -3685,11 +7135,15 @@ class AsyncVideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedance 1 I2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (image2video)
 
-        Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_i2v.BytedanceSeedance1ProI2vInput` before anything is sent.
 
         Args:
@@ -3718,7 +7172,39 @@ class AsyncVideogenResource:
             seed=seed,
             end_image_url=end_image_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedance1_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedance1_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedance1_pro_t2v(
         self,
@@ -3729,11 +7215,15 @@ class AsyncVideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedance 1 T2V (Pro): Generate videos using Bytedance's Seedance 1 pro model
         (text2video)
 
-        Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_pro_t2v.BytedanceSeedance1ProT2vInput` before anything is sent.
 
         Args:
@@ -3756,7 +7246,41 @@ class AsyncVideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedance1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedance1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[3, 4, 5, 6, 7, 8, 9, 10, 11, 12] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedance1_r2v(
         self,
@@ -3768,11 +7292,15 @@ class AsyncVideogenResource:
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedance 1 R2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (reference2video)
 
-        Runs `videogen/bytedance_seedance1_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_r2v.BytedanceSeedance1R2vInput` before anything is sent.
 
         Args:
@@ -3799,7 +7327,43 @@ class AsyncVideogenResource:
             seed=seed,
             enable_safety_checker=enable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_seedance1_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_seedance1_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        camera_fixed: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_seedance1_t2v(
         self,
@@ -3812,11 +7376,15 @@ class AsyncVideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance Seedance 1 T2V (Lite): Generate videos using Bytedance's Seedance 1 model
         (text2video)
 
-        Runs `videogen/bytedance_seedance1_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/bytedance_seedance1_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.bytedance_seedance1_t2v.BytedanceSeedance1T2vInput` before anything is sent.
 
         Args:
@@ -3839,7 +7407,37 @@ class AsyncVideogenResource:
             camera_fixed=camera_fixed,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def decart_lucy_14b(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def decart_lucy_14b(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def decart_lucy_14b(
         self,
@@ -3849,10 +7447,14 @@ class AsyncVideogenResource:
         resolution: Literal["720p"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["9:16", "16:9"] | NotGiven = NOT_GIVEN,
         sync_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Decart Lucy 14B: Generate videos in realtime using Decart Lucy 14B model
 
-        Runs `videogen/decart_lucy_14b` and waits for its output. Inputs are validated by
+        Runs `videogen/decart_lucy_14b` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.decart_lucy_14b.DecartLucy14bInput` before anything is sent.
 
         Args:
@@ -3876,7 +7478,51 @@ class AsyncVideogenResource:
             aspect_ratio=aspect_ratio,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def framepack(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        total_video_length_seconds: float | NotGiven = NOT_GIVEN,
+        latent_window_size: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        distilled_cfg_scale: float | NotGiven = NOT_GIVEN,
+        cfg_rescale: float | NotGiven = NOT_GIVEN,
+        use_teacache: bool | NotGiven = NOT_GIVEN,
+        mp4_crf: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def framepack(
+        self,
+        *,
+        input_image: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        total_video_length_seconds: float | NotGiven = NOT_GIVEN,
+        latent_window_size: int | NotGiven = NOT_GIVEN,
+        steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        distilled_cfg_scale: float | NotGiven = NOT_GIVEN,
+        cfg_rescale: float | NotGiven = NOT_GIVEN,
+        use_teacache: bool | NotGiven = NOT_GIVEN,
+        mp4_crf: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def framepack(
         self,
@@ -3893,10 +7539,14 @@ class AsyncVideogenResource:
         cfg_rescale: float | NotGiven = NOT_GIVEN,
         use_teacache: bool | NotGiven = NOT_GIVEN,
         mp4_crf: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Framepack: Generate long videos using Framepack model (image 2 video)
 
-        Runs `videogen/framepack` and waits for its output. Inputs are validated by
+        Runs `videogen/framepack` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.framepack.FramepackInput` before anything is sent.
 
         Args:
@@ -3935,7 +7585,35 @@ class AsyncVideogenResource:
             use_teacache=use_teacache,
             mp4_crf=mp4_crf,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo2(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo2(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo2(
         self,
@@ -3944,10 +7622,14 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 6, 7, 8] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo2: Generate videos using Google's Veo2 model (text2video)
 
-        Runs `videogen/google_veo2` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo2.GoogleVeo2Input` before anything is sent.
 
         Args:
@@ -3964,7 +7646,35 @@ class AsyncVideogenResource:
             duration=duration,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo2_i2v(
         self,
@@ -3973,10 +7683,14 @@ class AsyncVideogenResource:
         image_url: str | FileSource,
         duration: Literal["5s", "6s", "7s", "8s"] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo2 I2V: Generate videos using Google's Veo2 model (image2video)
 
-        Runs `videogen/google_veo2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo2_i2v.GoogleVeo2I2vInput` before anything is sent.
 
         Args:
@@ -3994,15 +7708,42 @@ class AsyncVideogenResource:
             duration=duration,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo3_1(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo3_1(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> AsyncJob: ...
 
     async def google_veo3_1(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | AsyncJob:
         """Google Veo3.1 I2V: Generate videos with audios using Google's Veo3 model (image2video)
 
-        Runs `videogen/google_veo3_1` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_1.GoogleVeo31Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -4010,7 +7751,39 @@ class AsyncVideogenResource:
         from genvr.models.videogen.google_veo3_1 import GoogleVeo31Input
 
         params_model = GoogleVeo31Input.from_call(**params)
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo3_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo3_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo3_fast_i2v(
         self,
@@ -4021,11 +7794,15 @@ class AsyncVideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo3 Fast I2V: Generate videos with audios using Google's Veo3 fast model
         (image2video)
 
-        Runs `videogen/google_veo3_fast_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_fast_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_i2v.GoogleVeo3FastI2vInput` before anything is sent.
 
         Args:
@@ -4047,7 +7824,37 @@ class AsyncVideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo3_fast_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo3_fast_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo3_fast_t2v(
         self,
@@ -4057,11 +7864,15 @@ class AsyncVideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo3 Fast T2V: Generate videos with audios using Google's Veo3 fast model
         (text2video)
 
-        Runs `videogen/google_veo3_fast_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_fast_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_fast_t2v.GoogleVeo3FastT2vInput` before anything is sent.
 
         Args:
@@ -4080,7 +7891,39 @@ class AsyncVideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo3_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo3_i2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo3_i2v(
         self,
@@ -4091,10 +7934,14 @@ class AsyncVideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo3 I2V: Generate videos with audios using Google's Veo3 model (image2video)
 
-        Runs `videogen/google_veo3_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_i2v.GoogleVeo3I2vInput` before anything is sent.
 
         Args:
@@ -4116,7 +7963,37 @@ class AsyncVideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def google_veo3_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def google_veo3_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def google_veo3_t2v(
         self,
@@ -4126,10 +8003,14 @@ class AsyncVideogenResource:
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Google Veo3 T2V: Generate videos with audios using Google's Veo3 model (text2video)
 
-        Runs `videogen/google_veo3_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/google_veo3_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.google_veo3_t2v.GoogleVeo3T2vInput` before anything is sent.
 
         Args:
@@ -4148,7 +8029,45 @@ class AsyncVideogenResource:
             resolution=resolution,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def higgsfield_video(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        motion_id: str | NotGiven = NOT_GIVEN,
+        motion_strength: float | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        check_nsfw: bool | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def higgsfield_video(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["dop-lite", "dop-preview", "dop-turbo"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        motion_id: str | NotGiven = NOT_GIVEN,
+        motion_strength: float | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        check_nsfw: bool | NotGiven = NOT_GIVEN,
+        batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def higgsfield_video(
         self,
@@ -4162,10 +8081,14 @@ class AsyncVideogenResource:
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         check_nsfw: bool | NotGiven = NOT_GIVEN,
         batch_size: Literal[1, 2, 4] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Higgsfield Video: Generate videos using Higgsfield Video model
 
-        Runs `videogen/higgsfield_video` and waits for its output. Inputs are validated by
+        Runs `videogen/higgsfield_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.higgsfield_video.HiggsfieldVideoInput` before anything is sent.
 
         Args:
@@ -4197,7 +8120,51 @@ class AsyncVideogenResource:
             check_nsfw=check_nsfw,
             batch_size=batch_size,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan_custom(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["512p", "720p"] | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan_custom(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["512p", "720p"] | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan_custom(
         self,
@@ -4214,10 +8181,14 @@ class AsyncVideogenResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan Custom: Generate video using Tencent's Hunyuan Video model (image 2 video)
 
-        Runs `videogen/hunyuan_custom` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_custom` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_custom.HunyuanCustomInput` before anything is sent.
 
         Args:
@@ -4255,7 +8226,47 @@ class AsyncVideogenResource:
             enable_prompt_expansion=enable_prompt_expansion,
             enable_safety_checker=enable_safety_checker,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan_v2v(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        pro_mode: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan_v2v(
+        self,
+        *,
+        prompt: str,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        pro_mode: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        num_frames: Literal["129", "85"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        video_url: str | FileSource | NotGiven = NOT_GIVEN,
+        strength: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan_v2v(
         self,
@@ -4270,10 +8281,14 @@ class AsyncVideogenResource:
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         video_url: str | FileSource | NotGiven = NOT_GIVEN,
         strength: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan V2V: Generate video using Tencent's Hunyuan Video model (video 2 video)
 
-        Runs `videogen/hunyuan_v2v` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_v2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_v2v.HunyuanV2vInput` before anything is sent.
 
         Args:
@@ -4308,7 +8323,45 @@ class AsyncVideogenResource:
             video_url=video_url,
             strength=strength,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan_video(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        video_length: int | NotGiven = NOT_GIVEN,
+        infer_steps: int | NotGiven = NOT_GIVEN,
+        flow_shift: float | NotGiven = NOT_GIVEN,
+        embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan_video(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        video_length: int | NotGiven = NOT_GIVEN,
+        infer_steps: int | NotGiven = NOT_GIVEN,
+        flow_shift: float | NotGiven = NOT_GIVEN,
+        embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan_video(
         self,
@@ -4322,10 +8375,14 @@ class AsyncVideogenResource:
         flow_shift: float | NotGiven = NOT_GIVEN,
         embedded_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan Video: Generate video using Tencent's Hunyuan Video model (text 2 video)
 
-        Runs `videogen/hunyuan_video` and waits for its output. Inputs are validated by
+        Runs `videogen/hunyuan_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.hunyuan_video.HunyuanVideoInput` before anything is sent.
 
         Args:
@@ -4354,7 +8411,41 @@ class AsyncVideogenResource:
             embedded_guidance_scale=embedded_guidance_scale,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling1_6_pro(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling1_6_pro(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling1_6_pro(
         self,
@@ -4366,11 +8457,15 @@ class AsyncVideogenResource:
         tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 1.6 Pro: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro
         model
 
-        Runs `videogen/kling1_6_pro` and waits for its output. Inputs are validated by
+        Runs `videogen/kling1_6_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling1_6_pro.Kling16ProInput` before anything is sent.
 
         Args:
@@ -4399,7 +8494,41 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling1_6_standard(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling1_6_standard(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        start_image: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling1_6_standard(
         self,
@@ -4411,11 +8540,15 @@ class AsyncVideogenResource:
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 1.6 Standard: Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6
         Standard model
 
-        Runs `videogen/kling1_6_standard` and waits for its output. Inputs are validated by
+        Runs `videogen/kling1_6_standard` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling1_6_standard.Kling16StandardInput` before anything is sent.
 
         Args:
@@ -4444,7 +8577,39 @@ class AsyncVideogenResource:
             cfg_scale=cfg_scale,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_1_master_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_1_master_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_1_master_i2v(
         self,
@@ -4455,10 +8620,14 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.1 Master I2V: Generate videos using Kling 2.1 master model (image2video)
 
-        Runs `videogen/kling2_1_master_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_master_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_master_i2v.Kling21MasterI2vInput` before anything is sent.
 
         Args:
@@ -4483,7 +8652,37 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_1_master_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_1_master_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_1_master_t2v(
         self,
@@ -4493,10 +8692,14 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.1 Master T2V: Generate videos using Kling 2.1 master model (text2video)
 
-        Runs `videogen/kling2_1_master_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_master_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_master_t2v.Kling21MasterT2vInput` before anything is sent.
 
         Args:
@@ -4518,7 +8721,41 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_1_pro_se2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_1_pro_se2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_1_pro_se2v(
         self,
@@ -4530,10 +8767,14 @@ class AsyncVideogenResource:
         tail_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.1 Pro SE I2V: Generate videos using Kling 2.1 Pro SE model (image2video)
 
-        Runs `videogen/kling2_1_pro_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_pro_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_pro_se2v.Kling21ProSe2vInput` before anything is sent.
 
         Args:
@@ -4562,7 +8803,37 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_1_standard_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        start_image: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_1_standard_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        start_image: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_1_standard_pro_i2v(
         self,
@@ -4572,10 +8843,14 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         mode: Literal["standard", "pro"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.1 Standard Pro I2V: Generate videos using Kling 2.1 standard pro model (image2video)
 
-        Runs `videogen/kling2_1_standard_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_1_standard_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_1_standard_pro_i2v.Kling21StandardProI2vInput` before anything is sent.
 
         Args:
@@ -4596,7 +8871,37 @@ class AsyncVideogenResource:
             mode=mode,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_5_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_5_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_5_i2v(
         self,
@@ -4606,10 +8911,14 @@ class AsyncVideogenResource:
         duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.5 I2V: Generate videos using Kling 2.5 Turbo model (image2video)
 
-        Runs `videogen/kling2_5_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_5_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_5_i2v.Kling25I2vInput` before anything is sent.
 
         Args:
@@ -4632,7 +8941,37 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_5_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_5_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5", "10"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_5_t2v(
         self,
@@ -4642,10 +8981,14 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2.5 T2V: Generate videos using Kling 2.5 Turbo model (text2video)
 
-        Runs `videogen/kling2_5_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_5_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_5_t2v.Kling25T2vInput` before anything is sent.
 
         Args:
@@ -4668,7 +9011,39 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_i2v(
         self,
@@ -4679,11 +9054,15 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2 I2V: Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video
         model
 
-        Runs `videogen/kling2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_i2v.Kling2I2vInput` before anything is sent.
 
         Args:
@@ -4708,7 +9087,37 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling2_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling2_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["5"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling2_t2v(
         self,
@@ -4718,10 +9127,14 @@ class AsyncVideogenResource:
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling 2 T2V: Generate 5 sec videos using prompts using Kling 2 Text 2 Video model
 
-        Runs `videogen/kling2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/kling2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.kling2_t2v.Kling2T2vInput` before anything is sent.
 
         Args:
@@ -4743,7 +9156,157 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def leanardo_motion2(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
+        frame_interpolation: bool | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        vibe_style: (
+            Literal[
+                "None",
+                "clay",
+                "color_sketch",
+                "logo",
+                "papercraft",
+                "pro_photo",
+                "sci_fi",
+                "sketch",
+                "stock_footage",
+                "streetshot",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        lighting_style: (
+            Literal[
+                "None",
+                "backlight",
+                "candle_lit",
+                "chiaroscuro",
+                "film_haze",
+                "foggy",
+                "golden_hour",
+                "hardlight",
+                "lens_flare",
+                "light_art",
+                "low_key",
+                "luminous",
+                "mystical",
+                "rainy",
+                "soft_light",
+                "volumetric",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        shot_type_style: (
+            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        color_theme_style: (
+            Literal[
+                "None",
+                "autumn",
+                "complimentary",
+                "cool",
+                "dark",
+                "earthy",
+                "electric",
+                "iridescent",
+                "pastel",
+                "split",
+                "terracotta_teal",
+                "ultraviolet",
+                "vibrant",
+                "warm",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def leanardo_motion2(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "16:9", "2:3", "4:5"] | NotGiven = NOT_GIVEN,
+        frame_interpolation: bool | NotGiven = NOT_GIVEN,
+        prompt_enhance: bool | NotGiven = NOT_GIVEN,
+        negative_prompt: str | None | NotGiven = NOT_GIVEN,
+        vibe_style: (
+            Literal[
+                "None",
+                "clay",
+                "color_sketch",
+                "logo",
+                "papercraft",
+                "pro_photo",
+                "sci_fi",
+                "sketch",
+                "stock_footage",
+                "streetshot",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        lighting_style: (
+            Literal[
+                "None",
+                "backlight",
+                "candle_lit",
+                "chiaroscuro",
+                "film_haze",
+                "foggy",
+                "golden_hour",
+                "hardlight",
+                "lens_flare",
+                "light_art",
+                "low_key",
+                "luminous",
+                "mystical",
+                "rainy",
+                "soft_light",
+                "volumetric",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        shot_type_style: (
+            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        color_theme_style: (
+            Literal[
+                "None",
+                "autumn",
+                "complimentary",
+                "cool",
+                "dark",
+                "earthy",
+                "electric",
+                "iridescent",
+                "pastel",
+                "split",
+                "terracotta_teal",
+                "ultraviolet",
+                "vibrant",
+                "warm",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def leanardo_motion2(
         self,
@@ -4813,10 +9376,14 @@ class AsyncVideogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Leanardo Motion 2: Generate videos using Leanardo Motion 2 model
 
-        Runs `videogen/leanardo_motion2` and waits for its output. Inputs are validated by
+        Runs `videogen/leanardo_motion2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.leanardo_motion2.LeanardoMotion2Input` before anything is sent.
 
         Args:
@@ -4857,7 +9424,59 @@ class AsyncVideogenResource:
             shot_type_style=shot_type_style,
             color_theme_style=color_theme_style,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ltxv_13b_098_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ltxv_13b_098_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ltxv_13b_098_i2v(
         self,
@@ -4878,10 +9497,14 @@ class AsyncVideogenResource:
         reverse_video: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         constant_rate_factor: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """LTX Video 13B 0.98 I2V: Generate videos using LTX Video 13B 0.98 I2V model (image2video)
 
-        Runs `videogen/ltxv_13b_098_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/ltxv_13b_098_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.ltxv_13b_098_i2v.Ltxv13b098I2vInput` before anything is sent.
 
         Args:
@@ -4932,7 +9555,57 @@ class AsyncVideogenResource:
             enable_safety_checker=enable_safety_checker,
             constant_rate_factor=constant_rate_factor,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def ltxv_13b_098_t2v(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def ltxv_13b_098_t2v(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        loras: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["9:16", "1:1", "16:9", "auto"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        first_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_num_inference_steps: int | NotGiven = NOT_GIVEN,
+        second_pass_skip_initial_steps: int | NotGiven = NOT_GIVEN,
+        frame_rate: int | NotGiven = NOT_GIVEN,
+        expand_prompt: bool | NotGiven = NOT_GIVEN,
+        reverse_video: bool | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        constant_rate_factor: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def ltxv_13b_098_t2v(
         self,
@@ -4952,10 +9625,14 @@ class AsyncVideogenResource:
         reverse_video: bool | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         constant_rate_factor: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """LTX Video 13B 0.98 T2V: Generate videos using LTX Video 13B 0.98 T2V model (text2video)
 
-        Runs `videogen/ltxv_13b_098_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/ltxv_13b_098_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.ltxv_13b_098_t2v.Ltxv13b098T2vInput` before anything is sent.
 
         Args:
@@ -5003,7 +9680,41 @@ class AsyncVideogenResource:
             enable_safety_checker=enable_safety_checker,
             constant_rate_factor=constant_rate_factor,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_flash_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_flash_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_flash_i2v(
         self,
@@ -5015,10 +9726,14 @@ class AsyncVideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 Flash I2V: Generate videos using Luma Ray 2 Flash model (image2video)
 
-        Runs `videogen/luma_ray2_flash_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_flash_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_flash_i2v.LumaRay2FlashI2vInput` before anything is sent.
 
         Args:
@@ -5046,7 +9761,37 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_flash_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_flash_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_flash_t2v(
         self,
@@ -5056,10 +9801,14 @@ class AsyncVideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 Flash T2V: Generate videos using Luma Ray 2 Flash model (text2video)
 
-        Runs `videogen/luma_ray2_flash_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_flash_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_flash_t2v.LumaRay2FlashT2vInput` before anything is sent.
 
         Args:
@@ -5081,7 +9830,41 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_i2v(
         self,
@@ -5093,10 +9876,14 @@ class AsyncVideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 I2V: Generate videos using Luma Ray 2 model (image2video)
 
-        Runs `videogen/luma_ray2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_i2v.LumaRay2I2vInput` before anything is sent.
 
         Args:
@@ -5124,7 +9911,37 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "21:9", "9:21"] | NotGiven = NOT_GIVEN,
+        loop: bool | NotGiven = NOT_GIVEN,
+        resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_t2v(
         self,
@@ -5134,10 +9951,14 @@ class AsyncVideogenResource:
         loop: bool | NotGiven = NOT_GIVEN,
         resolution: Literal["540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "9s"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 T2V: Generate videos using Luma Ray 2 model (text2video)
 
-        Runs `videogen/luma_ray2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/luma_ray2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.luma_ray2_t2v.LumaRay2T2vInput` before anything is sent.
 
         Args:
@@ -5159,7 +9980,45 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def magi_extend(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        start_frame: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def magi_extend(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        start_frame: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def magi_extend(
         self,
@@ -5173,10 +10032,14 @@ class AsyncVideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """MAGI Extend: Generate videos using MAGI model (extend)
 
-        Runs `videogen/magi_extend` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_extend` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_extend.MagiExtendInput` before anything is sent.
 
         Args:
@@ -5213,7 +10076,43 @@ class AsyncVideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def magi_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def magi_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def magi_i2v(
         self,
@@ -5226,10 +10125,14 @@ class AsyncVideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """MAGI I2V: Generate videos using MAGI model (image2video)
 
-        Runs `videogen/magi_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_i2v.MagiI2vInput` before anything is sent.
 
         Args:
@@ -5262,7 +10165,41 @@ class AsyncVideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def magi_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def magi_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def magi_t2v(
         self,
@@ -5274,10 +10211,14 @@ class AsyncVideogenResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """MAGI T2V: Generate videos using MAGI model (text2video)
 
-        Runs `videogen/magi_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/magi_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.magi_t2v.MagiT2vInput` before anything is sent.
 
         Args:
@@ -5306,7 +10247,35 @@ class AsyncVideogenResource:
             enable_safety_checker=enable_safety_checker,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_hailuo2_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_hailuo2_fast_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_hailuo2_fast_i2v(
         self,
@@ -5315,10 +10284,14 @@ class AsyncVideogenResource:
         image_url: str | FileSource,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Hailuo 2 Fast I2V: Generate videos using Minimax Hailuo 2 Fast model (image2video)
 
-        Runs `videogen/minimax_hailuo2_fast_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_fast_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_fast_i2v.MinimaxHailuo2FastI2vInput` before anything is sent.
 
         Args:
@@ -5338,7 +10311,37 @@ class AsyncVideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_hailuo2_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_hailuo2_pro_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_hailuo2_pro_i2v(
         self,
@@ -5348,10 +10351,14 @@ class AsyncVideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Hailuo 2 Pro I2V: Generate videos using Minimax Hailuo 2 Pro model (image2video)
 
-        Runs `videogen/minimax_hailuo2_pro_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_pro_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_pro_i2v.MinimaxHailuo2ProI2vInput` before anything is sent.
 
         Args:
@@ -5374,7 +10381,33 @@ class AsyncVideogenResource:
             prompt_optimize=prompt_optimize,
             end_image_url=end_image_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_hailuo2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_hailuo2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_hailuo2_pro_t2v(
         self,
@@ -5382,10 +10415,14 @@ class AsyncVideogenResource:
         prompt: str,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Hailuo 2 Pro T2V: Generate videos using Minimax Hailuo 2 Pro model (text2video)
 
-        Runs `videogen/minimax_hailuo2_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_pro_t2v.MinimaxHailuo2ProT2vInput` before anything is sent.
 
         Args:
@@ -5402,7 +10439,37 @@ class AsyncVideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_hailuo2_standard_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_hailuo2_standard_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_hailuo2_standard_i2v(
         self,
@@ -5412,11 +10479,15 @@ class AsyncVideogenResource:
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Hailuo 2 Standard I2V: Generate videos using Minimax Hailuo 2 Standard model
         (image2video)
 
-        Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_standard_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_i2v.MinimaxHailuo2StandardI2vInput` before anything is sent.
 
         Args:
@@ -5441,7 +10512,33 @@ class AsyncVideogenResource:
             prompt_optimize=prompt_optimize,
             end_image_url=end_image_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_hailuo2_standard_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_hailuo2_standard_t2v(
+        self,
+        *,
+        prompt: str,
+        duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
+        prompt_optimize: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_hailuo2_standard_t2v(
         self,
@@ -5449,11 +10546,15 @@ class AsyncVideogenResource:
         prompt: str,
         duration: Literal["6", "10"] | NotGiven = NOT_GIVEN,
         prompt_optimize: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Hailuo 2 Standard T2V: Generate videos using Minimax Hailuo 2 Standard model
         (text2video)
 
-        Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_hailuo2_standard_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_hailuo2_standard_t2v.MinimaxHailuo2StandardT2vInput` before anything is sent.
 
         Args:
@@ -5472,7 +10573,35 @@ class AsyncVideogenResource:
             duration=duration,
             prompt_optimize=prompt_optimize,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_video_o1(
+        self,
+        *,
+        prompt: str,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_video_o1(
+        self,
+        *,
+        prompt: str,
+        first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt_optimizer: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_video_o1(
         self,
@@ -5481,11 +10610,15 @@ class AsyncVideogenResource:
         first_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax - Video O1: Generate 6sec videos using prompts and/or images using Minimax Video O1
         model
 
-        Runs `videogen/minimax_video_o1` and waits for its output. Inputs are validated by
+        Runs `videogen/minimax_video_o1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.minimax_video_o1.MinimaxVideoO1Input` before anything is sent.
 
         Args:
@@ -5506,7 +10639,43 @@ class AsyncVideogenResource:
             subject_reference=subject_reference,
             prompt_optimizer=prompt_optimizer,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def moonvalley_marey_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def moonvalley_marey_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def moonvalley_marey_i2v(
         self,
@@ -5519,10 +10688,14 @@ class AsyncVideogenResource:
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Moonvalley Marey I2V: Generate videos using Moonvalley Marey I2V model (image2video)
 
-        Runs `videogen/moonvalley_marey_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/moonvalley_marey_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.moonvalley_marey_i2v.MoonvalleyMareyI2vInput` before anything is sent.
 
         Args:
@@ -5547,7 +10720,41 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def moonvalley_marey_t2v(
+        self,
+        *,
+        prompt: str,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def moonvalley_marey_t2v(
+        self,
+        *,
+        prompt: str,
+        dimensions: (
+            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
+        ) = NOT_GIVEN,
+        duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def moonvalley_marey_t2v(
         self,
@@ -5559,10 +10766,14 @@ class AsyncVideogenResource:
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Moonvalley Marey T2V: Generate videos using Moonvalley Marey T2V model (text2video)
 
-        Runs `videogen/moonvalley_marey_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/moonvalley_marey_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.moonvalley_marey_t2v.MoonvalleyMareyT2vInput` before anything is sent.
 
         Args:
@@ -5584,7 +10795,39 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pika2_2_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pika2_2_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pika2_2_i2v(
         self,
@@ -5595,10 +10838,14 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pika V2.2 I2V: Generate videos using Pika V2.2 model (image2video)
 
-        Runs `videogen/pika2_2_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_2_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_2_i2v.Pika22I2vInput` before anything is sent.
 
         Args:
@@ -5621,7 +10868,43 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pika2_2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pika2_2_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: (
+            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pika2_2_t2v(
         self,
@@ -5634,10 +10917,14 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pika V2.2 T2V: Generate videos using Pika V2.2 model (text2video)
 
-        Runs `videogen/pika2_2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_2_t2v.Pika22T2vInput` before anything is sent.
 
         Args:
@@ -5660,7 +10947,39 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pika2_i2v_turbo(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pika2_i2v_turbo(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        seed: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pika2_i2v_turbo(
         self,
@@ -5671,10 +10990,14 @@ class AsyncVideogenResource:
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pika V2 I2V Turbo: Generate videos using Pika V2 I2V Turbo model (image2video)
 
-        Runs `videogen/pika2_i2v_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/pika2_i2v_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pika2_i2v_turbo.Pika2I2vTurboInput` before anything is sent.
 
         Args:
@@ -5697,7 +11020,37 @@ class AsyncVideogenResource:
             resolution=resolution,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pikaadditions(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pikaadditions(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pikaadditions(
         self,
@@ -5707,10 +11060,14 @@ class AsyncVideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pika Additions: Generate videos using Pika Additions model (add an object to a video)
 
-        Runs `videogen/pikaadditions` and waits for its output. Inputs are validated by
+        Runs `videogen/pikaadditions` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pikaadditions.PikaadditionsInput` before anything is sent.
 
         Args:
@@ -5731,7 +11088,39 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pikaswaps(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        modify_region: str,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pikaswaps(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        modify_region: str,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pikaswaps(
         self,
@@ -5742,10 +11131,14 @@ class AsyncVideogenResource:
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pika Swap: Generate videos using Pika Swap model (swap an object in a video)
 
-        Runs `videogen/pikaswaps` and waits for its output. Inputs are validated by
+        Runs `videogen/pikaswaps` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pikaswaps.PikaswapsInput` before anything is sent.
 
         Args:
@@ -5768,7 +11161,69 @@ class AsyncVideogenResource:
             negative_prompt=negative_prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_effects(
+        self,
+        *,
+        effect: Literal[
+            "Kiss Me AI",
+            "Kiss",
+            "Muscle Surge",
+            "Warmth of Jesus",
+            "Anything",
+            "Robot",
+            "The Tiger Touch",
+            "Hug",
+            "Holy Wings",
+            "Hulk",
+            "Venom",
+        ],
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_effects(
+        self,
+        *,
+        effect: Literal[
+            "Kiss Me AI",
+            "Kiss",
+            "Muscle Surge",
+            "Warmth of Jesus",
+            "Anything",
+            "Robot",
+            "The Tiger Touch",
+            "Hug",
+            "Holy Wings",
+            "Hulk",
+            "Venom",
+        ],
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_effects(
         self,
@@ -5794,10 +11249,14 @@ class AsyncVideogenResource:
             Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse Effects: Generate video effects using Pixverse model v3.5
 
-        Runs `videogen/pixverse_effects` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_effects` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_effects.PixverseEffectsInput` before anything is sent.
 
         Args:
@@ -5827,7 +11286,47 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_extend_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_extend_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_extend_video(
         self,
@@ -5842,10 +11341,14 @@ class AsyncVideogenResource:
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse Extend Video: Extend videos using Pixverse model (extend video)
 
-        Runs `videogen/pixverse_extend_video` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_extend_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_extend_video.PixverseExtendVideoInput` before anything is sent.
 
         Args:
@@ -5875,7 +11378,47 @@ class AsyncVideogenResource:
             model=model,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_i2v(
         self,
@@ -5890,10 +11433,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse I2V: Generate videos using Pixverse model v3.5 (image2video)
 
-        Runs `videogen/pixverse_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_i2v.PixverseI2vInput` before anything is sent.
 
         Args:
@@ -5924,7 +11471,45 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_i2v_fast(
         self,
@@ -5938,10 +11523,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse I2V Fast: Generate videos using Pixverse model v3.5 (image2video)
 
-        Runs `videogen/pixverse_i2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_i2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_i2v_fast.PixverseI2vFastInput` before anything is sent.
 
         Args:
@@ -5969,7 +11558,45 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_t2v(
         self,
@@ -5983,10 +11610,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse T2V: Generate videos using Pixverse model v3.5 (text2video)
 
-        Runs `videogen/pixverse_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_t2v.PixverseT2vInput` before anything is sent.
 
         Args:
@@ -6014,7 +11645,43 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_t2v_fast(
         self,
@@ -6027,10 +11694,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse T2V Fast: Generate videos using Pixverse model v3.5 (text2video)
 
-        Runs `videogen/pixverse_t2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_t2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_t2v_fast.PixverseT2vFastInput` before anything is sent.
 
         Args:
@@ -6055,7 +11726,49 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_transition(
+        self,
+        *,
+        prompt: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_transition(
+        self,
+        *,
+        prompt: str,
+        first_image_url: str | FileSource,
+        last_image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_transition(
         self,
@@ -6071,10 +11784,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse Transition: Generate video transitions using Pixverse model v3.5
 
-        Runs `videogen/pixverse_transition` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_transition` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_transition.PixverseTransitionInput` before anything is sent.
 
         Args:
@@ -6107,7 +11824,97 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v4_5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        sound_effect_switch: bool | NotGiven = NOT_GIVEN,
+        sound_effect_content: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v4_5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
+        ) = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        sound_effect_switch: bool | NotGiven = NOT_GIVEN,
+        sound_effect_content: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v4_5(
         self,
@@ -6147,10 +11954,14 @@ class AsyncVideogenResource:
         ) = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V4.5: Generate videos using Pixverse model v4.5
 
-        Runs `videogen/pixverse_v4_5` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_5.PixverseV45Input` before anything is sent.
 
         Args:
@@ -6199,7 +12010,47 @@ class AsyncVideogenResource:
             sound_effect_switch=sound_effect_switch,
             sound_effect_content=sound_effect_content,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v4_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v4_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v4_i2v(
         self,
@@ -6214,10 +12065,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V4 I2V: Generate videos using Pixverse model v4 (image2video)
 
-        Runs `videogen/pixverse_v4_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_i2v.PixverseV4I2vInput` before anything is sent.
 
         Args:
@@ -6248,7 +12103,45 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v4_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v4_i2v_fast(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v4_i2v_fast(
         self,
@@ -6262,10 +12155,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V4 I2V Fast: Generate videos using Pixverse model v4 (image2video)
 
-        Runs `videogen/pixverse_v4_i2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_i2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_i2v_fast.PixverseV4I2vFastInput` before anything is sent.
 
         Args:
@@ -6293,7 +12190,45 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v4_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v4_t2v(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v4_t2v(
         self,
@@ -6307,10 +12242,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V4 T2V: Generate videos using Pixverse model v4 (text2video)
 
-        Runs `videogen/pixverse_v4_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_t2v.PixverseV4T2vInput` before anything is sent.
 
         Args:
@@ -6338,7 +12277,43 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v4_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v4_t2v_fast(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        style: (
+            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
+        ) = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v4_t2v_fast(
         self,
@@ -6351,10 +12326,14 @@ class AsyncVideogenResource:
             Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
         ) = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V4 T2V Fast: Generate videos using Pixverse model v4 (text2video)
 
-        Runs `videogen/pixverse_v4_t2v_fast` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v4_t2v_fast` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v4_t2v_fast.PixverseV4T2vFastInput` before anything is sent.
 
         Args:
@@ -6379,7 +12358,85 @@ class AsyncVideogenResource:
             style=style,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pixverse_v5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pixverse_v5(
+        self,
+        *,
+        prompt: str,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        last_frame_image: str | FileSource | NotGiven = NOT_GIVEN,
+        quality: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        effect: (
+            Literal[
+                "None",
+                "Let's YMCA!",
+                "Subject 3 Fever",
+                "Ghibli Live!",
+                "Suit Swagger",
+                "Muscle Surge",
+                "360° Microwave",
+                "Warmth of Jesus",
+                "Emergency Beat",
+                "Anything, Robot",
+                "Kungfu Club",
+                "Mint in Box",
+                "Retro Anime Pop",
+                "Vogue Walk",
+                "Mega Dive",
+                "Evil Trigger",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pixverse_v5(
         self,
@@ -6413,10 +12470,14 @@ class AsyncVideogenResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pixverse V5: Generate videos using Pixverse model v5
 
-        Runs `videogen/pixverse_v5` and waits for its output. Inputs are validated by
+        Runs `videogen/pixverse_v5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.pixverse_v5.PixverseV5Input` before anything is sent.
 
         Args:
@@ -6454,7 +12515,43 @@ class AsyncVideogenResource:
             seed=seed,
             effect=effect,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_gen3a_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_gen3a_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["gen3a_turbo"] | NotGiven = NOT_GIVEN,
+        last_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_gen3a_turbo(
         self,
@@ -6467,11 +12564,15 @@ class AsyncVideogenResource:
         ratio: Literal["16:9", "9:16"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Gen 3a Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway
         Gen 3a Turbo model
 
-        Runs `videogen/runway_gen3a_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/runway_gen3a_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.runway_gen3a_turbo.RunwayGen3aTurboInput` before anything is sent.
 
         Args:
@@ -6507,7 +12608,41 @@ class AsyncVideogenResource:
             seed=seed,
             watermark=watermark,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_gen4_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_gen4_turbo(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        model: Literal["runway/gen4_turbo"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        watermark: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_gen4_turbo(
         self,
@@ -6519,11 +12654,15 @@ class AsyncVideogenResource:
         ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "2:1", "1:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         watermark: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Gen 4 Turbo: Generate 5 or 10 sec videos using prompts and/or images using Runway Gen
         4 Turbo model
 
-        Runs `videogen/runway_gen4_turbo` and waits for its output. Inputs are validated by
+        Runs `videogen/runway_gen4_turbo` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.runway_gen4_turbo.RunwayGen4TurboInput` before anything is sent.
 
         Args:
@@ -6556,15 +12695,42 @@ class AsyncVideogenResource:
             seed=seed,
             watermark=watermark,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sora2(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sora2(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> AsyncJob: ...
 
     async def sora2(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | AsyncJob:
         """Sora 2 I2V (Pro+Basic): Generate videos using Sora 2 i2v model
 
-        Runs `videogen/sora2` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2.Sora2Input` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -6572,7 +12738,35 @@ class AsyncVideogenResource:
         from genvr.models.videogen.sora2 import Sora2Input
 
         params_model = Sora2Input.from_call(**params)
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sora2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sora2_pro_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sora2_pro_t2v(
         self,
@@ -6581,10 +12775,14 @@ class AsyncVideogenResource:
         seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
         resolution: Literal["standard", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sora 2 Pro T2V: Generate videos using Sora 2 Pro T2V model
 
-        Runs `videogen/sora2_pro_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2_pro_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2_pro_t2v.Sora2ProT2vInput` before anything is sent.
 
         Args:
@@ -6603,7 +12801,33 @@ class AsyncVideogenResource:
             aspect_ratio=aspect_ratio,
             resolution=resolution,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sora2_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sora2_t2v(
+        self,
+        *,
+        prompt: str,
+        seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sora2_t2v(
         self,
@@ -6611,10 +12835,14 @@ class AsyncVideogenResource:
         prompt: str,
         seconds: Literal[4, 8, 12] | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["portrait", "landscape"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sora 2 T2V: Generate videos using Sora 2 T2V model
 
-        Runs `videogen/sora2_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/sora2_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.sora2_t2v.Sora2T2vInput` before anything is sent.
 
         Args:
@@ -6630,7 +12858,65 @@ class AsyncVideogenResource:
             seconds=seconds,
             aspect_ratio=aspect_ratio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vace_14b(
+        self,
+        *,
+        prompt: str,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        frame_num: int | NotGiven = NOT_GIVEN,
+        size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sample_shift: int | NotGiven = NOT_GIVEN,
+        sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
+        sample_steps: int | NotGiven = NOT_GIVEN,
+        sample_guide_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vace_14b(
+        self,
+        *,
+        prompt: str,
+        src_video: str | FileSource | NotGiven = NOT_GIVEN,
+        src_mask: str | FileSource | NotGiven = NOT_GIVEN,
+        src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        speed_mode: (
+            Literal[
+                "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)",
+                "Extra Juiced 🚀 (even more speed)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        frame_num: int | NotGiven = NOT_GIVEN,
+        size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        sample_shift: int | NotGiven = NOT_GIVEN,
+        sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
+        sample_steps: int | NotGiven = NOT_GIVEN,
+        sample_guide_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vace_14b(
         self,
@@ -6654,10 +12940,14 @@ class AsyncVideogenResource:
         sample_solver: Literal["unipc", "dpm++"] | NotGiven = NOT_GIVEN,
         sample_steps: int | NotGiven = NOT_GIVEN,
         sample_guide_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vace 14B: Generate or edit videos using Vace 14B model
 
-        Runs `videogen/vace_14b` and waits for its output. Inputs are validated by
+        Runs `videogen/vace_14b` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vace_14b.Vace14bInput` before anything is sent.
 
         Args:
@@ -6695,7 +12985,35 @@ class AsyncVideogenResource:
             sample_steps=sample_steps,
             sample_guide_scale=sample_guide_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_i2v(
         self,
@@ -6704,10 +13022,14 @@ class AsyncVideogenResource:
         image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu I2V: Generate videos using Vidu's I2V model (image2video)
 
-        Runs `videogen/vidu_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_i2v.ViduI2vInput` before anything is sent.
 
         Args:
@@ -6726,7 +13048,35 @@ class AsyncVideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_q1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_q1_i2v(
+        self,
+        *,
+        prompt: str,
+        image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_q1_i2v(
         self,
@@ -6735,10 +13085,14 @@ class AsyncVideogenResource:
         image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu Q1 I2V (pro): Generate videos using Vidu's Q1 model (image2video)
 
-        Runs `videogen/vidu_q1_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_i2v.ViduQ1I2vInput` before anything is sent.
 
         Args:
@@ -6757,7 +13111,39 @@ class AsyncVideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_q1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        bgm: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_q1_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["1:1", "16:9", "9:16"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        bgm: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_q1_r2v(
         self,
@@ -6768,10 +13154,14 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
         bgm: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu Q1 R2V (pro): Generate videos using Vidu's Q1 model (reference2video)
 
-        Runs `videogen/vidu_q1_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_r2v.ViduQ1R2vInput` before anything is sent.
 
         Args:
@@ -6796,7 +13186,37 @@ class AsyncVideogenResource:
             movement_amplitude=movement_amplitude,
             bgm=bgm,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_q1_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_q1_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_q1_se2v(
         self,
@@ -6806,10 +13226,14 @@ class AsyncVideogenResource:
         end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu Q1 SE2V (pro): Generate videos using Vidu's Q1 model (start&end2video)
 
-        Runs `videogen/vidu_q1_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_se2v.ViduQ1Se2vInput` before anything is sent.
 
         Args:
@@ -6831,7 +13255,37 @@ class AsyncVideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_q1_t2v(
+        self,
+        *,
+        prompt: str,
+        style: Literal["general", "anime"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_q1_t2v(
+        self,
+        *,
+        prompt: str,
+        style: Literal["general", "anime"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_q1_t2v(
         self,
@@ -6841,10 +13295,14 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu Q1 T2V (pro): Generate videos using Vidu's Q1 model (text2video)
 
-        Runs `videogen/vidu_q1_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_q1_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_q1_t2v.ViduQ1T2vInput` before anything is sent.
 
         Args:
@@ -6865,7 +13323,37 @@ class AsyncVideogenResource:
             aspect_ratio=aspect_ratio,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_r2v(
+        self,
+        *,
+        prompt: str,
+        reference_image_urls: list[str | FileSource],
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_r2v(
         self,
@@ -6875,10 +13363,14 @@ class AsyncVideogenResource:
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu R2V: Generate videos using Vidu's R2V model (reference2video)
 
-        Runs `videogen/vidu_r2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_r2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_r2v.ViduR2vInput` before anything is sent.
 
         Args:
@@ -6901,7 +13393,37 @@ class AsyncVideogenResource:
             aspect_ratio=aspect_ratio,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def vidu_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def vidu_se2v(
+        self,
+        *,
+        prompt: str,
+        start_image_url: str | FileSource,
+        end_image_url: str | FileSource,
+        seed: int | NotGiven = NOT_GIVEN,
+        movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def vidu_se2v(
         self,
@@ -6911,10 +13433,14 @@ class AsyncVideogenResource:
         end_image_url: str | FileSource,
         seed: int | NotGiven = NOT_GIVEN,
         movement_amplitude: Literal["auto", "small", "medium", "large"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Vidu SE2V: Generate videos using Vidu's SE2V model (start&end2video)
 
-        Runs `videogen/vidu_se2v` and waits for its output. Inputs are validated by
+        Runs `videogen/vidu_se2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.vidu_se2v.ViduSe2vInput` before anything is sent.
 
         Args:
@@ -6936,7 +13462,61 @@ class AsyncVideogenResource:
             seed=seed,
             movement_amplitude=movement_amplitude,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan2_2_14b_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan2_2_14b_i2v(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan2_2_14b_i2v(
         self,
@@ -6958,10 +13538,14 @@ class AsyncVideogenResource:
         interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
         num_interpolated_frames: int | NotGiven = NOT_GIVEN,
         adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan 2.2 14B I2V: Generate videos using Alibaba's WAN2.2 14B model (image2video)
 
-        Runs `videogen/wan2_2_14b_i2v` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_2_14b_i2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_2_14b_i2v.Wan2214bI2vInput` before anything is sent.
 
         Args:
@@ -7024,7 +13608,59 @@ class AsyncVideogenResource:
             num_interpolated_frames=num_interpolated_frames,
             adjust_fps_for_interpolation=adjust_fps_for_interpolation,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan2_2_14b_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan2_2_14b_t2v(
+        self,
+        *,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        guidance_scale_2: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
+        num_interpolated_frames: int | NotGiven = NOT_GIVEN,
+        adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan2_2_14b_t2v(
         self,
@@ -7045,10 +13681,14 @@ class AsyncVideogenResource:
         interpolator_model: Literal["none", "film", "rife"] | NotGiven = NOT_GIVEN,
         num_interpolated_frames: int | NotGiven = NOT_GIVEN,
         adjust_fps_for_interpolation: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan 2.2 14B T2V: Generate videos using Alibaba's WAN2.2 14B model (text2video)
 
-        Runs `videogen/wan2_2_14b_t2v` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_2_14b_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_2_14b_t2v.Wan2214bT2vInput` before anything is sent.
 
         Args:
@@ -7107,7 +13747,45 @@ class AsyncVideogenResource:
             num_interpolated_frames=num_interpolated_frames,
             adjust_fps_for_interpolation=adjust_fps_for_interpolation,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan2_5(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan2_5(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        fast: bool | NotGiven = NOT_GIVEN,
+        size: Literal["1280*720", "720*1280", "1920*1080", "1080*1920"] | NotGiven = NOT_GIVEN,
+        resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
+        enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan2_5(
         self,
@@ -7121,10 +13799,14 @@ class AsyncVideogenResource:
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         enable_prompt_expansion: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan 2.5: Generate videos using Wan 2.5 model
 
-        Runs `videogen/wan2_5` and waits for its output. Inputs are validated by
+        Runs `videogen/wan2_5` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan2_5.Wan25Input` before anything is sent.
 
         Args:
@@ -7155,7 +13837,55 @@ class AsyncVideogenResource:
             enable_prompt_expansion=enable_prompt_expansion,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan_fun_control(
+        self,
+        *,
+        prompt: str,
+        control_video_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        match_input_num_frames: bool | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        match_input_fps: bool | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        preprocess_video: bool | NotGiven = NOT_GIVEN,
+        preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan_fun_control(
+        self,
+        *,
+        prompt: str,
+        control_video_url: str | FileSource,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        match_input_num_frames: bool | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        match_input_fps: bool | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        preprocess_video: bool | NotGiven = NOT_GIVEN,
+        preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
+        reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan_fun_control(
         self,
@@ -7174,10 +13904,14 @@ class AsyncVideogenResource:
         preprocess_video: bool | NotGiven = NOT_GIVEN,
         preprocess_type: Literal["depth", "pose"] | NotGiven = NOT_GIVEN,
         reference_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan Fun Control: Motion transfer on videos using Wan Fun Control model
 
-        Runs `videogen/wan_fun_control` and waits for its output. Inputs are validated by
+        Runs `videogen/wan_fun_control` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen.wan_fun_control.WanFunControlInput` before anything is sent.
 
         Args:
@@ -7222,4 +13956,6 @@ class AsyncVideogenResource:
             preprocess_type=preprocess_type,
             reference_image_url=reference_image_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,53 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class VideogenTemplatesResource:
+class VideogenTemplatesResource(ModelNamespace):
     """Models of GenVR category `videogen_templates` (38)."""
+
+    _label = "client.videogen_templates"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def balloon_flyaway(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def balloon_flyaway(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def balloon_flyaway(
         self,
@@ -27,10 +57,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Balloon Flyaway: Fly like a baloon with balloon flyaway effect.
 
-        Runs `videogen_templates/balloon_flyaway` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/balloon_flyaway` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.balloon_flyaway.BalloonFlyawayInput` before anything is sent.
 
         Args:
@@ -48,7 +82,41 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def beast_companion(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        beast: (
+            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def beast_companion(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        beast: (
+            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def beast_companion(
         self,
@@ -60,11 +128,15 @@ class VideogenTemplatesResource:
         beast: (
             Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions
         in stunning scenes.
 
-        Runs `videogen_templates/beast_companion` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/beast_companion` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.beast_companion.BeastCompanionInput` before anything is sent.
 
         Args:
@@ -88,7 +160,33 @@ class VideogenTemplatesResource:
             aspect_ratio=aspect_ratio,
             beast=beast,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bloom_magic(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bloom_magic(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bloom_magic(
         self,
@@ -96,10 +194,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bloom Magic: Watch as beautiful flowers magically bloom and grow around your subject.
 
-        Runs `videogen_templates/bloom_magic` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/bloom_magic` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.bloom_magic.BloomMagicInput` before anything is sent.
 
         Args:
@@ -117,7 +219,141 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def cakeify(
+        self,
+        *,
+        subject: str,
+        image_url: str | FileSource,
+        effect_type: (
+            Literal[
+                "squish",
+                "muscle",
+                "inflate",
+                "crush",
+                "rotate",
+                "gun-shooting",
+                "deflate",
+                "cakeify",
+                "hulk",
+                "baby",
+                "bride",
+                "classy",
+                "puppy",
+                "snow-white",
+                "disney-princess",
+                "mona-lisa",
+                "painting",
+                "pirate-captain",
+                "princess",
+                "jungle",
+                "samurai",
+                "vip",
+                "warrior",
+                "zen",
+                "assassin",
+                "timelapse",
+                "tsunami",
+                "fire",
+                "zoom-call",
+                "doom-fps",
+                "fus-ro-dah",
+                "hug-jesus",
+                "robot-face-reveal",
+                "super-saiyan",
+                "jumpscare",
+                "laughing",
+                "cartoon-jaw-drop",
+                "crying",
+                "kissing",
+                "angry-face",
+                "selfie-younger-self",
+                "animeify",
+                "blast",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        turbo_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def cakeify(
+        self,
+        *,
+        subject: str,
+        image_url: str | FileSource,
+        effect_type: (
+            Literal[
+                "squish",
+                "muscle",
+                "inflate",
+                "crush",
+                "rotate",
+                "gun-shooting",
+                "deflate",
+                "cakeify",
+                "hulk",
+                "baby",
+                "bride",
+                "classy",
+                "puppy",
+                "snow-white",
+                "disney-princess",
+                "mona-lisa",
+                "painting",
+                "pirate-captain",
+                "princess",
+                "jungle",
+                "samurai",
+                "vip",
+                "warrior",
+                "zen",
+                "assassin",
+                "timelapse",
+                "tsunami",
+                "fire",
+                "zoom-call",
+                "doom-fps",
+                "fus-ro-dah",
+                "hug-jesus",
+                "robot-face-reveal",
+                "super-saiyan",
+                "jumpscare",
+                "laughing",
+                "cartoon-jaw-drop",
+                "crying",
+                "kissing",
+                "angry-face",
+                "selfie-younger-self",
+                "animeify",
+                "blast",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        turbo_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def cakeify(
         self,
@@ -179,10 +415,14 @@ class VideogenTemplatesResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         lora_scale: float | NotGiven = NOT_GIVEN,
         turbo_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Cakeify: Add cakeify effects to your photos.
 
-        Runs `videogen_templates/cakeify` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cakeify` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cakeify.CakeifyInput` before anything is sent.
 
         Args:
@@ -219,7 +459,33 @@ class VideogenTemplatesResource:
             lora_scale=lora_scale,
             turbo_mode=turbo_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def cap_walk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def cap_walk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def cap_walk(
         self,
@@ -227,10 +493,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Cap Walk: Add Captain America's iconic walking style to your photos.
 
-        Runs `videogen_templates/cap_walk` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cap_walk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cap_walk.CapWalkInput` before anything is sent.
 
         Args:
@@ -248,7 +518,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def captain_america(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def captain_america(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def captain_america(
         self,
@@ -256,11 +552,15 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Captain America: Transform into Captain America with shield-throwing animations and heroic
         poses.
 
-        Runs `videogen_templates/captain_america` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/captain_america` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.captain_america.CaptainAmericaInput` before anything is sent.
 
         Args:
@@ -278,7 +578,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def cheek_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def cheek_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def cheek_kiss(
         self,
@@ -286,10 +612,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Cheek Kiss: Create tender cheek kissing moments with romantic visual effects.
 
-        Runs `videogen_templates/cheek_kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cheek_kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cheek_kiss.CheekKissInput` before anything is sent.
 
         Args:
@@ -307,7 +637,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def christmas(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def christmas(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def christmas(
         self,
@@ -315,10 +671,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Christmas: Add festive Christmas magic with snow, lights, and holiday effects.
 
-        Runs `videogen_templates/christmas` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/christmas` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.christmas.ChristmasInput` before anything is sent.
 
         Args:
@@ -341,7 +701,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def dreamy_wedding(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def dreamy_wedding(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def dreamy_wedding(
         self,
@@ -349,10 +735,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Dreamy Wedding: Create magical wedding moments with romantic effects and animations.
 
-        Runs `videogen_templates/dreamy_wedding` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/dreamy_wedding` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.dreamy_wedding.DreamyWeddingInput` before anything is sent.
 
         Args:
@@ -370,7 +760,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def dynasty_dress(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def dynasty_dress(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def dynasty_dress(
         self,
@@ -378,10 +794,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Dynasty Dress: Transform into historical dynasty figures with flowing traditional robes.
 
-        Runs `videogen_templates/dynasty_dress` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/dynasty_dress` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.dynasty_dress.DynastyDressInput` before anything is sent.
 
         Args:
@@ -399,7 +819,69 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def exotic_princess(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        area: (
+            Literal[
+                "auto",
+                "denmark",
+                "uk",
+                "africa",
+                "china",
+                "mexico",
+                "switzerland",
+                "russia",
+                "italy",
+                "korea",
+                "thailand",
+                "india",
+                "japan",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def exotic_princess(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        area: (
+            Literal[
+                "auto",
+                "denmark",
+                "uk",
+                "africa",
+                "china",
+                "mexico",
+                "switzerland",
+                "russia",
+                "italy",
+                "korea",
+                "thailand",
+                "india",
+                "japan",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def exotic_princess(
         self,
@@ -425,11 +907,15 @@ class VideogenTemplatesResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Exotic Princess: Transform into a royal princess from different cultures with stunning
         traditional attire.
 
-        Runs `videogen_templates/exotic_princess` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/exotic_princess` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.exotic_princess.ExoticPrincessInput` before anything is sent.
 
         Args:
@@ -451,7 +937,109 @@ class VideogenTemplatesResource:
             seed=seed,
             area=area,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def eye_zoom_challenge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def eye_zoom_challenge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def eye_zoom_challenge(
         self,
@@ -497,10 +1085,14 @@ class VideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Eye Zoom Challenge: Add eye zoom challenge effects to your photos.
 
-        Runs `videogen_templates/eye_zoom_challenge` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/eye_zoom_challenge` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.eye_zoom_challenge.EyeZoomChallengeInput` before anything is sent.
 
         Args:
@@ -527,7 +1119,33 @@ class VideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def fashion_stride(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def fashion_stride(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def fashion_stride(
         self,
@@ -535,10 +1153,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Fashion Stride: Add runway-worthy walking animations to showcase fashion and style.
 
-        Runs `videogen_templates/fashion_stride` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/fashion_stride` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.fashion_stride.FashionStrideInput` before anything is sent.
 
         Args:
@@ -556,7 +1178,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def flame_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def flame_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def flame_carpet(
         self,
@@ -564,10 +1212,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Flame Carpet: Add dramatic fire effects to your walkway for epic entrances.
 
-        Runs `videogen_templates/flame_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/flame_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.flame_carpet.FlameCarpetInput` before anything is sent.
 
         Args:
@@ -585,7 +1237,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def french_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def french_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def french_kiss(
         self,
@@ -593,11 +1271,15 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for
         couples.
 
-        Runs `videogen_templates/french_kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/french_kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.french_kiss.FrenchKissInput` before anything is sent.
 
         Args:
@@ -615,7 +1297,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def frost_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def frost_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def frost_carpet(
         self,
@@ -623,10 +1331,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Frost Carpet: Create magical winter scenes with frost effects spreading beneath your feet.
 
-        Runs `videogen_templates/frost_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/frost_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.frost_carpet.FrostCarpetInput` before anything is sent.
 
         Args:
@@ -644,7 +1356,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def golden_epoch(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def golden_epoch(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def golden_epoch(
         self,
@@ -652,10 +1390,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Golden Epoch: Transform your photos into stunning golden-age Hollywood style scenes.
 
-        Runs `videogen_templates/golden_epoch` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/golden_epoch` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.golden_epoch.GoldenEpochInput` before anything is sent.
 
         Args:
@@ -673,7 +1415,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hug(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hug(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hug(
         self,
@@ -681,10 +1449,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hug: Generate warm and natural hugging animations with emotional effects.
 
-        Runs `videogen_templates/hug` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hug` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hug.HugInput` before anything is sent.
 
         Args:
@@ -704,7 +1476,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hugging(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hugging(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hugging(
         self,
@@ -712,10 +1510,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hugging: Create heartwarming moments with natural hugging animations between people.
 
-        Runs `videogen_templates/hugging` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hugging` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hugging.HuggingInput` before anything is sent.
 
         Args:
@@ -733,7 +1535,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hulk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hulk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hulk(
         self,
@@ -741,10 +1569,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hulk: Transform yourself into the incredible Hulk with powerful transformation effects.
 
-        Runs `videogen_templates/hulk` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hulk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hulk.HulkInput` before anything is sent.
 
         Args:
@@ -762,7 +1594,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hulk_dive(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hulk_dive(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hulk_dive(
         self,
@@ -770,10 +1628,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hulk Dive: Create epic Hulk-style diving animations with dramatic effects.
 
-        Runs `videogen_templates/hulk_dive` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hulk_dive` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hulk_dive.HulkDiveInput` before anything is sent.
 
         Args:
@@ -791,7 +1653,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kiss(
         self,
@@ -799,10 +1687,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kiss: Create tender kissing moments with romantic visual effects.
 
-        Runs `videogen_templates/kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kiss.KissInput` before anything is sent.
 
         Args:
@@ -822,7 +1714,109 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kiss_me_ai(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kiss_me_ai(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kiss_me_ai(
         self,
@@ -868,10 +1862,14 @@ class VideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kiss Me AI: Add kiss me ai effects to your photos.
 
-        Runs `videogen_templates/kiss_me_ai` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kiss_me_ai` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kiss_me_ai.KissMeAiInput` before anything is sent.
 
         Args:
@@ -897,7 +1895,33 @@ class VideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kissing(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kissing(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kissing(
         self,
@@ -905,10 +1929,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kissing: Generate romantic kissing scenes with elegant animations.
 
-        Runs `videogen_templates/kissing` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kissing` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kissing.KissingInput` before anything is sent.
 
         Args:
@@ -926,7 +1954,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def live_memory(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def live_memory(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def live_memory(
         self,
@@ -934,10 +1988,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Live Memory: Transform old photos into living memories with gentle animations.
 
-        Runs `videogen_templates/live_memory` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/live_memory` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.live_memory.LiveMemoryInput` before anything is sent.
 
         Args:
@@ -955,7 +2013,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def love_pose(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def love_pose(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def love_pose(
         self,
@@ -963,10 +2047,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Love Pose: Generate romantic couple poses with beautiful love-themed effects.
 
-        Runs `videogen_templates/love_pose` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/love_pose` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.love_pose.LovePoseInput` before anything is sent.
 
         Args:
@@ -984,7 +2072,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def morphlab(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def morphlab(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def morphlab(
         self,
@@ -992,10 +2106,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Morphlab: Create smooth morphing transitions between different looks or personas.
 
-        Runs `videogen_templates/morphlab` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/morphlab` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.morphlab.MorphlabInput` before anything is sent.
 
         Args:
@@ -1014,7 +2132,109 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def muscle_surge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def muscle_surge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def muscle_surge(
         self,
@@ -1060,10 +2280,14 @@ class VideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Muscle Surge: Add muscle surge effects to your photos.
 
-        Runs `videogen_templates/muscle_surge` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/muscle_surge` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.muscle_surge.MuscleSurgeInput` before anything is sent.
 
         Args:
@@ -1090,7 +2314,33 @@ class VideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def oscar_gala(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def oscar_gala(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def oscar_gala(
         self,
@@ -1098,10 +2348,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Oscar Gala: Give your photos the red-carpet treatment with glamorous Oscar ceremony effects.
 
-        Runs `videogen_templates/oscar_gala` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/oscar_gala` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.oscar_gala.OscarGalaInput` before anything is sent.
 
         Args:
@@ -1119,7 +2373,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def pet_lovers(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def pet_lovers(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def pet_lovers(
         self,
@@ -1127,10 +2407,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Pet Lovers: Create heartwarming interactions between people and their beloved pets.
 
-        Runs `videogen_templates/pet_lovers` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/pet_lovers` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.pet_lovers.PetLoversInput` before anything is sent.
 
         Args:
@@ -1148,7 +2432,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def punch_hit(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def punch_hit(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def punch_hit(
         self,
@@ -1156,10 +2466,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Punch Hit: Create dramatic punch hit animations with powerful effects.
 
-        Runs `videogen_templates/punch_hit` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/punch_hit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.punch_hit.PunchHitInput` before anything is sent.
 
         Args:
@@ -1177,7 +2491,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def romantic_lift(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def romantic_lift(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def romantic_lift(
         self,
@@ -1185,10 +2525,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Romantic Lift: Add romantic lifting animations perfect for couple photos.
 
-        Runs `videogen_templates/romantic_lift` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/romantic_lift` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.romantic_lift.RomanticLiftInput` before anything is sent.
 
         Args:
@@ -1207,7 +2551,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def shake_it_dance(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def shake_it_dance(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def shake_it_dance(
         self,
@@ -1215,10 +2585,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Shake It Dance: Add shake it dance effects to your photos.
 
-        Runs `videogen_templates/shake_it_dance` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/shake_it_dance` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.shake_it_dance.ShakeItDanceInput` before anything is sent.
 
         Args:
@@ -1236,7 +2610,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def slice_therapy(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def slice_therapy(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def slice_therapy(
         self,
@@ -1244,11 +2644,15 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Slice Therapy: Add satisfying slicing animations to your images, perfect for product
         demonstrations.
 
-        Runs `videogen_templates/slice_therapy` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/slice_therapy` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.slice_therapy.SliceTherapyInput` before anything is sent.
 
         Args:
@@ -1266,7 +2670,109 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def squid_game(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def squid_game(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def squid_game(
         self,
@@ -1312,10 +2818,14 @@ class VideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Squid Game: Add squid game effects to your photos.
 
-        Runs `videogen_templates/squid_game` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/squid_game` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.squid_game.SquidGameInput` before anything is sent.
 
         Args:
@@ -1341,7 +2851,33 @@ class VideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def star_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def star_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def star_carpet(
         self,
@@ -1349,10 +2885,14 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Star Carpet: Create celebrity-style entrances with dazzling star effects.
 
-        Runs `videogen_templates/star_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/star_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.star_carpet.StarCarpetInput` before anything is sent.
 
         Args:
@@ -1370,7 +2910,33 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sweet_proposal(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sweet_proposal(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sweet_proposal(
         self,
@@ -1378,11 +2944,15 @@ class VideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic
         effects.
 
-        Runs `videogen_templates/sweet_proposal` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/sweet_proposal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.sweet_proposal.SweetProposalInput` before anything is sent.
 
         Args:
@@ -1401,7 +2971,109 @@ class VideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def zombie_mode(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def zombie_mode(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def zombie_mode(
         self,
@@ -1447,10 +3119,14 @@ class VideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Zombie Mode: Add zombie mode effects to your photos.
 
-        Runs `videogen_templates/zombie_mode` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/zombie_mode` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.zombie_mode.ZombieModeInput` before anything is sent.
 
         Args:
@@ -1477,14 +3153,42 @@ class VideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncVideogenTemplatesResource:
+class AsyncVideogenTemplatesResource(ModelNamespace):
     """Models of GenVR category `videogen_templates` (38), async."""
+
+    _label = "client.videogen_templates"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def balloon_flyaway(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def balloon_flyaway(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def balloon_flyaway(
         self,
@@ -1492,10 +3196,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Balloon Flyaway: Fly like a baloon with balloon flyaway effect.
 
-        Runs `videogen_templates/balloon_flyaway` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/balloon_flyaway` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.balloon_flyaway.BalloonFlyawayInput` before anything is sent.
 
         Args:
@@ -1513,7 +3221,41 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def beast_companion(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        beast: (
+            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def beast_companion(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        beast: (
+            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def beast_companion(
         self,
@@ -1525,11 +3267,15 @@ class AsyncVideogenTemplatesResource:
         beast: (
             Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Beast Companion: Add majestic wild animals like lions, wolves, or bears as your companions
         in stunning scenes.
 
-        Runs `videogen_templates/beast_companion` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/beast_companion` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.beast_companion.BeastCompanionInput` before anything is sent.
 
         Args:
@@ -1553,7 +3299,33 @@ class AsyncVideogenTemplatesResource:
             aspect_ratio=aspect_ratio,
             beast=beast,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bloom_magic(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bloom_magic(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bloom_magic(
         self,
@@ -1561,10 +3333,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bloom Magic: Watch as beautiful flowers magically bloom and grow around your subject.
 
-        Runs `videogen_templates/bloom_magic` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/bloom_magic` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.bloom_magic.BloomMagicInput` before anything is sent.
 
         Args:
@@ -1582,7 +3358,141 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def cakeify(
+        self,
+        *,
+        subject: str,
+        image_url: str | FileSource,
+        effect_type: (
+            Literal[
+                "squish",
+                "muscle",
+                "inflate",
+                "crush",
+                "rotate",
+                "gun-shooting",
+                "deflate",
+                "cakeify",
+                "hulk",
+                "baby",
+                "bride",
+                "classy",
+                "puppy",
+                "snow-white",
+                "disney-princess",
+                "mona-lisa",
+                "painting",
+                "pirate-captain",
+                "princess",
+                "jungle",
+                "samurai",
+                "vip",
+                "warrior",
+                "zen",
+                "assassin",
+                "timelapse",
+                "tsunami",
+                "fire",
+                "zoom-call",
+                "doom-fps",
+                "fus-ro-dah",
+                "hug-jesus",
+                "robot-face-reveal",
+                "super-saiyan",
+                "jumpscare",
+                "laughing",
+                "cartoon-jaw-drop",
+                "crying",
+                "kissing",
+                "angry-face",
+                "selfie-younger-self",
+                "animeify",
+                "blast",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        turbo_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def cakeify(
+        self,
+        *,
+        subject: str,
+        image_url: str | FileSource,
+        effect_type: (
+            Literal[
+                "squish",
+                "muscle",
+                "inflate",
+                "crush",
+                "rotate",
+                "gun-shooting",
+                "deflate",
+                "cakeify",
+                "hulk",
+                "baby",
+                "bride",
+                "classy",
+                "puppy",
+                "snow-white",
+                "disney-princess",
+                "mona-lisa",
+                "painting",
+                "pirate-captain",
+                "princess",
+                "jungle",
+                "samurai",
+                "vip",
+                "warrior",
+                "zen",
+                "assassin",
+                "timelapse",
+                "tsunami",
+                "fire",
+                "zoom-call",
+                "doom-fps",
+                "fus-ro-dah",
+                "hug-jesus",
+                "robot-face-reveal",
+                "super-saiyan",
+                "jumpscare",
+                "laughing",
+                "cartoon-jaw-drop",
+                "crying",
+                "kissing",
+                "angry-face",
+                "selfie-younger-self",
+                "animeify",
+                "blast",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        frames_per_second: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        lora_scale: float | NotGiven = NOT_GIVEN,
+        turbo_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def cakeify(
         self,
@@ -1644,10 +3554,14 @@ class AsyncVideogenTemplatesResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         lora_scale: float | NotGiven = NOT_GIVEN,
         turbo_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Cakeify: Add cakeify effects to your photos.
 
-        Runs `videogen_templates/cakeify` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cakeify` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cakeify.CakeifyInput` before anything is sent.
 
         Args:
@@ -1684,7 +3598,33 @@ class AsyncVideogenTemplatesResource:
             lora_scale=lora_scale,
             turbo_mode=turbo_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def cap_walk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def cap_walk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def cap_walk(
         self,
@@ -1692,10 +3632,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Cap Walk: Add Captain America's iconic walking style to your photos.
 
-        Runs `videogen_templates/cap_walk` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cap_walk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cap_walk.CapWalkInput` before anything is sent.
 
         Args:
@@ -1713,7 +3657,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def captain_america(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def captain_america(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def captain_america(
         self,
@@ -1721,11 +3691,15 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Captain America: Transform into Captain America with shield-throwing animations and heroic
         poses.
 
-        Runs `videogen_templates/captain_america` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/captain_america` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.captain_america.CaptainAmericaInput` before anything is sent.
 
         Args:
@@ -1743,7 +3717,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def cheek_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def cheek_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def cheek_kiss(
         self,
@@ -1751,10 +3751,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Cheek Kiss: Create tender cheek kissing moments with romantic visual effects.
 
-        Runs `videogen_templates/cheek_kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/cheek_kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.cheek_kiss.CheekKissInput` before anything is sent.
 
         Args:
@@ -1772,7 +3776,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def christmas(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def christmas(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def christmas(
         self,
@@ -1780,10 +3810,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Christmas: Add festive Christmas magic with snow, lights, and holiday effects.
 
-        Runs `videogen_templates/christmas` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/christmas` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.christmas.ChristmasInput` before anything is sent.
 
         Args:
@@ -1806,7 +3840,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def dreamy_wedding(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def dreamy_wedding(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def dreamy_wedding(
         self,
@@ -1814,10 +3874,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Dreamy Wedding: Create magical wedding moments with romantic effects and animations.
 
-        Runs `videogen_templates/dreamy_wedding` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/dreamy_wedding` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.dreamy_wedding.DreamyWeddingInput` before anything is sent.
 
         Args:
@@ -1835,7 +3899,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def dynasty_dress(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def dynasty_dress(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def dynasty_dress(
         self,
@@ -1843,10 +3933,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Dynasty Dress: Transform into historical dynasty figures with flowing traditional robes.
 
-        Runs `videogen_templates/dynasty_dress` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/dynasty_dress` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.dynasty_dress.DynastyDressInput` before anything is sent.
 
         Args:
@@ -1864,7 +3958,69 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def exotic_princess(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        area: (
+            Literal[
+                "auto",
+                "denmark",
+                "uk",
+                "africa",
+                "china",
+                "mexico",
+                "switzerland",
+                "russia",
+                "italy",
+                "korea",
+                "thailand",
+                "india",
+                "japan",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def exotic_princess(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        area: (
+            Literal[
+                "auto",
+                "denmark",
+                "uk",
+                "africa",
+                "china",
+                "mexico",
+                "switzerland",
+                "russia",
+                "italy",
+                "korea",
+                "thailand",
+                "india",
+                "japan",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def exotic_princess(
         self,
@@ -1890,11 +4046,15 @@ class AsyncVideogenTemplatesResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Exotic Princess: Transform into a royal princess from different cultures with stunning
         traditional attire.
 
-        Runs `videogen_templates/exotic_princess` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/exotic_princess` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.exotic_princess.ExoticPrincessInput` before anything is sent.
 
         Args:
@@ -1916,7 +4076,109 @@ class AsyncVideogenTemplatesResource:
             seed=seed,
             area=area,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def eye_zoom_challenge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def eye_zoom_challenge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def eye_zoom_challenge(
         self,
@@ -1962,10 +4224,14 @@ class AsyncVideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Eye Zoom Challenge: Add eye zoom challenge effects to your photos.
 
-        Runs `videogen_templates/eye_zoom_challenge` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/eye_zoom_challenge` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.eye_zoom_challenge.EyeZoomChallengeInput` before anything is sent.
 
         Args:
@@ -1992,7 +4258,33 @@ class AsyncVideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def fashion_stride(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def fashion_stride(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def fashion_stride(
         self,
@@ -2000,10 +4292,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Fashion Stride: Add runway-worthy walking animations to showcase fashion and style.
 
-        Runs `videogen_templates/fashion_stride` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/fashion_stride` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.fashion_stride.FashionStrideInput` before anything is sent.
 
         Args:
@@ -2021,7 +4317,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def flame_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def flame_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def flame_carpet(
         self,
@@ -2029,10 +4351,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Flame Carpet: Add dramatic fire effects to your walkway for epic entrances.
 
-        Runs `videogen_templates/flame_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/flame_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.flame_carpet.FlameCarpetInput` before anything is sent.
 
         Args:
@@ -2050,7 +4376,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def french_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def french_kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def french_kiss(
         self,
@@ -2058,11 +4410,15 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """French Kiss: Create romantic moments with elegant French-style kiss animations, perfect for
         couples.
 
-        Runs `videogen_templates/french_kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/french_kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.french_kiss.FrenchKissInput` before anything is sent.
 
         Args:
@@ -2080,7 +4436,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def frost_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def frost_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def frost_carpet(
         self,
@@ -2088,10 +4470,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Frost Carpet: Create magical winter scenes with frost effects spreading beneath your feet.
 
-        Runs `videogen_templates/frost_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/frost_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.frost_carpet.FrostCarpetInput` before anything is sent.
 
         Args:
@@ -2109,7 +4495,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def golden_epoch(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def golden_epoch(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def golden_epoch(
         self,
@@ -2117,10 +4529,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Golden Epoch: Transform your photos into stunning golden-age Hollywood style scenes.
 
-        Runs `videogen_templates/golden_epoch` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/golden_epoch` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.golden_epoch.GoldenEpochInput` before anything is sent.
 
         Args:
@@ -2138,7 +4554,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hug(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hug(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hug(
         self,
@@ -2146,10 +4588,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hug: Generate warm and natural hugging animations with emotional effects.
 
-        Runs `videogen_templates/hug` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hug` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hug.HugInput` before anything is sent.
 
         Args:
@@ -2169,7 +4615,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hugging(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hugging(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hugging(
         self,
@@ -2177,10 +4649,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hugging: Create heartwarming moments with natural hugging animations between people.
 
-        Runs `videogen_templates/hugging` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hugging` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hugging.HuggingInput` before anything is sent.
 
         Args:
@@ -2198,7 +4674,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hulk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hulk(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hulk(
         self,
@@ -2206,10 +4708,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hulk: Transform yourself into the incredible Hulk with powerful transformation effects.
 
-        Runs `videogen_templates/hulk` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hulk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hulk.HulkInput` before anything is sent.
 
         Args:
@@ -2227,7 +4733,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hulk_dive(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hulk_dive(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hulk_dive(
         self,
@@ -2235,10 +4767,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hulk Dive: Create epic Hulk-style diving animations with dramatic effects.
 
-        Runs `videogen_templates/hulk_dive` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/hulk_dive` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.hulk_dive.HulkDiveInput` before anything is sent.
 
         Args:
@@ -2256,7 +4792,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kiss(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kiss(
         self,
@@ -2264,10 +4826,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kiss: Create tender kissing moments with romantic visual effects.
 
-        Runs `videogen_templates/kiss` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kiss` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kiss.KissInput` before anything is sent.
 
         Args:
@@ -2287,7 +4853,109 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kiss_me_ai(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kiss_me_ai(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kiss_me_ai(
         self,
@@ -2333,10 +5001,14 @@ class AsyncVideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kiss Me AI: Add kiss me ai effects to your photos.
 
-        Runs `videogen_templates/kiss_me_ai` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kiss_me_ai` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kiss_me_ai.KissMeAiInput` before anything is sent.
 
         Args:
@@ -2362,7 +5034,33 @@ class AsyncVideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kissing(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kissing(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kissing(
         self,
@@ -2370,10 +5068,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kissing: Generate romantic kissing scenes with elegant animations.
 
-        Runs `videogen_templates/kissing` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/kissing` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.kissing.KissingInput` before anything is sent.
 
         Args:
@@ -2391,7 +5093,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def live_memory(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def live_memory(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def live_memory(
         self,
@@ -2399,10 +5127,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Live Memory: Transform old photos into living memories with gentle animations.
 
-        Runs `videogen_templates/live_memory` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/live_memory` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.live_memory.LiveMemoryInput` before anything is sent.
 
         Args:
@@ -2420,7 +5152,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def love_pose(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def love_pose(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def love_pose(
         self,
@@ -2428,10 +5186,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Love Pose: Generate romantic couple poses with beautiful love-themed effects.
 
-        Runs `videogen_templates/love_pose` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/love_pose` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.love_pose.LovePoseInput` before anything is sent.
 
         Args:
@@ -2449,7 +5211,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def morphlab(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def morphlab(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def morphlab(
         self,
@@ -2457,10 +5245,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Morphlab: Create smooth morphing transitions between different looks or personas.
 
-        Runs `videogen_templates/morphlab` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/morphlab` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.morphlab.MorphlabInput` before anything is sent.
 
         Args:
@@ -2479,7 +5271,109 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def muscle_surge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def muscle_surge(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def muscle_surge(
         self,
@@ -2525,10 +5419,14 @@ class AsyncVideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Muscle Surge: Add muscle surge effects to your photos.
 
-        Runs `videogen_templates/muscle_surge` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/muscle_surge` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.muscle_surge.MuscleSurgeInput` before anything is sent.
 
         Args:
@@ -2555,7 +5453,33 @@ class AsyncVideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def oscar_gala(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def oscar_gala(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def oscar_gala(
         self,
@@ -2563,10 +5487,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Oscar Gala: Give your photos the red-carpet treatment with glamorous Oscar ceremony effects.
 
-        Runs `videogen_templates/oscar_gala` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/oscar_gala` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.oscar_gala.OscarGalaInput` before anything is sent.
 
         Args:
@@ -2584,7 +5512,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def pet_lovers(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def pet_lovers(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def pet_lovers(
         self,
@@ -2592,10 +5546,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Pet Lovers: Create heartwarming interactions between people and their beloved pets.
 
-        Runs `videogen_templates/pet_lovers` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/pet_lovers` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.pet_lovers.PetLoversInput` before anything is sent.
 
         Args:
@@ -2613,7 +5571,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def punch_hit(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def punch_hit(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def punch_hit(
         self,
@@ -2621,10 +5605,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Punch Hit: Create dramatic punch hit animations with powerful effects.
 
-        Runs `videogen_templates/punch_hit` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/punch_hit` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.punch_hit.PunchHitInput` before anything is sent.
 
         Args:
@@ -2642,7 +5630,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def romantic_lift(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def romantic_lift(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def romantic_lift(
         self,
@@ -2650,10 +5664,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Romantic Lift: Add romantic lifting animations perfect for couple photos.
 
-        Runs `videogen_templates/romantic_lift` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/romantic_lift` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.romantic_lift.RomanticLiftInput` before anything is sent.
 
         Args:
@@ -2672,7 +5690,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def shake_it_dance(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def shake_it_dance(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def shake_it_dance(
         self,
@@ -2680,10 +5724,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Shake It Dance: Add shake it dance effects to your photos.
 
-        Runs `videogen_templates/shake_it_dance` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/shake_it_dance` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.shake_it_dance.ShakeItDanceInput` before anything is sent.
 
         Args:
@@ -2701,7 +5749,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def slice_therapy(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def slice_therapy(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def slice_therapy(
         self,
@@ -2709,11 +5783,15 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Slice Therapy: Add satisfying slicing animations to your images, perfect for product
         demonstrations.
 
-        Runs `videogen_templates/slice_therapy` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/slice_therapy` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.slice_therapy.SliceTherapyInput` before anything is sent.
 
         Args:
@@ -2731,7 +5809,109 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def squid_game(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def squid_game(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def squid_game(
         self,
@@ -2777,10 +5957,14 @@ class AsyncVideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Squid Game: Add squid game effects to your photos.
 
-        Runs `videogen_templates/squid_game` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/squid_game` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.squid_game.SquidGameInput` before anything is sent.
 
         Args:
@@ -2806,7 +5990,33 @@ class AsyncVideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def star_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def star_carpet(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def star_carpet(
         self,
@@ -2814,10 +6024,14 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Star Carpet: Create celebrity-style entrances with dazzling star effects.
 
-        Runs `videogen_templates/star_carpet` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/star_carpet` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.star_carpet.StarCarpetInput` before anything is sent.
 
         Args:
@@ -2835,7 +6049,33 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sweet_proposal(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sweet_proposal(
+        self,
+        *,
+        images: list[str | FileSource],
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sweet_proposal(
         self,
@@ -2843,11 +6083,15 @@ class AsyncVideogenTemplatesResource:
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sweet Proposal: Transform your photos into heartwarming proposal scenes with romantic
         effects.
 
-        Runs `videogen_templates/sweet_proposal` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/sweet_proposal` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.sweet_proposal.SweetProposalInput` before anything is sent.
 
         Args:
@@ -2866,7 +6110,109 @@ class AsyncVideogenTemplatesResource:
             prompt=prompt,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def zombie_mode(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def zombie_mode(
+        self,
+        *,
+        image_url: str | FileSource,
+        effect: (
+            Literal[
+                "Kiss Me AI",
+                "Kiss",
+                "Muscle Surge",
+                "Warmth of Jesus",
+                "Anything",
+                "Robot",
+                "The Tiger Touch",
+                "Hug",
+                "Holy Wings",
+                "Hulk",
+                "Venom",
+                "Microwave",
+                "Zombie Mode",
+                "Squid Game",
+                "Baby Face",
+                "Black Myth: Wukong",
+                "Long Hair Magic",
+                "Leggy Run",
+                "Fin-tastic Mermaid",
+                "Punch Face",
+                "Creepy Devil Smile",
+                "Thunder God",
+                "Eye Zoom Challenge",
+                "Who's Arrested?",
+                "Baby Arrived",
+                "Werewolf Rage",
+                "Bald Swipe",
+                "BOOM DROP",
+                "Huge Cutie",
+                "Liquid Metal",
+                "Sharksnap!",
+                "Dust Me Away",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
+        duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def zombie_mode(
         self,
@@ -2912,10 +6258,14 @@ class AsyncVideogenTemplatesResource:
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Zombie Mode: Add zombie mode effects to your photos.
 
-        Runs `videogen_templates/zombie_mode` and waits for its output. Inputs are validated by
+        Runs `videogen_templates/zombie_mode` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.videogen_templates.zombie_mode.ZombieModeInput` before anything is sent.
 
         Args:
@@ -2942,4 +6292,6 @@ class AsyncVideogenTemplatesResource:
             duration=duration,
             negative_prompt=negative_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -3,23 +3,117 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, overload
 
 from genvr_runtime import (
     NOT_GIVEN,
     AsyncBaseClient,
+    AsyncJob,
     BaseClient,
     FileSource,
     GenerationResult,
+    Job,
+    ModelNamespace,
     NotGiven,
 )
 
 
-class VidutilsResource:
+class VidutilsResource(ModelNamespace):
     """Models of GenVR category `vidutils` (42)."""
+
+    _label = "client.vidutils"
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+    @overload
+    def argil_avatar_a2v(
+        self,
+        *,
+        audio_url: str | FileSource,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def argil_avatar_a2v(
+        self,
+        *,
+        audio_url: str | FileSource,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def argil_avatar_a2v(
         self,
@@ -59,10 +153,14 @@ class VidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Argil Avatar A2V: Generate image based lip sync using Argil Avatar A2V model.
 
-        Runs `vidutils/argil_avatar_a2v` and waits for its output. Inputs are validated by
+        Runs `vidutils/argil_avatar_a2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
@@ -84,7 +182,147 @@ class VidutilsResource:
             avatar=avatar,
             remove_background=remove_background,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def argil_avatar_t2v(
+        self,
+        *,
+        text: str,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice: (
+            Literal[
+                "Rachel",
+                "Clyde",
+                "Roger",
+                "Sarah",
+                "Laura",
+                "Thomas",
+                "Charlie",
+                "George",
+                "Callum",
+                "River",
+                "Harry",
+                "Liam",
+                "Alice",
+                "Matilda",
+                "Will",
+                "Jessica",
+                "Lilly",
+                "Bill",
+                "Oxley",
+                "Luna",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def argil_avatar_t2v(
+        self,
+        *,
+        text: str,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice: (
+            Literal[
+                "Rachel",
+                "Clyde",
+                "Roger",
+                "Sarah",
+                "Laura",
+                "Thomas",
+                "Charlie",
+                "George",
+                "Callum",
+                "River",
+                "Harry",
+                "Liam",
+                "Alice",
+                "Matilda",
+                "Will",
+                "Jessica",
+                "Lilly",
+                "Bill",
+                "Oxley",
+                "Luna",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def argil_avatar_t2v(
         self,
@@ -149,10 +387,14 @@ class VidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Argil Avatar T2V: Generate image based lip sync using Argil Avatar T2V model.
 
-        Runs `vidutils/argil_avatar_t2v` and waits for its output. Inputs are validated by
+        Runs `vidutils/argil_avatar_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.argil_avatar_t2v.ArgilAvatarT2vInput` before anything is sent.
 
         Args:
@@ -176,17 +418,45 @@ class VidutilsResource:
             voice=voice,
             remove_background=remove_background,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bria_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bria_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bria_upscale(
         self,
         *,
         video_url: str | FileSource,
         desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bria Upscale: Upscale a video using Bria Upscale
 
-        Runs `vidutils/bria_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/bria_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.bria_upscale.BriaUpscaleInput` before anything is sent.
 
         Args:
@@ -201,17 +471,45 @@ class VidutilsResource:
             video_url=video_url,
             desired_increase=desired_increase,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def bytedance_omnihuman(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def bytedance_omnihuman(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def bytedance_omnihuman(
         self,
         *,
         image: str | FileSource,
         audio: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Bytedance OmniHuman: Generate image based lip sync using Bytedance OmniHuman model
 
-        Runs `vidutils/bytedance_omnihuman` and waits for its output. Inputs are validated by
+        Runs `vidutils/bytedance_omnihuman` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.bytedance_omnihuman.BytedanceOmnihumanInput` before anything is sent.
 
         Args:
@@ -229,7 +527,33 @@ class VidutilsResource:
             image=image,
             audio=audio,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def creatify_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        loop: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def creatify_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        loop: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def creatify_lipsync(
         self,
@@ -237,10 +561,14 @@ class VidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         loop: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Creatify Lipsync: Generate video based lip sync using Creatify Lipsync model.
 
-        Runs `vidutils/creatify_lipsync` and waits for its output. Inputs are validated by
+        Runs `vidutils/creatify_lipsync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
@@ -257,7 +585,43 @@ class VidutilsResource:
             audio_url=audio_url,
             loop=loop,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def echomimic_v3(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_frames_per_generation: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        audio_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def echomimic_v3(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_frames_per_generation: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        audio_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def echomimic_v3(
         self,
@@ -270,10 +634,14 @@ class VidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         audio_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Echo Mimic V3: Generate image based lip sync using Echo Mimic V3 model.
 
-        Runs `vidutils/echomimic_v3` and waits for its output. Inputs are validated by
+        Runs `vidutils/echomimic_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.echomimic_v3.EchomimicV3Input` before anything is sent.
 
         Args:
@@ -303,7 +671,395 @@ class VidutilsResource:
             audio_guidance_scale=audio_guidance_scale,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def heygen_video_translate(
+        self,
+        *,
+        video: str | FileSource,
+        output_language: (
+            Literal[
+                "English",
+                "Spanish",
+                "French",
+                "Hindi",
+                "Italian",
+                "German",
+                "Polish",
+                "Portuguese",
+                "Chinese",
+                "Japanese",
+                "Dutch",
+                "Turkish",
+                "Korean",
+                "Danish",
+                "Arabic",
+                "Romanian",
+                "Mandarin",
+                "Filipino",
+                "Swedish",
+                "Indonesian",
+                "Ukrainian",
+                "Greek",
+                "Czech",
+                "Bulgarian",
+                "Malay",
+                "Slovak",
+                "Croatian",
+                "Tamil",
+                "Finnish",
+                "Russian",
+                "Afrikaans (South Africa)",
+                "Albanian (Albania)",
+                "Amharic (Ethiopia)",
+                "Arabic (Algeria)",
+                "Arabic (Bahrain)",
+                "Arabic (Egypt)",
+                "Arabic (Iraq)",
+                "Arabic (Jordan)",
+                "Arabic (Kuwait)",
+                "Arabic (Lebanon)",
+                "Arabic (Libya)",
+                "Arabic (Morocco)",
+                "Arabic (Oman)",
+                "Arabic (Qatar)",
+                "Arabic (Saudi Arabia)",
+                "Arabic (Syria)",
+                "Arabic (Tunisia)",
+                "Arabic (United Arab Emirates)",
+                "Arabic (Yemen)",
+                "Armenian (Armenia)",
+                "Azerbaijani (Latin, Azerbaijan)",
+                "Bangla (Bangladesh)",
+                "Basque",
+                "Bengali (India)",
+                "Bosnian (Bosnia and Herzegovina)",
+                "Bulgarian (Bulgaria)",
+                "Burmese (Myanmar)",
+                "Catalan",
+                "Chinese (Cantonese, Traditional)",
+                "Chinese (Jilu Mandarin, Simplified)",
+                "Chinese (Mandarin, Simplified)",
+                "Chinese (Northeastern Mandarin, Simplified)",
+                "Chinese (Southwestern Mandarin, Simplified)",
+                "Chinese (Taiwanese Mandarin, Traditional)",
+                "Chinese (Wu, Simplified)",
+                "Chinese (Zhongyuan Mandarin Henan, Simplified)",
+                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)",
+                "Croatian (Croatia)",
+                "Czech (Czechia)",
+                "Danish (Denmark)",
+                "Dutch (Belgium)",
+                "Dutch (Netherlands)",
+                "English (Australia)",
+                "English (Canada)",
+                "English (Hong Kong SAR)",
+                "English (India)",
+                "English (Ireland)",
+                "English (Kenya)",
+                "English (New Zealand)",
+                "English (Nigeria)",
+                "English (Philippines)",
+                "English (Singapore)",
+                "English (South Africa)",
+                "English (Tanzania)",
+                "English (UK)",
+                "English (United States)",
+                "Estonian (Estonia)",
+                "Filipino (Philippines)",
+                "Finnish (Finland)",
+                "French (Belgium)",
+                "French (Canada)",
+                "French (France)",
+                "French (Switzerland)",
+                "Galician",
+                "Georgian (Georgia)",
+                "German (Austria)",
+                "German (Germany)",
+                "German (Switzerland)",
+                "Greek (Greece)",
+                "Gujarati (India)",
+                "Hebrew (Israel)",
+                "Hindi (India)",
+                "Hungarian (Hungary)",
+                "Icelandic (Iceland)",
+                "Indonesian (Indonesia)",
+                "Irish (Ireland)",
+                "Italian (Italy)",
+                "Japanese (Japan)",
+                "Javanese (Latin, Indonesia)",
+                "Kannada (India)",
+                "Kazakh (Kazakhstan)",
+                "Khmer (Cambodia)",
+                "Korean (Korea)",
+                "Lao (Laos)",
+                "Latvian (Latvia)",
+                "Lithuanian (Lithuania)",
+                "Macedonian (North Macedonia)",
+                "Malay (Malaysia)",
+                "Malayalam (India)",
+                "Maltese (Malta)",
+                "Marathi (India)",
+                "Mongolian (Mongolia)",
+                "Nepali (Nepal)",
+                "Norwegian Bokmål (Norway)",
+                "Pashto (Afghanistan)",
+                "Persian (Iran)",
+                "Polish (Poland)",
+                "Portuguese (Brazil)",
+                "Portuguese (Portugal)",
+                "Romanian (Romania)",
+                "Russian (Russia)",
+                "Serbian (Latin, Serbia)",
+                "Sinhala (Sri Lanka)",
+                "Slovak (Slovakia)",
+                "Slovenian (Slovenia)",
+                "Somali (Somalia)",
+                "Spanish (Argentina)",
+                "Spanish (Bolivia)",
+                "Spanish (Chile)",
+                "Spanish (Colombia)",
+                "Spanish (Costa Rica)",
+                "Spanish (Cuba)",
+                "Spanish (Dominican Republic)",
+                "Spanish (Ecuador)",
+                "Spanish (El Salvador)",
+                "Spanish (Equatorial Guinea)",
+                "Spanish (Guatemala)",
+                "Spanish (Honduras)",
+                "Spanish (Mexico)",
+                "Spanish (Nicaragua)",
+                "Spanish (Panama)",
+                "Spanish (Paraguay)",
+                "Spanish (Peru)",
+                "Spanish (Puerto Rico)",
+                "Spanish (Spain)",
+                "Spanish (United States)",
+                "Spanish (Uruguay)",
+                "Spanish (Venezuela)",
+                "Sundanese (Indonesia)",
+                "Swahili (Kenya)",
+                "Swahili (Tanzania)",
+                "Swedish (Sweden)",
+                "Tamil (India)",
+                "Tamil (Malaysia)",
+                "Tamil (Singapore)",
+                "Tamil (Sri Lanka)",
+                "Telugu (India)",
+                "Thai (Thailand)",
+                "Turkish (Türkiye)",
+                "Ukrainian (Ukraine)",
+                "Urdu (India)",
+                "Urdu (Pakistan)",
+                "Uzbek (Latin, Uzbekistan)",
+                "Vietnamese (Vietnam)",
+                "Welsh (United Kingdom)",
+                "Zulu (South Africa)",
+                "English - Your Accent",
+                "English - American Accent",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def heygen_video_translate(
+        self,
+        *,
+        video: str | FileSource,
+        output_language: (
+            Literal[
+                "English",
+                "Spanish",
+                "French",
+                "Hindi",
+                "Italian",
+                "German",
+                "Polish",
+                "Portuguese",
+                "Chinese",
+                "Japanese",
+                "Dutch",
+                "Turkish",
+                "Korean",
+                "Danish",
+                "Arabic",
+                "Romanian",
+                "Mandarin",
+                "Filipino",
+                "Swedish",
+                "Indonesian",
+                "Ukrainian",
+                "Greek",
+                "Czech",
+                "Bulgarian",
+                "Malay",
+                "Slovak",
+                "Croatian",
+                "Tamil",
+                "Finnish",
+                "Russian",
+                "Afrikaans (South Africa)",
+                "Albanian (Albania)",
+                "Amharic (Ethiopia)",
+                "Arabic (Algeria)",
+                "Arabic (Bahrain)",
+                "Arabic (Egypt)",
+                "Arabic (Iraq)",
+                "Arabic (Jordan)",
+                "Arabic (Kuwait)",
+                "Arabic (Lebanon)",
+                "Arabic (Libya)",
+                "Arabic (Morocco)",
+                "Arabic (Oman)",
+                "Arabic (Qatar)",
+                "Arabic (Saudi Arabia)",
+                "Arabic (Syria)",
+                "Arabic (Tunisia)",
+                "Arabic (United Arab Emirates)",
+                "Arabic (Yemen)",
+                "Armenian (Armenia)",
+                "Azerbaijani (Latin, Azerbaijan)",
+                "Bangla (Bangladesh)",
+                "Basque",
+                "Bengali (India)",
+                "Bosnian (Bosnia and Herzegovina)",
+                "Bulgarian (Bulgaria)",
+                "Burmese (Myanmar)",
+                "Catalan",
+                "Chinese (Cantonese, Traditional)",
+                "Chinese (Jilu Mandarin, Simplified)",
+                "Chinese (Mandarin, Simplified)",
+                "Chinese (Northeastern Mandarin, Simplified)",
+                "Chinese (Southwestern Mandarin, Simplified)",
+                "Chinese (Taiwanese Mandarin, Traditional)",
+                "Chinese (Wu, Simplified)",
+                "Chinese (Zhongyuan Mandarin Henan, Simplified)",
+                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)",
+                "Croatian (Croatia)",
+                "Czech (Czechia)",
+                "Danish (Denmark)",
+                "Dutch (Belgium)",
+                "Dutch (Netherlands)",
+                "English (Australia)",
+                "English (Canada)",
+                "English (Hong Kong SAR)",
+                "English (India)",
+                "English (Ireland)",
+                "English (Kenya)",
+                "English (New Zealand)",
+                "English (Nigeria)",
+                "English (Philippines)",
+                "English (Singapore)",
+                "English (South Africa)",
+                "English (Tanzania)",
+                "English (UK)",
+                "English (United States)",
+                "Estonian (Estonia)",
+                "Filipino (Philippines)",
+                "Finnish (Finland)",
+                "French (Belgium)",
+                "French (Canada)",
+                "French (France)",
+                "French (Switzerland)",
+                "Galician",
+                "Georgian (Georgia)",
+                "German (Austria)",
+                "German (Germany)",
+                "German (Switzerland)",
+                "Greek (Greece)",
+                "Gujarati (India)",
+                "Hebrew (Israel)",
+                "Hindi (India)",
+                "Hungarian (Hungary)",
+                "Icelandic (Iceland)",
+                "Indonesian (Indonesia)",
+                "Irish (Ireland)",
+                "Italian (Italy)",
+                "Japanese (Japan)",
+                "Javanese (Latin, Indonesia)",
+                "Kannada (India)",
+                "Kazakh (Kazakhstan)",
+                "Khmer (Cambodia)",
+                "Korean (Korea)",
+                "Lao (Laos)",
+                "Latvian (Latvia)",
+                "Lithuanian (Lithuania)",
+                "Macedonian (North Macedonia)",
+                "Malay (Malaysia)",
+                "Malayalam (India)",
+                "Maltese (Malta)",
+                "Marathi (India)",
+                "Mongolian (Mongolia)",
+                "Nepali (Nepal)",
+                "Norwegian Bokmål (Norway)",
+                "Pashto (Afghanistan)",
+                "Persian (Iran)",
+                "Polish (Poland)",
+                "Portuguese (Brazil)",
+                "Portuguese (Portugal)",
+                "Romanian (Romania)",
+                "Russian (Russia)",
+                "Serbian (Latin, Serbia)",
+                "Sinhala (Sri Lanka)",
+                "Slovak (Slovakia)",
+                "Slovenian (Slovenia)",
+                "Somali (Somalia)",
+                "Spanish (Argentina)",
+                "Spanish (Bolivia)",
+                "Spanish (Chile)",
+                "Spanish (Colombia)",
+                "Spanish (Costa Rica)",
+                "Spanish (Cuba)",
+                "Spanish (Dominican Republic)",
+                "Spanish (Ecuador)",
+                "Spanish (El Salvador)",
+                "Spanish (Equatorial Guinea)",
+                "Spanish (Guatemala)",
+                "Spanish (Honduras)",
+                "Spanish (Mexico)",
+                "Spanish (Nicaragua)",
+                "Spanish (Panama)",
+                "Spanish (Paraguay)",
+                "Spanish (Peru)",
+                "Spanish (Puerto Rico)",
+                "Spanish (Spain)",
+                "Spanish (United States)",
+                "Spanish (Uruguay)",
+                "Spanish (Venezuela)",
+                "Sundanese (Indonesia)",
+                "Swahili (Kenya)",
+                "Swahili (Tanzania)",
+                "Swedish (Sweden)",
+                "Tamil (India)",
+                "Tamil (Malaysia)",
+                "Tamil (Singapore)",
+                "Tamil (Sri Lanka)",
+                "Telugu (India)",
+                "Thai (Thailand)",
+                "Turkish (Türkiye)",
+                "Ukrainian (Ukraine)",
+                "Urdu (India)",
+                "Urdu (Pakistan)",
+                "Uzbek (Latin, Uzbekistan)",
+                "Vietnamese (Vietnam)",
+                "Welsh (United Kingdom)",
+                "Zulu (South Africa)",
+                "English - Your Accent",
+                "English - American Accent",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def heygen_video_translate(
         self,
@@ -492,10 +1248,14 @@ class VidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Heygen Video Translate: Translate a video using Heygen Video Translate model
 
-        Runs `vidutils/heygen_video_translate` and waits for its output. Inputs are validated by
+        Runs `vidutils/heygen_video_translate` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.heygen_video_translate.HeygenVideoTranslateInput` before anything is sent.
 
         Args:
@@ -511,17 +1271,45 @@ class VidutilsResource:
             video=video,
             output_language=output_language,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hummingbird_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hummingbird_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hummingbird_lipsync(
         self,
         *,
         video_url: str | FileSource,
         audio_url: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hummingbird Lipsync: Generate lipsync for a video using Hummingbird Lipsync model
 
-        Runs `vidutils/hummingbird_lipsync` and waits for its output. Inputs are validated by
+        Runs `vidutils/hummingbird_lipsync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
@@ -536,7 +1324,39 @@ class VidutilsResource:
             video_url=video_url,
             audio_url=audio_url,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def hunyuan_foley_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def hunyuan_foley_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def hunyuan_foley_add_audio(
         self,
@@ -547,10 +1367,14 @@ class VidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Hunyuan Foley Add Audio: Add audio to a video using Hunyuan Foley Add Audio model
 
-        Runs `vidutils/hunyuan_foley_add_audio` and waits for its output. Inputs are validated by
+        Runs `vidutils/hunyuan_foley_add_audio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
@@ -575,7 +1399,41 @@ class VidutilsResource:
             num_inference_steps=num_inference_steps,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def infinitalk(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def infinitalk(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def infinitalk(
         self,
@@ -587,10 +1445,14 @@ class VidutilsResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Infinitalk: Generate image based lip sync using Infinitalk model.
 
-        Runs `vidutils/infinitalk` and waits for its output. Inputs are validated by
+        Runs `vidutils/infinitalk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.infinitalk.InfinitalkInput` before anything is sent.
 
         Args:
@@ -619,7 +1481,33 @@ class VidutilsResource:
             seed=seed,
             acceleration=acceleration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling_avatar(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling_avatar(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling_avatar(
         self,
@@ -627,10 +1515,14 @@ class VidutilsResource:
         image_url: str | FileSource,
         audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling Avatar: Generate image based lip sync using Kling Avatar model.
 
-        Runs `vidutils/kling_avatar` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_avatar` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
@@ -647,7 +1539,33 @@ class VidutilsResource:
             audio_url=audio_url,
             prompt=prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling_avatar_pro(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling_avatar_pro(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling_avatar_pro(
         self,
@@ -655,10 +1573,14 @@ class VidutilsResource:
         image_url: str | FileSource,
         audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling Avatar Pro: Generate image based lip sync using Kling Avatar Pro model.
 
-        Runs `vidutils/kling_avatar_pro` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_avatar_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
@@ -675,7 +1597,137 @@ class VidutilsResource:
             audio_url=audio_url,
             prompt=prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def kling_lip_sync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        voice_id: (
+            Literal[
+                "en_AOT",
+                "en_oversea_male1",
+                "en_girlfriend_4_speech02",
+                "en_chat_0407_5-1",
+                "en_uk_boy1",
+                "en_PeppaPig_platform",
+                "en_ai_huangzhong_712",
+                "en_calm_story1",
+                "en_uk_man2",
+                "en_reader_en_m-v1",
+                "en_commercial_lady_en_f-v1",
+                "zh_genshin_vindi2",
+                "zh_zhinen_xuesheng",
+                "zh_tiyuxi_xuedi",
+                "zh_ai_shatang",
+                "zh_genshin_klee2",
+                "zh_genshin_kirara",
+                "zh_ai_kaiya",
+                "zh_tiexin_nanyou",
+                "zh_ai_chenjiahao_712",
+                "zh_girlfriend_1_speech02",
+                "zh_chat1_female_new-3",
+                "zh_girlfriend_2_speech02",
+                "zh_cartoon-boy-07",
+                "zh_cartoon-girl-01",
+                "zh_ai_huangyaoshi_712",
+                "zh_you_pingjing",
+                "zh_ai_laoguowang_712",
+                "zh_chengshu_jiejie",
+                "zh_zhuxi_speech02",
+                "zh_uk_oldman3",
+                "zh_laopopo_speech02",
+                "zh_heainainai_speech02",
+                "zh_dongbeilaotie_speech02",
+                "zh_chongqingxiaohuo_speech02",
+                "zh_chuanmeizi_speech02",
+                "zh_chaoshandashu_speech02",
+                "zh_ai_taiwan_man2_speech02",
+                "zh_xianzhanggui_speech02",
+                "zh_tianjinjiejie_speech02",
+                "zh_diyinnansang_DB_CN_M_04-v2",
+                "zh_yizhipiannan-v1",
+                "zh_guanxiaofang-v2",
+                "zh_tianmeixuemei-v1",
+                "zh_daopianyansang-v1",
+                "zh_mengwa-v1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice_speed: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def kling_lip_sync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        voice_id: (
+            Literal[
+                "en_AOT",
+                "en_oversea_male1",
+                "en_girlfriend_4_speech02",
+                "en_chat_0407_5-1",
+                "en_uk_boy1",
+                "en_PeppaPig_platform",
+                "en_ai_huangzhong_712",
+                "en_calm_story1",
+                "en_uk_man2",
+                "en_reader_en_m-v1",
+                "en_commercial_lady_en_f-v1",
+                "zh_genshin_vindi2",
+                "zh_zhinen_xuesheng",
+                "zh_tiyuxi_xuedi",
+                "zh_ai_shatang",
+                "zh_genshin_klee2",
+                "zh_genshin_kirara",
+                "zh_ai_kaiya",
+                "zh_tiexin_nanyou",
+                "zh_ai_chenjiahao_712",
+                "zh_girlfriend_1_speech02",
+                "zh_chat1_female_new-3",
+                "zh_girlfriend_2_speech02",
+                "zh_cartoon-boy-07",
+                "zh_cartoon-girl-01",
+                "zh_ai_huangyaoshi_712",
+                "zh_you_pingjing",
+                "zh_ai_laoguowang_712",
+                "zh_chengshu_jiejie",
+                "zh_zhuxi_speech02",
+                "zh_uk_oldman3",
+                "zh_laopopo_speech02",
+                "zh_heainainai_speech02",
+                "zh_dongbeilaotie_speech02",
+                "zh_chongqingxiaohuo_speech02",
+                "zh_chuanmeizi_speech02",
+                "zh_chaoshandashu_speech02",
+                "zh_ai_taiwan_man2_speech02",
+                "zh_xianzhanggui_speech02",
+                "zh_tianjinjiejie_speech02",
+                "zh_diyinnansang_DB_CN_M_04-v2",
+                "zh_yizhipiannan-v1",
+                "zh_guanxiaofang-v2",
+                "zh_tianmeixuemei-v1",
+                "zh_daopianyansang-v1",
+                "zh_mengwa-v1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice_speed: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def kling_lip_sync(
         self,
@@ -735,10 +1787,14 @@ class VidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         voice_speed: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Kling Lip Sync: Generate lipsync for a video using Kling Lip Sync model
 
-        Runs `vidutils/kling_lip_sync` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_lip_sync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_lip_sync.KlingLipSyncInput` before anything is sent.
 
         Args:
@@ -766,7 +1822,37 @@ class VidutilsResource:
             voice_id=voice_id,
             voice_speed=voice_speed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def lipsync_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def lipsync_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def lipsync_video(
         self,
@@ -776,10 +1862,14 @@ class VidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Lip Sync: Generate video based lip sync using Latent Sync.
 
-        Runs `vidutils/lipsync_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/lipsync_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
@@ -799,7 +1889,35 @@ class VidutilsResource:
             seed=seed,
             loop_mode=loop_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def lucy_edit_dev(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def lucy_edit_dev(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def lucy_edit_dev(
         self,
@@ -808,10 +1926,14 @@ class VidutilsResource:
         video_url: str | FileSource,
         sync_mode: bool | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Lucy Edit Dev: Edit a video using Lucy Edit Dev model
 
-        Runs `vidutils/lucy_edit_dev` and waits for its output. Inputs are validated by
+        Runs `vidutils/lucy_edit_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.lucy_edit_dev.LucyEditDevInput` before anything is sent.
 
         Args:
@@ -832,7 +1954,61 @@ class VidutilsResource:
             sync_mode=sync_mode,
             enhance_prompt=enhance_prompt,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_flash_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_flash_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_flash_modify_video(
         self,
@@ -854,10 +2030,14 @@ class VidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 Flash Modify Video: Modify a video using Luma Ray 2 Flash Modify Video model
 
-        Runs `vidutils/luma_ray2_flash_modify_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_ray2_flash_modify_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_ray2_flash_modify_video.LumaRay2FlashModifyVideoInput` before anything is sent.
 
         Args:
@@ -883,7 +2063,61 @@ class VidutilsResource:
             prompt=prompt,
             mode=mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_ray2_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_ray2_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_ray2_modify_video(
         self,
@@ -905,10 +2139,14 @@ class VidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Ray 2 Modify Video: Modify a video using Luma Ray 2 Modify Video model
 
-        Runs `vidutils/luma_ray2_modify_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_ray2_modify_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_ray2_modify_video.LumaRay2ModifyVideoInput` before anything is sent.
 
         Args:
@@ -935,7 +2173,49 @@ class VidutilsResource:
             prompt=prompt,
             mode=mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def luma_reframe_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        grid_position_x: int | NotGiven = NOT_GIVEN,
+        grid_position_y: int | NotGiven = NOT_GIVEN,
+        x_start: int | NotGiven = NOT_GIVEN,
+        x_end: int | NotGiven = NOT_GIVEN,
+        y_start: int | NotGiven = NOT_GIVEN,
+        y_end: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def luma_reframe_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        grid_position_x: int | NotGiven = NOT_GIVEN,
+        grid_position_y: int | NotGiven = NOT_GIVEN,
+        x_start: int | NotGiven = NOT_GIVEN,
+        x_end: int | NotGiven = NOT_GIVEN,
+        y_start: int | NotGiven = NOT_GIVEN,
+        y_end: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def luma_reframe_video(
         self,
@@ -951,10 +2231,14 @@ class VidutilsResource:
         x_end: int | NotGiven = NOT_GIVEN,
         y_start: int | NotGiven = NOT_GIVEN,
         y_end: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Luma Reframe Video: Change aspect ratio of videos using Luma Reframe Video model
 
-        Runs `vidutils/luma_reframe_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_reframe_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_reframe_video.LumaReframeVideoInput` before anything is sent.
 
         Args:
@@ -1000,18 +2284,46 @@ class VidutilsResource:
             y_start=y_start,
             y_end=y_end,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def masked_video_generator(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def masked_video_generator(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def masked_video_generator(
         self,
         *,
         video: str | FileSource,
         mask: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
         model
 
-        Runs `vidutils/masked_video_generator` and waits for its output. Inputs are validated by
+        Runs `vidutils/masked_video_generator` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
@@ -1026,7 +2338,45 @@ class VidutilsResource:
             video=video,
             mask=mask,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def minimax_remover(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def minimax_remover(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def minimax_remover(
         self,
@@ -1040,10 +2390,14 @@ class VidutilsResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Minimax Remover: Remove objects from a video using Minimax Remover model
 
-        Runs `vidutils/minimax_remover` and waits for its output. Inputs are validated by
+        Runs `vidutils/minimax_remover` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
@@ -1078,7 +2432,37 @@ class VidutilsResource:
             mask_dilation_iterations=mask_dilation_iterations,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def mirelo_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def mirelo_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def mirelo_add_audio(
         self,
@@ -1088,10 +2472,14 @@ class VidutilsResource:
         num_samples: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         duration: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Mirelo Add Audio: Add audio to a video using Mirelo Add Audio model
 
-        Runs `vidutils/mirelo_add_audio` and waits for its output. Inputs are validated by
+        Runs `vidutils/mirelo_add_audio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.mirelo_add_audio.MireloAddAudioInput` before anything is sent.
 
         Args:
@@ -1114,7 +2502,43 @@ class VidutilsResource:
             seed=seed,
             duration=duration,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def mmaudio(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        cfg_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def mmaudio(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        cfg_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def mmaudio(
         self,
@@ -1127,10 +2551,14 @@ class VidutilsResource:
         cfg_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """MMAudio: Generate audio for a video using MMAudio V2 model
 
-        Runs `vidutils/mmaudio` and waits for its output. Inputs are validated by
+        Runs `vidutils/mmaudio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.mmaudio.MmaudioInput` before anything is sent.
 
         Args:
@@ -1157,7 +2585,41 @@ class VidutilsResource:
             seed=seed,
             image=image,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def multitalk_lipsync_multi(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def multitalk_lipsync_multi(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def multitalk_lipsync_multi(
         self,
@@ -1169,11 +2631,15 @@ class VidutilsResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using
         Multitalk Lipsync model
 
-        Runs `vidutils/multitalk_lipsync_multi` and waits for its output. Inputs are validated by
+        Runs `vidutils/multitalk_lipsync_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_multi.MultitalkLipsyncMultiInput` before anything is sent.
 
         Args:
@@ -1200,7 +2666,39 @@ class VidutilsResource:
             seed=seed,
             turbo=turbo,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def multitalk_lipsync_single(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def multitalk_lipsync_single(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def multitalk_lipsync_single(
         self,
@@ -1211,11 +2709,15 @@ class VidutilsResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Multitalk Lipsync Single: Generate image based lip sync for a single character using
         Multitalk Lipsync model
 
-        Runs `vidutils/multitalk_lipsync_single` and waits for its output. Inputs are validated by
+        Runs `vidutils/multitalk_lipsync_single` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_single.MultitalkLipsyncSingleInput` before anything is sent.
 
         Args:
@@ -1239,7 +2741,49 @@ class VidutilsResource:
             seed=seed,
             turbo=turbo,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_act2(
+        self,
+        *,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
+        model: Literal["act_two"] | NotGiven = NOT_GIVEN,
+        ratio: (
+            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        body_control: bool | NotGiven = NOT_GIVEN,
+        expression_intensity: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_act2(
+        self,
+        *,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
+        model: Literal["act_two"] | NotGiven = NOT_GIVEN,
+        ratio: (
+            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        body_control: bool | NotGiven = NOT_GIVEN,
+        expression_intensity: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_act2(
         self,
@@ -1255,10 +2799,14 @@ class VidutilsResource:
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Act2: Motion transfer on a video using Runway Act2
 
-        Runs `vidutils/runway_act2` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_act2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
@@ -1294,7 +2842,37 @@ class VidutilsResource:
             expression_intensity=expression_intensity,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_aleph(
+        self,
+        *,
+        prompt: str,
+        video: str | FileSource,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_aleph(
+        self,
+        *,
+        prompt: str,
+        video: str | FileSource,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_aleph(
         self,
@@ -1304,10 +2882,14 @@ class VidutilsResource:
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Aleph: Modify videos using Runway Aleph model
 
-        Runs `vidutils/runway_aleph` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_aleph` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_aleph.RunwayAlephInput` before anything is sent.
 
         Args:
@@ -1331,16 +2913,42 @@ class VidutilsResource:
             seed=seed,
             reference_images=reference_images,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def runway_upscale(
+        self,
+        *,
+        video: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def runway_upscale(
+        self,
+        *,
+        video: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def runway_upscale(
         self,
         *,
         video: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Runway Upscale: Upscale a video using Runway Upscale
 
-        Runs `vidutils/runway_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_upscale.RunwayUpscaleInput` before anything is sent.
 
         Args:
@@ -1352,7 +2960,33 @@ class VidutilsResource:
         params_model = RunwayUpscaleInput.from_call(
             video=video,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sa2va_26b_video(
+        self,
+        *,
+        video: str | FileSource,
+        instruction: str,
+        frame_interval: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sa2va_26b_video(
+        self,
+        *,
+        video: str | FileSource,
+        instruction: str,
+        frame_interval: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sa2va_26b_video(
         self,
@@ -1360,10 +2994,14 @@ class VidutilsResource:
         video: str | FileSource,
         instruction: str,
         frame_interval: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Segmentation: Segment a video using Bytedance's SA2VA 26B model
 
-        Runs `vidutils/sa2va_26b_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/sa2va_26b_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
@@ -1379,7 +3017,41 @@ class VidutilsResource:
             instruction=instruction,
             frame_interval=frame_interval,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sonic(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        dynamic_scale: float | NotGiven = NOT_GIVEN,
+        min_resolution: int | NotGiven = NOT_GIVEN,
+        inference_steps: int | NotGiven = NOT_GIVEN,
+        keep_resolution: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sonic(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        dynamic_scale: float | NotGiven = NOT_GIVEN,
+        min_resolution: int | NotGiven = NOT_GIVEN,
+        inference_steps: int | NotGiven = NOT_GIVEN,
+        keep_resolution: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sonic(
         self,
@@ -1391,10 +3063,14 @@ class VidutilsResource:
         inference_steps: int | NotGiven = NOT_GIVEN,
         keep_resolution: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sonic: Generate realistic talking face animations from a portrait image and audio
 
-        Runs `vidutils/sonic` and waits for its output. Inputs are validated by
+        Runs `vidutils/sonic` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sonic.SonicInput` before anything is sent.
 
         Args:
@@ -1423,15 +3099,42 @@ class VidutilsResource:
             keep_resolution=keep_resolution,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sora2_watermark_remover(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sora2_watermark_remover(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> Job: ...
 
     def sora2_watermark_remover(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | Job:
         """Sora 2 Watermark Remover: Remove watermark from a video using Sora 2 Watermark Remover model
 
-        Runs `vidutils/sora2_watermark_remover` and waits for its output. Inputs are validated by
+        Runs `vidutils/sora2_watermark_remover` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sora2_watermark_remover.Sora2WatermarkRemoverInput` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -1439,7 +3142,73 @@ class VidutilsResource:
         from genvr.models.vidutils.sora2_watermark_remover import Sora2WatermarkRemoverInput
 
         params_model = Sora2WatermarkRemoverInput.from_call(**params)
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def stable_avatar(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        gpu_memory_mode: (
+            Literal[
+                "model_full_load",
+                "model_cpu_offload",
+                "model_cpu_offload_and_qfloat8",
+                "sequential_cpu_offload",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        text_guide_scale: float | NotGiven = NOT_GIVEN,
+        audio_guide_scale: float | NotGiven = NOT_GIVEN,
+        motion_frame: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        overlap_window_length: int | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def stable_avatar(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        gpu_memory_mode: (
+            Literal[
+                "model_full_load",
+                "model_cpu_offload",
+                "model_cpu_offload_and_qfloat8",
+                "sequential_cpu_offload",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        text_guide_scale: float | NotGiven = NOT_GIVEN,
+        audio_guide_scale: float | NotGiven = NOT_GIVEN,
+        motion_frame: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        overlap_window_length: int | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def stable_avatar(
         self,
@@ -1467,10 +3236,14 @@ class VidutilsResource:
         overlap_window_length: int | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Stable Avatar: Generate image based lip sync using Stable Avatar model.
 
-        Runs `vidutils/stable_avatar` and waits for its output. Inputs are validated by
+        Runs `vidutils/stable_avatar` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
@@ -1518,7 +3291,33 @@ class VidutilsResource:
             go_fast=go_fast,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sync_lipsync2(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sync_lipsync2(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sync_lipsync2(
         self,
@@ -1526,10 +3325,14 @@ class VidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sync Lipsync2: Generate video based lip sync using Sync Lipsync2 model.
 
-        Runs `vidutils/sync_lipsync2` and waits for its output. Inputs are validated by
+        Runs `vidutils/sync_lipsync2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
@@ -1547,7 +3350,33 @@ class VidutilsResource:
             audio_url=audio_url,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def sync_lipsync2_pro(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def sync_lipsync2_pro(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def sync_lipsync2_pro(
         self,
@@ -1555,10 +3384,14 @@ class VidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Sync Lipsync2 Pro: Generate video based lip sync using Sync Lipsync2 Pro model.
 
-        Runs `vidutils/sync_lipsync2_pro` and waits for its output. Inputs are validated by
+        Runs `vidutils/sync_lipsync2_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
@@ -1576,7 +3409,37 @@ class VidutilsResource:
             audio_url=audio_url,
             sync_mode=sync_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def thinksound(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def thinksound(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def thinksound(
         self,
@@ -1586,10 +3449,14 @@ class VidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Thinksound: Add audio or music to a video using Thinksound model
 
-        Runs `vidutils/thinksound` and waits for its output. Inputs are validated by
+        Runs `vidutils/thinksound` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.thinksound.ThinksoundInput` before anything is sent.
 
         Args:
@@ -1612,7 +3479,33 @@ class VidutilsResource:
             num_inference_steps=num_inference_steps,
             cfg_scale=cfg_scale,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def topaz_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        target_fps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def topaz_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        target_fps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def topaz_upscale(
         self,
@@ -1620,10 +3513,14 @@ class VidutilsResource:
         video_url: str | FileSource,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         target_fps: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Topaz Video Upscale: Upscale a video using Topaz Video Upscale
 
-        Runs `vidutils/topaz_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/topaz_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
@@ -1641,7 +3538,35 @@ class VidutilsResource:
             upscale_factor=upscale_factor,
             target_fps=target_fps,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def veed_fabric1(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        fast_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def veed_fabric1(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        fast_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def veed_fabric1(
         self,
@@ -1650,10 +3575,14 @@ class VidutilsResource:
         audio_url: str | FileSource,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         fast_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Veed Fabric 1: Generate lipsync for a video using Veed Fabric 1 model
 
-        Runs `vidutils/veed_fabric1` and waits for its output. Inputs are validated by
+        Runs `vidutils/veed_fabric1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
@@ -1673,7 +3602,35 @@ class VidutilsResource:
             resolution=resolution,
             fast_mode=fast_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def videobgremove(
+        self,
+        *,
+        input_video: str | FileSource,
+        output_type: (
+            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def videobgremove(
+        self,
+        *,
+        input_video: str | FileSource,
+        output_type: (
+            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def videobgremove(
         self,
@@ -1682,10 +3639,14 @@ class VidutilsResource:
         output_type: (
             Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Background Remove: Remove Background from a video
 
-        Runs `vidutils/videobgremove` and waits for its output. Inputs are validated by
+        Runs `vidutils/videobgremove` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videobgremove.VideobgremoveInput` before anything is sent.
 
         Args:
@@ -1699,7 +3660,61 @@ class VidutilsResource:
             input_video=input_video,
             output_type=output_type,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def videobgremove_bria(
+        self,
+        *,
+        video_url: str | FileSource,
+        background_color: (
+            Literal[
+                "Transparent",
+                "Black",
+                "White",
+                "Gray",
+                "Red",
+                "Green",
+                "Blue",
+                "Yellow",
+                "Cyan",
+                "Magenta",
+                "Orange",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def videobgremove_bria(
+        self,
+        *,
+        video_url: str | FileSource,
+        background_color: (
+            Literal[
+                "Transparent",
+                "Black",
+                "White",
+                "Gray",
+                "Red",
+                "Green",
+                "Blue",
+                "Yellow",
+                "Cyan",
+                "Magenta",
+                "Orange",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def videobgremove_bria(
         self,
@@ -1721,10 +3736,14 @@ class VidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Background Remove - Bria AI: Remove Background from a video using Bria AI
 
-        Runs `vidutils/videobgremove_bria` and waits for its output. Inputs are validated by
+        Runs `vidutils/videobgremove_bria` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videobgremove_bria.VideobgremoveBriaInput` before anything is sent.
 
         Args:
@@ -1740,7 +3759,63 @@ class VidutilsResource:
             video_url=video_url,
             background_color=background_color,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def videofacerestore(
+        self,
+        *,
+        video: str | FileSource,
+        tasks: (
+            Literal[
+                "face-restoration",
+                "face-restoration-and-colorization",
+                "face-restoration-and-colorization-and-inpainting",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        decode_chunk_size: int | NotGiven = NOT_GIVEN,
+        overlap: int | NotGiven = NOT_GIVEN,
+        noise_aug_strength: float | NotGiven = NOT_GIVEN,
+        min_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        i2i_noise_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def videofacerestore(
+        self,
+        *,
+        video: str | FileSource,
+        tasks: (
+            Literal[
+                "face-restoration",
+                "face-restoration-and-colorization",
+                "face-restoration-and-colorization-and-inpainting",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        decode_chunk_size: int | NotGiven = NOT_GIVEN,
+        overlap: int | NotGiven = NOT_GIVEN,
+        noise_aug_strength: float | NotGiven = NOT_GIVEN,
+        min_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        i2i_noise_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def videofacerestore(
         self,
@@ -1763,10 +3838,14 @@ class VidutilsResource:
         max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
         i2i_noise_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Face Restore: Restore faces in videos using SVFR framework
 
-        Runs `vidutils/videofacerestore` and waits for its output. Inputs are validated by
+        Runs `vidutils/videofacerestore` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videofacerestore.VideofacerestoreInput` before anything is sent.
 
         Args:
@@ -1803,7 +3882,39 @@ class VidutilsResource:
             i2i_noise_strength=i2i_noise_strength,
             seed=seed,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def videoupscale(
+        self,
+        *,
+        video_path: str | FileSource,
+        resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def videoupscale(
+        self,
+        *,
+        video_path: str | FileSource,
+        resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def videoupscale(
         self,
@@ -1814,10 +3925,14 @@ class VidutilsResource:
             Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Video Upscale: Upscale a video using Real-ESR-GAN
 
-        Runs `vidutils/videoupscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/videoupscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
@@ -1833,7 +3948,47 @@ class VidutilsResource:
             resolution=resolution,
             model=model,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan2_2_animate_move(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan2_2_animate_move(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan2_2_animate_move(
         self,
@@ -1848,10 +4003,14 @@ class VidutilsResource:
         shift: float | NotGiven = NOT_GIVEN,
         video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
         video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan 2.2 Animate Move: Animate a video using Wan 2.2 Animate Move model
 
-        Runs `vidutils/wan2_2_animate_move` and waits for its output. Inputs are validated by
+        Runs `vidutils/wan2_2_animate_move` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.wan2_2_animate_move.Wan22AnimateMoveInput` before anything is sent.
 
         Args:
@@ -1895,7 +4054,47 @@ class VidutilsResource:
             video_quality=video_quality,
             video_write_mode=video_write_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    def wan2_2_animate_replace(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    def wan2_2_animate_replace(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> Job: ...
 
     def wan2_2_animate_replace(
         self,
@@ -1910,10 +4109,14 @@ class VidutilsResource:
         shift: float | NotGiven = NOT_GIVEN,
         video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
         video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | Job:
         """Wan 2.2 Animate Replace: Replace a video using Wan 2.2 Animate Replace model
 
-        Runs `vidutils/wan2_2_animate_replace` and waits for its output. Inputs are validated by
+        Runs `vidutils/wan2_2_animate_replace` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.wan2_2_animate_replace.Wan22AnimateReplaceInput` before anything is sent.
 
         Args:
@@ -1957,14 +4160,106 @@ class VidutilsResource:
             video_quality=video_quality,
             video_write_mode=video_write_mode,
         )
-        return self._client.run(params_model)
+        if not wait:
+            return self._client.submit(params_model)
+        return self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
 
 
-class AsyncVidutilsResource:
+class AsyncVidutilsResource(ModelNamespace):
     """Models of GenVR category `vidutils` (42), async."""
+
+    _label = "client.vidutils"
 
     def __init__(self, client: AsyncBaseClient) -> None:
         self._client = client
+
+    @overload
+    async def argil_avatar_a2v(
+        self,
+        *,
+        audio_url: str | FileSource,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def argil_avatar_a2v(
+        self,
+        *,
+        audio_url: str | FileSource,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def argil_avatar_a2v(
         self,
@@ -2004,10 +4299,14 @@ class AsyncVidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Argil Avatar A2V: Generate image based lip sync using Argil Avatar A2V model.
 
-        Runs `vidutils/argil_avatar_a2v` and waits for its output. Inputs are validated by
+        Runs `vidutils/argil_avatar_a2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.argil_avatar_a2v.ArgilAvatarA2vInput` before anything is sent.
 
         Args:
@@ -2029,7 +4328,147 @@ class AsyncVidutilsResource:
             avatar=avatar,
             remove_background=remove_background,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def argil_avatar_t2v(
+        self,
+        *,
+        text: str,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice: (
+            Literal[
+                "Rachel",
+                "Clyde",
+                "Roger",
+                "Sarah",
+                "Laura",
+                "Thomas",
+                "Charlie",
+                "George",
+                "Callum",
+                "River",
+                "Harry",
+                "Liam",
+                "Alice",
+                "Matilda",
+                "Will",
+                "Jessica",
+                "Lilly",
+                "Bill",
+                "Oxley",
+                "Luna",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def argil_avatar_t2v(
+        self,
+        *,
+        text: str,
+        avatar: (
+            Literal[
+                "Mia outdoor (UGC)",
+                "Lara (Masterclass)",
+                "Ines (UGC)",
+                "Maria (Masterclass)",
+                "Emma (UGC)",
+                "Sienna (Masterclass)",
+                "Elena (UGC)",
+                "Jasmine (Masterclass)",
+                "Amara (Masterclass)",
+                "Ryan podcast (UGC)",
+                "Tyler (Masterclass)",
+                "Jayse (Masterclass)",
+                "Paul (Masterclass)",
+                "Matteo (UGC)",
+                "Daniel car (UGC)",
+                "Dario (Masterclass)",
+                "Viva (Masterclass)",
+                "Chen (Masterclass)",
+                "Alex (Masterclass)",
+                "Vanessa (UGC)",
+                "Laurent (UGC)",
+                "Noemie car (UGC)",
+                "Brandon (UGC)",
+                "Byron (Masterclass)",
+                "Calista (Masterclass)",
+                "Milo (Masterclass)",
+                "Fabien (Masterclass)",
+                "Rose (UGC)",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice: (
+            Literal[
+                "Rachel",
+                "Clyde",
+                "Roger",
+                "Sarah",
+                "Laura",
+                "Thomas",
+                "Charlie",
+                "George",
+                "Callum",
+                "River",
+                "Harry",
+                "Liam",
+                "Alice",
+                "Matilda",
+                "Will",
+                "Jessica",
+                "Lilly",
+                "Bill",
+                "Oxley",
+                "Luna",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        remove_background: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def argil_avatar_t2v(
         self,
@@ -2094,10 +4533,14 @@ class AsyncVidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Argil Avatar T2V: Generate image based lip sync using Argil Avatar T2V model.
 
-        Runs `vidutils/argil_avatar_t2v` and waits for its output. Inputs are validated by
+        Runs `vidutils/argil_avatar_t2v` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.argil_avatar_t2v.ArgilAvatarT2vInput` before anything is sent.
 
         Args:
@@ -2121,17 +4564,45 @@ class AsyncVidutilsResource:
             voice=voice,
             remove_background=remove_background,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bria_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bria_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bria_upscale(
         self,
         *,
         video_url: str | FileSource,
         desired_increase: Literal["2", "4"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bria Upscale: Upscale a video using Bria Upscale
 
-        Runs `vidutils/bria_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/bria_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.bria_upscale.BriaUpscaleInput` before anything is sent.
 
         Args:
@@ -2146,17 +4617,45 @@ class AsyncVidutilsResource:
             video_url=video_url,
             desired_increase=desired_increase,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def bytedance_omnihuman(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def bytedance_omnihuman(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def bytedance_omnihuman(
         self,
         *,
         image: str | FileSource,
         audio: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Bytedance OmniHuman: Generate image based lip sync using Bytedance OmniHuman model
 
-        Runs `vidutils/bytedance_omnihuman` and waits for its output. Inputs are validated by
+        Runs `vidutils/bytedance_omnihuman` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.bytedance_omnihuman.BytedanceOmnihumanInput` before anything is sent.
 
         Args:
@@ -2174,7 +4673,33 @@ class AsyncVidutilsResource:
             image=image,
             audio=audio,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def creatify_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        loop: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def creatify_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        loop: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def creatify_lipsync(
         self,
@@ -2182,10 +4707,14 @@ class AsyncVidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         loop: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Creatify Lipsync: Generate video based lip sync using Creatify Lipsync model.
 
-        Runs `vidutils/creatify_lipsync` and waits for its output. Inputs are validated by
+        Runs `vidutils/creatify_lipsync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.creatify_lipsync.CreatifyLipsyncInput` before anything is sent.
 
         Args:
@@ -2202,7 +4731,43 @@ class AsyncVidutilsResource:
             audio_url=audio_url,
             loop=loop,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def echomimic_v3(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_frames_per_generation: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        audio_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def echomimic_v3(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        num_frames_per_generation: int | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        audio_guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def echomimic_v3(
         self,
@@ -2215,10 +4780,14 @@ class AsyncVidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         audio_guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Echo Mimic V3: Generate image based lip sync using Echo Mimic V3 model.
 
-        Runs `vidutils/echomimic_v3` and waits for its output. Inputs are validated by
+        Runs `vidutils/echomimic_v3` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.echomimic_v3.EchomimicV3Input` before anything is sent.
 
         Args:
@@ -2248,7 +4817,395 @@ class AsyncVidutilsResource:
             audio_guidance_scale=audio_guidance_scale,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def heygen_video_translate(
+        self,
+        *,
+        video: str | FileSource,
+        output_language: (
+            Literal[
+                "English",
+                "Spanish",
+                "French",
+                "Hindi",
+                "Italian",
+                "German",
+                "Polish",
+                "Portuguese",
+                "Chinese",
+                "Japanese",
+                "Dutch",
+                "Turkish",
+                "Korean",
+                "Danish",
+                "Arabic",
+                "Romanian",
+                "Mandarin",
+                "Filipino",
+                "Swedish",
+                "Indonesian",
+                "Ukrainian",
+                "Greek",
+                "Czech",
+                "Bulgarian",
+                "Malay",
+                "Slovak",
+                "Croatian",
+                "Tamil",
+                "Finnish",
+                "Russian",
+                "Afrikaans (South Africa)",
+                "Albanian (Albania)",
+                "Amharic (Ethiopia)",
+                "Arabic (Algeria)",
+                "Arabic (Bahrain)",
+                "Arabic (Egypt)",
+                "Arabic (Iraq)",
+                "Arabic (Jordan)",
+                "Arabic (Kuwait)",
+                "Arabic (Lebanon)",
+                "Arabic (Libya)",
+                "Arabic (Morocco)",
+                "Arabic (Oman)",
+                "Arabic (Qatar)",
+                "Arabic (Saudi Arabia)",
+                "Arabic (Syria)",
+                "Arabic (Tunisia)",
+                "Arabic (United Arab Emirates)",
+                "Arabic (Yemen)",
+                "Armenian (Armenia)",
+                "Azerbaijani (Latin, Azerbaijan)",
+                "Bangla (Bangladesh)",
+                "Basque",
+                "Bengali (India)",
+                "Bosnian (Bosnia and Herzegovina)",
+                "Bulgarian (Bulgaria)",
+                "Burmese (Myanmar)",
+                "Catalan",
+                "Chinese (Cantonese, Traditional)",
+                "Chinese (Jilu Mandarin, Simplified)",
+                "Chinese (Mandarin, Simplified)",
+                "Chinese (Northeastern Mandarin, Simplified)",
+                "Chinese (Southwestern Mandarin, Simplified)",
+                "Chinese (Taiwanese Mandarin, Traditional)",
+                "Chinese (Wu, Simplified)",
+                "Chinese (Zhongyuan Mandarin Henan, Simplified)",
+                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)",
+                "Croatian (Croatia)",
+                "Czech (Czechia)",
+                "Danish (Denmark)",
+                "Dutch (Belgium)",
+                "Dutch (Netherlands)",
+                "English (Australia)",
+                "English (Canada)",
+                "English (Hong Kong SAR)",
+                "English (India)",
+                "English (Ireland)",
+                "English (Kenya)",
+                "English (New Zealand)",
+                "English (Nigeria)",
+                "English (Philippines)",
+                "English (Singapore)",
+                "English (South Africa)",
+                "English (Tanzania)",
+                "English (UK)",
+                "English (United States)",
+                "Estonian (Estonia)",
+                "Filipino (Philippines)",
+                "Finnish (Finland)",
+                "French (Belgium)",
+                "French (Canada)",
+                "French (France)",
+                "French (Switzerland)",
+                "Galician",
+                "Georgian (Georgia)",
+                "German (Austria)",
+                "German (Germany)",
+                "German (Switzerland)",
+                "Greek (Greece)",
+                "Gujarati (India)",
+                "Hebrew (Israel)",
+                "Hindi (India)",
+                "Hungarian (Hungary)",
+                "Icelandic (Iceland)",
+                "Indonesian (Indonesia)",
+                "Irish (Ireland)",
+                "Italian (Italy)",
+                "Japanese (Japan)",
+                "Javanese (Latin, Indonesia)",
+                "Kannada (India)",
+                "Kazakh (Kazakhstan)",
+                "Khmer (Cambodia)",
+                "Korean (Korea)",
+                "Lao (Laos)",
+                "Latvian (Latvia)",
+                "Lithuanian (Lithuania)",
+                "Macedonian (North Macedonia)",
+                "Malay (Malaysia)",
+                "Malayalam (India)",
+                "Maltese (Malta)",
+                "Marathi (India)",
+                "Mongolian (Mongolia)",
+                "Nepali (Nepal)",
+                "Norwegian Bokmål (Norway)",
+                "Pashto (Afghanistan)",
+                "Persian (Iran)",
+                "Polish (Poland)",
+                "Portuguese (Brazil)",
+                "Portuguese (Portugal)",
+                "Romanian (Romania)",
+                "Russian (Russia)",
+                "Serbian (Latin, Serbia)",
+                "Sinhala (Sri Lanka)",
+                "Slovak (Slovakia)",
+                "Slovenian (Slovenia)",
+                "Somali (Somalia)",
+                "Spanish (Argentina)",
+                "Spanish (Bolivia)",
+                "Spanish (Chile)",
+                "Spanish (Colombia)",
+                "Spanish (Costa Rica)",
+                "Spanish (Cuba)",
+                "Spanish (Dominican Republic)",
+                "Spanish (Ecuador)",
+                "Spanish (El Salvador)",
+                "Spanish (Equatorial Guinea)",
+                "Spanish (Guatemala)",
+                "Spanish (Honduras)",
+                "Spanish (Mexico)",
+                "Spanish (Nicaragua)",
+                "Spanish (Panama)",
+                "Spanish (Paraguay)",
+                "Spanish (Peru)",
+                "Spanish (Puerto Rico)",
+                "Spanish (Spain)",
+                "Spanish (United States)",
+                "Spanish (Uruguay)",
+                "Spanish (Venezuela)",
+                "Sundanese (Indonesia)",
+                "Swahili (Kenya)",
+                "Swahili (Tanzania)",
+                "Swedish (Sweden)",
+                "Tamil (India)",
+                "Tamil (Malaysia)",
+                "Tamil (Singapore)",
+                "Tamil (Sri Lanka)",
+                "Telugu (India)",
+                "Thai (Thailand)",
+                "Turkish (Türkiye)",
+                "Ukrainian (Ukraine)",
+                "Urdu (India)",
+                "Urdu (Pakistan)",
+                "Uzbek (Latin, Uzbekistan)",
+                "Vietnamese (Vietnam)",
+                "Welsh (United Kingdom)",
+                "Zulu (South Africa)",
+                "English - Your Accent",
+                "English - American Accent",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def heygen_video_translate(
+        self,
+        *,
+        video: str | FileSource,
+        output_language: (
+            Literal[
+                "English",
+                "Spanish",
+                "French",
+                "Hindi",
+                "Italian",
+                "German",
+                "Polish",
+                "Portuguese",
+                "Chinese",
+                "Japanese",
+                "Dutch",
+                "Turkish",
+                "Korean",
+                "Danish",
+                "Arabic",
+                "Romanian",
+                "Mandarin",
+                "Filipino",
+                "Swedish",
+                "Indonesian",
+                "Ukrainian",
+                "Greek",
+                "Czech",
+                "Bulgarian",
+                "Malay",
+                "Slovak",
+                "Croatian",
+                "Tamil",
+                "Finnish",
+                "Russian",
+                "Afrikaans (South Africa)",
+                "Albanian (Albania)",
+                "Amharic (Ethiopia)",
+                "Arabic (Algeria)",
+                "Arabic (Bahrain)",
+                "Arabic (Egypt)",
+                "Arabic (Iraq)",
+                "Arabic (Jordan)",
+                "Arabic (Kuwait)",
+                "Arabic (Lebanon)",
+                "Arabic (Libya)",
+                "Arabic (Morocco)",
+                "Arabic (Oman)",
+                "Arabic (Qatar)",
+                "Arabic (Saudi Arabia)",
+                "Arabic (Syria)",
+                "Arabic (Tunisia)",
+                "Arabic (United Arab Emirates)",
+                "Arabic (Yemen)",
+                "Armenian (Armenia)",
+                "Azerbaijani (Latin, Azerbaijan)",
+                "Bangla (Bangladesh)",
+                "Basque",
+                "Bengali (India)",
+                "Bosnian (Bosnia and Herzegovina)",
+                "Bulgarian (Bulgaria)",
+                "Burmese (Myanmar)",
+                "Catalan",
+                "Chinese (Cantonese, Traditional)",
+                "Chinese (Jilu Mandarin, Simplified)",
+                "Chinese (Mandarin, Simplified)",
+                "Chinese (Northeastern Mandarin, Simplified)",
+                "Chinese (Southwestern Mandarin, Simplified)",
+                "Chinese (Taiwanese Mandarin, Traditional)",
+                "Chinese (Wu, Simplified)",
+                "Chinese (Zhongyuan Mandarin Henan, Simplified)",
+                "Chinese (Zhongyuan Mandarin Shaanxi, Simplified)",
+                "Croatian (Croatia)",
+                "Czech (Czechia)",
+                "Danish (Denmark)",
+                "Dutch (Belgium)",
+                "Dutch (Netherlands)",
+                "English (Australia)",
+                "English (Canada)",
+                "English (Hong Kong SAR)",
+                "English (India)",
+                "English (Ireland)",
+                "English (Kenya)",
+                "English (New Zealand)",
+                "English (Nigeria)",
+                "English (Philippines)",
+                "English (Singapore)",
+                "English (South Africa)",
+                "English (Tanzania)",
+                "English (UK)",
+                "English (United States)",
+                "Estonian (Estonia)",
+                "Filipino (Philippines)",
+                "Finnish (Finland)",
+                "French (Belgium)",
+                "French (Canada)",
+                "French (France)",
+                "French (Switzerland)",
+                "Galician",
+                "Georgian (Georgia)",
+                "German (Austria)",
+                "German (Germany)",
+                "German (Switzerland)",
+                "Greek (Greece)",
+                "Gujarati (India)",
+                "Hebrew (Israel)",
+                "Hindi (India)",
+                "Hungarian (Hungary)",
+                "Icelandic (Iceland)",
+                "Indonesian (Indonesia)",
+                "Irish (Ireland)",
+                "Italian (Italy)",
+                "Japanese (Japan)",
+                "Javanese (Latin, Indonesia)",
+                "Kannada (India)",
+                "Kazakh (Kazakhstan)",
+                "Khmer (Cambodia)",
+                "Korean (Korea)",
+                "Lao (Laos)",
+                "Latvian (Latvia)",
+                "Lithuanian (Lithuania)",
+                "Macedonian (North Macedonia)",
+                "Malay (Malaysia)",
+                "Malayalam (India)",
+                "Maltese (Malta)",
+                "Marathi (India)",
+                "Mongolian (Mongolia)",
+                "Nepali (Nepal)",
+                "Norwegian Bokmål (Norway)",
+                "Pashto (Afghanistan)",
+                "Persian (Iran)",
+                "Polish (Poland)",
+                "Portuguese (Brazil)",
+                "Portuguese (Portugal)",
+                "Romanian (Romania)",
+                "Russian (Russia)",
+                "Serbian (Latin, Serbia)",
+                "Sinhala (Sri Lanka)",
+                "Slovak (Slovakia)",
+                "Slovenian (Slovenia)",
+                "Somali (Somalia)",
+                "Spanish (Argentina)",
+                "Spanish (Bolivia)",
+                "Spanish (Chile)",
+                "Spanish (Colombia)",
+                "Spanish (Costa Rica)",
+                "Spanish (Cuba)",
+                "Spanish (Dominican Republic)",
+                "Spanish (Ecuador)",
+                "Spanish (El Salvador)",
+                "Spanish (Equatorial Guinea)",
+                "Spanish (Guatemala)",
+                "Spanish (Honduras)",
+                "Spanish (Mexico)",
+                "Spanish (Nicaragua)",
+                "Spanish (Panama)",
+                "Spanish (Paraguay)",
+                "Spanish (Peru)",
+                "Spanish (Puerto Rico)",
+                "Spanish (Spain)",
+                "Spanish (United States)",
+                "Spanish (Uruguay)",
+                "Spanish (Venezuela)",
+                "Sundanese (Indonesia)",
+                "Swahili (Kenya)",
+                "Swahili (Tanzania)",
+                "Swedish (Sweden)",
+                "Tamil (India)",
+                "Tamil (Malaysia)",
+                "Tamil (Singapore)",
+                "Tamil (Sri Lanka)",
+                "Telugu (India)",
+                "Thai (Thailand)",
+                "Turkish (Türkiye)",
+                "Ukrainian (Ukraine)",
+                "Urdu (India)",
+                "Urdu (Pakistan)",
+                "Uzbek (Latin, Uzbekistan)",
+                "Vietnamese (Vietnam)",
+                "Welsh (United Kingdom)",
+                "Zulu (South Africa)",
+                "English - Your Accent",
+                "English - American Accent",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def heygen_video_translate(
         self,
@@ -2437,10 +5394,14 @@ class AsyncVidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Heygen Video Translate: Translate a video using Heygen Video Translate model
 
-        Runs `vidutils/heygen_video_translate` and waits for its output. Inputs are validated by
+        Runs `vidutils/heygen_video_translate` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.heygen_video_translate.HeygenVideoTranslateInput` before anything is sent.
 
         Args:
@@ -2456,17 +5417,45 @@ class AsyncVidutilsResource:
             video=video,
             output_language=output_language,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hummingbird_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hummingbird_lipsync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hummingbird_lipsync(
         self,
         *,
         video_url: str | FileSource,
         audio_url: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hummingbird Lipsync: Generate lipsync for a video using Hummingbird Lipsync model
 
-        Runs `vidutils/hummingbird_lipsync` and waits for its output. Inputs are validated by
+        Runs `vidutils/hummingbird_lipsync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.hummingbird_lipsync.HummingbirdLipsyncInput` before anything is sent.
 
         Args:
@@ -2481,7 +5470,39 @@ class AsyncVidutilsResource:
             video_url=video_url,
             audio_url=audio_url,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def hunyuan_foley_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def hunyuan_foley_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def hunyuan_foley_add_audio(
         self,
@@ -2492,10 +5513,14 @@ class AsyncVidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Hunyuan Foley Add Audio: Add audio to a video using Hunyuan Foley Add Audio model
 
-        Runs `vidutils/hunyuan_foley_add_audio` and waits for its output. Inputs are validated by
+        Runs `vidutils/hunyuan_foley_add_audio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.hunyuan_foley_add_audio.HunyuanFoleyAddAudioInput` before anything is sent.
 
         Args:
@@ -2520,7 +5545,41 @@ class AsyncVidutilsResource:
             num_inference_steps=num_inference_steps,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def infinitalk(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def infinitalk(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def infinitalk(
         self,
@@ -2532,10 +5591,14 @@ class AsyncVidutilsResource:
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         acceleration: Literal["none", "regular", "high"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Infinitalk: Generate image based lip sync using Infinitalk model.
 
-        Runs `vidutils/infinitalk` and waits for its output. Inputs are validated by
+        Runs `vidutils/infinitalk` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.infinitalk.InfinitalkInput` before anything is sent.
 
         Args:
@@ -2564,7 +5627,33 @@ class AsyncVidutilsResource:
             seed=seed,
             acceleration=acceleration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling_avatar(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling_avatar(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling_avatar(
         self,
@@ -2572,10 +5661,14 @@ class AsyncVidutilsResource:
         image_url: str | FileSource,
         audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling Avatar: Generate image based lip sync using Kling Avatar model.
 
-        Runs `vidutils/kling_avatar` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_avatar` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_avatar.KlingAvatarInput` before anything is sent.
 
         Args:
@@ -2592,7 +5685,33 @@ class AsyncVidutilsResource:
             audio_url=audio_url,
             prompt=prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling_avatar_pro(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling_avatar_pro(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling_avatar_pro(
         self,
@@ -2600,10 +5719,14 @@ class AsyncVidutilsResource:
         image_url: str | FileSource,
         audio_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling Avatar Pro: Generate image based lip sync using Kling Avatar Pro model.
 
-        Runs `vidutils/kling_avatar_pro` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_avatar_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_avatar_pro.KlingAvatarProInput` before anything is sent.
 
         Args:
@@ -2620,7 +5743,137 @@ class AsyncVidutilsResource:
             audio_url=audio_url,
             prompt=prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def kling_lip_sync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        voice_id: (
+            Literal[
+                "en_AOT",
+                "en_oversea_male1",
+                "en_girlfriend_4_speech02",
+                "en_chat_0407_5-1",
+                "en_uk_boy1",
+                "en_PeppaPig_platform",
+                "en_ai_huangzhong_712",
+                "en_calm_story1",
+                "en_uk_man2",
+                "en_reader_en_m-v1",
+                "en_commercial_lady_en_f-v1",
+                "zh_genshin_vindi2",
+                "zh_zhinen_xuesheng",
+                "zh_tiyuxi_xuedi",
+                "zh_ai_shatang",
+                "zh_genshin_klee2",
+                "zh_genshin_kirara",
+                "zh_ai_kaiya",
+                "zh_tiexin_nanyou",
+                "zh_ai_chenjiahao_712",
+                "zh_girlfriend_1_speech02",
+                "zh_chat1_female_new-3",
+                "zh_girlfriend_2_speech02",
+                "zh_cartoon-boy-07",
+                "zh_cartoon-girl-01",
+                "zh_ai_huangyaoshi_712",
+                "zh_you_pingjing",
+                "zh_ai_laoguowang_712",
+                "zh_chengshu_jiejie",
+                "zh_zhuxi_speech02",
+                "zh_uk_oldman3",
+                "zh_laopopo_speech02",
+                "zh_heainainai_speech02",
+                "zh_dongbeilaotie_speech02",
+                "zh_chongqingxiaohuo_speech02",
+                "zh_chuanmeizi_speech02",
+                "zh_chaoshandashu_speech02",
+                "zh_ai_taiwan_man2_speech02",
+                "zh_xianzhanggui_speech02",
+                "zh_tianjinjiejie_speech02",
+                "zh_diyinnansang_DB_CN_M_04-v2",
+                "zh_yizhipiannan-v1",
+                "zh_guanxiaofang-v2",
+                "zh_tianmeixuemei-v1",
+                "zh_daopianyansang-v1",
+                "zh_mengwa-v1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice_speed: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def kling_lip_sync(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_file: str | FileSource | NotGiven = NOT_GIVEN,
+        text: str | NotGiven = NOT_GIVEN,
+        voice_id: (
+            Literal[
+                "en_AOT",
+                "en_oversea_male1",
+                "en_girlfriend_4_speech02",
+                "en_chat_0407_5-1",
+                "en_uk_boy1",
+                "en_PeppaPig_platform",
+                "en_ai_huangzhong_712",
+                "en_calm_story1",
+                "en_uk_man2",
+                "en_reader_en_m-v1",
+                "en_commercial_lady_en_f-v1",
+                "zh_genshin_vindi2",
+                "zh_zhinen_xuesheng",
+                "zh_tiyuxi_xuedi",
+                "zh_ai_shatang",
+                "zh_genshin_klee2",
+                "zh_genshin_kirara",
+                "zh_ai_kaiya",
+                "zh_tiexin_nanyou",
+                "zh_ai_chenjiahao_712",
+                "zh_girlfriend_1_speech02",
+                "zh_chat1_female_new-3",
+                "zh_girlfriend_2_speech02",
+                "zh_cartoon-boy-07",
+                "zh_cartoon-girl-01",
+                "zh_ai_huangyaoshi_712",
+                "zh_you_pingjing",
+                "zh_ai_laoguowang_712",
+                "zh_chengshu_jiejie",
+                "zh_zhuxi_speech02",
+                "zh_uk_oldman3",
+                "zh_laopopo_speech02",
+                "zh_heainainai_speech02",
+                "zh_dongbeilaotie_speech02",
+                "zh_chongqingxiaohuo_speech02",
+                "zh_chuanmeizi_speech02",
+                "zh_chaoshandashu_speech02",
+                "zh_ai_taiwan_man2_speech02",
+                "zh_xianzhanggui_speech02",
+                "zh_tianjinjiejie_speech02",
+                "zh_diyinnansang_DB_CN_M_04-v2",
+                "zh_yizhipiannan-v1",
+                "zh_guanxiaofang-v2",
+                "zh_tianmeixuemei-v1",
+                "zh_daopianyansang-v1",
+                "zh_mengwa-v1",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        voice_speed: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def kling_lip_sync(
         self,
@@ -2680,10 +5933,14 @@ class AsyncVidutilsResource:
             | NotGiven
         ) = NOT_GIVEN,
         voice_speed: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Kling Lip Sync: Generate lipsync for a video using Kling Lip Sync model
 
-        Runs `vidutils/kling_lip_sync` and waits for its output. Inputs are validated by
+        Runs `vidutils/kling_lip_sync` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.kling_lip_sync.KlingLipSyncInput` before anything is sent.
 
         Args:
@@ -2711,7 +5968,37 @@ class AsyncVidutilsResource:
             voice_id=voice_id,
             voice_speed=voice_speed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def lipsync_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def lipsync_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def lipsync_video(
         self,
@@ -2721,10 +6008,14 @@ class AsyncVidutilsResource:
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         loop_mode: Literal["", "pingpong", "loop"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Lip Sync: Generate video based lip sync using Latent Sync.
 
-        Runs `vidutils/lipsync_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/lipsync_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.lipsync_video.LipsyncVideoInput` before anything is sent.
 
         Args:
@@ -2744,7 +6035,35 @@ class AsyncVidutilsResource:
             seed=seed,
             loop_mode=loop_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def lucy_edit_dev(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def lucy_edit_dev(
+        self,
+        *,
+        prompt: str,
+        video_url: str | FileSource,
+        sync_mode: bool | NotGiven = NOT_GIVEN,
+        enhance_prompt: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def lucy_edit_dev(
         self,
@@ -2753,10 +6072,14 @@ class AsyncVidutilsResource:
         video_url: str | FileSource,
         sync_mode: bool | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Lucy Edit Dev: Edit a video using Lucy Edit Dev model
 
-        Runs `vidutils/lucy_edit_dev` and waits for its output. Inputs are validated by
+        Runs `vidutils/lucy_edit_dev` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.lucy_edit_dev.LucyEditDevInput` before anything is sent.
 
         Args:
@@ -2777,7 +6100,61 @@ class AsyncVidutilsResource:
             sync_mode=sync_mode,
             enhance_prompt=enhance_prompt,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_flash_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_flash_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_flash_modify_video(
         self,
@@ -2799,10 +6176,14 @@ class AsyncVidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 Flash Modify Video: Modify a video using Luma Ray 2 Flash Modify Video model
 
-        Runs `vidutils/luma_ray2_flash_modify_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_ray2_flash_modify_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_ray2_flash_modify_video.LumaRay2FlashModifyVideoInput` before anything is sent.
 
         Args:
@@ -2828,7 +6209,61 @@ class AsyncVidutilsResource:
             prompt=prompt,
             mode=mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_ray2_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_ray2_modify_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        first_frame_url: str | FileSource | NotGiven = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        mode: (
+            Literal[
+                "adhere_1",
+                "adhere_2",
+                "adhere_3",
+                "flex_1",
+                "flex_2",
+                "flex_3",
+                "reimagine_1",
+                "reimagine_2",
+                "reimagine_3",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_ray2_modify_video(
         self,
@@ -2850,10 +6285,14 @@ class AsyncVidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Ray 2 Modify Video: Modify a video using Luma Ray 2 Modify Video model
 
-        Runs `vidutils/luma_ray2_modify_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_ray2_modify_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_ray2_modify_video.LumaRay2ModifyVideoInput` before anything is sent.
 
         Args:
@@ -2880,7 +6319,49 @@ class AsyncVidutilsResource:
             prompt=prompt,
             mode=mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def luma_reframe_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        grid_position_x: int | NotGiven = NOT_GIVEN,
+        grid_position_y: int | NotGiven = NOT_GIVEN,
+        x_start: int | NotGiven = NOT_GIVEN,
+        x_end: int | NotGiven = NOT_GIVEN,
+        y_start: int | NotGiven = NOT_GIVEN,
+        y_end: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def luma_reframe_video(
+        self,
+        *,
+        video_url: str | FileSource,
+        aspect_ratio: (
+            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
+        ) = NOT_GIVEN,
+        prompt: str | NotGiven = NOT_GIVEN,
+        grid_position_x: int | NotGiven = NOT_GIVEN,
+        grid_position_y: int | NotGiven = NOT_GIVEN,
+        x_start: int | NotGiven = NOT_GIVEN,
+        x_end: int | NotGiven = NOT_GIVEN,
+        y_start: int | NotGiven = NOT_GIVEN,
+        y_end: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def luma_reframe_video(
         self,
@@ -2896,10 +6377,14 @@ class AsyncVidutilsResource:
         x_end: int | NotGiven = NOT_GIVEN,
         y_start: int | NotGiven = NOT_GIVEN,
         y_end: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Luma Reframe Video: Change aspect ratio of videos using Luma Reframe Video model
 
-        Runs `vidutils/luma_reframe_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/luma_reframe_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.luma_reframe_video.LumaReframeVideoInput` before anything is sent.
 
         Args:
@@ -2945,18 +6430,46 @@ class AsyncVidutilsResource:
             y_start=y_start,
             y_end=y_end,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def masked_video_generator(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def masked_video_generator(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def masked_video_generator(
         self,
         *,
         video: str | FileSource,
         mask: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Masked Video Generator: Generate videos with masked objects using Masked Video Generator
         model
 
-        Runs `vidutils/masked_video_generator` and waits for its output. Inputs are validated by
+        Runs `vidutils/masked_video_generator` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.masked_video_generator.MaskedVideoGeneratorInput` before anything is sent.
 
         Args:
@@ -2971,7 +6484,45 @@ class AsyncVidutilsResource:
             video=video,
             mask=mask,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def minimax_remover(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def minimax_remover(
+        self,
+        *,
+        video: str | FileSource,
+        mask: str | FileSource,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        height: int | NotGiven = NOT_GIVEN,
+        width: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def minimax_remover(
         self,
@@ -2985,10 +6536,14 @@ class AsyncVidutilsResource:
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         mask_dilation_iterations: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Minimax Remover: Remove objects from a video using Minimax Remover model
 
-        Runs `vidutils/minimax_remover` and waits for its output. Inputs are validated by
+        Runs `vidutils/minimax_remover` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.minimax_remover.MinimaxRemoverInput` before anything is sent.
 
         Args:
@@ -3023,7 +6578,37 @@ class AsyncVidutilsResource:
             mask_dilation_iterations=mask_dilation_iterations,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def mirelo_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def mirelo_add_audio(
+        self,
+        *,
+        video_url: str | FileSource,
+        text_prompt: str | NotGiven = NOT_GIVEN,
+        num_samples: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def mirelo_add_audio(
         self,
@@ -3033,10 +6618,14 @@ class AsyncVidutilsResource:
         num_samples: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         duration: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Mirelo Add Audio: Add audio to a video using Mirelo Add Audio model
 
-        Runs `vidutils/mirelo_add_audio` and waits for its output. Inputs are validated by
+        Runs `vidutils/mirelo_add_audio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.mirelo_add_audio.MireloAddAudioInput` before anything is sent.
 
         Args:
@@ -3059,7 +6648,43 @@ class AsyncVidutilsResource:
             seed=seed,
             duration=duration,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def mmaudio(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        cfg_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def mmaudio(
+        self,
+        *,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        video: str | FileSource | NotGiven = NOT_GIVEN,
+        duration: float | NotGiven = NOT_GIVEN,
+        num_steps: int | NotGiven = NOT_GIVEN,
+        cfg_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        image: str | FileSource | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def mmaudio(
         self,
@@ -3072,10 +6697,14 @@ class AsyncVidutilsResource:
         cfg_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """MMAudio: Generate audio for a video using MMAudio V2 model
 
-        Runs `vidutils/mmaudio` and waits for its output. Inputs are validated by
+        Runs `vidutils/mmaudio` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.mmaudio.MmaudioInput` before anything is sent.
 
         Args:
@@ -3102,7 +6731,41 @@ class AsyncVidutilsResource:
             seed=seed,
             image=image,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def multitalk_lipsync_multi(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def multitalk_lipsync_multi(
+        self,
+        *,
+        image_url: str | FileSource,
+        prompt: str,
+        first_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        second_audio_url: str | FileSource | NotGiven = NOT_GIVEN,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def multitalk_lipsync_multi(
         self,
@@ -3114,11 +6777,15 @@ class AsyncVidutilsResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Multitalk Lipsync Multi: Generate image based lip sync for multiple characters using
         Multitalk Lipsync model
 
-        Runs `vidutils/multitalk_lipsync_multi` and waits for its output. Inputs are validated by
+        Runs `vidutils/multitalk_lipsync_multi` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_multi.MultitalkLipsyncMultiInput` before anything is sent.
 
         Args:
@@ -3145,7 +6812,39 @@ class AsyncVidutilsResource:
             seed=seed,
             turbo=turbo,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def multitalk_lipsync_single(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def multitalk_lipsync_single(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        prompt: str,
+        num_frames: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        turbo: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def multitalk_lipsync_single(
         self,
@@ -3156,11 +6855,15 @@ class AsyncVidutilsResource:
         num_frames: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         turbo: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Multitalk Lipsync Single: Generate image based lip sync for a single character using
         Multitalk Lipsync model
 
-        Runs `vidutils/multitalk_lipsync_single` and waits for its output. Inputs are validated by
+        Runs `vidutils/multitalk_lipsync_single` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.multitalk_lipsync_single.MultitalkLipsyncSingleInput` before anything is sent.
 
         Args:
@@ -3184,7 +6887,49 @@ class AsyncVidutilsResource:
             seed=seed,
             turbo=turbo,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_act2(
+        self,
+        *,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
+        model: Literal["act_two"] | NotGiven = NOT_GIVEN,
+        ratio: (
+            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        body_control: bool | NotGiven = NOT_GIVEN,
+        expression_intensity: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_act2(
+        self,
+        *,
+        character_image: str | FileSource | NotGiven = NOT_GIVEN,
+        character_video: str | FileSource | NotGiven = NOT_GIVEN,
+        reference_video: str | FileSource | NotGiven = NOT_GIVEN,
+        model: Literal["act_two"] | NotGiven = NOT_GIVEN,
+        ratio: (
+            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        body_control: bool | NotGiven = NOT_GIVEN,
+        expression_intensity: int | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_act2(
         self,
@@ -3200,10 +6945,14 @@ class AsyncVidutilsResource:
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Act2: Motion transfer on a video using Runway Act2
 
-        Runs `vidutils/runway_act2` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_act2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_act2.RunwayAct2Input` before anything is sent.
 
         Args:
@@ -3239,7 +6988,37 @@ class AsyncVidutilsResource:
             expression_intensity=expression_intensity,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_aleph(
+        self,
+        *,
+        prompt: str,
+        video: str | FileSource,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_aleph(
+        self,
+        *,
+        prompt: str,
+        video: str | FileSource,
+        aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_aleph(
         self,
@@ -3249,10 +7028,14 @@ class AsyncVidutilsResource:
         aspect_ratio: Literal["16:9", "9:16", "4:3", "3:4", "1:1", "21:9"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         reference_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Aleph: Modify videos using Runway Aleph model
 
-        Runs `vidutils/runway_aleph` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_aleph` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_aleph.RunwayAlephInput` before anything is sent.
 
         Args:
@@ -3276,16 +7059,42 @@ class AsyncVidutilsResource:
             seed=seed,
             reference_images=reference_images,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def runway_upscale(
+        self,
+        *,
+        video: str | FileSource,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def runway_upscale(
+        self,
+        *,
+        video: str | FileSource,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def runway_upscale(
         self,
         *,
         video: str | FileSource,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Runway Upscale: Upscale a video using Runway Upscale
 
-        Runs `vidutils/runway_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/runway_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.runway_upscale.RunwayUpscaleInput` before anything is sent.
 
         Args:
@@ -3297,7 +7106,33 @@ class AsyncVidutilsResource:
         params_model = RunwayUpscaleInput.from_call(
             video=video,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sa2va_26b_video(
+        self,
+        *,
+        video: str | FileSource,
+        instruction: str,
+        frame_interval: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sa2va_26b_video(
+        self,
+        *,
+        video: str | FileSource,
+        instruction: str,
+        frame_interval: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sa2va_26b_video(
         self,
@@ -3305,10 +7140,14 @@ class AsyncVidutilsResource:
         video: str | FileSource,
         instruction: str,
         frame_interval: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Segmentation: Segment a video using Bytedance's SA2VA 26B model
 
-        Runs `vidutils/sa2va_26b_video` and waits for its output. Inputs are validated by
+        Runs `vidutils/sa2va_26b_video` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sa2va_26b_video.Sa2va26bVideoInput` before anything is sent.
 
         Args:
@@ -3324,7 +7163,41 @@ class AsyncVidutilsResource:
             instruction=instruction,
             frame_interval=frame_interval,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sonic(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        dynamic_scale: float | NotGiven = NOT_GIVEN,
+        min_resolution: int | NotGiven = NOT_GIVEN,
+        inference_steps: int | NotGiven = NOT_GIVEN,
+        keep_resolution: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sonic(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        dynamic_scale: float | NotGiven = NOT_GIVEN,
+        min_resolution: int | NotGiven = NOT_GIVEN,
+        inference_steps: int | NotGiven = NOT_GIVEN,
+        keep_resolution: bool | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sonic(
         self,
@@ -3336,10 +7209,14 @@ class AsyncVidutilsResource:
         inference_steps: int | NotGiven = NOT_GIVEN,
         keep_resolution: bool | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sonic: Generate realistic talking face animations from a portrait image and audio
 
-        Runs `vidutils/sonic` and waits for its output. Inputs are validated by
+        Runs `vidutils/sonic` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sonic.SonicInput` before anything is sent.
 
         Args:
@@ -3368,15 +7245,42 @@ class AsyncVidutilsResource:
             keep_resolution=keep_resolution,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sora2_watermark_remover(
+        self,
+        *,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sora2_watermark_remover(
+        self,
+        *,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+        **params: Any,
+    ) -> AsyncJob: ...
 
     async def sora2_watermark_remover(
         self,
+        *,
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
         **params: Any,
-    ) -> GenerationResult:
+    ) -> GenerationResult | AsyncJob:
         """Sora 2 Watermark Remover: Remove watermark from a video using Sora 2 Watermark Remover model
 
-        Runs `vidutils/sora2_watermark_remover` and waits for its output. Inputs are validated by
+        Runs `vidutils/sora2_watermark_remover` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sora2_watermark_remover.Sora2WatermarkRemoverInput` before anything is sent.
 
         GenVR publishes no schema for this model: keyword arguments are sent unchecked.
@@ -3384,7 +7288,73 @@ class AsyncVidutilsResource:
         from genvr.models.vidutils.sora2_watermark_remover import Sora2WatermarkRemoverInput
 
         params_model = Sora2WatermarkRemoverInput.from_call(**params)
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def stable_avatar(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        gpu_memory_mode: (
+            Literal[
+                "model_full_load",
+                "model_cpu_offload",
+                "model_cpu_offload_and_qfloat8",
+                "sequential_cpu_offload",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        text_guide_scale: float | NotGiven = NOT_GIVEN,
+        audio_guide_scale: float | NotGiven = NOT_GIVEN,
+        motion_frame: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        overlap_window_length: int | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def stable_avatar(
+        self,
+        *,
+        image: str | FileSource,
+        audio: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        negative_prompt: str | NotGiven = NOT_GIVEN,
+        aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
+        gpu_memory_mode: (
+            Literal[
+                "model_full_load",
+                "model_cpu_offload",
+                "model_cpu_offload_and_qfloat8",
+                "sequential_cpu_offload",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        text_guide_scale: float | NotGiven = NOT_GIVEN,
+        audio_guide_scale: float | NotGiven = NOT_GIVEN,
+        motion_frame: int | NotGiven = NOT_GIVEN,
+        fps: int | NotGiven = NOT_GIVEN,
+        overlap_window_length: int | NotGiven = NOT_GIVEN,
+        go_fast: bool | NotGiven = NOT_GIVEN,
+        seed: int | None | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def stable_avatar(
         self,
@@ -3412,10 +7382,14 @@ class AsyncVidutilsResource:
         overlap_window_length: int | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Stable Avatar: Generate image based lip sync using Stable Avatar model.
 
-        Runs `vidutils/stable_avatar` and waits for its output. Inputs are validated by
+        Runs `vidutils/stable_avatar` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.stable_avatar.StableAvatarInput` before anything is sent.
 
         Args:
@@ -3463,7 +7437,33 @@ class AsyncVidutilsResource:
             go_fast=go_fast,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sync_lipsync2(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sync_lipsync2(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sync_lipsync2(
         self,
@@ -3471,10 +7471,14 @@ class AsyncVidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sync Lipsync2: Generate video based lip sync using Sync Lipsync2 model.
 
-        Runs `vidutils/sync_lipsync2` and waits for its output. Inputs are validated by
+        Runs `vidutils/sync_lipsync2` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sync_lipsync2.SyncLipsync2Input` before anything is sent.
 
         Args:
@@ -3492,7 +7496,33 @@ class AsyncVidutilsResource:
             audio_url=audio_url,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def sync_lipsync2_pro(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def sync_lipsync2_pro(
+        self,
+        *,
+        video_url: str | FileSource,
+        audio_url: str | FileSource,
+        sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def sync_lipsync2_pro(
         self,
@@ -3500,10 +7530,14 @@ class AsyncVidutilsResource:
         video_url: str | FileSource,
         audio_url: str | FileSource,
         sync_mode: Literal["cut_off", "loop", "bounce", "silence", "remap"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Sync Lipsync2 Pro: Generate video based lip sync using Sync Lipsync2 Pro model.
 
-        Runs `vidutils/sync_lipsync2_pro` and waits for its output. Inputs are validated by
+        Runs `vidutils/sync_lipsync2_pro` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.sync_lipsync2_pro.SyncLipsync2ProInput` before anything is sent.
 
         Args:
@@ -3521,7 +7555,37 @@ class AsyncVidutilsResource:
             audio_url=audio_url,
             sync_mode=sync_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def thinksound(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def thinksound(
+        self,
+        *,
+        video_url: str | FileSource,
+        prompt: str | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        cfg_scale: float | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def thinksound(
         self,
@@ -3531,10 +7595,14 @@ class AsyncVidutilsResource:
         seed: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         cfg_scale: float | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Thinksound: Add audio or music to a video using Thinksound model
 
-        Runs `vidutils/thinksound` and waits for its output. Inputs are validated by
+        Runs `vidutils/thinksound` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.thinksound.ThinksoundInput` before anything is sent.
 
         Args:
@@ -3557,7 +7625,33 @@ class AsyncVidutilsResource:
             num_inference_steps=num_inference_steps,
             cfg_scale=cfg_scale,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def topaz_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        target_fps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def topaz_upscale(
+        self,
+        *,
+        video_url: str | FileSource,
+        upscale_factor: float | NotGiven = NOT_GIVEN,
+        target_fps: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def topaz_upscale(
         self,
@@ -3565,10 +7659,14 @@ class AsyncVidutilsResource:
         video_url: str | FileSource,
         upscale_factor: float | NotGiven = NOT_GIVEN,
         target_fps: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Topaz Video Upscale: Upscale a video using Topaz Video Upscale
 
-        Runs `vidutils/topaz_upscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/topaz_upscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.topaz_upscale.TopazUpscaleInput` before anything is sent.
 
         Args:
@@ -3586,7 +7684,35 @@ class AsyncVidutilsResource:
             upscale_factor=upscale_factor,
             target_fps=target_fps,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def veed_fabric1(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        fast_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def veed_fabric1(
+        self,
+        *,
+        image_url: str | FileSource,
+        audio_url: str | FileSource,
+        resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
+        fast_mode: bool | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def veed_fabric1(
         self,
@@ -3595,10 +7721,14 @@ class AsyncVidutilsResource:
         audio_url: str | FileSource,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         fast_mode: bool | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Veed Fabric 1: Generate lipsync for a video using Veed Fabric 1 model
 
-        Runs `vidutils/veed_fabric1` and waits for its output. Inputs are validated by
+        Runs `vidutils/veed_fabric1` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.veed_fabric1.VeedFabric1Input` before anything is sent.
 
         Args:
@@ -3618,7 +7748,35 @@ class AsyncVidutilsResource:
             resolution=resolution,
             fast_mode=fast_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def videobgremove(
+        self,
+        *,
+        input_video: str | FileSource,
+        output_type: (
+            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def videobgremove(
+        self,
+        *,
+        input_video: str | FileSource,
+        output_type: (
+            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def videobgremove(
         self,
@@ -3627,10 +7785,14 @@ class AsyncVidutilsResource:
         output_type: (
             Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Background Remove: Remove Background from a video
 
-        Runs `vidutils/videobgremove` and waits for its output. Inputs are validated by
+        Runs `vidutils/videobgremove` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videobgremove.VideobgremoveInput` before anything is sent.
 
         Args:
@@ -3644,7 +7806,61 @@ class AsyncVidutilsResource:
             input_video=input_video,
             output_type=output_type,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def videobgremove_bria(
+        self,
+        *,
+        video_url: str | FileSource,
+        background_color: (
+            Literal[
+                "Transparent",
+                "Black",
+                "White",
+                "Gray",
+                "Red",
+                "Green",
+                "Blue",
+                "Yellow",
+                "Cyan",
+                "Magenta",
+                "Orange",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def videobgremove_bria(
+        self,
+        *,
+        video_url: str | FileSource,
+        background_color: (
+            Literal[
+                "Transparent",
+                "Black",
+                "White",
+                "Gray",
+                "Red",
+                "Green",
+                "Blue",
+                "Yellow",
+                "Cyan",
+                "Magenta",
+                "Orange",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def videobgremove_bria(
         self,
@@ -3666,10 +7882,14 @@ class AsyncVidutilsResource:
             ]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Background Remove - Bria AI: Remove Background from a video using Bria AI
 
-        Runs `vidutils/videobgremove_bria` and waits for its output. Inputs are validated by
+        Runs `vidutils/videobgremove_bria` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videobgremove_bria.VideobgremoveBriaInput` before anything is sent.
 
         Args:
@@ -3685,7 +7905,63 @@ class AsyncVidutilsResource:
             video_url=video_url,
             background_color=background_color,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def videofacerestore(
+        self,
+        *,
+        video: str | FileSource,
+        tasks: (
+            Literal[
+                "face-restoration",
+                "face-restoration-and-colorization",
+                "face-restoration-and-colorization-and-inpainting",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        decode_chunk_size: int | NotGiven = NOT_GIVEN,
+        overlap: int | NotGiven = NOT_GIVEN,
+        noise_aug_strength: float | NotGiven = NOT_GIVEN,
+        min_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        i2i_noise_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def videofacerestore(
+        self,
+        *,
+        video: str | FileSource,
+        tasks: (
+            Literal[
+                "face-restoration",
+                "face-restoration-and-colorization",
+                "face-restoration-and-colorization-and-inpainting",
+            ]
+            | NotGiven
+        ) = NOT_GIVEN,
+        mask: str | FileSource | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        decode_chunk_size: int | NotGiven = NOT_GIVEN,
+        overlap: int | NotGiven = NOT_GIVEN,
+        noise_aug_strength: float | NotGiven = NOT_GIVEN,
+        min_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
+        i2i_noise_strength: float | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def videofacerestore(
         self,
@@ -3708,10 +7984,14 @@ class AsyncVidutilsResource:
         max_appearance_guidance_scale: float | NotGiven = NOT_GIVEN,
         i2i_noise_strength: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Face Restore: Restore faces in videos using SVFR framework
 
-        Runs `vidutils/videofacerestore` and waits for its output. Inputs are validated by
+        Runs `vidutils/videofacerestore` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videofacerestore.VideofacerestoreInput` before anything is sent.
 
         Args:
@@ -3748,7 +8028,39 @@ class AsyncVidutilsResource:
             i2i_noise_strength=i2i_noise_strength,
             seed=seed,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def videoupscale(
+        self,
+        *,
+        video_path: str | FileSource,
+        resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def videoupscale(
+        self,
+        *,
+        video_path: str | FileSource,
+        resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
+        model: (
+            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
+            | NotGiven
+        ) = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def videoupscale(
         self,
@@ -3759,10 +8071,14 @@ class AsyncVidutilsResource:
             Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
             | NotGiven
         ) = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Video Upscale: Upscale a video using Real-ESR-GAN
 
-        Runs `vidutils/videoupscale` and waits for its output. Inputs are validated by
+        Runs `vidutils/videoupscale` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.videoupscale.VideoupscaleInput` before anything is sent.
 
         Args:
@@ -3778,7 +8094,47 @@ class AsyncVidutilsResource:
             resolution=resolution,
             model=model,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan2_2_animate_move(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan2_2_animate_move(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan2_2_animate_move(
         self,
@@ -3793,10 +8149,14 @@ class AsyncVidutilsResource:
         shift: float | NotGiven = NOT_GIVEN,
         video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
         video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan 2.2 Animate Move: Animate a video using Wan 2.2 Animate Move model
 
-        Runs `vidutils/wan2_2_animate_move` and waits for its output. Inputs are validated by
+        Runs `vidutils/wan2_2_animate_move` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.wan2_2_animate_move.Wan22AnimateMoveInput` before anything is sent.
 
         Args:
@@ -3840,7 +8200,47 @@ class AsyncVidutilsResource:
             video_quality=video_quality,
             video_write_mode=video_write_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)
+
+    @overload
+    async def wan2_2_animate_replace(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[True] = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult: ...
+
+    @overload
+    async def wan2_2_animate_replace(
+        self,
+        *,
+        video_url: str | FileSource,
+        image_url: str | FileSource,
+        guidance_scale: float | NotGiven = NOT_GIVEN,
+        resolution: Literal["480p", "580p", "720p"] | NotGiven = NOT_GIVEN,
+        seed: int | NotGiven = NOT_GIVEN,
+        num_inference_steps: int | NotGiven = NOT_GIVEN,
+        enable_safety_checker: bool | NotGiven = NOT_GIVEN,
+        shift: float | NotGiven = NOT_GIVEN,
+        video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
+        video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
+        wait: Literal[False],
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> AsyncJob: ...
 
     async def wan2_2_animate_replace(
         self,
@@ -3855,10 +8255,14 @@ class AsyncVidutilsResource:
         shift: float | NotGiven = NOT_GIVEN,
         video_quality: Literal["low", "medium", "high", "maximum"] | NotGiven = NOT_GIVEN,
         video_write_mode: Literal["fast", "balanced", "small"] | NotGiven = NOT_GIVEN,
-    ) -> GenerationResult:
+        wait: bool = True,
+        wait_timeout: float | None = None,
+        on_update: Callable[[str], None] | None = None,
+    ) -> GenerationResult | AsyncJob:
         """Wan 2.2 Animate Replace: Replace a video using Wan 2.2 Animate Replace model
 
-        Runs `vidutils/wan2_2_animate_replace` and waits for its output. Inputs are validated by
+        Runs `vidutils/wan2_2_animate_replace` and waits for its output (`wait=False`: returns the job at once;
+        `wait_timeout=` seconds; `on_update(status)` after each status check). Inputs are validated by
         `genvr.models.vidutils.wan2_2_animate_replace.Wan22AnimateReplaceInput` before anything is sent.
 
         Args:
@@ -3902,4 +8306,6 @@ class AsyncVidutilsResource:
             video_quality=video_quality,
             video_write_mode=video_write_mode,
         )
-        return await self._client.run(params_model)
+        if not wait:
+            return await self._client.submit(params_model)
+        return await self._client.run(params_model, wait_timeout=wait_timeout, on_update=on_update)

@@ -33,7 +33,8 @@ from typing import IO, Any
 from genvr_runtime._errors import GenVRError
 
 FORMAT_VERSION = "1"
-TERMINAL_STATES = ("succeeded", "failed", "rejected", "unknown", "lost")
+# `invalid`: a line --skip-invalid left out (never sent); `rejected`: GenVR refused the job at submission.
+TERMINAL_STATES = ("succeeded", "failed", "rejected", "invalid", "unknown", "lost")
 ACTIVE_STATES = ("processing", "completed")
 ALL_STATES = ("pending", "submitting", "processing", "completed", "timed_out", "download_failed", *TERMINAL_STATES)
 
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     warnings TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, line);
+CREATE TABLE IF NOT EXISTS uploads (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, url TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -161,14 +163,19 @@ class Journal:
                 "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)", rows
             )
 
-    def load(self, rows: Iterable[tuple[int, str, str, str, str]], meta: dict[str, str]) -> None:
+    def load(self, rows: Iterable[tuple[int, str, str, str, str]], meta: dict[str, str],
+             invalid: Iterable[tuple[int, str, str, str, str, str]] = ()) -> None:
         """First run: every job and the meta row in ONE commit, so a run killed while loading leaves either
         nothing or a complete journal. Jobs without meta (left by a run that died between two commits) were
-        never sent: they are replaced."""
+        never sent: they are replaced. `invalid`: lines --skip-invalid leaves out, with their error (json)."""
         with self._tx():
-            self._db.execute("DELETE FROM jobs WHERE state = 'pending'")
+            self._db.execute("DELETE FROM jobs WHERE state IN ('pending', 'invalid')")
             self._db.executemany(
                 "INSERT INTO jobs (line, custom_id, model, payload, payload_hash) VALUES (?, ?, ?, ?, ?)", rows
+            )
+            self._db.executemany(
+                "INSERT INTO jobs (line, custom_id, model, payload, payload_hash, state, error) "
+                "VALUES (?, ?, ?, ?, ?, 'invalid', ?)", invalid
             )
             self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
 
@@ -193,13 +200,16 @@ class Journal:
                     self._db.execute("DELETE FROM jobs WHERE line = ?", (line,))
                 elif line in states:
                     kept.append(line)
-            updates = [u for u in upserts if states.get(u[0]) == "pending"]
-            kept += [u[0] for u in upserts if u[0] in states and states[u[0]] != "pending"]
+            # An `invalid` line (left out by --skip-invalid) was never sent either: its edited version is a job.
+            unsent = ("pending", "invalid")
+            updates = [u for u in upserts if states.get(u[0]) in unsent]
+            kept += [u[0] for u in upserts if u[0] in states and states[u[0]] not in unsent]
             # Park the custom ids being rewritten first, so two unsent lines may swap theirs.
             self._db.executemany("UPDATE jobs SET custom_id = ? WHERE line = ?", [(f"\0moving-{u[0]}", u[0]) for u in updates])
             try:
                 self._db.executemany(
-                    "UPDATE jobs SET custom_id = ?, model = ?, payload = ?, payload_hash = ? WHERE line = ?",
+                    "UPDATE jobs SET custom_id = ?, model = ?, payload = ?, payload_hash = ?, state = 'pending', "
+                    "error = NULL WHERE line = ?",
                     [(cid, model, payload, digest, line) for line, cid, model, payload, digest in updates],
                 )
                 self._db.executemany(
@@ -214,7 +224,7 @@ class Journal:
         return {"kept_as_sent": sorted(kept)}
 
     # -- recovery ----------------------------------------------------------------------------------------
-    def recover(self, *, resubmit_unknown: bool) -> dict[str, int]:
+    def recover(self, *, resubmit_unknown: bool, retry_failed: bool = False) -> dict[str, int]:
         """Fold what a dead run left behind; return how many rows each rule touched."""
         now = time.time()
         with self._tx():
@@ -242,7 +252,43 @@ class Journal:
                     )
                 self._events([(line, "resubmit_unknown", None) for line, *_ in rows], now)
                 resubmitted = len(rows)
-        return {"crashed_in_flight": len(crashed), "resumed_timed_out": resumed, "resubmitted_unknown": resubmitted}
+            retried = self._retry_failed() if retry_failed else 0
+        return {"crashed_in_flight": len(crashed), "resumed_timed_out": resumed, "resubmitted_unknown": resubmitted,
+                "retried_failed": retried}
+
+    def _retry_failed(self) -> int:
+        """Jobs whose task failed on GenVR (it said failed, or ended without a usable output) go back to `pending`,
+        the failed attempt kept in `previous` (chained to any earlier one). Never a job that succeeded, is
+        unknown, was rejected or invalid, or whose download alone failed (that output is paid and still there)."""
+        rows = self._db.execute(
+            "SELECT line, task_id, chunk_id, idempotency_key, error, previous FROM jobs WHERE state = 'failed' "
+            "AND task_id IS NOT NULL AND json_extract(error, '$.type') IN ('task_failed', 'no_output', 'output_error')"
+        ).fetchall()
+        for line, task_id, chunk_id, key, error, previous in rows:
+            attempt = {"task_id": task_id, "chunk_id": chunk_id, "idempotency_key": key,
+                       "error": json.loads(error) if error else None}
+            if previous:
+                attempt["previous"] = json.loads(previous)
+            self._db.execute(
+                "UPDATE jobs SET state = 'pending', previous = ?, error = NULL, chunk_id = NULL, task_id = NULL, "
+                "output = NULL, files = NULL, warnings = NULL, finished_at = NULL WHERE line = ?",
+                (json.dumps(attempt), line),
+            )
+        self._events([(line, "retry_failed", None) for line, *_ in rows], time.time())
+        return len(rows)
+
+    # -- local files given to file inputs --------------------------------------------------------------------
+    def uploads(self) -> dict[str, tuple[str, str]]:
+        """path → (sha256 of the content uploaded, URL)."""
+        return {path: (sha, url) for path, sha, url in self._db.execute("SELECT path, sha256, url FROM uploads")}
+
+    def record_upload(self, path: str, sha256: str, url: str) -> None:
+        with self._tx(durable=True):
+            self._db.execute("INSERT OR REPLACE INTO uploads (path, sha256, url) VALUES (?, ?, ?)", (path, sha256, url))
+
+    def pending_payloads(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for model, payload in self._db.execute("SELECT model, payload FROM jobs WHERE state = 'pending'"):
+            yield model, json.loads(payload)
 
     # -- reading work ------------------------------------------------------------------------------------
     def pending_after(self, line: int, limit: int) -> list[JobRow]:

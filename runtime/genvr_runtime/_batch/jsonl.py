@@ -6,14 +6,16 @@ Input, one job per line (blank lines are ignored; line numbers count every physi
 
 `custom_id` is optional: when absent it is `line-<n>-<first 8 hex of sha256(model + input)>`, stable across
 runs of the same file. `model` is GenVR's `category/subcategory`. `input` holds the model's parameters exactly
-as the generated input class names them.
+as the generated input class names them. A file input takes a URL, a `data:` URI, or a local file as
+`{"path": "in/cat.png"}` (relative to the jobs file's folder): uploaded once before the first submission, its URL
+kept in the journal and reused on resume. Any other string in a file input is refused before anything is sent.
 
 Results, exactly one line per input job, in input order:
 
     {"line": 1, "custom_id": "cat-001", "model": "imagegen/flux_dev", "status": "succeeded",
      "task_id": "...", "output": ["https://..."], "files": [{"url", "path", "bytes", "sha256"}], "error": null}
 
-`status` is one of succeeded | failed | rejected | unknown | lost | timed_out, or, for a run that was
+`status` is one of succeeded | failed | rejected | invalid (`--skip-invalid`) | unknown | lost | timed_out, or, for a run that was
 interrupted, pending | submitting | processing | completed (with `"resumable": true`). `error` is
 `{"type", "message", "http_status"}` when the job did not succeed.
 """
@@ -137,12 +139,44 @@ def parse_line(number: int, text: str) -> JobLine | LineError:
     return JobLine(number, custom_id or f"line-{number}-{digest[:8]}", model, params, digest)
 
 
-class InputValidator:
-    """Checks jobs against their generated input classes (each class resolved once)."""
+def local_file_refs(params: dict[str, Any], file_inputs: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    """(field, path) of every `{"path": ...}` given to a file input."""
+    for field in file_inputs:
+        value = params.get(field)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and set(item) == {"path"} and isinstance(item["path"], str):
+                yield field, item["path"]
 
-    def __init__(self, resolver: InputResolver) -> None:
+
+def _swap_files(params: dict[str, Any], file_inputs: tuple[str, ...], urls: dict[str, str]) -> dict[str, Any]:
+    """`{"path": p}` in file inputs replaced by `urls[p]` (what validation and the request body see)."""
+    def swap(item: Any) -> Any:
+        if isinstance(item, dict) and set(item) == {"path"} and isinstance(item["path"], str) and item["path"] in urls:
+            return urls[item["path"]]
+        return item
+
+    out = dict(params)
+    for field in file_inputs:
+        if field in out:
+            out[field] = [swap(v) for v in out[field]] if isinstance(out[field], list) else swap(out[field])
+    return out
+
+
+def _is_file_reference(value: str) -> bool:
+    return value.startswith(("http://", "https://", "data:"))
+
+
+class InputValidator:
+    """Checks jobs against their generated input classes (each class resolved once).
+
+    `base_dir`: where `{"path": ...}` file inputs are looked up; `uploads`: their URLs once uploaded (path → URL).
+    """
+
+    def __init__(self, resolver: InputResolver, base_dir: Path | None = None, uploads: dict[str, str] | None = None) -> None:
         self._resolver = resolver
         self._classes: dict[str, type[GenVRInput] | LineError] = {}
+        self.base_dir = base_dir or Path(".")
+        self.uploads = uploads if uploads is not None else {}
 
     def input_class(self, job: JobLine) -> type[GenVRInput] | LineError:
         if job.model not in self._classes:
@@ -157,8 +191,21 @@ class InputValidator:
         cls = self.input_class(job)
         if isinstance(cls, LineError):
             return [LineError(job.line, cls.message, job.custom_id, job.model, cls.field)]
+        file_inputs = cls.genvr_model.file_inputs
+        stand_ins = {}
+        for field, path in local_file_refs(job.input, file_inputs):
+            if not (self.base_dir / path).is_file():
+                return [LineError(job.line, f"no such file: {path} (paths are relative to the jobs file's folder)",
+                                  job.custom_id, job.model, field)]
+            stand_ins[path] = "https://upload.invalid/stand-in"  # the real URL exists only after the upload
+        for field in file_inputs:
+            value = job.input.get(field)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and not _is_file_reference(item):
+                    return [LineError(job.line, f"{item[:80]!r} is neither a URL nor a data: URI; a local file is "
+                                      '{"path": "..."}', job.custom_id, job.model, field)]
         try:
-            params = cls.model_validate(job.input)
+            params = cls.model_validate(_swap_files(job.input, file_inputs, stand_ins))
         except ValidationError as exc:
             return [
                 LineError(job.line, err["msg"], job.custom_id, job.model, ".".join(str(p) for p in err["loc"]) or None)
@@ -175,7 +222,11 @@ class InputValidator:
         cls = self.input_class(job)
         if isinstance(cls, LineError):
             raise GenVRError(cls.message, model=job.model)
-        return generate_body(uid, cls.model_validate(job.input))
+        file_inputs = cls.genvr_model.file_inputs
+        missing = [path for _, path in local_file_refs(job.input, file_inputs) if path not in self.uploads]
+        if missing:
+            raise GenVRError(f"line {job.line}: {missing[0]} was not uploaded", model=job.model)
+        return generate_body(uid, cls.model_validate(_swap_files(job.input, file_inputs, self.uploads)))
 
 
 @dataclass
@@ -194,7 +245,16 @@ class ValidationReport:
 def validate_file(path: Path, resolver: InputResolver, should_stop: Callable[[], bool] | None = None) -> ValidationReport:
     """Stream the whole file; every line checked, nothing sent. Memory: the set of custom ids only.
     `should_stop` (Ctrl-C) ends the check early; the caller then sends nothing."""
-    validator = InputValidator(resolver)
+    report = ValidationReport(0, [], 0, {}, "")
+    for _ in checked_lines(path, resolver, report, should_stop):
+        pass
+    return report
+
+
+def checked_lines(path: Path, resolver: InputResolver, report: ValidationReport,
+                  should_stop: Callable[[], bool] | None = None) -> Iterator[tuple[int, JobLine | None, list[LineError]]]:
+    """Every line with its problems (none: a valid job), filling `report` as it goes."""
+    validator = InputValidator(resolver, base_dir=path.parent)
     seen: dict[str, int] = {}
     errors: list[LineError] = []
     error_count = 0
@@ -219,7 +279,10 @@ def validate_file(path: Path, resolver: InputResolver, should_stop: Callable[[],
         error_count += len(problems)
         room = MAX_LISTED_ERRORS - len(errors)
         errors.extend(problems[:room])
-    return ValidationReport(jobs, errors, error_count, models, digest.hexdigest())
+        report.jobs, report.error_count, report.input_sha256 = jobs, error_count, digest.hexdigest()
+        yield number, parsed if isinstance(parsed, JobLine) else None, problems
+    report.jobs, report.errors, report.error_count, report.models = jobs, errors, error_count, models
+    report.input_sha256 = digest.hexdigest()
 
 
 def file_sha256(path: Path) -> str:

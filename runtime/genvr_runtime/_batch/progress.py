@@ -9,8 +9,10 @@ from typing import Any
 
 from genvr_runtime._batch.journal import ALL_STATES, TERMINAL_STATES
 
-# What the bar shows, in order; `failed` on the bar includes every unsuccessful end state.
-SHOWN = ("pending", "submitting", "processing", "completed", "succeeded", "failed", "rejected", "unknown", "lost", "timed_out")
+# What the bar shows, in this order, by the journal's own state names (the summary, `batch status` and the results
+# file use the same words): succeeded and failed always, the others when non-zero.
+SHOWN = ("succeeded", "failed", "pending", "submitting", "processing", "completed", "download_failed", "timed_out",
+         "rejected", "invalid", "unknown", "lost")
 
 
 @dataclass
@@ -51,8 +53,8 @@ class Counts:
         return sum(self.by_state.get(s, 0) for s in ("failed", "rejected", "unknown", "lost"))
 
     def line(self) -> str:
-        return (f"queued {self.queued} | processing {self.processing} | completed {self.completed} | "
-                f"failed {self.failed} (unknown {self.by_state.get('unknown', 0)})")
+        return " | ".join(f"{state} {self.by_state.get(state, 0)}" for state in SHOWN
+                          if state in ("succeeded", "failed") or self.by_state.get(state, 0))
 
 
 class ProgressDisplay:
@@ -66,27 +68,43 @@ class ProgressDisplay:
         self._progress: Any = None
         self._task: Any = None
         self._last_plain = 0.0
+        self._first_done: int | None = None
+        self._started = time.monotonic()
 
     def start(self, counts: Counts) -> None:
         if not self.rich:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.table import Column
 
+        # Done/total, rate and ETA come first and stay whole on an 80-column terminal; the counts take what is
+        # left and are cut with an ellipsis.
         self._progress = Progress(
-            TextColumn("[bold]batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[counts]}"), transient=False,
+            BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("eta"), TimeRemainingColumn(compact=True),
+            TextColumn("{task.fields[counts]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            transient=False, expand=True,
         )
         self._progress.start()
-        self._task = self._progress.add_task("batch", total=self.total, completed=counts.done, counts=counts.line())
+        self._task = self._progress.add_task("batch", total=self.total, completed=counts.done, counts=counts.line(),
+                                             rate=self._rate(counts))
 
     def update(self, counts: Counts, note: str | None = None) -> None:
         """`note`: what the run is waiting for right now (a retry, a rate-limit pause), shown after the counts."""
         text = counts.line() + (f" | {note}" if note else "")
         if self._progress is not None:
-            self._progress.update(self._task, completed=counts.done, counts=text)
+            self._progress.update(self._task, completed=counts.done, counts=text, rate=self._rate(counts))
         elif self.plain and time.monotonic() - self._last_plain >= 5.0:
             self._last_plain = time.monotonic()
-            print(f"[genvr batch] {counts.done}/{self.total} done | {text}", file=sys.stderr, flush=True)
+            print(f"[genvr batch] {counts.done}/{self.total} done | {self._rate(counts)} | {text}", file=sys.stderr, flush=True)
+
+    def _rate(self, counts: Counts) -> str:
+        """Jobs finished per second since this run started (jobs done by earlier runs do not count)."""
+        if self._first_done is None:
+            self._first_done, self._started = counts.done, time.monotonic()
+        elapsed = time.monotonic() - self._started
+        done = counts.done - self._first_done
+        return f"{done / elapsed:.1f}/s" if done and elapsed > 0 else "-/s"
 
     def stop(self, counts: Counts) -> None:
         if self._progress is not None:

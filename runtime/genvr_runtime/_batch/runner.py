@@ -10,6 +10,7 @@ Memory stays O(in-flight): pending jobs are paged from the journal, results are 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
@@ -28,8 +29,10 @@ from genvr_runtime._batch.jsonl import (
     JobLine,
     LineError,
     ValidationReport,
+    checked_lines,
     default_resolver,
     iter_raw_lines,
+    local_file_refs,
     parse_line,
     validate_file,
     write_jsonl_atomic,
@@ -46,8 +49,16 @@ from genvr_runtime._batch.journal import (
 )
 from genvr_runtime._batch.progress import Counts, ProgressDisplay
 from genvr_runtime._batch.stop import StopRequest
-from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError
-from genvr_runtime._files import output_filename, download_async, DownloadError, output_kind_warnings
+from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError, InputFileError
+from genvr_runtime._files import (
+    DownloadError,
+    download_async,
+    guess_mime,
+    output_filename,
+    output_kind_warnings,
+    parse_sas_reply,
+    put_headers,
+)
 from genvr_runtime._http import NOT_SENT_ERRORS, Call, Gate, RetryPolicy, describe_connection_error, parse_retry_after, send_async
 from genvr_runtime._polling import BatchPollSchedule
 from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
@@ -73,6 +84,8 @@ class BatchOptions:
     poll: BatchPollSchedule = field(default_factory=BatchPollSchedule)
     max_wait: float = 3600.0  # per task; past it the task is `timed_out` (the next run polls it again)
     resubmit_unknown: bool = False
+    retry_failed: bool = False  # resend jobs whose task failed on GenVR (the failed attempt kept in `previous`)
+    skip_invalid: bool = False  # send the valid lines; the invalid ones become `invalid` result lines
     download_dir: Path | None = None
     dry_run: bool = False
     force: bool = False  # resume even though the input file changed (pending lines take the new payload)
@@ -163,7 +176,7 @@ async def _run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchO
     validation = validate_file(jobs, resolver, should_stop=lambda: stop.requested)
     if stop.requested:
         return BatchReport(validation.jobs, {}, EXIT_INTERRUPTED, None, None, validation, interrupted=True)
-    if not validation.ok or options.dry_run:
+    if (not validation.ok and not options.skip_invalid) or options.dry_run:
         return BatchReport(
             validation.jobs, {}, EXIT_OK if validation.ok else EXIT_INVALID, None, None, validation=validation
         )
@@ -173,8 +186,10 @@ async def _run_batch(settings: _Settings, jobs: Path, out: Path, options: BatchO
     try:
         with Journal(journal_path) as journal:
             _load_input(journal, jobs, validation, settings, options)
-            recovered = journal.recover(resubmit_unknown=options.resubmit_unknown)
+            recovered = journal.recover(resubmit_unknown=options.resubmit_unknown, retry_failed=options.retry_failed)
+            uploads = await _upload_local_files(settings, journal, jobs.parent, resolver)
             runner = _Runner(settings, journal, options, stop)
+            runner.base_dir, runner.uploads = jobs.parent, uploads
             try:
                 await runner.run()
             finally:
@@ -199,7 +214,7 @@ def _exit_code(counts: dict[str, int], runner: _Runner) -> int:
         return EXIT_INTERRUPTED if runner.interrupted else EXIT_FAILURES
     if counts["unknown"]:
         return EXIT_UNKNOWN
-    if counts["failed"] or counts["rejected"] or counts["lost"]:
+    if counts["failed"] or counts["rejected"] or counts["lost"] or counts["invalid"]:
         return EXIT_FAILURES
     return EXIT_OK
 
@@ -208,14 +223,18 @@ def _load_input(journal: Journal, path: Path, validation: ValidationReport, sett
     """First run: copy every job into the journal. Resume: refuse a changed input unless `force`."""
     meta = journal.meta()
     if not meta:
-        rows = (
-            (job.line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
-            for job in _jobs(path)
-        )
+        invalid: list[tuple[int, str, str, str, str, str]] = []
+        if validation.ok:
+            rows: Any = (
+                (job.line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash)
+                for job in _jobs(path)
+            )
+        else:  # --skip-invalid: valid lines are jobs, the others are recorded as `invalid` (never sent)
+            rows, invalid = _split_invalid(path, options.resolver or default_resolver)
         journal.load(rows, {
             "format": "1", "input_path": str(path.resolve()), "input_sha256": validation.input_sha256,
             "uid": settings.uid, "base_url": settings.base_url, "created_at": str(time.time()),
-        })
+        }, invalid)
         return
     # Tasks live on one server under one user: polling them elsewhere would find none and mark them lost.
     for key, now in (("base_url", settings.base_url), ("uid", settings.uid)):
@@ -249,6 +268,61 @@ def _load_input(journal: Journal, path: Path, validation: ValidationReport, sett
     if kept:
         log.warning("--force: line(s) %s changed after they were sent; they keep the job they were sent as",
                     ", ".join(map(str, kept[:20])))
+
+
+def _split_invalid(path: Path, resolver: InputResolver) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[int, str, str, str, str, str]]]:
+    valid, invalid = [], []
+    taken: set[str] = set()
+    report = ValidationReport(0, [], 0, {}, "")
+    for number, job, problems in checked_lines(path, resolver, report):
+        if job is not None and not problems:
+            valid.append((job.line, job.custom_id, job.model, json.dumps(job.input, ensure_ascii=False), job.payload_hash))
+            taken.add(job.custom_id)
+            continue
+        custom_id = job.custom_id if job is not None and job.custom_id not in taken else f"line-{number}-invalid"
+        taken.add(custom_id)
+        error = error_record("invalid", "; ".join(str(p).split(": ", 1)[-1] if p.field is None else f"field {p.field!r}: {p.message}"
+                                                  for p in problems))
+        invalid.append((number, custom_id, job.model if job is not None else "", json.dumps(job.input if job else {}),
+                        job.payload_hash if job else "", json.dumps(error)))
+    return valid, invalid
+
+
+async def _upload_local_files(settings: _Settings, journal: Journal, base_dir: Path, resolver: InputResolver) -> dict[str, str]:
+    """Upload every local file (`{"path": ...}`) that jobs still to be sent name, once; the URL is recorded in
+    the journal, so a resumed run reuses it (unless the file's content changed)."""
+    needed: dict[str, str] = {}  # path → category to upload under
+    classes: dict[str, Any] = {}
+    for model, payload in journal.pending_payloads():
+        if model not in classes:
+            classes[model] = resolver(*model.split("/"))
+        for _, path in local_file_refs(payload, classes[model].genvr_model.file_inputs):
+            needed.setdefault(path, model.split("/")[0])
+    from genvr_runtime._client import _check_put, _json_or_none
+
+    known = journal.uploads()
+    urls = {}
+    if not needed:
+        return {path: url for path, (_, url) in known.items()}
+    async with httpx.AsyncClient(timeout=settings.timeout) as http:
+        for path, category in needed.items():
+            try:
+                data = (base_dir / path).read_bytes()
+            except OSError as exc:
+                raise InputFileError(f"cannot read {path} (a file input of the jobs file): {exc.strerror or exc}",
+                                     path=base_dir / path) from None
+            digest = hashlib.sha256(data).hexdigest()
+            if path in known and known[path][0] == digest:
+                urls[path] = known[path][1]
+                continue
+            name = Path(path).name
+            reply = await send_async(http, settings.sas_call(name, category), settings.retry, Gate())
+            url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+            put = Call("PUT", url, label="upload PUT", content=data, headers=put_headers(guess_mime(name, data)))
+            _check_put(await send_async(http, put, settings.retry))
+            journal.record_upload(path, digest, url)
+            urls[path] = url
+    return urls
 
 
 def _jobs(path: Path) -> Any:
@@ -298,6 +372,8 @@ class _Runner:
         self.counts = Counts.from_states(journal.counts())
         self.display = ProgressDisplay(options.progress, total=self.counts.total)
         self._validator: Any = None
+        self.base_dir = Path(".")  # where `{"path": ...}` file inputs live, and their uploaded URLs
+        self.uploads: dict[str, str] = {}
         self.crash: BaseException | None = None
         # Downloads share the connection pool (max_concurrent_calls + 4) with API calls: they never starve them.
         self.download_slots = asyncio.Semaphore(4)
@@ -653,7 +729,7 @@ class _Runner:
         from genvr_runtime._batch.jsonl import InputValidator
 
         if self._validator is None:
-            self._validator = InputValidator(self.validator_resolver)
+            self._validator = InputValidator(self.validator_resolver, base_dir=self.base_dir, uploads=self.uploads)
         job = JobLine(row.line, row.custom_id, row.model, row.payload, row.payload_hash)
         body: dict[str, Any] = self._validator.body(job, self.settings.uid)
         return body

@@ -79,4 +79,15 @@ AceStepText2musicInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "scheduler",
+        "guidance_type",
+        "granularity_scale",
+        "guidance_interval",
+        "guidance_interval_decay",
+        "min_guidance_scale",
+        "tag_guidance_scale",
+        "lyric_guidance_scale",
+    ),
 )

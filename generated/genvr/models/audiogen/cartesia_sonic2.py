@@ -194,4 +194,10 @@ CartesiaSonic2Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "response_encoding",
+        "stream",
+        "model",
+    ),
 )

@@ -94,4 +94,6 @@ ChatterboxMultilingualInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("reference_audio",),
+    advanced=("cfg_weight",),
 )

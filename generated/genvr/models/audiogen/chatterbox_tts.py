@@ -58,4 +58,9 @@ ChatterboxTtsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("audio_prompt_path",),
+    advanced=(
+        "cfg_weight",
+        "temperature",
+    ),
 )

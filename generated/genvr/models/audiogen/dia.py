@@ -94,4 +94,13 @@ DiaInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("audio_prompt",),
+    advanced=(
+        "max_new_tokens",
+        "cfg_scale",
+        "temperature",
+        "top_p",
+        "cfg_filter_top_k",
+        "speed_factor",
+    ),
 )

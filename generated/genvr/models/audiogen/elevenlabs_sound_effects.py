@@ -45,4 +45,6 @@ ElevenlabsSoundEffectsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -93,4 +93,6 @@ MicrosoftVibevoiceInput.genvr_model = ModelInfo(
         "speaker_4",
     ),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -110,4 +110,6 @@ MinimaxSpeech02HdInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

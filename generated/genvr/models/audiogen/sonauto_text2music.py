@@ -92,4 +92,12 @@ SonautoText2musicInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "tags",
+        "prompt_strength",
+        "balance_strength",
+        "num_songs",
+        "output_format",
+    ),
 )

@@ -110,4 +110,12 @@ SonautoText2musicExtendInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("audio_url",),
+    advanced=(
+        "tags",
+        "prompt_strength",
+        "balance_strength",
+        "num_songs",
+        "output_format",
+    ),
 )

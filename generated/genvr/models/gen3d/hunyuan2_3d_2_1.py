@@ -47,4 +47,6 @@ Hunyuan23d21Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=("num_chunks",),
 )

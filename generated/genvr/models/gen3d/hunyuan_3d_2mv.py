@@ -45,4 +45,15 @@ Hunyuan3d2mvInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "front_image",
+        "back_image",
+        "left_image",
+        "right_image",
+    ),
+    advanced=(
+        "guidance_scale",
+        "octree_resolution",
+        "num_chunks",
+    ),
 )

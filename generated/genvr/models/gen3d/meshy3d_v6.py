@@ -26,4 +26,6 @@ Meshy3dV6Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=True,
+    file_inputs=(),
+    advanced=(),
 )

@@ -161,4 +161,21 @@ PanoramaInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+    ),
+    advanced=(
+        "image",
+        "mask",
+        "prompt_strength",
+        "model",
+        "num_outputs",
+        "num_inference_steps",
+        "disable_safety_checker",
+        "megapixels",
+        "lora_scale",
+        "extra_lora",
+        "extra_lora_scale",
+    ),
 )

@@ -77,4 +77,12 @@ TrellisInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(
+        "ss_guidance_strength",
+        "ss_sampling_steps",
+        "slat_guidance_strength",
+        "slat_sampling_steps",
+        "mesh_simplify",
+    ),
 )

@@ -47,4 +47,6 @@ BytedanceSeedream3Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -53,4 +53,9 @@ BytedanceSeedream4Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_images",
+        "enable_safety_checker",
+    ),
 )

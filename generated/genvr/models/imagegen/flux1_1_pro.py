@@ -78,4 +78,9 @@ Flux11ProInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_prompt",),
+    advanced=(
+        "width",
+        "height",
+    ),
 )

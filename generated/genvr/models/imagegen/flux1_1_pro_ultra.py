@@ -57,4 +57,6 @@ Flux11ProUltraInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_prompt",),
+    advanced=(),
 )

@@ -52,4 +52,11 @@ FluxDevInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "speed_mode",
+        "num_inference_steps",
+        "guidance",
+        "image_size",
+    ),
 )

@@ -78,4 +78,13 @@ FluxSproDevInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_inference_steps",
+        "guidance_scale",
+        "sync_mode",
+        "num_images",
+        "enable_safety_checker",
+        "acceleration",
+    ),
 )

@@ -40,4 +40,6 @@ GoogleImagen4Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=("seed",),
 )

@@ -40,4 +40,9 @@ GoogleImagen4UltraInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "negative_prompt",
+        "seed",
+    ),
 )

@@ -44,4 +44,6 @@ GptImage1Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=("num_images",),
 )

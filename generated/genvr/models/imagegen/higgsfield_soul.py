@@ -74,4 +74,11 @@ HiggsfieldSoulInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_reference",),
+    advanced=(
+        "quality",
+        "custom_reference_id",
+        "custom_reference_strength",
+        "batch_size",
+    ),
 )

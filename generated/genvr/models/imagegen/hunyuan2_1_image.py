@@ -70,4 +70,11 @@ Hunyuan21ImageInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_images",
+        "num_inference_steps",
+        "guidance_scale",
+        "use_refiner",
+    ),
 )

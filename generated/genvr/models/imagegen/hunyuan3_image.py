@@ -79,4 +79,11 @@ Hunyuan3ImageInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_inference_steps",
+        "guidance_scale",
+        "enable_safety_checker",
+        "sync_mode",
+    ),
 )

@@ -137,4 +137,12 @@ IdeogramV2Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+    ),
+    advanced=(
+        "image",
+        "mask",
+    ),
 )

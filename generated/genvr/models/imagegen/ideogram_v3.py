@@ -155,4 +155,13 @@ IdeogramV3Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+        "style_reference_images",
+    ),
+    advanced=(
+        "image",
+        "mask",
+    ),
 )

@@ -155,4 +155,14 @@ IdeogramV3FastInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+        "style_reference_images",
+    ),
+    advanced=(
+        "resolution",
+        "image",
+        "mask",
+    ),
 )

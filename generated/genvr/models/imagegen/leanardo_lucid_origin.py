@@ -81,4 +81,9 @@ LeanardoLucidOriginInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "generation_mode",
+        "num_images",
+    ),
 )

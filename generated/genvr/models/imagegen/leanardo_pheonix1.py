@@ -85,4 +85,6 @@ LeanardoPheonix1Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -43,4 +43,6 @@ MinimaxImageO1Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("subject_reference",),
+    advanced=(),
 )

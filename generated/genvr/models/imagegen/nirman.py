@@ -84,4 +84,16 @@ NirmanInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+    ),
+    advanced=(
+        "image",
+        "mask",
+        "scheduler",
+        "num_inference_steps",
+        "prompt_strength",
+        "apply_watermark",
+    ),
 )

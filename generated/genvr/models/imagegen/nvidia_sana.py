@@ -58,4 +58,10 @@ NvidiaSanaInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_inference_steps",
+        "guidance_scale",
+        "pag_guidance_scale",
+    ),
 )

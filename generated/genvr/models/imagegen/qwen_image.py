@@ -72,4 +72,12 @@ QwenImageInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "go_fast",
+        "num_inference_steps",
+        "guidance",
+        "output_quality",
+        "disable_safety_checker",
+    ),
 )

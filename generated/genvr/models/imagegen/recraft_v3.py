@@ -73,4 +73,6 @@ RecraftV3Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -50,4 +50,6 @@ RunwayGen4ImageReferenceInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("reference_images",),
+    advanced=("reference_tags",),
 )

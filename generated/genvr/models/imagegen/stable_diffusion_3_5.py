@@ -72,4 +72,6 @@ StableDiffusion35Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

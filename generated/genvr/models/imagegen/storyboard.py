@@ -171,4 +171,9 @@ StoryboardInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("ref_image",),
+    advanced=(
+        "sa32_setting",
+        "sa64_setting",
+    ),
 )

@@ -48,4 +48,9 @@ BackgroundReplaceInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "ref_image_url",
+    ),
+    advanced=("num_images",),
 )

@@ -32,4 +32,6 @@ ColorCorrectionDdcolorInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

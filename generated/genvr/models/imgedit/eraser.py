@@ -47,4 +47,9 @@ EraserInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "mask_url",
+    ),
+    advanced=(),
 )

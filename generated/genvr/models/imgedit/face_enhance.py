@@ -59,4 +59,11 @@ FaceEnhanceInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "guidance_scale",
+        "num_inference_steps",
+        "safety_tolerance",
+        "sync_mode",
+    ),
 )

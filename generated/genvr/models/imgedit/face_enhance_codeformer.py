@@ -46,4 +46,6 @@ FaceEnhanceCodeformerInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

@@ -36,4 +36,6 @@ FaceEnhanceGfpganInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("img",),
+    advanced=(),
 )

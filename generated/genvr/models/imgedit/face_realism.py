@@ -63,4 +63,12 @@ FaceRealismInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "guidance_scale",
+        "num_inference_steps",
+        "enable_safety_checker",
+        "lora_scale",
+        "sync_mode",
+    ),
 )

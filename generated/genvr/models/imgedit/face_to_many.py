@@ -112,4 +112,6 @@ FaceToManyInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=("num_images",),
 )

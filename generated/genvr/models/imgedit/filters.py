@@ -59,4 +59,6 @@ FiltersInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

@@ -35,4 +35,6 @@ InteriorConstructInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_base",),
+    advanced=(),
 )

@@ -70,4 +70,13 @@ InteriorRemodelInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "control_image",
+        "inverted_mask_window",
+        "inverted_mask_ceiling",
+        "mask_furniture",
+        "ip_adapter_image",
+    ),
+    advanced=(),
 )

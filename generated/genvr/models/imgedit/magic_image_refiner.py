@@ -71,4 +71,9 @@ MagicImageRefinerInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+    ),
+    advanced=(),
 )

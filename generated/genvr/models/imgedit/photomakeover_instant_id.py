@@ -157,4 +157,18 @@ PhotomakeoverInstantIdInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "pose_image",
+    ),
+    advanced=(
+        "scheduler",
+        "num_inference_steps",
+        "controlnet_conditioning_scale",
+        "enable_lcm",
+        "lcm_num_inference_steps",
+        "lcm_guidance_scale",
+        "num_outputs",
+        "disable_safety_checker",
+    ),
 )

@@ -89,4 +89,15 @@ PhotomakeoverPhotomakerInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "input_image",
+        "input_image2",
+        "input_image3",
+        "input_image4",
+    ),
+    advanced=(
+        "style_strength_ratio",
+        "guidance_scale",
+        "disable_safety_checker",
+    ),
 )

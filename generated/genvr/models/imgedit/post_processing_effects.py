@@ -168,4 +168,9 @@ PostProcessingEffectsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "dissolve_image_url",
+    ),
+    advanced=(),
 )

@@ -87,4 +87,9 @@ ProductShotInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "ref_image_url",
+    ),
+    advanced=(),
 )

@@ -45,4 +45,6 @@ RestoreImageInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

@@ -79,4 +79,9 @@ StylizeSdxlInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "style_image",
+        "structure_image",
+    ),
+    advanced=("number_of_images",),
 )

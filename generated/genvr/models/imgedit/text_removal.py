@@ -66,4 +66,6 @@ TextRemovalInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

@@ -36,4 +36,6 @@ BytedanceSeededit3Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("image",),
+    advanced=("guidance_scale",),
 )

@@ -54,4 +54,6 @@ BytedanceSeededit4Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_urls",),
+    advanced=("num_images",),
 )

@@ -50,4 +50,9 @@ EaselAvatarsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "face_image",
+        "face_image_b",
+    ),
+    advanced=(),
 )

@@ -67,4 +67,9 @@ FluxKontextDevInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("img_cond_path",),
+    advanced=(
+        "num_inference_steps",
+        "output_quality",
+    ),
 )

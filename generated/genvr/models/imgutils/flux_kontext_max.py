@@ -64,4 +64,6 @@ FluxKontextMaxInput.genvr_model = ModelInfo(
         "seed",
     ),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

@@ -69,4 +69,6 @@ FluxKontextProInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=("safety_tolerance",),
 )

@@ -73,4 +73,9 @@ FluxKontextProMultiInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=(
+        "input_image_1",
+        "input_image_2",
+    ),
+    advanced=(),
 )

@@ -35,4 +35,6 @@ GeminiFlash2ImgeditInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(),
 )

@@ -39,4 +39,6 @@ GeminiFlash2ImgeditMultiInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_image_urls",),
+    advanced=(),
 )

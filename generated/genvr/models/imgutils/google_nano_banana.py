@@ -48,4 +48,6 @@ GoogleNanoBananaInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_input",),
+    advanced=(),
 )

@@ -53,4 +53,9 @@ GptImage1EditInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_urls",),
+    advanced=(
+        "num_images",
+        "openai_api_key",
+    ),
 )

@@ -148,4 +148,6 @@ IdeogramCharacterInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("character_reference_image",),
+    advanced=(),
 )

@@ -41,4 +41,6 @@ IdeogramUpscaleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(),
 )

@@ -85,4 +85,9 @@ InpaintingInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "mask",
+    ),
+    advanced=(),
 )

@@ -34,4 +34,6 @@ LumaReframeImageInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

@@ -56,4 +56,6 @@ QwenImageEditInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=("image",),
+    advanced=("disable_safety_checker",),
 )

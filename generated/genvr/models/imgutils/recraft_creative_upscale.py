@@ -73,4 +73,9 @@ RecraftCreativeUpscaleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "guidance_scale",
+        "num_inference_steps",
+    ),
 )

@@ -42,4 +42,6 @@ TencentInstantCharacterInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("subject_image",),
+    advanced=(),
 )

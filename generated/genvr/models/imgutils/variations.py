@@ -66,4 +66,6 @@ VariationsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("redux_image",),
+    advanced=("disable_safety_checker",),
 )

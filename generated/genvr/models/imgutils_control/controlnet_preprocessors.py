@@ -42,4 +42,6 @@ ControlnetPreprocessorsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

@@ -63,4 +63,6 @@ DepthInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("control_image",),
+    advanced=(),
 )

@@ -52,4 +52,6 @@ HedInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

@@ -44,4 +44,6 @@ Scribble2imgInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

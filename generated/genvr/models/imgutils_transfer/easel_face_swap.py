@@ -61,4 +61,10 @@ EaselFaceSwapInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "target_image",
+        "swap_image",
+        "swap_image_b",
+    ),
+    advanced=(),
 )

@@ -45,4 +45,9 @@ EaselFashionPhotoshootInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "garment_image",
+        "face_image",
+    ),
+    advanced=(),
 )

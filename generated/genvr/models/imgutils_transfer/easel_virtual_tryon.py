@@ -36,4 +36,9 @@ EaselVirtualTryonInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "full_body_image",
+        "clothing_image",
+    ),
+    advanced=(),
 )

@@ -30,4 +30,9 @@ FaceInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "input_image",
+        "swap_image",
+    ),
+    advanced=(),
 )

@@ -75,4 +75,14 @@ FashnTryonInput.genvr_model = ModelInfo(
     routing_collisions=("category",),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "model_image",
+        "garment_image",
+    ),
+    advanced=(
+        "mode",
+        "moderation_level",
+        "num_samples",
+        "segmentation_free",
+    ),
 )

@@ -54,4 +54,10 @@ GarmentInput.genvr_model = ModelInfo(
     routing_collisions=("category",),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "garm_img",
+        "human_img",
+        "mask_img",
+    ),
+    advanced=(),
 )

@@ -70,4 +70,9 @@ MaterialInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "material_image",
+        "subject_image",
+    ),
+    advanced=("return_intermediate_images",),
 )

@@ -47,4 +47,9 @@ StyleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "image_style",
+    ),
+    advanced=(),
 )

@@ -46,4 +46,9 @@ BytedanceSeedance1ProI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "end_image_url",
+    ),
+    advanced=(),
 )

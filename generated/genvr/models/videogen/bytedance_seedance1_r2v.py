@@ -49,4 +49,6 @@ BytedanceSeedance1R2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("reference_image_urls",),
+    advanced=("enable_safety_checker",),
 )

@@ -42,4 +42,9 @@ DecartLucy14bInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "resolution",
+        "sync_mode",
+    ),
 )

@@ -76,4 +76,6 @@ FramepackInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_image",),
+    advanced=(),
 )

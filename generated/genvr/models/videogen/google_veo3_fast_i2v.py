@@ -48,4 +48,6 @@ GoogleVeo3FastI2vInput.genvr_model = ModelInfo(
         "seed",
     ),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

@@ -44,4 +44,6 @@ GoogleVeo3T2vInput.genvr_model = ModelInfo(
         "seed",
     ),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -56,4 +56,9 @@ HiggsfieldVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "check_nsfw",
+        "batch_size",
+    ),
 )

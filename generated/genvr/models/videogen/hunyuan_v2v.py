@@ -61,4 +61,6 @@ HunyuanV2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(),
 )

@@ -45,4 +45,11 @@ HunyuanVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "video_length",
+        "infer_steps",
+        "flow_shift",
+        "embedded_guidance_scale",
+    ),
 )

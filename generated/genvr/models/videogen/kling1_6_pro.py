@@ -53,4 +53,9 @@ Kling16ProInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "tail_image_url",
+    ),
+    advanced=("cfg_scale",),
 )

@@ -53,4 +53,9 @@ Kling16StandardInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "start_image",
+        "reference_images",
+    ),
+    advanced=(),
 )

@@ -46,4 +46,6 @@ Kling21MasterI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=("cfg_scale",),
 )

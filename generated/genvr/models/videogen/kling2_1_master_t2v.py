@@ -45,4 +45,6 @@ Kling21MasterT2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=("cfg_scale",),
 )

@@ -41,4 +41,6 @@ Kling21StandardProI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("start_image",),
+    advanced=(),
 )

@@ -44,4 +44,6 @@ Kling25I2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=("cfg_scale",),
 )

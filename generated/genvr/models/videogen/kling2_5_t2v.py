@@ -47,4 +47,6 @@ Kling25T2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=("cfg_scale",),
 )

@@ -102,4 +102,6 @@ LeanardoMotion2Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("negative_prompt",),
     free_form=False,
+    file_inputs=("image",),
+    advanced=(),
 )

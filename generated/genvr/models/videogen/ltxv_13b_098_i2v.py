@@ -72,4 +72,17 @@ Ltxv13b098I2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "loras",
+        "image_url",
+    ),
+    advanced=(
+        "loras",
+        "first_pass_num_inference_steps",
+        "second_pass_num_inference_steps",
+        "second_pass_skip_initial_steps",
+        "reverse_video",
+        "enable_safety_checker",
+        "constant_rate_factor",
+    ),
 )

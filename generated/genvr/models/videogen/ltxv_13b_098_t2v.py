@@ -71,4 +71,14 @@ Ltxv13b098T2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("loras",),
+    advanced=(
+        "loras",
+        "first_pass_num_inference_steps",
+        "second_pass_num_inference_steps",
+        "second_pass_skip_initial_steps",
+        "reverse_video",
+        "enable_safety_checker",
+        "constant_rate_factor",
+    ),
 )

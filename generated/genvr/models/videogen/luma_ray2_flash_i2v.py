@@ -60,4 +60,9 @@ LumaRay2FlashI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "end_image_url",
+    ),
+    advanced=(),
 )

@@ -76,4 +76,6 @@ MagiExtendInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(),
 )

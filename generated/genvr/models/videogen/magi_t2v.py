@@ -64,4 +64,6 @@ MagiT2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

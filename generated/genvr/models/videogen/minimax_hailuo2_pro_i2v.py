@@ -42,4 +42,9 @@ MinimaxHailuo2ProI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "end_image_url",
+    ),
+    advanced=("prompt_optimize",),
 )

@@ -38,4 +38,6 @@ MinimaxHailuo2ProT2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=("prompt_optimize",),
 )

@@ -42,4 +42,9 @@ MinimaxVideoO1Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "first_frame_image",
+        "subject_reference",
+    ),
+    advanced=(),
 )

@@ -37,4 +37,9 @@ PikaadditionsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "image_url",
+    ),
+    advanced=(),
 )

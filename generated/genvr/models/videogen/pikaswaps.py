@@ -40,4 +40,9 @@ PikaswapsInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "image_url",
+    ),
+    advanced=(),
 )

@@ -53,4 +53,6 @@ PixverseExtendVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(),
 )

@@ -55,4 +55,9 @@ PixverseTransitionInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "first_image_url",
+        "last_image_url",
+    ),
+    advanced=(),
 )

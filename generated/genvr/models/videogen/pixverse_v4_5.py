@@ -96,4 +96,9 @@ PixverseV45Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "last_frame_image",
+    ),
+    advanced=(),
 )

@@ -50,4 +50,6 @@ PixverseV4I2vFastInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(),
 )

@@ -56,4 +56,6 @@ PixverseV4T2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(),
 )

@@ -82,4 +82,9 @@ PixverseV5Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "last_frame_image",
+    ),
+    advanced=(),
 )

@@ -69,4 +69,9 @@ RunwayGen3aTurboInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "last_image_url",
+    ),
+    advanced=("model",),
 )

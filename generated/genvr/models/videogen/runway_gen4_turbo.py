@@ -64,4 +64,6 @@ RunwayGen4TurboInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=("model",),
 )

@@ -54,4 +54,10 @@ Vace14bInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "src_video",
+        "src_mask",
+        "src_ref_images",
+    ),
+    advanced=(),
 )

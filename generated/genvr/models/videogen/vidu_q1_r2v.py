@@ -50,4 +50,6 @@ ViduQ1R2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("reference_image_urls",),
+    advanced=(),
 )

@@ -36,4 +36,9 @@ ViduQ1Se2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "start_image_url",
+        "end_image_url",
+    ),
+    advanced=(),
 )

@@ -47,4 +47,6 @@ ViduR2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("reference_image_urls",),
+    advanced=(),
 )

@@ -39,4 +39,9 @@ ViduSe2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "start_image_url",
+        "end_image_url",
+    ),
+    advanced=(),
 )

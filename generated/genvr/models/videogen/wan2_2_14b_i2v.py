@@ -119,4 +119,15 @@ Wan2214bI2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "num_inference_steps",
+        "enable_safety_checker",
+        "guidance_scale",
+        "guidance_scale_2",
+        "shift",
+        "interpolator_model",
+        "num_interpolated_frames",
+        "adjust_fps_for_interpolation",
+    ),
 )

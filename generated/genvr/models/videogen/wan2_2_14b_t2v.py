@@ -113,4 +113,15 @@ Wan2214bT2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(),
+    advanced=(
+        "num_inference_steps",
+        "enable_safety_checker",
+        "guidance_scale",
+        "guidance_scale_2",
+        "shift",
+        "interpolator_model",
+        "num_interpolated_frames",
+        "adjust_fps_for_interpolation",
+    ),
 )

@@ -84,4 +84,13 @@ WanFunControlInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "control_video_url",
+        "reference_image_url",
+    ),
+    advanced=(
+        "num_inference_steps",
+        "guidance_scale",
+        "shift",
+    ),
 )

@@ -40,4 +40,6 @@ BalloonFlyawayInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(),
 )

@@ -109,4 +109,13 @@ CakeifyInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "effect_type",
+        "num_frames",
+        "frames_per_second",
+        "num_inference_steps",
+        "lora_scale",
+        "turbo_mode",
+    ),
 )

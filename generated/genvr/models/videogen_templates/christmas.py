@@ -53,4 +53,6 @@ ChristmasInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(),
 )

@@ -58,4 +58,6 @@ ExoticPrincessInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(),
 )

@@ -49,4 +49,6 @@ MorphlabInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(),
 )

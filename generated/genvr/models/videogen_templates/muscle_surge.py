@@ -81,4 +81,9 @@ MuscleSurgeInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("image_url",),
+    advanced=(
+        "effect",
+        "duration",
+    ),
 )

@@ -47,4 +47,6 @@ RomanticLiftInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("images",),
+    advanced=(),
 )

@@ -68,4 +68,6 @@ ArgilAvatarA2vInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("audio_url",),
+    advanced=(),
 )

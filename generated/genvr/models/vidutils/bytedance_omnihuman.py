@@ -37,4 +37,9 @@ BytedanceOmnihumanInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "audio",
+    ),
+    advanced=(),
 )

@@ -31,4 +31,9 @@ CreatifyLipsyncInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

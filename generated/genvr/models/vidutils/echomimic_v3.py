@@ -56,4 +56,12 @@ EchomimicV3Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "audio_url",
+    ),
+    advanced=(
+        "guidance_scale",
+        "audio_guidance_scale",
+    ),
 )

@@ -212,4 +212,6 @@ HeygenVideoTranslateInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video",),
+    advanced=(),
 )

@@ -30,4 +30,9 @@ HummingbirdLipsyncInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

@@ -42,4 +42,9 @@ HunyuanFoleyAddAudioInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(
+        "guidance_scale",
+        "num_inference_steps",
+    ),
 )

@@ -53,4 +53,9 @@ InfinitalkInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

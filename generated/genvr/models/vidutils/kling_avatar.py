@@ -31,4 +31,9 @@ KlingAvatarInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

@@ -98,4 +98,9 @@ KlingLipSyncInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "audio_file",
+    ),
+    advanced=(),
 )

@@ -36,4 +36,9 @@ LipsyncVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

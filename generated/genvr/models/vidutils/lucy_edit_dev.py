@@ -39,4 +39,6 @@ LucyEditDevInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=("sync_mode",),
 )

@@ -59,4 +59,9 @@ LumaRay2FlashModifyVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "image_url",
+    ),
+    advanced=(),
 )

@@ -59,4 +59,9 @@ LumaRay2ModifyVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "first_frame_url",
+    ),
+    advanced=(),
 )

@@ -77,4 +77,13 @@ LumaReframeVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(
+        "grid_position_x",
+        "grid_position_y",
+        "x_start",
+        "x_end",
+        "y_start",
+        "y_end",
+    ),
 )

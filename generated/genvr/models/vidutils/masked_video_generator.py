@@ -35,4 +35,9 @@ MaskedVideoGeneratorInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video",
+        "mask",
+    ),
+    advanced=(),
 )

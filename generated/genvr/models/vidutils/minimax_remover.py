@@ -75,4 +75,9 @@ MinimaxRemoverInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video",
+        "mask",
+    ),
+    advanced=(),
 )

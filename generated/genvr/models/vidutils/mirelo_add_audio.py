@@ -49,4 +49,6 @@ MireloAddAudioInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=("num_samples",),
 )

@@ -46,4 +46,9 @@ MmaudioInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video",
+        "image",
+    ),
+    advanced=(),
 )

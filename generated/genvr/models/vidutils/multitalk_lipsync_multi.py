@@ -45,4 +45,10 @@ MultitalkLipsyncMultiInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "first_audio_url",
+        "second_audio_url",
+    ),
+    advanced=("turbo",),
 )

@@ -44,4 +44,9 @@ MultitalkLipsyncSingleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "audio_url",
+    ),
+    advanced=("turbo",),
 )

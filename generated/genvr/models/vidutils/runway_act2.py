@@ -67,4 +67,10 @@ RunwayAct2Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "character_image",
+        "character_video",
+        "reference_video",
+    ),
+    advanced=("model",),
 )

@@ -49,4 +49,9 @@ RunwayAlephInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video",
+        "reference_images",
+    ),
+    advanced=(),
 )

@@ -34,4 +34,6 @@ RunwayUpscaleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video",),
+    advanced=(),
 )

@@ -36,4 +36,6 @@ Sa2va26bVideoInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video",),
+    advanced=(),
 )

@@ -66,4 +66,9 @@ SonicInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image",
+        "audio",
+    ),
+    advanced=(),
 )

@@ -68,4 +68,17 @@ StableAvatarInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=("seed",),
     free_form=False,
+    file_inputs=(
+        "image",
+        "audio",
+    ),
+    advanced=(
+        "gpu_memory_mode",
+        "guidance_scale",
+        "num_inference_steps",
+        "audio_guide_scale",
+        "motion_frame",
+        "overlap_window_length",
+        "go_fast",
+    ),
 )

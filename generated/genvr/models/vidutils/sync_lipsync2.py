@@ -34,4 +34,9 @@ SyncLipsync2Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

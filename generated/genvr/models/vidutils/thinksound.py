@@ -47,4 +47,9 @@ ThinksoundInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(
+        "num_inference_steps",
+        "cfg_scale",
+    ),
 )

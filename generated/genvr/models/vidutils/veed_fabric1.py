@@ -39,4 +39,9 @@ VeedFabric1Input.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "image_url",
+        "audio_url",
+    ),
+    advanced=(),
 )

@@ -33,4 +33,6 @@ VideobgremoveInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("input_video",),
+    advanced=(),
 )

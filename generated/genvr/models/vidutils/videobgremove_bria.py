@@ -47,4 +47,6 @@ VideobgremoveBriaInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_url",),
+    advanced=(),
 )

@@ -57,4 +57,9 @@ VideofacerestoreInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video",
+        "mask",
+    ),
+    advanced=(),
 )

@@ -36,4 +36,6 @@ VideoupscaleInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=("video_path",),
+    advanced=(),
 )

@@ -83,4 +83,16 @@ Wan22AnimateReplaceInput.genvr_model = ModelInfo(
     routing_collisions=(),
     nullable=(),
     free_form=False,
+    file_inputs=(
+        "video_url",
+        "image_url",
+    ),
+    advanced=(
+        "guidance_scale",
+        "num_inference_steps",
+        "enable_safety_checker",
+        "shift",
+        "video_quality",
+        "video_write_mode",
+    ),
 )

@@ -9,12 +9,13 @@ namespace method ends in `self._client.run(SomeInput.from_call(...))`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
@@ -47,7 +48,7 @@ from ._files import (
     sas_request_body,
 )
 from ._http import Call, Gate, RetryPolicy, parse_retry_after, send, send_async
-from ._inputs import GenVRInput, ModelInfo
+from ._inputs import GenVRInput, ModelInfo, input_class
 from ._polling import SinglePollSchedule
 from ._protocol import (
     DEFAULT_BASE_URL,
@@ -72,6 +73,55 @@ log = logging.getLogger("genvr_runtime")
 
 ModelRef = Union[str, ModelInfo, type[GenVRInput]]
 StatusCallback = Callable[[str], None]
+BatchItem = Union[GenVRInput, Mapping[str, Any]]
+
+
+def as_input(params: GenVRInput | str, inputs: Mapping[str, Any] | None) -> GenVRInput:
+    """An input object as given (anything shaped like one: the ComfyUI pack passes its own), or the one a model
+    key and a dict of inputs make (validated)."""
+    if not isinstance(params, str):
+        if inputs is not None:
+            raise GenVRError(
+                "pass either an input object or a model key with a dict of inputs, not both"
+            )
+        return params
+    return input_class(params).from_call(**dict(inputs or {}))
+
+
+def jobs_file(jobs: str | Path | Sequence[BatchItem], out: Path) -> Path:
+    """The JSONL file of a batch: as given, or written from a list next to `out` (same list, same file)."""
+    if isinstance(jobs, (str, Path)):
+        return Path(jobs)
+
+    def local_file(
+        value: object,
+    ) -> Any:  # a Path becomes the JSONL form of a local file (uploaded once)
+        if isinstance(value, Path):
+            return {"path": str(value.resolve())}
+        raise GenVRError(f"a batch job can hold a local file as a Path, not {type(value).__name__}")
+
+    lines = []
+    for index, item in enumerate(jobs):
+        if isinstance(item, GenVRInput):
+            files = {token: local_file(source) for token, source in item.pending_files.items()}
+            body = item.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            row: dict[str, Any] = {
+                "model": item.genvr_model.key,
+                "input": replace_placeholders(body, files),
+            }
+        elif isinstance(item, Mapping):
+            row = dict(item)
+        else:
+            raise GenVRError(
+                f"job {index}: expected an input object or a dict, got {type(item).__name__}"
+            )
+        lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True, default=local_file))
+    path = out.with_name(out.name + ".jobs.jsonl")
+    text = "".join(line + "\n" for line in lines)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 class _Settings:
@@ -381,7 +431,22 @@ class Job(_JobState):
 
 
 class BaseClient:
-    """Synchronous GenVR client: `run(input)` blocks until the output is ready, `submit(input)` returns a Job."""
+    """Synchronous GenVR client: `run(input)` blocks until the output is ready, `submit(input)` returns a Job.
+
+    Keyword arguments (all optional):
+        api_key: GenVR API key (default: GENVR_API_KEY). Never shown in reprs, logs or errors.
+        uid: GenVR user id (default: GENVR_UID).
+        base_url: API root (default: GENVR_BASE_URL, else GenVR's), e.g. a simulator's http://127.0.0.1:8765.
+        api_version: "v2" (default) or "v1", the family of generate/status/response paths.
+        timeout: seconds per HTTP request (120).
+        wait_timeout: seconds `run()` / `Job.wait()` wait for a task before WaitTimeoutError (1800).
+        poll_interval, max_poll_interval: first and largest pause between status checks, s (0.25, 2.0).
+        http_client: your own httpx client (proxies, certificates); closed by `close()`.
+        max_retries: retries of connection errors, 408, 429 and 5xx (2).
+        file_mode: how local files given for file inputs travel: "upload" (GenVR's upload flow) or "data_uri".
+        resend_ambiguous: resend a generate call whose outcome is unknown (may pay twice; default False).
+        empty_output_retries: fetches again when a `completed` task has no output yet (2).
+    """
 
     def __init__(
         self,
@@ -429,8 +494,12 @@ class BaseClient:
     def close(self) -> None:
         self._http.close()
 
-    def submit(self, params: GenVRInput) -> Job:
-        """Send the generate call and return at once with a Job handle."""
+    def submit(self, params: GenVRInput | str, inputs: Mapping[str, Any] | None = None) -> Job:
+        """Send the generate call and return at once with a Job handle.
+
+        `params`: a generated input object, or a model key (`"imagegen/flux_dev"`) with `inputs` as a dict
+        (validated by that model's input class before anything is sent)."""
+        params = as_input(params, inputs)
         info = type(params).genvr_model
         body = self._with_files(generate_body(self._settings.uid, params), params)
         call = self._settings.call("generate", body, model=info.key)
@@ -444,8 +513,17 @@ class BaseClient:
             call.idempotency_key,
         )
 
-    def run(self, params: GenVRInput, *, wait_timeout: float | None = None) -> GenerationResult:
-        return self.submit(params).wait(wait_timeout)
+    def run(
+        self,
+        params: GenVRInput | str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        wait_timeout: float | None = None,
+        on_update: StatusCallback | None = None,
+    ) -> GenerationResult:
+        """Submit and wait: `client.run("imagegen/flux_dev", {"prompt": "a cat"})` or `client.run(FluxDevInput(...))`.
+        `on_update(status)` is called after each status check."""
+        return self.submit(params, inputs).wait(wait_timeout, on_update=on_update)
 
     def job(self, model: ModelRef, task_id: str) -> Job:
         """Pick up a task submitted earlier (e.g. after a WaitTimeoutError) by its model and task id."""
@@ -492,11 +570,18 @@ class BaseClient:
             for url in result.output
         ]
 
-    def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
-        """Run a JSONL file of jobs through the batch endpoints; see `genvr_runtime._batch.runner.BatchOptions`."""
+    def batch(
+        self, jobs: str | Path | Sequence[BatchItem], out: str | Path, **options: Any
+    ) -> BatchReport:
+        """Run jobs through the batch endpoints; see `genvr_runtime._batch.runner.BatchOptions`.
+
+        `jobs`: a JSONL file, or a list of input objects and/or dicts `{"model", "input", "custom_id"?}`, written
+        to `<out>.jobs.jsonl` first (so the same call again resumes the same batch)."""
         from ._batch.runner import run_batch_sync
 
-        return run_batch_sync(self._settings, Path(jobs), Path(out), _batch_options(options))
+        return run_batch_sync(
+            self._settings, jobs_file(jobs, Path(out)), Path(out), _batch_options(options)
+        )
 
     def _with_files(self, body: dict[str, Any], params: GenVRInput) -> dict[str, Any]:
         files = params.pending_files
@@ -620,7 +705,7 @@ class AsyncJob(_JobState):
 
 
 class AsyncBaseClient:
-    """Asynchronous GenVR client."""
+    """Asynchronous GenVR client; the same keyword arguments as `BaseClient` (`http_client`: an httpx.AsyncClient)."""
 
     def __init__(
         self,
@@ -668,7 +753,11 @@ class AsyncBaseClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def submit(self, params: GenVRInput) -> AsyncJob:
+    async def submit(
+        self, params: GenVRInput | str, inputs: Mapping[str, Any] | None = None
+    ) -> AsyncJob:
+        """As `BaseClient.submit`: an input object, or a model key with a dict of inputs."""
+        params = as_input(params, inputs)
         info = type(params).genvr_model
         body = await self._with_files(generate_body(self._settings.uid, params), params)
         call = self._settings.call("generate", body, model=info.key)
@@ -685,10 +774,15 @@ class AsyncBaseClient:
         )
 
     async def run(
-        self, params: GenVRInput, *, wait_timeout: float | None = None
+        self,
+        params: GenVRInput | str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        wait_timeout: float | None = None,
+        on_update: StatusCallback | None = None,
     ) -> GenerationResult:
-        job = await self.submit(params)
-        return await job.wait(wait_timeout)
+        job = await self.submit(params, inputs)
+        return await job.wait(wait_timeout, on_update=on_update)
 
     def job(self, model: ModelRef, task_id: str) -> AsyncJob:
         return AsyncJob(self, model_info(model), task_id, status="unknown")
@@ -730,10 +824,14 @@ class AsyncBaseClient:
             for url in result.output
         ]
 
-    async def batch(self, jobs: str | Path, out: str | Path, **options: Any) -> BatchReport:
+    async def batch(
+        self, jobs: str | Path | Sequence[BatchItem], out: str | Path, **options: Any
+    ) -> BatchReport:
         from ._batch.runner import run_batch
 
-        return await run_batch(self._settings, Path(jobs), Path(out), _batch_options(options))
+        return await run_batch(
+            self._settings, jobs_file(jobs, Path(out)), Path(out), _batch_options(options)
+        )
 
     async def _with_files(self, body: dict[str, Any], params: GenVRInput) -> dict[str, Any]:
         files = params.pending_files

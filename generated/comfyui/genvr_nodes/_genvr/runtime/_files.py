@@ -53,7 +53,7 @@ def extract_files(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Fil
     return {k: swap(v) for k, v in params.items()}, files
 
 
-def replace_placeholders(body: dict[str, Any], urls: dict[str, str]) -> dict[str, Any]:
+def replace_placeholders(body: dict[str, Any], urls: dict[str, Any]) -> dict[str, Any]:
     def swap(value: Any) -> Any:
         if isinstance(value, str) and value in urls:
             return urls[value]

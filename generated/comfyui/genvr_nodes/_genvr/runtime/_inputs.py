@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, final
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from ._errors import UnknownInputError
 from ._files import FileSource, extract_files
 
 # Routing fields of GenVR's flat generate body; a model input of the same name cannot travel beside them.
@@ -51,6 +54,10 @@ class ModelInfo:
     nullable: tuple[str, ...] = ()
     # True when GenVR publishes no schema: inputs pass through unchecked.
     free_form: bool = False
+    # Inputs that take a file (a URL or data: URI on the wire; a local file is uploaded), by wire name.
+    file_inputs: tuple[str, ...] = ()
+    # Inputs GenVR's UI hides or groups as advanced, by wire name.
+    advanced: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -72,12 +79,36 @@ class GenVRInput(BaseModel):
     _pending_files: dict[str, FileSource] = PrivateAttr(default_factory=dict)
 
     @classmethod
+    def input_names(cls) -> list[str]:
+        """Every accepted input name: Python names, then wire names where they differ."""
+        names = list(cls.model_fields)
+        return names + [
+            f.alias for f in cls.model_fields.values() if f.alias and f.alias not in names
+        ]
+
+    @classmethod
+    def check_names(cls, names: Iterable[str]) -> None:
+        """Raise UnknownInputError (with the closest names) for a name this model does not take."""
+        if cls.genvr_model.free_form:
+            return
+        known = cls.input_names()
+        for name in names:
+            if name not in known:
+                raise UnknownInputError(
+                    unknown_input_message(cls.genvr_model.key, name, known),
+                    field=name,
+                    model=cls.genvr_model.key,
+                )
+
+    @classmethod
     def from_call(cls, /, **params: Any) -> GenVRInput:
-        """Validate keyword arguments of a generated method; NOT_GIVEN ones stay unset (and are not sent).
+        """Validate keyword arguments of a generated method (or a dict of inputs); NOT_GIVEN ones stay unset
+        (and are not sent). An unknown name raises UnknownInputError suggesting the closest input names.
 
         A `pathlib.Path` or `bytes` value for a file input is accepted: it is uploaded (or sent as a data: URI)
         when the input is submitted.
         """
+        cls.check_names(params)
         given, files = extract_files({k: v for k, v in params.items() if v is not NOT_GIVEN})
         instance = cls.model_validate(given)
         instance._pending_files = files
@@ -98,3 +129,30 @@ class GenVRInput(BaseModel):
         if self.model_extra:  # free-form models keep unknown inputs
             body.update(self.model_extra)
         return {k: v for k, v in body.items() if v is not None or k in info.nullable}
+
+
+def suggest(name: str, options: Iterable[str], n: int = 3) -> str:
+    """ "; did you mean a, b?" for the closest options, or ""."""
+    close = difflib.get_close_matches(name, list(options), n=n, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def unknown_input_message(model: str, name: str, known: Iterable[str]) -> str:
+    return f"{model} has no input {name!r}{suggest(name, known)}"
+
+
+def unknown_model_message(key: str, keys: Iterable[str]) -> str:
+    """Names the key and the closest known ones; a bare subcategory (`flux_dev`) finds its full key."""
+    keys = list(keys)
+    same_name = [k for k in keys if k.partition("/")[2] == key]
+    hint = f"; did you mean {', '.join(same_name)}?" if same_name else suggest(key, keys)
+    return f"unknown GenVR model {key!r}{hint} (`genvr models` lists them)"
+
+
+def input_class(key: str) -> type[GenVRInput]:
+    """The generated input class of a model key, looked up in the generated package (imported only now: the
+    runtime stands on its own). Raises UnknownModelError with the closest keys."""
+    from genvr.models import load_input_class  # type: ignore[import-not-found,unused-ignore]
+
+    cls: type[GenVRInput] = load_input_class(key)
+    return cls

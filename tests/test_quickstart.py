@@ -1,0 +1,54 @@
+"""The README's quickstart, run as written in a fresh virtualenv with `pip install .`, against the simulator
+(issue 11, item 5). Only the simulator's port is changed (the fixture's free port for 8765), and the block that
+starts the simulator is played by the fixture. Prints the plain install's size and time."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from generator_helpers import ROOT
+from simulator import SimulatorServer
+
+
+def quickstart_blocks() -> list[tuple[str, str]]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(sh|python)\n(.*?)```", section, re.S)
+
+
+@pytest.mark.slow
+def test_readme_quickstart_in_a_fresh_virtualenv(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
+    blocks = quickstart_blocks()
+    assert [kind for kind, _ in blocks] == ["sh", "sh", "python", "sh"]
+    assert blocks[0][1].strip().startswith("make simulator")  # the fixture is that simulator
+    port = genvr_simulator.base_url.rsplit(":", 1)[1]
+    script = ["set -euo pipefail"]
+    for kind, text in blocks[1:]:
+        text = text.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+        script.append(text if kind == "sh" else f"python - <<'PYTHON'\n{text}PYTHON")
+    source = tmp_path / "checkout"  # a copy: the build must not write into the working tree
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", ".cache", "build", ".*_cache", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GENVR_", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(HOME=str(tmp_path), PATH=os.defpath)
+    started = time.monotonic()
+    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=source, env=env, capture_output=True, text=True, timeout=900)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("pred_") and "/files/" in line for line in lines), proc.stdout  # first call
+    assert any(line.startswith("imagegen/flux_dev\tFlux Dev") for line in lines), proc.stdout  # genvr models
+    saved = list((source / "out").iterdir())
+    assert len(saved) == 1 and saved[0].read_bytes().startswith(b"\x89PNG")
+    venv = tmp_path / "genvr-try"
+    site = next(venv.glob("lib/python*/site-packages"))
+    installed = sorted(p.name.split("-")[0].lower() for p in site.glob("*.dist-info"))
+    assert not {"starlette", "uvicorn", "jinja2", "black", "datamodel_code_generator", "torch", "openai", "mcp"} & set(installed), installed
+    size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file())
+    print(f"\nquickstart: plain install + first runs {elapsed:.0f}s; virtualenv {size / 1e6:.0f} MB; {len(installed)} distributions: {', '.join(installed)}")
