@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import report
+from generator import output_kinds, report
 from generator.discovery import Discovery, DiscoverySource, SnapshotSource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
 from generator.targets import comfyui_pack, llm_tools, python_package
@@ -49,6 +49,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     others = python_package.render_package(categories)
     others.update(llm_tools.render(categories))
     others.update(comfyui_pack.render(categories, snapshot_dir))
+    others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
     others["REPORT.md"] = report.generation_report(specs.models, specs.errors)
     models = [m for c in categories for m in c.models]
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.

@@ -205,7 +205,7 @@ def test_every_node_declares_its_schema(pack: Any) -> None:
         for section in ("required", "optional"):
             positions = [order[_wire_of(name, fields)] for name in declared[section]]
             assert positions == sorted(positions), (key, section)
-        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "file": ("STRING", "STRING")}
+        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "svg": ("STRING", "STRING"), "file": ("STRING", "STRING")}
         assert cls.RETURN_TYPES == kinds[cls.OUTPUT_KIND] and cls.RETURN_NAMES[-1] == "urls", key
         assert len(cls.RETURN_NAMES) == len(cls.RETURN_TYPES) == len(cls.OUTPUT_TOOLTIPS)
 
@@ -224,7 +224,25 @@ def test_output_kind_by_category_with_overrides(pack: Any) -> None:
     assert nodes["audiogen/dia"].OUTPUT_KIND == "audio"
     assert nodes["3dgen/trellis"].OUTPUT_KIND == "3d" and nodes["3dgen/trellis"].OUTPUT_NODE is True
     assert nodes["3dgen/panorama"].OUTPUT_KIND == "image"  # override: a panorama is an image
-    assert nodes["imagegen/recraft_v3_svg"].OUTPUT_KIND == "file"  # override: SVG vectors are no IMAGE
+    assert nodes["imagegen/recraft_v3_svg"].OUTPUT_KIND == "svg"  # override: SVG vectors are no IMAGE
+
+
+def test_one_output_kind_per_model_read_by_the_pack_the_simulator_and_the_report(pack: Any) -> None:
+    """generated/genvr/output_kinds.py is the one table: each node returns what it says, the simulator serves
+    that kind of file, and no model's own description contradicts it without a documented override."""
+    from genvr.output_kinds import OUTPUT_KINDS
+    from generator_helpers import snapshot_specs
+
+    from generator import output_kinds
+    from simulator.media import FILE_KIND, kind_for_model
+
+    nodes = _nodes(pack)
+    assert set(nodes) == set(OUTPUT_KINDS)
+    for key, cls in nodes.items():
+        assert cls.OUTPUT_KIND == OUTPUT_KINDS[key], key
+        assert kind_for_model(*cls.MODEL) == FILE_KIND[OUTPUT_KINDS[key]], key
+    assert OUTPUT_KINDS["3dgen/panorama"] == "image" and kind_for_model("3dgen", "panorama") == "png"
+    assert [output_kinds.unresolved(spec) for spec in snapshot_specs().values() if output_kinds.unresolved(spec)] == []
 
 
 def test_quirky_inputs(pack: Any) -> None:

@@ -97,13 +97,37 @@ async def test_audio_and_3d_outputs(comfy: tuple[ComfyDouble, Any], genvr_simula
     assert (double.output_dir / model_file).read_bytes()[:4] == b"glTF" and Path(files) == double.output_dir / model_file
 
 
-async def test_output_of_the_wrong_kind_is_an_error_and_the_file_is_kept(comfy: tuple[ComfyDouble, Any]) -> None:
+async def test_output_of_the_wrong_kind_is_an_error_and_the_file_is_kept(comfy: tuple[ComfyDouble, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     double, pack = comfy
-    # 3dgen/panorama is declared an image model; the simulator serves a GLB for every 3dgen model.
+    monkeypatch.setattr("simulator.state.kind_for_model", lambda category, subcategory: "glb")  # GenVR sends a mesh
     with pytest.raises(_node_error(pack), match=r"output 1 is a 3d file \(\.glb\), but this node returns image") as info:
         await _node(pack, "GenVR_3dgen__panorama").run(image_url="https://example.org/a.png", mask_url="https://example.org/m.png")
     saved = list((double.output_dir / "genvr").glob("*.glb"))
     assert len(saved) == 1 and str(saved[0]) in str(info.value)
+
+
+async def test_the_panorama_model_in_3dgen_returns_an_image(comfy: tuple[ComfyDouble, Any]) -> None:
+    """Its description says it makes panoramic images; the simulator served a GLB for every 3dgen model, and the
+    node (an image node) failed on every run. Both now read generated/genvr/output_kinds.py."""
+    _, pack = comfy
+    images, urls = await _node(pack, "GenVR_3dgen__panorama").run(prompt="a beach at noon")
+    assert images.ndim == 4 and images.shape[-1] == 3 and urls.split("?")[0].endswith(".png")
+
+
+async def test_a_video_without_a_video_stream_is_an_error_naming_the_file(comfy: tuple[ComfyDouble, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """ComfyUI's SaveVideo fails with an FFmpeg error deep inside on such a file; the node says what is wrong."""
+    import simulator.media
+
+    def no_track(salt: bytes) -> bytes:  # what the simulator served before: ftyp + moov(mvhd) + mdat, no track
+        box = simulator.media._box
+        return box(b"ftyp", b"isom\0\0\2\0isomiso2mp41") + box(b"moov", box(b"mvhd", bytes(100))) + box(b"mdat", salt)
+
+    monkeypatch.setattr(simulator.media, "make_mp4", no_track)
+    double, pack = comfy
+    with pytest.raises(_node_error(pack), match=r"output 1 is a video file without a playable video stream \(\d+ bytes\)") as info:
+        await _node(pack, "GenVR_videogen__bytedance_seedance1_t2v").run(prompt="waves")
+    [saved] = (double.output_dir / "genvr").glob("*.mp4")
+    assert str(saved) in str(info.value)
 
 
 async def test_missing_credentials_fail_before_any_request(monkeypatch: pytest.MonkeyPatch, comfy: tuple[ComfyDouble, Any], genvr_simulator: SimulatorServer) -> None:

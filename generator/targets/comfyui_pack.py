@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.normalize import ModelSpec
+from generator.output_kinds import output_kind
 from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr
 from generator.render import render as render_jinja
 from generator.targets import comfyui_order, comfyui_vendor
@@ -34,23 +35,6 @@ REPOSITORY = "https://github.com/OWNER/genvr-bindings"  # placeholder: set the r
 # The vendored runtime's one dependency ComfyUI does not ship (it ships pydantic; see the research note A9).
 REQUIREMENTS = ("httpx>=0.27,<1",)
 
-# Output media per category; per-model exceptions below. The schemas do not say what a model returns.
-CATEGORY_OUTPUT = {
-    "imagegen": "image",
-    "imgedit": "image",
-    "imgutils": "image",
-    "imgutils_control": "image",
-    "imgutils_transfer": "image",
-    "videogen": "video",
-    "videogen_templates": "video",
-    "vidutils": "video",
-    "audiogen": "audio",
-    "3dgen": "3d",
-}
-MODEL_OUTPUT = {
-    "3dgen/panorama": "image",  # "Generate panoramic images using Flux 360"
-    "imagegen/recraft_v3_svg": "file",  # SVG vectors: no IMAGE tensor can hold them; returned as files
-}
 CATEGORY_LABELS = {
     "imagegen": "Image Generation",
     "imgedit": "Image Edit",
@@ -68,6 +52,7 @@ OUTPUTS = {  # kind -> (RETURN_TYPES, RETURN_NAMES, OUTPUT_TOOLTIPS)
     "video": (("VIDEO", "STRING", "STRING"), ("video", "files", "urls"), ("The first output video.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "audio": (("AUDIO", "STRING", "STRING"), ("audio", "files", "urls"), ("The first output audio.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "3d": (("STRING", "STRING", "STRING"), ("model_file", "files", "urls"), ("The first 3D file, relative to the output folder (for Preview3D).", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
+    "svg": (("STRING", "STRING"), ("files", "urls"), ("Downloaded SVG files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "file": (("STRING", "STRING"), ("files", "urls"), ("Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
 }
 _STATIC = ("__init__", "node", "host", "config", "values", "media", "flow")  # templates/comfyui/_genvr/*.py.jinja
@@ -119,7 +104,7 @@ class PlannedNode:
 
     @property
     def output_node(self) -> bool:
-        return self.output_kind in ("3d", "file")  # these only write files: runnable without a Save node
+        return self.output_kind in ("3d", "svg", "file")  # these only write files: runnable without a Save node
 
     @property
     def sections(self) -> list[tuple[str, list[NodeInput]]]:
@@ -132,10 +117,6 @@ def node_id(category: str, subcategory: str) -> str:
 
 def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category) or category.replace("_", " ").title()
-
-
-def output_kind(spec: ModelSpec) -> str:
-    return MODEL_OUTPUT.get(spec.key) or CATEGORY_OUTPUT.get(spec.category, "file")
 
 
 def schema_inputs(spec: ModelSpec) -> tuple[NodeInput, ...]:
