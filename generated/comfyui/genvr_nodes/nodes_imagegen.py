@@ -3555,13 +3555,13 @@ class GenVR_imagegen__recraft_v3_svg(GenVRNode):
 
     MODEL = ("imagegen", "recraft_v3_svg")
     MODEL_NAME = "Recraft V3 SVG"
-    OUTPUT_KIND = "file"
-    CATEGORY = "GenVR/file/Image Generation"
-    DESCRIPTION = "Recraft V3 SVG (GenVR imagegen/recraft_v3_svg). Run Recraft V3 svg model (red panda) Returns file output. Each run starts a paid GenVR job."
+    OUTPUT_KIND = "svg"
+    CATEGORY = "GenVR/svg/Image Generation"
+    DESCRIPTION = "Recraft V3 SVG (GenVR imagegen/recraft_v3_svg). Run Recraft V3 svg model (red panda) Returns svg output. Each run starts a paid GenVR job."
     RETURN_TYPES = ("STRING", "STRING")
     RETURN_NAMES = ("files", "urls")
     OUTPUT_TOOLTIPS = (
-        "Downloaded files (in output/genvr), one per line.",
+        "Downloaded SVG files (in output/genvr), one per line.",
         "GenVR's output URLs, one per line.",
     )
     OUTPUT_NODE = True

@@ -157,6 +157,7 @@ class _Run:
         files = [self._checked_file(path, i) for i, path in enumerate(files)]
         paths = "\n".join(str(p) for p in files)
         if kind == "video":
+            self._check_video(files[0])
             return host.video_output(files[0]), paths, urls
         if kind == "audio":
             return media.decode_audio(files[0].read_bytes()), paths, urls
@@ -174,6 +175,14 @@ class _Run:
             path = path.rename(path.with_suffix(ext))
         self._check_kind(head, index, lambda _ext: path)
         return path
+
+    def _check_video(self, path: Path) -> None:
+        # ComfyUI's video nodes (SaveVideo, ...) fail with an FFmpeg error on a file without a video stream.
+        if media.video_stream_count(path) == 0:
+            raise OutputKindError(
+                f"output 1 is a video file without a playable video stream ({path.stat().st_size} bytes); "
+                f"nothing was passed on; the file was saved to {path}"
+            )
 
     def _check_kind(self, data: bytes, index: int, save: Callable[[str], Path]) -> None:
         expected = self.node.OUTPUT_KIND
