@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 import time
 from pathlib import Path
@@ -162,6 +163,34 @@ async def test_rejected_key_is_reported_without_echoing_it(monkeypatch: pytest.M
     with pytest.raises(_node_error(pack), match="HTTP 401") as info:
         await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
     assert "wrong-key-0123456789" not in str(info.value) and "wrong-key" not in repr(info.value.__cause__)
+    # Where the key came from, and what to do about it.
+    assert "GenVR refused the API key from the environment variable GENVR_API_KEY" in str(info.value)
+    assert "Teams page" in str(info.value)
+
+
+async def test_rejected_key_from_a_config_file_names_that_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, genvr_simulator: SimulatorServer) -> None:
+    for var in ("GENVR_API_KEY", "GENVR_UID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GENVR_BASE_URL", genvr_simulator.base_url)
+    double = install(monkeypatch, tmp_path)
+    config = double.user_dir / "genvr" / "config.ini"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[genvr]\napi_key = wrong-key-0123456789\nuid = {genvr_simulator.uid}\n")
+    pack = load_pack()
+    with pytest.raises(_node_error(pack), match=re.escape(f"GenVR refused the API key from {config} (HTTP 401")):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
+
+
+async def test_an_unreachable_base_url_is_named(monkeypatch: pytest.MonkeyPatch, comfy: tuple[ComfyDouble, Any]) -> None:
+    _, pack = comfy
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("GENVR_BASE_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(_node_error(pack), match=re.escape(f"http://127.0.0.1:{port}")):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
 
 
 async def test_cancel_interrupts_the_wait_promptly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, genvr_simulator_factory: Any) -> None:

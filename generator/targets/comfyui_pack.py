@@ -180,6 +180,7 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     files[f"{PACK}/README.md"] = render_template("README.md.jinja", **context)
     files[f"{PACK}/config.example.ini"] = render_template("config.example.ini.jinja")
     files[f"{PACK}/.gitignore"] = render_template("gitignore.jinja")
+    files[f"{PACK}/web/genvr.js"] = render_template("web/genvr.js.jinja")
     return files
 
 
