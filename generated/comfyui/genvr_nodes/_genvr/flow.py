@@ -35,7 +35,7 @@ async def run_node(
     try:
         creds = config.load()  # before anything else: a missing key costs no request
         params, uploads = values.collect(node.FIELDS, inputs)
-        from .runtime._errors import GenVRError
+        from .runtime._errors import AuthenticationError, GenVRError
     except (config.MissingCredentials, values.InputError) as exc:
         raise GenVRNodeError(f"{label}: {exc}") from None
     except ImportError as exc:
@@ -48,6 +48,11 @@ async def run_node(
         text = str(exc).replace(
             creds.api_key, "***"
         )  # belt and braces: the runtime never puts it there
+        if isinstance(exc, AuthenticationError):
+            text = (
+                f"GenVR refused the API key from {creds.key_source} ({text}). Copy the API key and user id from "
+                "GenVR's Teams page into that place; they are read again on the next run, no restart needed."
+            )
         raise GenVRNodeError(f"{label}: {text}") from None
 
 
