@@ -426,3 +426,24 @@ def test_vendoring_refuses_what_it_cannot_rewrite_safely(tmp_path: Path) -> None
     assert list(comfyui_vendor.runtime_closure(("_b",), tmp_path)) == ["_b"]  # lazy, never called by the pack
     rewritten = comfyui_vendor.vendored_module("_c", "from genvr_runtime import _errors\nfrom genvr_runtime._x import (\n    a,\n)\nX = 'genvr_runtime'\n", HEADER)
     assert "from . import _errors" in rewritten and "from ._x import (" in rewritten and "X = 'genvr_runtime'" in rewritten
+
+
+def test_number_widgets_have_defaults_on_their_step_and_no_negative_counts() -> None:
+    """hunyuan_video `width` (default 854, step 16) jumped to 864 on the first click; a step count or a size
+    without a published range spanned ±2147483647. The tooltip says when GenVR published no range."""
+    from generator_helpers import snapshot_specs
+
+    from generator.targets.comfyui_widgets import model_inputs
+
+    specs = snapshot_specs()
+    for key, spec in specs.items():
+        for i in model_inputs(spec).inputs:
+            if i.type in ("INT", "FLOAT") and i.options.get("step") and i.type == "INT":
+                assert (i.options["default"] - i.options["min"]) % i.options["step"] == 0, (key, i.name)
+    width = {i.name: i for i in model_inputs(specs["videogen/hunyuan_video"]).inputs}["width"]
+    assert width.options["default"] == 854 and width.options["step"] == 2
+    steps = {i.name: i for i in model_inputs(specs["imgedit/interior_construct"]).inputs}
+    assert steps["num_steps"].options["min"] == 0 and steps["strength"].options["min"] == 0.0
+    assert "No range published by GenVR." in steps["num_steps"].options["tooltip"]
+    sentinel = {i.name: i for i in model_inputs(specs["vidutils/minimax_remover"]).inputs}["width"]
+    assert sentinel.options["min"] == -1 and sentinel.options["default"] == -1  # -1 = same as the original video
