@@ -1109,11 +1109,11 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                     "FLOAT",
                     {
                         "default": 1.3,
-                        "min": -1000000000.0,
+                        "min": 0.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "CFG Scale (Guidance Strength)",
+                        "tooltip": "CFG Scale (Guidance Strength) No range published by GenVR.",
                     },
                 ),
             },

@@ -379,10 +379,10 @@ class GenVR_imgutils_control__hed(GenVRNode):
                     "INT",
                     {
                         "default": 20,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Steps.",
+                        "tooltip": "Steps. No range published by GenVR.",
                     },
                 ),
                 "scale": (
@@ -411,11 +411,11 @@ class GenVR_imgutils_control__hed(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.0,
-                        "min": -1000000000.0,
+                        "min": 0.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "eta (DDIM)",
+                        "tooltip": "eta (DDIM) No range published by GenVR.",
                     },
                 ),
                 "a_prompt": (
@@ -654,10 +654,10 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                     "INT",
                     {
                         "default": 20,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Steps.",
+                        "tooltip": "Steps. No range published by GenVR.",
                     },
                 ),
                 "scale": (
@@ -686,11 +686,11 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.0,
-                        "min": -1000000000.0,
+                        "min": 0.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "eta (DDIM)",
+                        "tooltip": "eta (DDIM) No range published by GenVR.",
                     },
                 ),
                 "a_prompt": (
