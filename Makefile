@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test typecheck check-generated bench simulator clean
+.PHONY: help venv generate regenerate test test-comfyui typecheck check-generated bench simulator clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
+	@echo "make test-comfyui the node pack in a real ComfyUI (../shared/comfyui) against the simulator"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:8765"
@@ -30,6 +31,10 @@ regenerate: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The pack in a real, headless ComfyUI. Its venv (a few GB: torch) is cached in ~/.cache/genvr-bindings/comfyui.
+test-comfyui: $(STAMP)
+	$(PY) -m pytest tests/test_comfyui_real.py --real-comfyui --durations=5
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime simulator generator
