@@ -447,3 +447,11 @@ def test_number_widgets_have_defaults_on_their_step_and_no_negative_counts() -> 
     assert "No range published by GenVR." in steps["num_steps"].options["tooltip"]
     sentinel = {i.name: i for i in model_inputs(specs["vidutils/minimax_remover"]).inputs}["width"]
     assert sentinel.options["min"] == -1 and sentinel.options["default"] == -1  # -1 = same as the original video
+
+
+def test_the_repository_url_is_set_in_one_place() -> None:
+    """The pack's Comfy Registry metadata copies the project's own [project.urls] Repository."""
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    pack = tomllib.loads((root / "generated/comfyui/genvr_nodes/pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    assert pack == project and project.startswith("https://")

@@ -16,9 +16,15 @@ plus ` (<category label>)` when two models share a name. Menu `GenVR/<media>/<ca
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 from generator.normalize import ModelSpec
 from generator.output_kinds import output_kind
@@ -31,7 +37,7 @@ from generator.targets.python_package import PlannedCategory
 PACK = "comfyui/genvr_nodes"
 VERSION = "0.1.0"
 PUBLISHER = "genvr"
-REPOSITORY = "https://github.com/OWNER/genvr-bindings"  # placeholder: set the real repository before publishing
+PROJECT_FILE = Path(__file__).resolve().parents[2] / "pyproject.toml"  # [project.urls] Repository: set there only
 # The vendored runtime's one dependency ComfyUI does not ship (it ships pydantic; see the research note A9).
 REQUIREMENTS = ("httpx>=0.27,<1",)
 
@@ -174,7 +180,7 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     )
     for name, source in comfyui_vendor.runtime_closure().items():
         files[f"{PACK}/_genvr/runtime/{name}.py"] = comfyui_vendor.vendored_module(name, source, HEADER)
-    context = {"node_count": count, "version": VERSION, "requirements": REQUIREMENTS, "repository": REPOSITORY, "publisher": PUBLISHER}
+    context = {"node_count": count, "version": VERSION, "requirements": REQUIREMENTS, "repository": repository_url(), "publisher": PUBLISHER}
     files[f"{PACK}/pyproject.toml"] = render_template("pyproject.toml.jinja", **context)
     files[f"{PACK}/requirements.txt"] = render_template("requirements.txt.jinja", **context)
     files[f"{PACK}/README.md"] = render_template("README.md.jinja", **context)
@@ -182,6 +188,12 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     files[f"{PACK}/.gitignore"] = render_template("gitignore.jinja")
     files[f"{PACK}/web/genvr.js"] = render_template("web/genvr.js.jinja")
     return files
+
+
+def repository_url(project_file: Path = PROJECT_FILE) -> str:
+    with project_file.open("rb") as fh:
+        url: str = tomllib.load(fh)["project"]["urls"]["Repository"]
+    return url
 
 
 def render_template(name: str, **context: Any) -> str:
