@@ -236,3 +236,14 @@ async def test_credentials_from_config_file_next_to_the_pack(monkeypatch: pytest
     assert images.shape[-1] == 3
     config = __import__("importlib").import_module(pack.__name__ + "._genvr.config")
     assert SECRET not in repr(config.load())
+
+
+async def test_an_undocumented_status_is_logged_once_per_session_not_per_job(comfy: tuple[ComfyDouble, Any], genvr_simulator: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    _, pack = comfy
+    genvr_simulator.configure(faults={"extra_statuses": ["warming_up"]}, job_seconds=0.6)
+    caplog.set_level("INFO", logger="genvr_runtime")
+    for prompt in ("one", "two", "three"):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt=prompt)
+    about = [r.getMessage() for r in caplog.records if "undocumented status 'warming_up'" in r.getMessage()]
+    assert len(about) == 1 and "once per session" in about[0]
+    assert len({t.id for t in genvr_simulator.state.tasks.values()}) == 3
