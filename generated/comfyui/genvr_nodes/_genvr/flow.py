@@ -9,6 +9,7 @@ one `GenVRNodeError` whose message names the model, the task id and GenVR's reas
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,38 @@ from .node import Field, GenVRNode
 CHECK_SECONDS = 0.25  # interrupt check interval (ComfyUI's own API nodes check once a second)
 OUTPUT_SUBFOLDER = "genvr"  # downloads go to <ComfyUI output>/genvr/
 T = TypeVar("T")
+
+
+class _OncePerSession(logging.Filter):
+    """The runtime reports an undocumented GenVR status once per job; in ComfyUI's console every later job would
+    repeat the same line, so each (message, status) passes once per ComfyUI session."""
+
+    MARK = "genvr-once-per-session"
+
+    def __init__(self) -> None:
+        super().__init__(self.MARK)
+        self.seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "undocumented status" not in str(record.msg):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        key = (str(record.msg), repr(args[-1]) if args else "")
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        record.msg = f"{record.msg} (shown once per session)"
+        return True
+
+
+def _log_each_status_once() -> None:
+    logger = logging.getLogger("genvr_runtime")  # the vendored runtime logs under its own name
+    for old in [f for f in logger.filters if getattr(f, "name", None) == _OncePerSession.MARK]:
+        logger.removeFilter(old)  # the pack was imported again (tests); one filter per process
+    logger.addFilter(_OncePerSession())
+
+
+_log_each_status_once()
 
 
 class GenVRNodeError(RuntimeError):
