@@ -9,7 +9,9 @@ SaveVideo, SaveAudio, Preview3D), as the browser would.
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ import httpx
 import numpy as np
 import pytest
 from comfy_double import load_pack
-from comfyui_real import TIMINGS, ComfyUI, dumps, error_message, interrupted, prepare_venv, saved_files, snapshot
+from comfyui_real import TIMINGS, ComfyUI, dumps, error_message, free_port, interrupted, prepare_venv, saved_files, snapshot
 from PIL import Image
 
 from simulator import media as sim_media
@@ -152,8 +154,6 @@ def _probe(comfy: ComfyUI, path: Path) -> dict[str, Any]:
             "    frames = sum(1 for _ in c.decode(video=0)) if v else 0\n"
             "    print(json.dumps({'video': [s.codec_context.name for s in v], 'audio': [s.codec_context.name for s in a], 'frames': frames}))\n")
     out = subprocess.run([str(comfy.python), "-c", code, str(path)], capture_output=True, text=True, check=True)
-    import json
-
     return dict(json.loads(out.stdout))
 
 
@@ -269,3 +269,69 @@ def test_the_browser_gets_the_script_that_starts_seed_controls_on_fixed(comfy: C
     assert script.status_code == 200 and 'startsWith("GenVR_")' in script.text and 'widget.value = "fixed"' in script.text
     seed = _object_info(comfy)[IMAGE_NODE]["input"]["optional"]["seed"]
     assert seed[0] == "INT" and seed[1]["control_after_generate"] is True  # the control the script sets exists
+
+
+BROWSER_CHECK = """(async () => {
+  app.graph.clear();
+  const made = (type) => { const n = LiteGraph.createNode(type); app.graph.add(n); return n; };
+  const value = (n, name) => n.widgets.find(w => w.name === name).value;
+  const genvr = made('GenVR_imagegen__flux_dev'), sampler = made('KSampler'), hunyuan = made('GenVR_videogen__hunyuan_video');
+  const width = hunyuan.widgets.find(w => w.name === 'width');
+  const fresh = [value(genvr, 'control_after_generate'), value(sampler, 'control_after_generate'), width.value, width.options.step2];
+  genvr.widgets.find(w => w.name === 'control_after_generate').value = 'randomize';  // the user opts in, saves, reloads
+  await app.loadGraphData(JSON.parse(JSON.stringify(app.graph.serialize())));
+  const back = app.graph._nodes.find(n => n.comfyClass === 'GenVR_imagegen__flux_dev');
+  return [...fresh, value(back, 'control_after_generate')];
+})()"""
+
+
+def test_in_the_browser_a_new_genvr_seed_is_fixed_and_a_saved_choice_is_kept(comfy: ComfyUI, tmp_path: Path) -> None:
+    """ComfyUI's own frontend (1.27.10) in headless Chromium: a new GenVR node's seed control starts on "fixed"
+    (a KSampler's still on "randomize"), a workflow saved with "randomize" loads with "randomize", and
+    hunyuan_video's width keeps its default 854 on a step it sits on."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (.ci/run installs it with apt-get)")
+    import asyncio
+
+    port = free_port()
+    browser = subprocess.Popen([chromium, "--headless=new", "--no-sandbox", "--disable-gpu", f"--remote-debugging-port={port}",
+                                f"--user-data-dir={tmp_path}", comfy.base_url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = _devtools_page(port)
+        deadline = time.monotonic() + 120
+        while asyncio.run(_evaluate(page, "!!(window.app && window.app.graph && window.LiteGraph)")) is not True:
+            assert time.monotonic() < deadline, "ComfyUI's frontend did not load"
+            time.sleep(1)
+        assert asyncio.run(_evaluate(page, BROWSER_CHECK)) == ["fixed", "randomize", 854, 2, "randomize"]
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
+
+
+def _devtools_page(port: int) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            pages = [t for t in httpx.get(f"http://127.0.0.1:{port}/json", timeout=5).json() if t.get("type") == "page"]
+            if pages:
+                return str(pages[0]["webSocketDebuggerUrl"])
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "Chromium's DevTools endpoint did not answer"
+        time.sleep(0.5)
+
+
+async def _evaluate(page: str, expression: str) -> Any:
+    """Runtime.evaluate over the Chrome DevTools Protocol; the expression's value."""
+    import websockets
+
+    async with websockets.connect(page, max_size=2**24) as ws:
+        await ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate",
+                                  "params": {"expression": expression, "awaitPromise": True, "returnByValue": True}}))
+        while True:
+            message = json.loads(await ws.recv())
+            if message.get("id") == 1:
+                result = message.get("result", {})
+                assert "exceptionDetails" not in result, result
+                return result.get("result", {}).get("value")
