@@ -430,7 +430,8 @@ def test_vendoring_refuses_what_it_cannot_rewrite_safely(tmp_path: Path) -> None
 
 def test_number_widgets_have_defaults_on_their_step_and_no_negative_counts() -> None:
     """hunyuan_video `width` (default 854, step 16) jumped to 864 on the first click; a step count or a size
-    without a published range spanned ±2147483647. The tooltip says when GenVR published no range."""
+    without a published range spanned ±2147483647 (a strength keeps the schema's truth: no range). The tooltip
+    says when GenVR published no range."""
     from generator_helpers import snapshot_specs
 
     from generator.targets.comfyui_widgets import model_inputs
@@ -443,8 +444,9 @@ def test_number_widgets_have_defaults_on_their_step_and_no_negative_counts() -> 
     width = {i.name: i for i in model_inputs(specs["videogen/hunyuan_video"]).inputs}["width"]
     assert width.options["default"] == 854 and width.options["step"] == 2
     steps = {i.name: i for i in model_inputs(specs["imgedit/interior_construct"]).inputs}
-    assert steps["num_steps"].options["min"] == 0 and steps["strength"].options["min"] == 0.0
+    assert steps["num_steps"].options["min"] == 0 and steps["img_size"].options["min"] == 0
     assert "No range published by GenVR." in steps["num_steps"].options["tooltip"]
+    assert steps["strength"].options["min"] == -1e9 and "No range published by GenVR." in steps["strength"].options["tooltip"]
     sentinel = {i.name: i for i in model_inputs(specs["vidutils/minimax_remover"]).inputs}["width"]
     assert sentinel.options["min"] == -1 and sentinel.options["default"] == -1  # -1 = same as the original video
 

@@ -217,11 +217,10 @@ def _number_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, 
     return [NodeInput(p.wire_name, "FLOAT", options, p.required, "FLOAT")], FieldSpec(p.wire_name, "float", opts)
 
 
-# Inputs that are counts, sizes, steps, rates or strengths by their name: never negative, though the schema
-# publishes no minimum (GenVR would reject or misread a negative value). Their maximum stays unpublished.
-_NON_NEGATIVE = re.compile(
-    r"(^|_)(num|steps?|frames?|width|height|size|fps|samples|chunk|overlap|duration|length|scale|strength|guidance|eta|shift|factor)(_|$)"
-)
+# Inputs that are counts, sizes, steps or durations by their name: never negative, though the schema publishes
+# no minimum. Their maximum stays unpublished. Scales and strengths keep the schema's (absent) range: some
+# models take negative ones.
+_NON_NEGATIVE = re.compile(r"(^|_)(num|steps?|frames?|width|height|size|fps|samples|chunk|overlap|duration|length)(_|$)")
 
 
 def _range_note(p: Param) -> str:
