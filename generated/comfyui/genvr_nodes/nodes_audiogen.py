@@ -1109,7 +1109,7 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                     "FLOAT",
                     {
                         "default": 1.3,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

@@ -330,7 +330,7 @@ class GenVR_3dgen__hunyuan_3d_2mv(GenVRNode):
                     "FLOAT",
                     {
                         "default": 5.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

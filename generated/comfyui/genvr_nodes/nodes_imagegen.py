@@ -708,7 +708,7 @@ class GenVR_imagegen__flux_dev(GenVRNode):
                     "FLOAT",
                     {
                         "default": 7.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -946,7 +946,7 @@ class GenVR_imagegen__freepik_f_lite(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -3786,7 +3786,7 @@ class GenVR_imagegen__stable_diffusion_3_5(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.85,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.01,
                         "round": False,

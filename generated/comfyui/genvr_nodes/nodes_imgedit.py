@@ -61,7 +61,7 @@ class GenVR_imgedit__background_change(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -270,7 +270,7 @@ class GenVR_imgedit__cartoonify(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -371,7 +371,7 @@ class GenVR_imgedit__color_correction(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -525,7 +525,7 @@ class GenVR_imgedit__daytime_change(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -635,7 +635,7 @@ class GenVR_imgedit__deaging(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -819,7 +819,7 @@ class GenVR_imgedit__expression_change(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -920,7 +920,7 @@ class GenVR_imgedit__face_enhance(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -1089,7 +1089,7 @@ class GenVR_imgedit__face_enhance_gfpgan(GenVRNode):
                     "FLOAT",
                     {
                         "default": 2.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -1591,7 +1591,7 @@ class GenVR_imgedit__face_to_sticker_sdxl(GenVRNode):
                     "FLOAT",
                     {
                         "default": 7.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -1856,7 +1856,7 @@ class GenVR_imgedit__hair_change(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -1967,7 +1967,7 @@ class GenVR_imgedit__interior_construct(GenVRNode):
                     "INT",
                     {
                         "default": 10,
-                        "min": 0,
+                        "min": -2147483647,
                         "max": 2147483647,
                         "step": 1,
                         "tooltip": "Guidance scale. No range published by GenVR.",
@@ -1987,7 +1987,7 @@ class GenVR_imgedit__interior_construct(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.9,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -2517,7 +2517,7 @@ class GenVR_imgedit__object_removal(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -3816,7 +3816,7 @@ class GenVR_imgedit__professional_shot(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -4000,7 +4000,7 @@ class GenVR_imgedit__scene_composition(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -4110,7 +4110,7 @@ class GenVR_imgedit__stylize_flux(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -4493,7 +4493,7 @@ class GenVR_imgedit__weather_effect(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

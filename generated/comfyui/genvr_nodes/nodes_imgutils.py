@@ -428,7 +428,7 @@ class GenVR_imgutils__flux_kontext_dev(GenVRNode):
                     "FLOAT",
                     {
                         "default": 2.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -1896,7 +1896,7 @@ class GenVR_imgutils__recraft_creative_upscale(GenVRNode):
                     "FLOAT",
                     {
                         "default": 4.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -2195,7 +2195,7 @@ class GenVR_imgutils__tencent_instant_character(GenVRNode):
                     "FLOAT",
                     {
                         "default": 3.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

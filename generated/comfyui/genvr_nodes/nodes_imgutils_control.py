@@ -411,7 +411,7 @@ class GenVR_imgutils_control__hed(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -686,7 +686,7 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

@@ -1674,7 +1674,7 @@ class GenVR_videogen__hunyuan_video(GenVRNode):
                     "FLOAT",
                     {
                         "default": 7.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -2003,7 +2003,7 @@ class GenVR_videogen__kling2_1_master_i2v(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -2076,7 +2076,7 @@ class GenVR_videogen__kling2_1_master_t2v(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.5,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -2925,7 +2925,7 @@ class GenVR_videogen__ltxv_13b_098_i2v(GenVRNode):
                     "INT",
                     {
                         "default": 29,
-                        "min": 0,
+                        "min": -2147483647,
                         "max": 2147483647,
                         "step": 1,
                         "tooltip": "The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Advanced. No range published by GenVR.",
@@ -3121,7 +3121,7 @@ class GenVR_videogen__ltxv_13b_098_t2v(GenVRNode):
                     "INT",
                     {
                         "default": 29,
-                        "min": 0,
+                        "min": -2147483647,
                         "max": 2147483647,
                         "step": 1,
                         "tooltip": "The constant rate factor (CRF) to compress input media with. Compressed input media more closely matches the model's training data, which can improve motion quality. Advanced. No range published by GenVR.",
@@ -6631,7 +6631,7 @@ class GenVR_videogen__vace_14b(GenVRNode):
                     "INT",
                     {
                         "default": 16,
-                        "min": 0,
+                        "min": -2147483647,
                         "max": 2147483647,
                         "step": 1,
                         "tooltip": "Sample shift. No range published by GenVR.",
@@ -6655,7 +6655,7 @@ class GenVR_videogen__vace_14b(GenVRNode):
                     "FLOAT",
                     {
                         "default": 5.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

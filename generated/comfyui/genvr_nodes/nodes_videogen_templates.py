@@ -418,7 +418,7 @@ class GenVR_videogen_templates__cakeify(GenVRNode):
                     "FLOAT",
                     {
                         "default": 1.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,

@@ -3660,7 +3660,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     "FLOAT",
                     {
                         "default": 0.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -3671,7 +3671,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     "FLOAT",
                     {
                         "default": 2.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -3682,7 +3682,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     "FLOAT",
                     {
                         "default": 2.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
@@ -3693,7 +3693,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     "FLOAT",
                     {
                         "default": 1.0,
-                        "min": 0.0,
+                        "min": -1000000000.0,
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
