@@ -4,13 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv generate regenerate test fuzz typecheck check-generated bench simulator chaos docs browser clean
+.PHONY: help venv generate regenerate test test-comfyui fuzz typecheck check-generated bench simulator chaos docs browser clean
 
 help:
 	@echo "make generate     render generated/ from the committed discovery/ snapshot (offline)"
 	@echo "make regenerate   refresh discovery/ from the live API (GENVR_BASE_URL), then generate"
 	@echo "make test         run the test suite"
 	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000; counts printed)"
+	@echo "make test-comfyui the node pack in a real ComfyUI (../shared/comfyui) against the simulator"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:$(PORT) (PORT=8765 by default)"
@@ -48,6 +49,9 @@ test: $(STAMP) browser
 GENVR_FUZZ_EXAMPLES ?= 10000
 fuzz: $(STAMP)
 	GENVR_FUZZ_EXAMPLES=$(GENVR_FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -q -s
+# The pack in a real, headless ComfyUI. Its venv (a few GB: torch) is cached in ~/.cache/genvr-bindings/comfyui.
+test-comfyui: $(STAMP)
+	$(PY) -m pytest tests/test_comfyui_real.py --real-comfyui --durations=5
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict generated/genvr runtime/genvr_runtime simulator generator

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from generator import name_registry, report
+from generator import name_registry, output_kinds, report
 from generator.discovery import Discovery, DiscoverySource, SnapshotSource
 from generator.normalize import ModelSpec, SchemaError, normalize_model
 from generator.targets import comfyui_pack, comfyui_widgets, docs, llm_tools, python_package
@@ -93,6 +93,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     others.update(llm_tools.render(categories))
     others.update(comfyui_pack.render(categories, snapshot_dir))
     others.update(docs.render_markdown(categories))
+    others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
     others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
     models = [m for c in categories for m in c.models]
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator.normalize import ModelSpec, Param, SchemaError
+from generator import output_kinds
+from generator.normalize import ModelSpec, SchemaError
 
 
 def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
@@ -27,6 +28,7 @@ def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
     if refused:
         lines += ["## Refused", "", "Left out of every target (`--skip-invalid`), each with its reason; all other models are generated.", ""]
         lines += [f"- {_md(r)}" for r in sorted(refused)] + [""]
+    lines += _output_kinds(models)
     noted = [m for m in sorted(models, key=lambda m: m.key) if m.warnings and not m.free_form]
     if noted:
         lines += ["## Notes", "", "Schema content handled by a documented rule (see generator/normalize.py).", ""]
@@ -34,6 +36,19 @@ def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
             lines += [f"- {_md(w)}" for w in m.warnings]
         lines.append("")
     return "\n".join(lines)
+
+
+def _output_kinds(models: list[ModelSpec]) -> list[str]:
+    kinds = Counter(output_kinds.table(models).values())
+    keys = {m.key for m in models}
+    lines = ["## Output kinds", "", "What each model returns (`genvr/output_kinds.py`; decided in generator/output_kinds.py): "
+             + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ". Not by category:", ""]
+    lines += [f"- `{key}`: {kind} ({_md(why)})" for key, (kind, why) in sorted(output_kinds.OVERRIDES.items()) if key in keys]
+    doubtful = sorted(filter(None, (output_kinds.unresolved(m) for m in models)))
+    if doubtful:
+        lines += ["", "To decide (their own words name another kind; add them to `OVERRIDES` or confirm):", ""]
+        lines += [f"- {_md(d)}" for d in doubtful]
+    return lines + [""]
 
 
 def _md(text: str) -> str:

@@ -6,7 +6,7 @@ the v2 batch routes, the upload flow, the output files it links to, and seeded f
 
 Modules: `settings` (run switches), `catalog` (discovery snapshot), `dialect` (inputJson → parameters form),
 `validation` (model inputs), `state` (tasks, job clock, counters, rate limit), `faults` (rules, seeded engine),
-`media` (PNG/MP4/WAV/GLB bytes), `api` (the calls as functions), `api_routes`/`discovery_routes`/`admin` (HTTP),
+`media` (PNG/MP4/WAV/GLB/SVG bytes), `api` (the calls as functions), `api_routes`/`discovery_routes`/`admin` (HTTP),
 `middleware` (counters, rate limit, request faults), `app` (routes), `server` (threaded runner).
 
 Documented choices where the real API is UNKNOWN (API.md §11):
@@ -38,7 +38,8 @@ Documented choices where the real API is UNKNOWN (API.md §11):
 - `/response` before completion: `{success: true, data: {status}}` with NO `output` key. Failed: `{status:
   "failed", error}`. Completed: `output` = absolute URLs to `/files/<task>/<n>.<ext>?sig=<k>`, `k` changing on
   every `/response` call (re-signed URLs); 1 output unless the input asks for more (`num_outputs`, `num_images`, …,
-  capped by `max_outputs`). Files: PNG (image categories), MP4 (video), WAV (audio), GLB (3D), text otherwise.
+  capped by `max_outputs`). Files by the model's output kind (`genvr.output_kinds`, else its category): PNG
+  (image), H.264 MP4 (video), WAV (audio), GLB with a mesh (3d), SVG (svg), text otherwise.
 - Batch: `requests` must be an array of 1–10 items, else 400 for the whole call; items may mix models; each item
   runs like the single v2 call (`{index, status, body}`). A batch counts as one request for rate limiting.
 - Upload: `uploadUrl` points at this server (`/blob/temp/<userId>/upload_<ms>_<n><ext>?sv=…&se=…&sig=…`), account

@@ -1,4 +1,9 @@
-"""Small but real output files (stdlib only), so client download code handles genuine bytes."""
+"""Small but real output files (stdlib only), so clients and ComfyUI's own nodes handle genuine media.
+
+Each file carries its task's salt, so two tasks never return the same bytes: PNG pixel colours, WAV pitch, the
+GLB's `asset.extras`, the SVG's fill colour, and for MP4 a trailing `free` box after the committed H.264 clip
+(`fixtures/clip.mp4`, made once by `fixtures/make_video.py`; players skip `free` boxes).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import math
 import struct
 import wave
 import zlib
+from functools import cache
+from pathlib import Path
 
 # kind -> (extension, content type)
 KINDS: dict[str, tuple[str, str]] = {
@@ -16,8 +23,23 @@ KINDS: dict[str, tuple[str, str]] = {
     "mp4": ("mp4", "video/mp4"),
     "wav": ("wav", "audio/wav"),
     "glb": ("glb", "model/gltf-binary"),
+    "svg": ("svg", "image/svg+xml"),
     "txt": ("txt", "text/plain; charset=utf-8"),
 }
+
+
+# The file a model's output kind (generated/genvr/output_kinds.py) is served as.
+FILE_KIND = {"image": "png", "video": "mp4", "audio": "wav", "3d": "glb", "svg": "svg", "file": "txt"}
+VIDEO_CLIP = Path(__file__).with_name("fixtures") / "clip.mp4"
+
+
+def kind_for_model(category: str, subcategory: str) -> str:
+    """The file kind a model's outputs are served as: its output kind as decided once for the bindings, the
+    node pack and the runtime (genvr.output_kinds); models outside that table by their category."""
+    from genvr.output_kinds import OUTPUT_KINDS
+
+    kind = OUTPUT_KINDS.get(f"{category}/{subcategory}")
+    return FILE_KIND[kind] if kind else kind_for_category(category)
 
 
 def kind_for_category(category: str) -> str:
@@ -68,24 +90,50 @@ def _box(tag: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + tag + payload
 
 
+@cache
+def _clip() -> bytes:
+    return VIDEO_CLIP.read_bytes()
+
+
 def make_mp4(salt: bytes) -> bytes:
-    """ftyp + moov(mvhd) + mdat: a structurally valid ISO BMFF file (no playable track)."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
-    matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    mvhd = _box(b"mvhd", struct.pack(">B3sIIII", 0, b"\0\0\0", 0, 0, 1000, 0)  # version/flags, times, timescale, duration
-                + struct.pack(">IH", 0x10000, 0x100) + b"\0" * 10 + matrix + b"\0" * 24 + struct.pack(">I", 2))
-    mdat = _box(b"mdat", hashlib.sha256(salt).digest())
-    return ftyp + _box(b"moov", mvhd) + mdat
+    """The committed H.264 clip (8 frames), plus a top-level `free` box holding the salt."""
+    return _clip() + _box(b"free", hashlib.sha256(salt).digest())
 
 
 def make_glb(salt: bytes) -> bytes:
-    """glTF 2.0 binary: 12-byte header + one JSON chunk (padded with spaces to 4 bytes)."""
-    doc = {"asset": {"version": "2.0", "generator": "genvr-simulator", "extras": {"salt": salt.hex()}},
-           "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"name": "sim"}]}
+    """glTF 2.0 binary with one mesh (a tetrahedron): JSON chunk + BIN chunk (positions, then uint16 indices)."""
+    points = ((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    indices = (0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3)
+    positions = b"".join(struct.pack("<3f", *p) for p in points)
+    index_bytes = struct.pack(f"<{len(indices)}H", *indices)
+    binary = positions + index_bytes
+    binary += b"\0" * (-len(binary) % 4)
+    doc = {
+        "asset": {"version": "2.0", "generator": "genvr-simulator", "extras": {"salt": salt.hex()}},
+        "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"name": "sim", "mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": len(points), "type": "VEC3",
+             "min": [0.0, 0.0, 0.0], "max": [1.0, 1.0, 1.0]},
+            {"bufferView": 1, "componentType": 5123, "count": len(indices), "type": "SCALAR"},
+        ],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(positions), "target": 34962},
+            {"buffer": 0, "byteOffset": len(positions), "byteLength": len(index_bytes), "target": 34963},
+        ],
+        "buffers": [{"byteLength": len(binary)}],
+    }
     chunk = json.dumps(doc, separators=(",", ":")).encode()
     chunk += b" " * (-len(chunk) % 4)
-    total = 12 + 8 + len(chunk)
-    return struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(chunk), b"JSON") + chunk
+    total = 12 + 8 + len(chunk) + 8 + len(binary)
+    return (struct.pack("<4sII", b"glTF", 2, total) + struct.pack("<I4s", len(chunk), b"JSON") + chunk
+            + struct.pack("<I4s", len(binary), b"BIN\0") + binary)
+
+
+def make_svg(salt: bytes) -> bytes:
+    colour = hashlib.sha256(salt).hexdigest()[:6]
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
+            f'<rect width="64" height="64" fill="#{colour}"/><circle cx="32" cy="32" r="20" fill="#ffffff"/></svg>\n').encode()
 
 
 def make_file(kind: str, salt: bytes) -> bytes:
@@ -97,4 +145,6 @@ def make_file(kind: str, salt: bytes) -> bytes:
         return make_wav(salt)
     if kind == "glb":
         return make_glb(salt)
+    if kind == "svg":
+        return make_svg(salt)
     return b"simulated output " + salt + b"\n"

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from simulator.catalog import Catalog, Model, load_catalog
 from simulator.faults import FaultConfig, FaultEngine, coerce_config
-from simulator.media import kind_for_category
+from simulator.media import kind_for_model
 from simulator.settings import Settings
 
 Clock = Callable[[], float]
@@ -235,7 +235,7 @@ class SimState:
             first = "starting" if version == "v1" else "queued"
             task = Task(id=task_id, seq=seq, version=version, uid=uid, category=model.category,
                         subcategory=model.subcategory, params=params, created_at=self.clock(), duration=duration,
-                        kind=kind_for_category(model.category), outputs=self._output_count(model, params),
+                        kind=kind_for_model(model.category, model.subcategory), outputs=self._output_count(model, params),
                         error=cfg.failure_message if failed else None, error_output=error_output,
                         empty_fetches_left=cfg.empty_output_fetches if empty else 0,
                         statuses=[first, *cfg.extra_statuses, "processing"])

@@ -205,7 +205,7 @@ def test_every_node_declares_its_schema(pack: Any) -> None:
         for section in ("required", "optional"):
             positions = [order[_wire_of(name, fields)] for name in declared[section]]
             assert positions == sorted(positions), (key, section)
-        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "file": ("STRING", "STRING")}
+        kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "svg": ("STRING", "STRING"), "file": ("STRING", "STRING")}
         assert cls.RETURN_TYPES == kinds[cls.OUTPUT_KIND] and cls.RETURN_NAMES[-1] == "urls", key
         assert len(cls.RETURN_NAMES) == len(cls.RETURN_TYPES) == len(cls.OUTPUT_TOOLTIPS)
 
@@ -224,7 +224,25 @@ def test_output_kind_by_category_with_overrides(pack: Any) -> None:
     assert nodes["audiogen/dia"].OUTPUT_KIND == "audio"
     assert nodes["3dgen/trellis"].OUTPUT_KIND == "3d" and nodes["3dgen/trellis"].OUTPUT_NODE is True
     assert nodes["3dgen/panorama"].OUTPUT_KIND == "image"  # override: a panorama is an image
-    assert nodes["imagegen/recraft_v3_svg"].OUTPUT_KIND == "file"  # override: SVG vectors are no IMAGE
+    assert nodes["imagegen/recraft_v3_svg"].OUTPUT_KIND == "svg"  # override: SVG vectors are no IMAGE
+
+
+def test_one_output_kind_per_model_read_by_the_pack_the_simulator_and_the_report(pack: Any) -> None:
+    """generated/genvr/output_kinds.py is the one table: each node returns what it says, the simulator serves
+    that kind of file, and no model's own description contradicts it without a documented override."""
+    from genvr.output_kinds import OUTPUT_KINDS
+    from generator_helpers import snapshot_specs
+
+    from generator import output_kinds
+    from simulator.media import FILE_KIND, kind_for_model
+
+    nodes = _nodes(pack)
+    assert set(nodes) == set(OUTPUT_KINDS)
+    for key, cls in nodes.items():
+        assert cls.OUTPUT_KIND == OUTPUT_KINDS[key], key
+        assert kind_for_model(*cls.MODEL) == FILE_KIND[OUTPUT_KINDS[key]], key
+    assert OUTPUT_KINDS["3dgen/panorama"] == "image" and kind_for_model("3dgen", "panorama") == "png"
+    assert [output_kinds.unresolved(spec) for spec in snapshot_specs().values() if output_kinds.unresolved(spec)] == []
 
 
 def test_quirky_inputs(pack: Any) -> None:
@@ -408,3 +426,34 @@ def test_vendoring_refuses_what_it_cannot_rewrite_safely(tmp_path: Path) -> None
     assert list(comfyui_vendor.runtime_closure(("_b",), tmp_path)) == ["_b"]  # lazy, never called by the pack
     rewritten = comfyui_vendor.vendored_module("_c", "from genvr_runtime import _errors\nfrom genvr_runtime._x import (\n    a,\n)\nX = 'genvr_runtime'\n", HEADER)
     assert "from . import _errors" in rewritten and "from ._x import (" in rewritten and "X = 'genvr_runtime'" in rewritten
+
+
+def test_number_widgets_have_defaults_on_their_step_and_no_negative_counts() -> None:
+    """hunyuan_video `width` (default 854, step 16) jumped to 864 on the first click; a step count or a size
+    without a published range spanned ±2147483647 (a strength keeps the schema's truth: no range). The tooltip
+    says when GenVR published no range."""
+    from generator_helpers import snapshot_specs
+
+    from generator.targets.comfyui_widgets import model_inputs
+
+    specs = snapshot_specs()
+    for key, spec in specs.items():
+        for i in model_inputs(spec).inputs:
+            if i.type in ("INT", "FLOAT") and i.options.get("step") and i.type == "INT":
+                assert (i.options["default"] - i.options["min"]) % i.options["step"] == 0, (key, i.name)
+    width = {i.name: i for i in model_inputs(specs["videogen/hunyuan_video"]).inputs}["width"]
+    assert width.options["default"] == 854 and width.options["step"] == 2
+    steps = {i.name: i for i in model_inputs(specs["imgedit/interior_construct"]).inputs}
+    assert steps["num_steps"].options["min"] == 0 and steps["img_size"].options["min"] == 0
+    assert "No range published by GenVR." in steps["num_steps"].options["tooltip"]
+    assert steps["strength"].options["min"] == -1e9 and "No range published by GenVR." in steps["strength"].options["tooltip"]
+    sentinel = {i.name: i for i in model_inputs(specs["vidutils/minimax_remover"]).inputs}["width"]
+    assert sentinel.options["min"] == -1 and sentinel.options["default"] == -1  # -1 = same as the original video
+
+
+def test_the_repository_url_is_set_in_one_place() -> None:
+    """The pack's Comfy Registry metadata copies the project's own [project.urls] Repository."""
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    pack = tomllib.loads((root / "generated/comfyui/genvr_nodes/pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    assert pack == project and project.startswith("https://")

@@ -58,7 +58,7 @@ def test_svg_model_returns_files_not_an_image(pack: Any) -> None:
     """Recraft V3 SVG makes an SVG file, which an IMAGE output cannot decode: as an image node every (paid) run
     ended in "output 1 is a file of unknown type". It returns the downloaded file instead."""
     node = pack.NODE_CLASS_MAPPINGS["GenVR_imagegen__recraft_v3_svg"]
-    assert node.OUTPUT_KIND == "file"
+    assert node.OUTPUT_KIND == "svg"
     assert node.RETURN_TYPES == ("STRING", "STRING") and node.RETURN_NAMES == ("files", "urls")
     assert node.OUTPUT_NODE is True  # it only writes files: runnable without a Save node
 
@@ -66,8 +66,8 @@ def test_svg_model_returns_files_not_an_image(pack: Any) -> None:
 def test_svg_bytes_are_recognised(pack: Any) -> None:
     media = importlib.import_module(pack.__name__ + "._genvr.media")
     svg = b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"></svg>'
-    assert media.sniff(svg) == ("vector", ".svg")
-    assert media.sniff(b"\xef\xbb\xbf  <svg xmlns='http://www.w3.org/2000/svg'/>") == ("vector", ".svg")
+    assert media.sniff(svg) == ("svg", ".svg")
+    assert media.sniff(b"\xef\xbb\xbf  <svg xmlns='http://www.w3.org/2000/svg'/>") == ("svg", ".svg")
     assert media.sniff(b"<html><body>not found</body></html>") == (None, None)
 
 
@@ -77,7 +77,7 @@ async def test_an_svg_on_an_image_node_is_named_as_such(monkeypatch: pytest.Monk
     flow = importlib.import_module(pack.__name__ + "._genvr.flow")
     run = flow._Run(pack.NODE_CLASS_MAPPINGS["GenVR_imagegen__flux_dev"], None, None)
     saved: list[str] = []
-    with pytest.raises(flow.OutputKindError, match=r"output 1 is a vector file \(\.svg\), but this node returns image"):
+    with pytest.raises(flow.OutputKindError, match=r"output 1 is a svg file \(\.svg\), but this node returns image"):
         run._check_kind(b"<svg xmlns='http://www.w3.org/2000/svg'/>", 0, lambda ext: saved.append(ext) or double.output_dir)
     assert saved == [".svg"]
 
@@ -92,7 +92,7 @@ async def test_file_node_runs_end_to_end(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert len(out) == len(pack.NODE_CLASS_MAPPINGS["GenVR_imagegen__recraft_v3_svg"].RETURN_TYPES) == 2
     files, urls = out
     path = Path(files.splitlines()[0])
-    assert path.parent == double.output_dir / "genvr" and path.is_file()
+    assert path.parent == double.output_dir / "genvr" and path.suffix == ".svg" and path.read_bytes().startswith(b"<svg")
     assert urls.startswith(genvr_simulator.base_url)
 
 

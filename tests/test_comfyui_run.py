@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 import time
 from pathlib import Path
@@ -97,13 +98,37 @@ async def test_audio_and_3d_outputs(comfy: tuple[ComfyDouble, Any], genvr_simula
     assert (double.output_dir / model_file).read_bytes()[:4] == b"glTF" and Path(files) == double.output_dir / model_file
 
 
-async def test_output_of_the_wrong_kind_is_an_error_and_the_file_is_kept(comfy: tuple[ComfyDouble, Any]) -> None:
+async def test_output_of_the_wrong_kind_is_an_error_and_the_file_is_kept(comfy: tuple[ComfyDouble, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     double, pack = comfy
-    # 3dgen/panorama is declared an image model; the simulator serves a GLB for every 3dgen model.
+    monkeypatch.setattr("simulator.state.kind_for_model", lambda category, subcategory: "glb")  # GenVR sends a mesh
     with pytest.raises(_node_error(pack), match=r"output 1 is a 3d file \(\.glb\), but this node returns image") as info:
         await _node(pack, "GenVR_3dgen__panorama").run(image_url="https://example.org/a.png", mask_url="https://example.org/m.png")
     saved = list((double.output_dir / "genvr").glob("*.glb"))
     assert len(saved) == 1 and str(saved[0]) in str(info.value)
+
+
+async def test_the_panorama_model_in_3dgen_returns_an_image(comfy: tuple[ComfyDouble, Any]) -> None:
+    """Its description says it makes panoramic images; the simulator served a GLB for every 3dgen model, and the
+    node (an image node) failed on every run. Both now read generated/genvr/output_kinds.py."""
+    _, pack = comfy
+    images, urls = await _node(pack, "GenVR_3dgen__panorama").run(prompt="a beach at noon")
+    assert images.ndim == 4 and images.shape[-1] == 3 and urls.split("?")[0].endswith(".png")
+
+
+async def test_a_video_without_a_video_stream_is_an_error_naming_the_file(comfy: tuple[ComfyDouble, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """ComfyUI's SaveVideo fails with an FFmpeg error deep inside on such a file; the node says what is wrong."""
+    import simulator.media
+
+    def no_track(salt: bytes) -> bytes:  # what the simulator served before: ftyp + moov(mvhd) + mdat, no track
+        box = simulator.media._box
+        return box(b"ftyp", b"isom\0\0\2\0isomiso2mp41") + box(b"moov", box(b"mvhd", bytes(100))) + box(b"mdat", salt)
+
+    monkeypatch.setattr(simulator.media, "make_mp4", no_track)
+    double, pack = comfy
+    with pytest.raises(_node_error(pack), match=r"output 1 is a video file without a playable video stream \(\d+ bytes\)") as info:
+        await _node(pack, "GenVR_videogen__bytedance_seedance1_t2v").run(prompt="waves")
+    [saved] = (double.output_dir / "genvr").glob("*.mp4")
+    assert str(saved) in str(info.value)
 
 
 async def test_missing_credentials_fail_before_any_request(monkeypatch: pytest.MonkeyPatch, comfy: tuple[ComfyDouble, Any], genvr_simulator: SimulatorServer) -> None:
@@ -138,6 +163,34 @@ async def test_rejected_key_is_reported_without_echoing_it(monkeypatch: pytest.M
     with pytest.raises(_node_error(pack), match="HTTP 401") as info:
         await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
     assert "wrong-key-0123456789" not in str(info.value) and "wrong-key" not in repr(info.value.__cause__)
+    # Where the key came from, and what to do about it.
+    assert "GenVR refused the API key from the environment variable GENVR_API_KEY" in str(info.value)
+    assert "Teams page" in str(info.value)
+
+
+async def test_rejected_key_from_a_config_file_names_that_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, genvr_simulator: SimulatorServer) -> None:
+    for var in ("GENVR_API_KEY", "GENVR_UID"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GENVR_BASE_URL", genvr_simulator.base_url)
+    double = install(monkeypatch, tmp_path)
+    config = double.user_dir / "genvr" / "config.ini"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[genvr]\napi_key = wrong-key-0123456789\nuid = {genvr_simulator.uid}\n")
+    pack = load_pack()
+    with pytest.raises(_node_error(pack), match=re.escape(f"GenVR refused the API key from {config} (HTTP 401")):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
+
+
+async def test_an_unreachable_base_url_is_named(monkeypatch: pytest.MonkeyPatch, comfy: tuple[ComfyDouble, Any]) -> None:
+    _, pack = comfy
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("GENVR_BASE_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(_node_error(pack), match=re.escape(f"http://127.0.0.1:{port}")):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt="x")
 
 
 async def test_cancel_interrupts_the_wait_promptly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, genvr_simulator_factory: Any) -> None:
@@ -183,3 +236,14 @@ async def test_credentials_from_config_file_next_to_the_pack(monkeypatch: pytest
     assert images.shape[-1] == 3
     config = __import__("importlib").import_module(pack.__name__ + "._genvr.config")
     assert SECRET not in repr(config.load())
+
+
+async def test_an_undocumented_status_is_logged_once_per_session_not_per_job(comfy: tuple[ComfyDouble, Any], genvr_simulator: SimulatorServer, caplog: pytest.LogCaptureFixture) -> None:
+    _, pack = comfy
+    genvr_simulator.configure(faults={"extra_statuses": ["warming_up"]}, job_seconds=0.6)
+    caplog.set_level("INFO", logger="genvr_runtime")
+    for prompt in ("one", "two", "three"):
+        await _node(pack, "GenVR_imagegen__flux_dev").run(prompt=prompt)
+    about = [r.getMessage() for r in caplog.records if "undocumented status 'warming_up'" in r.getMessage()]
+    assert len(about) == 1 and "once per session" in about[0]
+    assert len({t.id for t in genvr_simulator.state.tasks.values()}) == 3

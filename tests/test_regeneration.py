@@ -77,6 +77,7 @@ def test_a_changed_schema_rewrites_only_its_files_and_a_removed_model_is_dropped
         "genvr/models/__init__.py",
         "genvr/models/gen3d/__init__.py",
         "genvr/models/imagegen/flux_dev.py",
+        "genvr/output_kinds.py",  # trellis' entry goes
         "genvr/resources/__init__.py",
         "genvr/resources/gen3d.py",
         "genvr/resources/imagegen.py",  # the docstring of flux_dev's method states the new maximum

@@ -180,14 +180,43 @@ def _png_pixels(data: bytes) -> tuple[int, int, bytes]:
     return width, height, raw
 
 
-def _mp4_boxes(data: bytes) -> list[bytes]:
-    boxes, pos = [], 0
+_MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def _mp4_boxes(data: bytes) -> dict[bytes, list[bytes]]:
+    """Payloads by box type, descending into the container boxes (moov/trak/mdia/minf/stbl)."""
+    boxes: dict[bytes, list[bytes]] = {}
+    pos = 0
     while pos < len(data):
         size, tag = struct.unpack(">I4s", data[pos:pos + 8])
         assert size >= 8 and pos + size <= len(data)
-        boxes.append(tag)
+        payload = data[pos + 8:pos + size]
+        boxes.setdefault(tag, []).append(payload)
+        if tag in _MP4_CONTAINERS:
+            for inner, payloads in _mp4_boxes(payload).items():
+                boxes.setdefault(inner, []).extend(payloads)
         pos += size
     return boxes
+
+
+def _assert_playable_h264(data: bytes) -> None:
+    boxes = _mp4_boxes(data)
+    assert data[4:8] == b"ftyp" and b"mdat" in boxes
+    assert [h[8:12] for h in boxes[b"hdlr"]] == [b"vide"]  # one track, a video track
+    assert boxes[b"stsd"][0][12:16] == b"avc1"  # its sample entry: H.264
+    sample_count = struct.unpack(">I", boxes[b"stsz"][0][8:12])[0]
+    assert sample_count >= 4  # a few frames
+
+
+def _glb(data: bytes) -> tuple[dict[str, Any], bytes]:
+    magic, version, length = struct.unpack("<4sII", data[:12])
+    assert (magic, version, length) == (b"glTF", 2, len(data))
+    chunks, pos = {}, 12
+    while pos < len(data):
+        size, kind = struct.unpack("<I4s", data[pos:pos + 8])
+        chunks[kind] = data[pos + 8:pos + 8 + size]
+        pos += 8 + size
+    return json.loads(chunks[b"JSON"]), chunks.get(b"BIN\0", b"")
 
 
 @pytest.mark.parametrize(("category", "subcategory", "params", "kind"), [
@@ -196,6 +225,8 @@ def _mp4_boxes(data: bytes) -> list[bytes]:
     ("videogen", "sora2", {"prompt": "x"}, "mp4"),
     ("audiogen", "minimax_speech_02_hd", {"text": "hello"}, "wav"),
     ("3dgen", "trellis", {"images": ["https://x/a.png"]}, "glb"),
+    ("3dgen", "panorama", {"prompt": "x"}, "png"),  # a 3dgen model that makes images (generated/genvr/output_kinds.py)
+    ("imagegen", "recraft_v3_svg", {"prompt": "x"}, "svg"),
 ])
 def test_outputs_are_real_files(genvr_simulator: SimulatorServer, category: str, subcategory: str,
                                 params: dict[str, Any], kind: str) -> None:
@@ -210,15 +241,31 @@ def test_outputs_are_real_files(genvr_simulator: SimulatorServer, category: str,
         width, height, _ = _png_pixels(data)
         assert (width, height) == (4, 4)
     elif kind == "mp4":
-        assert _mp4_boxes(data) == [b"ftyp", b"moov", b"mdat"] and data[8:12] == b"isom"
+        assert r.headers["content-type"] == "video/mp4"
+        _assert_playable_h264(data)
     elif kind == "wav":
         with wave.open(io.BytesIO(data)) as w:
             assert w.getnchannels() == 1 and w.getnframes() > 0
+    elif kind == "svg":
+        assert r.headers["content-type"].startswith("image/svg+xml")
+        assert data.startswith(b"<svg") and b'xmlns="http://www.w3.org/2000/svg"' in data and data.rstrip().endswith(b"</svg>")
     else:
-        magic, version, length = struct.unpack("<4sII", data[:12])
-        chunk_len, chunk_type = struct.unpack("<I4s", data[12:20])
-        assert (magic, version, length, chunk_type) == (b"glTF", 2, len(data), b"JSON")
-        assert json.loads(data[20:20 + chunk_len])["asset"]["version"] == "2.0"
+        doc, binary = _glb(data)
+        assert doc["asset"]["version"] == "2.0"
+        [primitive] = doc["meshes"][0]["primitives"]  # a real mesh, not an empty scene
+        positions = doc["accessors"][primitive["attributes"]["POSITION"]]
+        view = doc["bufferViews"][positions["bufferView"]]
+        assert positions["count"] >= 3 and view["byteLength"] >= positions["count"] * 12
+        assert doc["buffers"][0]["byteLength"] == len(binary) >= view["byteOffset"] + view["byteLength"]
+
+
+def test_every_video_output_is_playable_and_distinct_per_task(genvr_simulator: SimulatorServer) -> None:
+    sim = genvr_simulator
+    files = [httpx.get(run_to_output(sim, {"uid": sim.uid, "category": "videogen", "subcategory": "sora2", "prompt": p})[0]).content
+             for p in ("a", "b")]
+    for data in files:
+        _assert_playable_h264(data)
+    assert files[0] != files[1]
 
 
 def test_file_urls_are_fresh_per_response_call_and_all_work(genvr_simulator: SimulatorServer) -> None:

@@ -16,11 +16,19 @@ plus ` (<category label>)` when two models share a name. Menu `GenVR/<media>/<ca
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
 from generator.normalize import ModelSpec
+from generator.output_kinds import output_kind
 from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr
 from generator.render import render as render_jinja
 from generator.targets import comfyui_order, comfyui_vendor
@@ -30,27 +38,10 @@ from generator.targets.python_package import PlannedCategory
 PACK = "comfyui/genvr_nodes"
 VERSION = "0.1.0"
 PUBLISHER = "genvr"
-REPOSITORY = "https://github.com/OWNER/genvr-bindings"  # placeholder: set the real repository before publishing
+PROJECT_FILE = Path(__file__).resolve().parents[2] / "pyproject.toml"  # [project.urls] Repository: set there only
 # The vendored runtime's one dependency ComfyUI does not ship (it ships pydantic; see the research note A9).
 REQUIREMENTS = ("httpx>=0.27,<1",)
 
-# Output media per category; per-model exceptions below. The schemas do not say what a model returns.
-CATEGORY_OUTPUT = {
-    "imagegen": "image",
-    "imgedit": "image",
-    "imgutils": "image",
-    "imgutils_control": "image",
-    "imgutils_transfer": "image",
-    "videogen": "video",
-    "videogen_templates": "video",
-    "vidutils": "video",
-    "audiogen": "audio",
-    "3dgen": "3d",
-}
-MODEL_OUTPUT = {
-    "3dgen/panorama": "image",  # "Generate panoramic images using Flux 360"
-    "imagegen/recraft_v3_svg": "file",  # SVG vectors: no IMAGE tensor can hold them; returned as files
-}
 CATEGORY_LABELS = {
     "imagegen": "Image Generation",
     "imgedit": "Image Edit",
@@ -68,6 +59,7 @@ OUTPUTS = {  # kind -> (RETURN_TYPES, RETURN_NAMES, OUTPUT_TOOLTIPS)
     "video": (("VIDEO", "STRING", "STRING"), ("video", "files", "urls"), ("The first output video.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "audio": (("AUDIO", "STRING", "STRING"), ("audio", "files", "urls"), ("The first output audio.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "3d": (("STRING", "STRING", "STRING"), ("model_file", "files", "urls"), ("The first 3D file, relative to the output folder (for Preview3D).", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
+    "svg": (("STRING", "STRING"), ("files", "urls"), ("Downloaded SVG files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
     "file": (("STRING", "STRING"), ("files", "urls"), ("Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
 }
 _STATIC = ("__init__", "node", "host", "config", "values", "media", "flow")  # templates/comfyui/_genvr/*.py.jinja
@@ -119,7 +111,7 @@ class PlannedNode:
 
     @property
     def output_node(self) -> bool:
-        return self.output_kind in ("3d", "file")  # these only write files: runnable without a Save node
+        return self.output_kind in ("3d", "svg", "file")  # these only write files: runnable without a Save node
 
     @property
     def sections(self) -> list[tuple[str, list[NodeInput]]]:
@@ -128,10 +120,6 @@ class PlannedNode:
 
 def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category) or category.replace("_", " ").title()
-
-
-def output_kind(spec: ModelSpec) -> str:
-    return MODEL_OUTPUT.get(spec.key) or CATEGORY_OUTPUT.get(spec.category, "file")
 
 
 def schema_inputs(spec: ModelSpec) -> tuple[NodeInput, ...]:
@@ -185,13 +173,20 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     )
     for name, source in comfyui_vendor.runtime_closure().items():
         files[f"{PACK}/_genvr/runtime/{name}.py"] = comfyui_vendor.vendored_module(name, source, HEADER)
-    context = {"node_count": count, "version": VERSION, "requirements": REQUIREMENTS, "repository": REPOSITORY, "publisher": PUBLISHER}
+    context = {"node_count": count, "version": VERSION, "requirements": REQUIREMENTS, "repository": repository_url(), "publisher": PUBLISHER}
     files[f"{PACK}/pyproject.toml"] = render_template("pyproject.toml.jinja", **context)
     files[f"{PACK}/requirements.txt"] = render_template("requirements.txt.jinja", **context)
     files[f"{PACK}/README.md"] = render_template("README.md.jinja", **context)
     files[f"{PACK}/config.example.ini"] = render_template("config.example.ini.jinja")
     files[f"{PACK}/.gitignore"] = render_template("gitignore.jinja")
+    files[f"{PACK}/web/genvr.js"] = render_template("web/genvr.js.jinja")
     return files
+
+
+def repository_url(project_file: Path = PROJECT_FILE) -> str:
+    with project_file.open("rb") as fh:
+        url: str = tomllib.load(fh)["project"]["urls"]["Repository"]
+    return url
 
 
 def render_template(name: str, **context: Any) -> str:

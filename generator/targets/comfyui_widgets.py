@@ -19,6 +19,7 @@ Every schema input becomes one or two ComfyUI inputs (a `NodeInput`: name, secti
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,11 +198,16 @@ def _seed_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, An
 def _number_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, Any]) -> tuple[list[NodeInput], FieldSpec]:
     is_int = p.main_type == "integer"
     lo, hi = p.minimum, p.maximum
+    tooltip = _join(tooltip, _range_note(p))
+    if lo is None and _NON_NEGATIVE.search(p.wire_name):
+        lo = min(0, p.default) if p.has_default and isinstance(p.default, (int, float)) else 0  # keeps a -1 sentinel
     if is_int:
         lo = INT_LIMIT * -1 if lo is None else math.ceil(lo) + (1 if p.exclusive_minimum and lo == math.ceil(lo) else 0)
         hi = INT_LIMIT if hi is None else math.floor(hi) - (1 if p.exclusive_maximum and hi == math.floor(hi) else 0)
         step = int(p.step) if p.step is not None and float(p.step).is_integer() else 1
         default = int(p.default) if p.has_default else max(lo, min(0, hi))
+        if (default - lo) % step:  # the frontend snaps to min + k·step: 854 with step 16 became 864 on the first click
+            step = math.gcd(step, default - lo)
         options = {"default": default, "min": int(lo), "max": int(hi), "step": step, "tooltip": tooltip, **base}
         return [NodeInput(p.wire_name, "INT", options, p.required, "INT")], FieldSpec(p.wire_name, "int", opts)
     flo = -FLOAT_LIMIT if lo is None else float(lo)
@@ -209,6 +215,23 @@ def _number_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, 
     fdefault = float(p.default) if p.has_default else max(flo, min(0.0, fhi))
     options = {"default": fdefault, "min": flo, "max": fhi, "step": _float_step(p, flo, fhi, fdefault), "round": False, "tooltip": tooltip, **base}
     return [NodeInput(p.wire_name, "FLOAT", options, p.required, "FLOAT")], FieldSpec(p.wire_name, "float", opts)
+
+
+# Inputs that are counts, sizes, steps or durations by their name: never negative, though the schema publishes
+# no minimum. Their maximum stays unpublished. Scales and strengths keep the schema's (absent) range: some
+# models take negative ones.
+_NON_NEGATIVE = re.compile(r"(^|_)(num|steps?|frames?|width|height|size|fps|samples|chunk|overlap|duration|length)(_|$)")
+
+
+def _range_note(p: Param) -> str:
+    """Tooltip words for what the schema does not bound (the widget's own limits are then only technical)."""
+    if p.minimum is None and p.maximum is None:
+        return "No range published by GenVR."
+    if p.maximum is None:
+        return "No maximum published by GenVR."
+    if p.minimum is None:
+        return "No minimum published by GenVR."
+    return ""
 
 
 def _float_step(p: Param, lo: float, hi: float, default: float) -> float:

@@ -46,4 +46,7 @@ NODE_DISPLAY_NAME_MAPPINGS = {
     **nodes_vidutils.NODE_DISPLAY_NAME_MAPPINGS,
 }
 
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+# Browser code ComfyUI serves with the pack: web/genvr.js sets the seed control of new GenVR nodes to "fixed".
+WEB_DIRECTORY = "./web"
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]

@@ -1113,7 +1113,7 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "CFG Scale (Guidance Strength)",
+                        "tooltip": "CFG Scale (Guidance Strength) No range published by GenVR.",
                     },
                 ),
             },

@@ -334,7 +334,7 @@ class GenVR_3dgen__hunyuan_3d_2mv(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Guidance scale. Advanced.",
+                        "tooltip": "Guidance scale. Advanced. No range published by GenVR.",
                         "advanced": True,
                     },
                 ),

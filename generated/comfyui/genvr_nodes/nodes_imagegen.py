@@ -246,7 +246,7 @@ class GenVR_imagegen__bytedance_seedream4(GenVRNode):
                         "min": 1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of times to retry generation with the prompt. Advanced.",
+                        "tooltip": "Number of times to retry generation with the prompt. Advanced. No maximum published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -697,10 +697,10 @@ class GenVR_imagegen__flux_dev(GenVRNode):
                     "INT",
                     {
                         "default": 28,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of inference steps. Advanced.",
+                        "tooltip": "Number of inference steps. Advanced. No range published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -712,7 +712,7 @@ class GenVR_imagegen__flux_dev(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Guidance scale. Advanced.",
+                        "tooltip": "Guidance scale. Advanced. No range published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -747,10 +747,10 @@ class GenVR_imagegen__flux_dev(GenVRNode):
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Base image size (longest side) Advanced.",
+                        "tooltip": "Base image size (longest side) Advanced. No range published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -936,10 +936,10 @@ class GenVR_imagegen__freepik_f_lite(GenVRNode):
                     "INT",
                     {
                         "default": 30,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of inference steps.",
+                        "tooltip": "Number of inference steps. No range published by GenVR.",
                     },
                 ),
                 "guidance": (
@@ -950,7 +950,7 @@ class GenVR_imagegen__freepik_f_lite(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Guidance scale.",
+                        "tooltip": "Guidance scale. No range published by GenVR.",
                     },
                 ),
                 "seed": (
@@ -984,10 +984,10 @@ class GenVR_imagegen__freepik_f_lite(GenVRNode):
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Base image size (longest side)",
+                        "tooltip": "Base image size (longest side) No range published by GenVR.",
                     },
                 ),
                 "output_format": (
@@ -3081,20 +3081,20 @@ class GenVR_imagegen__nirman(GenVRNode):
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Width of output image. Recommended 1024 or 1280.",
+                        "tooltip": "Width of output image. Recommended 1024 or 1280. No range published by GenVR.",
                     },
                 ),
                 "height": (
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Height of output image. Recommended 1024 or 1280.",
+                        "tooltip": "Height of output image. Recommended 1024 or 1280. No range published by GenVR.",
                     },
                 ),
                 "num_outputs": (
@@ -3243,20 +3243,20 @@ class GenVR_imagegen__nvidia_sana(GenVRNode):
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Width of output image.",
+                        "tooltip": "Width of output image. No range published by GenVR.",
                     },
                 ),
                 "height": (
                     "INT",
                     {
                         "default": 1024,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Height of output image.",
+                        "tooltip": "Height of output image. No range published by GenVR.",
                     },
                 ),
                 "num_inference_steps": (
@@ -3266,7 +3266,7 @@ class GenVR_imagegen__nvidia_sana(GenVRNode):
                         "min": 1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of denoising steps. Advanced.",
+                        "tooltip": "Number of denoising steps. Advanced. No maximum published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -3555,13 +3555,13 @@ class GenVR_imagegen__recraft_v3_svg(GenVRNode):
 
     MODEL = ("imagegen", "recraft_v3_svg")
     MODEL_NAME = "Recraft V3 SVG"
-    OUTPUT_KIND = "file"
-    CATEGORY = "GenVR/file/Image Generation"
-    DESCRIPTION = "Recraft V3 SVG (GenVR imagegen/recraft_v3_svg). Run Recraft V3 svg model (red panda) Returns file output. Each run starts a paid GenVR job."
+    OUTPUT_KIND = "svg"
+    CATEGORY = "GenVR/svg/Image Generation"
+    DESCRIPTION = "Recraft V3 SVG (GenVR imagegen/recraft_v3_svg). Run Recraft V3 svg model (red panda) Returns svg output. Each run starts a paid GenVR job."
     RETURN_TYPES = ("STRING", "STRING")
     RETURN_NAMES = ("files", "urls")
     OUTPUT_TOOLTIPS = (
-        "Downloaded files (in output/genvr), one per line.",
+        "Downloaded SVG files (in output/genvr), one per line.",
         "GenVR's output URLs, one per line.",
     )
     OUTPUT_NODE = True
@@ -3790,7 +3790,7 @@ class GenVR_imagegen__stable_diffusion_3_5(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.01,
                         "round": False,
-                        "tooltip": "Prompt strength (or denoising strength) when using image to image. 1.0 corresponds to full destruction of information in image.",
+                        "tooltip": "Prompt strength (or denoising strength) when using image to image. 1.0 corresponds to full destruction of information in image. No range published by GenVR.",
                     },
                 ),
                 "steps": (
@@ -4121,10 +4121,10 @@ class GenVR_imagegen__storyboard(GenVRNode):
                     "INT",
                     {
                         "default": 3,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of id images in total images. This should not exceed total number of line-separated prompts.",
+                        "tooltip": "Number of id images in total images. This should not exceed total number of line-separated prompts. No range published by GenVR.",
                     },
                 ),
                 "output_format": (

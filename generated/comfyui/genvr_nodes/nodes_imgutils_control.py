@@ -379,10 +379,10 @@ class GenVR_imgutils_control__hed(GenVRNode):
                     "INT",
                     {
                         "default": 20,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Steps.",
+                        "tooltip": "Steps. No range published by GenVR.",
                     },
                 ),
                 "scale": (
@@ -415,7 +415,7 @@ class GenVR_imgutils_control__hed(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "eta (DDIM)",
+                        "tooltip": "eta (DDIM) No range published by GenVR.",
                     },
                 ),
                 "a_prompt": (
@@ -654,10 +654,10 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                     "INT",
                     {
                         "default": 20,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Steps.",
+                        "tooltip": "Steps. No range published by GenVR.",
                     },
                 ),
                 "scale": (
@@ -690,7 +690,7 @@ class GenVR_imgutils_control__scribble2img(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "eta (DDIM)",
+                        "tooltip": "eta (DDIM) No range published by GenVR.",
                     },
                 ),
                 "a_prompt": (

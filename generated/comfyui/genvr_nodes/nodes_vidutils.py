@@ -1873,7 +1873,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                         "min": -1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of frames to process (-1 = same as original video)",
+                        "tooltip": "Number of frames to process (-1 = same as original video) No maximum published by GenVR.",
                     },
                 ),
                 "height": (
@@ -1883,7 +1883,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                         "min": -1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Output video height (-1 = same as original video, auto-scaled to max 1920px if needed)",
+                        "tooltip": "Output video height (-1 = same as original video, auto-scaled to max 1920px if needed) No maximum published by GenVR.",
                     },
                 ),
                 "width": (
@@ -1893,7 +1893,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                         "min": -1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Output video width (-1 = same as original video, auto-scaled to max 1920px if needed)",
+                        "tooltip": "Output video width (-1 = same as original video, auto-scaled to max 1920px if needed) No maximum published by GenVR.",
                     },
                 ),
                 "fps": (
@@ -1903,7 +1903,7 @@ class GenVR_vidutils__minimax_remover(GenVRNode):
                         "min": -1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Output video FPS (-1 = same as original video)",
+                        "tooltip": "Output video FPS (-1 = same as original video) No maximum published by GenVR.",
                     },
                 ),
                 "num_inference_steps": (
@@ -2001,7 +2001,7 @@ class GenVR_vidutils__mirelo_add_audio(GenVRNode):
                         "min": 1,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "The number of samples to generate from the model. Advanced.",
+                        "tooltip": "The number of samples to generate from the model. Advanced. No maximum published by GenVR.",
                         "advanced": True,
                     },
                 ),
@@ -2101,17 +2101,17 @@ class GenVR_vidutils__mmaudio(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Duration of output in seconds.",
+                        "tooltip": "Duration of output in seconds. No maximum published by GenVR.",
                     },
                 ),
                 "num_steps": (
                     "INT",
                     {
                         "default": 25,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of inference steps.",
+                        "tooltip": "Number of inference steps. No range published by GenVR.",
                     },
                 ),
                 "cfg_strength": (
@@ -2122,7 +2122,7 @@ class GenVR_vidutils__mmaudio(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Guidance strength (CFG)",
+                        "tooltip": "Guidance strength (CFG) No maximum published by GenVR.",
                     },
                 ),
                 "seed": (
@@ -3630,30 +3630,30 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                     "INT",
                     {
                         "default": 30,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of diffusion steps.",
+                        "tooltip": "Number of diffusion steps. No range published by GenVR.",
                     },
                 ),
                 "decode_chunk_size": (
                     "INT",
                     {
                         "default": 16,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Chunk size for decoding long videos.",
+                        "tooltip": "Chunk size for decoding long videos. No range published by GenVR.",
                     },
                 ),
                 "overlap": (
                     "INT",
                     {
                         "default": 3,
-                        "min": -2147483647,
+                        "min": 0,
                         "max": 2147483647,
                         "step": 1,
-                        "tooltip": "Number of overlapping frames between segments.",
+                        "tooltip": "Number of overlapping frames between segments. No range published by GenVR.",
                     },
                 ),
                 "noise_aug_strength": (
@@ -3664,7 +3664,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Noise augmentation strength.",
+                        "tooltip": "Noise augmentation strength. No range published by GenVR.",
                     },
                 ),
                 "min_appearance_guidance_scale": (
@@ -3675,7 +3675,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Minimum guidance scale for restoration.",
+                        "tooltip": "Minimum guidance scale for restoration. No range published by GenVR.",
                     },
                 ),
                 "max_appearance_guidance_scale": (
@@ -3686,7 +3686,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Maximum guidance scale for restoration.",
+                        "tooltip": "Maximum guidance scale for restoration. No range published by GenVR.",
                     },
                 ),
                 "i2i_noise_strength": (
@@ -3697,7 +3697,7 @@ class GenVR_vidutils__videofacerestore(GenVRNode):
                         "max": 1000000000.0,
                         "step": 0.1,
                         "round": False,
-                        "tooltip": "Image-to-image noise strength.",
+                        "tooltip": "Image-to-image noise strength. No range published by GenVR.",
                     },
                 ),
                 "seed": (

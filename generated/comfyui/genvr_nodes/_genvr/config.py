@@ -37,6 +37,9 @@ class Credentials:
     uid: str
     base_url: str | None
     api_version: str
+    key_source: str = (
+        "the environment variable GENVR_API_KEY"  # where api_key was read: named when GenVR refuses it
+    )
 
     def __repr__(self) -> str:  # the key stays out of logs and tracebacks
         return f"Credentials(uid={self.uid!r}, base_url={self.base_url!r}, api_version={self.api_version!r}, api_key=***)"
@@ -52,15 +55,19 @@ def config_files() -> list[Path]:
 
 def load() -> Credentials:
     values: dict[str, str] = {}
+    sources: dict[str, str] = {}
     for key, var in _KEYS.items():
         value = host.env(var)
         if value is not None:
             values[key] = value
+            sources[key] = f"the environment variable {var}"
     for path in config_files():
         if all(k in values for k in _KEYS):
             break
         for key, value in _read(path).items():
-            values.setdefault(key, value)
+            if key not in values:
+                values[key] = value
+                sources[key] = str(path)
     missing = [_KEYS[k] for k in ("api_key", "uid") if k not in values]
     if missing:
         raise MissingCredentials(
@@ -71,7 +78,9 @@ def load() -> Credentials:
     version = values.get("api_version", "v2")
     if version not in ("v1", "v2"):
         raise MissingCredentials(f"GenVR api_version must be v1 or v2, got {version!r}")
-    return Credentials(values["api_key"], values["uid"], values.get("base_url"), version)
+    return Credentials(
+        values["api_key"], values["uid"], values.get("base_url"), version, sources["api_key"]
+    )
 
 
 def _read(path: Path) -> dict[str, str]:

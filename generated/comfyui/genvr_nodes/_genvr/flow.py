@@ -9,6 +9,7 @@ one `GenVRNodeError` whose message names the model, the task id and GenVR's reas
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,38 @@ from .node import Field, GenVRNode
 CHECK_SECONDS = 0.25  # interrupt check interval (ComfyUI's own API nodes check once a second)
 OUTPUT_SUBFOLDER = "genvr"  # downloads go to <ComfyUI output>/genvr/
 T = TypeVar("T")
+
+
+class _OncePerSession(logging.Filter):
+    """The runtime reports an undocumented GenVR status once per job; in ComfyUI's console every later job would
+    repeat the same line, so each (message, status) passes once per ComfyUI session."""
+
+    MARK = "genvr-once-per-session"
+
+    def __init__(self) -> None:
+        super().__init__(self.MARK)
+        self.seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "undocumented status" not in str(record.msg):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        key = (str(record.msg), repr(args[-1]) if args else "")
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        record.msg = f"{record.msg} (shown once per session)"
+        return True
+
+
+def _log_each_status_once() -> None:
+    logger = logging.getLogger("genvr_runtime")  # the vendored runtime logs under its own name
+    for old in [f for f in logger.filters if getattr(f, "name", None) == _OncePerSession.MARK]:
+        logger.removeFilter(old)  # the pack was imported again (tests); one filter per process
+    logger.addFilter(_OncePerSession())
+
+
+_log_each_status_once()
 
 
 class GenVRNodeError(RuntimeError):
@@ -35,7 +68,7 @@ async def run_node(
     try:
         creds = config.load()  # before anything else: a missing key costs no request
         params, uploads = values.collect(node.FIELDS, inputs)
-        from .runtime._errors import GenVRError
+        from .runtime._errors import AuthenticationError, GenVRError
     except (config.MissingCredentials, values.InputError) as exc:
         raise GenVRNodeError(f"{label}: {exc}") from None
     except ImportError as exc:
@@ -48,6 +81,11 @@ async def run_node(
         text = str(exc).replace(
             creds.api_key, "***"
         )  # belt and braces: the runtime never puts it there
+        if isinstance(exc, AuthenticationError):
+            text = (
+                f"GenVR refused the API key from {creds.key_source} ({text}). Copy the API key and user id from "
+                "GenVR's Teams page into that place; they are read again on the next run, no restart needed."
+            )
         raise GenVRNodeError(f"{label}: {text}") from None
 
 
@@ -157,6 +195,7 @@ class _Run:
         files = [self._checked_file(path, i) for i, path in enumerate(files)]
         paths = "\n".join(str(p) for p in files)
         if kind == "video":
+            self._check_video(files[0])
             return host.video_output(files[0]), paths, urls
         if kind == "audio":
             return media.decode_audio(files[0].read_bytes()), paths, urls
@@ -174,6 +213,14 @@ class _Run:
             path = path.rename(path.with_suffix(ext))
         self._check_kind(head, index, lambda _ext: path)
         return path
+
+    def _check_video(self, path: Path) -> None:
+        # ComfyUI's video nodes (SaveVideo, ...) fail with an FFmpeg error on a file without a video stream.
+        if media.video_stream_count(path) == 0:
+            raise OutputKindError(
+                f"output 1 is a video file without a playable video stream ({path.stat().st_size} bytes); "
+                f"nothing was passed on; the file was saved to {path}"
+            )
 
     def _check_kind(self, data: bytes, index: int, save: Callable[[str], Path]) -> None:
         expected = self.node.OUTPUT_KIND

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 # Magic bytes → (media kind, extension). Checked on every downloaded output: the kind of output a model
-# makes is decided per category in the generator, and a file of another kind must not be decoded blindly.
+# makes is decided once per model in the generator (generator/output_kinds.py), and a file of another kind must
+# not be decoded blindly.
 _SIGNATURES: tuple[tuple[bytes, int, str, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", 0, "image", ".png"),
     (b"\xff\xd8\xff", 0, "image", ".jpg"),
@@ -46,10 +47,24 @@ def sniff(data: bytes) -> tuple[str | None, str | None]:
     if text.startswith(b"<svg") or (
         text.startswith((b"<?xml", b"<!DOCTYPE svg", b"<!--")) and b"<svg" in data
     ):
-        return "vector", ".svg"  # SVG (Recraft's vector models): not decodable as an IMAGE
+        return "svg", ".svg"  # SVG (Recraft's vector models): not decodable as an IMAGE
     if data[:80].lstrip().startswith((b"v ", b"o ", b"mtllib", b"#")):
         return "3d", ".obj"
     return None, None
+
+
+def video_stream_count(path: Path) -> int | None:
+    """Video streams in a downloaded video file (0 when FFmpeg cannot read it); None without PyAV, which ComfyUI
+    has required since its video nodes arrived (an older ComfyUI gets the file unchecked)."""
+    try:
+        import av
+    except ImportError:
+        return None
+    try:
+        with av.open(str(path)) as container:
+            return len(container.streams.video)
+    except (getattr(av, "FFmpegError", OSError), OSError, ValueError):
+        return 0
 
 
 def item_count(media: str | None, value: Any) -> int:

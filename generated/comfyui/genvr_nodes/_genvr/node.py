@@ -56,7 +56,9 @@ class GenVRNode:
 
     MODEL: ClassVar[tuple[str, str]]  # (category, subcategory)
     MODEL_NAME: ClassVar[str]
-    OUTPUT_KIND: ClassVar[str]  # image | video | audio | 3d | file
+    OUTPUT_KIND: ClassVar[
+        str
+    ]  # image | video | audio | 3d | svg | file (genvr's output_kinds table)
     FIELDS: ClassVar[tuple[Field, ...]]
     FUNCTION = "run" if host.async_nodes_supported() else "run_blocking"
     OUTPUT_NODE = False
