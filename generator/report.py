@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from generator import output_kinds
-from generator.normalize import ModelSpec, SchemaError
+from generator.normalize import ModelSpec
 
 
 def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
