@@ -3,6 +3,6 @@
 
 import sys
 
-from genvr_runtime.cli import main
+from genvr_runtime._entry import main
 
 sys.exit(main())
