@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -77,6 +78,8 @@ def generate(
     use_cache: bool = True,
 ) -> WriteResult:
     specs = build_specs(source.load())
+    for warning in report.console_warnings(specs.models):
+        print(f"warning: {warning}", file=sys.stderr)
     if specs.errors and not skip_invalid:
         lines = "\n  ".join(str(e) for e in specs.errors)
         raise GenerationError(

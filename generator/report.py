@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator.normalize import ModelSpec, Param, SchemaError
+from generator.normalize import ANY_FALLBACK, ModelSpec, Param, SchemaError
 
 
 def generation_report(models: list[ModelSpec], errors: list[SchemaError]) -> str:
@@ -33,6 +33,11 @@ def generation_report(models: list[ModelSpec], errors: list[SchemaError]) -> str
             lines += [f"- {_md(w)}" for w in m.warnings]
         lines.append("")
     return "\n".join(lines)
+
+
+def console_warnings(models: list[ModelSpec]) -> list[str]:
+    """The notes a user must see when generating, not only in REPORT.md: inputs left unchecked."""
+    return [w for m in sorted(models, key=lambda m: m.key) for w in m.warnings if ANY_FALLBACK in w]
 
 
 def change_report(old: list[ModelSpec], new: list[ModelSpec]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from generator.normalize import ModelSpec, Param
+from generator.normalize import ItemSpec, ModelSpec, Param
 from genvr_runtime._inputs import ROUTING_FIELDS
 
 Dialect = Literal["full", "strict", "gemini"]
@@ -122,17 +122,48 @@ def _typed(p: Param, json_type: str, dialect: Dialect) -> dict[str, Any]:
             if p.is_file:
                 out["format"] = "uri"
     elif json_type == "array":
-        item_type = p.items.type if p.items and p.items.type not in ("any", "object", "array") else "string"
-        items: dict[str, Any] = {"type": item_type}
-        if dialect == "full" and p.is_file and item_type == "string":
-            items["format"] = "uri"
-        out["items"] = items
+        out["items"] = _item_schema(p.items, dialect) if p.items else {"type": "string"}
         if p.min_items is not None:
             out["minItems"] = p.min_items
         if p.max_items is not None:
             out["maxItems"] = p.max_items
     if p.enum is not None and len(p.types) == 1:
         out["enum"] = list(p.enum)
+    return out
+
+
+def _item_schema(item: ItemSpec, dialect: Dialect) -> dict[str, Any]:
+    """An array's items with their own constraints (enum, bounds, lengths, nested items); strict mode and
+    Gemini take what their subset allows, the rest is said in the input's description."""
+    if item.type in ("any", "object"):
+        if dialect != "full":
+            raise Unsupported(f"array items of type {item.type!r}")
+        return {} if item.type == "any" else {"type": "object"}
+    if dialect == "gemini":
+        out: dict[str, Any] = {"type": _GEMINI_TYPES[item.type]}
+        if item.enum is not None and item.type == "string":
+            out["enum"] = list(item.enum)
+    else:
+        out = {"type": item.type}
+        if item.enum is not None:
+            out["enum"] = list(item.enum)
+    if item.type in ("integer", "number"):
+        exclusive_ok = dialect != "gemini"
+        for key, value in (
+            ("minimum", item.minimum if not (exclusive_ok and item.exclusive_minimum) else None),
+            ("maximum", item.maximum if not (exclusive_ok and item.exclusive_maximum) else None),
+            ("exclusiveMinimum", item.minimum if exclusive_ok and item.exclusive_minimum else None),
+            ("exclusiveMaximum", item.maximum if exclusive_ok and item.exclusive_maximum else None),
+        ):
+            if value is not None:
+                out[key] = value
+    elif item.type == "string" and dialect != "strict":
+        out.update({k: v for k, v in (("minLength", item.min_length), ("maxLength", item.max_length)) if v is not None})
+        if dialect == "full" and item.is_file:
+            out["format"] = "uri"
+    elif item.type == "array":
+        out["items"] = _item_schema(item.items, dialect) if item.items else {"type": "STRING" if dialect == "gemini" else "string"}
+        out.update({k: v for k, v in (("minItems", item.min_items), ("maxItems", item.max_items)) if v is not None})
     return out
 
 
@@ -148,8 +179,7 @@ def _gemini_property(p: Param) -> dict[str, Any]:
             if p.max_length is not None:
                 branch["maxLength"] = p.max_length
         elif t == "array":
-            item_type = p.items.type if p.items and p.items.type in _GEMINI_TYPES else "string"
-            branch["items"] = {"type": _GEMINI_TYPES[item_type]}
+            branch["items"] = _item_schema(p.items, "gemini") if p.items else {"type": "STRING"}
             branch.update({k: v for k, v in (("minItems", p.min_items), ("maxItems", p.max_items)) if v is not None})
         if p.enum is not None and len(p.types) == 1:
             if t == "string":

@@ -23,7 +23,7 @@ from datamodel_code_generator.parser import LiteralType
 import genvr_runtime
 from generator import naming
 from generator.cache import cached_text
-from generator.normalize import ModelSpec, Param
+from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
 from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
 from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
@@ -64,6 +64,7 @@ class PlannedModel:
             "routing_collisions": tuple(sorted(p.wire_name for p in params if p.wire_name in ROUTING_FIELDS)),
             "nullable": tuple(sorted(p.wire_name for p in params if p.nullable)),
             "free_form": self.spec.free_form,
+            "enum_checks": tuple((p.wire_name, enum) for p in params if (enum := leaf_float_enum(p)) is not None),
         }
 
     @cached_property
@@ -110,19 +111,34 @@ def plan(specs: list[ModelSpec]) -> list[PlannedCategory]:
 # Types
 
 
+def leaf_float_enum(p: Param | ItemSpec) -> tuple[Any, ...] | None:
+    """The enum of an input (or of its innermost items) when it holds a float, which `Literal` cannot spell:
+    the class then takes the plain type and the runtime checks the values (`ModelInfo.enum_checks`)."""
+    if p.enum is not None:
+        return p.enum if any(isinstance(v, float) for v in p.enum) else None
+    return leaf_float_enum(p.items) if p.items is not None else None
+
+
+def _value_type(c: Param | ItemSpec, types: tuple[str, ...], file_ok: bool) -> list[str]:
+    if c.enum is not None and leaf_float_enum(c) is None:
+        return [f"Literal[{', '.join(pyrepr(v) for v in c.enum)}]"]
+    out = []
+    for t in types:
+        if t == "array":
+            inner = _value_type(c.items, (c.items.type,), file_ok) if c.items else ["str"]
+            item = " | ".join(inner)
+            out.append(f"list[{item} | FileSource]" if file_ok and inner == ["str"] else f"list[{item}]")
+        elif t == "string" and file_ok and c.is_file:
+            out += ["str", "FileSource"]
+        else:
+            out.append(_PY_TYPES[t])
+    return out
+
+
 def annotation(p: Param, *, for_method: bool) -> str:
     """The Python type of an input, as the generated method signature spells it."""
     # Methods take a local file (Path or bytes) wherever the schema takes a file URL: the runtime uploads it.
-    file_ok = for_method and p.is_file
-    if p.enum is not None:
-        base = [f"Literal[{', '.join(pyrepr(v) for v in p.enum)}]"]
-    elif p.main_type == "array":
-        item = _PY_TYPES.get(p.items.type if p.items else "string", "Any")
-        base = [f"list[{item} | FileSource]" if file_ok and item == "str" else f"list[{item}]"]
-    elif file_ok and p.types == ("string",):
-        base = ["str", "FileSource"]
-    else:
-        base = [_PY_TYPES[t] if t != "array" else "list[Any]" for t in p.types]
+    base = _value_type(p, p.types, for_method and p.is_file)
     if p.nullable:
         base.append("None")
     if for_method and not p.required:
@@ -178,26 +194,7 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
     spec = model.spec
     properties: dict[str, Any] = {}
     for p in spec.params:
-        prop: dict[str, Any] = {}
-        types = [t for t in p.types if t != "any"]
-        if types:
-            prop["type"] = types[0] if len(types) == 1 and not p.nullable else [*types, *(["null"] if p.nullable else [])]
-        if p.enum is not None:
-            prop["enum"] = [*p.enum, *([None] if p.nullable else [])]
-        for key, value in (
-            ("minimum", None if p.exclusive_minimum else p.minimum),
-            ("maximum", None if p.exclusive_maximum else p.maximum),
-            ("exclusiveMinimum", p.minimum if p.exclusive_minimum else None),
-            ("exclusiveMaximum", p.maximum if p.exclusive_maximum else None),
-            ("minLength", p.min_length),
-            ("maxLength", p.max_length),
-            ("minItems", p.min_items),
-            ("maxItems", p.max_items),
-        ):
-            if value is not None:
-                prop[key] = value
-        if p.main_type == "array":
-            prop["items"] = {"type": p.items.type if p.items and p.items.type != "any" else "string"}
+        prop = value_schema(p, p.types, p.nullable, python=True)
         if p.has_default:
             prop["default"] = p.default
         if p.description:
@@ -213,6 +210,32 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
         "required": [p.wire_name for p in spec.params if p.required],
         "additionalProperties": spec.free_form,
     }
+
+
+def value_schema(c: Param | ItemSpec, types: tuple[ParamType, ...], nullable: bool, *, python: bool = False) -> dict[str, Any]:
+    """Standard JSON Schema of an input or an array item: type, enum, bounds, lengths, counts, items.
+    `python=True` leaves out float enums (checked by the runtime instead, see `leaf_float_enum`)."""
+    prop: dict[str, Any] = {}
+    named = [t for t in types if t != "any"]
+    if named:
+        prop["type"] = named[0] if len(named) == 1 and not nullable else [*named, *(["null"] if nullable else [])]
+    if c.enum is not None and not (python and leaf_float_enum(c) is not None):
+        prop["enum"] = [*c.enum, *([None] if nullable else [])]
+    for key, value in (
+        ("minimum", None if c.exclusive_minimum else c.minimum),
+        ("maximum", None if c.exclusive_maximum else c.maximum),
+        ("exclusiveMinimum", c.minimum if c.exclusive_minimum else None),
+        ("exclusiveMaximum", c.maximum if c.exclusive_maximum else None),
+        ("minLength", c.min_length),
+        ("maxLength", c.max_length),
+        ("minItems", c.min_items),
+        ("maxItems", c.max_items),
+    ):
+        if value is not None:
+            prop[key] = value
+    if "array" in types:
+        prop["items"] = value_schema(c.items, (c.items.type,), False, python=python) if c.items else {"type": "string"}
+    return prop
 
 
 DCG_OPTIONS: dict[str, Any] = dict(
