@@ -20,11 +20,14 @@ from typing import Any, Literal
 
 from generator.normalize import ItemSpec, ModelSpec, Param
 from genvr_runtime._inputs import ROUTING_FIELDS
+from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL
 
 Dialect = Literal["full", "strict", "gemini"]
 
 DESCRIPTION_LIMIT = 1024  # OpenAI enforced it on function descriptions; kept for every text for portability
-_LONG_DEFAULT = 120  # longer defaults (preset prompts) are named, not quoted, in descriptions
+_LONG_DEFAULT = 120
+_PRESETS_LIMIT = 600  # of the 1024 a description may have
+_PRESET_TEXT = 160  # longer defaults (preset prompts) are named, not quoted, in descriptions
 _GEMINI_TYPES = {"string": "STRING", "integer": "INTEGER", "number": "NUMBER", "boolean": "BOOLEAN", "array": "ARRAY"}
 
 
@@ -88,7 +91,10 @@ def _property(p: Param, dialect: Dialect) -> dict[str, Any]:
     variants = [_typed(p, t, dialect) for t in p.types]
     optional_null = dialect == "strict" and not p.required
     nullable = p.nullable or optional_null
-    if len(variants) == 1 and ("enum" not in variants[0] or not nullable):
+    if optional_null and p.nullable:
+        # null is a value GenVR reads here, so "GenVR's default" needs its own spelling (see the dispatcher).
+        schema: dict[str, Any] = {"anyOf": [*variants, {"type": "null"}, {"type": "string", "enum": [DEFAULT_SENTINEL]}]}
+    elif len(variants) == 1 and ("enum" not in variants[0] or not nullable):
         schema = variants[0]
         if nullable:
             schema["type"] = [schema["type"], "null"]
@@ -127,9 +133,20 @@ def _typed(p: Param, json_type: str, dialect: Dialect) -> dict[str, Any]:
             out["minItems"] = p.min_items
         if p.max_items is not None:
             out["maxItems"] = p.max_items
-    if p.enum is not None and len(p.types) == 1:
-        out["enum"] = list(p.enum)
+    if p.enum is not None:
+        # A mixed enum (`[5, 10, "auto"]`, `integer | string`): each branch lists the values of its type.
+        out["enum"] = [v for v in p.enum if len(p.types) == 1 or _fits(v, json_type)]
     return out
+
+
+def _fits(value: Any, json_type: str) -> bool:
+    if isinstance(value, bool):
+        return json_type == "boolean"
+    if isinstance(value, int):
+        return json_type in ("integer", "number")
+    if isinstance(value, float):
+        return json_type == "number"
+    return isinstance(value, str) and json_type == "string"
 
 
 def _item_schema(item: ItemSpec, dialect: Dialect) -> dict[str, Any]:
@@ -215,10 +232,20 @@ def _description(p: Param, dialect: Dialect) -> str:
     if dialect == "strict" and p.has_default and p.default is not None:
         parts.append(f"Default: {_show(p.default)}")
     if dialect == "strict" and not p.required:
-        parts.append("null = GenVR's default")
+        parts.append(f"null = send null; {DEFAULT_SENTINEL!r} = GenVR's default" if p.nullable else "null = GenVR's default")
+    elif p.nullable:
+        parts.append("null is sent as null")
     if p.hidden:
         parts.append("Advanced")
+    if p.presets:  # last: the one part that may be clipped
+        parts.append(presets_text(p.presets, _PRESETS_LIMIT))
     return clip(" ".join(_sentence(x) for x in parts if x.strip()))
+
+
+def presets_text(presets: tuple[tuple[str, str], ...], limit: int) -> str:
+    """Numbered presets with their text (descriptions say "use the second preset"), at most `limit` long."""
+    entries = [f"{i}. {label}: {json.dumps(clip(text, _PRESET_TEXT), ensure_ascii=False)}" for i, (label, text) in enumerate(presets, 1)]
+    return clip("Presets (send the text; any other text is accepted too): " + " ".join(entries), limit)
 
 
 def _show(value: Any) -> str:

@@ -24,7 +24,7 @@ import genvr_runtime
 from generator import naming
 from generator.cache import cached_text
 from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
-from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
+from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
 from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._inputs import ROUTING_FIELDS
@@ -157,7 +157,8 @@ def param_doc(p: Param) -> str:
         shown = ", ".join(pyrepr(v) for v in p.enum[:12])
         parts.append(f"One of {shown}{', …' if len(p.enum) > 12 else ''}.")
     if p.presets:
-        parts.append(f"Presets: {', '.join(label for label, _ in p.presets)} (see {p.python_name.upper()}_PRESETS).")
+        shown = " ".join(f"{i}. {label}: {_short(text)}" for i, (label, text) in enumerate(p.presets, 1))
+        parts.append(f"Presets (see {p.python_name.upper()}_PRESETS): {one_line(shown, 600)}")
     bounds = []
     if p.minimum is not None:
         bounds.append(f"{'>' if p.exclusive_minimum else '>='} {p.minimum}")
@@ -178,6 +179,10 @@ def param_doc(p: Param) -> str:
     if p.hidden:
         parts.append("Advanced.")
     return " ".join(_sentence(x) for x in parts if x)
+
+
+def _short(text: str) -> str:
+    return pyrepr(text if len(text) <= 80 else text[:79].rstrip() + "…")
 
 
 def _sentence(text: str) -> str:
