@@ -82,7 +82,7 @@ def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
             raise InputError(f"invalid input: field '{field}' needs at least {min_items} item(s), got {len(value)}")
         if isinstance(max_items, int) and len(value) > max_items:
             raise InputError(f"invalid input: field '{field}' allows at most {max_items} item(s), got {len(value)}")
-        items = prop.get("items")
+        items = prop.get("items", {"type": "string"})  # an array without `items` holds strings (URLs, texts)
         if isinstance(items, dict):
             for i, item in enumerate(value):
                 check_value(f"{field}[{i}]", item, items)
@@ -104,8 +104,18 @@ def validate_input(schema: dict[str, Any] | None, params: dict[str, Any], *, rej
     for name in required if isinstance(required, list) else []:
         prop = props.get(name)
         # Only real properties are enforced (36 models require names that are not properties); a required
-        # property with a default is filled by the server; a routing-colliding name can never be sent.
-        if not isinstance(prop, dict) or "default" in prop or name in ROUTING_FIELDS:
+        # property with a default that meets its own constraints is filled by the server; a routing-colliding name can never be sent.
+        if not isinstance(prop, dict) or _usable_default(name, prop) or name in ROUTING_FIELDS:
             continue
         if name not in params:
             raise InputError(f"invalid input: missing required field '{name}'")
+
+
+def _usable_default(name: str, prop: dict[str, Any]) -> bool:
+    if "default" not in prop:
+        return False
+    try:
+        check_value(name, prop["default"], prop)
+    except InputError:
+        return False
+    return True

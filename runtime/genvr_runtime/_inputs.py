@@ -88,11 +88,15 @@ class GenVRInput(BaseModel):
     _pending_files: dict[str, FileSource] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _check_enums(self) -> GenVRInput:
+    def _check_schema_rules(self) -> GenVRInput:
+        """What the field types cannot say: float enums, and no null for a required untyped (`Any`) input."""
         info = getattr(type(self), "genvr_model", None)
-        if not isinstance(info, ModelInfo) or not info.enum_checks:
+        if not isinstance(info, ModelInfo):
             return self
         by_wire = {(f.alias or n): n for n, f in type(self).model_fields.items()}
+        for wire, name in by_wire.items():
+            if type(self).model_fields[name].is_required() and getattr(self, name) is None and wire not in info.nullable:
+                raise ValueError(f"input '{wire}' is required and cannot be null")
         for wire, allowed in info.enum_checks:
             value = getattr(self, by_wire[wire], None) if wire in by_wire else None
             bad = next((v for v in _scalars(value) if not _one_of(v, allowed)), _NO_VALUE)
