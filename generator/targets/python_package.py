@@ -56,6 +56,7 @@ class PlannedModel:
     def model_info(self) -> dict[str, Any]:
         """Keyword arguments of the `ModelInfo` the runtime reads from the class."""
         params = self.spec.params
+        enum_checks = tuple((p.wire_name, enum) for p in params if (enum := leaf_float_enum(p)) is not None)
         return {
             "category": self.spec.category,
             "subcategory": self.spec.subcategory,
@@ -64,7 +65,7 @@ class PlannedModel:
             "routing_collisions": tuple(sorted(p.wire_name for p in params if p.wire_name in ROUTING_FIELDS)),
             "nullable": tuple(sorted(p.wire_name for p in params if p.nullable)),
             "free_form": self.spec.free_form,
-            "enum_checks": tuple((p.wire_name, enum) for p in params if (enum := leaf_float_enum(p)) is not None),
+            **({"enum_checks": enum_checks} if enum_checks else {}),  # only where needed: no churn elsewhere
         }
 
     @cached_property
