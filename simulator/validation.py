@@ -82,7 +82,8 @@ def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
             raise InputError(f"invalid input: field '{field}' needs at least {min_items} item(s), got {len(value)}")
         if isinstance(max_items, int) and len(value) > max_items:
             raise InputError(f"invalid input: field '{field}' allows at most {max_items} item(s), got {len(value)}")
-        items = prop.get("items", {"type": "string"})  # an array without `items` holds strings (URLs, texts)
+        # An array without `items` holds strings (URLs, texts); a value of an untyped input is not checked.
+        items = prop.get("items", {"type": "string"}) if "array" in types else None
         if isinstance(items, dict):
             for i, item in enumerate(value):
                 check_value(f"{field}[{i}]", item, items)
