@@ -100,3 +100,11 @@ def test_unknown_type_fallback_is_said_on_the_console(tmp_path: Any, capsys: pyt
     generate(source, tmp_path / "out", workers=1, use_cache=False)
     err = capsys.readouterr().err
     assert "imagegen/odd.mask" in err and "unknown type 'tensor'" in err
+
+
+def test_float_enum_inside_nested_arrays() -> None:
+    # Found by the oracle: constrained items are RootModels; the runtime's check reads the plain values.
+    schema = obj(grid={"type": "array", "items": {"type": "array", "items": {"type": "number", "enum": [0.5, 1]}, "maxItems": 2}})
+    cls = input_class(schema)
+    assert cls.model_validate({"grid": [[], [0.5, 1]]}).to_api_params() == {"grid": [[], [0.5, 1.0]]}
+    assert rejects(cls, {"grid": [[0.7]]})
