@@ -108,13 +108,18 @@ class GenVRInput(BaseModel):
                 and wire not in info.nullable
             ):
                 raise ValueError(f"input '{wire}' is required and cannot be null")
-        for wire, allowed in info.enum_checks:
-            value = getattr(self, by_wire[wire], None) if wire in by_wire else None
-            bad = next((v for v in _scalars(value) if not _one_of(v, allowed)), _NO_VALUE)
-            if bad is not _NO_VALUE:
-                raise ValueError(
-                    f"input '{wire}' must be one of {', '.join(map(repr, allowed))}, got {bad!r}"
+        if info.enum_checks:
+            values = self.model_dump(
+                mode="json", by_alias=True
+            )  # plain data (constrained items are RootModels)
+            for wire, allowed in info.enum_checks:
+                bad = next(
+                    (v for v in _scalars(values.get(wire)) if not _one_of(v, allowed)), _NO_VALUE
                 )
+                if bad is not _NO_VALUE:
+                    raise ValueError(
+                        f"input '{wire}' must be one of {', '.join(map(repr, allowed))}, got {bad!r}"
+                    )
         return self
 
     @classmethod
