@@ -457,9 +457,9 @@ def _types(
 ) -> tuple[tuple[ParamType, ...], bool]:
     raw = prop.get("type")
     if raw is None:
+        # From the enum's values; a default is no evidence of the type (no real schema relies on it, and the
+        # validators that read the raw schema would not guess it either): without an enum it is Any.
         inferred = _infer_types(prop["enum"]) if isinstance(prop.get("enum"), list) else None
-        if inferred is None and "default" in prop and prop["default"] is not None:
-            inferred = _infer_types([prop["default"]])
         if inferred is None and prop.get("format") == "uri":
             inferred = ("string",)
         if inferred is None:

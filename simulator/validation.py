@@ -51,8 +51,8 @@ def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
         if prop.get("nullable") is True or "null" in types or (isinstance(enum, list) and None in enum):
             return
         raise InputError(f"invalid input: field '{field}' must not be null")
-    # No type given: the enum (if any) decides, like JSON Schema.
-    types = [t for t in types if t != "null"]
+    # No type given: the enum (if any) decides, like JSON Schema; a `format: uri` input is a string (a file URL).
+    types = [t for t in types if t != "null"] or (["string"] if declared is None and prop.get("format") == "uri" else [])
     if types and not any(_type_ok(value, t) for t in types):
         raise InputError(f"invalid input: field '{field}' must be of type {' or '.join(types)}, got {type(value).__name__}")
     # Object enums ({label: prompt}) are preset suggestions only: any string passes.

@@ -58,8 +58,8 @@ def genvr_to_json_schema(raw: dict[str, Any]) -> dict[str, Any]:
     - `nullable: true` → `null` added to `type` (and to a list `enum`);
     - an object enum `{label: text}` (presets) constrains nothing → removed;
     - an array without `items` holds strings (every GenVR array is a list of URLs or texts);
-    - an unknown `type` (or none, without an enum) → any value but null (the generator's documented `Any`
-      fallback; null is a value only where `nullable` says so);
+    - no `type` with `format: uri` → a string (a file URL); an unknown `type`, or none without an enum → any
+      value but null (the generator's documented `Any` fallback; null is a value only where `nullable` says so);
     - `required`: names that are not properties, and properties with a default that meets their own
       constraints (the server fills them), are not required;
     - no input beyond the properties (`additionalProperties: false`, as GenVR's validation does);
@@ -86,6 +86,8 @@ def _map_property(prop: dict[str, Any], *, top: bool) -> dict[str, Any]:
     types = declared if isinstance(declared, list) else ([declared] if declared is not None else None)
     if types is not None and all(t in _JSON_TYPES for t in types):
         out["type"] = list(types)
+    elif types is None and prop.get("format") == "uri":
+        out["type"] = ["string"]
     enum = prop.get("enum")
     if isinstance(enum, list) and enum:
         out["enum"] = list(enum)

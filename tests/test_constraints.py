@@ -108,3 +108,12 @@ def test_float_enum_inside_nested_arrays() -> None:
     cls = input_class(schema)
     assert cls.model_validate({"grid": [[], [0.5, 1]]}).to_api_params() == {"grid": [[], [0.5, 1.0]]}
     assert rejects(cls, {"grid": [[0.7]]})
+
+
+def test_a_default_does_not_decide_the_type() -> None:
+    # Found by the oracle: `{default: 0}` without a type became `int`, while the raw schema and the simulator
+    # accept any value. Without a type or an enum an input is Any (with the console warning).
+    schema = obj(strength={"default": 0, "nullable": True})
+    [p] = spec_of(schema).params
+    assert p.types == ("any",)
+    assert not rejects(input_class(schema), {"strength": True})
