@@ -34,11 +34,11 @@ import jsonschema
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from constraint_helpers import input_class, planned
-from generator.normalize import ModelSpec, Param, SchemaError, normalize_model
+from constraint_helpers import exec_module, planned
+from generator.normalize import ModelSpec, normalize_model
 from generator.targets import llm_tools_schema
 from generator.targets.llm_tools_schema import Unsupported
-from generator.targets.python_package import value_schema
+from generator.targets.python_package import input_class_code, value_schema
 from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL, tool_arguments
 from genvr_runtime._inputs import ROUTING_FIELDS
 from simulator.validation import InputError, validate_input
@@ -360,9 +360,6 @@ class Deciders:
         except Unsupported:
             strict = None
         model = planned(spec)
-        from constraint_helpers import exec_module
-        from generator.targets.python_package import input_class_code
-
         module = exec_module(input_class_code(model))
         return cls(
             raw=raw,
@@ -396,10 +393,6 @@ def to_strict_arguments(spec: ModelSpec, instance: dict[str, Any]) -> dict[str, 
         if p.wire_name not in out and not p.required:  # a missing required input stays missing (refused)
             out[p.wire_name] = DEFAULT_SENTINEL if p.nullable else None
     return out
-
-
-def _params(spec: ModelSpec) -> dict[str, Param]:
-    return {p.wire_name: p for p in spec.params}
 
 
 def judge(d: Deciders, instance: dict[str, Any], tally: Tally) -> list[str]:
@@ -445,4 +438,4 @@ def judge(d: Deciders, instance: dict[str, Any], tally: Tally) -> list[str]:
     return problems
 
 
-__all__ = ["Deciders", "SchemaError", "Tally", "genvr_schema", "genvr_to_json_schema", "instance_strategy", "judge", "mutated", "normalized_json_schema", "_params", "input_class"]
+__all__ = ["Deciders", "Tally", "genvr_schema", "genvr_to_json_schema", "instance_strategy", "judge", "mutated", "normalized_json_schema"]
