@@ -581,6 +581,8 @@ def _default_problem(draft: dict[str, Any], default: Any) -> str | None:
             return f"above maximum {hi}"
     if isinstance(default, str) and draft["max_length"] is not None and len(default) > draft["max_length"]:
         return f"longer than maxLength {draft['max_length']}"
+    if isinstance(default, str) and draft["min_length"] is not None and len(default) < draft["min_length"]:
+        return f"shorter than minLength {draft['min_length']}"
     if isinstance(default, list):
         if draft["max_items"] is not None and len(default) > draft["max_items"]:
             return f"more than maxItems {draft['max_items']}"

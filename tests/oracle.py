@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,10 +362,13 @@ class Deciders:
             strict = None
         model = planned(spec)
         module = exec_module(input_class_code(model))
+        input_cls = getattr(module, model.class_name)
+        input_cls.model_rebuild()  # complete while the module is importable, then let it go (10,000 schemas)
+        sys.modules.pop(module.__name__, None)
         return cls(
             raw=raw,
             spec=spec,
-            cls=getattr(module, model.class_name),
+            cls=input_cls,
             mapped=jsonschema.Draft202012Validator(genvr_to_json_schema(raw)),
             strict=strict,
             normalized=normalized_json_schema(spec),

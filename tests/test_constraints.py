@@ -117,3 +117,9 @@ def test_a_default_does_not_decide_the_type() -> None:
     [p] = spec_of(schema).params
     assert p.types == ("any",)
     assert not rejects(input_class(schema), {"strength": True})
+
+
+def test_a_default_shorter_than_min_length_is_dropped() -> None:
+    # Found by the oracle: a required input's default "" with minLength 1 was kept and always sent (rejected).
+    [p] = spec_of({"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1, "default": ""}}}).params
+    assert not p.has_default and p.required and not p.send_always
