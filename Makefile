@@ -13,6 +13,7 @@ help:
 	@echo "make fuzz         the property tests with many examples (GENVR_FUZZ_EXAMPLES, default 10000; counts printed)"
 	@echo "make test-comfyui the node pack in a real ComfyUI (../shared/comfyui) against the simulator"
 	@echo "make typecheck    mypy --strict on generated/, the runtime, the simulator and the generator"
+	@echo "make fuzz         the property tests with many more examples (GENVR_FUZZ_SCHEMAS, default 10000)"
 	@echo "make bench        benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make simulator    start the GenVR simulator on 127.0.0.1:$(PORT) (PORT=8765 by default)"
 	@echo "make docs         build the searchable HTML catalogue of every model into build/docs/"
@@ -59,6 +60,11 @@ typecheck: $(STAMP)
 # Fails when generated/ does not match what the templates make from the snapshot.
 check-generated: $(STAMP)
 	$(PY) -m generator generate --check
+
+# Property tests at full size; each line one property (counts from the environment).
+GENVR_FUZZ_SCHEMAS ?= 10000
+fuzz: $(STAMP)
+	GENVR_FUZZ_SCHEMAS=$(GENVR_FUZZ_SCHEMAS) GENVR_FUZZ_REAL=20 $(PY) -m pytest -q -s tests/test_oracle.py
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -55,6 +55,8 @@ _JSON_TYPES: dict[str, ParamType] = {
     "object": "object",
 }
 _FILE_KINDS: tuple[FileKind, ...] = ("image", "video", "audio")
+# Warnings that weaken a check (an input accepting any JSON value): said on the console, not only in REPORT.md.
+ANY_FALLBACK = "accepted as any JSON value"
 
 
 class SchemaError(ValueError):
@@ -69,11 +71,21 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """The element of an array parameter."""
+    """The element of an array parameter, with its own constraints (nested arrays nest ItemSpecs)."""
 
     type: ParamType
     is_file: bool = False
     file_type: FileKind | None = None
+    enum: tuple[Any, ...] | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    items: ItemSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +303,8 @@ def _parameters_form_to_properties(
             prop = {k: v for k, v in entry.items() if k != "name"}
             if prop.get("type") == "enum":
                 values = prop.get("allowedValues", prop.get("enum"))
-                prop["type"] = _infer_type_from_values(values) if isinstance(values, list) else "string"
+                inferred = _infer_types(values) if isinstance(values, list) else None
+                prop["type"] = list(inferred) if inferred else "string"
                 prop["enum"] = values
             elif "allowedValues" in prop and "enum" not in prop:
                 prop["enum"] = prop["allowedValues"]
@@ -331,68 +344,20 @@ def _normalize_property(
     # Enums: a list constrains the value; a {label: value} object only suggests presets (GenVR pairs it with
     # `enum_control`, a list of labels, on free-text prompts of video templates).
     enum = prop.get("enum")
-    out["enum"] = None
     out["presets"] = None
     if isinstance(enum, dict):
         if not all(isinstance(v, str) for v in enum.values()):
             raise SchemaError(key, "object enum values must be strings", name)
         out["presets"] = tuple((str(label), value) for label, value in enum.items())
-    elif isinstance(enum, list):
-        if not enum:
-            warnings.append(f"{where}: empty enum ignored")
-        else:
-            values = _enum_values(key, name, enum, types, warnings)
-            out["enum"] = values
-    elif enum is not None:
-        raise SchemaError(key, f"'enum' must be a list or an object, got {type(enum).__name__}", name)
-
-    # Numeric bounds: `minimum`/`maximum` (documented) or `min`/`max` (GenVR's own reader accepts both).
-    for bound, keys in (("minimum", ("minimum", "min")), ("maximum", ("maximum", "max"))):
-        value = next((prop[k] for k in keys if k in prop), None)
-        if value is not None and not _is_number(value):
-            warnings.append(f"{where}: non-numeric {bound} {value!r} ignored")
-            value = None
-        if value is not None and not set(types) & {"integer", "number"}:
-            warnings.append(f"{where}: {bound} on a {'/'.join(types)} input ignored")
-            value = None
-        out[bound] = value
-    out["exclusive_minimum"] = False
-    out["exclusive_maximum"] = False
-    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        excl = prop.get(flag)
-        if _is_number(excl):  # JSON Schema 2019+: the bound itself
-            out[bound], out[f"exclusive_{bound}"] = excl, True
-        elif excl is True:
-            out[f"exclusive_{bound}"] = out[bound] is not None
-    low, high = out["minimum"], out["maximum"]
-    if low is not None and high is not None and low > high:
-        raise SchemaError(key, f"minimum {low} is greater than maximum {high}", name)
+    out.update(_constraints(key, name, prop, types, warnings))
     # `step` is a UI increment, not a multipleOf rule; GenVR once wrote it `steps` (ltxv num_frames).
     step = prop.get("step", prop.get("steps") if _is_number(prop.get("steps")) else None)
     out["step"] = step if isinstance(step, (int, float)) and _is_number(step) and step > 0 else None
-
-    out["min_length"] = _count(key, name, prop, "minLength")
-    out["max_length"] = _count(key, name, prop, "maxLength")
-    out["min_items"] = _count(key, name, prop, "minItems")
-    out["max_items"] = _count(key, name, prop, "maxItems")
-    if "array" not in types:
-        if out["min_items"] is not None or out["max_items"] is not None:
-            warnings.append(f"{where}: minItems/maxItems on a non-array input ignored")
-        out["min_items"] = out["max_items"] = None
-    if "string" not in types:
-        out["min_length"] = out["max_length"] = None
-
-    # Files: strings with `format: uri` (+ `fileType`); arrays carry them in `items`.
-    out["is_file"], out["file_type"] = _file_kind(prop, name)
-    out["items"] = None
-    if "array" in types:
-        items = prop.get("items", {"type": "string"})
-        if not isinstance(items, dict):
-            raise SchemaError(key, f"'items' must be an object, got {type(items).__name__}", name)
-        item_types, _ = _types(key, f"{name}[]", items, warnings)
-        is_file, file_type = _file_kind(items, name)
-        out["items"] = ItemSpec(type=item_types[0], is_file=is_file, file_type=file_type)
-        out["is_file"], out["file_type"] = is_file, file_type
+    if out["items"] is not None:
+        out["is_file"], out["file_type"] = out["items"].is_file, out["items"].file_type
+    else:
+        # Files: strings with `format: uri` (+ `fileType`); arrays carry them in `items`.
+        out["is_file"], out["file_type"] = _file_kind(prop, name)
 
     # Defaults: kept only when valid, because the class would otherwise carry a default it rejects. Unset
     # inputs are not sent, so the server's own default still applies.
@@ -410,20 +375,97 @@ def _normalize_property(
     return out
 
 
+def _constraints(
+    key: str, name: str, prop: dict[str, Any], types: tuple[ParamType, ...], warnings: list[str]
+) -> dict[str, Any]:
+    """enum, bounds, lengths, counts and items of a property or of an array's items (same rules for both).
+    Constraints no value can meet are a SchemaError: the class would refuse every input."""
+    where = f"{key}.{name}"
+    out: dict[str, Any] = {"enum": None}
+    enum = prop.get("enum")
+    if isinstance(enum, list):
+        if not enum:
+            warnings.append(f"{where}: empty enum ignored")
+        else:
+            out["enum"] = _enum_values(key, name, enum, types, warnings)
+    elif enum is not None and not isinstance(enum, dict):
+        raise SchemaError(key, f"'enum' must be a list or an object, got {type(enum).__name__}", name)
+
+    # Numeric bounds: `minimum`/`maximum` (documented) or `min`/`max` (GenVR's own reader accepts both).
+    for bound, keys in (("minimum", ("minimum", "min")), ("maximum", ("maximum", "max"))):
+        value = next((prop[k] for k in keys if k in prop), None)
+        if value is not None and not _is_number(value):
+            warnings.append(f"{where}: non-numeric {bound} {value!r} ignored")
+            value = None
+        if value is not None and not set(types) & {"integer", "number"}:
+            warnings.append(f"{where}: {bound} on a {'/'.join(types)} input ignored")
+            value = None
+        out[bound] = value
+    out["exclusive_minimum"] = False
+    out["exclusive_maximum"] = False
+    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        excl = prop.get(flag)
+        if _is_number(excl) and set(types) & {"integer", "number"}:  # JSON Schema 2019+: the bound itself
+            out[bound], out[f"exclusive_{bound}"] = excl, True
+        elif excl is True:
+            out[f"exclusive_{bound}"] = out[bound] is not None
+    low, high = out["minimum"], out["maximum"]
+    if low is not None and high is not None:
+        if low > high:
+            raise SchemaError(key, f"minimum {low} is greater than maximum {high}", name)
+        if _empty_range(low, high, out["exclusive_minimum"], out["exclusive_maximum"], integers=set(types) & {"integer", "number"} == {"integer"}):
+            shown = f"{'>' if out['exclusive_minimum'] else '>='} {low} and {'<' if out['exclusive_maximum'] else '<='} {high}"
+            raise SchemaError(key, f"no value satisfies {shown}", name)
+
+    out["min_length"] = _count(key, name, prop, "minLength")
+    out["max_length"] = _count(key, name, prop, "maxLength")
+    out["min_items"] = _count(key, name, prop, "minItems")
+    out["max_items"] = _count(key, name, prop, "maxItems")
+    if "array" not in types:
+        if out["min_items"] is not None or out["max_items"] is not None:
+            warnings.append(f"{where}: minItems/maxItems on a non-array input ignored")
+        out["min_items"] = out["max_items"] = None
+    if "string" not in types:
+        out["min_length"] = out["max_length"] = None
+    for low_key, high_key, label in (("min_length", "max_length", "Length"), ("min_items", "max_items", "Items")):
+        if out[low_key] is not None and out[high_key] is not None and out[low_key] > out[high_key]:
+            raise SchemaError(key, f"min{label} {out[low_key]} is greater than max{label} {out[high_key]}", name)
+
+    out["items"] = None
+    if "array" in types:
+        items = prop.get("items", {"type": "string"})
+        if not isinstance(items, dict):
+            raise SchemaError(key, f"'items' must be an object, got {type(items).__name__}", name)
+        item_types, _ = _types(key, f"{name}[]", items, warnings)
+        is_file, file_type = _file_kind(items, name)
+        # Only the first type of an item type list is kept (GenVR publishes none); see tests/test_oracle.py.
+        inner = _constraints(key, name, items, item_types[:1], warnings)
+        out["items"] = ItemSpec(type=item_types[0], is_file=is_file, file_type=file_type, **inner)
+    return out
+
+
+def _empty_range(low: float, high: float, excl_low: bool, excl_high: bool, *, integers: bool) -> bool:
+    if integers:
+        first = math.floor(low) + 1 if excl_low else math.ceil(low)
+        last = math.ceil(high) - 1 if excl_high else math.floor(high)
+        return first > last
+    return low == high and (excl_low or excl_high)
+
+
 def _types(
     key: str, name: str, prop: dict[str, Any], warnings: list[str]
 ) -> tuple[tuple[ParamType, ...], bool]:
     raw = prop.get("type")
     if raw is None:
-        inferred = _infer_type_from_values(prop["enum"]) if isinstance(prop.get("enum"), list) else None
-        if inferred is None and "default" in prop and prop["default"] is not None:
-            inferred = _infer_type_from_values([prop["default"]])
+        # From the enum's values; a default is no evidence of the type (no real schema relies on it, and the
+        # validators that read the raw schema would not guess it either): without an enum it is Any.
+        inferred = _infer_types(prop["enum"]) if isinstance(prop.get("enum"), list) else None
         if inferred is None and prop.get("format") == "uri":
-            inferred = "string"
+            inferred = ("string",)
         if inferred is None:
-            warnings.append(f"{key}.{name}: no type given; accepted as any JSON value")
+            warnings.append(f"{key}.{name}: no type given; {ANY_FALLBACK}")
             return ("any",), False
-        raw = inferred
+        raw = list(inferred)
     names = raw if isinstance(raw, list) else [raw]
     types: list[ParamType] = []
     nullable = False
@@ -435,7 +477,7 @@ def _types(
                 types.append(_JSON_TYPES[t])
         elif isinstance(t, str):
             # Documented loud fallback: an unknown type never becomes a guessed class.
-            warnings.append(f"{key}.{name}: unknown type {t!r}; accepted as any JSON value")
+            warnings.append(f"{key}.{name}: unknown type {t!r}; {ANY_FALLBACK}")
             return ("any",), nullable
         else:
             raise SchemaError(key, f"'type' must be a string or a list of strings, got {raw!r}", name)
@@ -444,15 +486,15 @@ def _types(
     return tuple(types), nullable
 
 
-def _infer_type_from_values(values: list[Any]) -> ParamType | None:
+def _infer_types(values: list[Any]) -> tuple[ParamType, ...] | None:
+    """The types of a list of enum values: ints and floats together are numbers; a mixed enum
+    (`[5, 10, "auto"]`) is `integer | string`; None when a value is no scalar."""
     kinds = {_value_type(v) for v in values if v is not None}
-    if kinds == {"integer"}:
-        return "integer"
-    if kinds <= {"integer", "number"} and kinds:
-        return "number"
-    if len(kinds) == 1:
-        return kinds.pop()
-    return "string" if kinds == {"string"} else None
+    if not kinds or kinds & {"array", "object", "any"}:
+        return None
+    if {"integer", "number"} <= kinds:
+        kinds.discard("integer")
+    return tuple(t for t in ("integer", "number", "string", "boolean") if t in kinds)
 
 
 def _value_type(value: Any) -> ParamType:
@@ -539,6 +581,8 @@ def _default_problem(draft: dict[str, Any], default: Any) -> str | None:
             return f"above maximum {hi}"
     if isinstance(default, str) and draft["max_length"] is not None and len(default) > draft["max_length"]:
         return f"longer than maxLength {draft['max_length']}"
+    if isinstance(default, str) and draft["min_length"] is not None and len(default) < draft["min_length"]:
+        return f"shorter than minLength {draft['min_length']}"
     if isinstance(default, list):
         if draft["max_items"] is not None and len(default) > draft["max_items"]:
             return f"more than maxItems {draft['max_items']}"

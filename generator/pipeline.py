@@ -9,6 +9,7 @@ listed).
 from __future__ import annotations
 
 import math
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -123,6 +124,8 @@ def generate(
 ) -> GenerateResult:
     """Render and write generated/; `refused` lists the models left out (only possible with skip_invalid)."""
     specs = build_specs(source.load())
+    for warning in report.console_warnings(specs.models):
+        print(f"warning: {warning}", file=sys.stderr)
     refused = specs.refused
     if refused and not skip_invalid:
         lines = "\n  ".join(refused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from generator import output_kinds
-from generator.normalize import ModelSpec
+from generator.normalize import ANY_FALLBACK, ModelSpec
 
 
 def generation_report(models: list[ModelSpec], refused: list[str]) -> str:
@@ -49,6 +49,11 @@ def _output_kinds(models: list[ModelSpec]) -> list[str]:
         lines += ["", "To decide (their own words name another kind; add them to `OVERRIDES` or confirm):", ""]
         lines += [f"- {_md(d)}" for d in doubtful]
     return lines + [""]
+
+
+def console_warnings(models: list[ModelSpec]) -> list[str]:
+    """The notes a user must see when generating, not only in REPORT.md: inputs left unchecked."""
+    return [w for m in sorted(models, key=lambda m: m.key) for w in m.warnings if ANY_FALLBACK in w]
 
 
 def _md(text: str) -> str:

@@ -38,28 +38,42 @@ def _enum_ok(value: Any, enum: list[Any]) -> bool:
                for e in enum)
 
 
+def _bound(prop: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    value = next((prop[k] for k in keys if k in prop), None)
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
+    declared = prop.get("type")
+    types = [t for t in declared if isinstance(t, str)] if isinstance(declared, list) else ([declared] if isinstance(declared, str) else [])
+    enum = prop.get("enum")
     if value is None:
-        if prop.get("nullable") is True:
+        if prop.get("nullable") is True or "null" in types or (isinstance(enum, list) and None in enum):
             return
         raise InputError(f"invalid input: field '{field}' must not be null")
-    declared = prop.get("type", "string")
-    types = [t for t in declared if isinstance(t, str)] if isinstance(declared, list) else [str(declared)]
+    # No type given: the enum (if any) decides, like JSON Schema; a `format: uri` input is a string (a file URL).
+    types = [t for t in types if t != "null"] or (["string"] if declared is None and prop.get("format") == "uri" else [])
     if types and not any(_type_ok(value, t) for t in types):
         raise InputError(f"invalid input: field '{field}' must be of type {' or '.join(types)}, got {type(value).__name__}")
-    enum = prop.get("enum")
     # Object enums ({label: prompt}) are preset suggestions only: any string passes.
-    if isinstance(enum, list) and not _enum_ok(value, enum):
+    if isinstance(enum, list) and enum and not _enum_ok(value, enum):
         shown = ", ".join(repr(e) for e in enum[:10]) + (", ..." if len(enum) > 10 else "")
         raise InputError(f"invalid input: field '{field}' must be one of [{shown}], got {value!r}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        low, high = prop.get("minimum"), prop.get("maximum")
-        if isinstance(low, (int, float)) and value < low:
-            raise InputError(f"invalid input: field '{field}' must be >= {low}, got {value}")
-        if isinstance(high, (int, float)) and value > high:
-            raise InputError(f"invalid input: field '{field}' must be <= {high}, got {value}")
+        low, high = _bound(prop, ("minimum", "min")), _bound(prop, ("maximum", "max"))
+        excl_low, excl_high = prop.get("exclusiveMinimum"), prop.get("exclusiveMaximum")
+        if isinstance(excl_low, (int, float)) and not isinstance(excl_low, bool):
+            low, excl_low = excl_low, True
+        if isinstance(excl_high, (int, float)) and not isinstance(excl_high, bool):
+            high, excl_high = excl_high, True
+        if low is not None and (value < low or (excl_low is True and value == low)):
+            raise InputError(f"invalid input: field '{field}' must be {'>' if excl_low is True else '>='} {low}, got {value}")
+        if high is not None and (value > high or (excl_high is True and value == high)):
+            raise InputError(f"invalid input: field '{field}' must be {'<' if excl_high is True else '<='} {high}, got {value}")
     if isinstance(value, str):
-        max_len = prop.get("maxLength")
+        min_len, max_len = prop.get("minLength"), prop.get("maxLength")
+        if isinstance(min_len, int) and len(value) < min_len:
+            raise InputError(f"invalid input: field '{field}' is shorter than {min_len} characters ({len(value)})")
         if isinstance(max_len, int) and len(value) > max_len:
             raise InputError(f"invalid input: field '{field}' is longer than {max_len} characters ({len(value)})")
     if isinstance(value, list):
@@ -68,7 +82,8 @@ def check_value(field: str, value: Any, prop: dict[str, Any]) -> None:
             raise InputError(f"invalid input: field '{field}' needs at least {min_items} item(s), got {len(value)}")
         if isinstance(max_items, int) and len(value) > max_items:
             raise InputError(f"invalid input: field '{field}' allows at most {max_items} item(s), got {len(value)}")
-        items = prop.get("items")
+        # An array without `items` holds strings (URLs, texts); a value of an untyped input is not checked.
+        items = prop.get("items", {"type": "string"}) if "array" in types else None
         if isinstance(items, dict):
             for i, item in enumerate(value):
                 check_value(f"{field}[{i}]", item, items)
@@ -90,8 +105,18 @@ def validate_input(schema: dict[str, Any] | None, params: dict[str, Any], *, rej
     for name in required if isinstance(required, list) else []:
         prop = props.get(name)
         # Only real properties are enforced (36 models require names that are not properties); a required
-        # property with a default is filled by the server; a routing-colliding name can never be sent.
-        if not isinstance(prop, dict) or "default" in prop or name in ROUTING_FIELDS:
+        # property with a default that meets its own constraints is filled by the server; a routing-colliding name can never be sent.
+        if not isinstance(prop, dict) or _usable_default(name, prop) or name in ROUTING_FIELDS:
             continue
         if name not in params:
             raise InputError(f"invalid input: missing required field '{name}'")
+
+
+def _usable_default(name: str, prop: dict[str, Any]) -> bool:
+    if "default" not in prop:
+        return False
+    try:
+        check_value(name, prop["default"], prop)
+    except InputError:
+        return False
+    return True

@@ -20,7 +20,7 @@ from generator_helpers import snapshot_specs
 from generator.normalize import ModelSpec, Param
 from generator.render import HEADER
 from generator.targets import comfyui_order, comfyui_pack, comfyui_vendor
-from generator.targets.comfyui_widgets import API_DEFAULT, model_inputs
+from generator.targets.comfyui_widgets import API_DEFAULT, NULL_SEED, NULL_TOKEN, model_inputs
 
 SOCKETS = {"image": "IMAGE", "video": "VIDEO", "audio": "AUDIO"}
 ROUTING = {"uid", "category", "subcategory"}
@@ -152,14 +152,17 @@ def _check_param(spec: ModelSpec, p: Param, inputs: dict[str, tuple[Any, ...]], 
         if p.main_type == "boolean":
             assert kind_name == [API_DEFAULT, "true", "false"], where
             return
-        real = [x for x in kind_name if x != API_DEFAULT]
+        real = [x for x in kind_name if x not in (API_DEFAULT, NULL_TOKEN)]
         assert [f.values.get(x, x) if f.values else x for x in real] == list(p.enum), where
+        assert (NULL_TOKEN in kind_name) == p.nullable and (f.null == NULL_TOKEN) == p.nullable, where
         assert (API_DEFAULT in kind_name) == (not p.required and not p.has_default), where
         if p.has_default:
             assert f.values.get(options["default"], options["default"]) == p.default, where
     elif kind == "SEED":
         assert kind_name == "INT" and options["control_after_generate"] is True, where
-        assert options["min"] == -1 and options["max"] == (p.maximum if p.maximum is not None else 2147483647), where
+        assert options["min"] == (NULL_SEED if p.nullable else -1), where
+        assert options["max"] == (p.maximum if p.maximum is not None else 2147483647), where
+        assert f.null == (NULL_SEED if p.nullable else None), where
         assert f.omit == -1 and (f.minimum, f.maximum) == (p.minimum, p.maximum), where
         assert options["default"] == (p.default if p.has_default else -1), where
     elif kind in ("INT", "FLOAT"):
@@ -203,7 +206,8 @@ def test_every_node_declares_its_schema(pack: Any) -> None:
         # Order: the schema's x-order within each section (the committed order file records today's schema).
         order = {p.wire_name: i for i, p in enumerate(spec.params)}
         for section in ("required", "optional"):
-            positions = [order[_wire_of(name, fields)] for name in declared[section]]
+            presets = {f.preset_input for f in fields.values()}  # preset combos were added later: they go last
+            positions = [order[_wire_of(name, fields)] for name in declared[section] if name not in presets]
             assert positions == sorted(positions), (key, section)
         kinds = {"image": ("IMAGE", "STRING"), "video": ("VIDEO", "STRING", "STRING"), "audio": ("AUDIO", "STRING", "STRING"), "3d": ("STRING", "STRING", "STRING"), "svg": ("STRING", "STRING"), "file": ("STRING", "STRING")}
         assert cls.RETURN_TYPES == kinds[cls.OUTPUT_KIND] and cls.RETURN_NAMES[-1] == "urls", key

@@ -27,6 +27,9 @@ from generator.normalize import ModelSpec, Param
 from generator.render import one_line
 
 API_DEFAULT = "(api default)"  # combo entry meaning "do not send; GenVR's default applies"
+CUSTOM_TEXT = "(custom text)"  # first entry of a preset combo: send the text box as typed
+NULL_TOKEN = "(null)"  # combo entry / box text sending JSON null, for inputs the schema marks nullable
+NULL_SEED = -2  # the same for seed widgets (INT): -1 stays "random, not sent"
 INT_LIMIT = 2147483647  # JS-safe bound for INT widgets without a schema bound
 FLOAT_LIMIT = 1e9
 SOCKET_TYPES = {"image": "IMAGE", "video": "VIDEO", "audio": "AUDIO"}
@@ -88,7 +91,7 @@ def model_inputs(spec: ModelSpec) -> ModelInputs:
         if p.wire_name in ROUTING_FIELDS:
             skipped.append(p.wire_name)
             continue
-        node_inputs, fs = _param_inputs(p, taken)
+        node_inputs, fs = _with_null(p, *_param_inputs(p, taken))
         inputs.extend(node_inputs)
         fields.append(fs)
     names = [i.name for i in inputs]
@@ -173,7 +176,42 @@ def _param_inputs(p: Param, taken: set[str]) -> tuple[list[NodeInput], FieldSpec
     options = {"multiline": _multiline(p, default), "default": default, "tooltip": tooltip, **base}
     if p.max_length is not None:
         opts["max_length"] = p.max_length
-    return [NodeInput(name, "STRING", options, p.required, "STRING")], FieldSpec(name, kind, opts)
+    inputs = [NodeInput(name, "STRING", options, p.required, "STRING")]
+    preset_name = f"{name}_preset"
+    if p.presets and preset_name not in taken and len({label for label, _ in p.presets}) == len(p.presets):
+        # A combo of the schema's presets; choosing one sends its text instead of the box's.
+        labels = tuple(label for label, _ in p.presets)
+        hint = f"Sends the chosen preset's text instead of `{name}`; {CUSTOM_TEXT} sends the box."
+        inputs.append(NodeInput(preset_name, (CUSTOM_TEXT, *labels), {"default": CUSTOM_TEXT, "tooltip": hint, **base}, False, "COMBO"))
+        opts["preset_input"] = preset_name
+        opts["presets"] = dict(p.presets)
+    return inputs, FieldSpec(name, kind, opts)
+
+
+def _with_null(p: Param, inputs: list[NodeInput], fs: FieldSpec) -> tuple[list[NodeInput], FieldSpec]:
+    """A nullable input can send null (the schema's "switch it off"), apart from leaving it unset:
+    combos get a `(null)` entry, text boxes take `(null)`, seed widgets -2. File inputs and number widgets
+    with a default cannot spell null (documented in the README)."""
+    if not p.nullable:
+        return inputs, fs
+    *others, last = inputs
+    options = dict(last.options)
+    if fs.kind in ("choice", "tristate") and isinstance(last.type, tuple):
+        options["tooltip"] = _join(options.get("tooltip", ""), f"{NULL_TOKEN} = send null.")
+        last = NodeInput(last.name, (*last.type, NULL_TOKEN), options, last.required, last.signature)
+        token: Any = NULL_TOKEN
+    elif fs.kind == "int" and fs.opts.get("omit") == -1:
+        options["min"] = NULL_SEED
+        options["tooltip"] = _join(options.get("tooltip", ""), f"{NULL_SEED} = send null.")
+        last = NodeInput(last.name, last.type, options, last.required, last.signature)
+        token = NULL_SEED
+    elif fs.kind in ("text", "int_or_text", "int_text", "float_text", "lines", "json"):
+        options["tooltip"] = _join(options.get("tooltip", ""), f"Type {NULL_TOKEN} to send null.")
+        last = NodeInput(last.name, last.type, options, last.required, last.signature)
+        token = NULL_TOKEN
+    else:
+        return inputs, fs
+    return [*others, last], FieldSpec(fs.wire, fs.kind, {**fs.opts, "null": token})
 
 
 def _seed_input(p: Param, tooltip: str, base: dict[str, Any], opts: dict[str, Any]) -> tuple[list[NodeInput], FieldSpec]:

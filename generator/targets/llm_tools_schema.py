@@ -18,13 +18,16 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from generator.normalize import ModelSpec, Param
+from generator.normalize import ItemSpec, ModelSpec, Param
 from genvr_runtime._inputs import ROUTING_FIELDS
+from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL
 
 Dialect = Literal["full", "strict", "gemini"]
 
 DESCRIPTION_LIMIT = 1024  # OpenAI enforced it on function descriptions; kept for every text for portability
-_LONG_DEFAULT = 120  # longer defaults (preset prompts) are named, not quoted, in descriptions
+_LONG_DEFAULT = 120
+_PRESETS_LIMIT = 600  # of the 1024 a description may have
+_PRESET_TEXT = 160  # longer defaults (preset prompts) are named, not quoted, in descriptions
 _GEMINI_TYPES = {"string": "STRING", "integer": "INTEGER", "number": "NUMBER", "boolean": "BOOLEAN", "array": "ARRAY"}
 
 
@@ -88,7 +91,10 @@ def _property(p: Param, dialect: Dialect) -> dict[str, Any]:
     variants = [_typed(p, t, dialect) for t in p.types]
     optional_null = dialect == "strict" and not p.required
     nullable = p.nullable or optional_null
-    if len(variants) == 1 and ("enum" not in variants[0] or not nullable):
+    if optional_null and p.nullable:
+        # null is a value GenVR reads here, so "GenVR's default" needs its own spelling (see the dispatcher).
+        schema: dict[str, Any] = {"anyOf": [*variants, {"type": "null"}, {"type": "string", "enum": [DEFAULT_SENTINEL]}]}
+    elif len(variants) == 1 and ("enum" not in variants[0] or not nullable):
         schema = variants[0]
         if nullable:
             schema["type"] = [schema["type"], "null"]
@@ -122,17 +128,59 @@ def _typed(p: Param, json_type: str, dialect: Dialect) -> dict[str, Any]:
             if p.is_file:
                 out["format"] = "uri"
     elif json_type == "array":
-        item_type = p.items.type if p.items and p.items.type not in ("any", "object", "array") else "string"
-        items: dict[str, Any] = {"type": item_type}
-        if dialect == "full" and p.is_file and item_type == "string":
-            items["format"] = "uri"
-        out["items"] = items
+        out["items"] = _item_schema(p.items, dialect) if p.items else {"type": "string"}
         if p.min_items is not None:
             out["minItems"] = p.min_items
         if p.max_items is not None:
             out["maxItems"] = p.max_items
-    if p.enum is not None and len(p.types) == 1:
-        out["enum"] = list(p.enum)
+    if p.enum is not None:
+        # A mixed enum (`[5, 10, "auto"]`, `integer | string`): each branch lists the values of its type.
+        out["enum"] = [v for v in p.enum if len(p.types) == 1 or _fits(v, json_type)]
+    return out
+
+
+def _fits(value: Any, json_type: str) -> bool:
+    if isinstance(value, bool):
+        return json_type == "boolean"
+    if isinstance(value, int):
+        return json_type in ("integer", "number")
+    if isinstance(value, float):
+        return json_type == "number"
+    return isinstance(value, str) and json_type == "string"
+
+
+def _item_schema(item: ItemSpec, dialect: Dialect) -> dict[str, Any]:
+    """An array's items with their own constraints (enum, bounds, lengths, nested items); strict mode and
+    Gemini take what their subset allows, the rest is said in the input's description."""
+    if item.type in ("any", "object"):
+        if dialect != "full":
+            raise Unsupported(f"array items of type {item.type!r}")
+        return {} if item.type == "any" else {"type": "object"}
+    if dialect == "gemini":
+        out: dict[str, Any] = {"type": _GEMINI_TYPES[item.type]}
+        if item.enum is not None and item.type == "string":
+            out["enum"] = list(item.enum)
+    else:
+        out = {"type": item.type}
+        if item.enum is not None:
+            out["enum"] = list(item.enum)
+    if item.type in ("integer", "number"):
+        exclusive_ok = dialect != "gemini"
+        for key, value in (
+            ("minimum", item.minimum if not (exclusive_ok and item.exclusive_minimum) else None),
+            ("maximum", item.maximum if not (exclusive_ok and item.exclusive_maximum) else None),
+            ("exclusiveMinimum", item.minimum if exclusive_ok and item.exclusive_minimum else None),
+            ("exclusiveMaximum", item.maximum if exclusive_ok and item.exclusive_maximum else None),
+        ):
+            if value is not None:
+                out[key] = value
+    elif item.type == "string" and dialect != "strict":
+        out.update({k: v for k, v in (("minLength", item.min_length), ("maxLength", item.max_length)) if v is not None})
+        if dialect == "full" and item.is_file:
+            out["format"] = "uri"
+    elif item.type == "array":
+        out["items"] = _item_schema(item.items, dialect) if item.items else {"type": "STRING" if dialect == "gemini" else "string"}
+        out.update({k: v for k, v in (("minItems", item.min_items), ("maxItems", item.max_items)) if v is not None})
     return out
 
 
@@ -148,8 +196,7 @@ def _gemini_property(p: Param) -> dict[str, Any]:
             if p.max_length is not None:
                 branch["maxLength"] = p.max_length
         elif t == "array":
-            item_type = p.items.type if p.items and p.items.type in _GEMINI_TYPES else "string"
-            branch["items"] = {"type": _GEMINI_TYPES[item_type]}
+            branch["items"] = _item_schema(p.items, "gemini") if p.items else {"type": "STRING"}
             branch.update({k: v for k, v in (("minItems", p.min_items), ("maxItems", p.max_items)) if v is not None})
         if p.enum is not None and len(p.types) == 1:
             if t == "string":
@@ -185,10 +232,20 @@ def _description(p: Param, dialect: Dialect) -> str:
     if dialect == "strict" and p.has_default and p.default is not None:
         parts.append(f"Default: {_show(p.default)}")
     if dialect == "strict" and not p.required:
-        parts.append("null = GenVR's default")
+        parts.append(f"null = send null; {DEFAULT_SENTINEL!r} = GenVR's default" if p.nullable else "null = GenVR's default")
+    elif p.nullable:
+        parts.append("null is sent as null")
     if p.hidden:
         parts.append("Advanced")
+    if p.presets:  # last: the one part that may be clipped
+        parts.append(presets_text(p.presets, _PRESETS_LIMIT))
     return clip(" ".join(_sentence(x) for x in parts if x.strip()))
+
+
+def presets_text(presets: tuple[tuple[str, str], ...], limit: int) -> str:
+    """Numbered presets with their text (descriptions say "use the second preset"), at most `limit` long."""
+    entries = [f"{i}. {label}: {json.dumps(clip(text, _PRESET_TEXT), ensure_ascii=False)}" for i, (label, text) in enumerate(presets, 1)]
+    return clip("Presets (send the text; any other text is accepted too): " + " ".join(entries), limit)
 
 
 def _show(value: Any) -> str:

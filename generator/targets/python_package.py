@@ -23,8 +23,8 @@ from datamodel_code_generator.parser import LiteralType
 import genvr_runtime
 from generator import name_registry, naming
 from generator.cache import cached_text
-from generator.normalize import ModelSpec, Param
-from generator.render import HEADER, TEMPLATES_DIR, pyrepr, render
+from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
+from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
 from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._files import OUTPUT_KIND_BY_CATEGORY, OUTPUT_KIND_BY_MODEL
@@ -60,6 +60,7 @@ class PlannedModel:
     def model_info(self) -> dict[str, Any]:
         """Keyword arguments of the `ModelInfo` the runtime reads from the class."""
         params = self.spec.params
+        enum_checks = tuple((p.wire_name, enum) for p in params if (enum := leaf_float_enum(p)) is not None)
         return {
             "category": self.spec.category,
             "subcategory": self.spec.subcategory,
@@ -70,6 +71,7 @@ class PlannedModel:
             "free_form": self.spec.free_form,
             "file_inputs": tuple(p.wire_name for p in params if p.is_file),
             "advanced": tuple(p.wire_name for p in params if p.hidden),
+            **({"enum_checks": enum_checks} if enum_checks else {}),  # only where needed: no churn elsewhere
         }
 
     @property
@@ -131,19 +133,34 @@ def plan(specs: list[ModelSpec], recorded: naming.Names | None = None) -> list[P
 # Types
 
 
+def leaf_float_enum(p: Param | ItemSpec) -> tuple[Any, ...] | None:
+    """The enum of an input (or of its innermost items) when it holds a float, which `Literal` cannot spell:
+    the class then takes the plain type and the runtime checks the values (`ModelInfo.enum_checks`)."""
+    if p.enum is not None:
+        return p.enum if any(isinstance(v, float) for v in p.enum) else None
+    return leaf_float_enum(p.items) if p.items is not None else None
+
+
+def _value_type(c: Param | ItemSpec, types: tuple[str, ...], file_ok: bool) -> list[str]:
+    if c.enum is not None and leaf_float_enum(c) is None:
+        return [f"Literal[{', '.join(pyrepr(v) for v in c.enum)}]"]
+    out = []
+    for t in types:
+        if t == "array":
+            inner = _value_type(c.items, (c.items.type,), file_ok) if c.items else ["str"]
+            item = " | ".join(inner)
+            out.append(f"list[{item} | FileSource]" if file_ok and inner == ["str"] else f"list[{item}]")
+        elif t == "string" and file_ok and c.is_file:
+            out += ["str", "FileSource"]
+        else:
+            out.append(_PY_TYPES[t])
+    return out
+
+
 def annotation(p: Param, *, for_method: bool) -> str:
     """The Python type of an input, as the generated method signature spells it."""
     # Methods take a local file (Path or bytes) wherever the schema takes a file URL: the runtime uploads it.
-    file_ok = for_method and p.is_file
-    if p.enum is not None:
-        base = [f"Literal[{', '.join(pyrepr(v) for v in p.enum)}]"]
-    elif p.main_type == "array":
-        item = _PY_TYPES.get(p.items.type if p.items else "string", "Any")
-        base = [f"list[{item} | FileSource]" if file_ok and item == "str" else f"list[{item}]"]
-    elif file_ok and p.types == ("string",):
-        base = ["str", "FileSource"]
-    else:
-        base = [_PY_TYPES[t] if t != "array" else "list[Any]" for t in p.types]
+    base = _value_type(p, p.types, for_method and p.is_file)
     if p.nullable:
         base.append("None")
     if for_method and not p.required:
@@ -162,7 +179,8 @@ def param_doc(p: Param) -> str:
         shown = ", ".join(pyrepr(v) for v in p.enum[:12])
         parts.append(f"One of {shown}{', …' if len(p.enum) > 12 else ''}.")
     if p.presets:
-        parts.append(f"Presets: {', '.join(label for label, _ in p.presets)} (see {p.python_name.upper()}_PRESETS).")
+        shown = " ".join(f"{i}. {label}: {_short(text)}" for i, (label, text) in enumerate(p.presets, 1))
+        parts.append(f"Presets (see {p.python_name.upper()}_PRESETS): {one_line(shown, 600)}")
     bounds = []
     if p.minimum is not None:
         bounds.append(f"{'>' if p.exclusive_minimum else '>='} {p.minimum}")
@@ -185,6 +203,10 @@ def param_doc(p: Param) -> str:
     return " ".join(_sentence(x) for x in parts if x)
 
 
+def _short(text: str) -> str:
+    return pyrepr(text if len(text) <= 80 else text[:79].rstrip() + "…")
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text[-1:] in ".!?…:)" else text + "."
@@ -199,26 +221,7 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
     spec = model.spec
     properties: dict[str, Any] = {}
     for p in spec.params:
-        prop: dict[str, Any] = {}
-        types = [t for t in p.types if t != "any"]
-        if types:
-            prop["type"] = types[0] if len(types) == 1 and not p.nullable else [*types, *(["null"] if p.nullable else [])]
-        if p.enum is not None:
-            prop["enum"] = [*p.enum, *([None] if p.nullable else [])]
-        for key, value in (
-            ("minimum", None if p.exclusive_minimum else p.minimum),
-            ("maximum", None if p.exclusive_maximum else p.maximum),
-            ("exclusiveMinimum", p.minimum if p.exclusive_minimum else None),
-            ("exclusiveMaximum", p.maximum if p.exclusive_maximum else None),
-            ("minLength", p.min_length),
-            ("maxLength", p.max_length),
-            ("minItems", p.min_items),
-            ("maxItems", p.max_items),
-        ):
-            if value is not None:
-                prop[key] = value
-        if p.main_type == "array":
-            prop["items"] = {"type": p.items.type if p.items and p.items.type != "any" else "string"}
+        prop = value_schema(p, p.types, p.nullable, python=True)
         if p.has_default:
             prop["default"] = p.default
         if p.description:
@@ -234,6 +237,32 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
         "required": [p.wire_name for p in spec.params if p.required],
         "additionalProperties": spec.free_form,
     }
+
+
+def value_schema(c: Param | ItemSpec, types: tuple[ParamType, ...], nullable: bool, *, python: bool = False) -> dict[str, Any]:
+    """Standard JSON Schema of an input or an array item: type, enum, bounds, lengths, counts, items.
+    `python=True` leaves out float enums (checked by the runtime instead, see `leaf_float_enum`)."""
+    prop: dict[str, Any] = {}
+    named = [t for t in types if t != "any"]
+    if named:
+        prop["type"] = named[0] if len(named) == 1 and not nullable else [*named, *(["null"] if nullable else [])]
+    if c.enum is not None and not (python and leaf_float_enum(c) is not None):
+        prop["enum"] = [*c.enum, *([None] if nullable else [])]
+    for key, value in (
+        ("minimum", None if c.exclusive_minimum else c.minimum),
+        ("maximum", None if c.exclusive_maximum else c.maximum),
+        ("exclusiveMinimum", c.minimum if c.exclusive_minimum else None),
+        ("exclusiveMaximum", c.maximum if c.exclusive_maximum else None),
+        ("minLength", c.min_length),
+        ("maxLength", c.max_length),
+        ("minItems", c.min_items),
+        ("maxItems", c.max_items),
+    ):
+        if value is not None:
+            prop[key] = value
+    if "array" in types:
+        prop["items"] = value_schema(c.items, (c.items.type,), False, python=python) if c.items else {"type": "string"}
+    return prop
 
 
 DCG_OPTIONS: dict[str, Any] = dict(

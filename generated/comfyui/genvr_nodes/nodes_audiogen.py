@@ -1026,9 +1026,9 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
     FIELDS = (
         Field("script", "text", required=True),
         Field("speaker_1", "choice"),
-        Field("speaker_2", "choice", omit="(api default)"),
-        Field("speaker_3", "choice", omit="(api default)"),
-        Field("speaker_4", "choice", omit="(api default)"),
+        Field("speaker_2", "choice", omit="(api default)", null="(null)"),
+        Field("speaker_3", "choice", omit="(api default)", null="(null)"),
+        Field("speaker_4", "choice", omit="(api default)", null="(null)"),
         Field("scale", "float"),
     )
 
@@ -1072,8 +1072,12 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                         "zh-Anchen_man_bgm",
                         "zh-Bowen_man",
                         "zh-Xinran_woman",
+                        "(null)",
                     ],
-                    {"default": "(api default)", "tooltip": "The first speaker."},
+                    {
+                        "default": "(api default)",
+                        "tooltip": "The first speaker. (null) = send null.",
+                    },
                 ),
                 "speaker_3": (
                     [
@@ -1087,8 +1091,12 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                         "zh-Anchen_man_bgm",
                         "zh-Bowen_man",
                         "zh-Xinran_woman",
+                        "(null)",
                     ],
-                    {"default": "(api default)", "tooltip": "The first speaker."},
+                    {
+                        "default": "(api default)",
+                        "tooltip": "The first speaker. (null) = send null.",
+                    },
                 ),
                 "speaker_4": (
                     [
@@ -1102,8 +1110,12 @@ class GenVR_audiogen__microsoft_vibevoice(GenVRNode):
                         "zh-Anchen_man_bgm",
                         "zh-Bowen_man",
                         "zh-Xinran_woman",
+                        "(null)",
                     ],
-                    {"default": "(api default)", "tooltip": "The first speaker."},
+                    {
+                        "default": "(api default)",
+                        "tooltip": "The first speaker. (null) = send null.",
+                    },
                 ),
                 "scale": (
                     "FLOAT",

@@ -108,7 +108,7 @@ class GenVR_imagegen__bytedance_seedream3(GenVRNode):
     OUTPUT_TOOLTIPS = ("The output images as one batch.", "GenVR's output URLs, one per line.")
     FIELDS = (
         Field("prompt", "text", required=True),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("aspect_ratio", "choice"),
         Field("size", "choice"),
         Field("width", "int", minimum=512, maximum=2048),
@@ -134,11 +134,11 @@ class GenVR_imagegen__bytedance_seedream3(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "aspect_ratio": (
@@ -3372,7 +3372,7 @@ class GenVR_imagegen__qwen_image(GenVRNode):
         Field("go_fast", "bool"),
         Field("num_inference_steps", "int", minimum=1, maximum=50),
         Field("guidance", "float", minimum=0, maximum=10),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("output_format", "choice"),
         Field("output_quality", "int", minimum=0, maximum=100),
         Field("disable_safety_checker", "bool"),
@@ -3435,11 +3435,11 @@ class GenVR_imagegen__qwen_image(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "output_format": (
@@ -3627,7 +3627,7 @@ class GenVR_imagegen__runway_gen4_image_reference(GenVRNode):
     OUTPUT_TOOLTIPS = ("The output images as one batch.", "GenVR's output URLs, one per line.")
     FIELDS = (
         Field("prompt", "text", required=True),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("aspect_ratio", "choice"),
         Field("resolution", "choice"),
         Field(
@@ -3659,11 +3659,11 @@ class GenVR_imagegen__runway_gen4_image_reference(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "aspect_ratio": (

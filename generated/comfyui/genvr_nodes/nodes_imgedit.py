@@ -1236,7 +1236,7 @@ class GenVR_imgedit__face_to_many(GenVRNode):
         Field("preserve_background", "bool"),
         Field("preserve_outfit", "bool"),
         Field("aspect_ratio", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("output_format", "choice"),
         Field("safety_tolerance", "int", minimum=0, maximum=2),
     )
@@ -1344,11 +1344,11 @@ class GenVR_imgedit__face_to_many(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "output_format": (
@@ -1669,7 +1669,7 @@ class GenVR_imgedit__filters(GenVRNode):
         ),
         Field("image_filter", "choice"),
         Field("aspect_ratio", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -1721,11 +1721,11 @@ class GenVR_imgedit__filters(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -4362,7 +4362,7 @@ class GenVR_imgedit__text_removal(GenVRNode):
             socket="input_image",
         ),
         Field("aspect_ratio", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("output_format", "choice"),
         Field("safety_tolerance", "int", minimum=0, maximum=2),
     )
@@ -4412,11 +4412,11 @@ class GenVR_imgedit__text_removal(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "output_format": (

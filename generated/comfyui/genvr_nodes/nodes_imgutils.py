@@ -99,7 +99,7 @@ class GenVR_imgutils__bytedance_seededit3(GenVRNode):
     FIELDS = (
         Field("prompt", "text", required=True),
         Field("image", "file", url_input="image_url", media="image", socket="image"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("guidance_scale", "float", minimum=1, maximum=10),
     )
 
@@ -135,11 +135,11 @@ class GenVR_imgutils__bytedance_seededit3(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "guidance_scale": (
@@ -503,7 +503,7 @@ class GenVR_imgutils__flux_kontext_max(GenVRNode):
             "input_image", "file", url_input="input_image_url", media="image", socket="input_image"
         ),
         Field("aspect_ratio", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -560,11 +560,11 @@ class GenVR_imgutils__flux_kontext_max(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -700,7 +700,7 @@ class GenVR_imgutils__flux_kontext_pro_multi(GenVRNode):
             socket="input_image_2",
         ),
         Field("aspect_ratio", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("output_format", "choice"),
         Field("safety_tolerance", "int", minimum=0, maximum=2),
     )
@@ -773,11 +773,11 @@ class GenVR_imgutils__flux_kontext_pro_multi(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "output_format": (
@@ -1713,7 +1713,7 @@ class GenVR_imgutils__qwen_image_edit(GenVRNode):
         ),
         Field("aspect_ratio", "choice"),
         Field("go_fast", "bool"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
         Field("output_format", "choice"),
         Field("output_quality", "int", minimum=0, maximum=100),
         Field("disable_safety_checker", "bool"),
@@ -1765,11 +1765,11 @@ class GenVR_imgutils__qwen_image_edit(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent).",
+                        "tooltip": "Random seed. Set for reproducible generation. -1 = random (not sent). -2 = send null.",
                     },
                 ),
                 "output_format": (

@@ -905,9 +905,9 @@ class GenVR_videogen__google_veo3_fast_i2v(GenVRNode):
         Field("prompt", "text", required=True),
         Field("aspect_ratio", "choice"),
         Field("image", "file", url_input="image_url", media="image", socket="image"),
-        Field("negative_prompt", "text"),
+        Field("negative_prompt", "text", null="(null)"),
         Field("resolution", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -947,7 +947,7 @@ class GenVR_videogen__google_veo3_fast_i2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Description of what to discourage in the generated video.",
+                        "tooltip": "Description of what to discourage in the generated video. Type (null) to send null.",
                     },
                 ),
                 "resolution": (
@@ -958,11 +958,11 @@ class GenVR_videogen__google_veo3_fast_i2v(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent).",
+                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -988,9 +988,9 @@ class GenVR_videogen__google_veo3_fast_t2v(GenVRNode):
     FIELDS = (
         Field("prompt", "text", required=True),
         Field("aspect_ratio", "choice"),
-        Field("negative_prompt", "text"),
+        Field("negative_prompt", "text", null="(null)"),
         Field("resolution", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -1016,7 +1016,7 @@ class GenVR_videogen__google_veo3_fast_t2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Description of what to discourage in the generated video.",
+                        "tooltip": "Description of what to discourage in the generated video. Type (null) to send null.",
                     },
                 ),
                 "resolution": (
@@ -1027,11 +1027,11 @@ class GenVR_videogen__google_veo3_fast_t2v(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent).",
+                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -1058,9 +1058,9 @@ class GenVR_videogen__google_veo3_i2v(GenVRNode):
         Field("prompt", "text", required=True),
         Field("aspect_ratio", "choice"),
         Field("image", "file", url_input="image_url", media="image", socket="image"),
-        Field("negative_prompt", "text"),
+        Field("negative_prompt", "text", null="(null)"),
         Field("resolution", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -1100,7 +1100,7 @@ class GenVR_videogen__google_veo3_i2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Description of what to discourage in the generated video.",
+                        "tooltip": "Description of what to discourage in the generated video. Type (null) to send null.",
                     },
                 ),
                 "resolution": (
@@ -1111,11 +1111,11 @@ class GenVR_videogen__google_veo3_i2v(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent).",
+                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -1141,9 +1141,9 @@ class GenVR_videogen__google_veo3_t2v(GenVRNode):
     FIELDS = (
         Field("prompt", "text", required=True),
         Field("aspect_ratio", "choice"),
-        Field("negative_prompt", "text"),
+        Field("negative_prompt", "text", null="(null)"),
         Field("resolution", "choice"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -1169,7 +1169,7 @@ class GenVR_videogen__google_veo3_t2v(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "Description of what to discourage in the generated video.",
+                        "tooltip": "Description of what to discourage in the generated video. Type (null) to send null.",
                     },
                 ),
                 "resolution": (
@@ -1180,11 +1180,11 @@ class GenVR_videogen__google_veo3_t2v(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent).",
+                        "tooltip": "Random seed. Omit for random generations. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },
@@ -2615,7 +2615,7 @@ class GenVR_videogen__leanardo_motion2(GenVRNode):
         Field("aspect_ratio", "choice"),
         Field("frame_interpolation", "bool"),
         Field("prompt_enhance", "bool"),
-        Field("negative_prompt", "text"),
+        Field("negative_prompt", "text", null="(null)"),
         Field("vibe_style", "choice"),
         Field("lighting_style", "choice"),
         Field("shot_type_style", "choice"),
@@ -2673,7 +2673,7 @@ class GenVR_videogen__leanardo_motion2(GenVRNode):
                     {
                         "multiline": True,
                         "default": "",
-                        "tooltip": "The negative prompt used for the video generation.",
+                        "tooltip": "The negative prompt used for the video generation. Type (null) to send null.",
                     },
                 ),
                 "vibe_style": (

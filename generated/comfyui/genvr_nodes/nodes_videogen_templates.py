@@ -704,6 +704,13 @@ class GenVR_videogen_templates__christmas(GenVRNode):
             "text",
             default="Video content\\nThe character in the picture gently lifts up a bright red cloth from the bottom front, and covers it from head to body in a neat and tidy motion. Then, as the character quickly pulls the red cloth down, the character becomes a festive Santa Claus. \\n# Requirements\\n1. Style is set to: Realistic, HD\\n2. Determine the number of characters based on the user's uploaded picture. Do not use pronouns such as [a group of people] or [them] but accurately indicate the number of characters\\n3. If there are multiple characters in the user's uploaded picture, they need to lift up the red cloth together and all of them will become Santa Claus. Do not include characters that are not in the picture.",
             max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Transform into Santa Claus": "Video content\\nThe character in the picture gently lifts up a bright red cloth from the bottom front, and covers it from head to body in a neat and tidy motion. Then, as the character quickly pulls the red cloth down, the character becomes a festive Santa Claus.",
+                "Santa Claus delivering gifts": "Video content\\nThe person in the camera looks to the right, and then a Santa Claus walks into the picture from the right with a big smile on his face, holding an exquisite gift box in his hand. He gently hands the gift to the person in the picture, his movements are natural and full of warmth. The camera focuses on the person who receives the gift, and his expression is full of surprise and gratitude. The picture captures the micro-expressions and interactive details of the characters. \\n# Requirements\\n1. Style is set to: Realistic, HD\\n2. Determine the number of characters based on the pictures uploaded by the user. Do not use pronouns such as [a group of people] or [them], but accurately indicate the number of characters\\n3. If there are multiple characters in the picture uploaded by the user, they need to hold up the red cloth together, and everyone will turn into Santa Claus. Do not include characters that are not in the picture.",
+                "Christmas toast celebration": "Video content\\nThe characters in the video hold champagne glasses and celebrate Christmas. As the camera zooms out, Christmas trees and other Christmas items appear in the picture\\n# Requirements\\n1.Take a step-by-step approach in your response\\n2.Use my video description as the first element. The description of the background should be unified and reasonable. Do not describe it twice.\\n3.Determine the number of characters based on the pictures uploaded by users. Do not use pronouns such as [a group of people] or [them] but accurately indicate the number of characters\\n4.Motion Level is set to: Middle\\n5.If there are multiple characters in the picture uploaded by the user, each person needs to hold a champagne glass. Do not include characters that are not in the picture.",
+                "Santa Claus offering a hug": "Video content\nThe character in the camera looks out of the screen, and then a Santa Claus walks in from outside the screen with a big smile on his face, and then hugs the character. The action is natural and full of warmth. The camera focuses on a warm hug, and the picture captures the character's micro-expressions and interactive details\n# Requirements\n1. Design the action reasonably according to the position and state of the character, rather than abruptly hugging directly. First describe the character's transition to a suitable hugging posture\n2.Take a step-by-step approach in your response\n3. Determine the number of characters based on the pictures uploaded by the user. Do not use pronouns such as [a group of people] or [them], but accurately indicate the number of characters\n4. If there are multiple characters in the picture, they need to hug Santa Claus together. Do not include characters that are not in the picture\n5. Emphasize that there is only one Santa Claus.",
+            },
         ),
         Field("seed", "int", omit=-1),
     )
@@ -744,6 +751,19 @@ class GenVR_videogen_templates__christmas(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    [
+                        "(custom text)",
+                        "Transform into Santa Claus",
+                        "Santa Claus delivering gifts",
+                        "Christmas toast celebration",
+                        "Santa Claus offering a hug",
+                    ],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },
@@ -1533,7 +1553,18 @@ class GenVR_videogen_templates__hug(GenVRNode):
             max_items=1,
             socket="images",
         ),
-        Field("prompt", "text", default="Hug.", max_length=1500),
+        Field(
+            "prompt",
+            "text",
+            default="Hug.",
+            max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Couple photo": "Hug.",
+                "Single girl photo": "This person hugged a (handsome man)",
+                "Single boy photo": "This person hugged a (handsome man)",
+            },
+        ),
         Field("seed", "int", omit=-1),
     )
 
@@ -1573,6 +1604,13 @@ class GenVR_videogen_templates__hug(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    ["(custom text)", "Couple photo", "Single girl photo", "Single boy photo"],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },
@@ -1840,7 +1878,18 @@ class GenVR_videogen_templates__kiss(GenVRNode):
             max_items=1,
             socket="images",
         ),
-        Field("prompt", "text", default="Kiss.", max_length=1500),
+        Field(
+            "prompt",
+            "text",
+            default="Kiss.",
+            max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Couple photo": "Kiss.",
+                "Single girl photo": "This person kissed a (handsome man)",
+                "Single boy photo": "This person kissed a (beautiful woman)",
+            },
+        ),
         Field("seed", "int", omit=-1),
     )
 
@@ -1880,6 +1929,13 @@ class GenVR_videogen_templates__kiss(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    ["(custom text)", "Couple photo", "Single girl photo", "Single boy photo"],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },
@@ -2262,6 +2318,13 @@ class GenVR_videogen_templates__morphlab(GenVRNode):
             "text",
             default="Video content\\nThe subject in the picture begins to expand and deform, becoming larger and rounder, like a balloon, slowly floating up\\n# Requirements\\n1. Determine the number of subjects based on the pictures uploaded by the user, and each subject must expand\\n2. Set Motion Level to: Middle\\n3. Take my video content as the first factor, and describe the background in a unified and reasonable way, and do not describe it twice.",
             max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Expansion": "Video content\\nThe subject in the picture begins to expand and deform, becoming larger and rounder, like a balloon, slowly floating up\\n# Requirements\\n1. Determine the number of subjects based on the pictures uploaded by the user, and each subject must expand\\n2. Set Motion Level to: Middle\\n3. Take my video content as the first factor, and describe the background in a unified and reasonable way, and do not describe it twice.",
+                "Pinch": "Video content\\nAt the beginning of the video, the subject is still. Then, a pair of big hands appear, grabbing and squeezing the subject like plasticine. \\nAs the subject gradually shrinks, it is clamped between fingers and becomes soft and deformed\\n# Requirements\\n1. Determine the number of subjects based on the pictures uploaded by the user, and each subject must be squashed\\n2. Set Motion Level to: Middle\\n3. Take the content of my video as the first factor, and describe the background in a unified and reasonable way, and do not describe it twice.",
+                "Explosion": "Video content\\nAt the beginning of the screen, the subject suddenly explodes, and small particles explode\\n# Requirements\\n1. Determine the number of subjects based on the pictures uploaded by the user, and each subject must explode\\n2. Set the Motion Level to: Middle\\n3. Take my video content as the first factor, and the description of the background should be unified and reasonable, and do not describe it twice.",
+                "Melt": "Video content\\nThe subject in the picture slowly begins to melt, and eventually forms a puddle with a smooth surface\\n# Requirements\\n1. Determine the number of subjects based on the pictures uploaded by the user, and each subject must melt\\n2. Set Motion Level to: Middle\\n3. Take my video content as the first factor, and the description of the background should be unified and reasonable, and do not describe it twice.",
+            },
         ),
         Field("seed", "int", omit=-1),
     )
@@ -2302,6 +2365,13 @@ class GenVR_videogen_templates__morphlab(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    ["(custom text)", "Expansion", "Pinch", "Explosion", "Melt"],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },
@@ -2684,6 +2754,11 @@ class GenVR_videogen_templates__romantic_lift(GenVRNode):
             "text",
             default="Video content\\n There are two characters in the picture, and one character uses the action of Princess carry to pick up the character next to it.\\ n #Requirements 1.  Describe the appearance and gender of the character accurately according to the picture. 2. If both characters are male or female, describe the character on the right picking up the character on the left. 3. If both characters are male and female, describe the male character picking up the female character.",
             max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Double (full body)": "Video content\\n There are two characters in the picture, and one character uses the action of Princess carry to pick up the character next to it.\\ n #Requirements 1.  Describe the appearance and gender of the character accurately according to the picture. 2. If both characters are male or female, describe the character on the right picking up the character on the left. 3. If both characters are male and female, describe the male character picking up the female character.",
+                "Double (above thigs)": "Video content\\n There are two characters in the picture, one of whom uses the action of Princess carry to pick up the character next to him. Requirements: 1. Accurately describe the appearance and gender of the characters based on the picture. 2. If both characters are male or female, describe the character on the right picking up the character on the left. 3. If both characters are male and female, describe the male character picking up the female character",
+            },
         ),
         Field("seed", "int", omit=-1),
     )
@@ -2724,6 +2799,13 @@ class GenVR_videogen_templates__romantic_lift(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    ["(custom text)", "Double (full body)", "Double (above thigs)"],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },
@@ -3106,6 +3188,11 @@ class GenVR_videogen_templates__sweet_proposal(GenVRNode):
             "text",
             default="Video content\\n There are two characters in the picture, and one character uses the action of Princess carry to pick up the character next to it.\\ n #Requirements 1.  Describe the appearance and gender of the character accurately according to the picture. 2. If both characters are male or female, describe the character on the right picking up the character on the left. 3. If both characters are male and female, describe the male character picking up the female character.",
             max_length=1500,
+            preset_input="prompt_preset",
+            presets={
+                "Double (full body)": "Video content\\n There are two characters in the picture. One of them, Character 1, [Precisely describe the appearance and gender, such as: is a young man with short, neatly trimmed brown hair. His eyes are bright and clear, full of tenderness. He has a straight nose and a pair of firm lips. He is dressed in a light-colored suit, looking gentle and elegant. He is male], suddenly takes out a red ring box. With a sincere expression, he kneels down on one knee and proposes to Character 2 beside him. Character 2, [Precisely describe the appearance and gender, such as: is a young woman with long, wavy blonde hair that falls over her shoulders. Her big, bright eyes are filled with surprise and joy. She has a delicate oval face and a sweet smile. She is wearing a beautiful white dress, looking charming and lovely. She is female], shows great happiness. [Describe the surprised expressions and actions, such as: Her eyes widen suddenly, and then a bright smile spreads across her face. Her hands instinctively cover her mouth, and she lets out a soft cry of surprise. Her eyes are brimming with tears of joy, and she sways slightly on the spot, as if she can't believe what is happening].\\ n #Requirements - Strictly determine the number of characters and their genders based on the picture. - If there is a male character in the picture, designate that male character as Character 1. If there are only female characters in the picture, randomly select one of the females and designate her as Character 1.",
+                "Double (above thigs)": "Video content\\n There are two characters in the picture. One of them, Character 1, [Precisely describe the appearance and gender, such as: is a young man with short, neatly trimmed brown hair. His eyes are bright and clear, full of tenderness. He has a straight nose and a pair of firm lips. He is dressed in a light-colored suit, looking gentle and elegant. He is male], suddenly takes out a red ring box. With a sincere expression, he kneels down on one knee and proposes to Character 2 beside him. Character 2, [Precisely describe the appearance and gender, such as: is a young woman with long, wavy blonde hair that falls over her shoulders. Her big, bright eyes are filled with surprise and joy. She has a delicate oval face and a sweet smile. She is wearing a beautiful white dress, looking charming and lovely. She is female], shows great happiness. [Describe the surprised expressions and actions, such as: Her eyes widen suddenly, and then a bright smile spreads across her face. Her hands instinctively cover her mouth, and she lets out a soft cry of surprise. Her eyes are brimming with tears of joy, and she sways slightly on the spot, as if she can't believe what is happening].\\ n #Requirements - Strictly determine the number of characters and their genders based on the picture. - If there is a male character in the picture, designate that male character as Character 1. If there are only female characters in the picture, randomly select one of the females and designate her as Character 1.",
+            },
         ),
         Field("seed", "int", omit=-1),
     )
@@ -3146,6 +3233,13 @@ class GenVR_videogen_templates__sweet_proposal(GenVRNode):
                         "step": 1,
                         "control_after_generate": True,
                         "tooltip": "Optional random seed for generation. -1 = random (not sent).",
+                    },
+                ),
+                "prompt_preset": (
+                    ["(custom text)", "Double (full body)", "Double (above thigs)"],
+                    {
+                        "default": "(custom text)",
+                        "tooltip": "Sends the chosen preset's text instead of `prompt`; (custom text) sends the box.",
                     },
                 ),
             },

@@ -2900,7 +2900,7 @@ class GenVR_vidutils__stable_avatar(GenVRNode):
         Field("fps", "int", minimum=1, maximum=60),
         Field("overlap_window_length", "int", minimum=1, maximum=20),
         Field("go_fast", "bool"),
-        Field("seed", "int", omit=-1),
+        Field("seed", "int", omit=-1, null=-2),
     )
 
     @classmethod
@@ -3059,11 +3059,11 @@ class GenVR_vidutils__stable_avatar(GenVRNode):
                     "INT",
                     {
                         "default": -1,
-                        "min": -1,
+                        "min": -2,
                         "max": 2147483647,
                         "step": 1,
                         "control_after_generate": True,
-                        "tooltip": "Random seed for reproducibility. -1 = random (not sent).",
+                        "tooltip": "Random seed for reproducibility. -1 = random (not sent). -2 = send null.",
                     },
                 ),
             },

@@ -688,10 +688,12 @@ class VideogenTemplatesResource(ModelNamespace):
             prompt: Text prompt for video generation. First prompt is for transforming into Santa
                 Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
                 is for christmas toast celebration. Last is for Santa Claus offering a
-                hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts,
-                Christmas toast celebration, Santa Claus offering a hug (see
-                PROMPT_PRESETS). At most 1500 characters. Default a long text. Always
-                sent (the schema requires it).
+                hug. Presets (see PROMPT_PRESETS): 1. Transform into Santa Claus: 'Video
+                content\\\\nThe character in the picture gently lifts up a bright red
+                cloth…' 2. Santa Claus delivering gifts: 'Video content\\\\nThe person
+                in the camera looks to the right, and then a Santa Cl…' 3. Christmas
+                toast celebration: 'Video content\\\\nThe characters in the video hold
+                champagne glasses and celebrate…
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.christmas import ChristmasInput
@@ -1464,9 +1466,10 @@ class VideogenTemplatesResource(ModelNamespace):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
-                second or third prompt. Presets: Couple photo, Single girl photo, Single
-                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
-                Always sent (the schema requires it).
+                second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
+                'Hug.' 2. Single girl photo: 'This person hugged a (handsome man)' 3.
+                Single boy photo: 'This person hugged a (handsome man)'. At most 1500
+                characters. Default 'Hug.'. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hug import HugInput
@@ -1702,9 +1705,10 @@ class VideogenTemplatesResource(ModelNamespace):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
-                second or third prompt. Presets: Couple photo, Single girl photo, Single
-                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
-                'Kiss.'. Always sent (the schema requires it).
+                second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
+                'Kiss.' 2. Single girl photo: 'This person kissed a (handsome man)' 3.
+                Single boy photo: 'This person kissed a (beautiful woman)'. At most 1500
+                characters. Default 'Kiss.'. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kiss import KissInput
@@ -2120,9 +2124,14 @@ class VideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
-                (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
-                Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Expansion:
+                'Video content\\\\nThe subject in the picture begins to expand and
+                deform, becoming…' 2. Pinch: 'Video content\\\\nAt the beginning of the
+                video, the subject is still. Then, a pai…' 3. Explosion: 'Video
+                content\\\\nAt the beginning of the screen, the subject suddenly
+                explodes, a…' 4. Melt: 'Video content\\\\nThe subject in the picture
+                slowly begins to melt, and eventually…'. At most 1500 characters.
+                Default a long text. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.morphlab import MorphlabInput
@@ -2539,9 +2548,12 @@ class VideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
-                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
-                text. Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Double (full
+                body): 'Video content\\\\n There are two characters in the picture, and
+                one character uses…' 2. Double (above thigs): 'Video content\\\\n There
+                are two characters in the picture, one of whom uses the a…'. At most
+                1500 characters. Default a long text. Always sent (the schema requires
+                it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.romantic_lift import RomanticLiftInput
@@ -2959,9 +2971,12 @@ class VideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
-                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
-                text. Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Double (full
+                body): 'Video content\\\\n There are two characters in the picture. One
+                of them, Character…' 2. Double (above thigs): 'Video content\\\\n There
+                are two characters in the picture. One of them, Character…'. At most
+                1500 characters. Default a long text. Always sent (the schema requires
+                it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.sweet_proposal import SweetProposalInput
@@ -3827,10 +3842,12 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
             prompt: Text prompt for video generation. First prompt is for transforming into Santa
                 Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
                 is for christmas toast celebration. Last is for Santa Claus offering a
-                hug. Presets: Transform into Santa Claus, Santa Claus delivering gifts,
-                Christmas toast celebration, Santa Claus offering a hug (see
-                PROMPT_PRESETS). At most 1500 characters. Default a long text. Always
-                sent (the schema requires it).
+                hug. Presets (see PROMPT_PRESETS): 1. Transform into Santa Claus: 'Video
+                content\\\\nThe character in the picture gently lifts up a bright red
+                cloth…' 2. Santa Claus delivering gifts: 'Video content\\\\nThe person
+                in the camera looks to the right, and then a Santa Cl…' 3. Christmas
+                toast celebration: 'Video content\\\\nThe characters in the video hold
+                champagne glasses and celebrate…
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.christmas import ChristmasInput
@@ -4603,9 +4620,10 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
-                second or third prompt. Presets: Couple photo, Single girl photo, Single
-                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default 'Hug.'.
-                Always sent (the schema requires it).
+                second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
+                'Hug.' 2. Single girl photo: 'This person hugged a (handsome man)' 3.
+                Single boy photo: 'This person hugged a (handsome man)'. At most 1500
+                characters. Default 'Hug.'. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.hug import HugInput
@@ -4841,9 +4859,10 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
-                second or third prompt. Presets: Couple photo, Single girl photo, Single
-                boy photo (see PROMPT_PRESETS). At most 1500 characters. Default
-                'Kiss.'. Always sent (the schema requires it).
+                second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
+                'Kiss.' 2. Single girl photo: 'This person kissed a (handsome man)' 3.
+                Single boy photo: 'This person kissed a (beautiful woman)'. At most 1500
+                characters. Default 'Kiss.'. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.kiss import KissInput
@@ -5259,9 +5278,14 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Expansion, Pinch, Explosion, Melt
-                (see PROMPT_PRESETS). At most 1500 characters. Default a long text.
-                Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Expansion:
+                'Video content\\\\nThe subject in the picture begins to expand and
+                deform, becoming…' 2. Pinch: 'Video content\\\\nAt the beginning of the
+                video, the subject is still. Then, a pai…' 3. Explosion: 'Video
+                content\\\\nAt the beginning of the screen, the subject suddenly
+                explodes, a…' 4. Melt: 'Video content\\\\nThe subject in the picture
+                slowly begins to melt, and eventually…'. At most 1500 characters.
+                Default a long text. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.morphlab import MorphlabInput
@@ -5678,9 +5702,12 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
-                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
-                text. Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Double (full
+                body): 'Video content\\\\n There are two characters in the picture, and
+                one character uses…' 2. Double (above thigs): 'Video content\\\\n There
+                are two characters in the picture, one of whom uses the a…'. At most
+                1500 characters. Default a long text. Always sent (the schema requires
+                it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.romantic_lift import RomanticLiftInput
@@ -6098,9 +6125,12 @@ class AsyncVideogenTemplatesResource(ModelNamespace):
             images: Image URL or Base64 encoded image (PNG, JPEG, JPG, WebP). Must be at least
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
-            prompt: Text prompt for video generation. Presets: Double (full body), Double (above
-                thigs) (see PROMPT_PRESETS). At most 1500 characters. Default a long
-                text. Always sent (the schema requires it).
+            prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Double (full
+                body): 'Video content\\\\n There are two characters in the picture. One
+                of them, Character…' 2. Double (above thigs): 'Video content\\\\n There
+                are two characters in the picture. One of them, Character…'. At most
+                1500 characters. Default a long text. Always sent (the schema requires
+                it).
             seed: Optional random seed for generation.
         """
         from genvr.models.videogen_templates.sweet_proposal import SweetProposalInput

@@ -9,8 +9,10 @@ Types are checked strictly, as the tool spec declares them: `true` or `"42"` is 
 boolean (lax coercion would send a guess the model never made). A whole float is an integer (`20.0` → 20):
 Gemini sends every number as a double.
 
-Null arguments are dropped before validation: strict-mode tools must send every property, and send `null`
-for the ones the model leaves alone, so null always means "GenVR's default".
+Omitted inputs and GenVR's default: strict-mode tools must send every property. For an input that is not
+nullable, `null` means "GenVR's default" (dropped before validation). For a nullable input (`ModelInfo.nullable`),
+`null` is a value GenVR reads (e.g. "switch this off") and is sent as null; the strict specs offer the
+sentinel string `"$default"` (`DEFAULT_SENTINEL`) for "leave it to GenVR", accepted for any input.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
     from genvr_runtime._client import StatusCallback
 
 log = logging.getLogger("genvr_runtime.tools")
+
+# The argument value meaning "not sent: GenVR's default" (strict tool specs offer it for nullable inputs).
+DEFAULT_SENTINEL = "$default"
 
 # What the model should do next, by cause; the message itself says what happened.
 _HINTS: tuple[tuple[type[GenVRError], str, str], ...] = (
@@ -152,13 +157,24 @@ class _Resolver:
         args = _whole_floats_as_ints(cls, args)
         try:
             # Strict: a bool or a string is no number (lax pydantic would send `true` as 1 and "42" as 42).
-            return cls.model_validate({k: v for k, v in args.items() if v is not None}, strict=True)
+            return cls.model_validate(tool_arguments(cls, args), strict=True)
         except ValidationError as exc:
             fields = _field_errors(exc, cls)
             text = "; ".join(f"{f}: {m}" for f, m in fields.items())
             raise _CallRefused(
                 error_result(name, "invalid_arguments", f"Invalid arguments: {text}. Correct them and call again.", fields=fields)
             ) from None
+
+
+def tool_arguments(cls: type[GenVRInput], arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Tool arguments → input values: the sentinel, and null for an input that is not nullable, mean "not
+    sent"; a nullable input's null is kept (sent as null)."""
+    nullable = set(cls.genvr_model.nullable)
+    return {
+        k: v
+        for k, v in arguments.items()
+        if not (isinstance(v, str) and v == DEFAULT_SENTINEL) and (v is not None or k in nullable)
+    }
 
 
 def _arguments(name: str, arguments: str | Mapping[str, Any] | None) -> dict[str, Any]:

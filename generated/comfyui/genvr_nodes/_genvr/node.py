@@ -29,6 +29,9 @@ class Field:
     required: bool = False
     default: Any = None  # sent when the widget is empty and the schema requires a value
     omit: Any = None
+    null: Any = None  # the widget value sending JSON null (nullable inputs only)
+    presets: dict[str, str] = field(default_factory=dict)  # label → text of the schema's presets
+    preset_input: str | None = None  # the preset combo; a label chosen there replaces the text box
     values: dict[str, Any] = field(default_factory=dict)  # only for number/boolean choices
     minimum: float | None = None
     maximum: float | None = None

@@ -31,8 +31,21 @@ def collect(
         elif f.kind == "json_object":
             params.update(_json_object(f, inputs.get(f.input_name, "")))
             continue
+        elif (
+            f.null is not None
+            and type(inputs.get(f.input_name)) is type(f.null)
+            and inputs.get(f.input_name) == f.null
+        ):
+            params[f.wire] = None  # a nullable input switched off on purpose: GenVR reads the null
+            continue
         else:
-            value = _CONVERT[f.kind](f, inputs.get(f.input_name))
+            chosen = inputs.get(f.preset_input) if f.preset_input else None
+            raw = (
+                f.presets[chosen]
+                if isinstance(chosen, str) and chosen in f.presets
+                else inputs.get(f.input_name)
+            )
+            value = _CONVERT[f.kind](f, raw)
         if value is _UNSET and f.default is not None:
             value = f.default  # the schema requires it and has a default: GenVR expects it sent
         if value is _UNSET:

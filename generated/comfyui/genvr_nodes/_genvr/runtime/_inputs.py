@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, final
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from ._errors import UnknownInputError
 from ._files import FileSource, extract_files
@@ -58,10 +58,33 @@ class ModelInfo:
     file_inputs: tuple[str, ...] = ()
     # Inputs GenVR's UI hides or groups as advanced, by wire name.
     advanced: tuple[str, ...] = ()
+    # Enums `Literal` cannot spell (floats: `[0.5, 1.5, 2]`), by wire name: every scalar of the value (each
+    # item of an array) must be one of them. The class field is the plain type; this check narrows it.
+    enum_checks: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.category}/{self.subcategory}"
+
+
+_NO_VALUE = object()
+
+
+def _scalars(value: Any) -> list[Any]:
+    """The non-null leaves of a value (an array's items, nested arrays flattened)."""
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _scalars(item)]
+    return [] if value is None else [value]
+
+
+def _one_of(value: Any, allowed: tuple[Any, ...]) -> bool:
+    # Same value and same JSON kind: "5" is not 5, True is not 1; 2 and 2.0 are the same number.
+    return any(
+        value == a
+        and isinstance(value, bool) == isinstance(a, bool)
+        and isinstance(value, str) == isinstance(a, str)
+        for a in allowed
+    )
 
 
 class GenVRInput(BaseModel):
@@ -77,6 +100,34 @@ class GenVRInput(BaseModel):
     genvr_model: ClassVar[ModelInfo]
     # Local files (Path/bytes) given for URL inputs, by placeholder; the client uploads them before sending.
     _pending_files: dict[str, FileSource] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_schema_rules(self) -> GenVRInput:
+        """What the field types cannot say: float enums, and no null for a required untyped (`Any`) input."""
+        info = getattr(type(self), "genvr_model", None)
+        if not isinstance(info, ModelInfo):
+            return self
+        by_wire = {(f.alias or n): n for n, f in type(self).model_fields.items()}
+        for wire, name in by_wire.items():
+            if (
+                type(self).model_fields[name].is_required()
+                and getattr(self, name) is None
+                and wire not in info.nullable
+            ):
+                raise ValueError(f"input '{wire}' is required and cannot be null")
+        if info.enum_checks:
+            values = self.model_dump(
+                mode="json", by_alias=True
+            )  # plain data (constrained items are RootModels)
+            for wire, allowed in info.enum_checks:
+                bad = next(
+                    (v for v in _scalars(values.get(wire)) if not _one_of(v, allowed)), _NO_VALUE
+                )
+                if bad is not _NO_VALUE:
+                    raise ValueError(
+                        f"input '{wire}' must be one of {', '.join(map(repr, allowed))}, got {bad!r}"
+                    )
+        return self
 
     @classmethod
     def input_names(cls) -> list[str]:
