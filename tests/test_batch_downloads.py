@@ -384,11 +384,11 @@ def test_an_output_of_the_wrong_kind_is_flagged_on_the_result_line(genvr_simulat
     assert by_id["picture"]["warnings"] and ".glb" in by_id["picture"]["warnings"][0]["message"]
 
 
-def test_the_runtime_output_kinds_agree_with_the_generators() -> None:
-    from generator.targets.comfyui_pack import CATEGORY_OUTPUT, MODEL_OUTPUT
-    from genvr_runtime._files import OUTPUT_KIND_BY_CATEGORY, OUTPUT_KIND_BY_MODEL, output_kind_warnings
+def test_the_runtime_reads_the_generators_output_kinds() -> None:
+    from genvr.output_kinds import OUTPUT_KINDS
+    from genvr_runtime._files import expected_output_kind, output_kind_warnings
 
-    assert OUTPUT_KIND_BY_CATEGORY == CATEGORY_OUTPUT and OUTPUT_KIND_BY_MODEL == MODEL_OUTPUT
+    assert all(expected_output_kind(k) == (None if v == "file" else v) for k, v in OUTPUT_KINDS.items())
     assert output_kind_warnings("3dgen/tripo3d_2_5", ["https://x/a.glb?sig=1", "https://x/b.PNG"])[0]["index"] == 1
     assert output_kind_warnings("3dgen/panorama", ["https://x/a.png"]) == []  # a 3dgen model that makes images
     assert output_kind_warnings("imagegen/recraft_v3_svg", ["https://x/a.svg"]) == []

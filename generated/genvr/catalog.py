@@ -382,7 +382,7 @@ CATALOG: dict[str, tuple[str, str, str, int, str]] = {
     "imagegen/recraft_v3_svg": (
         "Recraft V3 SVG",
         "imagegen",
-        "file",
+        "svg",
         3,
         "Run Recraft V3 svg model (red panda)",
     ),

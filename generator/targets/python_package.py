@@ -21,13 +21,12 @@ from datamodel_code_generator.enums import TargetPydanticVersion
 from datamodel_code_generator.parser import LiteralType
 
 import genvr_runtime
-from generator import name_registry, naming
+from generator import name_registry, naming, output_kinds
 from generator.cache import cached_text
 from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
 from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
 from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
-from genvr_runtime._files import OUTPUT_KIND_BY_CATEGORY, OUTPUT_KIND_BY_MODEL
 from genvr_runtime._inputs import ROUTING_FIELDS
 
 PACKAGE = "genvr"
@@ -78,7 +77,7 @@ class PlannedModel:
     def catalog_entry(self) -> tuple[str, str, str, int, str]:
         """(name, category, output kind, inputs count, one-line description) for `genvr.catalog`."""
         spec = self.spec
-        kind = OUTPUT_KIND_BY_MODEL.get(spec.key) or OUTPUT_KIND_BY_CATEGORY.get(spec.category, "file")
+        kind = output_kinds.output_kind(spec)
         description = " ".join((spec.description or "").split())
         return (spec.display_name, spec.category, kind, len(spec.params), description[:200])
 

@@ -125,26 +125,23 @@ def output_filename(stem: str, index: int, url: str) -> str:
     return f"{safe}_{index}{output_extension(url)}"
 
 
-# What a model's outputs are, by category (a mirror of generator/targets/comfyui_pack.py's CATEGORY_OUTPUT and
-# MODEL_OUTPUT, which the runtime cannot import; a test keeps them equal). "file": anything goes.
-OUTPUT_KIND_BY_CATEGORY = {
-    "imagegen": "image", "imgedit": "image", "imgutils": "image", "imgutils_control": "image",
-    "imgutils_transfer": "image", "videogen": "video", "videogen_templates": "video", "vidutils": "video",
-    "audiogen": "audio", "3dgen": "3d",
-}
-OUTPUT_KIND_BY_MODEL = {"3dgen/panorama": "image", "imagegen/recraft_v3_svg": "file"}
 _KIND_OF_EXTENSION = {
     **dict.fromkeys((".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".heif"), "image"),
     **dict.fromkeys((".mp4", ".webm", ".mov", ".mkv", ".avi", ".m4v"), "video"),
     **dict.fromkeys((".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".opus"), "audio"),
     **dict.fromkeys((".glb", ".gltf", ".obj", ".fbx", ".usdz", ".ply", ".stl", ".zip"), "3d"),
-    ".svg": "vector",
+    ".svg": "svg",
 }
 
 
 def expected_output_kind(model: str) -> str | None:
-    """"image", "video", "audio" or "3d" for `category/subcategory`; None when any file kind is plausible."""
-    kind = OUTPUT_KIND_BY_MODEL.get(model) or OUTPUT_KIND_BY_CATEGORY.get(model.split("/", 1)[0])
+    """What `category/subcategory` makes ("image", "video", "audio", "3d", "svg"), from the one per-model table
+    the generator decides (`genvr.output_kinds`); None when unknown or any file kind is plausible."""
+    try:
+        from genvr.output_kinds import output_kind  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # the runtime used without the generated package
+        return None
+    kind: str | None = output_kind(model)
     return None if kind in (None, "file") else kind
 
 
