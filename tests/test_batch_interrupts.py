@@ -143,6 +143,21 @@ def test_ctrl_c_while_waiting_for_one_job_names_the_task(genvr_simulator: Simula
     assert job.task_id in text and "client.job('imagegen/flux_dev'" in text
 
 
+def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
+    # `nohup genvr batch run ... &` or a script's background job: Ctrl-C on the terminal is not meant for it.
+    sim = genvr_simulator
+    sim.configure(job_seconds=1.0)
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 10)
+    out = tmp_path / "out.jsonl"
+    ignoring = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command(sim, jobs, out)]
+    proc = subprocess.Popen(ignoring, env=env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: sim.counters()["tasks_created"] >= 1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "interrupted" not in err, err
+    assert statuses([json.loads(line) for line in out.read_text().splitlines()]) == {"succeeded": 10}
+
+
 # -- 2. one runner per journal and per results file -----------------------------------------------------------------
 
 def test_other_spellings_of_a_running_journal_or_results_file_are_refused(genvr_simulator: SimulatorServer,

@@ -130,6 +130,10 @@ def _journal_states(path: Path) -> dict[str, str]:
 
 def run_schedule(schedule: Schedule, workdir: Path) -> Outcome:
     started = time.monotonic()
+    # A harness started in the background of a shell has SIGINT ignored, and exec passes that on: the CLI would
+    # rightly ignore the Ctrl-C the schedule sends. Children of a Python-level handler start with the default.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     workdir.mkdir(parents=True, exist_ok=True)
     outcome = Outcome(schedule.seed, len(schedule.jobs), workdir=str(workdir))
     key = api_key(schedule.seed)

@@ -43,7 +43,10 @@ class StopRequest:
         def handler(signum: int, frame: FrameType | None) -> None:
             self.request()
 
-        previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in SIGNALS}
+        # A signal the parent set to be ignored stays ignored (`nohup`, a background job of a script): Ctrl-C on
+        # the terminal is not meant for this process. Python itself keeps such a SIGINT ignored.
+        wanted = [sig for sig in SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+        previous: dict[int, Any] = {sig: signal.signal(sig, handler) for sig in wanted}
         try:
             yield self
         finally:
