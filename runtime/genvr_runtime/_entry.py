@@ -6,6 +6,7 @@ takes over (it stops what has not been sent and collects what was paid for)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -16,4 +17,9 @@ def main() -> int:
         return cli_main()
     except KeyboardInterrupt:
         print("interrupted: re-run the same command to resume (nothing is lost)", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Exit here: when the Ctrl-C landed inside code run by exec() (dataclasses build methods that way while
+        # the CLI is still importing), CPython marks it "unhandled" and would end the process by SIGINT (-2)
+        # after our 130. Everything that holds state (journal, results) was closed on the way up.
+        os._exit(130)
