@@ -7,6 +7,7 @@ takes over (it stops what has not been sent and collects what was paid for)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -14,7 +15,10 @@ def main() -> int:
     try:
         from genvr_runtime.cli import main as cli_main
 
-        return cli_main()
+        code = cli_main()
+        # Done: a Ctrl-C from here on has nothing left to stop, and would only turn the exit code into -2.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return code
     except KeyboardInterrupt:
         print("interrupted: re-run the same command to resume (nothing is lost)", file=sys.stderr)
         sys.stdout.flush()
