@@ -3,9 +3,19 @@ the `--real-comfyui` switch for the tests that run the node pack in a real Comfy
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 pytest_plugins = ["simulator.pytest_plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Several tests send Ctrl-C to a `genvr` process they start. A suite started with SIGINT ignored (a background
+    # job of a shell, some CI runners) would pass that on through exec, and the CLI rightly keeps an ignored
+    # SIGINT ignored; the children of a Python-level handler start with the default instead.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
