@@ -5,10 +5,12 @@ Never generated; `generated/genvr` imports it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+# Not `typing.TYPE_CHECKING`: importing typing costs more than the rest of this file (type checkers read the
+# name itself). Keeping this module import-free keeps the `genvr` command's unguarded start-up short.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time `__getattr__` below
+    from typing import Any
+
     from genvr_runtime._batch.jsonl import (
         LineError as LineError,
     )
@@ -121,6 +123,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'genvr_runtime' has no attribute {name!r}")

@@ -6,13 +6,14 @@ takes over (it stops what has not been sent and collects what was paid for)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
 
 def main() -> int:
-    try:
+    try:  # imports inside: a Ctrl-C while they load is caught too
+        import os
+        import signal
+
         from genvr_runtime.cli import main as cli_main
 
         code = cli_main()

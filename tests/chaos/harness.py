@@ -196,6 +196,15 @@ def run_schedule(schedule: Schedule, workdir: Path) -> Outcome:
     return outcome
 
 
+def _before_our_code(stderr: str, signalled: bool) -> bool:
+    """A Ctrl-C while the interpreter itself was still starting (site, runpy), before any line of the command
+    ran: Python prints that traceback and nothing can have been sent. Any frame in the project's code counts."""
+    frames = [line for line in stderr.splitlines() if line.lstrip().startswith('File "')]
+    ours = ("genvr_runtime" + os.sep, "generated" + os.sep)
+    return signalled and stderr.rstrip().endswith("KeyboardInterrupt") and not any(
+        any(part in f for part in ours) and "genvr_runtime" + os.sep + "__init__.py" not in f for f in frames)
+
+
 def _wait_for_trigger(proc: subprocess.Popen[bytes], kill: Any, proxy: FaultProxy) -> bool:
     """Wait for the kill's moment; False if the CLI ended first."""
     deadline = time.monotonic() + RUN_TIMEOUT
@@ -258,7 +267,7 @@ def _one_run(cmd: list[str], key: str, workdir: Path, label: str, kill: Any, pro
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     printed += [(f"{label} stdout", stdout), (f"{label} stderr", stderr)]
     was_killed = kill is not None and kill.signal == "sigkill" and rc == -signal.SIGKILL
-    if "Traceback" in stderr and not was_killed:
+    if "Traceback" in stderr and not was_killed and not _before_our_code(stderr, signalled_at is not None):
         last = [line for line in stderr.splitlines() if line.strip()][-1:]
         outcome.violations.append(f"traceback: {label} printed a traceback ({last[0][:120] if last else ''})")
     if signalled_at is not None:
