@@ -48,8 +48,10 @@ test: $(STAMP) browser
 
 # Property tests marked `fuzz`, scaled up: they run with a bounded example count in `make test`.
 GENVR_FUZZ_EXAMPLES ?= 10000
+# The three properties of issue 10: name stability, the breaking-change classifier, the differential oracle.
 fuzz: $(STAMP)
-	GENVR_FUZZ_EXAMPLES=$(GENVR_FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz -q -s
+	GENVR_FUZZ_EXAMPLES=$(GENVR_FUZZ_EXAMPLES) GENVR_FUZZ_SCHEMAS=$(GENVR_FUZZ_EXAMPLES) $(PY) -m pytest -q -s \
+		tests/test_name_stability_property.py tests/test_change_classifier.py tests/test_oracle.py
 # The pack in a real, headless ComfyUI. Its venv (a few GB: torch) is cached in ~/.cache/genvr-bindings/comfyui.
 test-comfyui: $(STAMP)
 	$(PY) -m pytest tests/test_comfyui_real.py --real-comfyui --durations=5
