@@ -270,6 +270,18 @@ def test_unreachable_server_stops_the_batch_with_one_line(tmp_path: Path) -> Non
     assert counts["pending"] == 12 and counts["submitting"] == 0
 
 
+def test_while_the_server_is_unreachable_the_progress_line_says_what_it_retries(tmp_path: Path) -> None:
+    port = free_port()
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 3)
+    fake = SimpleNamespace(base_url=f"http://127.0.0.1:{port}", token="k-unreachable", uid="u")
+    cmd = [c for c in command(fake, jobs, tmp_path / "out.jsonl", "--give-up-after", "7", "--progress")  # type: ignore[arg-type]
+           if c != "--no-progress"]
+    done = subprocess.run(cmd, env=env(fake), capture_output=True, text=True, timeout=120)  # type: ignore[arg-type]
+    line = next(x for x in done.stderr.splitlines() if x.startswith("[genvr batch]"))
+    assert f"cannot reach http://127.0.0.1:{port} (connection refused)" in line and "retrying (attempt " in line
+    assert "next in " in line and done.returncode == 5
+
+
 def test_connection_error_names_the_url_and_the_cause() -> None:
     port = free_port()
     with BaseClient(api_key="k", uid="u", base_url=f"http://127.0.0.1:{port}", max_retries=0) as client:

@@ -345,6 +345,7 @@ class _Runner:
         self.unreachable_since: float | None = None  # first of a run of calls that got no HTTP answer at all
         self.unreachable_cause = ""
         self.retry_note: str | None = None
+        self.connection_failures = 0  # in a row, across all calls
         self.poll = options.poll
         self.linger = options.poll.base if options.response_linger is None else options.response_linger
         self.validator_resolver = options.resolver or default_resolver
@@ -1063,6 +1064,7 @@ class _Runner:
     def _connection_failed(self, exc: BaseException) -> None:
         now = time.monotonic()
         self.unreachable_cause = describe_connection_error(exc)
+        self.connection_failures += 1
         if self.unreachable_since is None:
             self.unreachable_since = now
             log.warning("cannot reach %s (%s); retrying for up to %gs", self.settings.base_url,
@@ -1072,6 +1074,7 @@ class _Runner:
         if self.unreachable_since is not None:
             log.warning("reached %s again", self.settings.base_url)
         self.unreachable_since = None
+        self.connection_failures = 0
         self.retry_note = None
 
     def _on_retry(self, call: Call, attempt: int, delay: float, why: str) -> None:
@@ -1080,7 +1083,9 @@ class _Runner:
     def _note(self) -> str | None:
         if self.unreachable_since is not None:
             waited = time.monotonic() - self.unreachable_since
-            return f"cannot reach the server ({self.unreachable_cause}) for {waited:.0f}s; retrying"
+            return (f"cannot reach {self.settings.base_url} ({self.unreachable_cause}) for {waited:.0f}s; retrying "
+                    f"(attempt {self.connection_failures + 1}, next in {self.gate_generate.remaining():.1f}s; "
+                    f"giving up after {self.options.give_up_after:g}s)")
         if self.gate_generate.remaining() > 1:
             return f"submissions paused {self.gate_generate.remaining():.0f}s (rate limit)"
         return self.retry_note
