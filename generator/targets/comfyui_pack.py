@@ -16,7 +16,6 @@ plus ` (<category label>)` when two models share a name. Menu `GenVR/<media>/<ca
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path

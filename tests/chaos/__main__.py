@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.harness import Outcome, run_schedule
+from tests.chaos.harness import run_schedule
 from tests.chaos.schedules import ALL_KINDS, make_schedule
 
 

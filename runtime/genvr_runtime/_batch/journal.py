@@ -330,11 +330,6 @@ class Journal:
             self._events([(line, "intent", {"chunk_id": chunk_id}) for line in marked], now)
         return marked
 
-    def unmark_intent(self, lines: list[int]) -> None:
-        """The generate call provably created nothing (not sent, 429, …): back to `pending`, durably, so a crash
-        later does not turn these jobs into `unknown`."""
-        self.record_submission({}, {}, {}, lines)
-
     def record_submission(
         self,
         submitted: dict[int, str],

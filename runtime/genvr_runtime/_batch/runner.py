@@ -49,7 +49,7 @@ from genvr_runtime._batch.journal import (
 )
 from genvr_runtime._batch.progress import Counts, ProgressDisplay
 from genvr_runtime._batch.stop import StopRequest
-from genvr_runtime._errors import AmbiguousSubmissionError, APIConnectionError, APIError, GenVRError, InputFileError
+from genvr_runtime._errors import APIConnectionError, APIError, GenVRError, InputFileError
 from genvr_runtime._files import (
     DownloadError,
     download_async,
