@@ -79,10 +79,10 @@ def test_a_changed_schema_rewrites_only_its_files_and_a_removed_model_is_dropped
         "genvr/models/imagegen/flux_dev.py",
         "genvr/output_kinds.py",  # trellis' entry goes
         "genvr/resources/__init__.py",
-        "genvr/resources/gen3d.py",
-        "genvr/resources/imagegen.py",  # the docstring of flux_dev's method states the new maximum
+        "genvr/resources/gen3d/__init__.py",  # trellis' attribute goes
+        "genvr/resources/imagegen/flux_dev.py",  # the docstring of flux_dev's method states the new maximum
     ]
-    assert python_package(check.removed) == ["genvr/models/gen3d/trellis.py"]
+    assert python_package(check.removed) == ["genvr/models/gen3d/trellis.py", "genvr/resources/gen3d/trellis.py"]
     docs = sorted(p for p in check.written + check.removed if p.startswith("docs/"))
     assert docs == ["docs/README.md", "docs/gen3d/README.md", "docs/gen3d/trellis.md", "docs/imagegen/flux_dev.md"]
     assert tree(out) == tree(GENERATED)  # --check touched nothing

@@ -31,7 +31,7 @@ from genvr_runtime._inputs import ROUTING_FIELDS
 
 PACKAGE = "genvr"
 # Runtime names `genvr` does not re-export: the generated clients replace the bases.
-_NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient", "ModelNamespace"})
+_NOT_REEXPORTED = frozenset({"BaseClient", "AsyncBaseClient", "ModelMethod", "AsyncModelMethod", "CategoryNamespace"})
 _PY_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "object": "dict[str, Any]", "any": "Any"}
 # Public attributes of the runtime clients: a category may not take one of these names.
 CLIENT_ATTRIBUTES = frozenset(n for cls in (BaseClient, AsyncBaseClient) for n in dir(cls) if not n.startswith("_"))
@@ -54,6 +54,15 @@ class PlannedModel:
     @property
     def path(self) -> str:
         return f"{PACKAGE}/models/{self.category_attr}/{self.attr}.py"
+
+    @property
+    def method_class(self) -> str:
+        """`FluxDevInput` → `FluxDevMethod`: the class of `client.imagegen.flux_dev` (never an imported name)."""
+        return self.class_name.removesuffix("Input") + "Method"
+
+    @property
+    def method_path(self) -> str:
+        return f"{PACKAGE}/resources/{self.category_attr}/{self.attr}.py"
 
     @property
     def model_info(self) -> dict[str, Any]:
@@ -344,6 +353,8 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
         f"{PACKAGE}/__main__.py": render("python/main.py.jinja"),
     }
     for category in categories:
-        files[f"{PACKAGE}/resources/{category.attr}.py"] = render("python/resource.py.jinja", category=category)
+        files[f"{PACKAGE}/resources/{category.attr}/__init__.py"] = render("python/resource.py.jinja", category=category)
+        for model in category.models:
+            files[model.method_path] = render("python/method.py.jinja", m=model)
         files[f"{PACKAGE}/models/{category.attr}/__init__.py"] = render("python/category_models_init.py.jinja", category=category)
     return files

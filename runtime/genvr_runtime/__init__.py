@@ -63,8 +63,10 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time `__getat
         NOT_GIVEN as NOT_GIVEN,
         NotGiven as NotGiven,
     )
-    from genvr_runtime._namespace import (
-        ModelNamespace as ModelNamespace,
+    from genvr_runtime._methods import (
+        AsyncModelMethod as AsyncModelMethod,
+        CategoryNamespace as CategoryNamespace,
+        ModelMethod as ModelMethod,
     )
     from genvr_runtime._polling import (
         BatchPollSchedule as BatchPollSchedule,
@@ -82,12 +84,14 @@ _EXPORTS: dict[str, str] = {
     "APIError": "genvr_runtime._errors",
     "AsyncBaseClient": "genvr_runtime._client",
     "AsyncJob": "genvr_runtime._client",
+    "AsyncModelMethod": "genvr_runtime._methods",
     "AuthenticationError": "genvr_runtime._errors",
     "BadRequestError": "genvr_runtime._errors",
     "BaseClient": "genvr_runtime._client",
     "BatchOptions": "genvr_runtime._batch.runner",
     "BatchPollSchedule": "genvr_runtime._polling",
     "BatchReport": "genvr_runtime._batch.runner",
+    "CategoryNamespace": "genvr_runtime._methods",
     "Counts": "genvr_runtime._batch.progress",
     "data_uri": "genvr_runtime._files",
     "DownloadedFile": "genvr_runtime._files",
@@ -100,7 +104,7 @@ _EXPORTS: dict[str, str] = {
     "Job": "genvr_runtime._client",
     "LineError": "genvr_runtime._batch.jsonl",
     "ModelInfo": "genvr_runtime._inputs",
-    "ModelNamespace": "genvr_runtime._namespace",
+    "ModelMethod": "genvr_runtime._methods",
     "NOT_GIVEN": "genvr_runtime._inputs",
     "NotGiven": "genvr_runtime._inputs",
     "OutputError": "genvr_runtime._errors",
