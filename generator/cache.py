@@ -7,8 +7,9 @@ what a fresh run would produce; `generate --no-cache` proves it in the tests.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 CACHE_DIR = Path(os.environ.get("GENVR_GENERATOR_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "generator"))
@@ -32,3 +33,74 @@ def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: 
     except OSError:
         pass  # a read-only checkout still generates, just without the cache
     return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Whole outputs: a model's files (by a hash of everything they depend on), and a run's files (by fingerprint.run).
+
+
+def _blob_path(digest: str) -> Path:
+    return CACHE_DIR / "blobs" / digest[:2] / digest
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only checkout still generates, just without the cache
+
+
+def store_files(name: str, files: dict[str, str], **extra: object) -> None:
+    """Record `files` (path → text) under `name`; each text is stored once, by its own hash."""
+    manifest = {}
+    for path, text in files.items():
+        data = text.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(data).hexdigest()
+        blob = _blob_path(digest)
+        if not blob.exists():
+            _write(blob, data)
+        manifest[path] = digest
+    _write(CACHE_DIR / "files" / name[:2] / f"{name}.json", json.dumps({"files": manifest, **extra}, sort_keys=True).encode())
+
+
+class RecordedFiles(Mapping[str, str]):
+    """Files recorded by `store_files`: their hashes at once, each text read from the cache when asked for."""
+
+    def __init__(self, digests: dict[str, str]) -> None:
+        self.digests = digests
+
+    def __getitem__(self, path: str) -> str:
+        digest = self.digests[path]
+        data = _blob_path(digest).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise CacheDamaged(f"{_blob_path(digest)}: damaged cache entry (delete .cache/generator)")
+        return data.decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.digests)
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+
+class CacheDamaged(OSError):
+    pass
+
+
+def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
+    """The files recorded under `name` and the extra fields, or None if anything is missing."""
+    try:
+        record = json.loads((CACHE_DIR / "files" / name[:2] / f"{name}.json").read_bytes())
+        digests = record.pop("files")
+        if not isinstance(digests, dict) or not all(_blob_path(d).is_file() for d in digests.values()):
+            return None
+        return RecordedFiles(digests), record
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def key(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -16,10 +16,8 @@ import time
 from pathlib import Path
 
 from generator import name_registry
-from generator.changes import EXIT_BREAKING
 from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
 from generator.pipeline import GenerationError, build_specs, generate
-from generator.refresh import CHANGELOG, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_STALE = 1
@@ -53,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     breaking = False
     try:
         if args.command == "regenerate":
+            from generator.refresh import refresh
+
             print(f"reading discovery from {args.base_url} ...")
             changes = refresh(args.snapshot, HttpSource(base_url=args.base_url, concurrency=args.concurrency))
             print(changes.text())
@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSALS if result.refused else 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
     if breaking:
+        from generator.changes import EXIT_BREAKING
+        from generator.refresh import CHANGELOG
+
         print(f"BREAKING changes (listed above, and in {args.snapshot / CHANGELOG}): exit code {EXIT_BREAKING}", file=sys.stderr)
         return EXIT_BREAKING
     return EXIT_REFUSALS if result.refused else 0

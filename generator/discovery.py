@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_BASE_URL = "https://api.genvrresearch.com"
 # Category and subcategory become folder and file names of the snapshot: anything that could leave the snapshot
@@ -219,6 +221,8 @@ class HttpSource:
 
     async def load_async(self) -> Discovery:
         base = self.base_url.rstrip("/")
+        import httpx  # only a live refresh needs it
+
         limits = httpx.Limits(max_connections=self.concurrency)
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
             document = await self._get_json(client, f"{base}/api/models", what="/api/models")
@@ -242,6 +246,8 @@ class HttpSource:
     async def _get_json(
         self, client: httpx.AsyncClient, url: str, *, what: str, missing_ok: bool = False
     ) -> Any:
+        import httpx
+
         last = ""
         retry_after: float | None = None
         for attempt in range(self.max_retries + 1):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from generator.naming import ModelNames, Names, assign
+if TYPE_CHECKING:  # naming imports the runtime (pydantic): the no-op run needs only RegistryError from here
+    from generator.naming import Names
 
 REGISTRY_FILE = Path(__file__).resolve().parents[1] / "discovery" / "names.json"
 _ABOUT = (
@@ -32,6 +33,8 @@ def path_for(snapshot_dir: Path | None) -> Path:
 
 
 def load(path: Path = REGISTRY_FILE) -> Names:
+    from generator.naming import ModelNames, Names
+
     if not path.is_file():
         return Names()
     try:
@@ -57,6 +60,8 @@ def dump(names: Names) -> str:
 
 def extend(recorded: Names, keys: list[str], category_reserved: frozenset[str]) -> Names:
     """`recorded` plus the names of every key it lacks; recorded entries untouched."""
+    from generator.naming import Names, assign
+
     assigned = assign(keys, recorded, category_reserved=category_reserved)
     return Names(
         categories={**assigned.categories, **recorded.categories},

@@ -16,11 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from generator import name_registry, output_kinds, report
+from typing import TYPE_CHECKING
+
+from generator import cache, replay
 from generator.discovery import Discovery, DiscoverySource, SnapshotSource
-from generator.normalize import ModelSpec, SchemaError, normalize_model
-from generator.targets import comfyui_pack, comfyui_widgets, docs, llm_tools, python_package
-from generator.write import WriteResult, format_cached, sync_tree
+
+if TYPE_CHECKING:
+    from generator.normalize import ModelSpec, SchemaError
+from generator.write import WriteResult, sync_tree
 
 
 class GenerationError(RuntimeError):
@@ -46,6 +49,8 @@ class GenerateResult(WriteResult):
 
 def build_specs(discovery: Discovery) -> Specs:
     """Normalize every model; errors are collected so one run reports all of them."""
+    from generator.normalize import SchemaError, normalize_model
+
     specs = Specs(refused_entries=discovery.refused)
     for entry in discovery.models:
         raw = discovery.schemas.get(entry.key)
@@ -69,6 +74,8 @@ def build_specs(discovery: Discovery) -> Specs:
 def _refuse_non_finite(key: str, doc: Any, path: str = "") -> None:
     """JSON has no infinities or NaN, but `1e400`, `NaN` and `Infinity` parse as such; no target can state them."""
     if isinstance(doc, float) and not math.isfinite(doc):
+        from generator.normalize import SchemaError
+
         field_name = path.split(".")[2] if path.startswith(".properties.") else None
         raise SchemaError(key, f"non-finite number {doc!r} at {path.lstrip('.') or 'the top level'}", field_name)
     if isinstance(doc, dict):
@@ -81,6 +88,9 @@ def _refuse_non_finite(key: str, doc: Any, path: str = "") -> None:
 
 def _check_targets(spec: ModelSpec) -> None:
     """Per-model target checks that would otherwise stop the whole run: raised here, they refuse one model."""
+    from generator.normalize import SchemaError
+    from generator.targets import comfyui_widgets
+
     try:
         comfyui_widgets.model_inputs(spec)
     except ValueError as exc:
@@ -88,29 +98,66 @@ def _check_targets(spec: ModelSpec) -> None:
 
 
 def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None) -> dict[str, str]:
-    """Every generated file, formatted, by path relative to generated/."""
+    """Every generated file, formatted, by path relative to generated/.
+
+    A model's own files (input class, method module, reference page) are cached under a hash of everything they
+    depend on, so only new or changed models meet DCG and black; the rest are indexes over the model list.
+    """
+    from generator import fingerprint, name_registry, output_kinds, report
+    from generator.format import format_cached
+    from generator.targets import comfyui_pack, docs, llm_tools, python_package
+
     categories = python_package.plan(specs.models, name_registry.load(name_registry.path_for(snapshot_dir)))
+    nodes = {m.spec.key: node for c, planned in comfyui_pack.plan_nodes(categories, {}) for m, node in zip(c.models, planned)}
+    code = fingerprint.code()
+    units = [(m, nodes[m.spec.key]) for c in categories for m in c.models]
+    keys = {m.spec.key: cache.key("model", code, repr(m), repr(node)) for m, node in units}
+    files: dict[str, str] = {}
+    missing = []
+    for m, node in units:
+        hit = cache.load_files(keys[m.spec.key]) if use_cache else None
+        if hit is None:
+            missing.append((m, node))
+        else:
+            files.update(hit[0])
     others = python_package.render_package(categories)
     others.update(llm_tools.render(categories))
     others.update(comfyui_pack.render(categories, snapshot_dir))
-    others.update(docs.render_markdown(categories))
+    others.update(docs.render_indexes(categories))
     others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
     others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
-    models = [m for c in categories for m in c.models]
-    # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes.
-    model_work = partial(python_package.input_module, use_cache=use_cache)
-    format_work = partial(format_cached, use_cache=use_cache)
     python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
-    files = {path: text for path, text in others.items() if not path.endswith(".py")}  # JSON, TOML...: as rendered
-    if workers > 1 and len(models) > 20:
+    files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
+    format_work = partial(format_cached, use_cache=use_cache)
+    # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, in one batch
+    # of models per process (DCG's set-up is per run).
+    chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
+    if len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            formatted = pool.map(format_work, python)  # big resource files first in the queue
-            files.update(pool.map(model_work, models, chunksize=8))
-            files.update(formatted)
+            made = [f for chunk in pool.map(_model_files, chunks) for f in chunk]
+            formatted = list(pool.map(format_work, python))
     else:
-        files.update(map(model_work, models))
-        files.update(map(format_work, python))
+        made = [f for chunk in map(_model_files, chunks) for f in chunk]
+        formatted = list(map(format_work, python))
+    for (m, _), model_files in zip([u for chunk in chunks for u in chunk], made):
+        if use_cache:
+            cache.store_files(keys[m.spec.key], model_files)
+        files.update(model_files)
+    files.update(formatted)
     return dict(sorted(files.items()))
+
+
+def _model_files(units: list[tuple[Any, Any]]) -> list[dict[str, str]]:
+    """The formatted files of each model that depend on it alone; runs in worker processes."""
+    from generator.format import format_python
+    from generator.targets import docs, python_package
+
+    inputs = python_package.input_modules([m for m, _ in units])
+    out = []
+    for m, node in units:
+        files = {m.path: inputs[m.path], **python_package.model_files(m), **docs.model_files(m, node)}
+        out.append({path: format_python(text) if path.endswith(".py") else text for path, text in files.items()})
+    return out
 
 
 def generate(
@@ -123,15 +170,27 @@ def generate(
     use_cache: bool = True,
 ) -> GenerateResult:
     """Render and write generated/; `refused` lists the models left out (only possible with skip_invalid)."""
-    specs = build_specs(source.load())
-    for warning in report.console_warnings(specs.models):
+    snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
+    run = replay.lookup(snapshot_dir) if use_cache and snapshot_dir is not None else None
+    digests = None
+    if run is not None and run.files is not None:
+        files, warnings, refused = run.files, list(run.warnings), list(run.refused)
+        digests = run.files.digests
+    else:
+        from generator import report
+
+        specs = build_specs(source.load())
+        warnings, refused = report.console_warnings(specs.models), specs.refused
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    refused = specs.refused
     if refused and not skip_invalid:
         lines = "\n  ".join(refused)
         raise GenerationError(
             f"{len(refused)} model(s) cannot be generated (rerun with --skip-invalid to generate the others):\n  {lines}"
         )
-    snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
-    written = sync_tree(render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir), out_dir, check=check)
+    if run is None or run.files is None:
+        files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
+        if run is not None:
+            run.record(files, warnings, refused)
+    written = sync_tree(files, out_dir, check=check, digests=digests)
     return GenerateResult(written=written.written, removed=written.removed, unchanged=written.unchanged, refused=refused)

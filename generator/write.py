@@ -1,46 +1,15 @@
-"""Format generated files with black (in-process) and write only what changed; drop files no longer made."""
+"""Write only what changed, and drop files no longer made. Imports nothing heavy: the no-op path uses it."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importlib.metadata import version
-
-import black
-import isort
-from black.mode import TargetVersion
-
-from generator.cache import cached_text
-
-BLACK_VERSION = version("black")
-BLACK_MODE = black.Mode(line_length=100, target_versions={TargetVersion.PY310})
 # Files in generated/ that are never ours to manage.
 _IGNORED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache"})
-
-
-# Explicit sections, so the result never depends on the folder the generator runs from.
-ISORT_CONFIG = isort.Config(
-    profile="black",
-    line_length=100,
-    known_first_party=["genvr", "genvr_runtime"],
-    known_third_party=["pydantic", "httpx"],
-    src_paths=(),
-)
-
-
-def format_python(source: str) -> str:
-    """isort (DCG emits one import line per name, unsorted), then black."""
-    return black.format_str(isort.code(source, config=ISORT_CONFIG), mode=BLACK_MODE)
-
-
-def format_cached(item: tuple[str, str], use_cache: bool = True) -> tuple[str, str]:
-    """(path, text) → (path, formatted text); black's output is cached by its exact input."""
-    path, text = item
-    if not path.endswith(".py"):
-        return path, text
-    key = ("black", BLACK_VERSION, isort.__version__, repr(BLACK_MODE), text)
-    return path, cached_text(key, lambda: format_python(text), enabled=use_cache)
 
 
 @dataclass
@@ -54,30 +23,36 @@ class WriteResult:
         return not self.written and not self.removed
 
 
-def sync_tree(files: dict[str, str], root: Path, *, check: bool = False) -> WriteResult:
-    """Make `root` hold exactly `files`. With check=True nothing is touched: the result says what would change."""
+def sync_tree(files: Mapping[str, str], root: Path, *, check: bool = False, digests: Mapping[str, str] | None = None) -> WriteResult:
+    """Make `root` hold exactly `files`. With check=True nothing is touched: the result says what would change.
+    With `digests` (path → sha256 of the text), files on disk are compared by hash and a text is only read from
+    `files` when it must be written: the no-op run restores nothing it does not need."""
     result = WriteResult()
+    existing = set()
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _IGNORED_PARTS]
+        prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+        existing.update(name if prefix == "." else f"{prefix}/{name}" for name in names)
     for rel in sorted(files):
-        path = root / rel
-        data = files[rel].encode("utf-8")
-        if path.is_file() and path.read_bytes() == data:
-            result.unchanged += 1
-            continue
+        if rel in existing:
+            with open(os.path.join(root, rel), "rb") as handle:
+                current = handle.read()
+            same = hashlib.sha256(current).hexdigest() == digests[rel] if digests is not None else current == files[rel].encode("utf-8")
+            if same:
+                result.unchanged += 1
+                continue
         result.written.append(rel)
         if not check:
+            path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(data)
+            tmp.write_bytes(files[rel].encode("utf-8"))
             tmp.replace(path)
-    if root.is_dir():
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and rel not in files and not _IGNORED_PARTS & set(path.parts):
-                result.removed.append(rel)
-                if not check:
-                    path.unlink()
-        if not check:
-            for path in sorted(root.rglob("*"), reverse=True):  # deepest first
-                if path.is_dir() and not _IGNORED_PARTS & set(path.parts) and not any(path.iterdir()):
-                    path.rmdir()
+    result.removed = sorted(existing.difference(files))
+    if not check:
+        for rel in result.removed:
+            (root / rel).unlink()
+        for folder, dirs, names in os.walk(root, topdown=False):  # deepest first
+            if not _IGNORED_PARTS & set(Path(folder).parts) and not os.listdir(folder) and Path(folder) != root:
+                os.rmdir(folder)
     return result

@@ -14,8 +14,7 @@ import pytest
 from generator import cache
 from generator.discovery import SnapshotSource
 from generator.normalize import normalize_model
-from generator.pipeline import generate
-from generator.targets import python_package
+from generator.pipeline import Specs, generate, render_all
 from generator_helpers import GENERATED, ROOT, SNAPSHOT
 
 
@@ -110,9 +109,10 @@ def test_the_cache_key_covers_input_order(tmp_path: Path, monkeypatch: pytest.Mo
         schema = {"type": "object", "required": ["b"], "properties": {
             "a": {"type": "string", "x-order": order["a"]}, "b": {"type": "integer", "x-order": order["b"]}}}
         spec = normalize_model(category="imagegen", subcategory="m", display_name="M", description="", raw_schema=schema)
-        [planned] = [m for c in python_package.plan([spec]) for m in c.models]
-        assert python_package.input_module(planned, use_cache=True) == python_package.input_module(planned, use_cache=False)
-        return python_package.input_module(planned, use_cache=True)[1]
+        fresh = render_all(Specs(models=[spec]), workers=1, use_cache=False)
+        cached = render_all(Specs(models=[spec]), workers=1, use_cache=True)
+        assert cached == fresh
+        return cached["genvr/models/imagegen/m.py"]
 
     first, second = module({"a": 0, "b": 1}), module({"a": 1, "b": 0})
     assert first.index("a: ") < first.index("b: ") and second.index("b: ") < second.index("a: ")

@@ -105,15 +105,18 @@ def contexts(categories: list[PlannedCategory]) -> list[tuple[PlannedCategory, l
     return [(category, [model_context(m, node) for m, node in zip(category.models, nodes)]) for category, nodes in planned]
 
 
-def render_markdown(categories: list[PlannedCategory]) -> dict[str, str]:
-    """generated/docs/: an index, an index per category, a page per model."""
+def render_indexes(categories: list[PlannedCategory]) -> dict[str, str]:
+    """generated/docs/: an index, and an index per category (the model pages: `model_files`)."""
     by_category = contexts(categories)
     files = {f"{DOCS}/README.md": render("docs/index.md.jinja", categories=by_category)}
     for category, models in by_category:
         files[f"{DOCS}/{category.attr}/README.md"] = render("docs/category.md.jinja", category=category, models=models)
-        for model in models:
-            files[f"{DOCS}/{category.attr}/{model['attr']}.md"] = render("docs/model.md.jinja", m=model)
     return files
+
+
+def model_files(m: PlannedModel, node: comfyui_pack.PlannedNode) -> dict[str, str]:
+    """A model's reference page: it depends on this model (and its node) alone."""
+    return {f"{DOCS}/{m.category_attr}/{m.attr}.md": render("docs/model.md.jinja", m=model_context(m, node))}
 
 
 def render_html(categories: list[PlannedCategory]) -> dict[str, str]:

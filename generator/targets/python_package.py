@@ -8,11 +8,12 @@ templates in templates/python/.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-import isort
 import datamodel_code_generator
 from datamodel_code_generator import generate
 from datamodel_code_generator.enums import DataModelType, InputFileType
@@ -22,10 +23,8 @@ from datamodel_code_generator.parser import LiteralType
 
 import genvr_runtime
 from generator import name_registry, naming, output_kinds
-from generator.cache import cached_text
 from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
 from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
-from generator.write import BLACK_MODE, BLACK_VERSION, format_python
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._inputs import ROUTING_FIELDS
 
@@ -295,6 +294,12 @@ DCG_OPTIONS: dict[str, Any] = dict(
 )
 
 
+def _check_class(model: PlannedModel, body: str) -> str:
+    if f"\nclass {model.class_name}(" not in body:  # the footer and every name map use this exact name
+        raise ValueError(f"{model.spec.key}: datamodel-code-generator renamed class {model.class_name}")
+    return body.rstrip("\n") + "\n" + render("python/input_footer.py.jinja", model=model)
+
+
 def input_class_code(model: PlannedModel) -> str:
     """The module of one input class (unformatted): DCG's class, then the routing facts the runtime reads."""
     aliases = {p.wire_name: p.python_name for p in model.spec.params if p.wire_name != p.python_name}
@@ -306,29 +311,33 @@ def input_class_code(model: PlannedModel) -> str:
         **DCG_OPTIONS,
     )
     assert isinstance(body, str)
-    if f"\nclass {model.class_name}(" not in body:  # the footer and every name map use this exact name
-        raise ValueError(f"{model.spec.key}: datamodel-code-generator renamed class {model.class_name}")
-    return body + render("python/input_footer.py.jinja", model=model)
+    return _check_class(model, body)
 
 
-def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]:
-    """(path, formatted module) for one model; runs in worker processes."""
-    key = (
-        "input-module",
-        datamodel_code_generator.get_version(),
-        BLACK_VERSION,
-        isort.__version__,
-        repr(sorted(DCG_OPTIONS.items())),
-        repr(BLACK_MODE),
-        (TEMPLATES_DIR / "python" / "input_footer.py.jinja").read_text(encoding="utf-8"),
-        HEADER,
-        model.class_name,
-        repr([(p.wire_name, p.python_name) for p in model.spec.params]),  # the aliases DCG is given
-        json.dumps(json_schema(model)),  # key order kept: it is the order of the fields
-        json.dumps(model.model_info, sort_keys=True),
-        repr([(p.python_name, p.presets) for p in model.spec.params if p.presets]),
-    )
-    return model.path, cached_text(key, lambda: format_python(input_class_code(model)), enabled=use_cache)
+def input_modules(models: list[PlannedModel]) -> dict[str, str]:
+    """Unformatted input modules of many models from ONE datamodel-code-generator run over a folder of schemas
+    (a module per schema): DCG's per-call set-up is most of its cost for one small class. Same text as
+    `input_class_code`, model by model (tests/test_generation_cost.py compares them)."""
+    batched = [m for m in models if not any("." in p.wire_name for p in m.spec.params)]  # "." would read as a scope
+    out = {m.path: input_class_code(m) for m in models if m not in batched}
+    if not batched:
+        return out
+    with tempfile.TemporaryDirectory(prefix="genvr-dcg-") as tmp:
+        folder = Path(tmp) / "schemas"
+        folder.mkdir()
+        for i, m in enumerate(batched):
+            (folder / f"m{i}.json").write_text(json.dumps(json_schema(m)), encoding="utf-8")
+        aliases = {f"{m.class_name}.{p.wire_name}": p.python_name for m in batched for p in m.spec.params if p.wire_name != p.python_name}
+        generate(folder, output=Path(tmp) / "out", aliases=aliases, custom_file_header=f"{HEADER}\n# Source: @SOURCE@", **DCG_OPTIONS)
+        for i, m in enumerate(batched):
+            body = (Path(tmp) / "out" / f"m{i}.py").read_text(encoding="utf-8")
+            out[m.path] = _check_class(m, body.replace("# Source: @SOURCE@", f"# Source: {m.spec.key}", 1))
+    return out
+
+
+def model_files(model: PlannedModel) -> dict[str, str]:
+    """The files of the `genvr` package that depend on this model alone, but its input module (unformatted)."""
+    return {model.method_path: render("python/method.py.jinja", m=model)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -336,7 +345,7 @@ def input_module(model: PlannedModel, use_cache: bool = True) -> tuple[str, str]
 
 
 def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
-    """The files of the `genvr` package other than the input modules, by path under generated/ (unformatted)."""
+    """The files of the `genvr` package that depend on the model list (not `model_files`), unformatted."""
     models = [m for c in categories for m in c.models]
     files: dict[str, str] = {
         f"{PACKAGE}/__init__.py": render(
@@ -354,7 +363,5 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
     }
     for category in categories:
         files[f"{PACKAGE}/resources/{category.attr}/__init__.py"] = render("python/resource.py.jinja", category=category)
-        for model in category.models:
-            files[model.method_path] = render("python/method.py.jinja", m=model)
         files[f"{PACKAGE}/models/{category.attr}/__init__.py"] = render("python/category_models_init.py.jinja", category=category)
     return files
