@@ -60,7 +60,7 @@ def check_installed_package(venv: Path, site: Path, source: Path, env: dict[str,
     """What the wheel put in site-packages, used from outside the checkout: the LLM tool specs, and the generator
     and simulator under the one project namespace (no top-level `generator` or `simulator`)."""
     assert not (site / "generator").exists() and not (site / "simulator").exists(), sorted(p.name for p in site.iterdir())
-    assert (site / "genvr_bindings" / "generator" / "templates").is_dir() and (site / "genvr_bindings" / "simulator").is_dir()
+    assert all((site / "genvr_bindings" / name).is_dir() for name in ("generator", "simulator", "templates", "discovery"))
     elsewhere = venv.parent / "elsewhere"
     elsewhere.mkdir()
     code = (
@@ -74,7 +74,8 @@ def check_installed_package(venv: Path, site: Path, source: Path, env: dict[str,
     run = partial(subprocess.run, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     proc = run([venv / "bin" / "python", "-c", code])
     assert proc.returncode == 0, proc.stderr
-    count, first, module, found, error = proc.stdout.splitlines()
+    loaded, found, error = proc.stdout.splitlines()
+    count, first, module = loaded.split(" ")
     assert int(count) > 10 and first.startswith("genvr_imagegen__") and module.startswith(str(site)), proc.stdout
     assert found == "[]" and error.startswith("unknown category 'images'; valid categories: ") and "imagegen" in error
     # The simulator extra, then its console script under the new name, serving the snapshot the wheel ships.
