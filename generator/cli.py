@@ -15,11 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from generator import name_registry
-from generator.changes import EXIT_BREAKING
-from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
-from generator.pipeline import GenerationError, build_specs, generate
-from generator.refresh import CHANGELOG, refresh
+from . import name_registry
+from .changes import EXIT_BREAKING
+from .discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
+from .pipeline import GenerationError, build_specs, generate
+from .refresh import CHANGELOG, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_STALE = 1
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from generator.targets import docs, python_package
+    from .targets import docs, python_package
 
     try:
         specs = build_specs(SnapshotSource(args.snapshot).load())

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.naming import ModelNames, Names, assign
+from .naming import ModelNames, Names, assign
 
 REGISTRY_FILE = Path(__file__).resolve().parents[1] / "discovery" / "names.json"
 _ABOUT = (

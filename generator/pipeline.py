@@ -16,11 +16,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from generator import name_registry, output_kinds, report
-from generator.discovery import Discovery, DiscoverySource, SnapshotSource
-from generator.normalize import ModelSpec, SchemaError, normalize_model
-from generator.targets import comfyui_pack, comfyui_widgets, docs, llm_tools, python_package
-from generator.write import WriteResult, format_cached, sync_tree
+from . import name_registry, output_kinds, report
+from .discovery import Discovery, DiscoverySource, SnapshotSource
+from .normalize import ModelSpec, SchemaError, normalize_model
+from .targets import comfyui_pack, comfyui_widgets, docs, llm_tools, python_package
+from .write import WriteResult, format_cached, sync_tree
 
 
 class GenerationError(RuntimeError):

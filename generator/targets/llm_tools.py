@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from generator.render import HEADER, render as render_template
-from generator.targets import llm_tools_validate as check
-from generator.targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
-from generator.targets.python_package import PACKAGE, PlannedCategory, PlannedModel
+from ..render import HEADER, render as render_template
+from ..targets import llm_tools_validate as check
+from ..targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
+from ..targets.python_package import PACKAGE, PlannedCategory, PlannedModel
 
 NOTICE = HEADER.removeprefix("# ").replace("DO NOT EDIT.", "DO NOT EDIT. Pass `tools` to the provider as-is.")
 
