@@ -1,6 +1,8 @@
 """The README's quickstart, run as written in a fresh virtualenv with `pip install .`, against the simulator
 (issue 11, item 5). Only the simulator's port is changed (the fixture's free port for 8765), and the block that
-starts the simulator is played by the fixture. Prints the plain install's size and time."""
+starts the simulator is played by the fixture. Prints the plain install's size and time. Then, outside the checkout,
+the installed package: `genvr.tools.load`, no top-level `generator`/`simulator`, and `genvr-simulator` once the
+simulator extra is added."""
 
 from __future__ import annotations
 
