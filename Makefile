@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP) $(GEN_STAMP)
+	touch $(STAMP) $(GEN_STAMP) $(SIM_STAMP)
 
 # `make generate` needs only the generator's dependencies (a fresh clone does not install the test stack for it).
 GEN_STAMP := $(VENV)/.installed-generator
@@ -68,8 +68,17 @@ check-generated: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# `make simulator` needs only the simulator's dependencies (the README's quickstart starts with it).
+SIM_STAMP := $(VENV)/.installed-simulator
+
+$(SIM_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[simulator]'
+	touch $(SIM_STAMP)
+
 PORT ?= 8765
-simulator: $(STAMP)
+simulator: $(SIM_STAMP)
 	$(PY) -m simulator --port $(PORT)
 
 docs: $(GEN_STAMP)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from generator.normalize import ModelSpec, Param, SchemaError
+from .normalize import ModelSpec, Param, SchemaError
 
 EXIT_BREAKING = 4  # `make regenerate` exit code: generated, but something breaking changed (0: nothing did)
 

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from generator import name_registry
-from generator.discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
-from generator.pipeline import GenerationError, build_specs, generate
+from . import name_registry
+from .discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSource
+from .pipeline import GenerationError, build_specs, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_STALE = 1
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     breaking = False
     try:
         if args.command == "regenerate":
-            from generator.refresh import refresh
+            from .refresh import refresh
 
             print(f"reading discovery from {args.base_url} ...")
             changes = refresh(args.snapshot, HttpSource(base_url=args.base_url, concurrency=args.concurrency))
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSALS if result.refused else 0
     print(f"generated/: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged ({elapsed:.1f}s)")
     if breaking:
-        from generator.changes import EXIT_BREAKING
-        from generator.refresh import CHANGELOG
+        from .changes import EXIT_BREAKING
+        from .refresh import CHANGELOG
 
         print(f"BREAKING changes (listed above, and in {args.snapshot / CHANGELOG}): exit code {EXIT_BREAKING}", file=sys.stderr)
         return EXIT_BREAKING
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from generator.targets import docs, python_package
+    from .targets import docs, python_package
 
     try:
         specs = build_specs(SnapshotSource(args.snapshot).load())

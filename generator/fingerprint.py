@@ -15,8 +15,7 @@ from pathlib import Path
 import genvr_runtime
 
 GENERATOR_DIR = Path(__file__).resolve().parent
-_TEMPLATES = GENERATOR_DIR.parent / "templates"
-TEMPLATES_DIR = _TEMPLATES if _TEMPLATES.is_dir() else GENERATOR_DIR / "templates"  # a wheel ships them inside
+TEMPLATES_DIR = GENERATOR_DIR.parent / "templates"  # as generator.render reads them (a wheel: genvr_bindings/templates)
 RUNTIME_DIR = Path(genvr_runtime.__file__).resolve().parent
 PROJECT_FILE = GENERATOR_DIR.parent / "pyproject.toml"  # the repository URL the pack's metadata copies
 # Their versions decide the bytes of generated/ (pinned in pyproject.toml).

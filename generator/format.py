@@ -8,7 +8,7 @@ import black
 import isort
 from black.mode import TargetVersion
 
-from generator.cache import cached_text
+from .cache import cached_text
 
 BLACK_VERSION = version("black")
 BLACK_MODE = black.Mode(line_length=100, target_versions={TargetVersion.PY310})

@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.discovery import Discovery
-from generator.normalize import SchemaError, extract_schema
+from .discovery import Discovery
+from .normalize import SchemaError, extract_schema
 
 # Keys of GenVR's documented parameter object (API.md §3.3; `allowedValues` is `enum` here). Whether the live
 # form also carries the other keys GenVR's own reader looks for (format, fileType, items, maxItems, step...) is

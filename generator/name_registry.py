@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # naming imports the runtime (pydantic): the no-op run needs only RegistryError from here
-    from generator.naming import Names
+    from .naming import Names
 
 REGISTRY_FILE = Path(__file__).resolve().parents[1] / "discovery" / "names.json"
 _ABOUT = (
@@ -33,7 +33,7 @@ def path_for(snapshot_dir: Path | None) -> Path:
 
 
 def load(path: Path = REGISTRY_FILE) -> Names:
-    from generator.naming import ModelNames, Names
+    from .naming import ModelNames, Names
 
     if not path.is_file():
         return Names()
@@ -60,7 +60,7 @@ def dump(names: Names) -> str:
 
 def extend(recorded: Names, keys: list[str], category_reserved: frozenset[str]) -> Names:
     """`recorded` plus the names of every key it lacks; recorded entries untouched."""
-    from generator.naming import Names, assign
+    from .naming import Names, assign
 
     assigned = assign(keys, recorded, category_reserved=category_reserved)
     return Names(

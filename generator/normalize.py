@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from generator import naming
+from . import naming
 
 ParamType = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
 FileKind = Literal["image", "video", "audio"]

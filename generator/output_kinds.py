@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 
-from generator.normalize import ModelSpec
-from generator.render import HEADER, pyrepr
+from .normalize import ModelSpec
+from .render import HEADER, pyrepr
 
 KINDS = ("image", "video", "audio", "3d", "svg", "file")
 

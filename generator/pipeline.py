@@ -18,12 +18,12 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from generator import cache, replay
-from generator.discovery import Discovery, DiscoverySource, SnapshotSource
+from . import cache, replay
+from .discovery import Discovery, DiscoverySource, SnapshotSource
 
 if TYPE_CHECKING:
-    from generator.normalize import ModelSpec, SchemaError
-from generator.write import WriteResult, sync_tree
+    from .normalize import ModelSpec, SchemaError
+from .write import WriteResult, sync_tree
 
 
 class GenerationError(RuntimeError):
@@ -49,7 +49,7 @@ class GenerateResult(WriteResult):
 
 def build_specs(discovery: Discovery) -> Specs:
     """Normalize every model; errors are collected so one run reports all of them."""
-    from generator.normalize import SchemaError, normalize_model
+    from .normalize import SchemaError, normalize_model
 
     specs = Specs(refused_entries=discovery.refused)
     for entry in discovery.models:
@@ -74,7 +74,7 @@ def build_specs(discovery: Discovery) -> Specs:
 def _refuse_non_finite(key: str, doc: Any, path: str = "") -> None:
     """JSON has no infinities or NaN, but `1e400`, `NaN` and `Infinity` parse as such; no target can state them."""
     if isinstance(doc, float) and not math.isfinite(doc):
-        from generator.normalize import SchemaError
+        from .normalize import SchemaError
 
         field_name = path.split(".")[2] if path.startswith(".properties.") else None
         raise SchemaError(key, f"non-finite number {doc!r} at {path.lstrip('.') or 'the top level'}", field_name)
@@ -88,8 +88,8 @@ def _refuse_non_finite(key: str, doc: Any, path: str = "") -> None:
 
 def _check_targets(spec: ModelSpec) -> None:
     """Per-model target checks that would otherwise stop the whole run: raised here, they refuse one model."""
-    from generator.normalize import SchemaError
-    from generator.targets import comfyui_widgets
+    from .normalize import SchemaError
+    from .targets import comfyui_widgets
 
     try:
         comfyui_widgets.model_inputs(spec)
@@ -103,9 +103,9 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     A model's own files (input class, method module, reference page) are cached under a hash of everything they
     depend on, so only new or changed models meet DCG and black; the rest are indexes over the model list.
     """
-    from generator import fingerprint, name_registry, output_kinds, report
-    from generator.format import format_cached
-    from generator.targets import comfyui_pack, docs, llm_tools, python_package
+    from . import fingerprint, name_registry, output_kinds, report
+    from .format import format_cached
+    from .targets import comfyui_pack, docs, llm_tools, python_package
 
     categories = python_package.plan(specs.models, name_registry.load(name_registry.path_for(snapshot_dir)))
     nodes = {m.spec.key: node for c, planned in comfyui_pack.plan_nodes(categories, {}) for m, node in zip(c.models, planned)}
@@ -149,8 +149,8 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
 
 def _model_files(units: list[tuple[Any, Any]]) -> list[dict[str, str]]:
     """The formatted files of each model that depend on it alone; runs in worker processes."""
-    from generator.format import format_python
-    from generator.targets import docs, python_package
+    from .format import format_python
+    from .targets import docs, python_package
 
     inputs = python_package.input_modules([m for m, _ in units])
     out = []
@@ -177,7 +177,7 @@ def generate(
         files, warnings, refused = run.files, list(run.warnings), list(run.refused)
         digests = run.files.digests
     else:
-        from generator import report
+        from . import report
 
         specs = build_specs(source.load())
         warnings, refused = report.console_warnings(specs.models), specs.refused

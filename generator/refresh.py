@@ -12,13 +12,13 @@ import dataclasses
 import json
 from pathlib import Path
 
-from generator.changes import ChangeReport, compare
-from generator.discovery import DiscoverySource, SnapshotSource, write_snapshot
-from generator.merge import Carried, merge_discovery
-from generator.pipeline import build_specs
-from generator import name_registry
-from generator.targets import comfyui_order
-from generator.targets.python_package import CLIENT_ATTRIBUTES
+from .changes import ChangeReport, compare
+from .discovery import DiscoverySource, SnapshotSource, write_snapshot
+from .merge import Carried, merge_discovery
+from .pipeline import build_specs
+from . import name_registry
+from .targets import comfyui_order
+from .targets.python_package import CLIENT_ATTRIBUTES
 
 CHANGELOG = "CHANGELOG.md"
 CARRIED_OVER = "carried-over.json"

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import cache, fingerprint
+from . import cache, fingerprint
 
 
 @dataclass

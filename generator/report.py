@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generator import output_kinds
-from generator.normalize import ANY_FALLBACK, ModelSpec
+from . import output_kinds
+from .normalize import ANY_FALLBACK, ModelSpec
 
 
 def generation_report(models: list[ModelSpec], refused: list[str]) -> str:

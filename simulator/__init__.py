@@ -50,16 +50,16 @@ Documented choices where the real API is UNKNOWN (API.md §11):
 - Rate limit: per token bucket (`rate_limit_rps`, `rate_limit_burst`), 429 + `Retry-After` seconds.
 """
 
-from simulator.api import Caller
-from simulator.app import create_app
-from simulator.catalog import Catalog, Model, load_catalog
-from simulator.dialect import to_parameters
-from simulator.faults import FaultConfig, FaultRule
-from simulator.media import kind_for_category
-from simulator.server import SimulatorServer, start_simulator, wait_for
-from simulator.settings import DEFAULT_TOKEN, DEFAULT_UID, Settings
-from simulator.state import ManualClock, SimState, input_key
-from simulator.validation import InputError, validate_input
+from .api import Caller
+from .app import create_app
+from .catalog import Catalog, Model, load_catalog
+from .dialect import to_parameters
+from .faults import FaultConfig, FaultRule
+from .media import kind_for_category
+from .server import SimulatorServer, start_simulator, wait_for
+from .settings import DEFAULT_TOKEN, DEFAULT_UID, Settings
+from .state import ManualClock, SimState, input_key
+from .validation import InputError, validate_input
 
 __all__ = [
     "DEFAULT_TOKEN", "DEFAULT_UID", "Caller", "Catalog", "FaultConfig", "FaultRule", "InputError", "ManualClock",

@@ -10,9 +10,9 @@ from typing import Any
 
 import uvicorn
 
-from simulator.app import create_app
-from simulator.faults import FaultConfig
-from simulator.settings import DEFAULT_TOKEN, DEFAULT_UID, DIALECTS, Settings, default_discovery_dir
+from .app import create_app
+from .faults import FaultConfig
+from .settings import DEFAULT_TOKEN, DEFAULT_UID, DIALECTS, Settings, default_discovery_dir
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from simulator.state import ManualClock, SimState
+from .state import ManualClock, SimState
 
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.catalog import Model
-from simulator.media import KINDS
-from simulator.state import SimState, Task, input_key
-from simulator.validation import ROUTING_FIELDS, InputError, validate_input
+from .catalog import Model
+from .media import KINDS
+from .state import SimState, Task, input_key
+from .validation import ROUTING_FIELDS, InputError, validate_input
 
 Reply = tuple[int, dict[str, Any]]
 

@@ -12,10 +12,10 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from simulator import api
-from simulator.api import Caller, Reply
-from simulator.media import KINDS, make_file
-from simulator.state import Blob, SimState
+from . import api
+from .api import Caller, Reply
+from .media import KINDS, make_file
+from .state import Blob, SimState
 
 Operation = Callable[[SimState, str, Any, Caller], Reply]
 OPERATIONS: dict[str, Operation] = {"generate": api.generate, "status": api.status, "response": api.response}

@@ -8,13 +8,13 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from simulator.admin import make_admin_endpoints
-from simulator.api_routes import make_api_endpoints
-from simulator.discovery_routes import make_discovery_endpoints
-from simulator.faults import FaultConfig
-from simulator.middleware import FaultMiddleware
-from simulator.settings import Settings
-from simulator.state import Clock, SimState
+from .admin import make_admin_endpoints
+from .api_routes import make_api_endpoints
+from .discovery_routes import make_discovery_endpoints
+from .faults import FaultConfig
+from .middleware import FaultMiddleware
+from .settings import Settings
+from .state import Clock, SimState
 
 
 def build_routes(state: SimState) -> list[Route]:

@@ -7,10 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from simulator.catalog import Model
-from simulator.dialect import schema_body
-from simulator.settings import DIALECTS
-from simulator.state import SimState
+from .catalog import Model
+from .dialect import schema_body
+from .settings import DIALECTS
+from .state import SimState
 
 
 def _not_found(message: str) -> JSONResponse:

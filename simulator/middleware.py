@@ -7,9 +7,9 @@ import asyncio
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from simulator.asgi_utils import Captured, drop_connection, retry_after_headers, send_bytes, send_json
-from simulator.faults import FaultRule
-from simulator.state import SimState
+from .asgi_utils import Captured, drop_connection, retry_after_headers, send_bytes, send_json
+from .faults import FaultRule
+from .state import SimState
 
 # Calls that carry a Bearer token (rate limited per token); discovery and file routes are public.
 AUTHENTICATED_ROUTES = frozenset({

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from simulator.faults import FaultConfig
-from simulator.server import SimulatorServer
-from simulator.settings import Settings
-from simulator.state import Clock
+from .faults import FaultConfig
+from .server import SimulatorServer
+from .settings import Settings
+from .state import Clock
 
 TEST_JOB_SECONDS = 0.05
 SimulatorFactory = Callable[..., SimulatorServer]

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import uvicorn
 
-from simulator.app import create_app
-from simulator.faults import FaultConfig
-from simulator.settings import Settings
-from simulator.state import Clock, SimState
+from .app import create_app
+from .faults import FaultConfig
+from .settings import Settings
+from .state import Clock, SimState
 
 
 class SimulatorServer:

@@ -16,7 +16,7 @@ DEFAULT_UID = "sim-user"
 
 
 def default_discovery_dir() -> Path:
-    """The committed snapshot next to this package (repository checkout layout)."""
+    """The committed snapshot beside this package: discovery/ of the checkout, or genvr_bindings/discovery installed."""
     return Path(__file__).resolve().parent.parent / "discovery"
 
 

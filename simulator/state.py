@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from simulator.catalog import Catalog, Model, load_catalog
-from simulator.faults import FaultConfig, FaultEngine, coerce_config
-from simulator.media import kind_for_model
-from simulator.settings import Settings
+from .catalog import Catalog, Model, load_catalog
+from .faults import FaultConfig, FaultEngine, coerce_config
+from .media import kind_for_model
+from .settings import Settings
 
 Clock = Callable[[], float]
 

@@ -92,7 +92,7 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def per_model_files(root: Path) -> dict[str, bytes]:
     """Files that belong to one model: its input module and its tool specs."""
     out = {}
-    for path in sorted((root / "genvr" / "models").glob("*/*.py")) + sorted((root / "tools").glob("*/*/*.json")):
+    for path in sorted((root / "genvr" / "models").glob("*/*.py")) + sorted((root / "genvr" / "tools").glob("*/*/*.json")):
         if path.name != "__init__.py":
             out[path.relative_to(root).as_posix()] = path.read_bytes()
     return out

@@ -145,7 +145,7 @@ def test_adding_hostile_models_changes_no_existing_name(added: list[str]) -> Non
 
 
 def per_model_files(root: Path) -> dict[str, bytes]:
-    files = sorted((root / "genvr" / "models").glob("*/*.py")) + sorted((root / "tools").glob("*/*/*.json"))
+    files = sorted((root / "genvr" / "models").glob("*/*.py")) + sorted((root / "genvr" / "tools").glob("*/*/*.json"))
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in files if p.name != "__init__.py"}
 
 

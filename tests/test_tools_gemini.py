@@ -12,7 +12,7 @@ from generator_helpers import GENERATED, snapshot_specs
 
 def test_every_gemini_declaration_is_accepted_by_the_sdk_unchanged() -> None:
     seen: set[str] = set()
-    for path in sorted((GENERATED / "tools" / "gemini").glob("*.json")):
+    for path in sorted((GENERATED / "genvr" / "tools" / "gemini").glob("*.json")):
         for tool in json.loads(path.read_text(encoding="utf-8"))["tools"]:
             parsed = types.Tool.model_validate(tool)
             assert parsed.function_declarations, path
@@ -25,7 +25,7 @@ def test_every_gemini_declaration_is_accepted_by_the_sdk_unchanged() -> None:
 
 
 def test_gemini_request_config_builds_with_a_category_bundle() -> None:
-    tools = json.loads((GENERATED / "tools" / "gemini" / "imagegen.json").read_text(encoding="utf-8"))["tools"]
+    tools = json.loads((GENERATED / "genvr" / "tools" / "gemini" / "imagegen.json").read_text(encoding="utf-8"))["tools"]
     config = types.GenerateContentConfig(tools=[types.Tool.model_validate(t) for t in tools])
     names = [d.name for t in config.tools or [] for d in (t.function_declarations or [])]  # type: ignore[union-attr]
     assert "genvr_imagegen__flux_dev" in names

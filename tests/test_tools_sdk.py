@@ -255,7 +255,7 @@ def test_anthropic_round_trip(llm: FakeLLM, dispatcher: ToolDispatcher) -> None:
 
 
 def test_every_format_directory_is_covered() -> None:
-    assert set(FORMATS) == {p.name for p in (GENERATED / "tools").iterdir() if p.is_dir()} - {"tool_search"}
+    assert set(FORMATS) == {p.name for p in (GENERATED / "genvr" / "tools").iterdir() if p.is_dir()} - {"tool_search"}
 
 
 def test_the_sdk_checks_have_teeth() -> None:

@@ -23,19 +23,20 @@ from generator_helpers import GENERATED, SNAPSHOT, snapshot_specs
 from genvr.models import load_input_class
 from genvr.tools import MODEL_TOOLS, TOOL_NAMES
 
-TOOLS = GENERATED / "tools"
+PACKAGE = GENERATED / "genvr"  # the specs are package data: `tools/...` paths below are relative to it
+TOOLS = PACKAGE / "tools"
 FREE_FORM = {"3dgen/hyper3d_rodin_v2", "3dgen/meshy3d_v6", "videogen/google_veo3_1", "videogen/sora2", "vidutils/sora2_watermark_remover"}
 
 
 @cache
 def load(rel: str) -> dict[str, Any]:
-    path = GENERATED / rel
+    path = PACKAGE / rel
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return doc
 
 
 def bundles(fmt: str) -> list[str]:
-    return sorted(p.relative_to(GENERATED).as_posix() for p in (TOOLS / fmt).glob("*.json"))
+    return sorted(p.relative_to(PACKAGE).as_posix() for p in (TOOLS / fmt).glob("*.json"))
 
 
 def tools_of(fmt: str) -> dict[str, dict[str, Any]]:
@@ -158,7 +159,7 @@ PER_TOOL = {
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_every_generated_spec_passes_its_provider_validator(fmt: str) -> None:
-    files = sorted(p.relative_to(GENERATED).as_posix() for p in (TOOLS / fmt).rglob("*.json"))
+    files = sorted(p.relative_to(PACKAGE).as_posix() for p in (TOOLS / fmt).rglob("*.json"))
     assert len(files) == 10 + 291 - (len(FREE_FORM) if fmt in ("openai_chat_strict", "openai_responses_strict", "gemini") else 0)
     for rel in files:
         doc = load(rel)
@@ -225,8 +226,8 @@ def test_a_changed_schema_rewrites_only_the_tool_files_of_that_model_and_its_set
     doc["schema"]["properties"]["guidance"]["maximum"] = 12
     path.write_text(json.dumps(doc))
     written = [p for p in generate(SnapshotSource(snap), out, check=True, workers=1).written if "tool" in p]
-    expected = [f"tools/{fmt}/imagegen{suffix}" for fmt in sorted(FORMATS) for suffix in (".json", "/flux_dev.json")]
-    assert written == sorted(["genvr/mcp_tools.json", *expected, "tools/tool_search/anthropic.json", "tools/tool_search/openai_responses.json"])
+    expected = [f"genvr/tools/{fmt}/imagegen{suffix}" for fmt in sorted(FORMATS) for suffix in (".json", "/flux_dev.json")]
+    assert written == sorted(["genvr/mcp_tools.json", *expected, "genvr/tools/tool_search/anthropic.json", "genvr/tools/tool_search/openai_responses.json"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -299,10 +300,10 @@ def test_hostile_schema_text_stays_json_data_and_tools_stay_valid() -> None:
     specs = build_specs(StaticSource(models=models, schemas={f"3dgen/h_{i}": hostile_schema(t) for i, t in enumerate(texts)}).load())
     files = llm_tools.render(plan(specs.models))
     docs = {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".json")}
-    chat = docs["tools/openai_chat/gen3d.json"]["tools"]
+    chat = docs["genvr/tools/openai_chat/gen3d.json"]["tools"]
     assert len(chat) == len(texts) and all(check.openai_chat_tool(t, strict=False) == [] for t in chat)
     assert {t["function"]["name"] for t in chat} == {f"genvr_3dgen__h_{i}" for i in range(len(texts))}
     for i, text in enumerate(texts):  # the hostile property name survives as a key, its text as values
         props = next(t for t in chat if t["function"]["name"] == f"genvr_3dgen__h_{i}")["function"]["parameters"]["properties"]
         assert text in props and props[text]["enum"] == [text, "safe"]
-    assert "Left out" in docs["tools/gemini/gen3d.json"]["$comment"]  # Gemini refuses such parameter names
+    assert "Left out" in docs["genvr/tools/gemini/gen3d.json"]["$comment"]  # Gemini refuses such parameter names

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.targets.comfyui_widgets import INT_LIMIT, NodeInput
+from ..targets.comfyui_widgets import INT_LIMIT, NodeInput
 
 ORDER_FILE = Path(__file__).resolve().parents[2] / "discovery" / "comfyui-widget-order.json"
 SECTIONS = ("required", "optional")
@@ -110,10 +110,10 @@ def _split(entry: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Record the current snapshot's models and inputs in the order file (append-only)."""
-    from generator.discovery import SnapshotSource
-    from generator.pipeline import build_specs
-    from generator.targets import comfyui_pack
-    from generator.targets.python_package import plan
+    from ..discovery import SnapshotSource
+    from ..pipeline import build_specs
+    from ..targets import comfyui_pack
+    from ..targets.python_package import plan
 
     parser = argparse.ArgumentParser(prog="python -m generator.targets.comfyui_order", description=main.__doc__)
     parser.add_argument("--snapshot", type=Path, default=ORDER_FILE.parent)

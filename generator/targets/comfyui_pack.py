@@ -26,13 +26,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-from generator.normalize import ModelSpec
-from generator.output_kinds import output_kind
-from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr
-from generator.render import render as render_jinja
-from generator.targets import comfyui_order, comfyui_vendor
-from generator.targets.comfyui_widgets import NodeInput, model_inputs
-from generator.targets.python_package import PlannedCategory
+from ..normalize import ModelSpec
+from ..output_kinds import output_kind
+from ..render import HEADER, TEMPLATES_DIR, one_line, pyrepr
+from ..render import render as render_jinja
+from ..targets import comfyui_order, comfyui_vendor
+from ..targets.comfyui_widgets import NodeInput, model_inputs
+from ..targets.python_package import PlannedCategory
 
 PACK = "comfyui/genvr_nodes"
 VERSION = "0.1.0"

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.normalize import ModelSpec, Param
-from generator.render import one_line
+from ..normalize import ModelSpec, Param
+from ..render import one_line
 
 API_DEFAULT = "(api default)"  # combo entry meaning "do not send; GenVR's default applies"
 CUSTOM_TEXT = "(custom text)"  # first entry of a preset combo: send the text box as typed

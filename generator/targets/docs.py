@@ -11,10 +11,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from generator.normalize import Param
-from generator.render import pyrepr, render
-from generator.targets import comfyui_pack
-from generator.targets.python_package import PlannedCategory, PlannedModel, annotation
+from ..normalize import Param
+from ..render import pyrepr, render
+from ..targets import comfyui_pack
+from ..targets.python_package import PlannedCategory, PlannedModel, annotation
 
 DOCS = "docs"
 

@@ -1,14 +1,15 @@
 """Target: LLM tool specs (OpenAI, Anthropic, Gemini, MCP) from the same ModelSpecs as the input classes.
 
-Layout under generated/ (every JSON file is `{"$comment": <do-not-edit notice>, "tools": [...]}`; the `tools`
-list is what the provider's request takes, as-is; the notice sits on the first line like every header):
+Layout under generated/genvr/ (package data, so the specs ship in the wheel and `genvr.tools.load` reads them
+outside a checkout; every JSON file is `{"$comment": <do-not-edit notice>, "tools": [...]}`; the `tools` list is
+what the provider's request takes, as-is; the notice sits on the first line like every header):
 
     tools/<format>/<category>.json           one category: fits one request (≤ 128 tools)
     tools/<format>/<category>/<model>.json   one model
     tools/tool_search/openai_responses.json  all models: a namespace per category, functions deferred, + tool_search
     tools/tool_search/anthropic.json         all models deferred + the BM25 tool-search tool
-    genvr/tools.py                           tool name → model key (the dispatcher's map)
-    genvr/mcp_tools.json                     every MCP tool (what the MCP server lists)
+    tools/__init__.py                        `load(format, category)`; tool name → model key (the dispatcher's map)
+    mcp_tools.json                           every MCP tool (what the MCP server lists)
 
 <format>: openai_chat, openai_chat_strict, openai_responses, openai_responses_strict, anthropic, gemini, mcp.
 A model a format cannot express (no published schema in a strict or Gemini schema) is left out of it, and the
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from generator.render import HEADER, render as render_template
-from generator.targets import llm_tools_validate as check
-from generator.targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
-from generator.targets.python_package import PACKAGE, PlannedCategory, PlannedModel
+from ..render import HEADER, render as render_template
+from ..targets import llm_tools_validate as check
+from ..targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
+from ..targets.python_package import PACKAGE, PlannedCategory, PlannedModel
 
 NOTICE = HEADER.removeprefix("# ").replace("DO NOT EDIT.", "DO NOT EDIT. Pass `tools` to the provider as-is.")
 
@@ -111,6 +112,7 @@ def render(categories: list[PlannedCategory]) -> dict[str, str]:
     tools = {m.spec.key: Tool(m, names[m.spec.key], tool_description(m.spec)) for m in models}
     built = {fmt: {key: _build(spec, tool) for key, tool in tools.items()} for fmt, spec in FORMATS.items()}
 
+    tools_dir = f"{PACKAGE}/tools"
     files: dict[str, str] = {}
     for fmt, spec in FORMATS.items():
         for category in categories:
@@ -121,14 +123,18 @@ def render(categories: list[PlannedCategory]) -> dict[str, str]:
                     omitted.append(f"{m.spec.key} ({reason})")
                     continue
                 made.append(doc)
-                files[f"tools/{fmt}/{category.attr}/{m.attr}.json"] = _json_file(spec.wrap([doc]))
+                files[f"{tools_dir}/{fmt}/{category.attr}/{m.attr}.json"] = _json_file(spec.wrap([doc]))
             note = f" Left out (this format cannot express them): {'; '.join(omitted)}." if omitted else ""
-            files[f"tools/{fmt}/{category.attr}.json"] = _json_file(spec.wrap(made), note)
+            files[f"{tools_dir}/{fmt}/{category.attr}.json"] = _json_file(spec.wrap(made), note)
 
-    files["tools/tool_search/openai_responses.json"] = _json_file(_openai_tool_search(categories, tools, built))
-    files["tools/tool_search/anthropic.json"] = _json_file(_anthropic_tool_search(tools, built))
+    files[f"{tools_dir}/tool_search/openai_responses.json"] = _json_file(_openai_tool_search(categories, tools, built))
+    files[f"{tools_dir}/tool_search/anthropic.json"] = _json_file(_anthropic_tool_search(tools, built))
     files[f"{PACKAGE}/mcp_tools.json"] = _json_file([doc for doc, _ in built["mcp"].values() if doc is not None])
-    files[f"{PACKAGE}/tools.py"] = render_template("tools/tools.py.jinja", names=sorted((t.name, k) for k, t in tools.items()))
+    # `load` takes a category as GenVR names it or as its Python attribute (the folder name)
+    category_names = {name: c.attr for c in categories for name in dict.fromkeys((c.raw, c.attr))}
+    files[f"{tools_dir}/__init__.py"] = render_template(
+        "tools/tools.py.jinja", names=sorted((t.name, k) for k, t in tools.items()), formats=tuple(FORMATS), categories=category_names
+    )
     return files
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from generator.normalize import ItemSpec, ModelSpec, Param
+from ..normalize import ItemSpec, ModelSpec, Param
 from genvr_runtime._inputs import ROUTING_FIELDS
 from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL
 

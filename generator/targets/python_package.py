@@ -22,9 +22,9 @@ from datamodel_code_generator.enums import TargetPydanticVersion
 from datamodel_code_generator.parser import LiteralType
 
 import genvr_runtime
-from generator import name_registry, naming, output_kinds
-from generator.normalize import ItemSpec, ModelSpec, Param, ParamType
-from generator.render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
+from .. import name_registry, naming, output_kinds
+from ..normalize import ItemSpec, ModelSpec, Param, ParamType
+from ..render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
 from genvr_runtime import AsyncBaseClient, BaseClient
 from genvr_runtime._inputs import ROUTING_FIELDS
 
