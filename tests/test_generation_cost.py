@@ -1,0 +1,102 @@
+"""Regeneration costs what changed (issue 13): a changed model rewrites its own files and small indexes and
+equals a fresh generation; the no-op run imports nothing heavy; batched DCG makes the same modules.
+Timings are in `make bench` (bench/bench_generate.py), never asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import fingerprint
+from generator.discovery import SnapshotSource
+from generator.pipeline import generate
+from generator.targets import python_package
+from generator_helpers import GENERATED, ROOT, SNAPSHOT, snapshot_specs
+
+HEAVY = ("black", "isort", "datamodel_code_generator", "jinja2", "pydantic", "httpx")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def with_description(snap: Path, key: str, text: str) -> None:
+    models = json.loads((snap / "models.json").read_text(encoding="utf-8-sig"))
+    for entry in models["data"]:
+        if f"{entry['category']}/{entry['subcategory']}" == key:
+            entry["description"] = text
+    (snap / "models.json").write_text(json.dumps(models), encoding="utf-8")
+
+
+def test_one_changed_model_rewrites_its_own_files_and_small_indexes_only(tmp_path: Path) -> None:
+    snap, out = tmp_path / "discovery", tmp_path / "generated"
+    shutil.copytree(SNAPSHOT, snap)
+    shutil.copytree(GENERATED, out)
+    with_description(snap, "imagegen/flux_dev", "Generate images with Flux Dev, now described differently")
+
+    result = generate(SnapshotSource(snap), out, workers=1)
+
+    own = [p for p in result.written if "flux_dev" in p]
+    indexes = sorted(set(result.written) - set(own))
+    assert own and all(p.rsplit("/", 1)[-1].startswith("flux_dev") for p in own), own
+    assert indexes == [
+        "docs/README.md",  # the catalogue lines: name and a one-line description per model
+        "docs/imagegen/README.md",
+        "genvr/catalog.py",  # `genvr.catalog`: one line per model
+    ], indexes
+    assert result.removed == []
+    fresh = tmp_path / "fresh"
+    generate(SnapshotSource(snap), fresh, workers=1, use_cache=False)
+    assert tree(out) == tree(fresh)  # what the cache served is what a fresh run makes
+
+
+def run_generate(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-X", "importtime", "-m", "generator", "generate", "--out", str(out), *extra]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def imported(stderr: str) -> set[str]:
+    return {line.split("|")[-1].strip().split(".")[0] for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_the_no_op_run_restores_the_recorded_files_without_importing_the_heavy_tools(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    shutil.copytree(GENERATED, out)
+    run_generate(out)  # records the run if no earlier run did
+    (out / "genvr" / "catalog.py").unlink()
+    (out / "REPORT.md").write_text("edited by hand\n")
+    (out / "genvr" / "stray.py").write_text("x = 1\n")
+
+    again = run_generate(out)
+
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "2 written, 1 removed" in again.stdout
+    assert tree(out) == tree(GENERATED)
+    assert not imported(again.stderr) & set(HEAVY), sorted(imported(again.stderr) & set(HEAVY))
+
+
+def test_the_run_fingerprint_covers_templates_and_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(fingerprint.TEMPLATES_DIR, templates)
+    snap = tmp_path / "discovery"
+    shutil.copytree(SNAPSHOT, snap)
+    monkeypatch.setattr(fingerprint, "TEMPLATES_DIR", templates)
+    before = fingerprint.run(snap)
+    assert fingerprint.run(snap) == before
+    (templates / "python" / "method.py.jinja").write_text((templates / "python" / "method.py.jinja").read_text() + "\n")
+    after_template = fingerprint.run(snap)
+    with_description(snap, "imagegen/flux_dev", "other")
+    assert len({before, after_template, fingerprint.run(snap)}) == 3
+
+
+def test_datamodel_code_generator_batched_makes_the_modules_one_call_per_model_makes() -> None:
+    planned = [m for c in python_package.plan(list(snapshot_specs().values())) for m in c.models]
+    sample = planned[::7] + [m for m in planned if any(p.wire_name != p.python_name for p in m.spec.params)][:10]
+    batched = python_package.input_modules(sample)
+    assert batched == {m.path: python_package.input_class_code(m) for m in sample}
