@@ -503,3 +503,19 @@ def test_one_models_description_and_schema_change_rewrite_only_its_own_node_file
     node = json.loads((out / changed[0]).read_text(encoding="utf-8"))
     assert "Now about something else." in node["description"]
     assert node["inputs"]["required"]["prompt"][1]["tooltip"] == "What to draw. Required."
+
+
+def test_a_broken_node_file_fails_the_import_naming_that_file(tmp_path: Path) -> None:
+    """ComfyUI shows a pack whose import raises as IMPORT FAILED with the message: it must name the file at fault."""
+    import shutil
+
+    pack_dir = tmp_path / "genvr_nodes"
+    shutil.copytree(PACK_DIR, pack_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    node_file = pack_dir / "nodes" / "imagegen" / "flux_dev.json"
+    node = json.loads(node_file.read_text(encoding="utf-8"))
+    node_file.write_text(json.dumps({**node, "output_kind": "hologram"}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"GenVR node file .*flux_dev\.json: ValueError: unknown output kind 'hologram'"):
+        load_pack(pack_dir)
+    node_file.write_text('{"node_id": ', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"GenVR node file .*flux_dev\.json: Expecting value"):
+        load_pack(pack_dir)
