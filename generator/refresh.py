@@ -40,10 +40,11 @@ def refresh(snapshot: Path, live: DiscoverySource) -> ChangeReport:
     write_snapshot(merged, snapshot)
     write_carried_over(carried, snapshot / CARRIED_OVER)
     # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).
-    comfyui_order.main(["--snapshot", str(snapshot)])
+    new_specs = build_specs(merged)
+    added = comfyui_order.record(snapshot / comfyui_order.ORDER_FILE.name, new_specs.models)
+    print(f"{comfyui_order.ORDER_FILE.name}: {added} input(s) added")
     # Names once given are kept for good: record the new models' names (append-only).
     named = name_registry.record(snapshot, [m.key for m in merged.models], CLIENT_ATTRIBUTES)
-    new_specs = build_specs(merged)
     report = dataclasses.replace(compare(build_specs(old).models if old else [], new_specs.models, new_specs.errors), named=named)
     if report.changes:
         prepend_changelog(snapshot / CHANGELOG, report)

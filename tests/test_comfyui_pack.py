@@ -461,3 +461,61 @@ def test_the_repository_url_is_set_in_one_place() -> None:
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
     pack = tomllib.loads((root / "generated/comfyui/genvr_nodes/pyproject.toml").read_text())["project"]["urls"]["Repository"]
     assert pack == project and project.startswith("https://")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Regeneration touches only what changed
+
+
+def test_one_models_description_and_schema_change_rewrite_only_its_own_node_file(tmp_path: Path) -> None:
+    """Issue 13: nodes are data, one file per model. A new model description and a new input description of one
+    model rewrite no file of the pack that describes another model (they used to rewrite the whole category's
+    node module), and what changed reaches the node."""
+    from generator.discovery import SnapshotSource
+    from generator.pipeline import generate
+    from generator_helpers import snapshot_with
+
+    def schema(tooltip: str) -> dict[str, Any]:
+        return {"type": "object", "required": ["prompt"], "properties": {"prompt": {"type": "string", "description": tooltip}, "seed": {"type": "integer"}}}
+
+    base = tmp_path / "base"
+    (base / "schemas").mkdir(parents=True)
+    (base / "models.json").write_text(json.dumps({"success": True, "data": []}))
+    keys = ["imagegen/alpha", "imagegen/beta", "imagegen/gamma", "videogen/delta"]
+    entries = [({"category": k.split("/")[0], "subcategory": k.split("/")[1], "name": k, "description": f"About {k}."}, schema("The prompt.")) for k in keys]
+    snapshot = snapshot_with(tmp_path / "discovery", entries, base=base)
+    out = tmp_path / "generated"
+    generate(SnapshotSource(snapshot), out, workers=1)
+
+    models = json.loads((snapshot / "models.json").read_text())
+    next(e for e in models["data"] if e["subcategory"] == "beta")["description"] = "Now about something else."
+    (snapshot / "models.json").write_text(json.dumps(models))
+    (snapshot / "schemas" / "imagegen" / "beta.json").write_text(json.dumps(schema("What to draw.")))
+    result = generate(SnapshotSource(snapshot), out, workers=1)
+
+    changed = [path for path in result.written + result.removed if path.startswith("comfyui/")]
+    assert changed, "the change must reach the pack"
+    for path in changed:
+        text = (out / path).read_text(encoding="utf-8")
+        others = [k for k in keys if k != "imagegen/beta" and k in text]
+        assert not others, f"{path} changed for imagegen/beta but also describes {others}"
+    assert changed == ["comfyui/genvr_nodes/nodes/imagegen/beta.json"]
+    node = json.loads((out / changed[0]).read_text(encoding="utf-8"))
+    assert "Now about something else." in node["description"]
+    assert node["inputs"]["required"]["prompt"][1]["tooltip"] == "What to draw. Required."
+
+
+def test_a_broken_node_file_fails_the_import_naming_that_file(tmp_path: Path) -> None:
+    """ComfyUI shows a pack whose import raises as IMPORT FAILED with the message: it must name the file at fault."""
+    import shutil
+
+    pack_dir = tmp_path / "genvr_nodes"
+    shutil.copytree(PACK_DIR, pack_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    node_file = pack_dir / "nodes" / "imagegen" / "flux_dev.json"
+    node = json.loads(node_file.read_text(encoding="utf-8"))
+    node_file.write_text(json.dumps({**node, "output_kind": "hologram"}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"GenVR node file .*flux_dev\.json: ValueError: unknown output kind 'hologram'"):
+        load_pack(pack_dir)
+    node_file.write_text('{"node_id": ', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"GenVR node file .*flux_dev\.json: Expecting value"):
+        load_pack(pack_dir)

@@ -33,9 +33,15 @@ def test_a_comfyui_node_id_collision_is_resolved_like_the_python_and_tool_names(
     snap = small_snapshot(tmp_path / "discovery", [(entry("flux_dev"), GOOD), (entry("flux-dev"), GOOD)])
     out = tmp_path / "generated"
     assert run(snap, out) == 0
-    nodes = (out / "comfyui" / "genvr_nodes" / "nodes_imagegen.py").read_text()
-    assert "class GenVR_imagegen__flux_dev(GenVRNode)" in nodes  # the exact spelling keeps the plain id
-    assert nodes.count('MODEL = ("imagegen", "flux-dev")') == 1 and nodes.count("class GenVR_imagegen__flux_dev_") == 1
+    nodes = {tuple(n["model"]): n["node_id"] for n in comfyui_nodes(out)}
+    assert nodes[("imagegen", "flux_dev")] == "GenVR_imagegen__flux_dev"  # the exact spelling keeps the plain id
+    assert nodes[("imagegen", "flux-dev")].startswith("GenVR_imagegen__flux_dev_")
+
+
+def comfyui_nodes(out: Path) -> list[dict[str, object]]:
+    """The node documents of the generated pack, in the order its index lists them."""
+    folder = out / "comfyui" / "genvr_nodes" / "nodes"
+    return [json.loads((folder / rel).read_text()) for rel in json.loads((folder / "index.json").read_text())["nodes"]]
 
 
 NON_FINITE = {
@@ -91,5 +97,5 @@ def test_two_models_of_one_category_with_the_same_display_name_both_become_nodes
     snap = small_snapshot(tmp_path / "discovery", same)
     out = tmp_path / "generated"
     assert run(snap, out) == 0
-    init = (out / "comfyui" / "genvr_nodes" / "nodes_imagegen.py").read_text()
-    assert init.count('"GenVR: Good (Image Generation) [imagegen/') == 3
+    names = [n["display_name"] for n in comfyui_nodes(out)]
+    assert len(names) == 3 and set(names) == {"GenVR: Good (Image Generation) [imagegen/good]", "GenVR: Good (Image Generation) [imagegen/good-v3]", "GenVR: Good (Image Generation) [imagegen/good_v2]"}

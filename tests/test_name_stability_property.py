@@ -10,7 +10,6 @@ Example counts scale with GENVR_FUZZ_EXAMPLES (`make fuzz`); the normal suite ru
 
 from __future__ import annotations
 
-import ast
 import json
 import keyword
 import os
@@ -150,14 +149,11 @@ def per_model_files(root: Path) -> dict[str, bytes]:
 
 
 def node_ids(root: Path) -> dict[str, str]:
-    """ComfyUI node id by model key, read from the generated node modules."""
+    """ComfyUI node id by model key, read from the pack's node files."""
     out = {}
-    for path in (root / "comfyui" / "genvr_nodes").glob("nodes_*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.ClassDef):
-                model = next(s.value for s in node.body if isinstance(s, ast.Assign) and ast.unparse(s.targets[0]) == "MODEL")
-                category, subcategory = ast.literal_eval(model)
-                out[f"{category}/{subcategory}"] = node.name
+    for path in (root / "comfyui" / "genvr_nodes" / "nodes").glob("*/*.json"):
+        node = json.loads(path.read_text(encoding="utf-8"))
+        out["/".join(node["model"])] = node["node_id"]
     return out
 
 

@@ -10,18 +10,18 @@ order ComfyUI lays widgets out in) with the shape of their slot. Rendering follo
   time instead), so they never push an existing widget along.
 
 Models missing from the file get their schema order. `make generate` only reads the file (deterministic,
-offline); `python -m generator.targets.comfyui_order` (meant to run inside `make regenerate`) appends new
-models and inputs and never rewrites a recorded entry.
+offline); `make regenerate` calls `record`, which appends new models and inputs and never rewrites a
+recorded entry.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
-from ..targets.comfyui_widgets import INT_LIMIT, NodeInput
+from ..normalize import ModelSpec
+from ..targets.comfyui_widgets import INT_LIMIT, NodeInput, model_inputs
 
 ORDER_FILE = Path(__file__).resolve().parents[2] / "discovery" / "comfyui-widget-order.json"
 SECTIONS = ("required", "optional")
@@ -29,7 +29,7 @@ Recorded = dict[str, list[tuple[str, str]]]  # section -> [(input name, slot sig
 _RETIRED = "Retired: GenVR no longer takes this input; ignored (kept so saved workflows keep their values in place)."
 _ABOUT = (
     "Widget order of every GenVR ComfyUI node, append-only: ComfyUI saves widget values by position. "
-    "Read by `make generate`; extended by `python -m generator.targets.comfyui_order` during `make regenerate`. "
+    "Read by `make generate`; extended by `make regenerate`. "
     "Never reorder or delete entries. Entry: 'input name:slot shape'."
 )
 
@@ -108,28 +108,12 @@ def _split(entry: str) -> tuple[str, str]:
     return name, signature
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Record the current snapshot's models and inputs in the order file (append-only)."""
-    from ..discovery import SnapshotSource
-    from ..pipeline import build_specs
-    from ..targets import comfyui_pack
-    from ..targets.python_package import plan
-
-    parser = argparse.ArgumentParser(prog="python -m generator.targets.comfyui_order", description=main.__doc__)
-    parser.add_argument("--snapshot", type=Path, default=ORDER_FILE.parent)
-    args = parser.parse_args(argv)
-    path = args.snapshot / ORDER_FILE.name
-    specs = build_specs(SnapshotSource(args.snapshot).load()).models
-    current = {m.spec.key: comfyui_pack.schema_inputs(m.spec) for c in plan(specs) for m in c.models}
+def record(path: Path, specs: list[ModelSpec]) -> int:
+    """Record every model and input of `specs` in the order file at `path` (append-only); inputs added."""
+    current = {spec.key: model_inputs(spec).inputs for spec in specs}
     old = load(path)
     new = extend(old, current)
     text = dump(new)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
-    added = sum(len(new[k][s]) for k in new for s in SECTIONS) - sum(len(old[k][s]) for k in old for s in SECTIONS)
-    print(f"{path.name}: {len(new)} models, {added} input(s) added")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return sum(len(new[k][s]) for k in new for s in SECTIONS) - sum(len(old[k][s]) for k in old for s in SECTIONS)

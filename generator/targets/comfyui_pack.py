@@ -2,11 +2,16 @@
 
 Layout of the pack (everything it needs is inside; ComfyUI imports it by path as a package):
 
-    __init__.py              NODE_CLASS_MAPPINGS / NODE_DISPLAY_NAME_MAPPINGS from the category modules
-    nodes_<category>.py      one small data-only class per model (INPUT_TYPES literal, FIELDS, outputs)
-    _genvr/                  hand-written behaviour rendered from templates/comfyui/_genvr/
+    __init__.py              NODE_CLASS_MAPPINGS / NODE_DISPLAY_NAME_MAPPINGS, made by `_genvr.node.load_nodes`
+    nodes/index.json         the node files to load, in menu order (changes only when a model comes or goes)
+    nodes/<category>/<model>.json  one per model: ids, names, menu, description, fields, widget declarations
+    _genvr/                  hand-written behaviour rendered from templates/comfyui/_genvr/ (the node base class
+                             and the factory that turns each JSON file into a node class at import time)
     _genvr/runtime/          a copy of runtime/genvr_runtime (see comfyui_vendor)
-    pyproject.toml requirements.txt README.md config.example.ini .gitignore
+    pyproject.toml requirements.txt README.md config.example.ini .gitignore web/genvr.js
+
+Nodes are data, not generated Python: a change to one model's schema or description rewrites only that
+model's JSON file, and black formats only the hand-written files.
 
 Naming: node id (= class name) `GenVR_<category>__<subcategory>` with any character outside [A-Za-z0-9_]
 replaced by `_` (`naming.node_identifier`; a colliding newcomer gets a hash suffix); it never changes, because
@@ -16,6 +21,7 @@ plus ` (<category label>)` when two models share a name. Menu `GenVR/<media>/<ca
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,10 +34,10 @@ else:  # pragma: no cover
 
 from ..normalize import ModelSpec
 from ..output_kinds import output_kind
-from ..render import HEADER, TEMPLATES_DIR, one_line, pyrepr
+from ..render import HEADER, TEMPLATES_DIR, one_line
 from ..render import render as render_jinja
 from ..targets import comfyui_order, comfyui_vendor
-from ..targets.comfyui_widgets import NodeInput, model_inputs
+from ..targets.comfyui_widgets import FieldSpec, NodeInput, model_inputs
 from ..targets.python_package import PlannedCategory
 
 PACK = "comfyui/genvr_nodes"
@@ -53,14 +59,7 @@ CATEGORY_LABELS = {
     "audiogen": "Audio Generation",
     "3dgen": "3D Generation",
 }
-OUTPUTS = {  # kind -> (RETURN_TYPES, RETURN_NAMES, OUTPUT_TOOLTIPS)
-    "image": (("IMAGE", "STRING"), ("images", "urls"), ("The output images as one batch.", "GenVR's output URLs, one per line.")),
-    "video": (("VIDEO", "STRING", "STRING"), ("video", "files", "urls"), ("The first output video.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
-    "audio": (("AUDIO", "STRING", "STRING"), ("audio", "files", "urls"), ("The first output audio.", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
-    "3d": (("STRING", "STRING", "STRING"), ("model_file", "files", "urls"), ("The first 3D file, relative to the output folder (for Preview3D).", "Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
-    "svg": (("STRING", "STRING"), ("files", "urls"), ("Downloaded SVG files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
-    "file": (("STRING", "STRING"), ("files", "urls"), ("Downloaded files (in output/genvr), one per line.", "GenVR's output URLs, one per line.")),
-}
+NODES = f"{PACK}/nodes"  # the per-model JSON files
 _STATIC = ("__init__", "node", "host", "config", "values", "media", "flow")  # templates/comfyui/_genvr/*.py.jinja
 
 
@@ -71,7 +70,7 @@ class PlannedNode:
     display_name: str
     output_kind: str
     inputs: tuple[NodeInput, ...]
-    fields: tuple[Any, ...]
+    fields: tuple[FieldSpec, ...]
 
     @property
     def key(self) -> str:
@@ -95,22 +94,6 @@ class PlannedNode:
         if self.spec.description:
             text += f" {sentence(one_line(self.spec.description, 600))}"
         return f"{text} Returns {self.output_kind} output. Each run starts a paid GenVR job."
-
-    @property
-    def return_types(self) -> tuple[str, ...]:
-        return OUTPUTS[self.output_kind][0]
-
-    @property
-    def return_names(self) -> tuple[str, ...]:
-        return OUTPUTS[self.output_kind][1]
-
-    @property
-    def output_tooltips(self) -> tuple[str, ...]:
-        return OUTPUTS[self.output_kind][2]
-
-    @property
-    def output_node(self) -> bool:
-        return self.output_kind in ("3d", "svg", "file")  # these only write files: runnable without a Save node
 
     @property
     def sections(self) -> list[tuple[str, list[NodeInput]]]:
@@ -158,13 +141,15 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     order_file = (snapshot_dir / comfyui_order.ORDER_FILE.name) if snapshot_dir else comfyui_order.ORDER_FILE
     planned = plan_nodes(categories, comfyui_order.load(order_file))
     files: dict[str, str] = {}
-    modules = []
+    index = []
     for category, nodes in planned:
-        module = f"nodes_{category.attr}"
-        modules.append(module)
-        files[f"{PACK}/{module}.py"] = render_template("nodes.py.jinja", category=category, nodes=nodes)
-    count = sum(len(nodes) for _, nodes in planned)
-    files[f"{PACK}/__init__.py"] = render_template("__init__.py.jinja", modules=modules, node_count=count)
+        for model, node in zip(category.models, nodes):
+            rel = f"{category.attr}/{model.attr}.json"
+            index.append(rel)
+            files[f"{NODES}/{rel}"] = node_document(node)
+    files[f"{NODES}/index.json"] = index_document(index)
+    count = len(index)
+    files[f"{PACK}/__init__.py"] = render_template("__init__.py.jinja")
     for name in _STATIC:
         files[f"{PACK}/_genvr/{name}.py"] = render_template(f"_genvr/{name}.py.jinja")
     files[f"{PACK}/_genvr/runtime/__init__.py"] = (
@@ -182,6 +167,44 @@ def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) 
     return files
 
 
+_NOTICE = HEADER.removeprefix("# ")
+
+
+def node_document(node: PlannedNode) -> str:
+    """One model's node as JSON, read by the pack's `load_nodes`. One line per field and per widget, so a
+    schema change shows as a small diff; the do-not-edit notice is on the first line, as in every generated file."""
+    head = {
+        "node_id": node.node_id,
+        "display_name": node.display_name,
+        "model": list(node.model),
+        "model_name": node.model_name,
+        "output_kind": node.output_kind,
+        "category": node.menu,
+        "description": node.description,
+    }
+    lines = ['{"$comment": ' + _json(_NOTICE) + ","]
+    lines += [f" {_json(k)}: {_json(v)}," for k, v in head.items()]
+    fields = [{"wire": f.wire, "kind": f.kind, **f.opts} for f in node.fields]
+    lines += [' "fields": [', ",\n".join(f"  {_json(f)}" for f in fields), " ],", ' "inputs": {']
+    sections = []
+    for section, inputs in node.sections:
+        body = ",\n".join(f"   {_json(i.name)}: {_json(list(i.literal()))}" for i in inputs)
+        sections.append(f"  {_json(section)}: {{\n{body}\n  }}" if inputs else f"  {_json(section)}: {{}}")
+    lines += [",\n".join(sections), " }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def index_document(paths: list[str]) -> str:
+    """The node files (relative to nodes/), in menu order: listed, not globbed, so files of models a newer pack
+    dropped (left behind by copying it over an older one) are never loaded."""
+    body = ",\n".join(f"  {_json(p)}" for p in paths)
+    return '{"$comment": ' + _json(_NOTICE) + ',\n "nodes": [\n' + body + "\n ]\n}\n"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
 def repository_url(project_file: Path = PROJECT_FILE) -> str:
     with project_file.open("rb") as fh:
         url: str = tomllib.load(fh)["project"]["urls"]["Repository"]
@@ -190,19 +213,7 @@ def repository_url(project_file: Path = PROJECT_FILE) -> str:
 
 def render_template(name: str, **context: Any) -> str:
     assert (TEMPLATES_DIR / "comfyui" / name).is_file(), name
-    return render_jinja(f"comfyui/{name}", lit=literal, **context)
-
-
-def literal(value: Any) -> str:
-    """`pyrepr`, but tuples without a trailing comma, so black keeps short ones on one line."""
-    if isinstance(value, tuple):
-        inner = ", ".join(literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{pyrepr(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
-    return pyrepr(value)
+    return render_jinja(f"comfyui/{name}", **context)
 
 
 def sentence(text: str) -> str:
