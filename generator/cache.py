@@ -53,7 +53,7 @@ def _write(path: Path, data: bytes) -> None:
         pass  # a read-only checkout still generates, just without the cache
 
 
-def store_files(name: str, files: dict[str, str], **extra: object) -> None:
+def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
     """Record `files` (path → text) under `name`; each text is stored once, by its own hash."""
     manifest = {}
     for path, text in files.items():

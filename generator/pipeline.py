@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,8 @@ from .discovery import Discovery, DiscoverySource, SnapshotSource
 
 if TYPE_CHECKING:
     from .normalize import ModelSpec, SchemaError
+    from .targets.comfyui_pack import PlannedNode
+    from .targets.python_package import PlannedModel
 from .write import WriteResult, sync_tree
 
 
@@ -97,65 +100,85 @@ def _check_targets(spec: ModelSpec) -> None:
         raise SchemaError(spec.key, f"ComfyUI node: {exc}") from None
 
 
+@dataclass(frozen=True)
+class ModelUnit:
+    """What a model's own files are made from; they depend on nothing else (it is their cache key)."""
+
+    model: PlannedModel
+    node: PlannedNode  # as the docs show it
+    pack_node: PlannedNode  # as the node pack lays it out (widget positions from the order file)
+
+
 def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None) -> dict[str, str]:
     """Every generated file, formatted, by path relative to generated/.
 
-    A model's own files (input class, method module, reference page) are cached under a hash of everything they
-    depend on, so only new or changed models meet DCG and black; the rest are indexes over the model list.
+    A model's own files (input class, method module, tool specs, node file, reference page) are cached under a
+    hash of everything they depend on, so only new or changed models meet DCG and black; the rest are small
+    indexes over the model list, rendered each time.
     """
     from . import fingerprint, name_registry, output_kinds, report
     from .format import format_cached
     from .targets import comfyui_pack, docs, llm_tools, python_package
 
     categories = python_package.plan(specs.models, name_registry.load(name_registry.path_for(snapshot_dir)))
-    nodes = {m.spec.key: node for c, planned in comfyui_pack.plan_nodes(categories, {}) for m, node in zip(c.models, planned)}
+    doc_nodes = [n for _, nodes in comfyui_pack.plan_nodes(categories, {}) for n in nodes]
+    pack_nodes = [n for _, nodes in comfyui_pack.ordered_nodes(categories, snapshot_dir) for n in nodes]
+    models = [m for c in categories for m in c.models]
+    units = [ModelUnit(*parts) for parts in zip(models, doc_nodes, pack_nodes)]
     code = fingerprint.code()
-    units = [(m, nodes[m.spec.key]) for c in categories for m in c.models]
-    keys = {m.spec.key: cache.key("model", code, repr(m), repr(node)) for m, node in units}
     files: dict[str, str] = {}
-    missing = []
-    for m, node in units:
-        hit = cache.load_files(keys[m.spec.key]) if use_cache else None
+    missing: list[tuple[str, ModelUnit]] = []
+    for unit in units:
+        key = cache.key("model", code, repr(unit))
+        hit = cache.load_files(key) if use_cache else None
         if hit is None:
-            missing.append((m, node))
+            missing.append((key, unit))
         else:
             files.update(hit[0])
     others = python_package.render_package(categories)
     others.update(llm_tools.render(categories))
-    others.update(comfyui_pack.render(categories, snapshot_dir))
+    others.update(comfyui_pack.index_files(categories))
     others.update(docs.render_indexes(categories))
     others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
     others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
     python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
     files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
     format_work = partial(format_cached, use_cache=use_cache)
-    # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, in one batch
-    # of models per process (DCG's set-up is per run).
+    # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
+    # models per process (DCG's set-up is per run), the indexes formatted alongside.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
     if len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            made = [f for chunk in pool.map(_model_files, chunks) for f in chunk]
+            made_later = [pool.submit(_model_files, [u for _, u in chunk]) for chunk in chunks]
             formatted = list(pool.map(format_work, python))
+            made = [f.result() for f in made_later]
     else:
-        made = [f for chunk in map(_model_files, chunks) for f in chunk]
+        made = [_model_files([u for _, u in chunk]) for chunk in chunks]
         formatted = list(map(format_work, python))
-    for (m, _), model_files in zip([u for chunk in chunks for u in chunk], made):
-        if use_cache:
-            cache.store_files(keys[m.spec.key], model_files)
-        files.update(model_files)
+    for chunk, chunk_files in zip(chunks, made):
+        for (key, _), model_files in zip(chunk, chunk_files):
+            if use_cache:
+                cache.store_files(key, model_files)
+            files.update(model_files)
     files.update(formatted)
     return dict(sorted(files.items()))
 
 
-def _model_files(units: list[tuple[Any, Any]]) -> list[dict[str, str]]:
+def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
     """The formatted files of each model that depend on it alone; runs in worker processes."""
     from .format import format_python
-    from .targets import docs, python_package
+    from .targets import comfyui_pack, docs, python_package
 
-    inputs = python_package.input_modules([m for m, _ in units])
+    inputs = python_package.input_modules([u.model for u in units])
     out = []
-    for m, node in units:
-        files = {m.path: inputs[m.path], **python_package.model_files(m), **docs.model_files(m, node)}
+    for u in units:
+        m = u.model
+        files = {
+            m.path: inputs[m.path],
+            **python_package.model_files(m),
+            **comfyui_pack.model_files(m, u.pack_node),
+            **docs.model_files(m, u.node),
+        }
         out.append({path: format_python(text) if path.endswith(".py") else text for path, text in files.items()})
     return out
 
@@ -173,6 +196,7 @@ def generate(
     snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
     run = replay.lookup(snapshot_dir) if use_cache and snapshot_dir is not None else None
     digests = None
+    files: Mapping[str, str]
     if run is not None and run.files is not None:
         files, warnings, refused = run.files, list(run.warnings), list(run.refused)
         digests = run.files.digests

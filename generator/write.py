@@ -28,7 +28,7 @@ def sync_tree(files: Mapping[str, str], root: Path, *, check: bool = False, dige
     With `digests` (path → sha256 of the text), files on disk are compared by hash and a text is only read from
     `files` when it must be written: the no-op run restores nothing it does not need."""
     result = WriteResult()
-    existing = set()
+    existing: set[str] = set()
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _IGNORED_PARTS]
         prefix = os.path.relpath(folder, root).replace(os.sep, "/")

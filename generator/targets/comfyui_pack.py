@@ -38,7 +38,7 @@ from ..render import HEADER, TEMPLATES_DIR, one_line
 from ..render import render as render_jinja
 from ..targets import comfyui_order, comfyui_vendor
 from ..targets.comfyui_widgets import FieldSpec, NodeInput, model_inputs
-from ..targets.python_package import PlannedCategory
+from ..targets.python_package import PlannedCategory, PlannedModel
 
 PACK = "comfyui/genvr_nodes"
 VERSION = "0.1.0"
@@ -133,21 +133,30 @@ def plan_nodes(categories: list[PlannedCategory], order: dict[str, comfyui_order
     return out
 
 
-def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) -> dict[str, str]:
-    """Files by path relative to generated/ (.py files are formatted by the pipeline).
-
-    Widget positions come from the order file beside the snapshot being generated.
-    """
+def ordered_nodes(categories: list[PlannedCategory], snapshot_dir: Path | None = None) -> list[tuple[PlannedCategory, list[PlannedNode]]]:
+    """The nodes, widget positions from the order file beside the snapshot being generated."""
     order_file = (snapshot_dir / comfyui_order.ORDER_FILE.name) if snapshot_dir else comfyui_order.ORDER_FILE
-    planned = plan_nodes(categories, comfyui_order.load(order_file))
-    files: dict[str, str] = {}
-    index = []
-    for category, nodes in planned:
+    return plan_nodes(categories, comfyui_order.load(order_file))
+
+
+def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) -> dict[str, str]:
+    """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
+    files = index_files(categories)
+    for category, nodes in ordered_nodes(categories, snapshot_dir):
         for model, node in zip(category.models, nodes):
-            rel = f"{category.attr}/{model.attr}.json"
-            index.append(rel)
-            files[f"{NODES}/{rel}"] = node_document(node)
-    files[f"{NODES}/index.json"] = index_document(index)
+            files.update(model_files(model, node))
+    return files
+
+
+def model_files(model: PlannedModel, node: PlannedNode) -> dict[str, str]:
+    """A model's node file: it depends on this model and its planned node alone."""
+    return {f"{NODES}/{model.category_attr}/{model.attr}.json": node_document(node)}
+
+
+def index_files(categories: list[PlannedCategory]) -> dict[str, str]:
+    """The pack's files but the node files: the node list, the hand-written modules, the runtime copy, metadata."""
+    index = [f"{model.category_attr}/{model.attr}.json" for category in categories for model in category.models]
+    files = {f"{NODES}/index.json": index_document(index)}
     count = len(index)
     files[f"{PACK}/__init__.py"] = render_template("__init__.py.jinja")
     for name in _STATIC:
