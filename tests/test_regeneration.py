@@ -66,7 +66,7 @@ def test_a_changed_schema_rewrites_only_its_files_and_a_removed_model_is_dropped
     check = generate(SnapshotSource(snap), out, check=True, workers=1)
 
     def python_package(paths: list[str]) -> list[str]:  # tool specs and the node pack have tests of their own
-        return [p for p in paths if p.startswith("genvr/") and not p.startswith("genvr/tools/") and p != "genvr/mcp_tools.json"] + [p for p in paths if p == "REPORT.md"]
+        return [p for p in paths if p.startswith("genvr/") and not p.startswith("genvr/tools/")] + [p for p in paths if p == "REPORT.md"]
 
     assert sorted(python_package(check.written)) == [
         "REPORT.md",

@@ -3,19 +3,18 @@ serialisation unchanged (so no key we ship is silently dropped or renamed on the
 
 from __future__ import annotations
 
-import json
-
 from google.genai import types
 
-from generator_helpers import GENERATED, snapshot_specs
+from generator_helpers import snapshot_specs
+from genvr import tools as genvr_tools
 
 
 def test_every_gemini_declaration_is_accepted_by_the_sdk_unchanged() -> None:
     seen: set[str] = set()
-    for path in sorted((GENERATED / "genvr" / "tools" / "gemini").glob("*.json")):
-        for tool in json.loads(path.read_text(encoding="utf-8"))["tools"]:
+    for category in genvr_tools.MODEL_FILES:
+        for tool in genvr_tools.load("gemini", category=category):  # type: ignore[arg-type]
             parsed = types.Tool.model_validate(tool)
-            assert parsed.function_declarations, path
+            assert parsed.function_declarations, category
             for declaration, shipped in zip(parsed.function_declarations, tool["functionDeclarations"], strict=True):
                 assert declaration.model_dump(mode="json", by_alias=True, exclude_none=True) == shipped, declaration.name
                 assert declaration.parameters is not None and declaration.parameters.type == types.Type.OBJECT
@@ -25,7 +24,7 @@ def test_every_gemini_declaration_is_accepted_by_the_sdk_unchanged() -> None:
 
 
 def test_gemini_request_config_builds_with_a_category_bundle() -> None:
-    tools = json.loads((GENERATED / "genvr" / "tools" / "gemini" / "imagegen.json").read_text(encoding="utf-8"))["tools"]
+    tools = genvr_tools.load("gemini", category="imagegen")
     config = types.GenerateContentConfig(tools=[types.Tool.model_validate(t) for t in tools])
     names = [d.name for t in config.tools or [] for d in (t.function_declarations or [])]  # type: ignore[union-attr]
     assert "genvr_imagegen__flux_dev" in names

@@ -3,13 +3,11 @@ quickstart test (tests/test_quickstart.py) calls it from an installed wheel, out
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 import pytest
 
 from genvr import tools
 from genvr.catalog import CATALOG
+from genvr_runtime.tools.mcp_server import load_tools
 
 
 def names(specs: list[dict[str, object]]) -> list[str]:
@@ -27,9 +25,8 @@ def test_one_category_is_that_categorys_tools() -> None:
 
 def test_without_category_every_model_and_the_mcp_servers_list() -> None:
     assert sorted(names(tools.load("anthropic"))) == sorted(tools.TOOL_NAMES) and len(tools.TOOL_NAMES) == len(CATALOG)
-    # the MCP server lists genvr/mcp_tools.json: the same tools, in the same order
-    mcp_file = json.loads((resources.files("genvr") / tools.MCP_TOOLS_FILE).read_text(encoding="utf-8"))["tools"]
-    assert tools.load("mcp") == mcp_file
+    # the MCP server lists the same tools, in the same order
+    assert names(load_tools()) == names(tools.load("mcp")) == [t["name"] for t in tools.load("anthropic")]
 
 
 def test_category_by_genvr_name_or_python_name() -> None:

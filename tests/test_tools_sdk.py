@@ -26,7 +26,8 @@ from typing_extensions import Annotated
 from genvr_runtime import BaseClient
 from genvr_runtime.tools import ToolDispatcher
 from simulator.server import SimulatorServer
-from test_tools_specs import FORMATS, GENERATED, bundles, load
+from genvr import tools as genvr_tools
+from test_tools_specs import FORMATS, GENERATED, bundles
 
 
 
@@ -119,8 +120,7 @@ def test_openai_sdk_types_accept_every_tool_and_send_every_bundle_unchanged(llm:
     client = openai_client(llm)
     for fmt in ("openai_chat", "openai_chat_strict", "openai_responses", "openai_responses_strict"):
         chat = fmt.startswith("openai_chat")
-        for rel in bundles(fmt):
-            tools = load(rel)["tools"]
+        for rel, tools in bundles(fmt).items():
             for tool in tools:
                 conforms(ChatCompletionFunctionToolParam if chat else FunctionToolParam, tool)
                 if chat:
@@ -136,7 +136,7 @@ def test_openai_sdk_types_accept_every_tool_and_send_every_bundle_unchanged(llm:
 
 
 def test_openai_tool_search_form_is_accepted_by_the_sdk(llm: FakeLLM) -> None:
-    tools = load("tools/tool_search/openai_responses.json")["tools"]
+    tools: Any = genvr_tools.load_tool_search("openai_responses")
     for namespace in tools[:-1]:
         conforms(NamespaceToolParam, namespace)
         for function in namespace["tools"]:
@@ -151,8 +151,8 @@ def test_strict_schemas_pass_the_sdk_strict_conversion_unchanged() -> None:
     our strict schemas it must have nothing left to add or change."""
     seen = 0
     for fmt in ("openai_chat_strict", "openai_responses_strict"):
-        for rel in bundles(fmt):
-            for tool in load(rel)["tools"]:
+        for tools in bundles(fmt).values():
+            for tool in tools:
                 params = tool.get("function", tool)["parameters"]
                 adapter = TypeAdapter(Annotated[dict[str, Any], WithJsonSchema(copy.deepcopy(params))])
                 assert to_strict_json_schema(adapter) == params, tool.get("function", tool)["name"]
@@ -162,8 +162,8 @@ def test_strict_schemas_pass_the_sdk_strict_conversion_unchanged() -> None:
 
 def test_anthropic_sdk_types_accept_every_tool_and_send_every_bundle_unchanged(llm: FakeLLM) -> None:
     client = anthropic_client(llm)
-    for rel in [*bundles("anthropic"), "tools/tool_search/anthropic.json"]:
-        tools = load(rel)["tools"]
+    search: Any = genvr_tools.load_tool_search("anthropic")
+    for rel, tools in [*bundles("anthropic").items(), ("tool search", search)]:
         for tool in tools:
             if tool.get("type") == "tool_search_tool_bm25_20251119":
                 conforms(ToolSearchToolBm25_20251119Param, tool)
@@ -195,7 +195,7 @@ def assert_output_downloads(url: str) -> None:
 
 
 def test_openai_chat_round_trip(llm: FakeLLM, dispatcher: ToolDispatcher) -> None:
-    tools = load("tools/openai_chat_strict/imagegen.json")["tools"]
+    tools: Any = genvr_tools.load("openai_chat_strict", category="imagegen")
     flux = next(t for t in tools if t["function"]["name"] == "genvr_imagegen__flux_dev")
     # A strict-mode model sends every property, null for those it leaves to GenVR's defaults.
     strict_args = {**{k: None for k in flux["function"]["parameters"]["properties"]}, **ARGS}
@@ -217,7 +217,7 @@ def test_openai_chat_round_trip(llm: FakeLLM, dispatcher: ToolDispatcher) -> Non
 
 
 def test_openai_responses_round_trip_with_invalid_arguments_then_a_fix(llm: FakeLLM, dispatcher: ToolDispatcher) -> None:
-    tools = load("tools/openai_responses_strict/imagegen.json")["tools"]
+    tools: Any = genvr_tools.load("openai_responses_strict", category="imagegen")
     bad = {"type": "function_call", "id": "fc1", "call_id": "call_a", "name": "genvr_imagegen__flux_dev",
            "arguments": json.dumps({**ARGS, "aspect_ratio": "7:3"}), "status": "completed"}
     llm.replies.append(responses_reply([bad]))
@@ -235,7 +235,7 @@ def test_openai_responses_round_trip_with_invalid_arguments_then_a_fix(llm: Fake
 
 
 def test_anthropic_round_trip(llm: FakeLLM, dispatcher: ToolDispatcher) -> None:
-    tools = load("tools/anthropic/videogen.json")["tools"]
+    tools: Any = genvr_tools.load("anthropic", category="videogen")
     use = {"type": "tool_use", "id": "toolu_1", "name": "genvr_videogen__kling2_5_i2v",
            "input": {"prompt": "waves", "image_url": "https://example.com/start.png"}}
     llm.replies.append(anthropic_reply([use], "tool_use"))
@@ -255,16 +255,16 @@ def test_anthropic_round_trip(llm: FakeLLM, dispatcher: ToolDispatcher) -> None:
 
 
 def test_every_format_directory_is_covered() -> None:
-    assert set(FORMATS) == {p.name for p in (GENERATED / "genvr" / "tools").iterdir() if p.is_dir()} - {"tool_search"}
+    assert set(FORMATS) == {p.name for p in (GENERATED / "genvr" / "tools").iterdir() if p.is_dir()} - {"__pycache__"}
 
 
 def test_the_sdk_checks_have_teeth() -> None:
     """The acceptance checks above would catch a wrong shape or a non-strict schema."""
-    tool = load("tools/anthropic/imagegen.json")["tools"][0]
+    tool = genvr_tools.load("anthropic", category="imagegen")[0]
     with pytest.raises(AssertionError):
         conforms(ToolParam, {**tool, "inputSchema": tool["input_schema"]})  # the MCP spelling
     with pytest.raises(AssertionError):
-        conforms(ChatCompletionFunctionToolParam, {**load("tools/openai_chat/imagegen.json")["tools"][0], "strict": True})
-    full = load("tools/openai_chat/imagegen.json")["tools"][0]["function"]["parameters"]
+        conforms(ChatCompletionFunctionToolParam, {**genvr_tools.load("openai_chat", category="imagegen")[0], "strict": True})
+    full = genvr_tools.load("openai_chat", category="imagegen")[0]["function"]["parameters"]
     adapter = TypeAdapter(Annotated[dict[str, Any], WithJsonSchema(copy.deepcopy(full))])
     assert to_strict_json_schema(adapter) != full  # optional inputs get added to `required`

@@ -21,6 +21,7 @@ from generator.targets import llm_tools_validate as check
 from generator.targets.llm_tools import FORMATS
 from generator_helpers import GENERATED, SNAPSHOT, snapshot_specs
 from genvr.models import load_input_class
+from genvr import tools as genvr_tools
 from genvr.tools import MODEL_TOOLS, TOOL_NAMES
 
 PACKAGE = GENERATED / "genvr"  # the specs are package data: `tools/...` paths below are relative to it
@@ -35,19 +36,20 @@ def load(rel: str) -> dict[str, Any]:
     return doc
 
 
-def bundles(fmt: str) -> list[str]:
-    return sorted(p.relative_to(PACKAGE).as_posix() for p in (TOOLS / fmt).glob("*.json"))
+def bundles(fmt: str) -> dict[str, Any]:
+    """Category folder → the tools of one request for that category (`genvr.tools.load`), typed loosely as
+    the SDKs take them."""
+    return {c: genvr_tools.load(fmt, category=c) for c in genvr_tools.MODEL_FILES}  # type: ignore[arg-type]
 
 
 def tools_of(fmt: str) -> dict[str, dict[str, Any]]:
-    """Tool name → tool document over all category bundles of a format."""
+    """Tool name → tool document over every model of a format."""
     out = {}
-    for rel in bundles(fmt):
-        items = load(rel)["tools"]
-        if fmt == "gemini":
-            items = [d for group in items for d in group["functionDeclarations"]]
-        for t in items:
-            out[t.get("function", t)["name"]] = t
+    items = genvr_tools.load(fmt)  # type: ignore[arg-type]
+    if fmt == "gemini":
+        items = [d for group in items for d in group["functionDeclarations"]]
+    for t in items:
+        out[t.get("function", t)["name"]] = t
     return out
 
 
@@ -160,31 +162,36 @@ PER_TOOL = {
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_every_generated_spec_passes_its_provider_validator(fmt: str) -> None:
     files = sorted(p.relative_to(PACKAGE).as_posix() for p in (TOOLS / fmt).rglob("*.json"))
-    assert len(files) == 10 + 291 - (len(FREE_FORM) if fmt in ("openai_chat_strict", "openai_responses_strict", "gemini") else 0)
+    assert len(files) == 291  # one per model: nothing else (no bundle) holds a tool document
     for rel in files:
         doc = load(rel)
-        assert list(doc) == ["$comment", "tools"] and "DO NOT EDIT" in doc["$comment"]
+        left_out = "left_out" in doc
+        assert list(doc) == ["$comment", *(["left_out"] if left_out else []), "tools"] and "DO NOT EDIT" in doc["$comment"]
         items = doc["tools"]
+        assert len(items) == (0 if left_out else 1), rel
         if fmt == "gemini":
-            assert len(items) == 1 and list(items[0]) == ["functionDeclarations"]
-            problems = [p for d in items[0]["functionDeclarations"] for p in check.gemini_declaration(d)]
+            assert all(list(group) == ["functionDeclarations"] and len(group["functionDeclarations"]) == 1 for group in items)
+            problems = [p for group in items for d in group["functionDeclarations"] for p in check.gemini_declaration(d)]
         else:
             problems = [p for t in items for p in PER_TOOL[fmt](t)]
-            problems += check.openai_bundle(items) if fmt.startswith("openai") else []
         assert problems == [], (rel, problems[:5])
+    for category, items in bundles(fmt).items():  # each category fits one request
+        problems = check.openai_bundle(items) if fmt.startswith("openai") else []
+        assert problems == [], (category, problems[:5])
 
 
-def test_left_out_models_are_exactly_the_free_form_ones_and_the_bundle_says_so() -> None:
+def test_left_out_models_are_exactly_the_free_form_ones_and_their_files_say_so() -> None:
     for fmt in FORMATS:
         missing = set(TOOL_NAMES) - set(tools_of(fmt))
         strictish = fmt in ("openai_chat_strict", "openai_responses_strict", "gemini")
         assert {TOOL_NAMES[n] for n in missing} == (FREE_FORM if strictish else set()), fmt
-    comment = load("tools/gemini/videogen.json")["$comment"]
-    assert "Left out" in comment and "videogen/sora2 (GenVR publishes no schema" in comment
+    sora = load("tools/gemini/videogen/sora2.json")
+    assert "Left out" in sora["$comment"] and "videogen/sora2 (GenVR publishes no schema" in sora["$comment"]
+    assert sora["tools"] == [] and sora["left_out"] == genvr_tools.left_out("gemini")["videogen/sora2"]
 
 
 def test_tool_search_forms_hold_every_model_deferred() -> None:
-    openai = load("tools/tool_search/openai_responses.json")["tools"]
+    openai = genvr_tools.load_tool_search("openai_responses")
     assert openai[-1] == {"type": "tool_search"}
     functions = [f for ns in openai[:-1] for f in ns["tools"]]
     assert all(ns["type"] == "namespace" and check.OPENAI_NAME.match(ns["name"]) and len(ns["description"]) <= 1024 for ns in openai[:-1])
@@ -193,7 +200,7 @@ def test_tool_search_forms_hold_every_model_deferred() -> None:
         assert f["defer_loading"] is True
         assert check.openai_responses_tool(f, strict=f["strict"]) == []
         assert f["strict"] is (TOOL_NAMES[f["name"]] not in FREE_FORM)
-    anthropic = load("tools/tool_search/anthropic.json")["tools"]
+    anthropic = genvr_tools.load_tool_search("anthropic")
     assert anthropic[0] == {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}
     assert sorted(t["name"] for t in anthropic[1:]) == sorted(TOOL_NAMES)
     assert all(t["defer_loading"] is True and check.anthropic_tool(t) == [] for t in anthropic[1:])
@@ -216,7 +223,9 @@ def test_strict_descriptions_keep_what_the_keywords_lost() -> None:
     assert files and all("URL" in p["description"] for _, p in files)
 
 
-def test_a_changed_schema_rewrites_only_the_tool_files_of_that_model_and_its_sets(tmp_path: Path) -> None:
+def test_a_changed_schema_rewrites_only_the_tool_files_of_that_model(tmp_path: Path) -> None:
+    """No file holds every model's tools (issue 13): a category, the tool-search sets and the MCP list are
+    assembled at load time, so one model's change rewrites its own file in each format and nothing else."""
     snap = tmp_path / "discovery"
     shutil.copytree(SNAPSHOT, snap)
     out = tmp_path / "generated"
@@ -226,8 +235,7 @@ def test_a_changed_schema_rewrites_only_the_tool_files_of_that_model_and_its_set
     doc["schema"]["properties"]["guidance"]["maximum"] = 12
     path.write_text(json.dumps(doc))
     written = [p for p in generate(SnapshotSource(snap), out, check=True, workers=1).written if "tool" in p]
-    expected = [f"genvr/tools/{fmt}/imagegen{suffix}" for fmt in sorted(FORMATS) for suffix in (".json", "/flux_dev.json")]
-    assert written == sorted(["genvr/mcp_tools.json", *expected, "genvr/tools/tool_search/anthropic.json", "genvr/tools/tool_search/openai_responses.json"])
+    assert written == [f"genvr/tools/{fmt}/imagegen/flux_dev.json" for fmt in sorted(FORMATS)]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -300,10 +308,11 @@ def test_hostile_schema_text_stays_json_data_and_tools_stay_valid() -> None:
     specs = build_specs(StaticSource(models=models, schemas={f"3dgen/h_{i}": hostile_schema(t) for i, t in enumerate(texts)}).load())
     files = llm_tools.render(plan(specs.models))
     docs = {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".json")}
-    chat = docs["genvr/tools/openai_chat/gen3d.json"]["tools"]
+    chat = [t for rel, doc in docs.items() if rel.startswith("genvr/tools/openai_chat/gen3d/") for t in doc["tools"]]
     assert len(chat) == len(texts) and all(check.openai_chat_tool(t, strict=False) == [] for t in chat)
     assert {t["function"]["name"] for t in chat} == {f"genvr_3dgen__h_{i}" for i in range(len(texts))}
     for i, text in enumerate(texts):  # the hostile property name survives as a key, its text as values
         props = next(t for t in chat if t["function"]["name"] == f"genvr_3dgen__h_{i}")["function"]["parameters"]["properties"]
         assert text in props and props[text]["enum"] == [text, "safe"]
-    assert "Left out" in docs["genvr/tools/gemini/gen3d.json"]["$comment"]  # Gemini refuses such parameter names
+    gemini = [doc for rel, doc in docs.items() if rel.startswith("genvr/tools/gemini/gen3d/")]
+    assert any("Left out" in doc["$comment"] and doc["left_out"] for doc in gemini)  # Gemini refuses such parameter names

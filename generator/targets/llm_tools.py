@@ -4,16 +4,18 @@ Layout under generated/genvr/ (package data, so the specs ship in the wheel and 
 outside a checkout; every JSON file is `{"$comment": <do-not-edit notice>, "tools": [...]}`; the `tools` list is
 what the provider's request takes, as-is; the notice sits on the first line like every header):
 
-    tools/<format>/<category>.json           one category: fits one request (≤ 128 tools)
-    tools/<format>/<category>/<model>.json   one model
-    tools/tool_search/openai_responses.json  all models: a namespace per category, functions deferred, + tool_search
-    tools/tool_search/anthropic.json         all models deferred + the BM25 tool-search tool
-    tools/__init__.py                        `load(format, category)`; tool name → model key (the dispatcher's map)
-    mcp_tools.json                           every MCP tool (what the MCP server lists)
+    tools/<format>/<category>/<model>.json   one model (`model_files`: depends on that model alone)
+    tools/__init__.py                        `load(format, category)` and `load_tool_search(provider)`, which
+                                             assemble the per-model files; tool name → model key (`index_files`)
+
+Nothing holds every model's documents: a category, a format's whole list, the tool-search sets (a namespace per
+category with the functions deferred; Anthropic's deferred tools with the BM25 tool) and the MCP server's list
+are assembled from the per-model files when loaded, so a changed model rewrites its own files only.
 
 <format>: openai_chat, openai_chat_strict, openai_responses, openai_responses_strict, anthropic, gemini, mcp.
-A model a format cannot express (no published schema in a strict or Gemini schema) is left out of it, and the
-bundle's notice says which and why. Shapes live in templates/tools/*.json.jinja; schemas in llm_tools_schema.
+A model a format cannot express (no published schema in a strict or Gemini schema) is left out of it: its file in
+that format holds no tool, and its `left_out` (also in the notice) says why; `genvr.tools.left_out` lists them.
+Shapes live in templates/tools/*.json.jinja; schemas in llm_tools_schema.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..targets import llm_tools_validate as check
 from ..targets.llm_tools_schema import Dialect, Unsupported, clip, parameters, tool_description
 from ..targets.python_package import PACKAGE, PlannedCategory, PlannedModel
 
+TOOLS_DIR = f"{PACKAGE}/tools"
 NOTICE = HEADER.removeprefix("# ").replace("DO NOT EDIT.", "DO NOT EDIT. Pass `tools` to the provider as-is.")
 
 
@@ -105,96 +108,72 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def render(categories: list[PlannedCategory]) -> dict[str, str]:
-    """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
-    models = [m for c in categories for m in c.models]
-    names = {m.spec.key: m.tool_name for m in models}
-    tools = {m.spec.key: Tool(m, names[m.spec.key], tool_description(m.spec)) for m in models}
-    built = {fmt: {key: _build(spec, tool) for key, tool in tools.items()} for fmt, spec in FORMATS.items()}
-
-    tools_dir = f"{PACKAGE}/tools"
+def model_files(m: PlannedModel) -> dict[str, str]:
+    """The tool files of one model, one per format, by path relative to generated/: its tool document, or (for a
+    format that cannot express it) no tool and `left_out` saying why. Depends on `m` alone (cached by its repr)."""
+    tool = Tool(m, m.tool_name, tool_description(m.spec))
     files: dict[str, str] = {}
     for fmt, spec in FORMATS.items():
-        for category in categories:
-            made, omitted = [], []
-            for m in category.models:
-                doc, reason = built[fmt][m.spec.key]
-                if doc is None:
-                    omitted.append(f"{m.spec.key} ({reason})")
-                    continue
-                made.append(doc)
-                files[f"{tools_dir}/{fmt}/{category.attr}/{m.attr}.json"] = _json_file(spec.wrap([doc]))
-            note = f" Left out (this format cannot express them): {'; '.join(omitted)}." if omitted else ""
-            files[f"{tools_dir}/{fmt}/{category.attr}.json"] = _json_file(spec.wrap(made), note)
-
-    files[f"{tools_dir}/tool_search/openai_responses.json"] = _json_file(_openai_tool_search(categories, tools, built))
-    files[f"{tools_dir}/tool_search/anthropic.json"] = _json_file(_anthropic_tool_search(tools, built))
-    files[f"{PACKAGE}/mcp_tools.json"] = _json_file([doc for doc, _ in built["mcp"].values() if doc is not None])
-    # `load` takes a category as GenVR names it or as its Python attribute (the folder name)
-    category_names = {name: c.attr for c in categories for name in dict.fromkeys((c.raw, c.attr))}
-    files[f"{tools_dir}/__init__.py"] = render_template(
-        "tools/tools.py.jinja", names=sorted((t.name, k) for k, t in tools.items()), formats=tuple(FORMATS), categories=category_names
-    )
+        doc, reason = _build(spec, tool)
+        path = f"{TOOLS_DIR}/{fmt}/{m.category_attr}/{m.attr}.json"
+        if doc is None:
+            files[path] = _json_file([], f" Left out: this format cannot express {m.spec.key} ({reason}).", left_out=reason)
+        else:
+            files[path] = _json_file(spec.wrap([doc]))
     return files
 
 
-Built = dict[str, dict[str, tuple["Doc | None", str]]]
+def index_files(categories: list[PlannedCategory]) -> dict[str, str]:
+    """The loader module: names, the model files of each category in order, the tool-search namespaces'
+    descriptions; no tool document (those are the model files, assembled by `load` when asked)."""
+    models = [m for c in categories for m in c.models]
+    # `load` takes a category as GenVR names it or as its Python attribute (the folder name)
+    category_names = {name: c.attr for c in categories for name in dict.fromkeys((c.raw, c.attr))}
+    return {
+        f"{TOOLS_DIR}/__init__.py": render_template(
+            "tools/tools.py.jinja",
+            names=sorted((m.tool_name, m.spec.key) for m in models),
+            formats=tuple(FORMATS),
+            categories=category_names,
+            folders={c.attr: {m.attr: m.spec.key for m in c.models} for c in categories},
+            namespaces={c.attr: _namespace_description(c) for c in categories},
+        )
+    }
 
 
-class Doc(dict[str, Any]):
-    """A tool document that remembers its indented JSON text: it is written up to four times (its own file,
-    its bundle, the tool-search and MCP sets), and the indenting encoder is pure Python, so encode once."""
+def render(categories: list[PlannedCategory]) -> dict[str, str]:
+    """Every tool file by path relative to generated/ (.py files are formatted by the pipeline)."""
+    files = index_files(categories)
+    for category in categories:
+        for m in category.models:
+            files.update(model_files(m))
+    return files
 
-    @cached_property
-    def text(self) -> str:
-        return _pretty(dict(self), "")
+
+def _namespace_description(category: PlannedCategory) -> str:
+    """What tool search shows the model of a category's namespace (the functions inside load on demand)."""
+    shown = ", ".join(m.spec.display_name for m in category.models)
+    return clip(f"GenVR {category.raw} models ({len(category.models)}), each a paid generation job: {shown}")
 
 
-def _build(fmt: Format, tool: Tool) -> tuple[Doc | None, str]:
+def _build(fmt: Format, tool: Tool) -> tuple[dict[str, Any] | None, str]:
     """(tool document, "") or (None, why it is left out). A document our validator rejects is never written."""
     try:
-        doc = Doc(fmt.make(tool))
+        doc = fmt.make(tool)
     except Unsupported as exc:
         return None, str(exc)
     problems = fmt.validate(doc)
     return (None, "; ".join(problems)) if problems else (doc, "")
 
 
-def _openai_tool_search(categories: list[PlannedCategory], tools: dict[str, Tool], built: Built) -> list[Any]:
-    """Responses API tool search: a namespace per category (the model sees its name and description), the
-    functions inside deferred; strict where the strict form exists (Responses prefers it), else non-strict."""
-    out: list[Any] = []
-    for category in categories:
-        functions = []
-        for m in category.models:
-            strict = built["openai_responses_strict"][m.spec.key][0] is not None
-            if not strict and built["openai_responses"][m.spec.key][0] is None:
-                continue
-            fields = tools[m.spec.key].fields("strict" if strict else "full", strict=strict)
-            functions.append(_from_template("openai_responses_tool", **fields, defer_loading="1"))
-        shown = ", ".join(m.spec.display_name for m in category.models)
-        description = clip(f"GenVR {category.raw} models ({len(category.models)}), each a paid generation job: {shown}")
-        out.append(_from_template("openai_namespace", name=_encode(f"genvr_{category.attr}"),
-                                  description=_encode(description), tools=_encode(functions)))
-    return [*out, {"type": "tool_search"}]
-
-
-def _anthropic_tool_search(tools: dict[str, Tool], built: Built) -> list[Any]:
-    deferred = [
-        Doc(_from_template("anthropic_tool", **t.fields("full"), defer_loading="1"))
-        for key, t in tools.items()
-        if built["anthropic"][key][0] is not None
-    ]
-    return [{"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}, *deferred]
-
-
 def _encode(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _json_file(tools: list[Any], note: str = "") -> str:
-    """`{"$comment", "tools"}` with the notice on the first line, as every generated file has its header."""
-    return '{"$comment": ' + _encode(NOTICE + note) + ',\n  "tools": ' + _pretty(tools, "  ") + "\n}\n"
+def _json_file(tools: list[Any], note: str = "", **extra: str) -> str:
+    """`{"$comment", ..., "tools"}` with the notice on the first line, as every generated file has its header."""
+    fields = "".join(f',\n  {_string(k)}: {_string(v)}' for k, v in extra.items())
+    return '{"$comment": ' + _encode(NOTICE + note) + fields + ',\n  "tools": ' + _pretty(tools, "  ") + "\n}\n"
 
 
 _compact = json.JSONEncoder(ensure_ascii=False).encode  # the C encoder (the indenting one is pure Python)
@@ -204,8 +183,6 @@ _string: Callable[[str], str] = json.encoder.encode_basestring
 def _pretty(value: Any, pad: str) -> str:
     """JSON indented by 2, except that a list of scalars (an enum, a type list) stays on one line: readable,
     deterministic, and four times faster to make than `json.dumps(indent=2)`."""
-    if isinstance(value, Doc):
-        return value.text.replace("\n", "\n" + pad)
     inner = pad + "  "
     if isinstance(value, dict) and value:
         return "{\n" + ",\n".join(f"{inner}{_string(k)}: {_pretty(v, inner)}" for k, v in value.items()) + "\n" + pad + "}"

@@ -4,12 +4,13 @@
     from genvr import tools
 
     specs = tools.load("openai_chat_strict", category="imagegen")  # pass as `tools=` to the provider, as-is
+    searchable = tools.load_tool_search("anthropic")  # every model deferred, with the provider's tool-search tool
 
-The JSON files next to this module are what `load` reads (each is `{"$comment": <notice>, "tools": [...]}`):
-`<format>/<category>.json` (one category), `<format>/<category>/<model>.json` (one model) and
-`tool_search/{openai_responses,anthropic}.json` (every model deferred, with the provider's tool-search tool).
+The JSON files next to this module hold one model each: `<format>/<category>/<model>.json`, each
+`{"$comment": <notice>, "tools": [...]}`; `load` and `load_tool_search` assemble them. A model a format cannot
+express has no tool in that format: its file's `left_out` says why, and `left_out(format)` lists every such model.
 `genvr_runtime.tools` maps a tool call's name to the model key with `TOOL_NAMES` (rule:
-`generator.naming.tool_names`); `MCP_TOOLS_FILE` (next to the `genvr` package) holds every MCP tool definition.
+`generator.naming.tool_names`); the MCP server (`genvr-mcp`) lists `load("mcp")`.
 """
 
 from __future__ import annotations
@@ -313,7 +314,6 @@ TOOL_NAMES: dict[str, str] = {
     "genvr_vidutils__wan2_2_animate_replace": "vidutils/wan2_2_animate_replace",
 }
 MODEL_TOOLS: dict[str, str] = {key: name for name, key in TOOL_NAMES.items()}
-MCP_TOOLS_FILE = "mcp_tools.json"
 
 ToolFormat = Literal[
     "openai_chat",
@@ -360,30 +360,414 @@ CATEGORIES: dict[str, str] = {
     "videogen_templates": "videogen_templates",
     "vidutils": "vidutils",
 }
+# category folder → {model file name (without .json): model key}, in the order the tools are listed
+MODEL_FILES: dict[str, dict[str, str]] = {
+    "audiogen": {
+        "ace_step_text2music": "audiogen/ace_step_text2music",
+        "cartesia_sonic2": "audiogen/cartesia_sonic2",
+        "chatterbox_multilingual": "audiogen/chatterbox_multilingual",
+        "chatterbox_tts": "audiogen/chatterbox_tts",
+        "dia": "audiogen/dia",
+        "elevenlabs_sound_effects": "audiogen/elevenlabs_sound_effects",
+        "elevenlabs_sound_effects2": "audiogen/elevenlabs_sound_effects2",
+        "google_lyria2": "audiogen/google_lyria2",
+        "microsoft_vibevoice": "audiogen/microsoft_vibevoice",
+        "minimax_music1_5": "audiogen/minimax_music1_5",
+        "minimax_speech_02_hd": "audiogen/minimax_speech_02_hd",
+        "sonauto_text2music": "audiogen/sonauto_text2music",
+        "sonauto_text2music_extend": "audiogen/sonauto_text2music_extend",
+    },
+    "gen3d": {
+        "hunyuan2_3d": "3dgen/hunyuan2_3d",
+        "hunyuan2_3d_2_1": "3dgen/hunyuan2_3d_2_1",
+        "hunyuan_3d_2mv": "3dgen/hunyuan_3d_2mv",
+        "hyper3d_rodin_v2": "3dgen/hyper3d_rodin_v2",
+        "meshy3d_v6": "3dgen/meshy3d_v6",
+        "panorama": "3dgen/panorama",
+        "trellis": "3dgen/trellis",
+        "tripo3d_2_5": "3dgen/tripo3d_2_5",
+    },
+    "imagegen": {
+        "bytedance_dreamina3_1": "imagegen/bytedance_dreamina3_1",
+        "bytedance_seedream3": "imagegen/bytedance_seedream3",
+        "bytedance_seedream4": "imagegen/bytedance_seedream4",
+        "flux1_0_fast": "imagegen/flux1_0_fast",
+        "flux1_1_pro": "imagegen/flux1_1_pro",
+        "flux1_1_pro_ultra": "imagegen/flux1_1_pro_ultra",
+        "flux_dev": "imagegen/flux_dev",
+        "flux_spro_dev": "imagegen/flux_spro_dev",
+        "freepik_f_lite": "imagegen/freepik_f_lite",
+        "google_imagen3": "imagegen/google_imagen3",
+        "google_imagen4": "imagegen/google_imagen4",
+        "google_imagen4_fast": "imagegen/google_imagen4_fast",
+        "google_imagen4_ultra": "imagegen/google_imagen4_ultra",
+        "google_nano_banana": "imagegen/google_nano_banana",
+        "gpt_image1": "imagegen/gpt_image1",
+        "hidream_e1_full": "imagegen/hidream_e1_full",
+        "hidream_l1_full": "imagegen/hidream_l1_full",
+        "higgsfield_soul": "imagegen/higgsfield_soul",
+        "hunyuan2_1_image": "imagegen/hunyuan2_1_image",
+        "hunyuan3_image": "imagegen/hunyuan3_image",
+        "ideogram_v2": "imagegen/ideogram_v2",
+        "ideogram_v3": "imagegen/ideogram_v3",
+        "ideogram_v3_fast": "imagegen/ideogram_v3_fast",
+        "imagineart1": "imagegen/imagineart1",
+        "leanardo_lucid_origin": "imagegen/leanardo_lucid_origin",
+        "leanardo_pheonix1": "imagegen/leanardo_pheonix1",
+        "minimax_image_o1": "imagegen/minimax-image-o1",
+        "nirman": "imagegen/nirman",
+        "nvidia_sana": "imagegen/nvidia_sana",
+        "openai_dalle_3": "imagegen/openai_dalle_3",
+        "qwen_image": "imagegen/qwen_image",
+        "recraft_v3": "imagegen/recraft_v3",
+        "recraft_v3_svg": "imagegen/recraft_v3_svg",
+        "runway_gen4_image_reference": "imagegen/runway_gen4_image_reference",
+        "stable_diffusion_3_5": "imagegen/stable_diffusion_3_5",
+        "storyboard": "imagegen/storyboard",
+    },
+    "imgedit": {
+        "background_change": "imgedit/background_change",
+        "background_replace": "imgedit/background_replace",
+        "cartoonify": "imgedit/cartoonify",
+        "color_correction": "imgedit/color_correction",
+        "color_correction_ddcolor": "imgedit/color_correction_ddcolor",
+        "daytime_change": "imgedit/daytime_change",
+        "deaging": "imgedit/deaging",
+        "eraser": "imgedit/eraser",
+        "expression_change": "imgedit/expression_change",
+        "face_enhance": "imgedit/face_enhance",
+        "face_enhance_codeformer": "imgedit/face_enhance_codeformer",
+        "face_enhance_gfpgan": "imgedit/face_enhance_gfpgan",
+        "face_realism": "imgedit/face_realism",
+        "face_to_many": "imgedit/face_to_many",
+        "face_to_many_sdxl": "imgedit/face_to_many_sdxl",
+        "face_to_sticker_sdxl": "imgedit/face_to_sticker_sdxl",
+        "filters": "imgedit/filters",
+        "finegrain_eraser_prompt": "imgedit/finegrain_eraser_prompt",
+        "hair_change": "imgedit/hair_change",
+        "interior_construct": "imgedit/interior_construct",
+        "interior_remodel": "imgedit/interior_remodel",
+        "magic_image_refiner": "imgedit/magic_image_refiner",
+        "object_removal": "imgedit/object_removal",
+        "photomakeover_instant_id": "imgedit/photomakeover_instant_id",
+        "photomakeover_photomaker": "imgedit/photomakeover_photomaker",
+        "post_processing_effects": "imgedit/post_processing_effects",
+        "product_shot": "imgedit/product_shot",
+        "professional_shot": "imgedit/professional_shot",
+        "restore_image": "imgedit/restore_image",
+        "scene_composition": "imgedit/scene_composition",
+        "stylize_flux": "imgedit/stylize_flux",
+        "stylize_sdxl": "imgedit/stylize_sdxl",
+        "text_removal": "imgedit/text_removal",
+        "weather_effect": "imgedit/weather_effect",
+    },
+    "imgutils": {
+        "bytedance_bagel": "imgutils/bytedance_bagel",
+        "bytedance_seededit3": "imgutils/bytedance_seededit3",
+        "bytedance_seededit4": "imgutils/bytedance_seededit4",
+        "easel_avatars": "imgutils/easel_avatars",
+        "flux_kontext_dev": "imgutils/flux_kontext_dev",
+        "flux_kontext_max": "imgutils/flux_kontext_max",
+        "flux_kontext_pro": "imgutils/flux_kontext_pro",
+        "flux_kontext_pro_multi": "imgutils/flux_kontext_pro_multi",
+        "flux_spro_dev": "imgutils/flux_spro_dev",
+        "gemini_flash2_imgedit": "imgutils/gemini_flash2_imgedit",
+        "gemini_flash2_imgedit_multi": "imgutils/gemini_flash2_imgedit_multi",
+        "google_nano_banana": "imgutils/google_nano_banana",
+        "gpt_image1_edit": "imgutils/gpt_image1_edit",
+        "ideogram_character": "imgutils/ideogram_character",
+        "ideogram_upscale": "imgutils/ideogram_upscale",
+        "inpainting": "imgutils/inpainting",
+        "luma_reframe_image": "imgutils/luma_reframe_image",
+        "qwen_image_edit": "imgutils/qwen_image_edit",
+        "recraft_creative_upscale": "imgutils/recraft_creative_upscale",
+        "recraft_crisp_upscale": "imgutils/recraft_crisp_upscale",
+        "sa2va_26b_image": "imgutils/sa2va_26b_image",
+        "step1x_edit": "imgutils/step1x_edit",
+        "tencent_instant_character": "imgutils/tencent_instant_character",
+        "topaz_upscale": "imgutils/topaz_upscale",
+        "variations": "imgutils/variations",
+    },
+    "imgutils_control": {
+        "canny": "imgutils_control/canny",
+        "controlnet_preprocessors": "imgutils_control/controlnet_preprocessors",
+        "depth": "imgutils_control/depth",
+        "hed": "imgutils_control/hed",
+        "pose": "imgutils_control/pose",
+        "scribble2img": "imgutils_control/scribble2img",
+    },
+    "imgutils_transfer": {
+        "easel_face_swap": "imgutils_transfer/easel_face_swap",
+        "easel_fashion_photoshoot": "imgutils_transfer/easel_fashion_photoshoot",
+        "easel_virtual_tryon": "imgutils_transfer/easel_virtual_tryon",
+        "face": "imgutils_transfer/face",
+        "fashn_tryon": "imgutils_transfer/fashn_tryon",
+        "garment": "imgutils_transfer/garment",
+        "material": "imgutils_transfer/material",
+        "style": "imgutils_transfer/style",
+    },
+    "videogen": {
+        "bytedance_seedance1_i2v": "videogen/bytedance_seedance1_i2v",
+        "bytedance_seedance1_pro_i2v": "videogen/bytedance_seedance1_pro_i2v",
+        "bytedance_seedance1_pro_t2v": "videogen/bytedance_seedance1_pro_t2v",
+        "bytedance_seedance1_r2v": "videogen/bytedance_seedance1_r2v",
+        "bytedance_seedance1_t2v": "videogen/bytedance_seedance1_t2v",
+        "decart_lucy_14b": "videogen/decart_lucy_14b",
+        "framepack": "videogen/framepack",
+        "google_veo2": "videogen/google_veo2",
+        "google_veo2_i2v": "videogen/google_veo2_i2v",
+        "google_veo3_1": "videogen/google_veo3_1",
+        "google_veo3_fast_i2v": "videogen/google_veo3_fast_i2v",
+        "google_veo3_fast_t2v": "videogen/google_veo3_fast_t2v",
+        "google_veo3_i2v": "videogen/google_veo3_i2v",
+        "google_veo3_t2v": "videogen/google_veo3_t2v",
+        "higgsfield_video": "videogen/higgsfield_video",
+        "hunyuan_custom": "videogen/hunyuan_custom",
+        "hunyuan_v2v": "videogen/hunyuan_v2v",
+        "hunyuan_video": "videogen/hunyuan_video",
+        "kling1_6_pro": "videogen/kling1_6_pro",
+        "kling1_6_standard": "videogen/kling1_6_standard",
+        "kling2_1_master_i2v": "videogen/kling2_1_master_i2v",
+        "kling2_1_master_t2v": "videogen/kling2_1_master_t2v",
+        "kling2_1_pro_se2v": "videogen/kling2_1_pro_se2v",
+        "kling2_1_standard_pro_i2v": "videogen/kling2_1_standard_pro_i2v",
+        "kling2_5_i2v": "videogen/kling2_5_i2v",
+        "kling2_5_t2v": "videogen/kling2_5_t2v",
+        "kling2_i2v": "videogen/kling2_i2v",
+        "kling2_t2v": "videogen/kling2_t2v",
+        "leanardo_motion2": "videogen/leanardo_motion2",
+        "ltxv_13b_098_i2v": "videogen/ltxv_13b_098_i2v",
+        "ltxv_13b_098_t2v": "videogen/ltxv_13b_098_t2v",
+        "luma_ray2_flash_i2v": "videogen/luma_ray2_flash_i2v",
+        "luma_ray2_flash_t2v": "videogen/luma_ray2_flash_t2v",
+        "luma_ray2_i2v": "videogen/luma_ray2_i2v",
+        "luma_ray2_t2v": "videogen/luma_ray2_t2v",
+        "magi_extend": "videogen/magi_extend",
+        "magi_i2v": "videogen/magi_i2v",
+        "magi_t2v": "videogen/magi_t2v",
+        "minimax_hailuo2_fast_i2v": "videogen/minimax_hailuo2_fast_i2v",
+        "minimax_hailuo2_pro_i2v": "videogen/minimax_hailuo2_pro_i2v",
+        "minimax_hailuo2_pro_t2v": "videogen/minimax_hailuo2_pro_t2v",
+        "minimax_hailuo2_standard_i2v": "videogen/minimax_hailuo2_standard_i2v",
+        "minimax_hailuo2_standard_t2v": "videogen/minimax_hailuo2_standard_t2v",
+        "minimax_video_o1": "videogen/minimax_video_o1",
+        "moonvalley_marey_i2v": "videogen/moonvalley_marey_i2v",
+        "moonvalley_marey_t2v": "videogen/moonvalley_marey_t2v",
+        "pika2_2_i2v": "videogen/pika2_2_i2v",
+        "pika2_2_t2v": "videogen/pika2_2_t2v",
+        "pika2_i2v_turbo": "videogen/pika2_i2v_turbo",
+        "pikaadditions": "videogen/pikaadditions",
+        "pikaswaps": "videogen/pikaswaps",
+        "pixverse_effects": "videogen/pixverse_effects",
+        "pixverse_extend_video": "videogen/pixverse_extend_video",
+        "pixverse_i2v": "videogen/pixverse_i2v",
+        "pixverse_i2v_fast": "videogen/pixverse_i2v_fast",
+        "pixverse_t2v": "videogen/pixverse_t2v",
+        "pixverse_t2v_fast": "videogen/pixverse_t2v_fast",
+        "pixverse_transition": "videogen/pixverse_transition",
+        "pixverse_v4_5": "videogen/pixverse_v4_5",
+        "pixverse_v4_i2v": "videogen/pixverse_v4_i2v",
+        "pixverse_v4_i2v_fast": "videogen/pixverse_v4_i2v_fast",
+        "pixverse_v4_t2v": "videogen/pixverse_v4_t2v",
+        "pixverse_v4_t2v_fast": "videogen/pixverse_v4_t2v_fast",
+        "pixverse_v5": "videogen/pixverse_v5",
+        "runway_gen3a_turbo": "videogen/runway_gen3a_turbo",
+        "runway_gen4_turbo": "videogen/runway_gen4_turbo",
+        "sora2": "videogen/sora2",
+        "sora2_pro_t2v": "videogen/sora2_pro_t2v",
+        "sora2_t2v": "videogen/sora2_t2v",
+        "vace_14b": "videogen/vace_14b",
+        "vidu_i2v": "videogen/vidu_i2v",
+        "vidu_q1_i2v": "videogen/vidu_q1_i2v",
+        "vidu_q1_r2v": "videogen/vidu_q1_r2v",
+        "vidu_q1_se2v": "videogen/vidu_q1_se2v",
+        "vidu_q1_t2v": "videogen/vidu_q1_t2v",
+        "vidu_r2v": "videogen/vidu_r2v",
+        "vidu_se2v": "videogen/vidu_se2v",
+        "wan2_2_14b_i2v": "videogen/wan2_2_14b_i2v",
+        "wan2_2_14b_t2v": "videogen/wan2_2_14b_t2v",
+        "wan2_5": "videogen/wan2_5",
+        "wan_fun_control": "videogen/wan_fun_control",
+    },
+    "videogen_templates": {
+        "balloon_flyaway": "videogen_templates/balloon_flyaway",
+        "beast_companion": "videogen_templates/beast_companion",
+        "bloom_magic": "videogen_templates/bloom_magic",
+        "cakeify": "videogen_templates/cakeify",
+        "cap_walk": "videogen_templates/cap_walk",
+        "captain_america": "videogen_templates/captain_america",
+        "cheek_kiss": "videogen_templates/cheek_kiss",
+        "christmas": "videogen_templates/christmas",
+        "dreamy_wedding": "videogen_templates/dreamy_wedding",
+        "dynasty_dress": "videogen_templates/dynasty_dress",
+        "exotic_princess": "videogen_templates/exotic_princess",
+        "eye_zoom_challenge": "videogen_templates/eye_zoom_challenge",
+        "fashion_stride": "videogen_templates/fashion_stride",
+        "flame_carpet": "videogen_templates/flame_carpet",
+        "french_kiss": "videogen_templates/french_kiss",
+        "frost_carpet": "videogen_templates/frost_carpet",
+        "golden_epoch": "videogen_templates/golden_epoch",
+        "hug": "videogen_templates/hug",
+        "hugging": "videogen_templates/hugging",
+        "hulk": "videogen_templates/hulk",
+        "hulk_dive": "videogen_templates/hulk_dive",
+        "kiss": "videogen_templates/kiss",
+        "kiss_me_ai": "videogen_templates/kiss_me_ai",
+        "kissing": "videogen_templates/kissing",
+        "live_memory": "videogen_templates/live_memory",
+        "love_pose": "videogen_templates/love_pose",
+        "morphlab": "videogen_templates/morphlab",
+        "muscle_surge": "videogen_templates/muscle_surge",
+        "oscar_gala": "videogen_templates/oscar_gala",
+        "pet_lovers": "videogen_templates/pet_lovers",
+        "punch_hit": "videogen_templates/punch_hit",
+        "romantic_lift": "videogen_templates/romantic_lift",
+        "shake_it_dance": "videogen_templates/shake_it_dance",
+        "slice_therapy": "videogen_templates/slice_therapy",
+        "squid_game": "videogen_templates/squid_game",
+        "star_carpet": "videogen_templates/star_carpet",
+        "sweet_proposal": "videogen_templates/sweet_proposal",
+        "zombie_mode": "videogen_templates/zombie_mode",
+    },
+    "vidutils": {
+        "argil_avatar_a2v": "vidutils/argil_avatar_a2v",
+        "argil_avatar_t2v": "vidutils/argil_avatar_t2v",
+        "bria_upscale": "vidutils/bria_upscale",
+        "bytedance_omnihuman": "vidutils/bytedance_omnihuman",
+        "creatify_lipsync": "vidutils/creatify_lipsync",
+        "echomimic_v3": "vidutils/echomimic_v3",
+        "heygen_video_translate": "vidutils/heygen_video_translate",
+        "hummingbird_lipsync": "vidutils/hummingbird_lipsync",
+        "hunyuan_foley_add_audio": "vidutils/hunyuan_foley_add_audio",
+        "infinitalk": "vidutils/infinitalk",
+        "kling_avatar": "vidutils/kling_avatar",
+        "kling_avatar_pro": "vidutils/kling_avatar_pro",
+        "kling_lip_sync": "vidutils/kling_lip_sync",
+        "lipsync_video": "vidutils/lipsync_video",
+        "lucy_edit_dev": "vidutils/lucy_edit_dev",
+        "luma_ray2_flash_modify_video": "vidutils/luma_ray2_flash_modify_video",
+        "luma_ray2_modify_video": "vidutils/luma_ray2_modify_video",
+        "luma_reframe_video": "vidutils/luma_reframe_video",
+        "masked_video_generator": "vidutils/masked_video_generator",
+        "minimax_remover": "vidutils/minimax_remover",
+        "mirelo_add_audio": "vidutils/mirelo_add_audio",
+        "mmaudio": "vidutils/mmaudio",
+        "multitalk_lipsync_multi": "vidutils/multitalk_lipsync_multi",
+        "multitalk_lipsync_single": "vidutils/multitalk_lipsync_single",
+        "runway_act2": "vidutils/runway_act2",
+        "runway_aleph": "vidutils/runway_aleph",
+        "runway_upscale": "vidutils/runway_upscale",
+        "sa2va_26b_video": "vidutils/sa2va_26b_video",
+        "sonic": "vidutils/sonic",
+        "sora2_watermark_remover": "vidutils/sora2_watermark_remover",
+        "stable_avatar": "vidutils/stable_avatar",
+        "sync_lipsync2": "vidutils/sync_lipsync2",
+        "sync_lipsync2_pro": "vidutils/sync_lipsync2_pro",
+        "thinksound": "vidutils/thinksound",
+        "topaz_upscale": "vidutils/topaz_upscale",
+        "veed_fabric1": "vidutils/veed_fabric1",
+        "videobgremove": "vidutils/videobgremove",
+        "videobgremove_bria": "vidutils/videobgremove_bria",
+        "videofacerestore": "vidutils/videofacerestore",
+        "videoupscale": "vidutils/videoupscale",
+        "wan2_2_animate_move": "vidutils/wan2_2_animate_move",
+        "wan2_2_animate_replace": "vidutils/wan2_2_animate_replace",
+    },
+}
+# category folder → what tool search shows the model of that category's namespace
+NAMESPACES: dict[str, str] = {
+    "audiogen": "GenVR audiogen models (13), each a paid generation job: Ace Step Text2Music, Cartesia Sonic 2, Chatterbox Multilingual, Chatterbox TTS, Dia, ElevenLabs Sound Effects, ElevenLabs Sound Effects 2, Google Lyria 2, Microsoft Vibe Voice, Minimax 1.5 Music, Minimax Speech 02 HD, Sonauto Text2Music, Sonauto Text2Music Extend",
+    "gen3d": "GenVR 3dgen models (8), each a paid generation job: Hunyuan 2 - 3D, Hunyuan 2.1 - 3D, Hunyuan 3D 2MV, Hyper 3D Rodin v2, Meshy 3D v6, Panorama, Trellis, Tripo 3D 2.5",
+    "imagegen": "GenVR imagegen models (36), each a paid generation job: Bytedance Dreamina 3.1, Bytedance Seedream 3, Bytedance Seedream 4, Flux 1.0 Fast, Flux 1.1 Pro, Flux 1.1 Pro Ultra, Flux Dev, Flux Spro Dev, Freepik F Lite, Google Imagen 3, Google Imagen 4, Google Imagen 4 Fast, Google Imagen 4 Ultra, Google Nano Banana, GPT Image 1, Hidream E1 Full, Hidream L1 Full, Higgsfield Soul, Hunyuan 2.1 Image, Hunyuan 3 Image, Ideogram V2, Ideogram V3, Ideogram V3 Fast, ImagineArt 1, Leanardo Lucid Origin, Leanardo Phoenix 1, Minimax Image O1, Nirman, NVIDIA Sana, OpenAI Dalle 3, Qwen Image, Recraft V3, Recraft V3 SVG, Runway Gen4 Image Reference, Stable Diffusion 3.5, Story Diffusion",
+    "imgedit": "GenVR imgedit models (34), each a paid generation job: Background Change, Background Replace - Bria AI, Cartoonify, Color Correction, Color Correction (DDColor), Daytime Change, DeAging, Eraser - Bria AI, Expression Change, Face Enhance, Face Enhance (Codeformer), Face Enhance (GFPGAN), Face Realism, Face to Many, Face to Many - SDXL, Face to Sticker - SDXL, Filters, Finegrain Eraser (Prompt), Hair Change, Interior Construct, Interior Remodel, Magic Image Refiner, Object Removal, Photomakeover (Instant ID), Photomakeover (Photomaker), Post Processing Effects, Product Shot, Professional Shot, Restore Image, Scene Composition, Stylize Flux, Stylize SDXL, Text Removal, Weather Effect",
+    "imgutils": "GenVR imgutils models (25), each a paid generation job: Bytedance Bagel, Bytedance SeedEdit 3, Bytedance SeedEdit 4, Easel Avatars, Flux Kontext Dev, Flux Kontext Max, Flux Kontext Pro, Flux Kontext Pro Multi, Flux Spro Dev, Gemini Flash 2 Image Edit, Gemini Flash 2 Image Edit Multi, Google Nano Banana, GPT Image 1 - Edit, Ideogram Character, Ideogram Upscale, Inpainting, Luma Reframe Image, Qwen Image Edit, Recraft Creative Upscale, Recraft Crisp Upscale, Segmentation, Step 1x Edit, Tencent Instant Character, Topaz Upscale, Variations",
+    "imgutils_control": "GenVR imgutils_control models (6), each a paid generation job: Canny, Controlnet Preprocessors, Depth, HED, Pose, Scribble 2 Img",
+    "imgutils_transfer": "GenVR imgutils_transfer models (8), each a paid generation job: Easel Face Swap, Easel Fashion Photoshoot, Easel Virtual Tryon, Face Transfer, Fashion Tryon, Garment Transfer, Material Transfer, Style Transfer",
+    "videogen": "GenVR videogen models (81), each a paid generation job: Bytedance Seedance 1 I2V (Lite), Bytedance Seedance 1 I2V (Pro), Bytedance Seedance 1 T2V (Pro), Bytedance Seedance 1 R2V (Lite), Bytedance Seedance 1 T2V (Lite), Decart Lucy 14B, Framepack, Google Veo2, Google Veo2 I2V, Google Veo3.1 I2V, Google Veo3 Fast I2V, Google Veo3 Fast T2V, Google Veo3 I2V, Google Veo3 T2V, Higgsfield Video, Hunyuan Custom, Hunyuan V2V, Hunyuan Video, Kling 1.6 Pro, Kling 1.6 Standard, Kling 2.1 Master I2V, Kling 2.1 Master T2V, Kling 2.1 Pro SE I2V, Kling 2.1 Standard Pro I2V, Kling 2.5 I2V, Kling 2.5 T2V, Kling 2 I2V, Kling 2 T2V, Leanardo Motion 2, LTX Video 13B 0.98 I2V, LTX Video 13B 0.98 T2V, Luma Ray 2 Flash I2V, Luma Ray 2 Flash T2V, Luma Ray 2 I2V, Luma Ray 2 T2V, MAGI Extend, MAGI I2V, MAGI T2V, Minimax Hailuo 2 Fast I2V, Minimax Hailuo 2 Pro I2V, Minimax Hailuo 2 Pro T2V, Minimax Hailuo 2 Standard I2V, Minimax Hailuo 2 Standard T2V, Minimax - Video O1, Moonvalley Marey I2V, Moonvalley Marey T2V, Pika V2.2 I2V, Pika V…",
+    "videogen_templates": "GenVR videogen_templates models (38), each a paid generation job: Balloon Flyaway, Beast Companion, Bloom Magic, Cakeify, Cap Walk, Captain America, Cheek Kiss, Christmas, Dreamy Wedding, Dynasty Dress, Exotic Princess, Eye Zoom Challenge, Fashion Stride, Flame Carpet, French Kiss, Frost Carpet, Golden Epoch, Hug, Hugging, Hulk, Hulk Dive, Kiss, Kiss Me AI, Kissing, Live Memory, Love Pose, Morphlab, Muscle Surge, Oscar Gala, Pet Lovers, Punch Hit, Romantic Lift, Shake It Dance, Slice Therapy, Squid Game, Star Carpet, Sweet Proposal, Zombie Mode",
+    "vidutils": "GenVR vidutils models (42), each a paid generation job: Argil Avatar A2V, Argil Avatar T2V, Bria Upscale, Bytedance OmniHuman, Creatify Lipsync, Echo Mimic V3, Heygen Video Translate, Hummingbird Lipsync, Hunyuan Foley Add Audio, Infinitalk, Kling Avatar, Kling Avatar Pro, Kling Lip Sync, Video Lip Sync, Lucy Edit Dev, Luma Ray 2 Flash Modify Video, Luma Ray 2 Modify Video, Luma Reframe Video, Masked Video Generator, Minimax Remover, Mirelo Add Audio, MMAudio, Multitalk Lipsync Multi, Multitalk Lipsync Single, Runway Act2, Runway Aleph, Runway Upscale, Video Segmentation, Sonic, Sora 2 Watermark Remover, Stable Avatar, Sync Lipsync2, Sync Lipsync2 Pro, Thinksound, Topaz Video Upscale, Veed Fabric 1, Video Background Remove, Video Background Remove - Bria AI, Video Face Restore, Video Upscale, Wan 2.2 Animate Move, Wan 2.2 Animate Replace",
+}
+ToolSearchProvider = Literal["openai_responses", "anthropic"]
+TOOL_SEARCH_PROVIDERS: tuple[ToolSearchProvider, ...] = ("openai_responses", "anthropic")
 
 
 def load(format: ToolFormat, category: ToolCategory | None = None) -> list[dict[str, Any]]:
     """The tool definitions of one format (one category, or every model without `category`): the `tools` list
     the provider's request takes, as-is. Gemini's list is one `{"functionDeclarations": [...]}` group.
 
-    A model a format cannot express is left out of it (the category file's notice says which and why).
+    A model a format cannot express is left out of it (`left_out(format, category)` says which and why).
     Raises `ValueError` naming an unknown format or category and listing the valid ones.
     """
+    tools = [t for _, doc in _documents(format, category) for t in doc["tools"]]
+    if format == "gemini":  # one declaration group per model file: Gemini takes them as one
+        declarations = [d for group in tools for d in group["functionDeclarations"]]
+        return [{"functionDeclarations": declarations}] if declarations else []
+    return tools
+
+
+def left_out(format: ToolFormat, category: ToolCategory | None = None) -> dict[str, str]:
+    """model key → why `format` cannot express that model (no published schema for a strict or Gemini schema...)."""
+    return {key: doc["left_out"] for key, doc in _documents(format, category) if "left_out" in doc}
+
+
+def load_tool_search(provider: ToolSearchProvider) -> list[dict[str, Any]]:
+    """Every model deferred (loaded only when the model searches for it), with the provider's tool-search tool:
+    for `openai_responses` a namespace per category (strict functions where the strict form exists, as the
+    Responses API prefers) then `{"type": "tool_search"}`; for `anthropic` the BM25 tool-search tool then every
+    tool. Pass as the request's `tools`, as-is. Raises `ValueError` naming an unknown provider."""
+    if provider == "openai_responses":
+        namespaces = []
+        for folder, stems in MODEL_FILES.items():
+            functions = []
+            for stem in stems:
+                strict = _read("openai_responses_strict", folder, stem)["tools"]
+                functions += [
+                    {**t, "defer_loading": True}
+                    for t in strict or _read("openai_responses", folder, stem)["tools"]
+                ]
+            namespaces.append(
+                {
+                    "type": "namespace",
+                    "name": f"genvr_{folder}",
+                    "description": NAMESPACES[folder],
+                    "tools": functions,
+                }
+            )
+        return [*namespaces, {"type": "tool_search"}]
+    if provider == "anthropic":
+        deferred = [{**t, "defer_loading": True} for t in load("anthropic")]
+        return [
+            {"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"},
+            *deferred,
+        ]
+    raise ValueError(
+        f"unknown tool-search provider {provider!r}; valid providers: {', '.join(TOOL_SEARCH_PROVIDERS)}"
+    )
+
+
+def _documents(
+    format: ToolFormat, category: ToolCategory | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(model key, its file's document) of every model of `category` (all without it), in order."""
     if format not in FORMATS:
         raise ValueError(f"unknown tool format {format!r}; valid formats: {', '.join(FORMATS)}")
     if category is None:
-        folders = list(dict.fromkeys(CATEGORIES.values()))
+        folders = list(MODEL_FILES)
     elif category in CATEGORIES:
         folders = [CATEGORIES[category]]
     else:
         raise ValueError(
             f"unknown category {category!r}; valid categories: {', '.join(CATEGORIES)}"
         )
-    here = resources.files(__name__)
-    tools: list[dict[str, Any]] = []
-    for folder in folders:
-        tools += json.loads((here / format / f"{folder}.json").read_text(encoding="utf-8"))["tools"]
-    if format == "gemini":  # one declaration group per category file: merge them into one
-        declarations = [d for group in tools for d in group["functionDeclarations"]]
-        return [{"functionDeclarations": declarations}] if declarations else []
-    return tools
+    return [
+        (key, _read(format, folder, stem))
+        for folder in folders
+        for stem, key in MODEL_FILES[folder].items()
+    ]
+
+
+def _read(format: str, folder: str, stem: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(
+        (resources.files(__name__) / format / folder / f"{stem}.json").read_text(encoding="utf-8")
+    )
+    return doc

@@ -3,7 +3,7 @@
     GENVR_API_KEY=... GENVR_UID=... genvr-mcp --categories imagegen,videogen          # stdio, one user
     genvr-mcp --http --port 8765 --categories imagegen                                 # HTTP, credentials per client
 
-Tool definitions are the generated ones (`genvr/mcp_tools.json`); calls go through `AsyncToolDispatcher`, so
+Tool definitions are the generated ones (`genvr.tools.load("mcp")`); calls go through `AsyncToolDispatcher`, so
 arguments are validated by the generated input classes and errors come back as `isError` results the model
 can act on. All 291 tools are too many for most agents: `--categories` and `--models` choose a subset.
 
@@ -31,7 +31,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,11 +63,9 @@ Context = ServerRequestContext[Any, Any]
 
 def load_tools() -> list[dict[str, Any]]:
     """Every generated MCP tool definition, in the generated (deterministic) order."""
-    from genvr.tools import MCP_TOOLS_FILE
+    from genvr.tools import load
 
-    text = resources.files("genvr").joinpath(MCP_TOOLS_FILE).read_text(encoding="utf-8")
-    tools: list[dict[str, Any]] = json.loads(text)["tools"]
-    return tools
+    return load("mcp")
 
 
 def select_tools(
