@@ -136,7 +136,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         else:
             files.update(hit[0])
     others = python_package.render_package(categories)
-    others.update(llm_tools.render(categories))
+    others.update(llm_tools.index_files(categories))
     others.update(comfyui_pack.index_files(categories))
     others.update(docs.render_indexes(categories))
     others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
@@ -167,7 +167,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
 def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
     """The formatted files of each model that depend on it alone; runs in worker processes."""
     from .format import format_python
-    from .targets import comfyui_pack, docs, python_package
+    from .targets import comfyui_pack, docs, llm_tools, python_package
 
     inputs = python_package.input_modules([u.model for u in units])
     out = []
@@ -176,6 +176,7 @@ def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
         files = {
             m.path: inputs[m.path],
             **python_package.model_files(m),
+            **llm_tools.model_files(m),
             **comfyui_pack.model_files(m, u.pack_node),
             **docs.model_files(m, u.node),
         }
