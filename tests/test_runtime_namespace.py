@@ -61,3 +61,18 @@ def test_namespace_methods_still_suggest() -> None:
     assert Imagegen().flux_dev(prompt="a") == "a"
     with pytest.raises(UnknownInputError, match=r"client\.imagegen\.flux_dev\(\) has no input 'sed'; did you mean seed"):
         Imagegen().flux_dev(prompt="a", sed=1)  # type: ignore[call-arg]
+
+
+def test_async_model_method_suggests_and_awaits() -> None:
+    import asyncio
+
+    class AsyncFluxDev(ModelMethod[FakeClient]):
+        _label = "client.imagegen.flux_dev"
+
+        async def __call__(self, *, prompt: str, seed: int = 0) -> dict[str, Any]:
+            return self._client.run(prompt=prompt, seed=seed)
+
+    method = AsyncFluxDev(FakeClient())
+    assert asyncio.run(method(prompt="a", seed=2)) == {"prompt": "a", "seed": 2}
+    with pytest.raises(UnknownInputError, match="did you mean seed"):
+        method(prompt="a", sed=1)  # type: ignore[call-arg,unused-coroutine]  # refused before a coroutine exists
