@@ -23,10 +23,8 @@ import httpx
 
 from ._calls import Call, CallKind, Gate, RetryPolicy, parse_retry_after
 from ._errors import APIConnectionError
-from ._redact import install_httpx_log_filter
 
 log = logging.getLogger("genvr_runtime")
-install_httpx_log_filter()  # httpx's INFO line per request becomes a DEBUG line of ours (see _redact)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Nothing reached the server: safe to resend even a generate call.

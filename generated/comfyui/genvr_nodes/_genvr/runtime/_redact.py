@@ -115,3 +115,9 @@ def install_httpx_log_filter() -> None:
         for f in httpx_log.filters
     ):
         httpx_log.addFilter(_RequestLinesToDebug())
+
+
+# At import, not with the first request: every module of the runtime imports this one (through _errors), so the
+# filter is in place whatever sends the first request (a download needs no GenVR call before it). It only adds
+# a filter to the `httpx` logger; httpx itself is not imported.
+install_httpx_log_filter()
