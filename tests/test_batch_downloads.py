@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from genvr_runtime import GenVRInput, ModelInfo
-from genvr_runtime._http import RetryPolicy
+from genvr_runtime._calls import RetryPolicy
 from genvr_runtime.cli import main as cli_main
 from simulator import SimulatorServer
 from simulator.media import make_file

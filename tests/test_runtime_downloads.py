@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from genvr_runtime import AsyncBaseClient, BaseClient, DownloadError, GenerationResult
-from genvr_runtime._http import Call, RetryPolicy
+from genvr_runtime._calls import Call, RetryPolicy
 
 RESULT = GenerationResult(task_id="pred_1", model="imagegen/flux_dev", status="completed",
                           output=["https://cdn.test/out/0.png?sig=abc"], submitted_at=0.0, completed_at=1.0)

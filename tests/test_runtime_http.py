@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from genvr_runtime import AmbiguousSubmissionError, APIConnectionError
-from genvr_runtime._http import Call, Gate, RetryPolicy, parse_retry_after, send, send_async
+from genvr_runtime._calls import Call, Gate, RetryPolicy, parse_retry_after
+from genvr_runtime._http import send, send_async
 
 URL = "https://genvr.test/v2/generate"
 FAST = RetryPolicy(max_retries=3, initial_backoff=0.001, max_backoff=0.002, max_retry_after=0.05)

@@ -201,3 +201,29 @@ async def test_comfyui_nodes_log_no_info_line_per_request(monkeypatch: pytest.Mo
     assert genvr_simulator.counters()["uploads"] == 1
     assert not [r for r in caplog.records if "HTTP Request" in r.getMessage()]
     assert not [r for r in caplog.records if r.name.startswith("httpx")]
+
+
+def test_a_download_first_thing_in_a_process_logs_no_signature(tmp_path: Path) -> None:
+    """`genvr download results.jsonl DIR` sends no GenVR call before its downloads: the filter on httpx's
+    per-request lines must be in place without the request loop module having been imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"""
+import logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(levelname)s %(name)s %(message)s")
+from genvr_runtime._files import download_sync
+import httpx
+http = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=b"png")))
+download_sync(http, "https://cdn.example/out.png?se=2030&sig=SECRETSIGNATURE", Path({str(tmp_path)!r}) / "out.png")
+"""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(root / p) for p in ("runtime", "generated"))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.png").read_bytes() == b"png"
+    assert "HTTP Request" in done.stdout, "httpx logged the request (as DEBUG of genvr_runtime.http)"
+    assert "SECRETSIGNATURE" not in done.stdout
+    assert "INFO httpx" not in done.stdout

@@ -56,8 +56,10 @@ class PlannedModel:
 
     @property
     def method_class(self) -> str:
-        """`FluxDevInput` → `FluxDevMethod`: the class of `client.imagegen.flux_dev` (never an imported name)."""
-        return self.class_name.removesuffix("Input") + "Method"
+        """`FluxDevInput` → `FluxDevMethod`: the class of `client.imagegen.flux_dev`. Never a name its module
+        imports: only the base classes end in "Method" (a model named `model` gets `ModelInputMethod`)."""
+        name = self.class_name.removesuffix("Input") + "Method"
+        return self.class_name + "Method" if name == "ModelMethod" else name
 
     @property
     def method_path(self) -> str:

@@ -54,14 +54,16 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time `__getat
         DownloadError as DownloadError,
         FileSource as FileSource,
     )
-    from genvr_runtime._http import (
+    from genvr_runtime._calls import (
         RetryPolicy as RetryPolicy,
     )
-    from genvr_runtime._inputs import (
-        GenVRInput as GenVRInput,
+    from genvr_runtime._common import (
         ModelInfo as ModelInfo,
         NOT_GIVEN as NOT_GIVEN,
         NotGiven as NotGiven,
+    )
+    from genvr_runtime._inputs import (
+        GenVRInput as GenVRInput,
     )
     from genvr_runtime._methods import (
         AsyncModelMethod as AsyncModelMethod,
@@ -103,14 +105,14 @@ _EXPORTS: dict[str, str] = {
     "InputFileError": "genvr_runtime._errors",
     "Job": "genvr_runtime._client",
     "LineError": "genvr_runtime._batch.jsonl",
-    "ModelInfo": "genvr_runtime._inputs",
+    "ModelInfo": "genvr_runtime._common",
     "ModelMethod": "genvr_runtime._methods",
-    "NOT_GIVEN": "genvr_runtime._inputs",
-    "NotGiven": "genvr_runtime._inputs",
+    "NOT_GIVEN": "genvr_runtime._common",
+    "NotGiven": "genvr_runtime._common",
     "OutputError": "genvr_runtime._errors",
     "PaymentRequiredError": "genvr_runtime._errors",
     "RateLimitError": "genvr_runtime._errors",
-    "RetryPolicy": "genvr_runtime._http",
+    "RetryPolicy": "genvr_runtime._calls",
     "RoutingCollisionError": "genvr_runtime._errors",
     "ServerError": "genvr_runtime._errors",
     "SinglePollSchedule": "genvr_runtime._polling",

@@ -19,7 +19,8 @@ import httpx
 from pydantic import ValidationError
 
 from genvr_runtime._errors import GenVRError, InputFileError, UnknownInputError
-from genvr_runtime._inputs import GenVRInput, input_class, suggest
+from genvr_runtime._common import input_class, suggest
+from genvr_runtime._inputs import GenVRInput
 from genvr_runtime._results import GenerationResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_AUTH, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 4, 5, 130

@@ -7,7 +7,6 @@ URL (or a data: URI) when it builds the request body. URLs pass through untouche
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import mimetypes
@@ -17,13 +16,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
+from genvr_runtime._calls import RetryPolicy, parse_retry_after
 from genvr_runtime._errors import GenVRError, UploadError
-from genvr_runtime._http import RetryPolicy, parse_retry_after
+from genvr_runtime._protocol import error_message
+
+if TYPE_CHECKING:  # the download functions import httpx (and asyncio) when they run: input values need neither
+    import httpx
 
 FileSource = Path | bytes | bytearray
 FileMode = Literal["upload", "data_uri"]
@@ -90,8 +91,6 @@ def sas_request_body(uid: str, file_name: str, category: str) -> dict[str, Any]:
 def parse_sas_reply(status_code: int, payload: object) -> str:
     """The upload URL from a `/api/upload/sas-url` reply. That reply is NOT wrapped in `data`, and carries its
     error in `error` (API.md §6); a wrapped reply is accepted too."""
-    from genvr_runtime._protocol import error_message  # _protocol imports _inputs, which imports this module
-
     if isinstance(payload, dict) and isinstance(payload.get("data"), dict) and "uploadUrl" not in payload:
         payload = {**payload["data"], "success": payload.get("success", True)}
     if status_code >= 400 or not isinstance(payload, dict) or payload.get("success") is False:
@@ -105,6 +104,11 @@ def parse_sas_reply(status_code: int, payload: object) -> str:
 
 def put_headers(mime: str) -> dict[str, str]:
     return {"x-ms-blob-type": "BlockBlob", "Content-Type": mime}
+
+
+def check_put(response: httpx.Response) -> None:
+    if response.status_code not in (200, 201):
+        raise UploadError("upload PUT was refused", status_code=response.status_code)
 
 
 def output_extension(url: str) -> str:
@@ -231,6 +235,8 @@ def _check_complete(response: httpx.Response, size: int) -> None:
 def _attempt_error(exc: Exception) -> _AttemptFailed:
     if isinstance(exc, _AttemptFailed):
         return exc
+    import httpx
+
     retryable = not isinstance(exc, (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.InvalidURL))
     return _AttemptFailed(f"{type(exc).__name__}: {_redact_url(str(exc))}", retryable=retryable)
 
@@ -293,6 +299,8 @@ def download_sync(http: httpx.Client, url: str, dest: Path, *, policy: RetryPoli
     ready = _prepare(url, dest, trust_existing, known_sha256)
     if ready is not None:
         return ready
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -332,6 +340,10 @@ async def download_async(http: httpx.AsyncClient, url: str, dest: Path, *, polic
     ready = _prepare(url, dest, trust_existing, known_sha256)
     if ready is not None:
         return ready
+    import asyncio
+
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -369,6 +381,8 @@ def fetch_bytes_sync(http: httpx.Client, url: str, *, policy: RetryPolicy | None
     """One output in memory, with the same retries and size check as `download_sync`."""
     if url.startswith("data:"):
         return decode_data_uri(url)
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -391,6 +405,10 @@ async def fetch_bytes_async(http: httpx.AsyncClient, url: str, *, policy: RetryP
     """The async twin of `fetch_bytes_sync`."""
     if url.startswith("data:"):
         return decode_data_uri(url)
+    import asyncio
+
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:

@@ -35,7 +35,7 @@ class _Method:
     def _validated(self, params: dict[str, Any]) -> GenVRInput:
         """The model's input object; a misspelt keyword names the closest input (an UnknownInputError, a TypeError)."""
         from genvr_runtime._errors import UnknownInputError
-        from genvr_runtime._inputs import suggest
+        from genvr_runtime._common import suggest
 
         input_class = self._input_class()
         if not input_class.genvr_model.free_form:
@@ -56,7 +56,7 @@ class _Method:
         default to NOT_GIVEN: not sent), then the call options. Built from the input class on demand."""
         import inspect
 
-        from genvr_runtime._inputs import NOT_GIVEN
+        from genvr_runtime._common import NOT_GIVEN
 
         input_class = self._input_class()
         keyword = inspect.Parameter.KEYWORD_ONLY
@@ -118,7 +118,7 @@ class CategoryNamespace:
     def __getattr__(self, name: str) -> Any:  # only called for names the class does not have
         if name.startswith("_"):
             raise AttributeError(name)
-        from genvr_runtime._inputs import suggest
+        from genvr_runtime._common import suggest
 
         models = [n for n in dir(type(self)) if not n.startswith("_")]
         raise AttributeError(f"{self._label} has no model {name!r}{suggest(name, models)} (`genvr models` lists them)")

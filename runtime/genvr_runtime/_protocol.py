@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 
 from genvr_runtime._errors import (
     APIError,
@@ -15,8 +14,13 @@ from genvr_runtime._errors import (
     RoutingCollisionError,
     ServerError,
 )
-from genvr_runtime._inputs import ROUTING_FIELDS, GenVRInput
+from genvr_runtime._common import ROUTING_FIELDS
 from genvr_runtime._redact import reply_json, reply_reason
+
+if TYPE_CHECKING:  # httpx and pydantic load with the first request, not with this table of names
+    import httpx
+
+    from genvr_runtime._inputs import GenVRInput
 
 ApiVersion = Literal["v1", "v2"]
 PATHS: dict[ApiVersion, dict[str, str]] = {
@@ -97,6 +101,14 @@ def envelope_data(payload: object, *, status_code: int = 200, model: str | None,
             if isinstance(data.get("taskId"), str):
                 data["id"] = data["taskId"]
     return data
+
+
+def json_or_none(response: httpx.Response) -> object:
+    """The reply's JSON (redacted), or None when it is not JSON."""
+    try:
+        return reply_json(response)
+    except ValueError:
+        return None
 
 
 def error_for_status(status: int, message: str, *, body: object = None, model: str | None, task_id: str | None = None) -> APIError:

@@ -50,8 +50,10 @@ from genvr_runtime._batch.journal import (
 from genvr_runtime._batch.progress import Counts, ProgressDisplay
 from genvr_runtime._batch.stop import StopRequest
 from genvr_runtime._errors import APIConnectionError, APIError, GenVRError, InputFileError
+from genvr_runtime._calls import Call, Gate, RetryPolicy, parse_retry_after
 from genvr_runtime._files import (
     DownloadError,
+    check_put,
     download_async,
     guess_mime,
     output_filename,
@@ -59,9 +61,9 @@ from genvr_runtime._files import (
     parse_sas_reply,
     put_headers,
 )
-from genvr_runtime._http import NOT_SENT_ERRORS, Call, Gate, RetryPolicy, describe_connection_error, parse_retry_after, send_async
+from genvr_runtime._http import NOT_SENT_ERRORS, describe_connection_error, send_async
 from genvr_runtime._polling import BatchPollSchedule
-from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, task_body
+from genvr_runtime._protocol import BATCH_LIMIT, BATCH_PATHS, DOCUMENTED_STATUSES, EXAMPLE_STATUSES, envelope_data, error_message, is_output_url, json_or_none, task_body
 from genvr_runtime._redact import reply_json, reply_reason
 
 if TYPE_CHECKING:
@@ -298,8 +300,6 @@ async def _upload_local_files(settings: _Settings, journal: Journal, base_dir: P
             classes[model] = resolver(*model.split("/"))
         for _, path in local_file_refs(payload, classes[model].genvr_model.file_inputs):
             needed.setdefault(path, model.split("/")[0])
-    from genvr_runtime._client import _check_put, _json_or_none
-
     known = journal.uploads()
     urls = {}
     if not needed:
@@ -317,9 +317,9 @@ async def _upload_local_files(settings: _Settings, journal: Journal, base_dir: P
                 continue
             name = Path(path).name
             reply = await send_async(http, settings.sas_call(name, category), settings.retry, Gate())
-            url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+            url = parse_sas_reply(reply.status_code, json_or_none(reply))
             put = Call("PUT", url, label="upload PUT", content=data, headers=put_headers(guess_mime(name, data)))
-            _check_put(await send_async(http, put, settings.retry))
+            check_put(await send_async(http, put, settings.retry))
             journal.record_upload(path, digest, url)
             urls[path] = url
     return urls

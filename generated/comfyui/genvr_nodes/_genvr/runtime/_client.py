@@ -4,11 +4,13 @@
 
 Generated clients subclass BaseClient / AsyncBaseClient and add one namespace per GenVR category; every
 namespace method ends in `self._client.run(SomeInput.from_call(...))`.
+
+Importing this module (and building a client) loads neither httpx, pydantic nor asyncio: the first request
+creates the HTTP client and imports the request loop (`_http`), so `Client().imagegen.flux_dev` stays cheap.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -19,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-import httpx
-
+from ._calls import Call, Gate, RetryPolicy, parse_retry_after
+from ._common import ModelInfo, input_class
 from ._errors import (
     APIError,
     GenVRError,
@@ -34,6 +36,7 @@ from ._files import (
     DownloadedFile,
     FileMode,
     FileSource,
+    check_put,
     data_uri,
     download_async,
     download_sync,
@@ -47,8 +50,6 @@ from ._files import (
     replace_placeholders,
     sas_request_body,
 )
-from ._http import Call, Gate, RetryPolicy, parse_retry_after, send, send_async
-from ._inputs import GenVRInput, ModelInfo, input_class
 from ._polling import SinglePollSchedule
 from ._protocol import (
     DEFAULT_BASE_URL,
@@ -60,20 +61,24 @@ from ._protocol import (
     ApiVersion,
     generate_body,
     is_output_url,
+    json_or_none,
     parse_envelope,
     task_body,
 )
-from ._redact import reply_json
 from ._results import GenerationResult
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._batch.runner import BatchOptions, BatchReport
+    from ._inputs import GenVRInput
+
+    ModelRef = Union[str, ModelInfo, type[GenVRInput]]
+    BatchItem = Union[GenVRInput, Mapping[str, Any]]
 
 log = logging.getLogger("genvr_runtime")
 
-ModelRef = Union[str, ModelInfo, type[GenVRInput]]
 StatusCallback = Callable[[str], None]
-BatchItem = Union[GenVRInput, Mapping[str, Any]]
 
 
 def as_input(params: GenVRInput | str, inputs: Mapping[str, Any] | None) -> GenVRInput:
@@ -99,6 +104,8 @@ def jobs_file(jobs: str | Path | Sequence[BatchItem], out: Path) -> Path:
         if isinstance(value, Path):
             return {"path": str(value.resolve())}
         raise GenVRError(f"a batch job can hold a local file as a Path, not {type(value).__name__}")
+
+    from ._inputs import GenVRInput  # a list of jobs is validated anyway
 
     lines = []
     for index, item in enumerate(jobs):
@@ -479,8 +486,21 @@ class BaseClient:
             resend_ambiguous,
             empty_output_retries,
         )
-        self._http = http_client or httpx.Client(timeout=timeout)
+        self._http_client = http_client
+        self._http_lock = threading.Lock()
         self._gate = Gate()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The HTTP client, created with the first request (importing httpx costs more than the rest of a
+        first call's set-up)."""
+        if self._http_client is None:
+            with self._http_lock:
+                if self._http_client is None:
+                    import httpx
+
+                    self._http_client = httpx.Client(timeout=self._settings.timeout)
+        return self._http_client
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._settings!r}>"
@@ -492,13 +512,16 @@ class BaseClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._http_client is not None:
+            self._http_client.close()
 
     def submit(self, params: GenVRInput | str, inputs: Mapping[str, Any] | None = None) -> Job:
         """Send the generate call and return at once with a Job handle.
 
         `params`: a generated input object, or a model key (`"imagegen/flux_dev"`) with `inputs` as a dict
         (validated by that model's input class before anything is sent)."""
+        from ._http import send
+
         params = as_input(params, inputs)
         info = type(params).genvr_model
         body = self._with_files(generate_body(self._settings.uid, params), params)
@@ -533,12 +556,14 @@ class BaseClient:
         self, source: FileSource, *, category: str = "temp", file_name: str | None = None
     ) -> str:
         """Upload a local file or bytes through GenVR's SAS flow and return the URL to pass as an input."""
+        from ._http import send
+
         name, data = file_name_and_bytes(source)
         name = file_name or name
         reply = send(
             self._http, self._settings.sas_call(name, category), self._settings.retry, self._gate
         )
-        url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+        url = parse_sas_reply(reply.status_code, json_or_none(reply))
         put = Call(
             "PUT",
             url,
@@ -546,7 +571,7 @@ class BaseClient:
             content=data,
             headers=put_headers(guess_mime(name, data)),
         )
-        _check_put(send(self._http, put, self._settings.retry))
+        check_put(send(self._http, put, self._settings.retry))
         return url
 
     def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
@@ -597,6 +622,8 @@ class BaseClient:
         return replace_placeholders(body, urls)
 
     def _send_json(self, call: Call) -> dict[str, Any]:
+        from ._http import send
+
         response = send(self._http, call, self._settings.retry, self._gate)
         data = parse_envelope(response, model=call.model or "", task_id=call.task_id)
         data["_retry_after"] = parse_retry_after(response.headers)
@@ -620,6 +647,8 @@ class AsyncJob(_JobState):
         submitted_at: float | None = None,
         idempotency_key: str | None = None,
     ) -> None:
+        import asyncio  # an async job is made inside a running event loop: asyncio is loaded already
+
         super().__init__(model, task_id, status, submitted_at, idempotency_key)
         self._client = client
         self._cancelled = asyncio.Event()
@@ -641,6 +670,8 @@ class AsyncJob(_JobState):
     async def wait(
         self, timeout: float | None = None, *, on_update: StatusCallback | None = None
     ) -> GenerationResult:
+        import asyncio
+
         if self._result is not None:
             return self._result
         try:
@@ -654,6 +685,8 @@ class AsyncJob(_JobState):
     async def _wait(
         self, timeout: float | None, on_update: StatusCallback | None
     ) -> GenerationResult:
+        import asyncio
+
         settings = self._client._settings
         limit = settings.wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -689,6 +722,8 @@ class AsyncJob(_JobState):
         return await self._client.download(await self.result(), folder)
 
     async def _fetch_result(self) -> GenerationResult:
+        import asyncio
+
         settings = self._client._settings
         for attempt in range(settings.empty_output_retries + 1):
             data = await self._client._post(
@@ -738,8 +773,17 @@ class AsyncBaseClient:
             resend_ambiguous,
             empty_output_retries,
         )
-        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+        self._http_client = http_client
         self._gate = Gate()
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """As `BaseClient._http` (no lock needed: one event loop runs the requests that create it)."""
+        if self._http_client is None:
+            import httpx
+
+            self._http_client = httpx.AsyncClient(timeout=self._settings.timeout)
+        return self._http_client
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._settings!r}>"
@@ -751,12 +795,15 @@ class AsyncBaseClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     async def submit(
         self, params: GenVRInput | str, inputs: Mapping[str, Any] | None = None
     ) -> AsyncJob:
         """As `BaseClient.submit`: an input object, or a model key with a dict of inputs."""
+        from ._http import send_async
+
         params = as_input(params, inputs)
         info = type(params).genvr_model
         body = await self._with_files(generate_body(self._settings.uid, params), params)
@@ -790,12 +837,14 @@ class AsyncBaseClient:
     async def upload(
         self, source: FileSource, *, category: str = "temp", file_name: str | None = None
     ) -> str:
+        from ._http import send_async
+
         name, data = file_name_and_bytes(source)
         name = file_name or name
         reply = await send_async(
             self._http, self._settings.sas_call(name, category), self._settings.retry, self._gate
         )
-        url = parse_sas_reply(reply.status_code, _json_or_none(reply))
+        url = parse_sas_reply(reply.status_code, json_or_none(reply))
         put = Call(
             "PUT",
             url,
@@ -803,7 +852,7 @@ class AsyncBaseClient:
             content=data,
             headers=put_headers(guess_mime(name, data)),
         )
-        _check_put(await send_async(self._http, put, self._settings.retry))
+        check_put(await send_async(self._http, put, self._settings.retry))
         return url
 
     async def download(self, result: GenerationResult, folder: str | Path) -> list[DownloadedFile]:
@@ -847,6 +896,8 @@ class AsyncBaseClient:
         return replace_placeholders(body, urls)
 
     async def _send_json(self, call: Call) -> dict[str, Any]:
+        from ._http import send_async
+
         response = await send_async(self._http, call, self._settings.retry, self._gate)
         data = parse_envelope(response, model=call.model or "", task_id=call.task_id)
         data["_retry_after"] = parse_retry_after(response.headers)
@@ -863,7 +914,7 @@ def _generate_reply(call: Call, response: httpx.Response) -> dict[str, Any]:
     was created); a 2xx whose body cannot be read or carries no task id may stand for a created, billed task, so
     it raises AmbiguousSubmissionError (batch-anchors.md §4.2), which callers know not to resend blindly.
     """
-    payload = _json_or_none(response)
+    payload = json_or_none(response)
     explicit_refusal = isinstance(payload, dict) and payload.get("success") is False
     if response.status_code >= 400 or explicit_refusal:
         return parse_envelope(response, model=call.model or "", task_id=call.task_id)  # raises
@@ -883,20 +934,6 @@ def _task_id(data: dict[str, Any], model: str) -> str:
     if not isinstance(task_id, str) or not task_id:
         raise GenVRError(f"generate reply has no task id: {data!r}", model=model)
     return task_id
-
-
-def _json_or_none(response: httpx.Response) -> object:
-    try:
-        return reply_json(response)
-    except ValueError:
-        return None
-
-
-def _check_put(response: httpx.Response) -> None:
-    from ._errors import UploadError
-
-    if response.status_code not in (200, 201):
-        raise UploadError("upload PUT was refused", status_code=response.status_code)
 
 
 def _batch_options(options: dict[str, Any]) -> BatchOptions:

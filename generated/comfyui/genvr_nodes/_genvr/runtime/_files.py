@@ -9,7 +9,6 @@ URL (or a data: URI) when it builds the request body. URLs pass through untouche
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import mimetypes
@@ -19,13 +18,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
+from ._calls import RetryPolicy, parse_retry_after
 from ._errors import GenVRError, UploadError
-from ._http import RetryPolicy, parse_retry_after
+from ._protocol import error_message
+
+if (
+    TYPE_CHECKING
+):  # the download functions import httpx (and asyncio) when they run: input values need neither
+    import httpx
 
 FileSource = Path | bytes | bytearray
 FileMode = Literal["upload", "data_uri"]
@@ -97,8 +100,6 @@ def sas_request_body(uid: str, file_name: str, category: str) -> dict[str, Any]:
 def parse_sas_reply(status_code: int, payload: object) -> str:
     """The upload URL from a `/api/upload/sas-url` reply. That reply is NOT wrapped in `data`, and carries its
     error in `error` (API.md §6); a wrapped reply is accepted too."""
-    from ._protocol import error_message  # _protocol imports _inputs, which imports this module
-
     if (
         isinstance(payload, dict)
         and isinstance(payload.get("data"), dict)
@@ -116,6 +117,11 @@ def parse_sas_reply(status_code: int, payload: object) -> str:
 
 def put_headers(mime: str) -> dict[str, str]:
     return {"x-ms-blob-type": "BlockBlob", "Content-Type": mime}
+
+
+def check_put(response: httpx.Response) -> None:
+    if response.status_code not in (200, 201):
+        raise UploadError("upload PUT was refused", status_code=response.status_code)
 
 
 def output_extension(url: str) -> str:
@@ -281,6 +287,8 @@ def _check_complete(response: httpx.Response, size: int) -> None:
 def _attempt_error(exc: Exception) -> _AttemptFailed:
     if isinstance(exc, _AttemptFailed):
         return exc
+    import httpx
+
     retryable = not isinstance(
         exc, (httpx.UnsupportedProtocol, httpx.TooManyRedirects, httpx.InvalidURL)
     )
@@ -369,6 +377,8 @@ def download_sync(
     ready = _prepare(url, dest, trust_existing, known_sha256)
     if ready is not None:
         return ready
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -418,6 +428,10 @@ async def download_async(
     ready = _prepare(url, dest, trust_existing, known_sha256)
     if ready is not None:
         return ready
+    import asyncio
+
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -463,6 +477,8 @@ def fetch_bytes_sync(
     """One output in memory, with the same retries and size check as `download_sync`."""
     if url.startswith("data:"):
         return decode_data_uri(url)
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:
@@ -491,6 +507,10 @@ async def fetch_bytes_async(
     """The async twin of `fetch_bytes_sync`."""
     if url.startswith("data:"):
         return decode_data_uri(url)
+    import asyncio
+
+    import httpx
+
     policy = policy or DOWNLOAD_RETRY
     attempt = 0
     while True:

@@ -4,10 +4,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-
+from ._common import ROUTING_FIELDS
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -17,8 +16,12 @@ from ._errors import (
     RoutingCollisionError,
     ServerError,
 )
-from ._inputs import ROUTING_FIELDS, GenVRInput
 from ._redact import reply_json, reply_reason
+
+if TYPE_CHECKING:  # httpx and pydantic load with the first request, not with this table of names
+    import httpx
+
+    from ._inputs import GenVRInput
 
 ApiVersion = Literal["v1", "v2"]
 PATHS: dict[ApiVersion, dict[str, str]] = {
@@ -128,6 +131,14 @@ def envelope_data(
             if isinstance(data.get("taskId"), str):
                 data["id"] = data["taskId"]
     return data
+
+
+def json_or_none(response: httpx.Response) -> object:
+    """The reply's JSON (redacted), or None when it is not JSON."""
+    try:
+        return reply_json(response)
+    except ValueError:
+        return None
 
 
 def error_for_status(

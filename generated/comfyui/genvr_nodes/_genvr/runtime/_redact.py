@@ -17,12 +17,15 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    from types import FrameType
+
+    import httpx
 
 REDACTED = "***"
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[^\s'\",;]{8,}")
@@ -86,7 +89,7 @@ http_log = logging.getLogger("genvr_runtime.http")
 def _sent_by_this_runtime() -> bool:
     # The stack of the logging call holds this runtime's frames when one of its calls sent the request (also
     # through `await`: a resumed coroutine chain is on the stack). No bookkeeping around every call site.
-    frame = inspect.currentframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module.startswith(_PACKAGE + ".") and module != __name__:
@@ -112,3 +115,9 @@ def install_httpx_log_filter() -> None:
         for f in httpx_log.filters
     ):
         httpx_log.addFilter(_RequestLinesToDebug())
+
+
+# At import, not with the first request: every module of the runtime imports this one (through _errors), so the
+# filter is in place whatever sends the first request (a download needs no GenVR call before it). It only adds
+# a filter to the `httpx` logger; httpx itself is not imported.
+install_httpx_log_filter()
