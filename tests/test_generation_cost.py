@@ -42,14 +42,15 @@ def test_one_changed_model_rewrites_its_own_files_and_small_indexes_only(tmp_pat
 
     result = generate(SnapshotSource(snap), out, workers=1)
 
-    own = [p for p in result.written if "flux_dev" in p]
-    indexes = sorted(set(result.written) - set(own))
-    assert own and all(p.rsplit("/", 1)[-1].startswith("flux_dev") for p in own), own
-    assert indexes == [
-        "docs/README.md",  # the catalogue lines: name and a one-line description per model
-        "docs/imagegen/README.md",
-        "genvr/catalog.py",  # `genvr.catalog`: one line per model
-    ], indexes
+    formats = ["anthropic", "gemini", "mcp", "openai_chat", "openai_chat_strict", "openai_responses", "openai_responses_strict"]
+    assert sorted(result.written) == sorted([
+        "comfyui/genvr_nodes/nodes/imagegen/flux_dev.json",
+        "docs/imagegen/flux_dev.md",
+        "genvr/catalog.py",  # the one index that carries descriptions: one line per model
+        "genvr/models/imagegen/flux_dev.py",
+        "genvr/resources/imagegen/flux_dev.py",
+        *(f"genvr/tools/{f}/imagegen/flux_dev.json" for f in formats),
+    ])
     assert result.removed == []
     fresh = tmp_path / "fresh"
     generate(SnapshotSource(snap), fresh, workers=1, use_cache=False)
