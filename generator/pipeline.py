@@ -8,6 +8,7 @@ listed).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -135,26 +136,23 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
             missing.append((key, unit))
         else:
             files.update(hit[0])
-    others = python_package.render_package(categories)
-    others.update(llm_tools.index_files(categories))
-    others.update(comfyui_pack.index_files(categories))
-    others.update(docs.render_indexes(categories))
-    others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
-    others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
-    python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
-    files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
-    format_work = partial(format_cached, use_cache=use_cache)
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
-    # models per process (DCG's set-up is per run), the indexes formatted alongside.
+    # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
-    if len(chunks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            made_later = [pool.submit(_model_files, [u for _, u in chunk]) for chunk in chunks]
-            formatted = list(pool.map(format_work, python))
-            made = [f.result() for f in made_later]
-    else:
-        made = [_model_files([u for _, u in chunk]) for chunk in chunks]
-        formatted = list(map(format_work, python))
+    pool = ProcessPoolExecutor(max_workers=workers) if len(chunks) > 1 else None
+    with pool or contextlib.nullcontext():
+        made_later = [pool.submit(_model_files, [u for _, u in chunk]) for chunk in chunks] if pool else []
+        others = python_package.render_package(categories)
+        others.update(llm_tools.index_files(categories))
+        others.update(comfyui_pack.index_files(categories))
+        others.update(docs.render_indexes(categories))
+        others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
+        others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
+        python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
+        files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
+        format_work = partial(format_cached, use_cache=use_cache)
+        formatted = list(map(format_work, python))  # here, while the workers run
+        made = [f.result() for f in made_later] if pool else [_model_files([u for _, u in chunk]) for chunk in chunks]
     for chunk, chunk_files in zip(chunks, made):
         for (key, _), model_files in zip(chunk, chunk_files):
             if use_cache:
@@ -180,7 +178,8 @@ def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
             **comfyui_pack.model_files(m, u.pack_node),
             **docs.model_files(m, u.node),
         }
-        out.append({path: format_python(text) if path.endswith(".py") else text for path, text in files.items()})
+        method = python_package.model_files(m)  # its imports come in isort's order (test_generation_cost)
+        out.append({path: format_python(text, sort_imports=path not in method) if path.endswith(".py") else text for path, text in files.items()})
     return out
 
 

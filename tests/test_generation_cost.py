@@ -101,3 +101,15 @@ def test_datamodel_code_generator_batched_makes_the_modules_one_call_per_model_m
     sample = planned[::7] + [m for m in planned if any(p.wire_name != p.python_name for p in m.spec.params)][:10]
     batched = python_package.input_modules(sample)
     assert batched == {m.path: python_package.input_class_code(m) for m in sample}
+
+
+def test_method_modules_come_with_their_imports_in_isort_order() -> None:
+    # The pipeline skips isort for them (generator/pipeline.py: _model_files); black alone must get them right.
+    import isort
+
+    from generator.format import ISORT_CONFIG
+
+    planned = [m for c in python_package.plan(list(snapshot_specs().values())) for m in c.models]
+    for m in planned:
+        [(path, text)] = python_package.model_files(m).items()
+        assert isort.code(text, config=ISORT_CONFIG) == text, path
