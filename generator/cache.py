@@ -12,7 +12,10 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-CACHE_DIR = Path(os.environ.get("GENVR_GENERATOR_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "generator"))
+_CHECKOUT = Path(__file__).resolve().parent.parent
+# In a checkout: .cache/generator beside generated/; installed (no pyproject.toml there): the user's cache folder.
+_DEFAULT = _CHECKOUT / ".cache" / "generator" if (_CHECKOUT / "pyproject.toml").is_file() else Path.home() / ".cache" / "genvr-bindings" / "generator"
+CACHE_DIR = Path(os.environ.get("GENVR_GENERATOR_CACHE", _DEFAULT))
 
 
 def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: bool = True) -> str:

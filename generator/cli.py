@@ -20,6 +20,8 @@ from .discovery import DEFAULT_BASE_URL, DiscoveryError, HttpSource, SnapshotSou
 from .pipeline import GenerationError, build_specs, generate
 
 ROOT = Path(__file__).resolve().parent.parent
+# A checkout writes its own generated/; the installed command (genvr_bindings in site-packages) the current folder's.
+OUT = ROOT / "generated" if (ROOT / "pyproject.toml").is_file() else Path("generated")
 EXIT_STALE = 1
 EXIT_ERROR = 2
 EXIT_REFUSALS = 3
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     html.add_argument("--out", type=Path, default=ROOT / "build" / "docs", help="output folder")
     for p in (gen, regen):
         p.add_argument("--snapshot", type=Path, default=ROOT / "discovery", help="discovery snapshot folder")
-        p.add_argument("--out", type=Path, default=ROOT / "generated", help="output folder")
+        p.add_argument("--out", type=Path, default=OUT, help="output folder")
         p.add_argument("--skip-invalid", action="store_true", help="leave out models whose schema cannot be translated")
         p.add_argument("--no-cache", action="store_true", help="render every file afresh (ignore .cache/generator)")
         p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes for the per-model work")

@@ -50,19 +50,37 @@ Documented choices where the real API is UNKNOWN (API.md §11):
 - Rate limit: per token bucket (`rate_limit_rps`, `rate_limit_burst`), 429 + `Retry-After` seconds.
 """
 
-from .api import Caller
-from .app import create_app
-from .catalog import Catalog, Model, load_catalog
-from .dialect import to_parameters
-from .faults import FaultConfig, FaultRule
-from .media import kind_for_category
-from .server import SimulatorServer, start_simulator, wait_for
-from .settings import DEFAULT_TOKEN, DEFAULT_UID, Settings
-from .state import ManualClock, SimState, input_key
-from .validation import InputError, validate_input
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "DEFAULT_TOKEN", "DEFAULT_UID", "Caller", "Catalog", "FaultConfig", "FaultRule", "InputError", "ManualClock",
-    "Model", "Settings", "SimState", "SimulatorServer", "create_app", "input_key", "kind_for_category",
-    "load_catalog", "start_simulator", "to_parameters", "validate_input", "wait_for",
-]
+if TYPE_CHECKING:
+    from .api import Caller as Caller
+    from .app import create_app as create_app
+    from .catalog import Catalog as Catalog, Model as Model, load_catalog as load_catalog
+    from .dialect import to_parameters as to_parameters
+    from .faults import FaultConfig as FaultConfig, FaultRule as FaultRule
+    from .media import kind_for_category as kind_for_category
+    from .server import SimulatorServer as SimulatorServer, start_simulator as start_simulator, wait_for as wait_for
+    from .settings import DEFAULT_TOKEN as DEFAULT_TOKEN, DEFAULT_UID as DEFAULT_UID, Settings as Settings
+    from .state import ManualClock as ManualClock, SimState as SimState, input_key as input_key
+    from .validation import InputError as InputError, validate_input as validate_input
+
+# Name → module, imported on first use: `genvr-simulator` can say what is missing (starlette and uvicorn come with
+# the `simulator` extra) instead of failing while Python imports this package.
+_EXPORTS = {
+    "Caller": "api", "create_app": "app", "Catalog": "catalog", "Model": "catalog", "load_catalog": "catalog",
+    "to_parameters": "dialect", "FaultConfig": "faults", "FaultRule": "faults", "kind_for_category": "media",
+    "SimulatorServer": "server", "start_simulator": "server", "wait_for": "server", "DEFAULT_TOKEN": "settings",
+    "DEFAULT_UID": "settings", "Settings": "settings", "ManualClock": "state", "SimState": "state",
+    "input_key": "state", "InputError": "validation", "validate_input": "validation",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value

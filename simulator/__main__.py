@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from .app import create_app
 from .faults import FaultConfig
 from .settings import DEFAULT_TOKEN, DEFAULT_UID, DIALECTS, Settings, default_discovery_dir
 
@@ -47,6 +44,13 @@ def load_faults(value: str | None) -> FaultConfig | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        import uvicorn
+
+        from .app import create_app
+    except ImportError as exc:
+        print(f"error: the simulator needs {exc.name}: pip install 'genvr-bindings[simulator]'", file=sys.stderr)
+        return 2
     settings = Settings(discovery_dir=args.discovery, dialect=args.dialect, job_seconds=args.job_seconds,
                         job_seconds_max=args.job_seconds_max, seed=args.seed, tokens={args.token: args.uid},
                         reject_unknown_fields=args.reject_unknown_fields, rate_limit_rps=args.rate_limit,

@@ -80,6 +80,18 @@ def check_installed_package(venv: Path, site: Path, source: Path, env: dict[str,
     count, first, module = loaded.split(" ")
     assert int(count) > 10 and first.startswith("genvr_imagegen__") and module.startswith(str(site)), proc.stdout
     assert found == "[]" and error.startswith("unknown category 'images'; valid categories: ") and "imagegen" in error
+    # Without its extra the simulator says what to install (no traceback).
+    proc = run([venv / "bin" / "genvr-simulator", "--port", "0"])
+    assert proc.returncode == 2 and "pip install 'genvr-bindings[simulator]'" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    # The generator extra: `genvr-generate` outside any checkout makes ./generated from the snapshot the wheel
+    # ships, byte for byte what the checkout has.
+    proc = run([venv / "bin" / "pip", "install", "--quiet", f"{source}[generator]"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    proc = run([venv / "bin" / "genvr-generate", "generate"], env={**env, "GENVR_GENERATOR_CACHE": str(venv.parent / "cache")})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    made = {p.relative_to(elsewhere / "generated"): p.read_bytes() for p in (elsewhere / "generated").rglob("*") if p.is_file()}
+    assert made == {p.relative_to(ROOT / "generated"): p.read_bytes() for p in (ROOT / "generated").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert not list(site.glob("genvr_bindings/generated")) and not list(site.glob("genvr_bindings/.cache"))
     # The simulator extra, then its console script under the new name, serving the snapshot the wheel ships.
     proc = run([venv / "bin" / "pip", "install", "--quiet", f"{source}[simulator]"])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

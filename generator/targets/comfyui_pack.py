@@ -215,6 +215,11 @@ def _json(value: Any) -> str:
 
 
 def repository_url(project_file: Path = PROJECT_FILE) -> str:
+    if not project_file.is_file():  # installed from the wheel: the same setting, from the package metadata
+        from importlib.metadata import metadata
+
+        urls = dict(u.split(", ", 1) for u in metadata("genvr-bindings").get_all("Project-URL") or [])
+        return urls["Repository"]
     with project_file.open("rb") as fh:
         url: str = tomllib.load(fh)["project"]["urls"]["Repository"]
     return url

@@ -15,7 +15,9 @@ import ast
 import re
 from pathlib import Path
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime" / "genvr_runtime"
+import genvr_runtime
+
+RUNTIME_DIR = Path(genvr_runtime.__file__).resolve().parent  # runtime/genvr_runtime in a checkout, else installed
 PACKAGE = "genvr_runtime"
 ROOTS = ("_client",)  # what the pack imports; the rest follows from their imports
 LEFT_OUT = ("_batch", "cli", "__main__")  # only reachable lazily, never used by the pack
