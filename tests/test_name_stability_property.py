@@ -231,7 +231,8 @@ def test_adding_hostile_models_rewrites_no_existing_model_and_everything_imports
         touched = {models[k][0].rsplit(".", 1)[0] for k in added}
         paths = [out / (m.replace(".", "/") + ".py") for k in added for m in [models[k][0]]]
         paths += [out / (c.replace(".", "/")) / "__init__.py" for c in touched]
-        paths += [out / "genvr" / "resources" / f"{c.rsplit('.', 1)[1]}.py" for c in touched]
+        paths += [out / "genvr" / "resources" / c.rsplit(".", 1)[1] / "__init__.py" for c in touched]
+        paths += [out / (models[k][0].replace(".models.", ".resources.").replace(".", "/") + ".py") for k in added]
         paths += [out / "genvr" / "models" / "__init__.py", out / "genvr" / "_client.py"]
         env = {**os.environ, "MYPYPATH": f"{out}{os.pathsep}{ROOT / 'runtime'}"}
         typed = subprocess.run(
