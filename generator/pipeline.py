@@ -99,6 +99,8 @@ def _check_targets(spec: ModelSpec) -> None:
         comfyui_widgets.model_inputs(spec)
     except ValueError as exc:
         raise SchemaError(spec.key, f"ComfyUI node: {exc}") from None
+    except Exception as exc:  # a generator bug met by this schema: refuse the model, keep generating the others
+        raise SchemaError(spec.key, f"ComfyUI node: internal error {type(exc).__name__}: {exc} (please report)") from None
 
 
 @dataclass(frozen=True)

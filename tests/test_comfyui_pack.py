@@ -519,3 +519,14 @@ def test_a_broken_node_file_fails_the_import_naming_that_file(tmp_path: Path) ->
     node_file.write_text('{"node_id": ', encoding="utf-8")
     with pytest.raises(ValueError, match=r"GenVR node file .*flux_dev\.json: Expecting value"):
         load_pack(pack_dir)
+
+
+def test_a_nullable_list_whose_default_is_null_gets_an_empty_widget() -> None:
+    # Found by fuzzing: `"\n".join(None)` raised a TypeError, which stopped the whole generation with a traceback.
+    from generator.normalize import normalize_model
+    from generator.targets.comfyui_widgets import model_inputs
+
+    schema = {"type": "object", "properties": {"tags": {"type": ["array", "null"], "items": {"type": "string"}, "default": None}}}
+    spec = normalize_model(category="imagegen", subcategory="m", display_name="M", description="", raw_schema=schema)
+    [tags] = model_inputs(spec).inputs
+    assert tags.options["default"] == ""

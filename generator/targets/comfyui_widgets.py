@@ -162,7 +162,7 @@ def _param_inputs(p: Param, taken: set[str]) -> tuple[list[NodeInput], FieldSpec
         return [NodeInput(name, (API_DEFAULT, "true", "false"), options, False, "COMBO")], FieldSpec(name, "tristate", {**opts, "omit": API_DEFAULT})
 
     if t == "array":
-        options = {"multiline": True, "default": "\n".join(map(str, p.default)) if p.has_default else "", "tooltip": _join(tooltip, "One item per line."), **base}
+        options = {"multiline": True, "default": "\n".join(map(str, p.default)) if p.has_default and p.default is not None else "", "tooltip": _join(tooltip, "One item per line."), **base}
         _items(p, opts)
         return [NodeInput(name, "STRING", options, p.required, "STRING")], FieldSpec(name, "lines", opts)
 
