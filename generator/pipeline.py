@@ -147,6 +147,14 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         others = python_package.render_package(categories)
         others.update(llm_tools.index_files(categories))
         others.update(comfyui_pack.index_files(categories))
+        # What depends on no model (the pack's hand-written modules and runtime copy) is cached by the code alone.
+        static_key = cache.key("static", code)
+        static = cache.load_files(static_key) if use_cache else None
+        if static is None:
+            static_files = comfyui_pack.static_files()
+            others.update(static_files)
+        else:
+            files.update(static[0])
         others.update(docs.render_indexes(categories))
         others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
         others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
@@ -161,6 +169,8 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
                 cache.store_files(key, model_files)
             files.update(model_files)
     files.update(formatted)
+    if static is None and use_cache:
+        cache.store_files(static_key, {path: files[path] for path in static_files})
     return dict(sorted(files.items()))
 
 

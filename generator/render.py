@@ -75,8 +75,17 @@ def to_json(value: Any) -> str:
 
 @cache
 def environment() -> jinja2.Environment:
+    from .cache import CACHE_DIR
+
+    bytecode = CACHE_DIR / "jinja"
+    try:
+        bytecode.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        # Compiled templates, checked against each template's source: a run renders without compiling them again.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode.is_dir() else None,
         undefined=jinja2.StrictUndefined,  # a typo in a template fails the run, not the output
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -141,7 +141,7 @@ def ordered_nodes(categories: list[PlannedCategory], snapshot_dir: Path | None =
 
 def render(categories: list[PlannedCategory], snapshot_dir: Path | None = None) -> dict[str, str]:
     """Files by path relative to generated/ (.py files are formatted by the pipeline)."""
-    files = index_files(categories)
+    files = {**static_files(), **index_files(categories)}
     for category, nodes in ordered_nodes(categories, snapshot_dir):
         for model, node in zip(category.models, nodes):
             files.update(model_files(model, node))
@@ -154,11 +154,18 @@ def model_files(model: PlannedModel, node: PlannedNode) -> dict[str, str]:
 
 
 def index_files(categories: list[PlannedCategory]) -> dict[str, str]:
-    """The pack's files but the node files: the node list, the hand-written modules, the runtime copy, metadata."""
+    """The files that depend on the model list: the node list and the metadata that counts the nodes."""
     index = [f"{model.category_attr}/{model.attr}.json" for category in categories for model in category.models]
     files = {f"{NODES}/index.json": index_document(index)}
-    count = len(index)
-    files[f"{PACK}/__init__.py"] = render_template("__init__.py.jinja")
+    context = {"node_count": len(index), "version": VERSION, "requirements": REQUIREMENTS, "repository": repository_url(), "publisher": PUBLISHER}
+    files[f"{PACK}/pyproject.toml"] = render_template("pyproject.toml.jinja", **context)
+    files[f"{PACK}/README.md"] = render_template("README.md.jinja", **context)
+    return files
+
+
+def static_files() -> dict[str, str]:
+    """The files that depend on no model (the hand-written modules, the runtime copy): the same for every snapshot."""
+    files = {f"{PACK}/__init__.py": render_template("__init__.py.jinja")}
     for name in _STATIC:
         files[f"{PACK}/_genvr/{name}.py"] = render_template(f"_genvr/{name}.py.jinja")
     files[f"{PACK}/_genvr/runtime/__init__.py"] = (
@@ -166,10 +173,8 @@ def index_files(categories: list[PlannedCategory]) -> dict[str, str]:
     )
     for name, source in comfyui_vendor.runtime_closure().items():
         files[f"{PACK}/_genvr/runtime/{name}.py"] = comfyui_vendor.vendored_module(name, source, HEADER)
-    context = {"node_count": count, "version": VERSION, "requirements": REQUIREMENTS, "repository": repository_url(), "publisher": PUBLISHER}
-    files[f"{PACK}/pyproject.toml"] = render_template("pyproject.toml.jinja", **context)
+    context = {"version": VERSION, "requirements": REQUIREMENTS}
     files[f"{PACK}/requirements.txt"] = render_template("requirements.txt.jinja", **context)
-    files[f"{PACK}/README.md"] = render_template("README.md.jinja", **context)
     files[f"{PACK}/config.example.ini"] = render_template("config.example.ini.jinja")
     files[f"{PACK}/.gitignore"] = render_template("gitignore.jinja")
     files[f"{PACK}/web/genvr.js"] = render_template("web/genvr.js.jinja")
@@ -218,8 +223,8 @@ def repository_url(project_file: Path = PROJECT_FILE) -> str:
     if not project_file.is_file():  # installed from the wheel: the same setting, from the package metadata
         from importlib.metadata import metadata
 
-        urls = dict(u.split(", ", 1) for u in metadata("genvr-bindings").get_all("Project-URL") or [])
-        return urls["Repository"]
+        entries: list[str] = metadata("genvr-bindings").get_all("Project-URL") or []
+        return dict(u.split(", ", 1) for u in entries)["Repository"]
     with project_file.open("rb") as fh:
         url: str = tomllib.load(fh)["project"]["urls"]["Repository"]
     return url

@@ -18,6 +18,8 @@ Every schema input becomes one or two ComfyUI inputs (a `NodeInput`: name, secti
 
 from __future__ import annotations
 
+import functools
+
 import math
 import re
 from dataclasses import dataclass, field
@@ -72,6 +74,7 @@ class ModelInputs:
     skipped: tuple[str, ...] = ()  # schema inputs the node cannot send (routing-name collisions)
 
 
+@functools.lru_cache(maxsize=4096)  # asked for by the refusal check, the docs and the pack: made once per model
 def model_inputs(spec: ModelSpec) -> ModelInputs:
     """The node's inputs in schema order (required section first, as ComfyUI lists them) and its fields."""
     if spec.free_form:
