@@ -6,6 +6,7 @@ Python literal) or `docstring` (escaped text): nothing from a schema is ever pas
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import textwrap
@@ -30,7 +31,7 @@ def pyrepr(value: Any) -> str:
             raise ValueError(f"non-finite number {value!r} cannot be a literal")
         return repr(value)
     if isinstance(value, str):
-        return repr(value)
+        return quoted(value)
     if isinstance(value, list):
         return "[" + ", ".join(pyrepr(v) for v in value) + "]"
     if isinstance(value, tuple):
@@ -38,6 +39,16 @@ def pyrepr(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{pyrepr(str(k))}: {pyrepr(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+@functools.lru_cache(maxsize=65536)
+def quoted(text: str) -> str:
+    """A string literal quoted as black quotes it (its own rule: double quotes unless that adds escapes), so the
+    formatter finds the templates' output already in shape."""
+    from black.strings import normalize_string_quotes
+
+    literal: str = normalize_string_quotes(repr(text))
+    return literal
 
 
 def docstring(text: str | None) -> str:

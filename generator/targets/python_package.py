@@ -93,12 +93,29 @@ class PlannedModel:
 
     @cached_property
     def params(self) -> list[dict[str, Any]]:
-        """What the method template needs per input, required ones first (keyword-only, order is cosmetic)."""
+        """What the method template needs per input, required ones first (keyword-only, order is cosmetic).
+
+        An enum whose parameter line would not fit in 100 columns is named once at the top of the method module
+        (`AspectRatioChoice = Literal[...]`, one value per line) instead of being spelt in all four signatures:
+        the template then writes what black writes, and black has nothing to split."""
+        from black.strings import str_width
+
         ordered = sorted(self.spec.params, key=lambda p: not p.required)
-        return [
-            {"param": p, "annotation": annotation(p, for_method=True), "doc": param_doc(p)}
-            for p in ordered
-        ]
+        items = []
+        for p in ordered:
+            text = annotation(p, for_method=True)
+            line = f"        {p.python_name}: {text}{'' if p.required else ' = NOT_GIVEN'},"
+            if str_width(line) > 100 and p.enum is not None and leaf_float_enum(p) is None:
+                alias = _choice_name(p.python_name, taken={a["name"] for a in self.choice_aliases})
+                self.choice_aliases.append({"name": alias, "values": [pyrepr(v) for v in p.enum]})
+                text = " | ".join([alias, *text.split(" | ")[1:]])  # the Literal is the first member
+            items.append({"param": p, "annotation": text, "doc": param_doc(p)})
+        return items
+
+    @cached_property
+    def choice_aliases(self) -> list[dict[str, Any]]:
+        """Filled by `params`: the named enums of the method module."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,15 @@ def plan(specs: list[ModelSpec], recorded: naming.Names | None = None) -> list[P
 
 # ---------------------------------------------------------------------------------------------------------------
 # Types
+
+
+def _choice_name(python_name: str, taken: set[str]) -> str:
+    """`aspect_ratio` → `AspectRatioChoice`: no name a method module imports ends in "Choice"."""
+    base = "".join(part[:1].upper() + part[1:] for part in python_name.split("_") if part) + "Choice"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}{n}", n + 1
+    return name
 
 
 def leaf_float_enum(p: Param | ItemSpec) -> tuple[Any, ...] | None:
