@@ -94,8 +94,8 @@ class AceStepText2musicMethod(ModelMethod):
                 30 and 240 seconds. Range >= 1 and <= 240. Default 60.
             number_of_steps: Number of inference steps. Range >= 10 and <= 200. Default 60.
             seed: Random seed. Set to -1 to randomize. Default -1.
-            scheduler: Scheduler type. One of 'euler', 'heun'. Default 'euler'. Advanced.
-            guidance_type: Guidance type for CFG. One of 'apg', 'cfg', 'cfg_star'. Default 'apg'.
+            scheduler: Scheduler type. One of "euler", "heun". Default "euler". Advanced.
+            guidance_type: Guidance type for CFG. One of "apg", "cfg", "cfg_star". Default "apg".
                 Advanced.
             granularity_scale: Omega scale for APG guidance, or similar for other CFG types. Range
                 >= -100 and <= 100. Default 10. Advanced.

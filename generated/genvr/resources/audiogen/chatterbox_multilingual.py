@@ -17,6 +17,32 @@ from genvr_runtime import (
     NotGiven,
 )
 
+LanguageChoice = Literal[
+    "ar",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fi",
+    "fr",
+    "he",
+    "hi",
+    "it",
+    "ja",
+    "ko",
+    "ms",
+    "nl",
+    "no",
+    "pl",
+    "pt",
+    "ru",
+    "sv",
+    "sw",
+    "tr",
+    "zh",
+]
+
 
 class ChatterboxMultilingualMethod(ModelMethod):
     """`client.audiogen.chatterbox_multilingual`: Chatterbox Multilingual (`audiogen/chatterbox_multilingual`)."""
@@ -30,34 +56,7 @@ class ChatterboxMultilingualMethod(ModelMethod):
         self,
         *,
         text: str,
-        language: (
-            Literal[
-                "ar",
-                "da",
-                "de",
-                "el",
-                "en",
-                "es",
-                "fi",
-                "fr",
-                "he",
-                "hi",
-                "it",
-                "ja",
-                "ko",
-                "ms",
-                "nl",
-                "no",
-                "pl",
-                "pt",
-                "ru",
-                "sv",
-                "sw",
-                "tr",
-                "zh",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language: LanguageChoice | NotGiven = NOT_GIVEN,
         reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -73,34 +72,7 @@ class ChatterboxMultilingualMethod(ModelMethod):
         self,
         *,
         text: str,
-        language: (
-            Literal[
-                "ar",
-                "da",
-                "de",
-                "el",
-                "en",
-                "es",
-                "fi",
-                "fr",
-                "he",
-                "hi",
-                "it",
-                "ja",
-                "ko",
-                "ms",
-                "nl",
-                "no",
-                "pl",
-                "pt",
-                "ru",
-                "sv",
-                "sw",
-                "tr",
-                "zh",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language: LanguageChoice | NotGiven = NOT_GIVEN,
         reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -133,8 +105,8 @@ class ChatterboxMultilingualMethod(ModelMethod):
                 Hebrew (he) • Hindi (hi) • Italian (it) • Japanese (ja) • Korean (ko) •
                 Malay (ms) • Norwegian (no) • Polish (pl) • Portuguese (pt) • Russian
                 (ru) • Spanish (es) • Swahili (sw) • Swedish (sv) • Turkish (tr) One of
-                'ar', 'da', 'de', 'el', 'en', 'es', 'fi', 'fr', 'he', 'hi', 'it', 'ja',
-                …. Default 'en'.
+                "ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja",
+                …. Default "en".
             reference_audio: Reference audio file for voice cloning (optional). If not provided,
                 uses default voice for the selected language. audio file: URL, or local
                 Path/bytes (uploaded for you).
@@ -162,34 +134,7 @@ class AsyncChatterboxMultilingualMethod(AsyncModelMethod):
         self,
         *,
         text: str,
-        language: (
-            Literal[
-                "ar",
-                "da",
-                "de",
-                "el",
-                "en",
-                "es",
-                "fi",
-                "fr",
-                "he",
-                "hi",
-                "it",
-                "ja",
-                "ko",
-                "ms",
-                "nl",
-                "no",
-                "pl",
-                "pt",
-                "ru",
-                "sv",
-                "sw",
-                "tr",
-                "zh",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language: LanguageChoice | NotGiven = NOT_GIVEN,
         reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
@@ -205,34 +150,7 @@ class AsyncChatterboxMultilingualMethod(AsyncModelMethod):
         self,
         *,
         text: str,
-        language: (
-            Literal[
-                "ar",
-                "da",
-                "de",
-                "el",
-                "en",
-                "es",
-                "fi",
-                "fr",
-                "he",
-                "hi",
-                "it",
-                "ja",
-                "ko",
-                "ms",
-                "nl",
-                "no",
-                "pl",
-                "pt",
-                "ru",
-                "sv",
-                "sw",
-                "tr",
-                "zh",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language: LanguageChoice | NotGiven = NOT_GIVEN,
         reference_audio: str | FileSource | NotGiven = NOT_GIVEN,
         exaggeration: float | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,

@@ -69,7 +69,7 @@ class ChatterboxTtsMethod(ModelMethod):
         `genvr.models.audiogen.chatterbox_tts.ChatterboxTtsInput` before anything is sent.
 
         Args:
-            text: Text to synthesize. Default 'Wow! That was an incredible firework display.'.
+            text: Text to synthesize. Default "Wow! That was an incredible firework display.".
                 Always sent (the schema requires it).
             audio_prompt_path: Reference audio file to clone. audio file: URL, or local Path/bytes
                 (uploaded for you).

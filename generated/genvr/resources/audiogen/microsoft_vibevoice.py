@@ -17,6 +17,54 @@ from genvr_runtime import (
     NotGiven,
 )
 
+Speaker1Choice = Literal[
+    "en-Alice_woman",
+    "en-Carter_man",
+    "en-Frank_man",
+    "en-Mary_woman_bgm",
+    "en-Maya_woman",
+    "in-Samuel_man",
+    "zh-Anchen_man_bgm",
+    "zh-Bowen_man",
+    "zh-Xinran_woman",
+]
+
+Speaker2Choice = Literal[
+    "en-Alice_woman",
+    "en-Carter_man",
+    "en-Frank_man",
+    "en-Mary_woman_bgm",
+    "en-Maya_woman",
+    "in-Samuel_man",
+    "zh-Anchen_man_bgm",
+    "zh-Bowen_man",
+    "zh-Xinran_woman",
+]
+
+Speaker3Choice = Literal[
+    "en-Alice_woman",
+    "en-Carter_man",
+    "en-Frank_man",
+    "en-Mary_woman_bgm",
+    "en-Maya_woman",
+    "in-Samuel_man",
+    "zh-Anchen_man_bgm",
+    "zh-Bowen_man",
+    "zh-Xinran_woman",
+]
+
+Speaker4Choice = Literal[
+    "en-Alice_woman",
+    "en-Carter_man",
+    "en-Frank_man",
+    "en-Mary_woman_bgm",
+    "en-Maya_woman",
+    "in-Samuel_man",
+    "zh-Anchen_man_bgm",
+    "zh-Bowen_man",
+    "zh-Xinran_woman",
+]
+
 
 class MicrosoftVibevoiceMethod(ModelMethod):
     """`client.audiogen.microsoft_vibevoice`: Microsoft Vibe Voice (`audiogen/microsoft_vibevoice`)."""
@@ -30,65 +78,10 @@ class MicrosoftVibevoiceMethod(ModelMethod):
         self,
         *,
         script: str,
-        speaker_1: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_2: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_3: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_4: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
+        speaker_1: Speaker1Choice | NotGiven = NOT_GIVEN,
+        speaker_2: Speaker2Choice | None | NotGiven = NOT_GIVEN,
+        speaker_3: Speaker3Choice | None | NotGiven = NOT_GIVEN,
+        speaker_4: Speaker4Choice | None | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -100,65 +93,10 @@ class MicrosoftVibevoiceMethod(ModelMethod):
         self,
         *,
         script: str,
-        speaker_1: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_2: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_3: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_4: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
+        speaker_1: Speaker1Choice | NotGiven = NOT_GIVEN,
+        speaker_2: Speaker2Choice | None | NotGiven = NOT_GIVEN,
+        speaker_3: Speaker3Choice | None | NotGiven = NOT_GIVEN,
+        speaker_4: Speaker4Choice | None | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -182,19 +120,19 @@ class MicrosoftVibevoiceMethod(ModelMethod):
 
         Args:
             script: Script to convert to speech.
-            speaker_1: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
-                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
-                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'. Default
-                'en-Alice_woman'.
-            speaker_2: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
-                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
-                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_3: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
-                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
-                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
-            speaker_4: The first speaker. One of 'en-Alice_woman', 'en-Carter_man', 'en-Frank_man',
-                'en-Mary_woman_bgm', 'en-Maya_woman', 'in-Samuel_man',
-                'zh-Anchen_man_bgm', 'zh-Bowen_man', 'zh-Xinran_woman'.
+            speaker_1: The first speaker. One of "en-Alice_woman", "en-Carter_man", "en-Frank_man",
+                "en-Mary_woman_bgm", "en-Maya_woman", "in-Samuel_man",
+                "zh-Anchen_man_bgm", "zh-Bowen_man", "zh-Xinran_woman". Default
+                "en-Alice_woman".
+            speaker_2: The first speaker. One of "en-Alice_woman", "en-Carter_man", "en-Frank_man",
+                "en-Mary_woman_bgm", "en-Maya_woman", "in-Samuel_man",
+                "zh-Anchen_man_bgm", "zh-Bowen_man", "zh-Xinran_woman".
+            speaker_3: The first speaker. One of "en-Alice_woman", "en-Carter_man", "en-Frank_man",
+                "en-Mary_woman_bgm", "en-Maya_woman", "in-Samuel_man",
+                "zh-Anchen_man_bgm", "zh-Bowen_man", "zh-Xinran_woman".
+            speaker_4: The first speaker. One of "en-Alice_woman", "en-Carter_man", "en-Frank_man",
+                "en-Mary_woman_bgm", "en-Maya_woman", "in-Samuel_man",
+                "zh-Anchen_man_bgm", "zh-Bowen_man", "zh-Xinran_woman".
             scale: CFG Scale (Guidance Strength) Default 1.3.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -212,65 +150,10 @@ class AsyncMicrosoftVibevoiceMethod(AsyncModelMethod):
         self,
         *,
         script: str,
-        speaker_1: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_2: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_3: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_4: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
+        speaker_1: Speaker1Choice | NotGiven = NOT_GIVEN,
+        speaker_2: Speaker2Choice | None | NotGiven = NOT_GIVEN,
+        speaker_3: Speaker3Choice | None | NotGiven = NOT_GIVEN,
+        speaker_4: Speaker4Choice | None | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -282,65 +165,10 @@ class AsyncMicrosoftVibevoiceMethod(AsyncModelMethod):
         self,
         *,
         script: str,
-        speaker_1: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_2: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_3: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
-        speaker_4: (
-            Literal[
-                "en-Alice_woman",
-                "en-Carter_man",
-                "en-Frank_man",
-                "en-Mary_woman_bgm",
-                "en-Maya_woman",
-                "in-Samuel_man",
-                "zh-Anchen_man_bgm",
-                "zh-Bowen_man",
-                "zh-Xinran_woman",
-            ]
-            | None
-            | NotGiven
-        ) = NOT_GIVEN,
+        speaker_1: Speaker1Choice | NotGiven = NOT_GIVEN,
+        speaker_2: Speaker2Choice | None | NotGiven = NOT_GIVEN,
+        speaker_3: Speaker3Choice | None | NotGiven = NOT_GIVEN,
+        speaker_4: Speaker4Choice | None | NotGiven = NOT_GIVEN,
         scale: float | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

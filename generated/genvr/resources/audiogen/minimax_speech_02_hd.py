@@ -17,6 +17,65 @@ from genvr_runtime import (
     NotGiven,
 )
 
+VoiceIdChoice = Literal[
+    "Wise_Woman",
+    "Friendly_Person",
+    "Inspirational_girl",
+    "Deep_Voice_Man",
+    "Calm_Woman",
+    "Casual_Guy",
+    "Lively_Girl",
+    "Patient_Man",
+    "Young_Knight",
+    "Determined_Man",
+    "Lovely_Girl",
+    "Decent_Boy",
+    "Imposing_Manner",
+    "Elegant_Man",
+    "Abbess",
+    "Sweet_Girl_2",
+    "Exuberant_Girl",
+]
+
+EmotionChoice = Literal[
+    "neutral",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgusted",
+    "surprised",
+]
+
+LanguageBoostChoice = Literal[
+    "None",
+    "Automatic",
+    "Chinese",
+    "Chinese,Yue",
+    "English",
+    "Arabic",
+    "Russian",
+    "Spanish",
+    "French",
+    "Portuguese",
+    "German",
+    "Turkish",
+    "Dutch",
+    "Ukrainian",
+    "Vietnamese",
+    "Indonesian",
+    "Japanese",
+    "Italian",
+    "Korean",
+    "Thai",
+    "Polish",
+    "Romanian",
+    "Greek",
+    "Czech",
+    "Finnish",
+    "Hindi",
+]
+
 
 class MinimaxSpeech02HdMethod(ModelMethod):
     """`client.audiogen.minimax_speech_02_hd`: Minimax Speech 02 HD (`audiogen/minimax_speech_02_hd`)."""
@@ -30,70 +89,16 @@ class MinimaxSpeech02HdMethod(ModelMethod):
         self,
         *,
         text: str,
-        voice_id: (
-            Literal[
-                "Wise_Woman",
-                "Friendly_Person",
-                "Inspirational_girl",
-                "Deep_Voice_Man",
-                "Calm_Woman",
-                "Casual_Guy",
-                "Lively_Girl",
-                "Patient_Man",
-                "Young_Knight",
-                "Determined_Man",
-                "Lovely_Girl",
-                "Decent_Boy",
-                "Imposing_Manner",
-                "Elegant_Man",
-                "Abbess",
-                "Sweet_Girl_2",
-                "Exuberant_Girl",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        voice_id: VoiceIdChoice | NotGiven = NOT_GIVEN,
         speed: float | NotGiven = NOT_GIVEN,
         volume: float | NotGiven = NOT_GIVEN,
         pitch: int | NotGiven = NOT_GIVEN,
-        emotion: (
-            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        emotion: EmotionChoice | NotGiven = NOT_GIVEN,
         english_normalization: bool | NotGiven = NOT_GIVEN,
         sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
         bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
         channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
-        language_boost: (
-            Literal[
-                "None",
-                "Automatic",
-                "Chinese",
-                "Chinese,Yue",
-                "English",
-                "Arabic",
-                "Russian",
-                "Spanish",
-                "French",
-                "Portuguese",
-                "German",
-                "Turkish",
-                "Dutch",
-                "Ukrainian",
-                "Vietnamese",
-                "Indonesian",
-                "Japanese",
-                "Italian",
-                "Korean",
-                "Thai",
-                "Polish",
-                "Romanian",
-                "Greek",
-                "Czech",
-                "Finnish",
-                "Hindi",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language_boost: LanguageBoostChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -104,70 +109,16 @@ class MinimaxSpeech02HdMethod(ModelMethod):
         self,
         *,
         text: str,
-        voice_id: (
-            Literal[
-                "Wise_Woman",
-                "Friendly_Person",
-                "Inspirational_girl",
-                "Deep_Voice_Man",
-                "Calm_Woman",
-                "Casual_Guy",
-                "Lively_Girl",
-                "Patient_Man",
-                "Young_Knight",
-                "Determined_Man",
-                "Lovely_Girl",
-                "Decent_Boy",
-                "Imposing_Manner",
-                "Elegant_Man",
-                "Abbess",
-                "Sweet_Girl_2",
-                "Exuberant_Girl",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        voice_id: VoiceIdChoice | NotGiven = NOT_GIVEN,
         speed: float | NotGiven = NOT_GIVEN,
         volume: float | NotGiven = NOT_GIVEN,
         pitch: int | NotGiven = NOT_GIVEN,
-        emotion: (
-            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        emotion: EmotionChoice | NotGiven = NOT_GIVEN,
         english_normalization: bool | NotGiven = NOT_GIVEN,
         sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
         bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
         channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
-        language_boost: (
-            Literal[
-                "None",
-                "Automatic",
-                "Chinese",
-                "Chinese,Yue",
-                "English",
-                "Arabic",
-                "Russian",
-                "Spanish",
-                "French",
-                "Portuguese",
-                "German",
-                "Turkish",
-                "Dutch",
-                "Ukrainian",
-                "Vietnamese",
-                "Indonesian",
-                "Japanese",
-                "Italian",
-                "Korean",
-                "Thai",
-                "Polish",
-                "Romanian",
-                "Greek",
-                "Czech",
-                "Finnish",
-                "Hindi",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language_boost: LanguageBoostChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -192,26 +143,26 @@ class MinimaxSpeech02HdMethod(ModelMethod):
         Args:
             text: Text to convert to speech. Every character is 1 token. Maximum 5000 characters.
                 Use <#x#> between words to control pause duration (0.01-99.99s).
-            voice_id: Desired voice ID. Use one of the following system voice. One of 'Wise_Woman',
-                'Friendly_Person', 'Inspirational_girl', 'Deep_Voice_Man', 'Calm_Woman',
-                'Casual_Guy', 'Lively_Girl', 'Patient_Man', 'Young_Knight',
-                'Determined_Man', 'Lovely_Girl', 'Decent_Boy', …. Default 'Wise_Woman'.
+            voice_id: Desired voice ID. Use one of the following system voice. One of "Wise_Woman",
+                "Friendly_Person", "Inspirational_girl", "Deep_Voice_Man", "Calm_Woman",
+                "Casual_Guy", "Lively_Girl", "Patient_Man", "Young_Knight",
+                "Determined_Man", "Lovely_Girl", "Decent_Boy", …. Default "Wise_Woman".
             speed: Speech speed. Range >= 0.5 and <= 2. Default 1.
             volume: Speech volume. Range >= 0 and <= 10. Default 1.
             pitch: Speech pitch. Range >= -12 and <= 12. Default 0.
-            emotion: Speech emotion. One of 'neutral', 'happy', 'sad', 'angry', 'fearful',
-                'disgusted', 'surprised'. Default 'neutral'.
+            emotion: Speech emotion. One of "neutral", "happy", "sad", "angry", "fearful",
+                "disgusted", "surprised". Default "neutral".
             english_normalization: Enable English text normalization for better number reading
                 (slightly increases latency) Default False.
             sample_rate: Sample rate for the generated speech. One of 8000, 16000, 22050, 24000,
                 32000, 44100. Default 32000.
             bitrate: Bitrate for the generated speech. One of 32000, 64000, 128000, 256000. Default
                 128000.
-            channel: Number of audio channels. One of 'mono', 'stereo'. Default 'mono'.
-            language_boost: Enhance recognition of specific languages and dialects. One of 'None',
-                'Automatic', 'Chinese', 'Chinese,Yue', 'English', 'Arabic', 'Russian',
-                'Spanish', 'French', 'Portuguese', 'German', 'Turkish', …. Default
-                'None'.
+            channel: Number of audio channels. One of "mono", "stereo". Default "mono".
+            language_boost: Enhance recognition of specific languages and dialects. One of "None",
+                "Automatic", "Chinese", "Chinese,Yue", "English", "Arabic", "Russian",
+                "Spanish", "French", "Portuguese", "German", "Turkish", …. Default
+                "None".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -228,70 +179,16 @@ class AsyncMinimaxSpeech02HdMethod(AsyncModelMethod):
         self,
         *,
         text: str,
-        voice_id: (
-            Literal[
-                "Wise_Woman",
-                "Friendly_Person",
-                "Inspirational_girl",
-                "Deep_Voice_Man",
-                "Calm_Woman",
-                "Casual_Guy",
-                "Lively_Girl",
-                "Patient_Man",
-                "Young_Knight",
-                "Determined_Man",
-                "Lovely_Girl",
-                "Decent_Boy",
-                "Imposing_Manner",
-                "Elegant_Man",
-                "Abbess",
-                "Sweet_Girl_2",
-                "Exuberant_Girl",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        voice_id: VoiceIdChoice | NotGiven = NOT_GIVEN,
         speed: float | NotGiven = NOT_GIVEN,
         volume: float | NotGiven = NOT_GIVEN,
         pitch: int | NotGiven = NOT_GIVEN,
-        emotion: (
-            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        emotion: EmotionChoice | NotGiven = NOT_GIVEN,
         english_normalization: bool | NotGiven = NOT_GIVEN,
         sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
         bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
         channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
-        language_boost: (
-            Literal[
-                "None",
-                "Automatic",
-                "Chinese",
-                "Chinese,Yue",
-                "English",
-                "Arabic",
-                "Russian",
-                "Spanish",
-                "French",
-                "Portuguese",
-                "German",
-                "Turkish",
-                "Dutch",
-                "Ukrainian",
-                "Vietnamese",
-                "Indonesian",
-                "Japanese",
-                "Italian",
-                "Korean",
-                "Thai",
-                "Polish",
-                "Romanian",
-                "Greek",
-                "Czech",
-                "Finnish",
-                "Hindi",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language_boost: LanguageBoostChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -302,70 +199,16 @@ class AsyncMinimaxSpeech02HdMethod(AsyncModelMethod):
         self,
         *,
         text: str,
-        voice_id: (
-            Literal[
-                "Wise_Woman",
-                "Friendly_Person",
-                "Inspirational_girl",
-                "Deep_Voice_Man",
-                "Calm_Woman",
-                "Casual_Guy",
-                "Lively_Girl",
-                "Patient_Man",
-                "Young_Knight",
-                "Determined_Man",
-                "Lovely_Girl",
-                "Decent_Boy",
-                "Imposing_Manner",
-                "Elegant_Man",
-                "Abbess",
-                "Sweet_Girl_2",
-                "Exuberant_Girl",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        voice_id: VoiceIdChoice | NotGiven = NOT_GIVEN,
         speed: float | NotGiven = NOT_GIVEN,
         volume: float | NotGiven = NOT_GIVEN,
         pitch: int | NotGiven = NOT_GIVEN,
-        emotion: (
-            Literal["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        emotion: EmotionChoice | NotGiven = NOT_GIVEN,
         english_normalization: bool | NotGiven = NOT_GIVEN,
         sample_rate: Literal[8000, 16000, 22050, 24000, 32000, 44100] | NotGiven = NOT_GIVEN,
         bitrate: Literal[32000, 64000, 128000, 256000] | NotGiven = NOT_GIVEN,
         channel: Literal["mono", "stereo"] | NotGiven = NOT_GIVEN,
-        language_boost: (
-            Literal[
-                "None",
-                "Automatic",
-                "Chinese",
-                "Chinese,Yue",
-                "English",
-                "Arabic",
-                "Russian",
-                "Spanish",
-                "French",
-                "Portuguese",
-                "German",
-                "Turkish",
-                "Dutch",
-                "Ukrainian",
-                "Vietnamese",
-                "Indonesian",
-                "Japanese",
-                "Italian",
-                "Korean",
-                "Thai",
-                "Polish",
-                "Romanian",
-                "Greek",
-                "Czech",
-                "Finnish",
-                "Hindi",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        language_boost: LanguageBoostChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -97,13 +97,13 @@ class SonautoText2musicMethod(ModelMethod):
             num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
                 using the same seed may not result in identical songs if the number of
                 songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
-                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_format: The format of the generated audio file. One of "flac", "mp3", "wav",
+                "ogg", "m4a". Default "mp3". Advanced.
             output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
                 formats. One of 128, 192, 256, 320. Default 128.
             bpm: The beats per minute of the song. This can be set to an integer or the literal
                 string "auto" to pick a suitable bpm based on the tags. Set bpm to null
-                to not condition the model on bpm information. Default 'auto'.
+                to not condition the model on bpm information. Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -86,8 +86,8 @@ class SonautoText2musicExtendMethod(ModelMethod):
         Args:
             audio_url: The URL of the audio file to alter. Must be a valid publicly accessible URL.
                 audio file: URL, or local Path/bytes (uploaded for you).
-            side: Add more to the beginning (left) or end (right) of the song. One of 'left',
-                'right'. Default 'left'.
+            side: Add more to the beginning (left) or end (right) of the song. One of "left",
+                "right". Default "left".
             extend_duration: Duration in seconds to extend the song. If not provided, will attempt
                 to automatically determine. Range >= 2 and <= 85. Default 10.
             prompt: A description of the track you want to generate. This prompt will be used to
@@ -109,13 +109,13 @@ class SonautoText2musicExtendMethod(ModelMethod):
             num_songs: Generating 2 songs costs 1.5x the price of generating 1 song. Also, note that
                 using the same seed may not result in identical songs if the number of
                 songs generated is changed. Range >= 1 and <= 2. Default 1. Advanced.
-            output_format: The format of the generated audio file. One of 'flac', 'mp3', 'wav',
-                'ogg', 'm4a'. Default 'mp3'. Advanced.
+            output_format: The format of the generated audio file. One of "flac", "mp3", "wav",
+                "ogg", "m4a". Default "mp3". Advanced.
             output_bit_rate: The bit rate to use for mp3 and m4a formats. Not available for other
                 formats. One of 128, 192, 256, 320. Default 128.
             bpm: The beats per minute of the song. This can be set to an integer or the literal
                 string "auto" to pick a suitable bpm based on the tags. Set bpm to null
-                to not condition the model on bpm information. Default 'auto'.
+                to not condition the model on bpm information. Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

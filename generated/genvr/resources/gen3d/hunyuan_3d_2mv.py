@@ -97,7 +97,7 @@ class Hunyuan3d2mvMethod(ModelMethod):
             randomize_seed: Randomize seed. Default True.
             target_face_num: Target number of faces for mesh simplification. Range >= 100 and <=
                 1000000. Default 10000.
-            file_type: Output file type. One of 'glb', 'obj', 'ply', 'stl'. Default 'glb'.
+            file_type: Output file type. One of "glb", "obj", "ply", "stl". Default "glb".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

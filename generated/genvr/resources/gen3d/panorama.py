@@ -17,6 +17,21 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+    "custom",
+]
+
 
 class PanoramaMethod(ModelMethod):
     """`client.gen3d.panorama`: Panorama (`3dgen/panorama`)."""
@@ -32,23 +47,7 @@ class PanoramaMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-                "custom",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -77,23 +76,7 @@ class PanoramaMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-                "custom",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -132,7 +115,7 @@ class PanoramaMethod(ModelMethod):
         Args:
             prompt: Prompt for generated image. For ptimal performance of the model, it is
                 recommended to use “360 view in the TOK style” at the end of the prompt.
-                Default '<Add prompt here>, 360 view in the TOK style'. Always sent (the
+                Default "<Add prompt here>, 360 view in the TOK style". Always sent (the
                 schema requires it).
             image: Input image for image to image or inpainting mode. If provided, aspect_ratio,
                 width, and height inputs are ignored. image file: URL, or local
@@ -141,9 +124,9 @@ class PanoramaMethod(ModelMethod):
                 inputs are ignored. image file: URL, or local Path/bytes (uploaded for
                 you). Advanced.
             aspect_ratio: Aspect ratio for the generated image. If custom is selected, uses height
-                and width below & will run in bf16 mode. One of '1:1', '16:9', '21:9',
-                '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21', 'custom'.
-                Default '1:1'.
+                and width below & will run in bf16 mode. One of "1:1", "16:9", "21:9",
+                "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21", "custom".
+                Default "1:1".
             height: Height of generated image. Only works if `aspect_ratio` is set to custom. Will
                 be rounded to nearest multiple of 16. Incompatible with fast generation.
                 Range >= 256 and <= 1440.
@@ -153,8 +136,8 @@ class PanoramaMethod(ModelMethod):
             prompt_strength: Prompt strength when using img2img. 1.0 corresponds to full destruction
                 of information in image. Range >= 0 and <= 1. Default 0.8. Advanced.
             model: Which model to run inference with. The dev model performs best with around 28
-                inference steps but the schnell model only needs 4 steps. One of 'dev',
-                'schnell'. Default 'dev'. Advanced.
+                inference steps but the schnell model only needs 4 steps. One of "dev",
+                "schnell". Default "dev". Advanced.
             num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1. Advanced.
             num_inference_steps: Number of denoising steps. More steps can give more detailed
                 images, but take longer. Range >= 1 and <= 50. Default 28. Advanced.
@@ -162,7 +145,7 @@ class PanoramaMethod(ModelMethod):
                 realistic images. Good values to try are 2, 2.5, 3 and 3.5. Range >= 0
                 and <= 10. Default 3.
             seed: Random seed. Set for reproducible generation.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 80.
@@ -170,8 +153,8 @@ class PanoramaMethod(ModelMethod):
                 Advanced.
             go_fast: Run faster predictions with model optimized for speed (currently fp8
                 quantized); disable to run in original bf16. Default False.
-            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
-                Default '1'. Advanced.
+            megapixels: Approximate number of megapixels for generated image. One of "1", "0.25".
+                Default "1". Advanced.
             lora_scale: Determines how strongly the main LoRA should be applied. Sane results
                 between 0 and 1 for base inference. For go_fast we apply a 1.5x
                 multiplier to this value; we've generally seen good performance when
@@ -207,23 +190,7 @@ class AsyncPanoramaMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-                "custom",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -252,23 +219,7 @@ class AsyncPanoramaMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-                "custom",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,

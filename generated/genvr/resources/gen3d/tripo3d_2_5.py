@@ -17,6 +17,18 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "person:person2cartoon",
+    "object:clay",
+    "object:steampunk",
+    "animal:venom",
+    "object:barbie",
+    "object:christmas",
+    "gold",
+    "ancient_bronze",
+]
+
 
 class Tripo3d25Method(ModelMethod):
     """`client.gen3d.tripo3d_2_5`: Tripo 3D 2.5 (`3dgen/tripo3d_2_5`)."""
@@ -35,20 +47,7 @@ class Tripo3d25Method(ModelMethod):
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
         texture_seed: int | NotGiven = NOT_GIVEN,
         auto_size: bool | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "",
-                "person:person2cartoon",
-                "object:clay",
-                "object:steampunk",
-                "animal:venom",
-                "object:barbie",
-                "object:christmas",
-                "gold",
-                "ancient_bronze",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
@@ -67,20 +66,7 @@ class Tripo3d25Method(ModelMethod):
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
         texture_seed: int | NotGiven = NOT_GIVEN,
         auto_size: bool | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "",
-                "person:person2cartoon",
-                "object:clay",
-                "object:steampunk",
-                "animal:venom",
-                "object:barbie",
-                "object:christmas",
-                "gold",
-                "ancient_bronze",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
@@ -114,7 +100,7 @@ class Tripo3d25Method(ModelMethod):
                 used as True. Default True.
             texture: An option to enable texturing. Default is 'standard', set 'no' to get a model
                 without any textures, and set 'HD' to get a model with hd quality
-                textures. One of 'no', 'standard', 'HD'. Default 'standard'.
+                textures. One of "no", "standard", "HD". Default "standard".
             texture_seed: This is the random seed for texture generation. Using the same seed will
                 produce identical textures. This parameter is an integer and is randomly
                 chosen if not set. If you want a model with different textures, please
@@ -123,19 +109,19 @@ class Tripo3d25Method(ModelMethod):
                 meters. The default value is False. Default False.
             style: Defines the artistic style or transformation to be applied to the 3D model,
                 altering its appearance according to preset options. Omit this option to
-                keep the original style and apperance. One of '',
-                'person:person2cartoon', 'object:clay', 'object:steampunk',
-                'animal:venom', 'object:barbie', 'object:christmas', 'gold',
-                'ancient_bronze'. Default ''.
+                keep the original style and apperance. One of "",
+                "person:person2cartoon", "object:clay", "object:steampunk",
+                "animal:venom", "object:barbie", "object:christmas", "gold",
+                "ancient_bronze". Default "".
             quad: Set True to enable quad mesh output (extra $0.05 per generation). If quad=True and
                 face_limit is not set, the default face_limit will be 10000. Note:
                 Enabling this option will force the output to be an FBX model.
             texture_alignment: Determines the prioritization of texture alignment in the 3D model.
-                The default value is original_image. One of 'original_image',
-                'geometry'. Default 'original_image'.
+                The default value is original_image. One of "original_image",
+                "geometry". Default "original_image".
             orientation: Set orientation=align_image to automatically rotate the model to align the
-                original image. The default value is default. One of 'default',
-                'align_image'. Default 'default'.
+                original image. The default value is default. One of "default",
+                "align_image". Default "default".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -157,20 +143,7 @@ class AsyncTripo3d25Method(AsyncModelMethod):
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
         texture_seed: int | NotGiven = NOT_GIVEN,
         auto_size: bool | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "",
-                "person:person2cartoon",
-                "object:clay",
-                "object:steampunk",
-                "animal:venom",
-                "object:barbie",
-                "object:christmas",
-                "gold",
-                "ancient_bronze",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,
@@ -189,20 +162,7 @@ class AsyncTripo3d25Method(AsyncModelMethod):
         texture: Literal["no", "standard", "HD"] | NotGiven = NOT_GIVEN,
         texture_seed: int | NotGiven = NOT_GIVEN,
         auto_size: bool | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "",
-                "person:person2cartoon",
-                "object:clay",
-                "object:steampunk",
-                "animal:venom",
-                "object:barbie",
-                "object:christmas",
-                "gold",
-                "ancient_bronze",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         quad: bool | NotGiven = NOT_GIVEN,
         texture_alignment: Literal["original_image", "geometry"] | NotGiven = NOT_GIVEN,
         orientation: Literal["default", "align_image"] | NotGiven = NOT_GIVEN,

@@ -17,6 +17,19 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "16:9",
+    "9:16",
+    "21:9",
+    "9:21",
+    "custom",
+]
+
 
 class BytedanceDreamina31Method(ModelMethod):
     """`client.imagegen.bytedance_dreamina3_1`: Bytedance Dreamina 3.1 (`imagegen/bytedance_dreamina3_1`)."""
@@ -31,10 +44,7 @@ class BytedanceDreamina31Method(ModelMethod):
         *,
         prompt: str,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -50,10 +60,7 @@ class BytedanceDreamina31Method(ModelMethod):
         *,
         prompt: str,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -82,9 +89,9 @@ class BytedanceDreamina31Method(ModelMethod):
             enhance_prompt: Enable text expansion for better results with short prompts. Default
                 True.
             aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
-                '1:1', '4:3', '3:4', '3:2', '2:3', '16:9', '9:16', '21:9', '9:21',
-                'custom'. Default '1:1'.
-            resolution: Image resolution quality. One of '1K', '2K'. Default '2K'.
+                "1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21",
+                "custom". Default "1:1".
+            resolution: Image resolution quality. One of "1K", "2K". Default "2K".
             width: Image width (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
                 Default 1328.
             height: Image height (only used when aspect_ratio is 'custom') Range >= 512 and <= 3024.
@@ -107,10 +114,7 @@ class AsyncBytedanceDreamina31Method(AsyncModelMethod):
         *,
         prompt: str,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -126,10 +130,7 @@ class AsyncBytedanceDreamina31Method(AsyncModelMethod):
         *,
         prompt: str,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21", "custom"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["1K", "2K"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,18 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "3:4",
+    "4:3",
+    "16:9",
+    "9:16",
+    "2:3",
+    "3:2",
+    "21:9",
+    "custom",
+]
+
 
 class BytedanceSeedream3Method(ModelMethod):
     """`client.imagegen.bytedance_seedream3`: Bytedance Seedream 3 (`imagegen/bytedance_seedream3`)."""
@@ -31,9 +43,7 @@ class BytedanceSeedream3Method(ModelMethod):
         *,
         prompt: str,
         seed: int | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -49,9 +59,7 @@ class BytedanceSeedream3Method(ModelMethod):
         *,
         prompt: str,
         seed: int | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -79,12 +87,12 @@ class BytedanceSeedream3Method(ModelMethod):
             prompt: Text prompt for image generation.
             seed: Random seed. Set for reproducible generation.
             aspect_ratio: Image aspect ratio. Set to 'custom' to specify width and height. One of
-                '1:1', '3:4', '4:3', '16:9', '9:16', '2:3', '3:2', '21:9', 'custom'.
-                Default '16:9'.
+                "1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom".
+                Default "16:9".
             size: Big images will have their longest dimension be 2048px. Small images will have
                 their shortest dimension be 512px. Regular images will always be 1
-                megapixel. Ignored if aspect ratio is custom. One of 'small', 'regular',
-                'big'. Default 'regular'.
+                megapixel. Ignored if aspect ratio is custom. One of "small", "regular",
+                "big". Default "regular".
             width: Image width. Range >= 512 and <= 2048. Default 2048.
             height: Image height. Range >= 512 and <= 2048. Default 2048.
             guidance_scale: Prompt adherence. Higher = more literal. Range >= 1 and <= 10. Default
@@ -106,9 +114,7 @@ class AsyncBytedanceSeedream3Method(AsyncModelMethod):
         *,
         prompt: str,
         seed: int | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
@@ -124,9 +130,7 @@ class AsyncBytedanceSeedream3Method(AsyncModelMethod):
         *,
         prompt: str,
         seed: int | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "16:9", "9:16", "2:3", "3:2", "21:9", "custom"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         size: Literal["small", "regular", "big"] | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageSizeChoice = Literal[
+    "square_hd",
+    "square",
+    "portrait_4_3",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_16_9",
+]
+
 
 class BytedanceSeedream4Method(ModelMethod):
     """`client.imagegen.bytedance_seedream4`: Bytedance Seedream 4 (`imagegen/bytedance_seedream4`)."""
@@ -30,17 +39,7 @@ class BytedanceSeedream4Method(ModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -54,17 +53,7 @@ class BytedanceSeedream4Method(ModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -90,8 +79,8 @@ class BytedanceSeedream4Method(ModelMethod):
         Args:
             prompt: The text prompt used to generate the image.
             image_size: The size of the generated image. Width and height must be between 512 and
-                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
-                'landscape_4_3', 'landscape_16_9'.
+                4096. One of "square_hd", "square", "portrait_4_3", "portrait_16_9",
+                "landscape_4_3", "landscape_16_9".
             num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
                 Advanced.
             seed: Random seed to control the stochasticity of image generation.
@@ -113,17 +102,7 @@ class AsyncBytedanceSeedream4Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,
@@ -137,17 +116,7 @@ class AsyncBytedanceSeedream4Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         enable_safety_checker: bool | NotGiven = NOT_GIVEN,

@@ -17,6 +17,27 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
+SpeedModeChoice = Literal[
+    "Base Model",
+    "Lightly Juiced 🍊 (more consistent)",
+    "Juiced 🔥 (default)",
+    "Extra Juiced 💥 (more speed)",
+]
+
 
 class Flux10FastMethod(ModelMethod):
     """`client.imagegen.flux1_0_fast`: Flux 1.0 Fast (`imagegen/flux1_0_fast`)."""
@@ -30,24 +51,13 @@ class Flux10FastMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base Model",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 💥 (more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -59,24 +69,13 @@ class Flux10FastMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base Model",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 💥 (more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -99,22 +98,22 @@ class Flux10FastMethod(ModelMethod):
 
         Args:
             prompt: Prompt for generated image.
-            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            aspect_ratio: Aspect ratio of the output image. One of "1:1", "16:9", "21:9", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21". Default "1:1".
             num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
             num_inference_steps: Number of denoising steps. 4 is recommended, and lower number of
                 steps produce lower quality outputs, faster. Range >= 1 and <= 4.
                 Default 4.
             seed: Random seed. Set for reproducible generation.
-            output_format: Format of the output images. One of 'png', 'jpg', 'webp'. Default 'jpg'.
+            output_format: Format of the output images. One of "png", "jpg", "webp". Default "jpg".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 80.
-            speed_mode: Run faster predictions with model optimized for speed. One of 'Base Model',
-                'Lightly Juiced 🍊 (more consistent)', 'Juiced 🔥 (default)', 'Extra
-                Juiced 💥 (more speed)'. Default 'Juiced 🔥 (default)'.
-            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
-                Default '1'.
+            speed_mode: Run faster predictions with model optimized for speed. One of "Base Model",
+                "Lightly Juiced 🍊 (more consistent)", "Juiced 🔥 (default)", "Extra
+                Juiced 💥 (more speed)". Default "Juiced 🔥 (default)".
+            megapixels: Approximate number of megapixels for generated image. One of "1", "0.25".
+                Default "1".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -131,24 +130,13 @@ class AsyncFlux10FastMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base Model",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 💥 (more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -160,24 +148,13 @@ class AsyncFlux10FastMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base Model",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 💥 (more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         megapixels: Literal["1", "0.25"] | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

@@ -17,6 +17,19 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "custom",
+    "1:1",
+    "16:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "3:4",
+    "4:3",
+]
+
 
 class Flux11ProMethod(ModelMethod):
     """`client.imagegen.flux1_1_pro`: Flux 1.1 Pro (`imagegen/flux1_1_pro`)."""
@@ -31,10 +44,7 @@ class Flux11ProMethod(ModelMethod):
         *,
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -53,10 +63,7 @@ class Flux11ProMethod(ModelMethod):
         *,
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -89,8 +96,8 @@ class Flux11ProMethod(ModelMethod):
                 to guide the generation towards the composition of the image_prompt.
                 Must be jpeg, png, gif, or webp. image file: URL, or local Path/bytes
                 (uploaded for you).
-            aspect_ratio: Aspect ratio for the generated image. One of 'custom', '1:1', '16:9',
-                '3:2', '2:3', '4:5', '5:4', '9:16', '3:4', '4:3'. Default '1:1'.
+            aspect_ratio: Aspect ratio for the generated image. One of "custom", "1:1", "16:9",
+                "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3". Default "1:1".
             width: Width of the generated image in text-to-image mode. Only used when
                 aspect_ratio=custom. Must be a multiple of 32 (if it's not, it will be
                 rounded to nearest multiple of 32). Note: Ignored in img2img and
@@ -104,7 +111,7 @@ class Flux11ProMethod(ModelMethod):
             seed: Random seed. Set for reproducible generation.
             prompt_upsampling: Automatically modify the prompt for more creative generation. Default
                 False.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 80.
@@ -125,10 +132,7 @@ class AsyncFlux11ProMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -147,10 +151,7 @@ class AsyncFlux11ProMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["custom", "1:1", "16:9", "3:2", "2:3", "4:5", "5:4", "9:16", "3:4", "4:3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "21:9",
+    "16:9",
+    "3:2",
+    "4:3",
+    "5:4",
+    "1:1",
+    "4:5",
+    "3:4",
+    "2:3",
+    "9:16",
+    "9:21",
+]
+
 
 class Flux11ProUltraMethod(ModelMethod):
     """`client.imagegen.flux1_1_pro_ultra`: Flux 1.1 Pro Ultra (`imagegen/flux1_1_pro_ultra`)."""
@@ -32,10 +46,7 @@ class Flux11ProUltraMethod(ModelMethod):
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,
@@ -52,10 +63,7 @@ class Flux11ProUltraMethod(ModelMethod):
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,
@@ -87,13 +95,13 @@ class Flux11ProUltraMethod(ModelMethod):
                 (uploaded for you).
             image_prompt_strength: Blend between the prompt and the image prompt. Range >= 0 and <=
                 1. Default 0.1.
-            aspect_ratio: Aspect ratio for the generated image. One of '21:9', '16:9', '3:2', '4:3',
-                '5:4', '1:1', '4:5', '3:4', '2:3', '9:16', '9:21'. Default '1:1'.
+            aspect_ratio: Aspect ratio for the generated image. One of "21:9", "16:9", "3:2", "4:3",
+                "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21". Default "1:1".
             safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
                 1 and <= 6. Default 2.
             seed: Random seed. Set for reproducible generation.
             raw: Generate less processed, more natural-looking images. Default False.
-            output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
+            output_format: Format of the output images. One of "jpg", "png". Default "jpg".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -112,10 +120,7 @@ class AsyncFlux11ProUltraMethod(AsyncModelMethod):
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,
@@ -132,10 +137,7 @@ class AsyncFlux11ProUltraMethod(AsyncModelMethod):
         prompt: str,
         image_prompt: str | FileSource | NotGiven = NOT_GIVEN,
         image_prompt_strength: float | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         raw: bool | NotGiven = NOT_GIVEN,

@@ -17,6 +17,27 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SpeedModeChoice = Literal[
+    "Lightly Juiced 🍊 (more consistent)",
+    "Juiced 🔥 (default)",
+    "Extra Juiced 🔥 (more speed)",
+    "Blink of an eye 👁️",
+]
+
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
 
 class FluxDevMethod(ModelMethod):
     """`client.imagegen.flux_dev`: Flux Dev (`imagegen/flux_dev`)."""
@@ -30,22 +51,11 @@ class FluxDevMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an eye 👁️",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -59,22 +69,11 @@ class FluxDevMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an eye 👁️",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -99,16 +98,16 @@ class FluxDevMethod(ModelMethod):
 
         Args:
             prompt: Prompt.
-            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
-                'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)', 'Blink of an eye
-                👁️'. Default 'Juiced 🔥 (default)'. Advanced.
+            speed_mode: Speed optimization level. One of "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (default)", "Extra Juiced 🔥 (more speed)", "Blink of an eye
+                👁️". Default "Juiced 🔥 (default)". Advanced.
             num_inference_steps: Number of inference steps. Default 28. Advanced.
             guidance: Guidance scale. Default 7.5. Advanced.
             seed: Seed. Default -1.
-            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '16:9'.
+            aspect_ratio: Aspect ratio of the output image. One of "1:1", "16:9", "21:9", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21". Default "16:9".
             image_size: Base image size (longest side) Default 1024. Advanced.
-            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of "png", "jpg", "webp". Default "png".
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -126,22 +125,11 @@ class AsyncFluxDevMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an eye 👁️",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -155,22 +143,11 @@ class AsyncFluxDevMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an eye 👁️",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageSizeChoice = Literal[
+    "square_hd",
+    "square",
+    "portrait_4_3",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_16_9",
+]
+
 
 class FluxSproDevMethod(ModelMethod):
     """`client.imagegen.flux_spro_dev`: Flux Spro Dev (`imagegen/flux_spro_dev`)."""
@@ -30,17 +39,7 @@ class FluxSproDevMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -59,17 +58,7 @@ class FluxSproDevMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -99,9 +88,9 @@ class FluxSproDevMethod(ModelMethod):
 
         Args:
             prompt: The prompt to generate an image from.
-            image_size: The size of the generated image. One of 'square_hd', 'square',
-                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-                Default 'landscape_4_3'.
+            image_size: The size of the generated image. One of "square_hd", "square",
+                "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9".
+                Default "landscape_4_3".
             num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
                 Default 28. Advanced.
             seed: The same seed and the same prompt given to the same version of the model will
@@ -116,9 +105,9 @@ class FluxSproDevMethod(ModelMethod):
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default
                 False. Advanced.
-            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            output_format: The format of the generated image. One of "jpeg", "png". Default "jpeg".
             acceleration: The speed of the generation. The higher the speed, the faster the
-                generation. One of 'none', 'regular', 'high'. Default 'none'. Advanced.
+                generation. One of "none", "regular", "high". Default "none". Advanced.
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -135,17 +124,7 @@ class AsyncFluxSproDevMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -164,17 +143,7 @@ class AsyncFluxSproDevMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,

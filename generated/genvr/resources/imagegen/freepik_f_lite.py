@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
 
 class FreepikFLiteMethod(ModelMethod):
     """`client.imagegen.freepik_f_lite`: Freepik F Lite (`imagegen/freepik_f_lite`)."""
@@ -33,10 +47,7 @@ class FreepikFLiteMethod(ModelMethod):
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -53,10 +64,7 @@ class FreepikFLiteMethod(ModelMethod):
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -84,10 +92,10 @@ class FreepikFLiteMethod(ModelMethod):
             num_inference_steps: Number of inference steps. Default 30.
             guidance: Guidance scale. Default 3.
             seed: Seed. Default -1.
-            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '21:9', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            aspect_ratio: Aspect ratio of the output image. One of "1:1", "16:9", "21:9", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21". Default "1:1".
             image_size: Base image size (longest side) Default 1024.
-            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
+            output_format: Output format. One of "png", "jpg", "webp". Default "png".
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -108,10 +116,7 @@ class AsyncFreepikFLiteMethod(AsyncModelMethod):
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -128,10 +133,7 @@ class AsyncFreepikFLiteMethod(AsyncModelMethod):
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         image_size: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,

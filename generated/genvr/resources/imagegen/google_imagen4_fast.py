@@ -71,9 +71,9 @@ class GoogleImagen4FastMethod(ModelMethod):
         Args:
             prompt: The text prompt describing what you want to see.
             negative_prompt: A description of what to discourage in the generated images. Default
-                ''.
-            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '16:9', '9:16',
-                '3:4', '4:3'. Default '1:1'.
+                "".
+            aspect_ratio: The aspect ratio of the generated image. One of "1:1", "16:9", "9:16",
+                "3:4", "4:3". Default "1:1".
             num_images: Number of images to generate (1-4) Range >= 1 and <= 4. Default 1.
             seed: Random seed for reproducible generation. Advanced.
         """

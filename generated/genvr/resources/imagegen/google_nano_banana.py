@@ -17,6 +17,19 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+]
+
 
 class GoogleNanoBananaMethod(ModelMethod):
     """`client.imagegen.google_nano_banana`: Google Nano Banana (`imagegen/google_nano_banana`)."""
@@ -30,10 +43,7 @@ class GoogleNanoBananaMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -44,10 +54,7 @@ class GoogleNanoBananaMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -69,8 +76,8 @@ class GoogleNanoBananaMethod(ModelMethod):
 
         Args:
             prompt: The prompt for image editing.
-            aspect_ratio: Aspect ratio of the generated image. One of '1:1', '2:3', '3:2', '3:4',
-                '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'. Default '1:1'.
+            aspect_ratio: Aspect ratio of the generated image. One of "1:1", "2:3", "3:2", "3:4",
+                "4:3", "4:5", "5:4", "9:16", "16:9", "21:9". Default "1:1".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -87,10 +94,7 @@ class AsyncGoogleNanoBananaMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -101,10 +105,7 @@ class AsyncGoogleNanoBananaMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -69,13 +69,13 @@ class GptImage1Method(ModelMethod):
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
-                '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of "auto", "1024x1024", "1536x1024",
+                "1024x1536". Default "auto".
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
-                Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent',
-                'opaque'. Default 'auto'.
+            quality: The quality of the image to generate. One of "auto", "low", "medium", "high".
+                Default "auto".
+            background: The background of the image to generate. One of "auto", "transparent",
+                "opaque". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

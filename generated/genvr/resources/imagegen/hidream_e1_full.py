@@ -87,8 +87,8 @@ class HidreamE1FullMethod(ModelMethod):
                 made. Leave this blank to allow the model to use its own imagination.
             negative_prompt: The negative prompt to use. Use it to address details that you don't
                 want in the image. This could be colors, objects, scenery and even the
-                small details (e.g. moustache, blurry, low resolution). Default 'low
-                resolution, blur'.
+                small details (e.g. moustache, blurry, low resolution). Default "low
+                resolution, blur".
             num_inference_steps: The number of inference steps to perform. Range >= 1 and <= 50.
                 Default 50.
             seed: The same seed and the same prompt given to the same version of the model will
@@ -101,7 +101,7 @@ class HidreamE1FullMethod(ModelMethod):
                 related image to show you. Range >= 0 and <= 20. Default 2.
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
-            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            output_format: The format of the generated image. One of "jpeg", "png". Default "jpeg".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -17,6 +17,23 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SpeedModeChoice = Literal[
+    "Unsqueezed 🍋 (highest quality)",
+    "Lightly Juiced 🍊 (more consistent)",
+    "Juiced 🔥 (more speed)",
+    "Extra Juiced 🚀 (even more speed)",
+]
+
+ResolutionChoice = Literal[
+    "1024 × 1024 (Square)",
+    "768 × 1360 (Portrait)",
+    "1360 × 768 (Landscape)",
+    "880 × 1168 (Portrait)",
+    "1168 × 880 (Landscape)",
+    "1248 × 832 (Landscape)",
+    "832 × 1248 (Portrait)",
+]
+
 
 class HidreamL1FullMethod(ModelMethod):
     """`client.imagegen.hidream_l1_full`: Hidream L1 Full (`imagegen/hidream_l1_full`)."""
@@ -31,27 +48,8 @@ class HidreamL1FullMethod(ModelMethod):
         *,
         prompt: str,
         model_type: Literal["full"] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Unsqueezed 🍋 (highest quality)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        resolution: (
-            Literal[
-                "1024 × 1024 (Square)",
-                "768 × 1360 (Portrait)",
-                "1360 × 768 (Landscape)",
-                "880 × 1168 (Portrait)",
-                "1168 × 880 (Landscape)",
-                "1248 × 832 (Landscape)",
-                "832 × 1248 (Portrait)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
+        resolution: ResolutionChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -66,27 +64,8 @@ class HidreamL1FullMethod(ModelMethod):
         *,
         prompt: str,
         model_type: Literal["full"] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Unsqueezed 🍋 (highest quality)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        resolution: (
-            Literal[
-                "1024 × 1024 (Square)",
-                "768 × 1360 (Portrait)",
-                "1360 × 768 (Landscape)",
-                "880 × 1168 (Portrait)",
-                "1168 × 880 (Landscape)",
-                "1248 × 832 (Landscape)",
-                "832 × 1248 (Portrait)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
+        resolution: ResolutionChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -111,16 +90,16 @@ class HidreamL1FullMethod(ModelMethod):
 
         Args:
             prompt: Prompt.
-            model_type: Model type. One of 'full'. Default 'full'.
-            speed_mode: Speed optimization level. One of 'Unsqueezed 🍋 (highest quality)', 'Lightly
-                Juiced 🍊 (more consistent)', 'Juiced 🔥 (more speed)', 'Extra Juiced 🚀
-                (even more speed)'. Default 'Lightly Juiced 🍊 (more consistent)'.
-            resolution: Output resolution. One of '1024 × 1024 (Square)', '768 × 1360 (Portrait)',
-                '1360 × 768 (Landscape)', '880 × 1168 (Portrait)', '1168 × 880
-                (Landscape)', '1248 × 832 (Landscape)', '832 × 1248 (Portrait)'. Default
-                '1024 × 1024 (Square)'.
+            model_type: Model type. One of "full". Default "full".
+            speed_mode: Speed optimization level. One of "Unsqueezed 🍋 (highest quality)", "Lightly
+                Juiced 🍊 (more consistent)", "Juiced 🔥 (more speed)", "Extra Juiced 🚀
+                (even more speed)". Default "Lightly Juiced 🍊 (more consistent)".
+            resolution: Output resolution. One of "1024 × 1024 (Square)", "768 × 1360 (Portrait)",
+                "1360 × 768 (Landscape)", "880 × 1168 (Portrait)", "1168 × 880
+                (Landscape)", "1248 × 832 (Landscape)", "832 × 1248 (Portrait)". Default
+                "1024 × 1024 (Square)".
             seed: Random seed (-1 for random) Default -1.
-            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'webp'.
+            output_format: Output format. One of "png", "jpg", "webp". Default "webp".
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 100.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -139,27 +118,8 @@ class AsyncHidreamL1FullMethod(AsyncModelMethod):
         *,
         prompt: str,
         model_type: Literal["full"] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Unsqueezed 🍋 (highest quality)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        resolution: (
-            Literal[
-                "1024 × 1024 (Square)",
-                "768 × 1360 (Portrait)",
-                "1360 × 768 (Landscape)",
-                "880 × 1168 (Portrait)",
-                "1168 × 880 (Landscape)",
-                "1248 × 832 (Landscape)",
-                "832 × 1248 (Portrait)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
+        resolution: ResolutionChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
@@ -174,27 +134,8 @@ class AsyncHidreamL1FullMethod(AsyncModelMethod):
         *,
         prompt: str,
         model_type: Literal["full"] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Unsqueezed 🍋 (highest quality)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        resolution: (
-            Literal[
-                "1024 × 1024 (Square)",
-                "768 × 1360 (Portrait)",
-                "1360 × 768 (Landscape)",
-                "880 × 1168 (Portrait)",
-                "1168 × 880 (Landscape)",
-                "1248 × 832 (Landscape)",
-                "832 × 1248 (Portrait)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
+        resolution: ResolutionChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,

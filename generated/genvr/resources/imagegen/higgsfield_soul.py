@@ -17,6 +17,22 @@ from genvr_runtime import (
     NotGiven,
 )
 
+WidthAndHeightChoice = Literal[
+    "1152x2048",
+    "2048x1152",
+    "2048x1536",
+    "1536x2048",
+    "1344x2016",
+    "2016x1344",
+    "960x1696",
+    "1536x1536",
+    "1536x1152",
+    "1696x960",
+    "1152x1536",
+    "1120x1680",
+    "1680x1120",
+]
+
 
 class HiggsfieldSoulMethod(ModelMethod):
     """`client.imagegen.higgsfield_soul`: Higgsfield Soul (`imagegen/higgsfield_soul`)."""
@@ -30,24 +46,7 @@ class HiggsfieldSoulMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        width_and_height: (
-            Literal[
-                "1152x2048",
-                "2048x1152",
-                "2048x1536",
-                "1536x2048",
-                "1344x2016",
-                "2016x1344",
-                "960x1696",
-                "1536x1536",
-                "1536x1152",
-                "1696x960",
-                "1152x1536",
-                "1120x1680",
-                "1680x1120",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        width_and_height: WidthAndHeightChoice | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         style_id: str | NotGiven = NOT_GIVEN,
         style_strength: float | NotGiven = NOT_GIVEN,
@@ -67,24 +66,7 @@ class HiggsfieldSoulMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        width_and_height: (
-            Literal[
-                "1152x2048",
-                "2048x1152",
-                "2048x1536",
-                "1536x2048",
-                "1344x2016",
-                "2016x1344",
-                "960x1696",
-                "1536x1536",
-                "1536x1152",
-                "1696x960",
-                "1152x1536",
-                "1120x1680",
-                "1680x1120",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        width_and_height: WidthAndHeightChoice | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         style_id: str | NotGiven = NOT_GIVEN,
         style_strength: float | NotGiven = NOT_GIVEN,
@@ -115,16 +97,16 @@ class HiggsfieldSoulMethod(ModelMethod):
 
         Args:
             prompt: Prompt.
-            width_and_height: Desired width and height of output image. One of '1152x2048',
-                '2048x1152', '2048x1536', '1536x2048', '1344x2016', '2016x1344',
-                '960x1696', '1536x1536', '1536x1152', '1696x960', '1152x1536',
-                '1120x1680', …. Default '1536x1536'. Always sent (the schema requires
+            width_and_height: Desired width and height of output image. One of "1152x2048",
+                "2048x1152", "2048x1536", "1536x2048", "1344x2016", "2016x1344",
+                "960x1696", "1536x1536", "1536x1152", "1696x960", "1152x1536",
+                "1120x1680", …. Default "1536x1536". Always sent (the schema requires
                 it).
             enhance_prompt: Enhance prompt. Default False.
             style_id: Chosen preset for soul image generation. If null then General soul style is
-                applied. Default '464ea177-8d40-4940-8d9d-b438bab269c7'.
+                applied. Default "464ea177-8d40-4940-8d9d-b438bab269c7".
             style_strength: Style strength. Range >= 0 and <= 1. Default 1.
-            quality: Output quality. One of '720p', '1080p'. Default '720p'. Advanced.
+            quality: Output quality. One of "720p", "1080p". Default "720p". Advanced.
             seed: Seed for reproducibility. If null then random seed is applied. Range >= 1 and <=
                 1000000.
             custom_reference_id: The id of character that already created. Advanced.
@@ -149,24 +131,7 @@ class AsyncHiggsfieldSoulMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        width_and_height: (
-            Literal[
-                "1152x2048",
-                "2048x1152",
-                "2048x1536",
-                "1536x2048",
-                "1344x2016",
-                "2016x1344",
-                "960x1696",
-                "1536x1536",
-                "1536x1152",
-                "1696x960",
-                "1152x1536",
-                "1120x1680",
-                "1680x1120",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        width_and_height: WidthAndHeightChoice | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         style_id: str | NotGiven = NOT_GIVEN,
         style_strength: float | NotGiven = NOT_GIVEN,
@@ -186,24 +151,7 @@ class AsyncHiggsfieldSoulMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        width_and_height: (
-            Literal[
-                "1152x2048",
-                "2048x1152",
-                "2048x1536",
-                "1536x2048",
-                "1344x2016",
-                "2016x1344",
-                "960x1696",
-                "1536x1536",
-                "1536x1152",
-                "1696x960",
-                "1152x1536",
-                "1120x1680",
-                "1680x1120",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        width_and_height: WidthAndHeightChoice | NotGiven = NOT_GIVEN,
         enhance_prompt: bool | NotGiven = NOT_GIVEN,
         style_id: str | NotGiven = NOT_GIVEN,
         style_strength: float | NotGiven = NOT_GIVEN,

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageSizeChoice = Literal[
+    "square_hd",
+    "square",
+    "portrait_4_3",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_16_9",
+]
+
 
 class Hunyuan21ImageMethod(ModelMethod):
     """`client.imagegen.hunyuan2_1_image`: Hunyuan 2.1 Image (`imagegen/hunyuan2_1_image`)."""
@@ -31,17 +40,7 @@ class Hunyuan21ImageMethod(ModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -59,17 +58,7 @@ class Hunyuan21ImageMethod(ModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -98,10 +87,10 @@ class Hunyuan21ImageMethod(ModelMethod):
         Args:
             prompt: The text prompt to generate an image from.
             negative_prompt: The negative prompt to guide the image generation away from certain
-                concepts. Default ''.
-            image_size: The desired size of the generated image. One of 'square_hd', 'square',
-                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-                Default 'square_hd'.
+                concepts. Default "".
+            image_size: The desired size of the generated image. One of "square_hd", "square",
+                "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9".
+                Default "square_hd".
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
             num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
                 Advanced.
@@ -128,17 +117,7 @@ class AsyncHunyuan21ImageMethod(AsyncModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -156,17 +135,7 @@ class AsyncHunyuan21ImageMethod(AsyncModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,

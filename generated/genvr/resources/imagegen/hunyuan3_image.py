@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageSizeChoice = Literal[
+    "square_hd",
+    "square",
+    "portrait_4_3",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_16_9",
+]
+
 
 class Hunyuan3ImageMethod(ModelMethod):
     """`client.imagegen.hunyuan3_image`: Hunyuan 3 Image (`imagegen/hunyuan3_image`)."""
@@ -31,17 +40,7 @@ class Hunyuan3ImageMethod(ModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -61,17 +60,7 @@ class Hunyuan3ImageMethod(ModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -102,10 +91,10 @@ class Hunyuan3ImageMethod(ModelMethod):
         Args:
             prompt: The text prompt to generate an image from.
             negative_prompt: The negative prompt to guide the image generation away from certain
-                concepts. Default ''.
-            image_size: The desired size of the generated image. One of 'square_hd', 'square',
-                'portrait_4_3', 'portrait_16_9', 'landscape_4_3', 'landscape_16_9'.
-                Default 'square_hd'.
+                concepts. Default "".
+            image_size: The desired size of the generated image. One of "square_hd", "square",
+                "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9".
+                Default "square_hd".
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 4.
             num_inference_steps: Number of denoising steps. Range >= 1 and <= 50. Default 28.
                 Advanced.
@@ -118,7 +107,7 @@ class Hunyuan3ImageMethod(ModelMethod):
                 uploaded before returning the response. This will increase the latency
                 of the function but it allows you to get the image directly in the
                 response without going through the CDN. Default False. Advanced.
-            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'png'.
+            output_format: The format of the generated image. One of "jpeg", "png". Default "png".
             enable_prompt_expansion: Enable the prompt expansion to generate more images. Default
                 True.
         """
@@ -138,17 +127,7 @@ class AsyncHunyuan3ImageMethod(AsyncModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
@@ -168,17 +147,7 @@ class AsyncHunyuan3ImageMethod(AsyncModelMethod):
         *,
         prompt: str,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,

@@ -17,6 +17,18 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "1:3",
+    "3:1",
+]
+
 
 class Imagineart1Method(ModelMethod):
     """`client.imagegen.imagineart1`: ImagineArt 1 (`imagegen/imagineart1`)."""
@@ -30,9 +42,7 @@ class Imagineart1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -43,9 +53,7 @@ class Imagineart1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -67,8 +75,8 @@ class Imagineart1Method(ModelMethod):
 
         Args:
             prompt: A highly detailed photorealistic image of...
-            aspect_ratio: Aspect Ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
-                '3:4', '3:2', '2:3', '1:3', '3:1'. Default '1:1'.
+            aspect_ratio: Aspect Ratio for the generated image. One of "1:1", "16:9", "9:16", "4:3",
+                "3:4", "3:2", "2:3", "1:3", "3:1". Default "1:1".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -85,9 +93,7 @@ class AsyncImagineart1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -98,9 +104,7 @@ class AsyncImagineart1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "1:3", "3:1"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

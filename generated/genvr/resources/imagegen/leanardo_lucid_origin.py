@@ -17,6 +17,46 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "9:16",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "2:1",
+    "1:2",
+    "3:1",
+    "1:3",
+]
+
+StyleChoice = Literal[
+    "bokeh",
+    "cinematic",
+    "cinematic_close_up",
+    "creative",
+    "dynamic",
+    "fashion",
+    "film",
+    "food",
+    "hdr",
+    "long_exposure",
+    "macro",
+    "minimalist",
+    "monochrome",
+    "moody",
+    "neutral",
+    "none",
+    "portrait",
+    "retro",
+    "stock_photo",
+    "unprocessed",
+    "vibrant",
+]
+
 
 class LeanardoLucidOriginMethod(ModelMethod):
     """`client.imagegen.leanardo_lucid_origin`: Leanardo Lucid Origin (`imagegen/leanardo_lucid_origin`)."""
@@ -30,54 +70,12 @@ class LeanardoLucidOriginMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "bokeh",
-                "cinematic",
-                "cinematic_close_up",
-                "creative",
-                "dynamic",
-                "fashion",
-                "film",
-                "food",
-                "hdr",
-                "long_exposure",
-                "macro",
-                "minimalist",
-                "monochrome",
-                "moody",
-                "neutral",
-                "none",
-                "portrait",
-                "retro",
-                "stock_photo",
-                "unprocessed",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -88,54 +86,12 @@ class LeanardoLucidOriginMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "bokeh",
-                "cinematic",
-                "cinematic_close_up",
-                "creative",
-                "dynamic",
-                "fashion",
-                "film",
-                "food",
-                "hdr",
-                "long_exposure",
-                "macro",
-                "minimalist",
-                "monochrome",
-                "moody",
-                "neutral",
-                "none",
-                "portrait",
-                "retro",
-                "stock_photo",
-                "unprocessed",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -157,16 +113,16 @@ class LeanardoLucidOriginMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for generation.
-            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
-                '16:9'.
-            generation_mode: Generation mode. One of 'standard', 'ultra'. Default 'ultra'. Advanced.
-            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            aspect_ratio: Aspect ratio of the output image. One of "1:1", "16:9", "9:16", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "2:1", "1:2", "3:1", …. Default
+                "16:9".
+            generation_mode: Generation mode. One of "standard", "ultra". Default "ultra". Advanced.
+            contrast: Contrast level. One of "low", "medium", "high". Default "medium".
             prompt_enhance: Whether to enhance the prompt. Default True.
             num_images: Number of images to generate. Range >= 1 and <= 8. Default 1. Advanced.
-            style: Style to use for the output image. One of 'bokeh', 'cinematic',
-                'cinematic_close_up', 'creative', 'dynamic', 'fashion', 'film', 'food',
-                'hdr', 'long_exposure', 'macro', 'minimalist', …. Default 'none'.
+            style: Style to use for the output image. One of "bokeh", "cinematic",
+                "cinematic_close_up", "creative", "dynamic", "fashion", "film", "food",
+                "hdr", "long_exposure", "macro", "minimalist", …. Default "none".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -183,54 +139,12 @@ class AsyncLeanardoLucidOriginMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "bokeh",
-                "cinematic",
-                "cinematic_close_up",
-                "creative",
-                "dynamic",
-                "fashion",
-                "film",
-                "food",
-                "hdr",
-                "long_exposure",
-                "macro",
-                "minimalist",
-                "monochrome",
-                "moody",
-                "neutral",
-                "none",
-                "portrait",
-                "retro",
-                "stock_photo",
-                "unprocessed",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -241,54 +155,12 @@ class AsyncLeanardoLucidOriginMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["standard", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "bokeh",
-                "cinematic",
-                "cinematic_close_up",
-                "creative",
-                "dynamic",
-                "fashion",
-                "film",
-                "food",
-                "hdr",
-                "long_exposure",
-                "macro",
-                "minimalist",
-                "monochrome",
-                "moody",
-                "neutral",
-                "none",
-                "portrait",
-                "retro",
-                "stock_photo",
-                "unprocessed",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

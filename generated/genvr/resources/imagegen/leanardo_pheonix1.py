@@ -17,6 +17,50 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "9:16",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "2:1",
+    "1:2",
+    "3:1",
+    "1:3",
+]
+
+StyleChoice = Literal[
+    "3d_render",
+    "bokeh",
+    "cinematic",
+    "cinematic_concept",
+    "creative",
+    "dynamic",
+    "fashion",
+    "graphic_design_pop_art",
+    "graphic_design_vector",
+    "hdr",
+    "illustration",
+    "macro",
+    "minimalist",
+    "moody",
+    "none",
+    "portrait",
+    "pro_bw_photography",
+    "pro_color_photography",
+    "pro_film_photography",
+    "portrait_fashion",
+    "ray_traced",
+    "sketch_bw",
+    "sketch_color",
+    "stock_photo",
+    "vibrant",
+]
+
 
 class LeanardoPheonix1Method(ModelMethod):
     """`client.imagegen.leanardo_pheonix1`: Leanardo Phoenix 1 (`imagegen/leanardo_pheonix1`)."""
@@ -30,58 +74,12 @@ class LeanardoPheonix1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "3d_render",
-                "bokeh",
-                "cinematic",
-                "cinematic_concept",
-                "creative",
-                "dynamic",
-                "fashion",
-                "graphic_design_pop_art",
-                "graphic_design_vector",
-                "hdr",
-                "illustration",
-                "macro",
-                "minimalist",
-                "moody",
-                "none",
-                "portrait",
-                "pro_bw_photography",
-                "pro_color_photography",
-                "pro_film_photography",
-                "portrait_fashion",
-                "ray_traced",
-                "sketch_bw",
-                "sketch_color",
-                "stock_photo",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -92,58 +90,12 @@ class LeanardoPheonix1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "3d_render",
-                "bokeh",
-                "cinematic",
-                "cinematic_concept",
-                "creative",
-                "dynamic",
-                "fashion",
-                "graphic_design_pop_art",
-                "graphic_design_vector",
-                "hdr",
-                "illustration",
-                "macro",
-                "minimalist",
-                "moody",
-                "none",
-                "portrait",
-                "pro_bw_photography",
-                "pro_color_photography",
-                "pro_film_photography",
-                "portrait_fashion",
-                "ray_traced",
-                "sketch_bw",
-                "sketch_color",
-                "stock_photo",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -165,17 +117,17 @@ class LeanardoPheonix1Method(ModelMethod):
 
         Args:
             prompt: Text prompt for generation.
-            aspect_ratio: Aspect ratio of the output image. One of '1:1', '16:9', '9:16', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '2:1', '1:2', '3:1', …. Default
-                '3:2'.
-            generation_mode: Generation mode. One of 'fast', 'quality', 'ultra'. Default 'quality'.
-            contrast: Contrast level. One of 'low', 'medium', 'high'. Default 'medium'.
+            aspect_ratio: Aspect ratio of the output image. One of "1:1", "16:9", "9:16", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "2:1", "1:2", "3:1", …. Default
+                "3:2".
+            generation_mode: Generation mode. One of "fast", "quality", "ultra". Default "quality".
+            contrast: Contrast level. One of "low", "medium", "high". Default "medium".
             prompt_enhance: Whether to enhance the prompt. Default True.
             num_images: Number of images to generate. Range >= 1 and <= 8. Default 1.
-            style: Style to use for the output image. One of '3d_render', 'bokeh', 'cinematic',
-                'cinematic_concept', 'creative', 'dynamic', 'fashion',
-                'graphic_design_pop_art', 'graphic_design_vector', 'hdr',
-                'illustration', 'macro', …. Default 'none'.
+            style: Style to use for the output image. One of "3d_render", "bokeh", "cinematic",
+                "cinematic_concept", "creative", "dynamic", "fashion",
+                "graphic_design_pop_art", "graphic_design_vector", "hdr",
+                "illustration", "macro", …. Default "none".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -192,58 +144,12 @@ class AsyncLeanardoPheonix1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "3d_render",
-                "bokeh",
-                "cinematic",
-                "cinematic_concept",
-                "creative",
-                "dynamic",
-                "fashion",
-                "graphic_design_pop_art",
-                "graphic_design_vector",
-                "hdr",
-                "illustration",
-                "macro",
-                "minimalist",
-                "moody",
-                "none",
-                "portrait",
-                "pro_bw_photography",
-                "pro_color_photography",
-                "pro_film_photography",
-                "portrait_fashion",
-                "ray_traced",
-                "sketch_bw",
-                "sketch_color",
-                "stock_photo",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -254,58 +160,12 @@ class AsyncLeanardoPheonix1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal[
-                "1:1",
-                "16:9",
-                "9:16",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "2:1",
-                "1:2",
-                "3:1",
-                "1:3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         generation_mode: Literal["fast", "quality", "ultra"] | NotGiven = NOT_GIVEN,
         contrast: Literal["low", "medium", "high"] | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal[
-                "3d_render",
-                "bokeh",
-                "cinematic",
-                "cinematic_concept",
-                "creative",
-                "dynamic",
-                "fashion",
-                "graphic_design_pop_art",
-                "graphic_design_vector",
-                "hdr",
-                "illustration",
-                "macro",
-                "minimalist",
-                "moody",
-                "none",
-                "portrait",
-                "pro_bw_photography",
-                "pro_color_photography",
-                "pro_film_photography",
-                "portrait_fashion",
-                "ray_traced",
-                "sketch_bw",
-                "sketch_color",
-                "stock_photo",
-                "vibrant",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

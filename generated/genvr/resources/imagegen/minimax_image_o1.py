@@ -17,6 +17,17 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "4:3",
+    "3:2",
+    "2:3",
+    "3:4",
+    "9:16",
+    "21:9",
+]
+
 
 class MinimaxImageO1Method(ModelMethod):
     """`client.imagegen.minimax_image_o1`: Minimax Image O1 (`imagegen/minimax-image-o1`)."""
@@ -30,9 +41,7 @@ class MinimaxImageO1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
@@ -46,9 +55,7 @@ class MinimaxImageO1Method(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
@@ -73,8 +80,8 @@ class MinimaxImageO1Method(ModelMethod):
 
         Args:
             prompt: Text prompt for generation.
-            aspect_ratio: Image aspect ratio. One of '1:1', '16:9', '4:3', '3:2', '2:3', '3:4',
-                '9:16', '21:9'. Default '1:1'.
+            aspect_ratio: Image aspect ratio. One of "1:1", "16:9", "4:3", "3:2", "2:3", "3:4",
+                "9:16", "21:9". Default "1:1".
             number_of_images: Number of images to generate. Range >= 1 and <= 9. Default 1.
             prompt_optimizer: Use prompt optimizer. Default True.
             subject_reference: An optional character reference image (human face) to use as the
@@ -96,9 +103,7 @@ class AsyncMinimaxImageO1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,
@@ -112,9 +117,7 @@ class AsyncMinimaxImageO1Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "4:3", "3:2", "2:3", "3:4", "9:16", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         prompt_optimizer: bool | NotGiven = NOT_GIVEN,
         subject_reference: str | FileSource | NotGiven = NOT_GIVEN,

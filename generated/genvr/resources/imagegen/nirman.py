@@ -17,6 +17,17 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SchedulerChoice = Literal[
+    "DDIM",
+    "DPMSolverMultistep",
+    "HeunDiscrete",
+    "KarrasDPM",
+    "K_EULER_ANCESTRAL",
+    "K_EULER",
+    "PNDM",
+    "DPM++2MSDE",
+]
+
 
 class NirmanMethod(ModelMethod):
     """`client.imagegen.nirman`: Nirman (`imagegen/nirman`)."""
@@ -36,19 +47,7 @@ class NirmanMethod(ModelMethod):
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "DPM++2MSDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -70,19 +69,7 @@ class NirmanMethod(ModelMethod):
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "DPM++2MSDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -118,9 +105,9 @@ class NirmanMethod(ModelMethod):
             width: Width of output image. Recommended 1024 or 1280. Default 1024.
             height: Height of output image. Recommended 1024 or 1280. Default 1024.
             num_outputs: Number of images to output. Range >= 1 and <= 4. Default 1.
-            scheduler: scheduler. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', 'KarrasDPM',
-                'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'DPM++2MSDE'. Default
-                'K_EULER_ANCESTRAL'. Advanced.
+            scheduler: scheduler. One of "DDIM", "DPMSolverMultistep", "HeunDiscrete", "KarrasDPM",
+                "K_EULER_ANCESTRAL", "K_EULER", "PNDM", "DPM++2MSDE". Default
+                "K_EULER_ANCESTRAL". Advanced.
             num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 8.
                 Advanced.
             guidance_scale: Scale for classifier-free guidance. Range >= 0 and <= 10. Default 2.
@@ -154,19 +141,7 @@ class AsyncNirmanMethod(AsyncModelMethod):
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "DPM++2MSDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -188,19 +163,7 @@ class AsyncNirmanMethod(AsyncModelMethod):
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "DPM++2MSDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,

@@ -17,6 +17,14 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ModelVariantChoice = Literal[
+    "1600M-1024px",
+    "1600M-1024px-multilang",
+    "1600M-512px",
+    "600M-1024px-multilang",
+    "600M-512px-multilang",
+]
+
 
 class NvidiaSanaMethod(ModelMethod):
     """`client.imagegen.nvidia_sana`: NVIDIA Sana (`imagegen/nvidia_sana`)."""
@@ -31,16 +39,7 @@ class NvidiaSanaMethod(ModelMethod):
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        model_variant: (
-            Literal[
-                "1600M-1024px",
-                "1600M-1024px-multilang",
-                "1600M-512px",
-                "600M-1024px-multilang",
-                "600M-512px-multilang",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model_variant: ModelVariantChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -58,16 +57,7 @@ class NvidiaSanaMethod(ModelMethod):
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        model_variant: (
-            Literal[
-                "1600M-1024px",
-                "1600M-1024px-multilang",
-                "1600M-512px",
-                "600M-1024px-multilang",
-                "600M-512px-multilang",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model_variant: ModelVariantChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -95,13 +85,13 @@ class NvidiaSanaMethod(ModelMethod):
 
         Args:
             prompt: Input prompt. Default 'a cyberpunk cat with a neon sign that says "Sana"'.
-            negative_prompt: Specify things to not see in the output. Default ''.
+            negative_prompt: Specify things to not see in the output. Default "".
             model_variant: Model variant. 1600M variants are slower but produce higher quality than
                 600M, 1024px variants are optimized for 1024x1024px images, 512px
                 variants are optimized for 512x512px images, 'multilang' variants can be
-                prompted in both English and Chinese. One of '1600M-1024px',
-                '1600M-1024px-multilang', '1600M-512px', '600M-1024px-multilang',
-                '600M-512px-multilang'. Default '1600M-1024px'.
+                prompted in both English and Chinese. One of "1600M-1024px",
+                "1600M-1024px-multilang", "1600M-512px", "600M-1024px-multilang",
+                "600M-512px-multilang". Default "1600M-1024px".
             width: Width of output image. Default 1024.
             height: Height of output image. Default 1024.
             num_inference_steps: Number of denoising steps. Range >= 1. Default 18. Advanced.
@@ -126,16 +116,7 @@ class AsyncNvidiaSanaMethod(AsyncModelMethod):
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        model_variant: (
-            Literal[
-                "1600M-1024px",
-                "1600M-1024px-multilang",
-                "1600M-512px",
-                "600M-1024px-multilang",
-                "600M-512px-multilang",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model_variant: ModelVariantChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
@@ -153,16 +134,7 @@ class AsyncNvidiaSanaMethod(AsyncModelMethod):
         *,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        model_variant: (
-            Literal[
-                "1600M-1024px",
-                "1600M-1024px-multilang",
-                "1600M-512px",
-                "600M-1024px-multilang",
-                "600M-512px-multilang",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model_variant: ModelVariantChoice | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,

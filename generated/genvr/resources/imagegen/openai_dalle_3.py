@@ -65,9 +65,9 @@ class OpenaiDalle3Method(ModelMethod):
 
         Args:
             prompt: A text description of the desired image.
-            aspect_ratio: The aspect ratio of the generated image. One of '1:1', '3:2', '2:3'.
-                Default '1:1'.
-            style: The style of the generated images. One of 'vivid', 'natural'. Default 'vivid'.
+            aspect_ratio: The aspect ratio of the generated image. One of "1:1", "3:2", "2:3".
+                Default "1:1".
+            style: The style of the generated images. One of "vivid", "natural". Default "vivid".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -80,8 +80,8 @@ class QwenImageMethod(ModelMethod):
         Args:
             prompt: Prompt for generated image.
             enhance_prompt: Enhance the prompt with positive magic. Default False.
-            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
-                '3:4'. Default '16:9'.
+            aspect_ratio: Aspect ratio for the generated image. One of "1:1", "16:9", "9:16", "4:3",
+                "3:4". Default "16:9".
             go_fast: Run faster predictions with additional optimizations. Default False. Advanced.
             num_inference_steps: Number of denoising steps. Recommended range is 28-50, and lower
                 number of steps produce lower quality outputs, faster. Range >= 1 and <=
@@ -90,7 +90,7 @@ class QwenImageMethod(ModelMethod):
                 Good values to try are 2, 2.5, 3 and 3.5. Range >= 0 and <= 10. Default
                 4. Advanced.
             seed: Random seed. Set for reproducible generation.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 100. Advanced.

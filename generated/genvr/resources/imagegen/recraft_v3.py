@@ -17,6 +17,46 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SizeChoice = Literal[
+    "1024x1024",
+    "1365x1024",
+    "1024x1365",
+    "1536x1024",
+    "1024x1536",
+    "1820x1024",
+    "1024x1820",
+    "1024x2048",
+    "2048x1024",
+    "1434x1024",
+    "1024x1434",
+    "1024x1280",
+    "1280x1024",
+    "1024x1707",
+    "1707x1024",
+]
+
+StyleChoice = Literal[
+    "any",
+    "realistic_image",
+    "digital_illustration",
+    "digital_illustration/pixel_art",
+    "digital_illustration/hand_drawn",
+    "digital_illustration/grain",
+    "digital_illustration/infantile_sketch",
+    "digital_illustration/2d_art_poster",
+    "digital_illustration/handmade_3d",
+    "digital_illustration/hand_drawn_outline",
+    "digital_illustration/engraving_color",
+    "digital_illustration/2d_art_poster_2",
+    "realistic_image/b_and_w",
+    "realistic_image/hard_flash",
+    "realistic_image/hdr",
+    "realistic_image/natural_light",
+    "realistic_image/studio_portrait",
+    "realistic_image/enterprise",
+    "realistic_image/motion_blur",
+]
+
 
 class RecraftV3Method(ModelMethod):
     """`client.imagegen.recraft_v3`: Recraft V3 (`imagegen/recraft_v3`)."""
@@ -30,50 +70,8 @@ class RecraftV3Method(ModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal[
-                "any",
-                "realistic_image",
-                "digital_illustration",
-                "digital_illustration/pixel_art",
-                "digital_illustration/hand_drawn",
-                "digital_illustration/grain",
-                "digital_illustration/infantile_sketch",
-                "digital_illustration/2d_art_poster",
-                "digital_illustration/handmade_3d",
-                "digital_illustration/hand_drawn_outline",
-                "digital_illustration/engraving_color",
-                "digital_illustration/2d_art_poster_2",
-                "realistic_image/b_and_w",
-                "realistic_image/hard_flash",
-                "realistic_image/hdr",
-                "realistic_image/natural_light",
-                "realistic_image/studio_portrait",
-                "realistic_image/enterprise",
-                "realistic_image/motion_blur",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -84,50 +82,8 @@ class RecraftV3Method(ModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal[
-                "any",
-                "realistic_image",
-                "digital_illustration",
-                "digital_illustration/pixel_art",
-                "digital_illustration/hand_drawn",
-                "digital_illustration/grain",
-                "digital_illustration/infantile_sketch",
-                "digital_illustration/2d_art_poster",
-                "digital_illustration/handmade_3d",
-                "digital_illustration/hand_drawn_outline",
-                "digital_illustration/engraving_color",
-                "digital_illustration/2d_art_poster_2",
-                "realistic_image/b_and_w",
-                "realistic_image/hard_flash",
-                "realistic_image/hdr",
-                "realistic_image/natural_light",
-                "realistic_image/studio_portrait",
-                "realistic_image/enterprise",
-                "realistic_image/motion_blur",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -149,19 +105,19 @@ class RecraftV3Method(ModelMethod):
 
         Args:
             prompt: Text prompt for image generation.
-            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
-                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
-                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
-                Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'realistic_image',
-                'digital_illustration', 'digital_illustration/pixel_art',
-                'digital_illustration/hand_drawn', 'digital_illustration/grain',
-                'digital_illustration/infantile_sketch',
-                'digital_illustration/2d_art_poster',
-                'digital_illustration/handmade_3d',
-                'digital_illustration/hand_drawn_outline',
-                'digital_illustration/engraving_color',
-                'digital_illustration/2d_art_poster_2', …. Default 'any'.
+            size: Width and height of the generated image. One of "1024x1024", "1365x1024",
+                "1024x1365", "1536x1024", "1024x1536", "1820x1024", "1024x1820",
+                "1024x2048", "2048x1024", "1434x1024", "1024x1434", "1024x1280", ….
+                Default "1024x1024".
+            style: Style of the generated image. One of "any", "realistic_image",
+                "digital_illustration", "digital_illustration/pixel_art",
+                "digital_illustration/hand_drawn", "digital_illustration/grain",
+                "digital_illustration/infantile_sketch",
+                "digital_illustration/2d_art_poster",
+                "digital_illustration/handmade_3d",
+                "digital_illustration/hand_drawn_outline",
+                "digital_illustration/engraving_color",
+                "digital_illustration/2d_art_poster_2", …. Default "any".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -178,50 +134,8 @@ class AsyncRecraftV3Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal[
-                "any",
-                "realistic_image",
-                "digital_illustration",
-                "digital_illustration/pixel_art",
-                "digital_illustration/hand_drawn",
-                "digital_illustration/grain",
-                "digital_illustration/infantile_sketch",
-                "digital_illustration/2d_art_poster",
-                "digital_illustration/handmade_3d",
-                "digital_illustration/hand_drawn_outline",
-                "digital_illustration/engraving_color",
-                "digital_illustration/2d_art_poster_2",
-                "realistic_image/b_and_w",
-                "realistic_image/hard_flash",
-                "realistic_image/hdr",
-                "realistic_image/natural_light",
-                "realistic_image/studio_portrait",
-                "realistic_image/enterprise",
-                "realistic_image/motion_blur",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -232,50 +146,8 @@ class AsyncRecraftV3Method(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal[
-                "any",
-                "realistic_image",
-                "digital_illustration",
-                "digital_illustration/pixel_art",
-                "digital_illustration/hand_drawn",
-                "digital_illustration/grain",
-                "digital_illustration/infantile_sketch",
-                "digital_illustration/2d_art_poster",
-                "digital_illustration/handmade_3d",
-                "digital_illustration/hand_drawn_outline",
-                "digital_illustration/engraving_color",
-                "digital_illustration/2d_art_poster_2",
-                "realistic_image/b_and_w",
-                "realistic_image/hard_flash",
-                "realistic_image/hdr",
-                "realistic_image/natural_light",
-                "realistic_image/studio_portrait",
-                "realistic_image/enterprise",
-                "realistic_image/motion_blur",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -17,6 +17,32 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SizeChoice = Literal[
+    "1024x1024",
+    "1365x1024",
+    "1024x1365",
+    "1536x1024",
+    "1024x1536",
+    "1820x1024",
+    "1024x1820",
+    "1024x2048",
+    "2048x1024",
+    "1434x1024",
+    "1024x1434",
+    "1024x1280",
+    "1280x1024",
+    "1024x1707",
+    "1707x1024",
+]
+
+StyleChoice = Literal[
+    "any",
+    "engraving",
+    "line_art",
+    "line_circuit",
+    "linocut",
+]
+
 
 class RecraftV3SvgMethod(ModelMethod):
     """`client.imagegen.recraft_v3_svg`: Recraft V3 SVG (`imagegen/recraft_v3_svg`)."""
@@ -30,29 +56,8 @@ class RecraftV3SvgMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -63,29 +68,8 @@ class RecraftV3SvgMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -107,12 +91,12 @@ class RecraftV3SvgMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for image generation.
-            size: Width and height of the generated image. One of '1024x1024', '1365x1024',
-                '1024x1365', '1536x1024', '1024x1536', '1820x1024', '1024x1820',
-                '1024x2048', '2048x1024', '1434x1024', '1024x1434', '1024x1280', ….
-                Default '1024x1024'.
-            style: Style of the generated image. One of 'any', 'engraving', 'line_art',
-                'line_circuit', 'linocut'. Default 'any'.
+            size: Width and height of the generated image. One of "1024x1024", "1365x1024",
+                "1024x1365", "1536x1024", "1024x1536", "1820x1024", "1024x1820",
+                "1024x2048", "2048x1024", "1434x1024", "1024x1434", "1024x1280", ….
+                Default "1024x1024".
+            style: Style of the generated image. One of "any", "engraving", "line_art",
+                "line_circuit", "linocut". Default "any".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -129,29 +113,8 @@ class AsyncRecraftV3SvgMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -162,29 +125,8 @@ class AsyncRecraftV3SvgMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        size: (
-            Literal[
-                "1024x1024",
-                "1365x1024",
-                "1024x1365",
-                "1536x1024",
-                "1024x1536",
-                "1820x1024",
-                "1024x1820",
-                "1024x2048",
-                "2048x1024",
-                "1434x1024",
-                "1024x1434",
-                "1024x1280",
-                "1280x1024",
-                "1024x1707",
-                "1707x1024",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        style: (
-            Literal["any", "engraving", "line_art", "line_circuit", "linocut"] | NotGiven
-        ) = NOT_GIVEN,
+        size: SizeChoice | NotGiven = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

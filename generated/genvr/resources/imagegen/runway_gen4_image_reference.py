@@ -72,9 +72,9 @@ class RunwayGen4ImageReferenceMethod(ModelMethod):
         Args:
             prompt: Text prompt for image generation.
             seed: Random seed. Set for reproducible generation.
-            aspect_ratio: Image aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
-                Default '16:9'.
-            resolution: Image resolution. One of '720p', '1080p'. Default '1080p'.
+            aspect_ratio: Image aspect ratio. One of "16:9", "9:16", "4:3", "3:4", "1:1", "21:9".
+                Default "16:9".
+            resolution: Image resolution. One of "720p", "1080p". Default "1080p".
             reference_images: Up to 3 reference images. Images must be between 0.5 and 2 aspect
                 ratio. image files: URLs, or local Path/bytes (uploaded for you). Items:
                 0 to 3.

@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
 
 class StableDiffusion35Method(ModelMethod):
     """`client.imagegen.stable_diffusion_3_5`: Stable Diffusion 3.5 (`imagegen/stable_diffusion_3_5`)."""
@@ -30,10 +44,7 @@ class StableDiffusion35Method(ModelMethod):
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -51,10 +62,7 @@ class StableDiffusion35Method(ModelMethod):
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -82,10 +90,10 @@ class StableDiffusion35Method(ModelMethod):
         `genvr.models.imagegen.stable_diffusion_3_5.StableDiffusion35Input` before anything is sent.
 
         Args:
-            prompt: Text prompt for image generation. Default ''.
+            prompt: Text prompt for image generation. Default "".
             aspect_ratio: The aspect ratio of your output image. This value is ignored if you are
-                using an input image. One of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5',
-                '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+                using an input image. One of "1:1", "16:9", "21:9", "3:2", "2:3", "4:5",
+                "5:4", "3:4", "4:3", "9:16", "9:21". Default "1:1".
             cfg: The guidance scale tells the model how similar the output should be to the prompt.
                 Range >= 0 and <= 20. Default 4.5.
             image: Input image for image to image mode. The aspect ratio of your output will match
@@ -94,7 +102,7 @@ class StableDiffusion35Method(ModelMethod):
                 corresponds to full destruction of information in image. Default 0.85.
             steps: Number of steps to run the sampler for. Range >= 1 and <= 50. Default 40.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
                 lowest quality. Range >= 0 and <= 100. Default 90.
         """
@@ -113,10 +121,7 @@ class AsyncStableDiffusion35Method(AsyncModelMethod):
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,
@@ -134,10 +139,7 @@ class AsyncStableDiffusion35Method(AsyncModelMethod):
         self,
         *,
         prompt: str | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         cfg: float | NotGiven = NOT_GIVEN,
         image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt_strength: float | NotGiven = NOT_GIVEN,

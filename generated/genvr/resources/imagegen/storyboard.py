@@ -17,6 +17,72 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleNameChoice = Literal[
+    "(No style)",
+    "Japanese Anime",
+    "Cinematic",
+    "Disney Charactor",
+    "Photographic",
+    "Comic book",
+    "Line art",
+]
+
+ImageWidthChoice = Literal[
+    256,
+    288,
+    320,
+    352,
+    384,
+    416,
+    448,
+    480,
+    512,
+    544,
+    576,
+    608,
+    640,
+    672,
+    704,
+    736,
+    768,
+    800,
+    832,
+    864,
+    896,
+    928,
+    960,
+    992,
+    1024,
+]
+
+ImageHeightChoice = Literal[
+    256,
+    288,
+    320,
+    352,
+    384,
+    416,
+    448,
+    480,
+    512,
+    544,
+    576,
+    608,
+    640,
+    672,
+    704,
+    736,
+    768,
+    800,
+    832,
+    864,
+    896,
+    928,
+    960,
+    992,
+    1024,
+]
+
 
 class StoryboardMethod(ModelMethod):
     """`client.imagegen.storyboard`: Story Diffusion (`imagegen/storyboard`)."""
@@ -34,80 +100,11 @@ class StoryboardMethod(ModelMethod):
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Japanese Anime",
-                "Cinematic",
-                "Disney Charactor",
-                "Photographic",
-                "Comic book",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
         style_strength_ratio: int | NotGiven = NOT_GIVEN,
-        image_width: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        image_height: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_width: ImageWidthChoice | NotGiven = NOT_GIVEN,
+        image_height: ImageHeightChoice | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -130,80 +127,11 @@ class StoryboardMethod(ModelMethod):
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Japanese Anime",
-                "Cinematic",
-                "Disney Charactor",
-                "Photographic",
-                "Comic book",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
         style_strength_ratio: int | NotGiven = NOT_GIVEN,
-        image_width: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        image_height: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_width: ImageWidthChoice | NotGiven = NOT_GIVEN,
+        image_height: ImageHeightChoice | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -232,13 +160,13 @@ class StoryboardMethod(ModelMethod):
         `genvr.models.imagegen.storyboard.StoryboardInput` before anything is sent.
 
         Args:
-            sd_model: Choose a model. One of 'Unstable', 'RealVision'. Default 'Unstable'.
+            sd_model: Choose a model. One of "Unstable", "RealVision". Default "Unstable".
             ref_image: Reference image for the character. image file: URL, or local Path/bytes
                 (uploaded for you).
             character_description: General description of the character. If ref_image above is
                 provided, making sure to follow the class word you want to customize
                 with the trigger word 'img', such as: 'man img' or 'woman img' or 'girl
-                img'. Default 'a man, wearing black suit'.
+                img'. Default "a man, wearing black suit".
             negative_prompt: Describe things you do not want to see in the output. Default a long
                 text.
             comic_description: Comic Description. Each frame is divided by a new line. Only the
@@ -250,11 +178,11 @@ class StoryboardMethod(ModelMethod):
                 symbol is used as a flag to indicate that no characters should be
                 present in the generated scene images. If you want do that, prepend the
                 '[NC]' at the beginning of the line. If ref_image…
-            style_name: Style template. One of '(No style)', 'Japanese Anime', 'Cinematic', 'Disney
-                Charactor', 'Photographic', 'Comic book', 'Line art'. Default 'Japanese
-                Anime'.
-            comic_style: Select the comic style for the combined comic. One of 'Four Pannel',
-                'Classic Comic Style'. Default 'Classic Comic Style'.
+            style_name: Style template. One of "(No style)", "Japanese Anime", "Cinematic", "Disney
+                Charactor", "Photographic", "Comic book", "Line art". Default "Japanese
+                Anime".
+            comic_style: Select the comic style for the combined comic. One of "Four Pannel",
+                "Classic Comic Style". Default "Classic Comic Style".
             style_strength_ratio: Style strength of Ref Image (%), only used if ref_image is
                 provided. Range >= 15 and <= 50. Default 20.
             image_width: Width of output image. One of 256, 288, 320, 352, 384, 416, 448, 480, 512,
@@ -270,7 +198,7 @@ class StoryboardMethod(ModelMethod):
                 0 and <= 1. Default 0.5. Advanced.
             num_ids: Number of id images in total images. This should not exceed total number of
                 line-separated prompts. Default 3.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
                 lowest quality. Range >= 0 and <= 100. Default 80.
         """
@@ -293,80 +221,11 @@ class AsyncStoryboardMethod(AsyncModelMethod):
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Japanese Anime",
-                "Cinematic",
-                "Disney Charactor",
-                "Photographic",
-                "Comic book",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
         style_strength_ratio: int | NotGiven = NOT_GIVEN,
-        image_width: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        image_height: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_width: ImageWidthChoice | NotGiven = NOT_GIVEN,
+        image_height: ImageHeightChoice | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -389,80 +248,11 @@ class AsyncStoryboardMethod(AsyncModelMethod):
         character_description: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         comic_description: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Japanese Anime",
-                "Cinematic",
-                "Disney Charactor",
-                "Photographic",
-                "Comic book",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         comic_style: Literal["Four Pannel", "Classic Comic Style"] | NotGiven = NOT_GIVEN,
         style_strength_ratio: int | NotGiven = NOT_GIVEN,
-        image_width: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        image_height: (
-            Literal[
-                256,
-                288,
-                320,
-                352,
-                384,
-                416,
-                448,
-                480,
-                512,
-                544,
-                576,
-                608,
-                640,
-                672,
-                704,
-                736,
-                768,
-                800,
-                832,
-                864,
-                896,
-                928,
-                960,
-                992,
-                1024,
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_width: ImageWidthChoice | NotGiven = NOT_GIVEN,
+        image_height: ImageHeightChoice | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

@@ -81,9 +81,9 @@ class BackgroundReplaceMethod(ModelMethod):
             ref_image_url: The URL of the reference image to be used for generating the new
                 background. Use "" to leave empty. Either ref_image_url or bg_prompt has
                 to be provided but not both. image file: URL, or local Path/bytes
-                (uploaded for you). Default ''.
+                (uploaded for you). Default "".
             negative_prompt: The negative prompt you would like to use to generate images. Default
-                ''.
+                "".
             refine_prompt: Whether to refine prompt. Default True.
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same image every time.

@@ -79,9 +79,9 @@ class CartoonifyMethod(ModelMethod):
                 to show you. Default 3.5. Advanced.
             num_inference_steps: Number of inference steps for sampling. Default 30. Advanced.
             safety_tolerance: The safety tolerance level for the generated image. 1 being the most
-                strict and 6 being the most permissive. One of '1', '2', '3', '4', '5',
-                '6'. Default '6'. Advanced.
-            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+                strict and 6 being the most permissive. One of "1", "2", "3", "4", "5",
+                "6". Default "6". Advanced.
+            output_format: The format of the generated image. One of "jpeg", "png". Default "jpeg".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same image every time.
             sync_mode: If set to true, the function will wait for the image to be generated and

@@ -63,7 +63,7 @@ class ColorCorrectionDdcolorMethod(ModelMethod):
 
         Args:
             image: Grayscale input image. image file: URL, or local Path/bytes (uploaded for you).
-            model_size: Choose the model size. One of 'large', 'tiny'. Default 'large'.
+            model_size: Choose the model size. One of "large", "tiny". Default "large".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -66,7 +66,7 @@ class FaceEnhanceGfpganMethod(ModelMethod):
         Args:
             img: Input. image file: URL, or local Path/bytes (uploaded for you).
             version: GFPGAN version. v1.3: better quality. v1.4: more details and better identity.
-                One of 'v1.2', 'v1.3', 'v1.4', 'RestoreFormer'. Default 'v1.4'.
+                One of "v1.2", "v1.3", "v1.4", "RestoreFormer". Default "v1.4".
             scale: Rescaling factor. Default 2.
         """
         return self._call(params, wait, wait_timeout, on_update)

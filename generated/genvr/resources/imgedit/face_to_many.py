@@ -17,6 +17,58 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "Anime",
+    "Cartoon",
+    "Clay",
+    "Gothic",
+    "Graphic Novel",
+    "Lego",
+    "Memoji",
+    "Minecraft",
+    "Minimalist",
+    "Pixel Art",
+    "Random",
+    "Simpsons",
+    "Sketch",
+    "South Park",
+    "Toy",
+    "Watercolor",
+]
+
+PersonaChoice = Literal[
+    "Angel",
+    "Astronaut",
+    "Demon",
+    "Mage",
+    "Ninja",
+    "Na'vi",
+    "None",
+    "Random",
+    "Robot",
+    "Samurai",
+    "Vampire",
+    "Werewolf",
+    "Zombie",
+]
+
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+]
+
 
 class FaceToManyMethod(ModelMethod):
     """`client.imgedit.face_to_many`: Face to Many (`imgedit/face_to_many`)."""
@@ -30,67 +82,12 @@ class FaceToManyMethod(ModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        style: (
-            Literal[
-                "Anime",
-                "Cartoon",
-                "Clay",
-                "Gothic",
-                "Graphic Novel",
-                "Lego",
-                "Memoji",
-                "Minecraft",
-                "Minimalist",
-                "Pixel Art",
-                "Random",
-                "Simpsons",
-                "Sketch",
-                "South Park",
-                "Toy",
-                "Watercolor",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        persona: (
-            Literal[
-                "Angel",
-                "Astronaut",
-                "Demon",
-                "Mage",
-                "Ninja",
-                "Na'vi",
-                "None",
-                "Random",
-                "Robot",
-                "Samurai",
-                "Vampire",
-                "Werewolf",
-                "Zombie",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        persona: PersonaChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         preserve_background: bool | NotGiven = NOT_GIVEN,
         preserve_outfit: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -104,67 +101,12 @@ class FaceToManyMethod(ModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        style: (
-            Literal[
-                "Anime",
-                "Cartoon",
-                "Clay",
-                "Gothic",
-                "Graphic Novel",
-                "Lego",
-                "Memoji",
-                "Minecraft",
-                "Minimalist",
-                "Pixel Art",
-                "Random",
-                "Simpsons",
-                "Sketch",
-                "South Park",
-                "Toy",
-                "Watercolor",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        persona: (
-            Literal[
-                "Angel",
-                "Astronaut",
-                "Demon",
-                "Mage",
-                "Ninja",
-                "Na'vi",
-                "None",
-                "Random",
-                "Robot",
-                "Samurai",
-                "Vampire",
-                "Werewolf",
-                "Zombie",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        persona: PersonaChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         preserve_background: bool | NotGiven = NOT_GIVEN,
         preserve_outfit: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -190,22 +132,22 @@ class FaceToManyMethod(ModelMethod):
         Args:
             input_image: Image of the person to transform. Must be jpeg, png, gif, or webp. image
                 file: URL, or local Path/bytes (uploaded for you).
-            style: The artistic style to apply to the image. One of 'Anime', 'Cartoon', 'Clay',
-                'Gothic', 'Graphic Novel', 'Lego', 'Memoji', 'Minecraft', 'Minimalist',
-                'Pixel Art', 'Random', 'Simpsons', …. Default 'Random'.
-            persona: The persona to apply to the image. One of 'Angel', 'Astronaut', 'Demon',
-                'Mage', 'Ninja', "Na'vi", 'None', 'Random', 'Robot', 'Samurai',
-                'Vampire', 'Werewolf', …. Default 'None'.
+            style: The artistic style to apply to the image. One of "Anime", "Cartoon", "Clay",
+                "Gothic", "Graphic Novel", "Lego", "Memoji", "Minecraft", "Minimalist",
+                "Pixel Art", "Random", "Simpsons", …. Default "Random".
+            persona: The persona to apply to the image. One of "Angel", "Astronaut", "Demon",
+                "Mage", "Ninja", "Na'vi", "None", "Random", "Robot", "Samurai",
+                "Vampire", "Werewolf", …. Default "None".
             num_images: The number of images to generate. Range >= 1 and <= 10. Default 1. Advanced.
             preserve_background: Whether to preserve the background. Default False.
             preserve_outfit: Whether to preserve the outfit. Default False.
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
-                aspect ratio of the input image. One of 'match_input_image', '1:1',
-                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
-                '9:21', …. Default 'match_input_image'.
+                aspect ratio of the input image. One of "match_input_image", "1:1",
+                "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9",
+                "9:21", …. Default "match_input_image".
             seed: Random seed. Set for reproducible generation.
-            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
-                'png'.
+            output_format: Output format for the generated image. One of "jpg", "png". Default
+                "png".
             safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
                 currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
@@ -224,67 +166,12 @@ class AsyncFaceToManyMethod(AsyncModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        style: (
-            Literal[
-                "Anime",
-                "Cartoon",
-                "Clay",
-                "Gothic",
-                "Graphic Novel",
-                "Lego",
-                "Memoji",
-                "Minecraft",
-                "Minimalist",
-                "Pixel Art",
-                "Random",
-                "Simpsons",
-                "Sketch",
-                "South Park",
-                "Toy",
-                "Watercolor",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        persona: (
-            Literal[
-                "Angel",
-                "Astronaut",
-                "Demon",
-                "Mage",
-                "Ninja",
-                "Na'vi",
-                "None",
-                "Random",
-                "Robot",
-                "Samurai",
-                "Vampire",
-                "Werewolf",
-                "Zombie",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        persona: PersonaChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         preserve_background: bool | NotGiven = NOT_GIVEN,
         preserve_outfit: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -298,67 +185,12 @@ class AsyncFaceToManyMethod(AsyncModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        style: (
-            Literal[
-                "Anime",
-                "Cartoon",
-                "Clay",
-                "Gothic",
-                "Graphic Novel",
-                "Lego",
-                "Memoji",
-                "Minecraft",
-                "Minimalist",
-                "Pixel Art",
-                "Random",
-                "Simpsons",
-                "Sketch",
-                "South Park",
-                "Toy",
-                "Watercolor",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        persona: (
-            Literal[
-                "Angel",
-                "Astronaut",
-                "Demon",
-                "Mage",
-                "Ninja",
-                "Na'vi",
-                "None",
-                "Random",
-                "Robot",
-                "Samurai",
-                "Vampire",
-                "Werewolf",
-                "Zombie",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        persona: PersonaChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         preserve_background: bool | NotGiven = NOT_GIVEN,
         preserve_outfit: bool | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,

@@ -78,10 +78,10 @@ class FaceToManySdxlMethod(ModelMethod):
         Args:
             image: An image of a person to be converted. image file: URL, or local Path/bytes
                 (uploaded for you).
-            style: Style to convert to. One of '3D', 'Emoji', 'Video game', 'Pixels', 'Clay', 'Toy'.
-                Default '3D'.
-            prompt: Prompt. Default 'a person'.
-            negative_prompt: Things you do not want in the image. Default ''.
+            style: Style to convert to. One of "3D", "Emoji", "Video game", "Pixels", "Clay", "Toy".
+                Default "3D".
+            prompt: Prompt. Default "a person".
+            negative_prompt: Things you do not want in the image. Default "".
             denoising_strength: How much of the original image to keep. 1 is the complete
                 destruction of the original image, 0 is the original image. Range >= 0
                 and <= 1. Default 0.65.

@@ -86,8 +86,8 @@ class FaceToStickerSdxlMethod(ModelMethod):
         Args:
             image: An image of a person to be converted to a sticker. image file: URL, or local
                 Path/bytes (uploaded for you).
-            prompt: Prompt. Default 'a person'.
-            negative_prompt: Things you do not want in the image. Default ''.
+            prompt: Prompt. Default "a person".
+            negative_prompt: Things you do not want in the image. Default "".
             width: Width. Default 1024.
             height: Height. Default 1024.
             steps: Steps. Default 20.

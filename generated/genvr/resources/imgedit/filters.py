@@ -17,6 +17,32 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageFilterChoice = Literal[
+    "Vivid",
+    "Black and White",
+    "Sepia",
+    "Grayscale",
+    "Warm",
+    "Cool",
+]
+
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+]
+
 
 class FiltersMethod(ModelMethod):
     """`client.imgedit.filters`: Filters (`imgedit/filters`)."""
@@ -30,28 +56,8 @@ class FiltersMethod(ModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        image_filter: (
-            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
-        ) = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_filter: ImageFilterChoice | NotGiven = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -63,28 +69,8 @@ class FiltersMethod(ModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        image_filter: (
-            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
-        ) = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_filter: ImageFilterChoice | NotGiven = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -108,12 +94,12 @@ class FiltersMethod(ModelMethod):
         Args:
             input_image: Image to apply filter to. Must be jpeg, png, gif, or webp. image file: URL,
                 or local Path/bytes (uploaded for you).
-            image_filter: The filter to apply to the image. One of 'Vivid', 'Black and White',
-                'Sepia', 'Grayscale', 'Warm', 'Cool'. Default 'Vivid'.
+            image_filter: The filter to apply to the image. One of "Vivid", "Black and White",
+                "Sepia", "Grayscale", "Warm", "Cool". Default "Vivid".
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
-                aspect ratio of the input image. One of 'match_input_image', '1:1',
-                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
-                '9:21', …. Default 'match_input_image'.
+                aspect ratio of the input image. One of "match_input_image", "1:1",
+                "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9",
+                "9:21", …. Default "match_input_image".
             seed: Random seed. Set for reproducible generation.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -131,28 +117,8 @@ class AsyncFiltersMethod(AsyncModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        image_filter: (
-            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
-        ) = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_filter: ImageFilterChoice | NotGiven = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -164,28 +130,8 @@ class AsyncFiltersMethod(AsyncModelMethod):
         self,
         *,
         input_image: str | FileSource,
-        image_filter: (
-            Literal["Vivid", "Black and White", "Sepia", "Grayscale", "Warm", "Cool"] | NotGiven
-        ) = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_filter: ImageFilterChoice | NotGiven = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

@@ -69,7 +69,7 @@ class FinegrainEraserPromptMethod(ModelMethod):
             image_url: URL of the image to edit. image file: URL, or local Path/bytes (uploaded for
                 you).
             prompt: Text description of what to erase.
-            mode: Erase quality mode. One of 'express', 'standard', 'premium'. Default 'standard'.
+            mode: Erase quality mode. One of "express", "standard", "premium". Default "standard".
             seed: Random seed for reproducible generation.
         """
         return self._call(params, wait, wait_timeout, on_update)

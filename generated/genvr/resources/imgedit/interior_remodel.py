@@ -118,9 +118,9 @@ class InteriorRemodelMethod(ModelMethod):
                 (uploaded for you).
             mask_furniture: Mask furniture. image file: URL, or local Path/bytes (uploaded for you).
             negative_prompt: Negative prompt. Default a long text.
-            mask_prompt_window: Mask prompt window. Default 'window, doorway'.
+            mask_prompt_window: Mask prompt window. Default "window, doorway".
             mask_prompt_furniture: Mask prompt furniture. Default a long text.
-            mask_prompt_ceiling: Mask prompt ceiling. Default 'ceiling'.
+            mask_prompt_ceiling: Mask prompt ceiling. Default "ceiling".
             ip_adapter_image: IP-Adapter image. image file: URL, or local Path/bytes (uploaded for
                 you).
             empty_room_mode: Modify depth map for rooms that are originally empty. Default False.

@@ -17,6 +17,13 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SchedulerChoice = Literal[
+    "DDIM",
+    "DPMSolverMultistep",
+    "K_EULER_ANCESTRAL",
+    "K_EULER",
+]
+
 
 class MagicImageRefinerMethod(ModelMethod):
     """`client.imgedit.magic_image_refiner`: Magic Image Refiner (`imgedit/magic_image_refiner`)."""
@@ -36,9 +43,7 @@ class MagicImageRefinerMethod(ModelMethod):
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
         hdr: float | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -60,9 +65,7 @@ class MagicImageRefinerMethod(ModelMethod):
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
         hdr: float | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -92,13 +95,13 @@ class MagicImageRefinerMethod(ModelMethod):
             image: Image to refine. image file: URL, or local Path/bytes (uploaded for you).
             mask: When provided, refines some section of the image. Must be the same size as the
                 image. image file: URL, or local Path/bytes (uploaded for you).
-            resolution: Image resolution. One of 'original', '1024', '2048'. Default 'original'.
+            resolution: Image resolution. One of "original", "1024", "2048". Default "original".
             resemblance: Conditioning scale for controlnet. Range >= 0 and <= 1. Default 0.75.
             creativity: Denoising strength. 1 means total destruction of the original image. Range
                 >= 0 and <= 1. Default 0.25.
             hdr: HDR improvement over the original image. Range >= 0 and <= 1. Default 0.
-            scheduler: Choose a scheduler. One of 'DDIM', 'DPMSolverMultistep', 'K_EULER_ANCESTRAL',
-                'K_EULER'. Default 'DDIM'.
+            scheduler: Choose a scheduler. One of "DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL",
+                "K_EULER". Default "DDIM".
             steps: Steps. Default 20.
             guidance_scale: Scale for classifier-free guidance. Range >= 0.1 and <= 30. Default 7.
             seed: Seed.
@@ -128,9 +131,7 @@ class AsyncMagicImageRefinerMethod(AsyncModelMethod):
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
         hdr: float | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -152,9 +153,7 @@ class AsyncMagicImageRefinerMethod(AsyncModelMethod):
         resemblance: float | NotGiven = NOT_GIVEN,
         creativity: float | NotGiven = NOT_GIVEN,
         hdr: float | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal["DDIM", "DPMSolverMultistep", "K_EULER_ANCESTRAL", "K_EULER"] | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,35 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SdxlWeightsChoice = Literal[
+    "stable-diffusion-xl-base-1.0",
+    "juggernaut-xl-v8",
+    "afrodite-xl-v2",
+    "albedobase-xl-20",
+    "albedobase-xl-v13",
+    "animagine-xl-30",
+    "anime-art-diffusion-xl",
+    "anime-illust-diffusion-xl",
+    "dreamshaper-xl",
+    "dynavision-xl-v0610",
+    "guofeng4-xl",
+    "nightvision-xl-0791",
+    "omnigen-xl",
+    "pony-diffusion-v6-xl",
+    "protovision-xl-high-fidel",
+    "RealVisXL_V3.0_Turbo",
+    "RealVisXL_V4.0_Lightning",
+]
+
+SchedulerChoice = Literal[
+    "DEISMultistepScheduler",
+    "HeunDiscreteScheduler",
+    "EulerDiscreteScheduler",
+    "DPMSolverMultistepScheduler",
+    "DPMSolverMultistepScheduler-Karras",
+    "DPMSolverMultistepScheduler-Karras-SDE",
+]
+
 
 class PhotomakeoverInstantIdMethod(ModelMethod):
     """`client.imgedit.photomakeover_instant_id`: Photomakeover (Instant ID) (`imgedit/photomakeover_instant_id`)."""
@@ -33,41 +62,10 @@ class PhotomakeoverInstantIdMethod(ModelMethod):
         pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        sdxl_weights: (
-            Literal[
-                "stable-diffusion-xl-base-1.0",
-                "juggernaut-xl-v8",
-                "afrodite-xl-v2",
-                "albedobase-xl-20",
-                "albedobase-xl-v13",
-                "animagine-xl-30",
-                "anime-art-diffusion-xl",
-                "anime-illust-diffusion-xl",
-                "dreamshaper-xl",
-                "dynavision-xl-v0610",
-                "guofeng4-xl",
-                "nightvision-xl-0791",
-                "omnigen-xl",
-                "pony-diffusion-v6-xl",
-                "protovision-xl-high-fidel",
-                "RealVisXL_V3.0_Turbo",
-                "RealVisXL_V4.0_Lightning",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        sdxl_weights: SdxlWeightsChoice | NotGiven = NOT_GIVEN,
         face_detection_input_width: int | NotGiven = NOT_GIVEN,
         face_detection_input_height: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DEISMultistepScheduler",
-                "HeunDiscreteScheduler",
-                "EulerDiscreteScheduler",
-                "DPMSolverMultistepScheduler",
-                "DPMSolverMultistepScheduler-Karras",
-                "DPMSolverMultistepScheduler-Karras-SDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         ip_adapter_scale: float | NotGiven = NOT_GIVEN,
@@ -100,41 +98,10 @@ class PhotomakeoverInstantIdMethod(ModelMethod):
         pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        sdxl_weights: (
-            Literal[
-                "stable-diffusion-xl-base-1.0",
-                "juggernaut-xl-v8",
-                "afrodite-xl-v2",
-                "albedobase-xl-20",
-                "albedobase-xl-v13",
-                "animagine-xl-30",
-                "anime-art-diffusion-xl",
-                "anime-illust-diffusion-xl",
-                "dreamshaper-xl",
-                "dynavision-xl-v0610",
-                "guofeng4-xl",
-                "nightvision-xl-0791",
-                "omnigen-xl",
-                "pony-diffusion-v6-xl",
-                "protovision-xl-high-fidel",
-                "RealVisXL_V3.0_Turbo",
-                "RealVisXL_V4.0_Lightning",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        sdxl_weights: SdxlWeightsChoice | NotGiven = NOT_GIVEN,
         face_detection_input_width: int | NotGiven = NOT_GIVEN,
         face_detection_input_height: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DEISMultistepScheduler",
-                "HeunDiscreteScheduler",
-                "EulerDiscreteScheduler",
-                "DPMSolverMultistepScheduler",
-                "DPMSolverMultistepScheduler-Karras",
-                "DPMSolverMultistepScheduler-Karras-SDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         ip_adapter_scale: float | NotGiven = NOT_GIVEN,
@@ -178,23 +145,23 @@ class PhotomakeoverInstantIdMethod(ModelMethod):
             image: Input face image. image file: URL, or local Path/bytes (uploaded for you).
             pose_image: (Optional) reference pose image. image file: URL, or local Path/bytes
                 (uploaded for you).
-            prompt: Input prompt. Default 'a person'.
-            negative_prompt: Input Negative Prompt. Default ''.
+            prompt: Input prompt. Default "a person".
+            negative_prompt: Input Negative Prompt. Default "".
             sdxl_weights: Pick which base weights you want to use. One of
-                'stable-diffusion-xl-base-1.0', 'juggernaut-xl-v8', 'afrodite-xl-v2',
-                'albedobase-xl-20', 'albedobase-xl-v13', 'animagine-xl-30',
-                'anime-art-diffusion-xl', 'anime-illust-diffusion-xl', 'dreamshaper-xl',
-                'dynavision-xl-v0610', 'guofeng4-xl', 'nightvision-xl-0791', …. Default
-                'stable-diffusion-xl-base-1.0'.
+                "stable-diffusion-xl-base-1.0", "juggernaut-xl-v8", "afrodite-xl-v2",
+                "albedobase-xl-20", "albedobase-xl-v13", "animagine-xl-30",
+                "anime-art-diffusion-xl", "anime-illust-diffusion-xl", "dreamshaper-xl",
+                "dynavision-xl-v0610", "guofeng4-xl", "nightvision-xl-0791", …. Default
+                "stable-diffusion-xl-base-1.0".
             face_detection_input_width: Width of the input image for face detection. Range >= 640
                 and <= 4096. Default 640.
             face_detection_input_height: Height of the input image for face detection. Range >= 640
                 and <= 4096. Default 640.
-            scheduler: Scheduler. One of 'DEISMultistepScheduler', 'HeunDiscreteScheduler',
-                'EulerDiscreteScheduler', 'DPMSolverMultistepScheduler',
-                'DPMSolverMultistepScheduler-Karras',
-                'DPMSolverMultistepScheduler-Karras-SDE'. Default
-                'EulerDiscreteScheduler'. Advanced.
+            scheduler: Scheduler. One of "DEISMultistepScheduler", "HeunDiscreteScheduler",
+                "EulerDiscreteScheduler", "DPMSolverMultistepScheduler",
+                "DPMSolverMultistepScheduler-Karras",
+                "DPMSolverMultistepScheduler-Karras-SDE". Default
+                "EulerDiscreteScheduler". Advanced.
             num_inference_steps: Number of denoising steps. Range >= 1 and <= 500. Default 30.
                 Advanced.
             guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 7.5.
@@ -224,7 +191,7 @@ class PhotomakeoverInstantIdMethod(ModelMethod):
                 classifier-free guidance when using LCM. Range >= 1 and <= 20. Default
                 1.5. Advanced.
             enhance_nonface_region: Enhance non-face region. Default True.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
                 lowest quality. Range >= 0 and <= 100. Default 80.
             seed: Random seed. Leave blank to randomize the seed.
@@ -250,41 +217,10 @@ class AsyncPhotomakeoverInstantIdMethod(AsyncModelMethod):
         pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        sdxl_weights: (
-            Literal[
-                "stable-diffusion-xl-base-1.0",
-                "juggernaut-xl-v8",
-                "afrodite-xl-v2",
-                "albedobase-xl-20",
-                "albedobase-xl-v13",
-                "animagine-xl-30",
-                "anime-art-diffusion-xl",
-                "anime-illust-diffusion-xl",
-                "dreamshaper-xl",
-                "dynavision-xl-v0610",
-                "guofeng4-xl",
-                "nightvision-xl-0791",
-                "omnigen-xl",
-                "pony-diffusion-v6-xl",
-                "protovision-xl-high-fidel",
-                "RealVisXL_V3.0_Turbo",
-                "RealVisXL_V4.0_Lightning",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        sdxl_weights: SdxlWeightsChoice | NotGiven = NOT_GIVEN,
         face_detection_input_width: int | NotGiven = NOT_GIVEN,
         face_detection_input_height: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DEISMultistepScheduler",
-                "HeunDiscreteScheduler",
-                "EulerDiscreteScheduler",
-                "DPMSolverMultistepScheduler",
-                "DPMSolverMultistepScheduler-Karras",
-                "DPMSolverMultistepScheduler-Karras-SDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         ip_adapter_scale: float | NotGiven = NOT_GIVEN,
@@ -317,41 +253,10 @@ class AsyncPhotomakeoverInstantIdMethod(AsyncModelMethod):
         pose_image: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        sdxl_weights: (
-            Literal[
-                "stable-diffusion-xl-base-1.0",
-                "juggernaut-xl-v8",
-                "afrodite-xl-v2",
-                "albedobase-xl-20",
-                "albedobase-xl-v13",
-                "animagine-xl-30",
-                "anime-art-diffusion-xl",
-                "anime-illust-diffusion-xl",
-                "dreamshaper-xl",
-                "dynavision-xl-v0610",
-                "guofeng4-xl",
-                "nightvision-xl-0791",
-                "omnigen-xl",
-                "pony-diffusion-v6-xl",
-                "protovision-xl-high-fidel",
-                "RealVisXL_V3.0_Turbo",
-                "RealVisXL_V4.0_Lightning",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        sdxl_weights: SdxlWeightsChoice | NotGiven = NOT_GIVEN,
         face_detection_input_width: int | NotGiven = NOT_GIVEN,
         face_detection_input_height: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DEISMultistepScheduler",
-                "HeunDiscreteScheduler",
-                "EulerDiscreteScheduler",
-                "DPMSolverMultistepScheduler",
-                "DPMSolverMultistepScheduler-Karras",
-                "DPMSolverMultistepScheduler-Karras-SDE",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         ip_adapter_scale: float | NotGiven = NOT_GIVEN,

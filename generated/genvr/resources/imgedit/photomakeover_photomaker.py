@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleNameChoice = Literal[
+    "(No style)",
+    "Cinematic",
+    "Disney Charactor",
+    "Digital Art",
+    "Photographic (Default)",
+    "Fantasy art",
+    "Neonpunk",
+    "Enhance",
+    "Comic book",
+    "Lowpoly",
+    "Line art",
+]
+
 
 class PhotomakeoverPhotomakerMethod(ModelMethod):
     """`client.imgedit.photomakeover_photomaker`: Photomakeover (Photomaker) (`imgedit/photomakeover_photomaker`)."""
@@ -34,22 +48,7 @@ class PhotomakeoverPhotomakerMethod(ModelMethod):
         input_image3: str | FileSource | NotGiven = NOT_GIVEN,
         input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Cinematic",
-                "Disney Charactor",
-                "Digital Art",
-                "Photographic (Default)",
-                "Fantasy art",
-                "Neonpunk",
-                "Enhance",
-                "Comic book",
-                "Lowpoly",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         style_strength_ratio: float | NotGiven = NOT_GIVEN,
@@ -71,22 +70,7 @@ class PhotomakeoverPhotomakerMethod(ModelMethod):
         input_image3: str | FileSource | NotGiven = NOT_GIVEN,
         input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Cinematic",
-                "Disney Charactor",
-                "Digital Art",
-                "Photographic (Default)",
-                "Fantasy art",
-                "Neonpunk",
-                "Enhance",
-                "Comic book",
-                "Lowpoly",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         style_strength_ratio: float | NotGiven = NOT_GIVEN,
@@ -124,12 +108,12 @@ class PhotomakeoverPhotomakerMethod(ModelMethod):
             input_image4: Additional input image (optional) image file: URL, or local Path/bytes
                 (uploaded for you).
             prompt: Prompt. Example: 'a photo of a man/woman img'. The phrase 'img' is the trigger
-                word. Default 'A photo of a person img'.
+                word. Default "A photo of a person img".
             style_name: Style template. The style template will add a style-specific prompt and
-                negative prompt to the user's prompt. One of '(No style)', 'Cinematic',
-                'Disney Charactor', 'Digital Art', 'Photographic (Default)', 'Fantasy
-                art', 'Neonpunk', 'Enhance', 'Comic book', 'Lowpoly', 'Line art'.
-                Default 'Photographic (Default)'.
+                negative prompt to the user's prompt. One of "(No style)", "Cinematic",
+                "Disney Charactor", "Digital Art", "Photographic (Default)", "Fantasy
+                art", "Neonpunk", "Enhance", "Comic book", "Lowpoly", "Line art".
+                Default "Photographic (Default)".
             negative_prompt: Negative Prompt. The negative prompt should NOT contain the trigger
                 word. Default a long text.
             num_steps: Number of sample steps. Range >= 1 and <= 100. Default 20.
@@ -160,22 +144,7 @@ class AsyncPhotomakeoverPhotomakerMethod(AsyncModelMethod):
         input_image3: str | FileSource | NotGiven = NOT_GIVEN,
         input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Cinematic",
-                "Disney Charactor",
-                "Digital Art",
-                "Photographic (Default)",
-                "Fantasy art",
-                "Neonpunk",
-                "Enhance",
-                "Comic book",
-                "Lowpoly",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         style_strength_ratio: float | NotGiven = NOT_GIVEN,
@@ -197,22 +166,7 @@ class AsyncPhotomakeoverPhotomakerMethod(AsyncModelMethod):
         input_image3: str | FileSource | NotGiven = NOT_GIVEN,
         input_image4: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        style_name: (
-            Literal[
-                "(No style)",
-                "Cinematic",
-                "Disney Charactor",
-                "Digital Art",
-                "Photographic (Default)",
-                "Fantasy art",
-                "Neonpunk",
-                "Enhance",
-                "Comic book",
-                "Lowpoly",
-                "Line art",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style_name: StyleNameChoice | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         num_steps: int | NotGiven = NOT_GIVEN,
         style_strength_ratio: float | NotGiven = NOT_GIVEN,

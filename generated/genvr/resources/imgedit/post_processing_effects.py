@@ -17,6 +17,56 @@ from genvr_runtime import (
     NotGiven,
 )
 
+GrainStyleChoice = Literal[
+    "modern",
+    "analog",
+    "kodak",
+    "fuji",
+    "cinematic",
+    "newspaper",
+]
+
+TintModeChoice = Literal[
+    "sepia",
+    "red",
+    "green",
+    "blue",
+    "cyan",
+    "magenta",
+    "yellow",
+    "purple",
+    "orange",
+    "warm",
+    "cool",
+    "lime",
+    "navy",
+    "vintage",
+    "rose",
+    "teal",
+    "maroon",
+    "peach",
+    "lavender",
+    "olive",
+]
+
+DodgeBurnModeChoice = Literal[
+    "dodge",
+    "burn",
+    "dodge_and_burn",
+    "burn_and_dodge",
+    "color_dodge",
+    "color_burn",
+    "linear_dodge",
+    "linear_burn",
+]
+
+DesaturateMethodChoice = Literal[
+    "luminance (Rec.709)",
+    "luminance (Rec.601)",
+    "average",
+    "lightness",
+]
+
 
 class PostProcessingEffectsMethod(ModelMethod):
     """`client.imgedit.post_processing_effects`: Post Processing Effects (`imgedit/post_processing_effects`)."""
@@ -33,9 +83,7 @@ class PostProcessingEffectsMethod(ModelMethod):
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
-        grain_style: (
-            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
-        ) = NOT_GIVEN,
+        grain_style: GrainStyleChoice | NotGiven = NOT_GIVEN,
         enable_color_correction: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         brightness: float | NotGiven = NOT_GIVEN,
@@ -61,49 +109,13 @@ class PostProcessingEffectsMethod(ModelMethod):
         vertex_y: float | NotGiven = NOT_GIVEN,
         enable_tint: bool | NotGiven = NOT_GIVEN,
         tint_strength: float | NotGiven = NOT_GIVEN,
-        tint_mode: (
-            Literal[
-                "sepia",
-                "red",
-                "green",
-                "blue",
-                "cyan",
-                "magenta",
-                "yellow",
-                "purple",
-                "orange",
-                "warm",
-                "cool",
-                "lime",
-                "navy",
-                "vintage",
-                "rose",
-                "teal",
-                "maroon",
-                "peach",
-                "lavender",
-                "olive",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tint_mode: TintModeChoice | NotGiven = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
         dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
-        dodge_burn_mode: (
-            Literal[
-                "dodge",
-                "burn",
-                "dodge_and_burn",
-                "burn_and_dodge",
-                "color_dodge",
-                "color_burn",
-                "linear_dodge",
-                "linear_burn",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        dodge_burn_mode: DodgeBurnModeChoice | NotGiven = NOT_GIVEN,
         enable_glow: bool | NotGiven = NOT_GIVEN,
         glow_intensity: float | NotGiven = NOT_GIVEN,
         glow_radius: int | NotGiven = NOT_GIVEN,
@@ -120,9 +132,7 @@ class PostProcessingEffectsMethod(ModelMethod):
         solarize_threshold: float | NotGiven = NOT_GIVEN,
         enable_desaturate: bool | NotGiven = NOT_GIVEN,
         desaturate_factor: float | NotGiven = NOT_GIVEN,
-        desaturate_method: (
-            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
-        ) = NOT_GIVEN,
+        desaturate_method: DesaturateMethodChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -136,9 +146,7 @@ class PostProcessingEffectsMethod(ModelMethod):
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
-        grain_style: (
-            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
-        ) = NOT_GIVEN,
+        grain_style: GrainStyleChoice | NotGiven = NOT_GIVEN,
         enable_color_correction: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         brightness: float | NotGiven = NOT_GIVEN,
@@ -164,49 +172,13 @@ class PostProcessingEffectsMethod(ModelMethod):
         vertex_y: float | NotGiven = NOT_GIVEN,
         enable_tint: bool | NotGiven = NOT_GIVEN,
         tint_strength: float | NotGiven = NOT_GIVEN,
-        tint_mode: (
-            Literal[
-                "sepia",
-                "red",
-                "green",
-                "blue",
-                "cyan",
-                "magenta",
-                "yellow",
-                "purple",
-                "orange",
-                "warm",
-                "cool",
-                "lime",
-                "navy",
-                "vintage",
-                "rose",
-                "teal",
-                "maroon",
-                "peach",
-                "lavender",
-                "olive",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tint_mode: TintModeChoice | NotGiven = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
         dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
-        dodge_burn_mode: (
-            Literal[
-                "dodge",
-                "burn",
-                "dodge_and_burn",
-                "burn_and_dodge",
-                "color_dodge",
-                "color_burn",
-                "linear_dodge",
-                "linear_burn",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        dodge_burn_mode: DodgeBurnModeChoice | NotGiven = NOT_GIVEN,
         enable_glow: bool | NotGiven = NOT_GIVEN,
         glow_intensity: float | NotGiven = NOT_GIVEN,
         glow_radius: int | NotGiven = NOT_GIVEN,
@@ -223,9 +195,7 @@ class PostProcessingEffectsMethod(ModelMethod):
         solarize_threshold: float | NotGiven = NOT_GIVEN,
         enable_desaturate: bool | NotGiven = NOT_GIVEN,
         desaturate_factor: float | NotGiven = NOT_GIVEN,
-        desaturate_method: (
-            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
-        ) = NOT_GIVEN,
+        desaturate_method: DesaturateMethodChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -251,8 +221,8 @@ class PostProcessingEffectsMethod(ModelMethod):
             enable_grain: Enable film grain effect. Default False.
             grain_intensity: Film grain intensity (when enabled) Range >= 0 and <= 1. Default 0.4.
             grain_scale: Film grain scale (when enabled) Range >= 1 and <= 100. Default 10.
-            grain_style: Style of film grain to apply. One of 'modern', 'analog', 'kodak', 'fuji',
-                'cinematic', 'newspaper'. Default 'modern'.
+            grain_style: Style of film grain to apply. One of "modern", "analog", "kodak", "fuji",
+                "cinematic", "newspaper". Default "modern".
             enable_color_correction: Enable color correction. Default False.
             temperature: Color temperature adjustment. Range >= -100 and <= 100. Default 0.
             brightness: Brightness adjustment. Range >= -100 and <= 100. Default 0.
@@ -261,16 +231,16 @@ class PostProcessingEffectsMethod(ModelMethod):
             gamma: Gamma adjustment. Range >= 0.2 and <= 2.2. Default 1.
             enable_chromatic: Enable chromatic aberration. Default False.
             red_shift: Red channel shift amount. Range >= -20 and <= 20. Default 0.
-            red_direction: Red channel shift direction. One of 'horizontal', 'vertical'. Default
-                'horizontal'.
+            red_direction: Red channel shift direction. One of "horizontal", "vertical". Default
+                "horizontal".
             green_shift: Green channel shift amount. Range >= -20 and <= 20. Default 0.
-            green_direction: Green channel shift direction. One of 'horizontal', 'vertical'. Default
-                'horizontal'.
+            green_direction: Green channel shift direction. One of "horizontal", "vertical". Default
+                "horizontal".
             blue_shift: Blue channel shift amount. Range >= -20 and <= 20. Default 0.
-            blue_direction: Blue channel shift direction. One of 'horizontal', 'vertical'. Default
-                'horizontal'.
+            blue_direction: Blue channel shift direction. One of "horizontal", "vertical". Default
+                "horizontal".
             enable_blur: Enable blur effect. Default False.
-            blur_type: Type of blur to apply. One of 'gaussian', 'kuwahara'. Default 'gaussian'.
+            blur_type: Type of blur to apply. One of "gaussian", "kuwahara". Default "gaussian".
             blur_radius: Blur radius. Range >= 0 and <= 31. Default 3.
             blur_sigma: Sigma for Gaussian blur. Range >= 0.1 and <= 10. Default 1.
             enable_vignette: Enable vignette effect. Default False.
@@ -281,24 +251,24 @@ class PostProcessingEffectsMethod(ModelMethod):
             vertex_y: Vertex Y position. Range >= 0 and <= 1. Default 0.5.
             enable_tint: Enable color tint effect. Default False.
             tint_strength: Tint strength. Range >= 0.1 and <= 10. Default 1.
-            tint_mode: Tint color mode. One of 'sepia', 'red', 'green', 'blue', 'cyan', 'magenta',
-                'yellow', 'purple', 'orange', 'warm', 'cool', 'lime', …. Default
-                'sepia'.
+            tint_mode: Tint color mode. One of "sepia", "red", "green", "blue", "cyan", "magenta",
+                "yellow", "purple", "orange", "warm", "cool", "lime", …. Default
+                "sepia".
             enable_dissolve: Enable dissolve effect. Default False.
             dissolve_image_url: URL of second image for dissolve. image file: URL, or local
-                Path/bytes (uploaded for you). Default ''.
+                Path/bytes (uploaded for you). Default "".
             dissolve_factor: Dissolve blend factor. Range >= 0 and <= 1. Default 0.5.
             enable_dodge_burn: Enable dodge and burn effect. Default False.
             dodge_burn_intensity: Dodge and burn intensity. Range >= 0 and <= 1. Default 0.5.
-            dodge_burn_mode: Dodge and burn mode. One of 'dodge', 'burn', 'dodge_and_burn',
-                'burn_and_dodge', 'color_dodge', 'color_burn', 'linear_dodge',
-                'linear_burn'. Default 'dodge'.
+            dodge_burn_mode: Dodge and burn mode. One of "dodge", "burn", "dodge_and_burn",
+                "burn_and_dodge", "color_dodge", "color_burn", "linear_dodge",
+                "linear_burn". Default "dodge".
             enable_glow: Enable glow effect. Default False.
             glow_intensity: Glow intensity. Range >= 0 and <= 5. Default 1.
             glow_radius: Glow blur radius. Range >= 1 and <= 50. Default 5.
             enable_sharpen: Enable sharpen effect. Default False.
-            sharpen_mode: Type of sharpening to apply. One of 'basic', 'smart', 'cas'. Default
-                'basic'.
+            sharpen_mode: Type of sharpening to apply. One of "basic", "smart", "cas". Default
+                "basic".
             sharpen_radius: Sharpen radius (for basic mode) Range >= 1 and <= 15. Default 1.
             sharpen_alpha: Sharpen strength (for basic mode) Range >= 0.1 and <= 5. Default 1.
             noise_radius: Noise radius for smart sharpen. Range >= 1 and <= 25. Default 7.
@@ -310,8 +280,8 @@ class PostProcessingEffectsMethod(ModelMethod):
             solarize_threshold: Solarize threshold. Range >= 0 and <= 1. Default 0.5.
             enable_desaturate: Enable desaturation effect. Default False.
             desaturate_factor: Desaturation factor. Range >= 0 and <= 1. Default 1.
-            desaturate_method: Desaturation method. One of 'luminance (Rec.709)', 'luminance
-                (Rec.601)', 'average', 'lightness'. Default 'luminance (Rec.709)'.
+            desaturate_method: Desaturation method. One of "luminance (Rec.709)", "luminance
+                (Rec.601)", "average", "lightness". Default "luminance (Rec.709)".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -331,9 +301,7 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
-        grain_style: (
-            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
-        ) = NOT_GIVEN,
+        grain_style: GrainStyleChoice | NotGiven = NOT_GIVEN,
         enable_color_correction: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         brightness: float | NotGiven = NOT_GIVEN,
@@ -359,49 +327,13 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         vertex_y: float | NotGiven = NOT_GIVEN,
         enable_tint: bool | NotGiven = NOT_GIVEN,
         tint_strength: float | NotGiven = NOT_GIVEN,
-        tint_mode: (
-            Literal[
-                "sepia",
-                "red",
-                "green",
-                "blue",
-                "cyan",
-                "magenta",
-                "yellow",
-                "purple",
-                "orange",
-                "warm",
-                "cool",
-                "lime",
-                "navy",
-                "vintage",
-                "rose",
-                "teal",
-                "maroon",
-                "peach",
-                "lavender",
-                "olive",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tint_mode: TintModeChoice | NotGiven = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
         dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
-        dodge_burn_mode: (
-            Literal[
-                "dodge",
-                "burn",
-                "dodge_and_burn",
-                "burn_and_dodge",
-                "color_dodge",
-                "color_burn",
-                "linear_dodge",
-                "linear_burn",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        dodge_burn_mode: DodgeBurnModeChoice | NotGiven = NOT_GIVEN,
         enable_glow: bool | NotGiven = NOT_GIVEN,
         glow_intensity: float | NotGiven = NOT_GIVEN,
         glow_radius: int | NotGiven = NOT_GIVEN,
@@ -418,9 +350,7 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         solarize_threshold: float | NotGiven = NOT_GIVEN,
         enable_desaturate: bool | NotGiven = NOT_GIVEN,
         desaturate_factor: float | NotGiven = NOT_GIVEN,
-        desaturate_method: (
-            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
-        ) = NOT_GIVEN,
+        desaturate_method: DesaturateMethodChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -434,9 +364,7 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         enable_grain: bool | NotGiven = NOT_GIVEN,
         grain_intensity: float | NotGiven = NOT_GIVEN,
         grain_scale: float | NotGiven = NOT_GIVEN,
-        grain_style: (
-            Literal["modern", "analog", "kodak", "fuji", "cinematic", "newspaper"] | NotGiven
-        ) = NOT_GIVEN,
+        grain_style: GrainStyleChoice | NotGiven = NOT_GIVEN,
         enable_color_correction: bool | NotGiven = NOT_GIVEN,
         temperature: float | NotGiven = NOT_GIVEN,
         brightness: float | NotGiven = NOT_GIVEN,
@@ -462,49 +390,13 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         vertex_y: float | NotGiven = NOT_GIVEN,
         enable_tint: bool | NotGiven = NOT_GIVEN,
         tint_strength: float | NotGiven = NOT_GIVEN,
-        tint_mode: (
-            Literal[
-                "sepia",
-                "red",
-                "green",
-                "blue",
-                "cyan",
-                "magenta",
-                "yellow",
-                "purple",
-                "orange",
-                "warm",
-                "cool",
-                "lime",
-                "navy",
-                "vintage",
-                "rose",
-                "teal",
-                "maroon",
-                "peach",
-                "lavender",
-                "olive",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tint_mode: TintModeChoice | NotGiven = NOT_GIVEN,
         enable_dissolve: bool | NotGiven = NOT_GIVEN,
         dissolve_image_url: str | FileSource | NotGiven = NOT_GIVEN,
         dissolve_factor: float | NotGiven = NOT_GIVEN,
         enable_dodge_burn: bool | NotGiven = NOT_GIVEN,
         dodge_burn_intensity: float | NotGiven = NOT_GIVEN,
-        dodge_burn_mode: (
-            Literal[
-                "dodge",
-                "burn",
-                "dodge_and_burn",
-                "burn_and_dodge",
-                "color_dodge",
-                "color_burn",
-                "linear_dodge",
-                "linear_burn",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        dodge_burn_mode: DodgeBurnModeChoice | NotGiven = NOT_GIVEN,
         enable_glow: bool | NotGiven = NOT_GIVEN,
         glow_intensity: float | NotGiven = NOT_GIVEN,
         glow_radius: int | NotGiven = NOT_GIVEN,
@@ -521,9 +413,7 @@ class AsyncPostProcessingEffectsMethod(AsyncModelMethod):
         solarize_threshold: float | NotGiven = NOT_GIVEN,
         enable_desaturate: bool | NotGiven = NOT_GIVEN,
         desaturate_factor: float | NotGiven = NOT_GIVEN,
-        desaturate_method: (
-            Literal["luminance (Rec.709)", "luminance (Rec.601)", "average", "lightness"] | NotGiven
-        ) = NOT_GIVEN,
+        desaturate_method: DesaturateMethodChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

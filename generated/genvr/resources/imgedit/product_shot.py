@@ -17,6 +17,26 @@ from genvr_runtime import (
     NotGiven,
 )
 
+PlacementTypeChoice = Literal[
+    "original",
+    "automatic",
+    "manual_placement",
+    "manual_padding",
+]
+
+ManualPlacementSelectionChoice = Literal[
+    "upper_left",
+    "upper_right",
+    "bottom_left",
+    "bottom_right",
+    "right_center",
+    "left_center",
+    "upper_center",
+    "bottom_center",
+    "center_vertical",
+    "center_horizontal",
+]
+
 
 class ProductShotMethod(ModelMethod):
     """`client.imgedit.product_shot`: Product Shot (`imgedit/product_shot`)."""
@@ -35,25 +55,9 @@ class ProductShotMethod(ModelMethod):
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
-        placement_type: (
-            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
-        ) = NOT_GIVEN,
+        placement_type: PlacementTypeChoice | NotGiven = NOT_GIVEN,
         original_quality: bool | NotGiven = NOT_GIVEN,
-        manual_placement_selection: (
-            Literal[
-                "upper_left",
-                "upper_right",
-                "bottom_left",
-                "bottom_right",
-                "right_center",
-                "left_center",
-                "upper_center",
-                "bottom_center",
-                "center_vertical",
-                "center_horizontal",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        manual_placement_selection: ManualPlacementSelectionChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -69,25 +73,9 @@ class ProductShotMethod(ModelMethod):
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
-        placement_type: (
-            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
-        ) = NOT_GIVEN,
+        placement_type: PlacementTypeChoice | NotGiven = NOT_GIVEN,
         original_quality: bool | NotGiven = NOT_GIVEN,
-        manual_placement_selection: (
-            Literal[
-                "upper_left",
-                "upper_right",
-                "bottom_left",
-                "bottom_right",
-                "right_center",
-                "left_center",
-                "upper_center",
-                "bottom_center",
-                "center_vertical",
-                "center_horizontal",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        manual_placement_selection: ManualPlacementSelectionChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -118,7 +106,7 @@ class ProductShotMethod(ModelMethod):
             ref_image_url: The URL of the reference image to be used for generating the new scene or
                 background for the product shot. Use "" to leave empty. Either
                 ref_image_url or scene_description has to be provided but not both.
-                image file: URL, or local Path/bytes (uploaded for you). Default ''.
+                image file: URL, or local Path/bytes (uploaded for you). Default "".
             optimize_description: Whether to optimize the scene description. Default True.
             num_results: The number of lifestyle product shots you would like to generate. You will
                 get num_results x 10 results when placement_type=automatic and according
@@ -126,17 +114,17 @@ class ProductShotMethod(ModelMethod):
                 placement_type=manual_placement. Range >= 1 and <= 4. Default 1.
             fast: Whether to use the fast model. Default True.
             placement_type: This parameter allows you to control the positioning of the product in
-                the image. One of 'original', 'automatic', 'manual_placement',
-                'manual_padding'. Default 'manual_placement'.
+                the image. One of "original", "automatic", "manual_placement",
+                "manual_padding". Default "manual_placement".
             original_quality: This flag is only relevant when placement_type=original. If true, the
                 output image retains the original input image's size; otherwise, the
                 image is scaled to 1 megapixel (1MP) while preserving its aspect ratio.
             manual_placement_selection: If you've selected placement_type=manual_placement, you
                 should use this parameter to specify which placements/positions you
-                would like to use from the list. One of 'upper_left', 'upper_right',
-                'bottom_left', 'bottom_right', 'right_center', 'left_center',
-                'upper_center', 'bottom_center', 'center_vertical', 'center_horizontal'.
-                Default 'bottom_center'.
+                would like to use from the list. One of "upper_left", "upper_right",
+                "bottom_left", "bottom_right", "right_center", "left_center",
+                "upper_center", "bottom_center", "center_vertical", "center_horizontal".
+                Default "bottom_center".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -158,25 +146,9 @@ class AsyncProductShotMethod(AsyncModelMethod):
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
-        placement_type: (
-            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
-        ) = NOT_GIVEN,
+        placement_type: PlacementTypeChoice | NotGiven = NOT_GIVEN,
         original_quality: bool | NotGiven = NOT_GIVEN,
-        manual_placement_selection: (
-            Literal[
-                "upper_left",
-                "upper_right",
-                "bottom_left",
-                "bottom_right",
-                "right_center",
-                "left_center",
-                "upper_center",
-                "bottom_center",
-                "center_vertical",
-                "center_horizontal",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        manual_placement_selection: ManualPlacementSelectionChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -192,25 +164,9 @@ class AsyncProductShotMethod(AsyncModelMethod):
         optimize_description: bool | NotGiven = NOT_GIVEN,
         num_results: int | NotGiven = NOT_GIVEN,
         fast: bool | NotGiven = NOT_GIVEN,
-        placement_type: (
-            Literal["original", "automatic", "manual_placement", "manual_padding"] | NotGiven
-        ) = NOT_GIVEN,
+        placement_type: PlacementTypeChoice | NotGiven = NOT_GIVEN,
         original_quality: bool | NotGiven = NOT_GIVEN,
-        manual_placement_selection: (
-            Literal[
-                "upper_left",
-                "upper_right",
-                "bottom_left",
-                "bottom_right",
-                "right_center",
-                "left_center",
-                "upper_center",
-                "bottom_center",
-                "center_vertical",
-                "center_horizontal",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        manual_placement_selection: ManualPlacementSelectionChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

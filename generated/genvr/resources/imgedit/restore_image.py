@@ -69,8 +69,8 @@ class RestoreImageMethod(ModelMethod):
             input_image: Image to restore. Must be jpeg, png, gif, or webp. image file: URL, or
                 local Path/bytes (uploaded for you).
             seed: Random seed. Set for reproducible generation.
-            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
-                'png'.
+            output_format: Output format for the generated image. One of "jpg", "png". Default
+                "png".
             safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
                 currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """

@@ -17,6 +17,14 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ModelChoice = Literal[
+    "fast",
+    "high-quality",
+    "realistic",
+    "cinematic",
+    "animated",
+]
+
 
 class StylizeSdxlMethod(ModelMethod):
     """`client.imgedit.stylize_sdxl`: Stylize SDXL (`imgedit/stylize_sdxl`)."""
@@ -35,9 +43,7 @@ class StylizeSdxlMethod(ModelMethod):
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         structure_depth_strength: float | NotGiven = NOT_GIVEN,
         structure_denoising_strength: float | NotGiven = NOT_GIVEN,
@@ -59,9 +65,7 @@ class StylizeSdxlMethod(ModelMethod):
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         structure_depth_strength: float | NotGiven = NOT_GIVEN,
         structure_denoising_strength: float | NotGiven = NOT_GIVEN,
@@ -93,12 +97,12 @@ class StylizeSdxlMethod(ModelMethod):
             structure_image: An optional image to copy structure from. Output images will use the
                 same aspect ratio. image file: URL, or local Path/bytes (uploaded for
                 you).
-            prompt: Prompt for the image. Default 'An astronaut riding a unicorn'.
-            negative_prompt: Things you do not want to see in your image. Default ''.
+            prompt: Prompt for the image. Default "An astronaut riding a unicorn".
+            negative_prompt: Things you do not want to see in your image. Default "".
             width: Width of the output image (ignored if structure image given) Default 1024.
             height: Height of the output image (ignored if structure image given) Default 1024.
-            model: Model to use for the generation. One of 'fast', 'high-quality', 'realistic',
-                'cinematic', 'animated'. Default 'fast'.
+            model: Model to use for the generation. One of "fast", "high-quality", "realistic",
+                "cinematic", "animated". Default "fast".
             number_of_images: Number of images to generate. Range >= 1 and <= 10. Default 1.
                 Advanced.
             structure_depth_strength: Strength of the depth controlnet. Range >= 0 and <= 2. Default
@@ -106,7 +110,7 @@ class StylizeSdxlMethod(ModelMethod):
             structure_denoising_strength: How much of the original image (and colors) to preserve (0
                 is all, 1 is none, 0.65 is a good balance) Range >= 0 and <= 1. Default
                 0.65.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
                 lowest quality. Range >= 0 and <= 100. Default 80.
             seed: Set a seed for reproducibility. Random by default.
@@ -131,9 +135,7 @@ class AsyncStylizeSdxlMethod(AsyncModelMethod):
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         structure_depth_strength: float | NotGiven = NOT_GIVEN,
         structure_denoising_strength: float | NotGiven = NOT_GIVEN,
@@ -155,9 +157,7 @@ class AsyncStylizeSdxlMethod(AsyncModelMethod):
         negative_prompt: str | NotGiven = NOT_GIVEN,
         width: int | NotGiven = NOT_GIVEN,
         height: int | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["fast", "high-quality", "realistic", "cinematic", "animated"] | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         number_of_images: int | NotGiven = NOT_GIVEN,
         structure_depth_strength: float | NotGiven = NOT_GIVEN,
         structure_denoising_strength: float | NotGiven = NOT_GIVEN,

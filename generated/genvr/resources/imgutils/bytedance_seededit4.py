@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ImageSizeChoice = Literal[
+    "square_hd",
+    "square",
+    "portrait_4_3",
+    "portrait_16_9",
+    "landscape_4_3",
+    "landscape_16_9",
+]
+
 
 class BytedanceSeededit4Method(ModelMethod):
     """`client.imgutils.bytedance_seededit4`: Bytedance SeedEdit 4 (`imgutils/bytedance_seededit4`)."""
@@ -31,17 +40,7 @@ class BytedanceSeededit4Method(ModelMethod):
         *,
         prompt: str,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -55,17 +54,7 @@ class BytedanceSeededit4Method(ModelMethod):
         *,
         prompt: str,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
@@ -92,8 +81,8 @@ class BytedanceSeededit4Method(ModelMethod):
             image_urls: List of URLs of input images for editing. image files: URLs, or local
                 Path/bytes (uploaded for you). Items: 0 to 4.
             image_size: The size of the generated image. Width and height must be between 512 and
-                4096. One of 'square_hd', 'square', 'portrait_4_3', 'portrait_16_9',
-                'landscape_4_3', 'landscape_16_9'.
+                4096. One of "square_hd", "square", "portrait_4_3", "portrait_16_9",
+                "landscape_4_3", "landscape_16_9".
             num_images: Number of times to retry generation with the prompt. Range >= 1. Default 1.
                 Advanced.
             seed: Random seed to control the stochasticity of image generation.
@@ -114,17 +103,7 @@ class AsyncBytedanceSeededit4Method(AsyncModelMethod):
         *,
         prompt: str,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -138,17 +117,7 @@ class AsyncBytedanceSeededit4Method(AsyncModelMethod):
         *,
         prompt: str,
         image_urls: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        image_size: (
-            Literal[
-                "square_hd",
-                "square",
-                "portrait_4_3",
-                "portrait_16_9",
-                "landscape_4_3",
-                "landscape_16_9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        image_size: ImageSizeChoice | NotGiven = NOT_GIVEN,
         num_images: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],

@@ -72,16 +72,16 @@ class EaselAvatarsMethod(ModelMethod):
         Args:
             face_image: The face image to generate avatar from. A front facing selfie works best.
                 image file: URL, or local Path/bytes (uploaded for you).
-            user_gender: Gender of the first user. One of 'male', 'female', 'non_binary'. Default
-                'female'.
+            user_gender: Gender of the first user. One of "male", "female", "non_binary". Default
+                "female".
             face_image_b: Optional second face image for multi-person avatars. image file: URL, or
                 local Path/bytes (uploaded for you).
-            user_b_gender: Gender of the second user (if using face_image_b) One of 'male',
-                'female', 'non_binary'. Default 'female'.
-            prompt: A prompt describing the scene to put the user(s) in. Default 'standing in a
-                modern office space'.
-            workflow_type: The output style to use. One of 'Realistic', 'Stylistic'. Default
-                'Realistic'.
+            user_b_gender: Gender of the second user (if using face_image_b) One of "male",
+                "female", "non_binary". Default "female".
+            prompt: A prompt describing the scene to put the user(s) in. Default "standing in a
+                modern office space".
+            workflow_type: The output style to use. One of "Realistic", "Stylistic". Default
+                "Realistic".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

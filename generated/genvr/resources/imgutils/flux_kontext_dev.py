@@ -17,6 +17,30 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SpeedModeChoice = Literal[
+    "Base (default)",
+    "Lightly Juiced 🍊 (more consistent)",
+    "Juiced 🔥 (default)",
+    "Extra Juiced 🔥 (more speed)",
+    "Blink of an Eye 🤯 (fastest)",
+    "Real Time",
+]
+
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
 
 class FluxKontextDevMethod(ModelMethod):
     """`client.imgutils.flux_kontext_dev`: Flux Kontext Dev (`imgutils/flux_kontext_dev`)."""
@@ -31,37 +55,11 @@ class FluxKontextDevMethod(ModelMethod):
         *,
         prompt: str,
         img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base (default)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an Eye 🤯 (fastest)",
-                "Real Time",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -75,37 +73,11 @@ class FluxKontextDevMethod(ModelMethod):
         *,
         prompt: str,
         img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base (default)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an Eye 🤯 (fastest)",
-                "Real Time",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
@@ -131,17 +103,17 @@ class FluxKontextDevMethod(ModelMethod):
             prompt: Prompt.
             img_cond_path: Input image to edit. image file: URL, or local Path/bytes (uploaded for
                 you).
-            speed_mode: Speed optimization level. One of 'Base (default)', 'Lightly Juiced 🍊 (more
-                consistent)', 'Juiced 🔥 (default)', 'Extra Juiced 🔥 (more speed)',
-                'Blink of an Eye 🤯 (fastest)', 'Real Time'. Default 'Juiced 🔥
-                (default)'.
+            speed_mode: Speed optimization level. One of "Base (default)", "Lightly Juiced 🍊 (more
+                consistent)", "Juiced 🔥 (default)", "Extra Juiced 🔥 (more speed)",
+                "Blink of an Eye 🤯 (fastest)", "Real Time". Default "Juiced 🔥
+                (default)".
             num_inference_steps: Number of inference steps. Default 30. Advanced.
             guidance: Guidance scale. Default 2.5.
             seed: Seed.
-            aspect_ratio: Aspect ratio of the output image. One of 'match_input_image', '1:1',
-                '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', '3:4', '4:3', '9:16',
-                '9:21'. Default 'match_input_image'.
-            output_format: Output format. One of 'png', 'jpg', 'webp'. Default 'png'.
+            aspect_ratio: Aspect ratio of the output image. One of "match_input_image", "1:1",
+                "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16",
+                "9:21". Default "match_input_image".
+            output_format: Output format. One of "png", "jpg", "webp". Default "png".
             output_quality: Output quality (for jpg and webp) Range >= 1 and <= 100. Default 80.
                 Advanced.
         """
@@ -161,37 +133,11 @@ class AsyncFluxKontextDevMethod(AsyncModelMethod):
         *,
         prompt: str,
         img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base (default)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an Eye 🤯 (fastest)",
-                "Real Time",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -205,37 +151,11 @@ class AsyncFluxKontextDevMethod(AsyncModelMethod):
         *,
         prompt: str,
         img_cond_path: str | FileSource | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Base (default)",
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (default)",
-                "Extra Juiced 🔥 (more speed)",
-                "Blink of an Eye 🤯 (fastest)",
-                "Real Time",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "21:9",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "3:4",
-                "4:3",
-                "9:16",
-                "9:21",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         output_format: Literal["png", "jpg", "webp"] | NotGiven = NOT_GIVEN,
         output_quality: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],

@@ -17,6 +17,23 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+]
+
 
 class FluxKontextMaxMethod(ModelMethod):
     """`client.imgutils.flux_kontext_max`: Flux Kontext Max (`imgutils/flux_kontext_max`)."""
@@ -31,25 +48,7 @@ class FluxKontextMaxMethod(ModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -62,25 +61,7 @@ class FluxKontextMaxMethod(ModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -107,9 +88,9 @@ class FluxKontextMaxMethod(ModelMethod):
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
                 URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
-                aspect ratio of the input image. One of 'match_input_image', '1:1',
-                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
-                '9:21', …. Default 'match_input_image'.
+                aspect ratio of the input image. One of "match_input_image", "1:1",
+                "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9",
+                "9:21", …. Default "match_input_image".
             seed: Random seed. Set for reproducible generation.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -128,25 +109,7 @@ class AsyncFluxKontextMaxMethod(AsyncModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -159,25 +122,7 @@ class AsyncFluxKontextMaxMethod(AsyncModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | None | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

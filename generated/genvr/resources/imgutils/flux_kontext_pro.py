@@ -17,6 +17,23 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+]
+
 
 class FluxKontextProMethod(ModelMethod):
     """`client.imgutils.flux_kontext_pro`: Flux Kontext Pro (`imgutils/flux_kontext_pro`)."""
@@ -31,25 +48,7 @@ class FluxKontextProMethod(ModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -63,25 +62,7 @@ class FluxKontextProMethod(ModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
@@ -109,9 +90,9 @@ class FluxKontextProMethod(ModelMethod):
             input_image: Image to use as reference. Must be jpeg, png, gif, or webp. image file:
                 URL, or local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
-                aspect ratio of the input image. One of 'match_input_image', '1:1',
-                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
-                '9:21', …. Default 'match_input_image'.
+                aspect ratio of the input image. One of "match_input_image", "1:1",
+                "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9",
+                "9:21", …. Default "match_input_image".
             seed: Random seed. Set for reproducible generation.
             safety_tolerance: Safety tolerance, 0 is most strict and 6 is most permissive. 2 is
                 currently the maximum allowed when input images are used. Range >= 0 and
@@ -133,25 +114,7 @@ class AsyncFluxKontextProMethod(AsyncModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -165,25 +128,7 @@ class AsyncFluxKontextProMethod(AsyncModelMethod):
         *,
         prompt: str,
         input_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],

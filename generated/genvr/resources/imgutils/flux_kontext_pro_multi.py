@@ -17,6 +17,23 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "21:9",
+    "9:21",
+    "2:1",
+    "1:2",
+]
+
 
 class FluxKontextProMultiMethod(ModelMethod):
     """`client.imgutils.flux_kontext_pro_multi`: Flux Kontext Pro Multi (`imgutils/flux_kontext_pro_multi`)."""
@@ -32,25 +49,7 @@ class FluxKontextProMultiMethod(ModelMethod):
         prompt: str,
         input_image_1: str | FileSource,
         input_image_2: str | FileSource,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -66,25 +65,7 @@ class FluxKontextProMultiMethod(ModelMethod):
         prompt: str,
         input_image_1: str | FileSource,
         input_image_2: str | FileSource,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -114,12 +95,12 @@ class FluxKontextProMultiMethod(ModelMethod):
             input_image_2: Second input image. Must be jpeg, png, gif, or webp. image file: URL, or
                 local Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the generated image. Use 'match_input_image' to match the
-                aspect ratio of the input image. One of 'match_input_image', '1:1',
-                '16:9', '9:16', '4:3', '3:4', '3:2', '2:3', '4:5', '5:4', '21:9',
-                '9:21', …. Default 'match_input_image'.
+                aspect ratio of the input image. One of "match_input_image", "1:1",
+                "16:9", "9:16", "4:3", "3:4", "3:2", "2:3", "4:5", "5:4", "21:9",
+                "9:21", …. Default "match_input_image".
             seed: Random seed. Set for reproducible generation.
-            output_format: Output format for the generated image. One of 'jpg', 'png'. Default
-                'png'.
+            output_format: Output format for the generated image. One of "jpg", "png". Default
+                "png".
             safety_tolerance: Safety tolerance, 0 is most strict and 2 is most permissive. 2 is
                 currently the maximum allowed. Range >= 0 and <= 2. Default 2.
         """
@@ -140,25 +121,7 @@ class AsyncFluxKontextProMultiMethod(AsyncModelMethod):
         prompt: str,
         input_image_1: str | FileSource,
         input_image_2: str | FileSource,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,
@@ -174,25 +137,7 @@ class AsyncFluxKontextProMultiMethod(AsyncModelMethod):
         prompt: str,
         input_image_1: str | FileSource,
         input_image_2: str | FileSource,
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "16:9",
-                "9:16",
-                "4:3",
-                "3:4",
-                "3:2",
-                "2:3",
-                "4:5",
-                "5:4",
-                "21:9",
-                "9:21",
-                "2:1",
-                "1:2",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
         safety_tolerance: int | NotGiven = NOT_GIVEN,

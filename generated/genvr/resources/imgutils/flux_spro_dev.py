@@ -99,9 +99,9 @@ class FluxSproDevMethod(ModelMethod):
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
             enable_safety_checker: If set to true, the safety checker will be enabled. Default
                 False. Advanced.
-            output_format: The format of the generated image. One of 'jpeg', 'png'. Default 'jpeg'.
+            output_format: The format of the generated image. One of "jpeg", "png". Default "jpeg".
             acceleration: The speed of the generation. The higher the speed, the faster the
-                generation. One of 'none', 'regular', 'high'. Default 'regular'.
+                generation. One of "none", "regular", "high". Default "regular".
                 Advanced.
         """
         return self._call(params, wait, wait_timeout, on_update)

@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "match_input_image",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+]
+
 
 class GoogleNanoBananaMethod(ModelMethod):
     """`client.imgutils.google_nano_banana`: Google Nano Banana (`imgutils/google_nano_banana`)."""
@@ -31,22 +45,7 @@ class GoogleNanoBananaMethod(ModelMethod):
         *,
         prompt: str,
         image_input: list[str | FileSource],
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "2:3",
-                "3:2",
-                "3:4",
-                "4:3",
-                "4:5",
-                "5:4",
-                "9:16",
-                "16:9",
-                "21:9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -58,22 +57,7 @@ class GoogleNanoBananaMethod(ModelMethod):
         *,
         prompt: str,
         image_input: list[str | FileSource],
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "2:3",
-                "3:2",
-                "3:4",
-                "4:3",
-                "4:5",
-                "5:4",
-                "9:16",
-                "16:9",
-                "21:9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -97,9 +81,9 @@ class GoogleNanoBananaMethod(ModelMethod):
             prompt: The prompt for image editing.
             image_input: List of URLs of input images for editing. image files: URLs, or local
                 Path/bytes (uploaded for you). Items: 0 to 4.
-            aspect_ratio: Aspect ratio of the generated image. One of 'match_input_image', '1:1',
-                '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'.
-                Default 'match_input_image'.
+            aspect_ratio: Aspect ratio of the generated image. One of "match_input_image", "1:1",
+                "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9".
+                Default "match_input_image".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -117,22 +101,7 @@ class AsyncGoogleNanoBananaMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_input: list[str | FileSource],
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "2:3",
-                "3:2",
-                "3:4",
-                "4:3",
-                "4:5",
-                "5:4",
-                "9:16",
-                "16:9",
-                "21:9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -144,22 +113,7 @@ class AsyncGoogleNanoBananaMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_input: list[str | FileSource],
-        aspect_ratio: (
-            Literal[
-                "match_input_image",
-                "1:1",
-                "2:3",
-                "3:2",
-                "3:4",
-                "4:3",
-                "4:5",
-                "5:4",
-                "9:16",
-                "16:9",
-                "21:9",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -73,13 +73,13 @@ class GptImage1EditMethod(ModelMethod):
 
         Args:
             prompt: The prompt to generate the image from.
-            image_size: The size of the image to generate. One of 'auto', '1024x1024', '1536x1024',
-                '1024x1536'. Default 'auto'.
+            image_size: The size of the image to generate. One of "auto", "1024x1024", "1536x1024",
+                "1024x1536". Default "auto".
             num_images: The number of images to generate. Range >= 1 and <= 4. Default 1. Advanced.
-            quality: The quality of the image to generate. One of 'auto', 'low', 'medium', 'high'.
-                Default 'auto'.
-            background: The background of the image to generate. One of 'auto', 'transparent',
-                'opaque'. Default 'auto'.
+            quality: The quality of the image to generate. One of "auto", "low", "medium", "high".
+                Default "auto".
+            background: The background of the image to generate. One of "auto", "transparent",
+                "opaque". Default "auto".
             openai_api_key: The OpenAI API key to use for the image generation. This endpoint is
                 currently powered by bring-your-own-key system. Advanced.
             image_urls: The images to edit. image files: URLs, or local Path/bytes (uploaded for

@@ -72,7 +72,7 @@ class IdeogramUpscaleMethod(ModelMethod):
         Args:
             image_url: The image URL to upscale. image file: URL, or local Path/bytes (uploaded for
                 you).
-            prompt: The prompt to upscale the image with. Default ''.
+            prompt: The prompt to upscale the image with. Default "".
             resemblance: The resemblance of the upscaled image to the original image. Range >= 0 and
                 <= 100. Default 50.
             detail: The detail of the upscaled image. Range >= 0 and <= 100. Default 50.

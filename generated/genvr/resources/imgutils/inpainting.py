@@ -17,6 +17,17 @@ from genvr_runtime import (
     NotGiven,
 )
 
+OutpaintChoice = Literal[
+    "None",
+    "Zoom out 1.5x",
+    "Zoom out 2x",
+    "Make square",
+    "Left outpaint",
+    "Right outpaint",
+    "Top outpaint",
+    "Bottom outpaint",
+]
+
 
 class InpaintingMethod(ModelMethod):
     """`client.imgutils.inpainting`: Inpainting (`imgutils/inpainting`)."""
@@ -32,19 +43,7 @@ class InpaintingMethod(ModelMethod):
         prompt: str,
         image: str | FileSource,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        outpaint: (
-            Literal[
-                "None",
-                "Zoom out 1.5x",
-                "Zoom out 2x",
-                "Make square",
-                "Left outpaint",
-                "Right outpaint",
-                "Top outpaint",
-                "Bottom outpaint",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        outpaint: OutpaintChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -63,19 +62,7 @@ class InpaintingMethod(ModelMethod):
         prompt: str,
         image: str | FileSource,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        outpaint: (
-            Literal[
-                "None",
-                "Zoom out 1.5x",
-                "Zoom out 2x",
-                "Make square",
-                "Left outpaint",
-                "Right outpaint",
-                "Top outpaint",
-                "Bottom outpaint",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        outpaint: OutpaintChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -112,8 +99,8 @@ class InpaintingMethod(ModelMethod):
                 original image. Must be jpeg, png, gif, or webp. image file: URL, or
                 local Path/bytes (uploaded for you).
             outpaint: A quick option for outpainting an input image. Mask will be ignored. One of
-                'None', 'Zoom out 1.5x', 'Zoom out 2x', 'Make square', 'Left outpaint',
-                'Right outpaint', 'Top outpaint', 'Bottom outpaint'. Default 'None'.
+                "None", "Zoom out 1.5x", "Zoom out 2x", "Make square", "Left outpaint",
+                "Right outpaint", "Top outpaint", "Bottom outpaint". Default "None".
             seed: Random seed. Set for reproducible generation.
             steps: Number of diffusion steps. Higher values yield finer details but increase
                 processing time. Range >= 15 and <= 50. Default 50.
@@ -126,7 +113,7 @@ class InpaintingMethod(ModelMethod):
                 Range >= 1.5 and <= 100. Default 60.
             safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
                 1 and <= 6. Default 2.
-            output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
+            output_format: Format of the output images. One of "jpg", "png". Default "jpg".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -145,19 +132,7 @@ class AsyncInpaintingMethod(AsyncModelMethod):
         prompt: str,
         image: str | FileSource,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        outpaint: (
-            Literal[
-                "None",
-                "Zoom out 1.5x",
-                "Zoom out 2x",
-                "Make square",
-                "Left outpaint",
-                "Right outpaint",
-                "Top outpaint",
-                "Bottom outpaint",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        outpaint: OutpaintChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,
@@ -176,19 +151,7 @@ class AsyncInpaintingMethod(AsyncModelMethod):
         prompt: str,
         image: str | FileSource,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
-        outpaint: (
-            Literal[
-                "None",
-                "Zoom out 1.5x",
-                "Zoom out 2x",
-                "Make square",
-                "Left outpaint",
-                "Right outpaint",
-                "Top outpaint",
-                "Bottom outpaint",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        outpaint: OutpaintChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         steps: int | NotGiven = NOT_GIVEN,
         prompt_upsampling: bool | NotGiven = NOT_GIVEN,

@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "9:21",
+    "21:9",
+]
+
 
 class LumaReframeImageMethod(ModelMethod):
     """`client.imgutils.luma_reframe_image`: Luma Reframe Image (`imgutils/luma_reframe_image`)."""
@@ -30,9 +40,7 @@ class LumaReframeImageMethod(ModelMethod):
         self,
         *,
         image: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -44,9 +52,7 @@ class LumaReframeImageMethod(ModelMethod):
         self,
         *,
         image: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -70,8 +76,8 @@ class LumaReframeImageMethod(ModelMethod):
         Args:
             image: URL of the image to reframe. image file: URL, or local Path/bytes (uploaded for
                 you).
-            aspect_ratio: Aspect ratio of the reframed image. One of '1:1', '3:4', '4:3', '9:16',
-                '16:9', '9:21', '21:9'. Default '16:9'.
+            aspect_ratio: Aspect ratio of the reframed image. One of "1:1", "3:4", "4:3", "9:16",
+                "16:9", "9:21", "21:9". Default "16:9".
             prompt: Prompt for the reframe.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -89,9 +95,7 @@ class AsyncLumaReframeImageMethod(AsyncModelMethod):
         self,
         *,
         image: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -103,9 +107,7 @@ class AsyncLumaReframeImageMethod(AsyncModelMethod):
         self,
         *,
         image: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

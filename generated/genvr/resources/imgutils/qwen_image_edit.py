@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "9:16",
+    "4:3",
+    "3:4",
+    "match_input_image",
+]
+
 
 class QwenImageEditMethod(ModelMethod):
     """`client.imgutils.qwen_image_edit`: Qwen Image Edit (`imgutils/qwen_image_edit`)."""
@@ -31,9 +40,7 @@ class QwenImageEditMethod(ModelMethod):
         *,
         prompt: str,
         image: list[str | FileSource],
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
@@ -50,9 +57,7 @@ class QwenImageEditMethod(ModelMethod):
         *,
         prompt: str,
         image: list[str | FileSource],
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
@@ -81,11 +86,11 @@ class QwenImageEditMethod(ModelMethod):
             prompt: Text instruction on how to edit the given image.
             image: Images to use as reference. Must be jpeg, png, gif, or webp. image files: URLs,
                 or local Path/bytes (uploaded for you).
-            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '9:16', '4:3',
-                '3:4', 'match_input_image'. Default 'match_input_image'.
+            aspect_ratio: Aspect ratio for the generated image. One of "1:1", "16:9", "9:16", "4:3",
+                "3:4", "match_input_image". Default "match_input_image".
             go_fast: Run faster predictions with additional optimizations. Default True.
             seed: Random seed. Set for reproducible generation.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 95.
@@ -108,9 +113,7 @@ class AsyncQwenImageEditMethod(AsyncModelMethod):
         *,
         prompt: str,
         image: list[str | FileSource],
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,
@@ -127,9 +130,7 @@ class AsyncQwenImageEditMethod(AsyncModelMethod):
         *,
         prompt: str,
         image: list[str | FileSource],
-        aspect_ratio: (
-            Literal["1:1", "16:9", "9:16", "4:3", "3:4", "match_input_image"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         go_fast: bool | NotGiven = NOT_GIVEN,
         seed: int | None | NotGiven = NOT_GIVEN,
         output_format: Literal["webp", "jpg", "png"] | NotGiven = NOT_GIVEN,

@@ -80,11 +80,11 @@ class RecraftCreativeUpscaleMethod(ModelMethod):
             image_url: The URL of the image to upscale. image file: URL, or local Path/bytes
                 (uploaded for you).
             prompt: The prompt to use for generating the image. Be as descriptive as possible for
-                best results. Default 'masterpiece, best quality, highres'.
+                best results. Default "masterpiece, best quality, highres".
             upscale_factor: The upscale factor. Range >= 1 and <= 4. Default 2.
             negative_prompt: The negative prompt to use. Use it to address details that you don't
-                want in the image. Default '(worst quality, low quality, normal
-                quality:2)'.
+                want in the image. Default "(worst quality, low quality, normal
+                quality:2)".
             creativity: The creativity of the model. The higher the creativity, the more the model
                 will deviate from the prompt. Refers to the denoise strength of the
                 sampling. Range >= 0 and <= 1. Default 0.35.

@@ -71,11 +71,11 @@ class Step1xEditMethod(ModelMethod):
 
         Args:
             image: Input image. image file: URL, or local Path/bytes (uploaded for you).
-            prompt: Editing instruction prompt. Default 'Remove the person from the image.'.
+            prompt: Editing instruction prompt. Default "Remove the person from the image.".
             size_level: Internal resolution (larger values process slower but may capture finer
                 details) One of 512, 768, 1024. Default 512.
             seed: Random seed for reproducible results (leave blank for random)
-            output_format: Output image format. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Output image format. One of "webp", "jpg", "png". Default "webp".
             output_quality: Compression quality for JPEG / WebP (1-100) Range >= 1 and <= 100.
                 Default 80.
         """

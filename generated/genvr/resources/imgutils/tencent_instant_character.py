@@ -82,7 +82,7 @@ class TencentInstantCharacterMethod(ModelMethod):
             seed: Seed for the random number generator, -1 for random. Default -1.
             guidance_scale: Guidance scale for the diffusion process. Default 3.5.
             num_inference_steps: Number of diffusion steps. Default 28.
-            lora: Lora to use. One of 'none', 'ghibli_style', 'makoto_shinkai'. Default 'none'.
+            lora: Lora to use. One of "none", "ghibli_style", "makoto_shinkai". Default "none".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -17,6 +17,21 @@ from genvr_runtime import (
     NotGiven,
 )
 
+EnhanceModelChoice = Literal[
+    "Standard V2",
+    "Low Resolution V2",
+    "CGI",
+    "High Fidelity V2",
+    "Text Refine",
+]
+
+SubjectDetectionChoice = Literal[
+    "None",
+    "All",
+    "Foreground",
+    "Background",
+]
+
 
 class TopazUpscaleMethod(ModelMethod):
     """`client.imgutils.topaz_upscale`: Topaz Upscale (`imgutils/topaz_upscale`)."""
@@ -30,15 +45,10 @@ class TopazUpscaleMethod(ModelMethod):
         self,
         *,
         image: str | FileSource,
-        enhance_model: (
-            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        enhance_model: EnhanceModelChoice | NotGiven = NOT_GIVEN,
         upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-        subject_detection: (
-            Literal["None", "All", "Foreground", "Background"] | NotGiven
-        ) = NOT_GIVEN,
+        subject_detection: SubjectDetectionChoice | NotGiven = NOT_GIVEN,
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,
@@ -52,15 +62,10 @@ class TopazUpscaleMethod(ModelMethod):
         self,
         *,
         image: str | FileSource,
-        enhance_model: (
-            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        enhance_model: EnhanceModelChoice | NotGiven = NOT_GIVEN,
         upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-        subject_detection: (
-            Literal["None", "All", "Foreground", "Background"] | NotGiven
-        ) = NOT_GIVEN,
+        subject_detection: SubjectDetectionChoice | NotGiven = NOT_GIVEN,
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,
@@ -87,14 +92,14 @@ class TopazUpscaleMethod(ModelMethod):
             image: Image to enhance. image file: URL, or local Path/bytes (uploaded for you).
             enhance_model: Model to use: Standard V2 (general purpose), Low Resolution V2 (for
                 low-res images), CGI (for digital art), High Fidelity V2 (preserves
-                details), Text Refine (optimized for text) One of 'Standard V2', 'Low
-                Resolution V2', 'CGI', 'High Fidelity V2', 'Text Refine'. Default
-                'Standard V2'.
-            upscale_factor: How much to upscale the image. One of 'None', '2x', '4x', '6x'. Default
-                'None'.
-            output_format: Output format. One of 'jpg', 'png'. Default 'jpg'.
-            subject_detection: Subject detection. One of 'None', 'All', 'Foreground', 'Background'.
-                Default 'None'.
+                details), Text Refine (optimized for text) One of "Standard V2", "Low
+                Resolution V2", "CGI", "High Fidelity V2", "Text Refine". Default
+                "Standard V2".
+            upscale_factor: How much to upscale the image. One of "None", "2x", "4x", "6x". Default
+                "None".
+            output_format: Output format. One of "jpg", "png". Default "jpg".
+            subject_detection: Subject detection. One of "None", "All", "Foreground", "Background".
+                Default "None".
             face_enhancement: Enhance faces in the image. Default False.
             face_enhancement_creativity: Choose the level of creativity for face enhancement from 0
                 to 1. Defaults to 0, and is ignored if face_enhancement is false. Range
@@ -118,15 +123,10 @@ class AsyncTopazUpscaleMethod(AsyncModelMethod):
         self,
         *,
         image: str | FileSource,
-        enhance_model: (
-            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        enhance_model: EnhanceModelChoice | NotGiven = NOT_GIVEN,
         upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-        subject_detection: (
-            Literal["None", "All", "Foreground", "Background"] | NotGiven
-        ) = NOT_GIVEN,
+        subject_detection: SubjectDetectionChoice | NotGiven = NOT_GIVEN,
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,
@@ -140,15 +140,10 @@ class AsyncTopazUpscaleMethod(AsyncModelMethod):
         self,
         *,
         image: str | FileSource,
-        enhance_model: (
-            Literal["Standard V2", "Low Resolution V2", "CGI", "High Fidelity V2", "Text Refine"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        enhance_model: EnhanceModelChoice | NotGiven = NOT_GIVEN,
         upscale_factor: Literal["None", "2x", "4x", "6x"] | NotGiven = NOT_GIVEN,
         output_format: Literal["jpg", "png"] | NotGiven = NOT_GIVEN,
-        subject_detection: (
-            Literal["None", "All", "Foreground", "Background"] | NotGiven
-        ) = NOT_GIVEN,
+        subject_detection: SubjectDetectionChoice | NotGiven = NOT_GIVEN,
         face_enhancement: bool | NotGiven = NOT_GIVEN,
         face_enhancement_creativity: float | NotGiven = NOT_GIVEN,
         face_enhancement_strength: float | NotGiven = NOT_GIVEN,

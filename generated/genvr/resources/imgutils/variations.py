@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "16:9",
+    "21:9",
+    "3:2",
+    "2:3",
+    "4:5",
+    "5:4",
+    "3:4",
+    "4:3",
+    "9:16",
+    "9:21",
+]
+
 
 class VariationsMethod(ModelMethod):
     """`client.imgutils.variations`: Variations (`imgutils/variations`)."""
@@ -30,10 +44,7 @@ class VariationsMethod(ModelMethod):
         self,
         *,
         redux_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
@@ -52,10 +63,7 @@ class VariationsMethod(ModelMethod):
         self,
         *,
         redux_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
@@ -87,21 +95,21 @@ class VariationsMethod(ModelMethod):
         Args:
             redux_image: Input image to condition your output on. This replaces prompt for FLUX.1
                 Redux models. image file: URL, or local Path/bytes (uploaded for you).
-            aspect_ratio: Aspect ratio for the generated image. One of '1:1', '16:9', '21:9', '3:2',
-                '2:3', '4:5', '5:4', '3:4', '4:3', '9:16', '9:21'. Default '1:1'.
+            aspect_ratio: Aspect ratio for the generated image. One of "1:1", "16:9", "21:9", "3:2",
+                "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21". Default "1:1".
             num_outputs: Number of outputs to generate. Range >= 1 and <= 4. Default 4.
             num_inference_steps: Number of denoising steps. Recommended range is 28-50. Range >= 1
                 and <= 50. Default 28.
             guidance: Guidance for generated image. Range >= 0 and <= 10. Default 3.
             seed: Random seed. Set for reproducible generation.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality when saving the output images, from 0 to 100. 100 is best
                 quality, 0 is lowest quality. Not relevant for .png outputs. Range >= 0
                 and <= 100. Default 80.
             disable_safety_checker: Disable safety checker for generated images. Default True.
                 Advanced.
-            megapixels: Approximate number of megapixels for generated image. One of '1', '0.25'.
-                Default '1'.
+            megapixels: Approximate number of megapixels for generated image. One of "1", "0.25".
+                Default "1".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -118,10 +126,7 @@ class AsyncVariationsMethod(AsyncModelMethod):
         self,
         *,
         redux_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,
@@ -140,10 +145,7 @@ class AsyncVariationsMethod(AsyncModelMethod):
         self,
         *,
         redux_image: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         num_outputs: int | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         guidance: float | NotGiven = NOT_GIVEN,

@@ -89,7 +89,7 @@ class DepthMethod(ModelMethod):
                 to the prompt. Range >= 1 and <= 100. Default 15.
             safety_tolerance: Safety tolerance, 1 is most strict and 6 is most permissive. Range >=
                 1 and <= 6. Default 2.
-            output_format: Format of the output images. One of 'jpg', 'png'. Default 'jpg'.
+            output_format: Format of the output images. One of "jpg", "png". Default "jpg".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -82,14 +82,14 @@ class HedMethod(ModelMethod):
         Args:
             input_image: Input image. image file: URL, or local Path/bytes (uploaded for you).
             prompt: Prompt for the model.
-            num_samples: Number of samples (higher values may OOM) One of '1', '4'. Default '1'.
-            image_resolution: Image resolution to be generated. One of '256', '512', '768'. Default
-                '512'.
+            num_samples: Number of samples (higher values may OOM) One of "1", "4". Default "1".
+            image_resolution: Image resolution to be generated. One of "256", "512", "768". Default
+                "512".
             ddim_steps: Steps. Default 20.
             scale: Guidance Scale. Range >= 0.1 and <= 30. Default 9.
             seed: Seed.
             eta: eta (DDIM) Default 0.
-            a_prompt: Added Prompt. Default 'best quality, extremely detailed'.
+            a_prompt: Added Prompt. Default "best quality, extremely detailed".
             n_prompt: Negative Prompt. Default a long text.
             detect_resolution: Resolution for detection (only applicable when model type is 'HED')
                 Range >= 128 and <= 1024. Default 512.

@@ -17,6 +17,17 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SchedulerChoice = Literal[
+    "DDIM",
+    "DPMSolverMultistep",
+    "HeunDiscrete",
+    "KarrasDPM",
+    "K_EULER_ANCESTRAL",
+    "K_EULER",
+    "PNDM",
+    "LMSDiscrete",
+]
+
 
 class PoseMethod(ModelMethod):
     """`client.imgutils_control.pose`: Pose (`imgutils_control/pose`)."""
@@ -37,19 +48,7 @@ class PoseMethod(ModelMethod):
         adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "LMSDiscrete",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -68,19 +67,7 @@ class PoseMethod(ModelMethod):
         adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "LMSDiscrete",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -103,16 +90,16 @@ class PoseMethod(ModelMethod):
 
         Args:
             image: Input image. image file: URL, or local Path/bytes (uploaded for you).
-            prompt: Input prompt. Default 'A couple, 4k photo, highly detailed'.
+            prompt: Input prompt. Default "A couple, 4k photo, highly detailed".
             negative_prompt: Specify things to not see in the output. Default a long text.
             num_inference_steps: Number of diffusion steps. Range >= 0 and <= 100. Default 30.
             adapter_conditioning_scale: Conditioning scale. Range >= 0 and <= 5. Default 1.
             adapter_conditioning_factor: Factor to scale image by. Range >= 0 and <= 1. Default 1.
             guidance_scale: Guidance scale to match the prompt. Range >= 0 and <= 10. Default 7.5.
             num_samples: Number of outputs to generate. Range >= 1 and <= 4. Default 1.
-            scheduler: Which scheduler to use. One of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete',
-                'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM', 'LMSDiscrete'.
-                Default 'K_EULER_ANCESTRAL'.
+            scheduler: Which scheduler to use. One of "DDIM", "DPMSolverMultistep", "HeunDiscrete",
+                "KarrasDPM", "K_EULER_ANCESTRAL", "K_EULER", "PNDM", "LMSDiscrete".
+                Default "K_EULER_ANCESTRAL".
             random_seed: Random seed for reproducibility, leave blank to randomize output.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -137,19 +124,7 @@ class AsyncPoseMethod(AsyncModelMethod):
         adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "LMSDiscrete",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -168,19 +143,7 @@ class AsyncPoseMethod(AsyncModelMethod):
         adapter_conditioning_factor: float | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_samples: int | NotGiven = NOT_GIVEN,
-        scheduler: (
-            Literal[
-                "DDIM",
-                "DPMSolverMultistep",
-                "HeunDiscrete",
-                "KarrasDPM",
-                "K_EULER_ANCESTRAL",
-                "K_EULER",
-                "PNDM",
-                "LMSDiscrete",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        scheduler: SchedulerChoice | NotGiven = NOT_GIVEN,
         random_seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

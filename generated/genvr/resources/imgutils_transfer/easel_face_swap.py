@@ -81,12 +81,12 @@ class EaselFaceSwapMethod(ModelMethod):
             swap_image_b: Optional second face image to swap from. image file: URL, or local
                 Path/bytes (uploaded for you).
             user_gender: Optional description of user gender ('a man', 'a woman'), used for
-                multi-user swaps. One of 'a man', 'a woman'. Default 'a woman'.
+                multi-user swaps. One of "a man", "a woman". Default "a woman".
             user_b_gender: Optional description of second user's gender for multi-user swaps. One of
-                'a man', 'a woman'. Default 'a woman'.
+                "a man", "a woman". Default "a woman".
             hair_source: Choose whose hairstyle to preserve: 'user' preserves hairstyle from face
-                image, 'target' preserves from target image. One of 'user', 'target'.
-                Default 'user'.
+                image, 'target' preserves from target image. One of "user", "target".
+                Default "user".
             upscale: Apply 2x upscale and boost quality. Upscaling will refine the image and make
                 the subjects brighter. Default value: true. Default True.
             detailer: (Beta) Apply detailer to the image. Detailer will improve certain image

@@ -72,11 +72,11 @@ class EaselFashionPhotoshootMethod(ModelMethod):
                 local Path/bytes (uploaded for you).
             face_image: The user's face image used for the fashion shoot. image file: URL, or local
                 Path/bytes (uploaded for you).
-            gender: The model's gender for the fashion shoot. One of 'male', 'female'.
-            body_size: The body size for the fashion shoot. One of 'XS', 'S', 'M', 'L', 'XL'.
-                Default 'L'.
-            location: Sets the location / background for the fashion shoot. One of 'park', 'city'.
-                Default 'park'.
+            gender: The model's gender for the fashion shoot. One of "male", "female".
+            body_size: The body size for the fashion shoot. One of "XS", "S", "M", "L", "XL".
+                Default "L".
+            location: Sets the location / background for the fashion shoot. One of "park", "city".
+                Default "park".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

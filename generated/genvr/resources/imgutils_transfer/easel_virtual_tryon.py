@@ -68,8 +68,8 @@ class EaselVirtualTryonMethod(ModelMethod):
                 URL, or local Path/bytes (uploaded for you).
             clothing_image: The clothing item to try on the person. image file: URL, or local
                 Path/bytes (uploaded for you).
-            gender: The model's gender for the try-on. Default value: "female". One of 'male',
-                'female'. Default 'female'. Always sent (the schema requires it).
+            gender: The model's gender for the try-on. Default value: "female". One of "male",
+                "female". Default "female". Always sent (the schema requires it).
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -83,22 +83,22 @@ class FashnTryonMethod(ModelMethod):
             garment_image: URL or base64 of the garment image. image file: URL, or local Path/bytes
                 (uploaded for you).
             category: Category of the garment to try-on. 'auto' will attempt to automatically detect
-                the category of the garment. One of 'tops', 'bottoms', 'one-pieces',
-                'auto'. Default 'auto'. Cannot be sent: its name collides with GenVR's
+                the category of the garment. One of "tops", "bottoms", "one-pieces",
+                "auto". Default "auto". Cannot be sent: its name collides with GenVR's
                 routing field; leave unset.
             mode: Specifies the mode of operation. 'performance' mode is faster but may sacrifice
                 quality, 'balanced' mode is a balance between speed and quality, and
                 'quality' mode is slower but produces higher quality results. One of
-                'performance', 'balanced', 'quality'. Default 'quality'. Advanced.
+                "performance", "balanced", "quality". Default "quality". Advanced.
             garment_photo_type: Specifies the type of garment photo to optimize internal parameters
                 for better performance. 'model' is for photos of garments on a model,
                 'flat-lay' is for flat-lay or ghost mannequin images, and 'auto'
-                attempts to automatically detect the photo type. One of 'auto', 'model',
-                'flat-lay'. Default 'auto'.
+                attempts to automatically detect the photo type. One of "auto", "model",
+                "flat-lay". Default "auto".
             moderation_level: Content moderation level for garment images. 'none' disables
                 moderation, 'permissive' blocks only explicit content, 'conservative'
-                also blocks underwear and swimwear. One of 'none', 'permissive',
-                'conservative'. Default 'conservative'. Advanced.
+                also blocks underwear and swimwear. One of "none", "permissive",
+                "conservative". Default "conservative". Advanced.
             seed: Sets random operations to a fixed state. Use the same seed to reproduce results
                 with the same inputs, or different seed to force different results.
                 Default 42.
@@ -107,7 +107,7 @@ class FashnTryonMethod(ModelMethod):
                 of getting a good result. Default 1. Advanced.
             segmentation_free: Disables human parsing on the model image. Default True. Advanced.
             output_format: Output format of the generated images. 'png' is highest quality, while
-                'jpeg' is faster. One of 'png', 'jpeg'. Default 'png'.
+                'jpeg' is faster. One of "png", "jpeg". Default "png".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

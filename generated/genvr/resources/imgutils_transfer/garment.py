@@ -85,8 +85,8 @@ class GarmentMethod(ModelMethod):
             garment_des: Description of garment e.g. Short Sleeve Round Neck T-shirt.
             mask_img: Mask image, optional (but faster) image file: URL, or local Path/bytes
                 (uploaded for you).
-            category: Category of garment. One of 'upper_body', 'lower_body', 'dresses'. Default
-                'upper_body'. Cannot be sent: its name collides with GenVR's routing
+            category: Category of garment. One of "upper_body", "lower_body", "dresses". Default
+                "upper_body". Cannot be sent: its name collides with GenVR's routing
                 field; leave unset.
             crop: Use cropping? (check this if your image is not 3:4) Default False.
             force_dc: Use the DressCode version of IDM-VTON (this is default false, except if

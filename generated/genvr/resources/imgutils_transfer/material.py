@@ -89,20 +89,20 @@ class MaterialMethod(ModelMethod):
             subject_image: Subject image to transfer the material to. image file: URL, or local
                 Path/bytes (uploaded for you).
             prompt: Use a prompt that describe the image when the material is applied. Default
-                'marble sculpture'.
-            negative_prompt: What you do not want to see in the image. Default ''.
+                "marble sculpture".
+            negative_prompt: What you do not want to see in the image. Default "".
             guidance_scale: Guidance scale for the diffusion process. Range >= 1 and <= 10. Default
                 2.
             steps: Number of steps. 6 steps gives good results, but try increasing to 15 or 20 if
                 you need more detail. Default 6.
             max_width: Max width of the output image. Default 1920.
             max_height: Max height of the output image. Default 1920.
-            material_strength: Strength of the material. One of 'medium', 'strong'. Default
-                'medium'.
+            material_strength: Strength of the material. One of "medium", "strong". Default
+                "medium".
             return_intermediate_images: Return intermediate images like mask, and annotated images.
                 Useful for debugging. Default False. Advanced.
             seed: Set a seed for reproducibility. Random by default.
-            output_format: Format of the output images. One of 'webp', 'jpg', 'png'. Default 'webp'.
+            output_format: Format of the output images. One of "webp", "jpg", "png". Default "webp".
             output_quality: Quality of the output images, from 0 to 100. 100 is best quality, 0 is
                 lowest quality. Range >= 0 and <= 100. Default 80.
         """

@@ -81,8 +81,8 @@ class StyleMethod(ModelMethod):
             style_strength: How much the style should get applied. Range >= 0 and <= 3. Default 0.4.
             structure_strength: How much the structure should keep the same. Range >= 0 and <= 3.
                 Default 0.6.
-            prompt: Prompt. Default 'masterpiece, best quality, highres'.
-            negative_prompt: Negative Prompt. Default 'worst quality, low quality, normal quality'.
+            prompt: Prompt. Default "masterpiece, best quality, highres".
+            negative_prompt: Negative Prompt. Default "worst quality, low quality, normal quality".
             num_inference_steps: Number of denoising steps. Range >= 1 and <= 100. Default 30.
             guidance_scale: Scale for classifier-free guidance. Range >= 1 and <= 50. Default 8.
             seed: Leave blank to randomize the seed. Default 1337.

@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "21:9",
+    "16:9",
+    "4:3",
+    "1:1",
+    "3:4",
+    "9:16",
+    "auto",
+]
+
 
 class BytedanceSeedance1I2vMethod(ModelMethod):
     """`client.videogen.bytedance_seedance1_i2v`: Bytedance Seedance 1 I2V (Lite) (`videogen/bytedance_seedance1_i2v`)."""
@@ -32,9 +42,7 @@ class BytedanceSeedance1I2vMethod(ModelMethod):
         prompt: str,
         image_url: str | FileSource,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -51,9 +59,7 @@ class BytedanceSeedance1I2vMethod(ModelMethod):
         prompt: str,
         image_url: str | FileSource,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -84,10 +90,10 @@ class BytedanceSeedance1I2vMethod(ModelMethod):
                 (uploaded for you).
             end_image_url: The image to use for the end of the video. image file: URL, or local
                 Path/bytes (uploaded for you).
-            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
-                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "21:9", "16:9", "4:3",
+                "1:1", "3:4", "9:16", "auto". Default "16:9".
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
-                of '480p', '720p'. Default '720p'.
+                of "480p", "720p". Default "720p".
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
             camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
@@ -109,9 +115,7 @@ class AsyncBytedanceSeedance1I2vMethod(AsyncModelMethod):
         prompt: str,
         image_url: str | FileSource,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -128,9 +132,7 @@ class AsyncBytedanceSeedance1I2vMethod(AsyncModelMethod):
         prompt: str,
         image_url: str | FileSource,
         end_image_url: str | FileSource | NotGiven = NOT_GIVEN,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,

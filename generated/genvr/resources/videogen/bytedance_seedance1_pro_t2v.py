@@ -72,10 +72,10 @@ class BytedanceSeedance1ProT2vMethod(ModelMethod):
 
         Args:
             prompt: The text prompt used to generate the video.
-            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
-                '1:1', '3:4', '9:16'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "21:9", "16:9", "4:3",
+                "1:1", "3:4", "9:16". Default "16:9".
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
-                of '480p', '1080p'. Default '1080p'.
+                of "480p", "1080p". Default "1080p".
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
             camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.

@@ -77,7 +77,7 @@ class BytedanceSeedance1R2vMethod(ModelMethod):
             reference_image_urls: Reference images to generate the video with. image files: URLs, or
                 local Path/bytes (uploaded for you). Items: 0 to 4.
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
-                of '480p', '720p'. Default '720p'.
+                of "480p", "720p". Default "720p".
             duration: Duration of the video in seconds. One of 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.
                 Default 5.
             camera_fixed: Whether to fix the camera position.

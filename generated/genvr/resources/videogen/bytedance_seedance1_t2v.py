@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "21:9",
+    "16:9",
+    "4:3",
+    "1:1",
+    "3:4",
+    "9:16",
+    "auto",
+]
+
 
 class BytedanceSeedance1T2vMethod(ModelMethod):
     """`client.videogen.bytedance_seedance1_t2v`: Bytedance Seedance 1 T2V (Lite) (`videogen/bytedance_seedance1_t2v`)."""
@@ -30,9 +40,7 @@ class BytedanceSeedance1T2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -47,9 +55,7 @@ class BytedanceSeedance1T2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -76,10 +82,10 @@ class BytedanceSeedance1T2vMethod(ModelMethod):
 
         Args:
             prompt: The text prompt used to generate the video.
-            aspect_ratio: The aspect ratio of the generated video. One of '21:9', '16:9', '4:3',
-                '1:1', '3:4', '9:16', 'auto'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "21:9", "16:9", "4:3",
+                "1:1", "3:4", "9:16", "auto". Default "16:9".
             resolution: Video resolution - 480p for faster generation, 720p for higher quality. One
-                of '480p', '720p'. Default '720p'.
+                of "480p", "720p". Default "720p".
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
             camera_fixed: Whether to fix the camera position. Default False.
             seed: Random seed to control video generation. Use -1 for random.
@@ -99,9 +105,7 @@ class AsyncBytedanceSeedance1T2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,
@@ -116,9 +120,7 @@ class AsyncBytedanceSeedance1T2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "auto"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["480p", "720p"] | NotGiven = NOT_GIVEN,
         duration: Literal[5, 10] | NotGiven = NOT_GIVEN,
         camera_fixed: bool | NotGiven = NOT_GIVEN,

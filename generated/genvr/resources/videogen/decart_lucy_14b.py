@@ -71,9 +71,9 @@ class DecartLucy14bMethod(ModelMethod):
             prompt: Text description of the desired video content.
             image_url: URL of the image to use as the first frame. image file: URL, or local
                 Path/bytes (uploaded for you).
-            resolution: Resolution of the generated video. One of '720p'. Default '720p'. Advanced.
-            aspect_ratio: Aspect ratio of the generated video. One of '9:16', '16:9'. Default
-                '16:9'.
+            resolution: Resolution of the generated video. One of "720p". Default "720p". Advanced.
+            aspect_ratio: Aspect ratio of the generated video. One of "9:16", "16:9". Default
+                "16:9".
             sync_mode: If set to true, the function will wait for the image to be generated and
                 uploaded before returning the response. This will increase the latency
                 of the function but it allows you to get the image directly in the

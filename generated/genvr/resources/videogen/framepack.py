@@ -85,7 +85,7 @@ class FramepackMethod(ModelMethod):
             input_image: Initial image to start the video from. image file: URL, or local Path/bytes
                 (uploaded for you).
             prompt: Text description of what you want in the video.
-            negative_prompt: Things you want to avoid in the video. Default ''.
+            negative_prompt: Things you want to avoid in the video. Default "".
             seed: Set for consistent results or leave empty for random.
             total_video_length_seconds: How long the video should be in seconds. Range >= 1 and <=
                 30. Default 3.

@@ -67,7 +67,7 @@ class GoogleVeo2Method(ModelMethod):
 
         Args:
             prompt: Text prompt for video generation.
-            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            aspect_ratio: Video aspect ratio. One of "16:9", "9:16". Default "16:9".
             duration: Video duration. One of 5, 6, 7, 8. Default 5.
             seed: Random seed. Omit for random generations.
         """

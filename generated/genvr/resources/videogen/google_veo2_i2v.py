@@ -69,8 +69,8 @@ class GoogleVeo2I2vMethod(ModelMethod):
             prompt: Text prompt for video generation.
             image_url: URL of the input image to animate. Should be 720p or higher resolution. image
                 file: URL, or local Path/bytes (uploaded for you).
-            duration: Video duration. One of '5s', '6s', '7s', '8s'. Default '5s'.
-            aspect_ratio: Video aspect ratio. One of 'auto', '16:9', '9:16'. Default 'auto'.
+            duration: Video duration. One of "5s", "6s", "7s", "8s". Default "5s".
+            aspect_ratio: Video aspect ratio. One of "auto", "16:9", "9:16". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -72,11 +72,11 @@ class GoogleVeo3FastI2vMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for video generation.
-            aspect_ratio: Video aspect ratio. One of '16:9', '9:16'. Default '16:9'.
+            aspect_ratio: Video aspect ratio. One of "16:9", "9:16". Default "16:9".
             image: Input image to start generating from. Ideal images are 1280x720. image file: URL,
                 or local Path/bytes (uploaded for you).
             negative_prompt: Description of what to discourage in the generated video.
-            resolution: Resolution of the generated video. One of '720p', '1080p'. Default '720p'.
+            resolution: Resolution of the generated video. One of "720p", "1080p". Default "720p".
             seed: Random seed. Omit for random generations.
         """
         return self._call(params, wait, wait_timeout, on_update)

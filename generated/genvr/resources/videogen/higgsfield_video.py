@@ -80,11 +80,11 @@ class HiggsfieldVideoMethod(ModelMethod):
             image_url: Upload an image to use as the starting point for video generation. image
                 file: URL, or local Path/bytes (uploaded for you).
             model: Choose the model for video generation. dop-lite is fastest, dop-turbo is highest
-                quality. One of 'dop-lite', 'dop-preview', 'dop-turbo'. Default
-                'dop-lite'. Always sent (the schema requires it).
+                quality. One of "dop-lite", "dop-preview", "dop-turbo". Default
+                "dop-lite". Always sent (the schema requires it).
             seed: Seed for reproducibility. Range: 1 to 1,000,000. Range >= 1 and <= 1000000.
             motion_id: Choose how the image animates. Default
-                '31177282-bde3-4870-b283-1135ca0a201a'.
+                "31177282-bde3-4870-b283-1135ca0a201a".
             motion_strength: How strong the motion effect should be (0.0 to 1.0) Range >= 0 and <=
                 1. Default 0.5.
             enhance_prompt: Automatically enhance your prompt for better results. Default True.

@@ -89,10 +89,10 @@ class HunyuanCustomMethod(ModelMethod):
             num_inference_steps: The number of inference steps to run. Lower gets faster results,
                 higher gets better results. Range >= 10 and <= 30. Default 30.
             seed: The seed to use for generating the video.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
-                '16:9'.
+            aspect_ratio: The aspect ratio of the video to generate. One of "16:9", "9:16". Default
+                "16:9".
             resolution: The resolution of the video to generate. 720p generations cost 1.5x more
-                than 480p generations. One of '512p', '720p'. Default '512p'.
+                than 480p generations. One of "512p", "720p". Default "512p".
             fps: The frames per second of the generated video. Range >= 16 and <= 30. Default 25.
             cfg_scale: Classifier-Free Guidance scale for the generation. Range >= 1.5 and <= 13.
                 Default 7.5.

@@ -84,11 +84,11 @@ class HunyuanV2vMethod(ModelMethod):
             seed: The seed to use for generating the video.
             pro_mode: By default, generations are done with 35 steps. Pro mode does 55 steps which
                 results in higher quality videos but will take more time. Default False.
-            aspect_ratio: The aspect ratio of the video to generate. One of '16:9', '9:16'. Default
-                '16:9'.
-            resolution: The resolution of the video to generate. One of '480p', '580p', '720p'.
-                Default '720p'.
-            num_frames: The number of frames to generate. One of '129', '85'. Default '129'.
+            aspect_ratio: The aspect ratio of the video to generate. One of "16:9", "9:16". Default
+                "16:9".
+            resolution: The resolution of the video to generate. One of "480p", "580p", "720p".
+                Default "720p".
+            num_frames: The number of frames to generate. One of "129", "85". Default "129".
             enable_safety_checker: If set to true, the safety checker will be enabled. Default
                 False.
             video_url: URL of the video input. video file: URL, or local Path/bytes (uploaded for

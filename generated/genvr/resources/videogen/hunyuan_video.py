@@ -76,8 +76,8 @@ class HunyuanVideoMethod(ModelMethod):
         `genvr.models.videogen.hunyuan_video.HunyuanVideoInput` before anything is sent.
 
         Args:
-            prompt: Text prompt to generate video. Default 'A cat walks on the grass, realistic
-                style.'.
+            prompt: Text prompt to generate video. Default "A cat walks on the grass, realistic
+                style.".
             negative_prompt: Text prompt to specify what you don't want in the video.
             width: Width of the video in pixels. Range >= 16 and <= 1280. Default 854.
             height: Height of the video in pixels. Range >= 16 and <= 1280. Default 480.

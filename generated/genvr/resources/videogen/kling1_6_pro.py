@@ -77,12 +77,12 @@ class Kling16ProMethod(ModelMethod):
             image_url: URL of the image to be used for the start of the video. image file: URL, or
                 local Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
-                '1:1'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of "16:9", "9:16",
+                "1:1". Default "16:9".
             tail_image_url: URL of the image to be used for the end of the video. image file: URL,
                 or local Path/bytes (uploaded for you).
-            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
-                low quality'.
+            negative_prompt: Things you do not want to see in the video. Default "blur, distort, and
+                low quality".
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
                 Advanced.

@@ -74,9 +74,9 @@ class Kling16StandardMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for video generation.
-            negative_prompt: Things you do not want to see in the video. Default ''.
+            negative_prompt: Things you do not want to see in the video. Default "".
             aspect_ratio: Aspect ratio of the video. Ignored if start_image is provided. One of
-                '16:9', '9:16', '1:1'. Default '16:9'.
+                "16:9", "9:16", "1:1". Default "16:9".
             start_image: First frame of the video. image file: URL, or local Path/bytes (uploaded
                 for you).
             reference_images: Reference images to use in video generation (up to 4 images). Also

@@ -74,10 +74,10 @@ class Kling21MasterI2vMethod(ModelMethod):
             image_url: URL of the image to be used for the video. image file: URL, or local
                 Path/bytes (uploaded for you).
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
-            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
-                '1:1'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video frame. One of "16:9", "9:16",
+                "1:1". Default "16:9".
             negative_prompt: Specify what you don't want to see in the generated video. Default
-                'blur, distort, and low quality'.
+                "blur, distort, and low quality".
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt. Default 0.5. Advanced.
         """

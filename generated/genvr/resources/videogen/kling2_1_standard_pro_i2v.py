@@ -71,9 +71,9 @@ class Kling21StandardProI2vMethod(ModelMethod):
             prompt: Text prompt for video generation.
             start_image: First frame of the video. You must use a start image with kling-v2.1. image
                 file: URL, or local Path/bytes (uploaded for you).
-            negative_prompt: Things you do not want to see in the video. Default ''.
+            negative_prompt: Things you do not want to see in the video. Default "".
             mode: Standard has a resolution of 720p, pro is 1080p. Both are 24fps. One of
-                'standard', 'pro'. Default 'standard'.
+                "standard", "pro". Default "standard".
             duration: Duration of the video in seconds. One of 5, 10. Default 5.
         """
         return self._call(params, wait, wait_timeout, on_update)

@@ -71,9 +71,9 @@ class Kling25I2vMethod(ModelMethod):
             prompt: Text prompt for video generation.
             image_url: URL of the image to be used for the video. image file: URL, or local
                 Path/bytes (uploaded for you).
-            duration: The duration of the generated video in seconds. One of '5', '10'. Default '5'.
-            negative_prompt: Things you do not want to see in the video. Default 'blur, distort, and
-                low quality'.
+            duration: The duration of the generated video in seconds. One of "5", "10". Default "5".
+            negative_prompt: Things you do not want to see in the video. Default "blur, distort, and
+                low quality".
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
                 Advanced.

@@ -74,11 +74,11 @@ class Kling2I2vMethod(ModelMethod):
             prompt: Text prompt describing the video to be generated.
             image_url: URL of the image to be used for the video. image file: URL, or local
                 Path/bytes (uploaded for you).
-            duration: The duration of the generated video in seconds. One of '5'. Default '5'.
-            aspect_ratio: The aspect ratio of the generated video frame. One of '16:9', '9:16',
-                '1:1'. Default '16:9'.
+            duration: The duration of the generated video in seconds. One of "5". Default "5".
+            aspect_ratio: The aspect ratio of the generated video frame. One of "16:9", "9:16",
+                "1:1". Default "16:9".
             negative_prompt: Negative prompt to avoid certain characteristics in the generated
-                video. Default 'blur, distort, and low quality'.
+                video. Default "blur, distort, and low quality".
             cfg_scale: The CFG (Classifier Free Guidance) scale is a measure of how close you want
                 the model to stick to your prompt. Range >= 0 and <= 1. Default 0.5.
         """

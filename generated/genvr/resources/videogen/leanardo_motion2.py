@@ -17,6 +17,65 @@ from genvr_runtime import (
     NotGiven,
 )
 
+VibeStyleChoice = Literal[
+    "None",
+    "clay",
+    "color_sketch",
+    "logo",
+    "papercraft",
+    "pro_photo",
+    "sci_fi",
+    "sketch",
+    "stock_footage",
+    "streetshot",
+]
+
+LightingStyleChoice = Literal[
+    "None",
+    "backlight",
+    "candle_lit",
+    "chiaroscuro",
+    "film_haze",
+    "foggy",
+    "golden_hour",
+    "hardlight",
+    "lens_flare",
+    "light_art",
+    "low_key",
+    "luminous",
+    "mystical",
+    "rainy",
+    "soft_light",
+    "volumetric",
+]
+
+ShotTypeStyleChoice = Literal[
+    "None",
+    "bokeh",
+    "cinematic",
+    "close_up",
+    "overhead",
+    "spiritual",
+    "spooky",
+]
+
+ColorThemeStyleChoice = Literal[
+    "None",
+    "autumn",
+    "complimentary",
+    "cool",
+    "dark",
+    "earthy",
+    "electric",
+    "iridescent",
+    "pastel",
+    "split",
+    "terracotta_teal",
+    "ultraviolet",
+    "vibrant",
+    "warm",
+]
+
 
 class LeanardoMotion2Method(ModelMethod):
     """`client.videogen.leanardo_motion2`: Leanardo Motion 2 (`videogen/leanardo_motion2`)."""
@@ -35,65 +94,10 @@ class LeanardoMotion2Method(ModelMethod):
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
-        vibe_style: (
-            Literal[
-                "None",
-                "clay",
-                "color_sketch",
-                "logo",
-                "papercraft",
-                "pro_photo",
-                "sci_fi",
-                "sketch",
-                "stock_footage",
-                "streetshot",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        lighting_style: (
-            Literal[
-                "None",
-                "backlight",
-                "candle_lit",
-                "chiaroscuro",
-                "film_haze",
-                "foggy",
-                "golden_hour",
-                "hardlight",
-                "lens_flare",
-                "light_art",
-                "low_key",
-                "luminous",
-                "mystical",
-                "rainy",
-                "soft_light",
-                "volumetric",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        shot_type_style: (
-            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
-            | NotGiven
-        ) = NOT_GIVEN,
-        color_theme_style: (
-            Literal[
-                "None",
-                "autumn",
-                "complimentary",
-                "cool",
-                "dark",
-                "earthy",
-                "electric",
-                "iridescent",
-                "pastel",
-                "split",
-                "terracotta_teal",
-                "ultraviolet",
-                "vibrant",
-                "warm",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        vibe_style: VibeStyleChoice | NotGiven = NOT_GIVEN,
+        lighting_style: LightingStyleChoice | NotGiven = NOT_GIVEN,
+        shot_type_style: ShotTypeStyleChoice | NotGiven = NOT_GIVEN,
+        color_theme_style: ColorThemeStyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -109,65 +113,10 @@ class LeanardoMotion2Method(ModelMethod):
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
-        vibe_style: (
-            Literal[
-                "None",
-                "clay",
-                "color_sketch",
-                "logo",
-                "papercraft",
-                "pro_photo",
-                "sci_fi",
-                "sketch",
-                "stock_footage",
-                "streetshot",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        lighting_style: (
-            Literal[
-                "None",
-                "backlight",
-                "candle_lit",
-                "chiaroscuro",
-                "film_haze",
-                "foggy",
-                "golden_hour",
-                "hardlight",
-                "lens_flare",
-                "light_art",
-                "low_key",
-                "luminous",
-                "mystical",
-                "rainy",
-                "soft_light",
-                "volumetric",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        shot_type_style: (
-            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
-            | NotGiven
-        ) = NOT_GIVEN,
-        color_theme_style: (
-            Literal[
-                "None",
-                "autumn",
-                "complimentary",
-                "cool",
-                "dark",
-                "earthy",
-                "electric",
-                "iridescent",
-                "pastel",
-                "split",
-                "terracotta_teal",
-                "ultraviolet",
-                "vibrant",
-                "warm",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        vibe_style: VibeStyleChoice | NotGiven = NOT_GIVEN,
+        lighting_style: LightingStyleChoice | NotGiven = NOT_GIVEN,
+        shot_type_style: ShotTypeStyleChoice | NotGiven = NOT_GIVEN,
+        color_theme_style: ColorThemeStyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -192,24 +141,24 @@ class LeanardoMotion2Method(ModelMethod):
             image: Image to use for the first frame of the video. image file: URL, or local
                 Path/bytes (uploaded for you).
             aspect_ratio: Aspect ratio of the output video. Ignored if image is provided. One of
-                '9:16', '16:9', '2:3', '4:5'. Default '16:9'.
+                "9:16", "16:9", "2:3", "4:5". Default "16:9".
             frame_interpolation: Smoothly blend frames for fluid video transitions. Default True.
             prompt_enhance: Whether to enhance the prompt. Default True.
             negative_prompt: The negative prompt used for the video generation.
             vibe_style: Style for the overall vibe of the video. Ignored if image is provided. One
-                of 'None', 'clay', 'color_sketch', 'logo', 'papercraft', 'pro_photo',
-                'sci_fi', 'sketch', 'stock_footage', 'streetshot'. Default 'None'.
+                of "None", "clay", "color_sketch", "logo", "papercraft", "pro_photo",
+                "sci_fi", "sketch", "stock_footage", "streetshot". Default "None".
             lighting_style: Style for the lighting of the video. Ignored if image is provided. One
-                of 'None', 'backlight', 'candle_lit', 'chiaroscuro', 'film_haze',
-                'foggy', 'golden_hour', 'hardlight', 'lens_flare', 'light_art',
-                'low_key', 'luminous', …. Default 'None'.
+                of "None", "backlight", "candle_lit", "chiaroscuro", "film_haze",
+                "foggy", "golden_hour", "hardlight", "lens_flare", "light_art",
+                "low_key", "luminous", …. Default "None".
             shot_type_style: Style for the shot type of the video. Ignored if image is provided. One
-                of 'None', 'bokeh', 'cinematic', 'close_up', 'overhead', 'spiritual',
-                'spooky'. Default 'None'.
+                of "None", "bokeh", "cinematic", "close_up", "overhead", "spiritual",
+                "spooky". Default "None".
             color_theme_style: Style for the color theme of the video. Ignored if image is provided.
-                One of 'None', 'autumn', 'complimentary', 'cool', 'dark', 'earthy',
-                'electric', 'iridescent', 'pastel', 'split', 'terracotta_teal',
-                'ultraviolet', …. Default 'None'.
+                One of "None", "autumn", "complimentary", "cool", "dark", "earthy",
+                "electric", "iridescent", "pastel", "split", "terracotta_teal",
+                "ultraviolet", …. Default "None".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -231,65 +180,10 @@ class AsyncLeanardoMotion2Method(AsyncModelMethod):
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
-        vibe_style: (
-            Literal[
-                "None",
-                "clay",
-                "color_sketch",
-                "logo",
-                "papercraft",
-                "pro_photo",
-                "sci_fi",
-                "sketch",
-                "stock_footage",
-                "streetshot",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        lighting_style: (
-            Literal[
-                "None",
-                "backlight",
-                "candle_lit",
-                "chiaroscuro",
-                "film_haze",
-                "foggy",
-                "golden_hour",
-                "hardlight",
-                "lens_flare",
-                "light_art",
-                "low_key",
-                "luminous",
-                "mystical",
-                "rainy",
-                "soft_light",
-                "volumetric",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        shot_type_style: (
-            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
-            | NotGiven
-        ) = NOT_GIVEN,
-        color_theme_style: (
-            Literal[
-                "None",
-                "autumn",
-                "complimentary",
-                "cool",
-                "dark",
-                "earthy",
-                "electric",
-                "iridescent",
-                "pastel",
-                "split",
-                "terracotta_teal",
-                "ultraviolet",
-                "vibrant",
-                "warm",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        vibe_style: VibeStyleChoice | NotGiven = NOT_GIVEN,
+        lighting_style: LightingStyleChoice | NotGiven = NOT_GIVEN,
+        shot_type_style: ShotTypeStyleChoice | NotGiven = NOT_GIVEN,
+        color_theme_style: ColorThemeStyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -305,65 +199,10 @@ class AsyncLeanardoMotion2Method(AsyncModelMethod):
         frame_interpolation: bool | NotGiven = NOT_GIVEN,
         prompt_enhance: bool | NotGiven = NOT_GIVEN,
         negative_prompt: str | None | NotGiven = NOT_GIVEN,
-        vibe_style: (
-            Literal[
-                "None",
-                "clay",
-                "color_sketch",
-                "logo",
-                "papercraft",
-                "pro_photo",
-                "sci_fi",
-                "sketch",
-                "stock_footage",
-                "streetshot",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        lighting_style: (
-            Literal[
-                "None",
-                "backlight",
-                "candle_lit",
-                "chiaroscuro",
-                "film_haze",
-                "foggy",
-                "golden_hour",
-                "hardlight",
-                "lens_flare",
-                "light_art",
-                "low_key",
-                "luminous",
-                "mystical",
-                "rainy",
-                "soft_light",
-                "volumetric",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
-        shot_type_style: (
-            Literal["None", "bokeh", "cinematic", "close_up", "overhead", "spiritual", "spooky"]
-            | NotGiven
-        ) = NOT_GIVEN,
-        color_theme_style: (
-            Literal[
-                "None",
-                "autumn",
-                "complimentary",
-                "cool",
-                "dark",
-                "earthy",
-                "electric",
-                "iridescent",
-                "pastel",
-                "split",
-                "terracotta_teal",
-                "ultraviolet",
-                "vibrant",
-                "warm",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        vibe_style: VibeStyleChoice | NotGiven = NOT_GIVEN,
+        lighting_style: LightingStyleChoice | NotGiven = NOT_GIVEN,
+        shot_type_style: ShotTypeStyleChoice | NotGiven = NOT_GIVEN,
+        color_theme_style: ColorThemeStyleChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -96,9 +96,9 @@ class Ltxv13b098I2vMethod(ModelMethod):
             negative_prompt: Negative prompt for generation. Default a long text.
             loras: LoRA weights to use for generation. image files: URLs, or local Path/bytes
                 (uploaded for you). Advanced.
-            resolution: Resolution of the generated video. One of '480p', '720p'. Default '720p'.
-            aspect_ratio: The aspect ratio of the video. One of '9:16', '1:1', '16:9', 'auto'.
-                Default 'auto'.
+            resolution: Resolution of the generated video. One of "480p", "720p". Default "720p".
+            aspect_ratio: The aspect ratio of the video. One of "9:16", "1:1", "16:9", "auto".
+                Default "auto".
             seed: Random seed for generation.
             num_frames: The number of frames in the video. Range >= 9 and <= 721. Default 121.
             first_pass_num_inference_steps: Number of inference steps during the first pass. Default

@@ -77,13 +77,13 @@ class LumaRay2I2vMethod(ModelMethod):
                 end_image_url. image file: URL, or local Path/bytes (uploaded for you).
             end_image_url: Final image to end the video with. Can be used together with image_url.
                 image file: URL, or local Path/bytes (uploaded for you).
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
-                '3:4', '21:9', '9:21'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "9:16", "4:3",
+                "3:4", "21:9", "9:21". Default "16:9".
             loop: Whether the video should loop (end of video is blended with the beginning) Default
                 False.
             resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
-                more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video. One of '5s'. Default '5s'.
+                more) One of "540p", "720p", "1080p". Default "540p".
+            duration: The duration of the generated video. One of "5s". Default "5s".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -69,13 +69,13 @@ class LumaRay2T2vMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for video generation.
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3',
-                '3:4', '21:9', '9:21'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "9:16", "4:3",
+                "3:4", "21:9", "9:21". Default "16:9".
             loop: Whether the video should loop (end of video is blended with the beginning) Default
                 False.
             resolution: The resolution of the generated video (720p costs 2x more, 1080p costs 4x
-                more) One of '540p', '720p', '1080p'. Default '540p'.
-            duration: The duration of the generated video. One of '5s', '9s'. Default '5s'.
+                more) One of "540p", "720p", "1080p". Default "540p".
+            duration: The duration of the generated video. One of "5s", "9s". Default "5s".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

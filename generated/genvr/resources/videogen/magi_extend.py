@@ -90,11 +90,11 @@ class MagiExtendMethod(ModelMethod):
                 Range >= 5 and <= 30. Default 24.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
             resolution: Resolution of the generated video (480p or 720p). 480p is 0.5 billing units,
-                and 720p is 1 billing unit. One of '480p', '720p'. Default '720p'.
+                and 720p is 1 billing unit. One of "480p", "720p". Default "720p".
             enable_safety_checker: If set to true, the safety checker will be enabled. Default True.
             aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
-                determined automatically based on the input image. One of 'auto',
-                '16:9', '9:16', '1:1'. Default 'auto'.
+                determined automatically based on the input image. One of "auto",
+                "16:9", "9:16", "1:1". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

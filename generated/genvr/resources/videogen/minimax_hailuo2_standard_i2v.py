@@ -73,7 +73,7 @@ class MinimaxHailuo2StandardI2vMethod(ModelMethod):
             image_url: The image to be used for video generation. image file: URL, or local
                 Path/bytes (uploaded for you).
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
-                1080p resolution. One of '6', '10'. Default '6'.
+                1080p resolution. One of "6", "10". Default "6".
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
             end_image_url: The image to use for the end of the video. image file: URL, or local

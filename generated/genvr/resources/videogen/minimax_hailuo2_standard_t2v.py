@@ -67,7 +67,7 @@ class MinimaxHailuo2StandardT2vMethod(ModelMethod):
         Args:
             prompt: The prompt for video generation.
             duration: The duration of the video in seconds. 10 seconds videos are not supported for
-                1080p resolution. One of '6', '10'. Default '6'.
+                1080p resolution. One of "6", "10". Default "6".
             prompt_optimize: Whether to optimize the prompt for video generation. Default False.
                 Advanced.
         """

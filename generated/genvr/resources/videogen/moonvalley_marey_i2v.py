@@ -17,6 +17,14 @@ from genvr_runtime import (
     NotGiven,
 )
 
+DimensionsChoice = Literal[
+    "1920x1080",
+    "1080x1920",
+    "1152x1152",
+    "1536x1152",
+    "1152x1536",
+]
+
 
 class MoonvalleyMareyI2vMethod(ModelMethod):
     """`client.videogen.moonvalley_marey_i2v`: Moonvalley Marey I2V (`videogen/moonvalley_marey_i2v`)."""
@@ -31,9 +39,7 @@ class MoonvalleyMareyI2vMethod(ModelMethod):
         *,
         prompt: str,
         image_url: str | FileSource,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -48,9 +54,7 @@ class MoonvalleyMareyI2vMethod(ModelMethod):
         *,
         prompt: str,
         image_url: str | FileSource,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -78,9 +82,9 @@ class MoonvalleyMareyI2vMethod(ModelMethod):
             image_url: The URL of the image to use as the first frame of the video. image file: URL,
                 or local Path/bytes (uploaded for you).
             dimensions: The dimensions of the generated video in width x height format. One of
-                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
-                '1920x1080'.
-            duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
+                "1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536". Default
+                "1920x1080".
+            duration: The duration of the generated video. One of "5s", "10s". Default "5s".
             negative_prompt: Negative prompt used to guide the model away from undesirable features.
                 Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
@@ -101,9 +105,7 @@ class AsyncMoonvalleyMareyI2vMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_url: str | FileSource,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -118,9 +120,7 @@ class AsyncMoonvalleyMareyI2vMethod(AsyncModelMethod):
         *,
         prompt: str,
         image_url: str | FileSource,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,14 @@ from genvr_runtime import (
     NotGiven,
 )
 
+DimensionsChoice = Literal[
+    "1920x1080",
+    "1080x1920",
+    "1152x1152",
+    "1536x1152",
+    "1152x1536",
+]
+
 
 class MoonvalleyMareyT2vMethod(ModelMethod):
     """`client.videogen.moonvalley_marey_t2v`: Moonvalley Marey T2V (`videogen/moonvalley_marey_t2v`)."""
@@ -30,9 +38,7 @@ class MoonvalleyMareyT2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -46,9 +52,7 @@ class MoonvalleyMareyT2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -74,9 +78,9 @@ class MoonvalleyMareyT2vMethod(ModelMethod):
         Args:
             prompt: The prompt to generate a video from.
             dimensions: The dimensions of the generated video in width x height format. One of
-                '1920x1080', '1080x1920', '1152x1152', '1536x1152', '1152x1536'. Default
-                '1920x1080'.
-            duration: The duration of the generated video. One of '5s', '10s'. Default '5s'.
+                "1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536". Default
+                "1920x1080".
+            duration: The duration of the generated video. One of "5s", "10s". Default "5s".
             negative_prompt: Negative prompt used to guide the model away from undesirable features.
                 Default a long text.
             seed: Seed for random number generation. Use -1 for random seed each run. Default 9.
@@ -96,9 +100,7 @@ class AsyncMoonvalleyMareyT2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -112,9 +114,7 @@ class AsyncMoonvalleyMareyT2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        dimensions: (
-            Literal["1920x1080", "1080x1920", "1152x1152", "1536x1152", "1152x1536"] | NotGiven
-        ) = NOT_GIVEN,
+        dimensions: DimensionsChoice | NotGiven = NOT_GIVEN,
         duration: Literal["5s", "10s"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "16:9",
+    "9:16",
+    "1:1",
+    "4:5",
+    "5:4",
+    "3:2",
+    "2:3",
+]
+
 
 class Pika22T2vMethod(ModelMethod):
     """`client.videogen.pika2_2_t2v`: Pika V2.2 T2V (`videogen/pika2_2_t2v`)."""
@@ -30,9 +40,7 @@ class Pika22T2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -47,9 +55,7 @@ class Pika22T2vMethod(ModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -75,12 +81,12 @@ class Pika22T2vMethod(ModelMethod):
 
         Args:
             prompt: Text prompt describing what to add.
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '1:1',
-                '4:5', '5:4', '3:2', '2:3'. Default '16:9'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "9:16", "1:1",
+                "4:5", "5:4", "3:2", "2:3". Default "16:9".
             seed: The seed for the random number generator.
-            negative_prompt: A negative prompt to guide the model. Default ''.
-            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
-                '720p'.
+            negative_prompt: A negative prompt to guide the model. Default "".
+            resolution: The resolution of the generated video. One of "720p", "1080p". Default
+                "720p".
             duration: The duration of the generated video in seconds. One of 5, 10. Default 5.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -98,9 +104,7 @@ class AsyncPika22T2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,
@@ -115,9 +119,7 @@ class AsyncPika22T2vMethod(AsyncModelMethod):
         self,
         *,
         prompt: str,
-        aspect_ratio: (
-            Literal["16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         resolution: Literal["720p", "1080p"] | NotGiven = NOT_GIVEN,

@@ -74,9 +74,9 @@ class Pika2I2vTurboMethod(ModelMethod):
                 Path/bytes (uploaded for you).
             prompt: Text prompt describing what to add.
             seed: The seed for the random number generator.
-            negative_prompt: A negative prompt to guide the model. Default ''.
-            resolution: The resolution of the generated video. One of '720p', '1080p'. Default
-                '720p'.
+            negative_prompt: A negative prompt to guide the model. Default "".
+            resolution: The resolution of the generated video. One of "720p", "1080p". Default
+                "720p".
             duration: The duration of the generated video in seconds. One of 5. Default 5.
         """
         return self._call(params, wait, wait_timeout, on_update)

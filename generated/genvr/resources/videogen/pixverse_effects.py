@@ -17,6 +17,28 @@ from genvr_runtime import (
     NotGiven,
 )
 
+EffectChoice = Literal[
+    "Kiss Me AI",
+    "Kiss",
+    "Muscle Surge",
+    "Warmth of Jesus",
+    "Anything",
+    "Robot",
+    "The Tiger Touch",
+    "Hug",
+    "Holy Wings",
+    "Hulk",
+    "Venom",
+]
+
+StyleChoice = Literal[
+    "anime",
+    "3d_animation",
+    "clay",
+    "comic",
+    "cyberpunk",
+]
+
 
 class PixverseEffectsMethod(ModelMethod):
     """`client.videogen.pixverse_effects`: Pixverse Effects (`videogen/pixverse_effects`)."""
@@ -29,26 +51,12 @@ class PixverseEffectsMethod(ModelMethod):
     def __call__(
         self,
         *,
-        effect: Literal[
-            "Kiss Me AI",
-            "Kiss",
-            "Muscle Surge",
-            "Warmth of Jesus",
-            "Anything",
-            "Robot",
-            "The Tiger Touch",
-            "Hug",
-            "Holy Wings",
-            "Hulk",
-            "Venom",
-        ],
+        effect: EffectChoice,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -59,26 +67,12 @@ class PixverseEffectsMethod(ModelMethod):
     def __call__(
         self,
         *,
-        effect: Literal[
-            "Kiss Me AI",
-            "Kiss",
-            "Muscle Surge",
-            "Warmth of Jesus",
-            "Anything",
-            "Robot",
-            "The Tiger Touch",
-            "Hug",
-            "Holy Wings",
-            "Hulk",
-            "Venom",
-        ],
+        effect: EffectChoice,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -100,18 +94,18 @@ class PixverseEffectsMethod(ModelMethod):
         `genvr.models.videogen.pixverse_effects.PixverseEffectsInput` before anything is sent.
 
         Args:
-            effect: The effect to apply to the video. One of 'Kiss Me AI', 'Kiss', 'Muscle Surge',
-                'Warmth of Jesus', 'Anything', 'Robot', 'The Tiger Touch', 'Hug', 'Holy
-                Wings', 'Hulk', 'Venom'.
+            effect: The effect to apply to the video. One of "Kiss Me AI", "Kiss", "Muscle Surge",
+                "Warmth of Jesus", "Anything", "Robot", "The Tiger Touch", "Hug", "Holy
+                Wings", "Hulk", "Venom".
             image_url: Optional URL of the image to use as the first frame. If not provided,
                 generates from text. image file: URL, or local Path/bytes (uploaded for
                 you).
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
-                '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the generated video. One of 'anime', '3d_animation', 'clay',
-                'comic', 'cyberpunk'.
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p",
+                "1080p". Default "720p".
+            duration: The duration of the generated video in seconds. One of "5", "8". Default "5".
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the generated video. One of "anime", "3d_animation", "clay",
+                "comic", "cyberpunk".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same video every time.
         """
@@ -129,26 +123,12 @@ class AsyncPixverseEffectsMethod(AsyncModelMethod):
     async def __call__(
         self,
         *,
-        effect: Literal[
-            "Kiss Me AI",
-            "Kiss",
-            "Muscle Surge",
-            "Warmth of Jesus",
-            "Anything",
-            "Robot",
-            "The Tiger Touch",
-            "Hug",
-            "Holy Wings",
-            "Hulk",
-            "Venom",
-        ],
+        effect: EffectChoice,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -159,26 +139,12 @@ class AsyncPixverseEffectsMethod(AsyncModelMethod):
     async def __call__(
         self,
         *,
-        effect: Literal[
-            "Kiss Me AI",
-            "Kiss",
-            "Muscle Surge",
-            "Warmth of Jesus",
-            "Anything",
-            "Robot",
-            "The Tiger Touch",
-            "Hug",
-            "Holy Wings",
-            "Hulk",
-            "Venom",
-        ],
+        effect: EffectChoice,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "anime",
+    "3d_animation",
+    "day",
+    "cyberpunk",
+    "comic",
+]
+
 
 class PixverseExtendVideoMethod(ModelMethod):
     """`client.videogen.pixverse_extend_video`: Pixverse Extend Video (`videogen/pixverse_extend_video`)."""
@@ -32,9 +41,7 @@ class PixverseExtendVideoMethod(ModelMethod):
         video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
@@ -51,9 +58,7 @@ class PixverseExtendVideoMethod(ModelMethod):
         video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
@@ -81,15 +86,15 @@ class PixverseExtendVideoMethod(ModelMethod):
             video_url: URL of the input video to extend. video file: URL, or local Path/bytes
                 (uploaded for you).
             prompt: Prompt describing how to extend the video.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the extended video. One of '', 'anime', '3d_animation', 'day',
-                'cyberpunk', 'comic'.
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
-                '1080p'. Default '720p'.
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the extended video. One of "", "anime", "3d_animation", "day",
+                "cyberpunk", "comic".
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p",
+                "1080p". Default "720p".
             duration: The duration of the generated video in seconds. 1080p videos are limited to 5
-                seconds. One of '5', '8'. Default '5'.
-            model: The model version to use for generation. One of 'v3.5', 'v4', 'v4.5'. Default
-                'v4.5'.
+                seconds. One of "5", "8". Default "5".
+            model: The model version to use for generation. One of "v3.5", "v4", "v4.5". Default
+                "v4.5".
             seed: Random seed for generation.
         """
         return self._call(params, wait, wait_timeout, on_update)
@@ -109,9 +114,7 @@ class AsyncPixverseExtendVideoMethod(AsyncModelMethod):
         video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,
@@ -128,9 +131,7 @@ class AsyncPixverseExtendVideoMethod(AsyncModelMethod):
         video_url: str | FileSource,
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "day", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         model: Literal["v3.5", "v4", "v4.5"] | NotGiven = NOT_GIVEN,

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "anime",
+    "3d_animation",
+    "clay",
+    "comic",
+    "cyberpunk",
+]
+
 
 class PixverseI2vMethod(ModelMethod):
     """`client.videogen.pixverse_i2v`: Pixverse I2V (`videogen/pixverse_i2v`)."""
@@ -35,9 +44,7 @@ class PixverseI2vMethod(ModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -54,9 +61,7 @@ class PixverseI2vMethod(ModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -81,15 +86,15 @@ class PixverseI2vMethod(ModelMethod):
             prompt: Text prompt describing what to generate.
             image_url: URL of the image to use as the first frame. image file: URL, or local
                 Path/bytes (uploaded for you).
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
-                '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
-                '1080p'. Default '720p'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "4:3", "1:1",
+                "3:4", "9:16". Default "16:9".
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p",
+                "1080p". Default "720p".
             duration: The duration of the generated video in seconds. 8s videos cost double. 1080p
-                videos are limited to 5 seconds. One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
-                'comic', 'cyberpunk'.
+                videos are limited to 5 seconds. One of "5", "8". Default "5".
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the generated video. One of "", "anime", "3d_animation", "clay",
+                "comic", "cyberpunk".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same video every time.
         """
@@ -113,9 +118,7 @@ class AsyncPixverseI2vMethod(AsyncModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -132,9 +135,7 @@ class AsyncPixverseI2vMethod(AsyncModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

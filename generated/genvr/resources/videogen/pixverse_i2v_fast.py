@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "anime",
+    "3d_animation",
+    "clay",
+    "comic",
+    "cyberpunk",
+]
+
 
 class PixverseI2vFastMethod(ModelMethod):
     """`client.videogen.pixverse_i2v_fast`: Pixverse I2V Fast (`videogen/pixverse_i2v_fast`)."""
@@ -34,9 +43,7 @@ class PixverseI2vFastMethod(ModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -52,9 +59,7 @@ class PixverseI2vFastMethod(ModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -79,13 +84,13 @@ class PixverseI2vFastMethod(ModelMethod):
             prompt: Text prompt describing what to generate.
             image_url: URL of the image to use as the first frame. image file: URL, or local
                 Path/bytes (uploaded for you).
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
-                '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
-                Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
-                'comic', 'cyberpunk'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "4:3", "1:1",
+                "3:4", "9:16". Default "16:9".
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p".
+                Default "720p".
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the generated video. One of "", "anime", "3d_animation", "clay",
+                "comic", "cyberpunk".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same video every time.
         """
@@ -108,9 +113,7 @@ class AsyncPixverseI2vFastMethod(AsyncModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -126,9 +129,7 @@ class AsyncPixverseI2vFastMethod(AsyncModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

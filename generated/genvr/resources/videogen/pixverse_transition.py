@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "anime",
+    "3d_animation",
+    "clay",
+    "comic",
+    "cyberpunk",
+]
+
 
 class PixverseTransitionMethod(ModelMethod):
     """`client.videogen.pixverse_transition`: Pixverse Transition (`videogen/pixverse_transition`)."""
@@ -36,9 +45,7 @@ class PixverseTransitionMethod(ModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -56,9 +63,7 @@ class PixverseTransitionMethod(ModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -85,14 +90,14 @@ class PixverseTransitionMethod(ModelMethod):
                 Path/bytes (uploaded for you).
             last_image_url: URL of the image to use as the last frame. image file: URL, or local
                 Path/bytes (uploaded for you).
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
-                '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p',
-                '1080p'. Default '720p'.
-            duration: The duration of the generated video in seconds. One of '5', '8'. Default '5'.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
-                'comic', 'cyberpunk'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "4:3", "1:1",
+                "3:4", "9:16". Default "16:9".
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p",
+                "1080p". Default "720p".
+            duration: The duration of the generated video in seconds. One of "5", "8". Default "5".
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the generated video. One of "", "anime", "3d_animation", "clay",
+                "comic", "cyberpunk".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same video every time.
         """
@@ -117,9 +122,7 @@ class AsyncPixverseTransitionMethod(AsyncModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -137,9 +140,7 @@ class AsyncPixverseTransitionMethod(AsyncModelMethod):
         resolution: Literal["360p", "540p", "720p", "1080p"] | NotGiven = NOT_GIVEN,
         duration: Literal["5", "8"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

@@ -17,6 +17,34 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "None",
+    "anime",
+    "3d_animation",
+    "clay",
+    "cyberpunk",
+    "comic",
+]
+
+EffectChoice = Literal[
+    "None",
+    "Let's YMCA!",
+    "Subject 3 Fever",
+    "Ghibli Live!",
+    "Suit Swagger",
+    "Muscle Surge",
+    "360° Microwave",
+    "Warmth of Jesus",
+    "Emergency Beat",
+    "Anything, Robot",
+    "Kungfu Club",
+    "Mint in Box",
+    "Retro Anime Pop",
+    "Vogue Walk",
+    "Mega Dive",
+    "Evil Trigger",
+]
+
 
 class PixverseV45Method(ModelMethod):
     """`client.videogen.pixverse_v4_5`: Pixverse V4.5 (`videogen/pixverse_v4_5`)."""
@@ -38,30 +66,8 @@ class PixverseV45Method(ModelMethod):
         motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -82,30 +88,8 @@ class PixverseV45Method(ModelMethod):
         motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
         wait: Literal[False],
@@ -134,24 +118,24 @@ class PixverseV45Method(ModelMethod):
             last_frame_image: Use to generate a video that transitions from the first image to the
                 last image. Must be used with image. image file: URL, or local
                 Path/bytes (uploaded for you).
-            quality: Resolution of the video. One of '360p', '540p', '720p', '1080p'. Default
-                '540p'.
-            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+            quality: Resolution of the video. One of "360p", "540p", "720p", "1080p". Default
+                "540p".
+            aspect_ratio: Aspect ratio of the video. One of "16:9", "9:16", "1:1". Default "16:9".
             duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
                 second videos. (1080p does not support 8 second duration) One of 5, 8.
                 Default 5.
             motion_mode: Motion mode for the video. Smooth videos generate more frames, so they cost
                 twice as much. (smooth is only available when using a 5 second duration,
-                1080p does not support smooth motion) One of 'normal', 'smooth'. Default
-                'normal'.
-            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+                1080p does not support smooth motion) One of "normal", "smooth". Default
+                "normal".
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default "".
             seed: Random seed. Set for reproducible generation.
-            style: Style of the video. One of 'None', 'anime', '3d_animation', 'clay', 'cyberpunk',
-                'comic'. Default 'None'.
-            effect: Special effect to apply to the video. One of 'None', "Let's YMCA!", 'Subject 3
-                Fever', 'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360°
-                Microwave', 'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot',
-                'Kungfu Club', 'Mint in Box', …. Default 'None'.
+            style: Style of the video. One of "None", "anime", "3d_animation", "clay", "cyberpunk",
+                "comic". Default "None".
+            effect: Special effect to apply to the video. One of "None", "Let's YMCA!", "Subject 3
+                Fever", "Ghibli Live!", "Suit Swagger", "Muscle Surge", "360°
+                Microwave", "Warmth of Jesus", "Emergency Beat", "Anything, Robot",
+                "Kungfu Club", "Mint in Box", …. Default "None".
             sound_effect_switch: Enable background music or sound effects. Default False.
             sound_effect_content: Sound effect prompt. If not given, a random sound effect will be
                 generated.
@@ -179,30 +163,8 @@ class AsyncPixverseV45Method(AsyncModelMethod):
         motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
@@ -223,30 +185,8 @@ class AsyncPixverseV45Method(AsyncModelMethod):
         motion_mode: Literal["normal", "smooth"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["None", "anime", "3d_animation", "clay", "cyberpunk", "comic"] | NotGiven
-        ) = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         sound_effect_switch: bool | NotGiven = NOT_GIVEN,
         sound_effect_content: str | NotGiven = NOT_GIVEN,
         wait: Literal[False],

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+StyleChoice = Literal[
+    "",
+    "anime",
+    "3d_animation",
+    "clay",
+    "comic",
+    "cyberpunk",
+]
+
 
 class PixverseV4T2vFastMethod(ModelMethod):
     """`client.videogen.pixverse_v4_t2v_fast`: Pixverse V4 T2V Fast (`videogen/pixverse_v4_t2v_fast`)."""
@@ -33,9 +42,7 @@ class PixverseV4T2vFastMethod(ModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -50,9 +57,7 @@ class PixverseV4T2vFastMethod(ModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -75,13 +80,13 @@ class PixverseV4T2vFastMethod(ModelMethod):
 
         Args:
             prompt: Text prompt describing what to generate.
-            aspect_ratio: The aspect ratio of the generated video. One of '16:9', '4:3', '1:1',
-                '3:4', '9:16'. Default '16:9'.
-            resolution: The resolution of the generated video. One of '360p', '540p', '720p'.
-                Default '720p'.
-            negative_prompt: Negative prompt to be used for the generation. Default ''.
-            style: The style of the generated video. One of '', 'anime', '3d_animation', 'clay',
-                'comic', 'cyberpunk'.
+            aspect_ratio: The aspect ratio of the generated video. One of "16:9", "4:3", "1:1",
+                "3:4", "9:16". Default "16:9".
+            resolution: The resolution of the generated video. One of "360p", "540p", "720p".
+                Default "720p".
+            negative_prompt: Negative prompt to be used for the generation. Default "".
+            style: The style of the generated video. One of "", "anime", "3d_animation", "clay",
+                "comic", "cyberpunk".
             seed: The same seed and the same prompt given to the same version of the model will
                 output the same video every time.
         """
@@ -103,9 +108,7 @@ class AsyncPixverseV4T2vFastMethod(AsyncModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -120,9 +123,7 @@ class AsyncPixverseV4T2vFastMethod(AsyncModelMethod):
         aspect_ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16"] | NotGiven = NOT_GIVEN,
         resolution: Literal["360p", "540p", "720p"] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
-        style: (
-            Literal["", "anime", "3d_animation", "clay", "comic", "cyberpunk"] | NotGiven
-        ) = NOT_GIVEN,
+        style: StyleChoice | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

@@ -17,6 +17,25 @@ from genvr_runtime import (
     NotGiven,
 )
 
+EffectChoice = Literal[
+    "None",
+    "Let's YMCA!",
+    "Subject 3 Fever",
+    "Ghibli Live!",
+    "Suit Swagger",
+    "Muscle Surge",
+    "360° Microwave",
+    "Warmth of Jesus",
+    "Emergency Beat",
+    "Anything, Robot",
+    "Kungfu Club",
+    "Mint in Box",
+    "Retro Anime Pop",
+    "Vogue Walk",
+    "Mega Dive",
+    "Evil Trigger",
+]
+
 
 class PixverseV5Method(ModelMethod):
     """`client.videogen.pixverse_v5`: Pixverse V5 (`videogen/pixverse_v5`)."""
@@ -37,27 +56,7 @@ class PixverseV5Method(ModelMethod):
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -75,27 +74,7 @@ class PixverseV5Method(ModelMethod):
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -123,19 +102,19 @@ class PixverseV5Method(ModelMethod):
                 last image. Must be used with image. video file: URL, or local
                 Path/bytes (uploaded for you).
             quality: Resolution of the video. 360p and 540p cost the same, but 720p and 1080p cost
-                more. V5 supports 1080p with 8 second duration. One of '360p', '540p',
-                '720p', '1080p'. Default '540p'.
-            aspect_ratio: Aspect ratio of the video. One of '16:9', '9:16', '1:1'. Default '16:9'.
+                more. V5 supports 1080p with 8 second duration. One of "360p", "540p",
+                "720p", "1080p". Default "540p".
+            aspect_ratio: Aspect ratio of the video. One of "16:9", "9:16", "1:1". Default "16:9".
             duration: Duration of the video in seconds. 8 second videos cost twice as much as 5
                 second videos. V5 supports 1080p with 8 second duration. One of 5, 8.
                 Default 5.
-            negative_prompt: Negative prompt to avoid certain elements in the video. Default ''.
+            negative_prompt: Negative prompt to avoid certain elements in the video. Default "".
             seed: Random seed. Set for reproducible generation.
             effect: Special effect to apply to the video. V5 supports effects. Does not work with
-                last_frame_image. One of 'None', "Let's YMCA!", 'Subject 3 Fever',
-                'Ghibli Live!', 'Suit Swagger', 'Muscle Surge', '360° Microwave',
-                'Warmth of Jesus', 'Emergency Beat', 'Anything, Robot', 'Kungfu Club',
-                'Mint in Box', …. Default 'None'.
+                last_frame_image. One of "None", "Let's YMCA!", "Subject 3 Fever",
+                "Ghibli Live!", "Suit Swagger", "Muscle Surge", "360° Microwave",
+                "Warmth of Jesus", "Emergency Beat", "Anything, Robot", "Kungfu Club",
+                "Mint in Box", …. Default "None".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -159,27 +138,7 @@ class AsyncPixverseV5Method(AsyncModelMethod):
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -197,27 +156,7 @@ class AsyncPixverseV5Method(AsyncModelMethod):
         duration: Literal[5, 8] | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        effect: (
-            Literal[
-                "None",
-                "Let's YMCA!",
-                "Subject 3 Fever",
-                "Ghibli Live!",
-                "Suit Swagger",
-                "Muscle Surge",
-                "360° Microwave",
-                "Warmth of Jesus",
-                "Emergency Beat",
-                "Anything, Robot",
-                "Kungfu Club",
-                "Mint in Box",
-                "Retro Anime Pop",
-                "Vogue Walk",
-                "Mega Dive",
-                "Evil Trigger",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        effect: EffectChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

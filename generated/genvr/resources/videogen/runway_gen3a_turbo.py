@@ -80,14 +80,14 @@ class RunwayGen3aTurboMethod(ModelMethod):
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
                 0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
-            model: The model to use for video generation. One of 'gen3a_turbo'. Default
-                'gen3a_turbo'. Always sent (the schema requires it). Advanced.
+            model: The model to use for video generation. One of "gen3a_turbo". Default
+                "gen3a_turbo". Always sent (the schema requires it). Advanced.
             last_image_url: A HTTPS URL or data URI containing an encoded image to be used as the
                 last frame of the generated video. image file: URL, or local Path/bytes
                 (uploaded for you).
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
                 10.
-            ratio: The aspect ratio of the generated video. One of '16:9', '9:16'. Default '16:9'.
+            ratio: The aspect ratio of the generated video. One of "16:9", "9:16". Default "16:9".
             seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
                 get different results for the same other request parameters. Using the
                 same seed integer for an identical request will produce similar results.

@@ -78,12 +78,12 @@ class RunwayGen4TurboMethod(ModelMethod):
             image_url: A HTTPS URL or data URI containing an encoded image to be used as the first
                 frame of the generated video. Aspect ratio of image should be between
                 0.5 and 2. image file: URL, or local Path/bytes (uploaded for you).
-            model: The model to use for video generation. One of 'runway/gen4_turbo'. Default
-                'runway/gen4_turbo'. Always sent (the schema requires it). Advanced.
+            model: The model to use for video generation. One of "runway/gen4_turbo". Default
+                "runway/gen4_turbo". Always sent (the schema requires it). Advanced.
             duration: The number of seconds of duration for the output video. One of 5, 10. Default
                 10.
-            ratio: The aspect ratio of the generated video. One of '16:9', '9:16', '4:3', '3:4',
-                '1:1', '2:1', '1:9'. Default '16:9'.
+            ratio: The aspect ratio of the generated video. One of "16:9", "9:16", "4:3", "3:4",
+                "1:1", "2:1", "1:9". Default "16:9".
             seed: If unspecified, a random number is chosen. Varying the seed integer is a way to
                 get different results for the same other request parameters. Using the
                 same seed integer for an identical request will produce similar results.

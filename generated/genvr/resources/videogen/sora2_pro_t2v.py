@@ -69,9 +69,9 @@ class Sora2ProT2vMethod(ModelMethod):
             prompt: A text description of the video to generate.
             seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
             aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
-                One of 'portrait', 'landscape'. Default 'portrait'.
-            resolution: Resolution quality. Standard is 720p, high is 1024p. One of 'standard',
-                'high'. Default 'standard'.
+                One of "portrait", "landscape". Default "portrait".
+            resolution: Resolution quality. Standard is 720p, high is 1024p. One of "standard",
+                "high". Default "standard".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -67,7 +67,7 @@ class Sora2T2vMethod(ModelMethod):
             prompt: A text description of the video to generate.
             seconds: Duration of the video in seconds. One of 4, 8, 12. Default 4.
             aspect_ratio: Aspect ratio of the video. Portrait is 720x1280, landscape is 1280x720.
-                One of 'portrait', 'landscape'. Default 'portrait'.
+                One of "portrait", "landscape". Default "portrait".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -17,6 +17,12 @@ from genvr_runtime import (
     NotGiven,
 )
 
+SpeedModeChoice = Literal[
+    "Lightly Juiced 🍊 (more consistent)",
+    "Juiced 🔥 (more speed)",
+    "Extra Juiced 🚀 (even more speed)",
+]
+
 
 class Vace14bMethod(ModelMethod):
     """`client.videogen.vace_14b`: Vace 14B (`videogen/vace_14b`)."""
@@ -33,14 +39,7 @@ class Vace14bMethod(ModelMethod):
         src_video: str | FileSource | NotGiven = NOT_GIVEN,
         src_mask: str | FileSource | NotGiven = NOT_GIVEN,
         src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         frame_num: int | NotGiven = NOT_GIVEN,
         size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -61,14 +60,7 @@ class Vace14bMethod(ModelMethod):
         src_video: str | FileSource | NotGiven = NOT_GIVEN,
         src_mask: str | FileSource | NotGiven = NOT_GIVEN,
         src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         frame_num: int | NotGiven = NOT_GIVEN,
         size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -102,15 +94,15 @@ class Vace14bMethod(ModelMethod):
                 you).
             src_ref_images: Input reference images to edit. image files: URLs, or local Path/bytes
                 (uploaded for you). Items: 0 to 4.
-            speed_mode: Speed optimization level. One of 'Lightly Juiced 🍊 (more consistent)',
-                'Juiced 🔥 (more speed)', 'Extra Juiced 🚀 (even more speed)'. Default
-                'Lightly Juiced 🍊 (more consistent)'.
+            speed_mode: Speed optimization level. One of "Lightly Juiced 🍊 (more consistent)",
+                "Juiced 🔥 (more speed)", "Extra Juiced 🚀 (even more speed)". Default
+                "Lightly Juiced 🍊 (more consistent)".
             frame_num: Number of frames to generate. Default 81.
-            size: Output resolution. One of '720*1280', '1280*720', '480*832', '832*480'. Default
-                '832*480'.
+            size: Output resolution. One of "720*1280", "1280*720", "480*832", "832*480". Default
+                "832*480".
             seed: Random seed (-1 for random) Default -1.
             sample_shift: Sample shift. Default 16.
-            sample_solver: Sample solver. One of 'unipc', 'dpm++'. Default 'unipc'.
+            sample_solver: Sample solver. One of "unipc", "dpm++". Default "unipc".
             sample_steps: Sample steps. Default 50.
             sample_guide_scale: Sample guide scale. Default 5.
         """
@@ -132,14 +124,7 @@ class AsyncVace14bMethod(AsyncModelMethod):
         src_video: str | FileSource | NotGiven = NOT_GIVEN,
         src_mask: str | FileSource | NotGiven = NOT_GIVEN,
         src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         frame_num: int | NotGiven = NOT_GIVEN,
         size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -160,14 +145,7 @@ class AsyncVace14bMethod(AsyncModelMethod):
         src_video: str | FileSource | NotGiven = NOT_GIVEN,
         src_mask: str | FileSource | NotGiven = NOT_GIVEN,
         src_ref_images: list[str | FileSource] | NotGiven = NOT_GIVEN,
-        speed_mode: (
-            Literal[
-                "Lightly Juiced 🍊 (more consistent)",
-                "Juiced 🔥 (more speed)",
-                "Extra Juiced 🚀 (even more speed)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        speed_mode: SpeedModeChoice | NotGiven = NOT_GIVEN,
         frame_num: int | NotGiven = NOT_GIVEN,
         size: Literal["720*1280", "1280*720", "480*832", "832*480"] | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

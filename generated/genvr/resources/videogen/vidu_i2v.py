@@ -70,8 +70,8 @@ class ViduI2vMethod(ModelMethod):
             image_url: URL of the image to use as the first frame. image file: URL, or local
                 Path/bytes (uploaded for you).
             seed: Random seed for generation.
-            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
-                'small', 'medium', 'large'. Default 'auto'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of "auto",
+                "small", "medium", "large". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -74,11 +74,11 @@ class ViduQ1R2vMethod(ModelMethod):
             reference_image_urls: URLs of the reference images to use for consistent subject
                 appearance. image files: URLs, or local Path/bytes (uploaded for you).
                 Items: 0 to 4.
-            aspect_ratio: The aspect ratio of the video. One of '1:1', '16:9', '9:16'. Default
-                '16:9'.
+            aspect_ratio: The aspect ratio of the video. One of "1:1", "16:9", "9:16". Default
+                "16:9".
             seed: Seed for the random number generator. Default 0.
-            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
-                'small', 'medium', 'large'. Default 'auto'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of "auto",
+                "small", "medium", "large". Default "auto".
             bgm: Whether to add Background Music for the video. Default True.
         """
         return self._call(params, wait, wait_timeout, on_update)

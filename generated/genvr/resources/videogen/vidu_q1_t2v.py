@@ -69,12 +69,12 @@ class ViduQ1T2vMethod(ModelMethod):
 
         Args:
             prompt: Text prompt for video generation. At most 1500 characters.
-            style: Style of the video generation. One of 'general', 'anime'. Default 'general'.
+            style: Style of the video generation. One of "general", "anime". Default "general".
             seed: Seed for the random number generator. Default 0.
-            aspect_ratio: Aspect ratio of the video generation. One of '16:9', '9:16', '1:1'.
-                Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
-                'small', 'medium', 'large'. Default 'auto'.
+            aspect_ratio: Aspect ratio of the video generation. One of "16:9", "9:16", "1:1".
+                Default "16:9".
+            movement_amplitude: The movement amplitude of objects in the frame. One of "auto",
+                "small", "medium", "large". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

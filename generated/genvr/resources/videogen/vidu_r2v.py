@@ -73,10 +73,10 @@ class ViduR2vMethod(ModelMethod):
                 appearance. image files: URLs, or local Path/bytes (uploaded for you).
                 Items: 0 to 4.
             seed: Random seed for generation.
-            aspect_ratio: The aspect ratio of the output video. One of '16:9', '9:16', '1:1'.
-                Default '16:9'.
-            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
-                'small', 'medium', 'large'. Default 'auto'.
+            aspect_ratio: The aspect ratio of the output video. One of "16:9", "9:16", "1:1".
+                Default "16:9".
+            movement_amplitude: The movement amplitude of objects in the frame. One of "auto",
+                "small", "medium", "large". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

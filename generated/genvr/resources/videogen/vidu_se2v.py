@@ -74,8 +74,8 @@ class ViduSe2vMethod(ModelMethod):
             end_image_url: URL of the image to use as the last frame. image file: URL, or local
                 Path/bytes (uploaded for you).
             seed: Random seed for generation.
-            movement_amplitude: The movement amplitude of objects in the frame. One of 'auto',
-                'small', 'medium', 'large'. Default 'auto'.
+            movement_amplitude: The movement amplitude of objects in the frame. One of "auto",
+                "small", "medium", "large". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -98,11 +98,11 @@ class Wan2214bT2vMethod(ModelMethod):
                 one. Range >= 4 and <= 60. Default 16.
             negative_prompt: Negative prompt for video generation. Default a long text.
             seed: Random seed for reproducibility. If None, a random seed is chosen.
-            resolution: Resolution of the generated video. One of '480p', '580p', '720p'. Default
-                '720p'.
+            resolution: Resolution of the generated video. One of "480p", "580p", "720p". Default
+                "720p".
             aspect_ratio: Aspect ratio of the generated video. If 'auto', the aspect ratio will be
-                determined automatically based on the input image. One of '16:9',
-                '9:16', '1:1'. Default '16:9'.
+                determined automatically based on the input image. One of "16:9",
+                "9:16", "1:1". Default "16:9".
             num_inference_steps: Number of inference steps for sampling. Higher values give better
                 quality but take longer. Range >= 1 and <= 100. Default 30. Advanced.
             enable_safety_checker: If set to true, input data will be checked for safety before
@@ -118,7 +118,7 @@ class Wan2214bT2vMethod(ModelMethod):
                 Range >= 0 and <= 20. Default 3.5. Advanced.
             shift: Shift value for the video. Range >= 1 and <= 10. Default 5. Advanced.
             interpolator_model: The model to use for frame interpolation. If None, no interpolation
-                is applied. One of 'none', 'film', 'rife'. Default 'film'. Advanced.
+                is applied. One of "none", "film", "rife". Default "film". Advanced.
             num_interpolated_frames: Number of frames to interpolate between each pair of generated
                 frames. Range >= 0 and <= 4. Default 1. Advanced.
             adjust_fps_for_interpolation: If true, the number of frames per second will be

@@ -81,9 +81,9 @@ class Wan25Method(ModelMethod):
             image_url: URL of the image to use as the first frame. Must be publicly accessible.
                 image file: URL, or local Path/bytes (uploaded for you).
             fast: Enable fast generation mode for quicker results. Default False.
-            size: The size of the generated media in pixels (width*height). One of '1280*720',
-                '720*1280', '1920*1080', '1080*1920'. Default '1280*720'.
-            resolution: Video resolution. One of '720p', '1080p'. Default '1080p'.
+            size: The size of the generated media in pixels (width*height). One of "1280*720",
+                "720*1280", "1920*1080", "1080*1920". Default "1280*720".
+            resolution: Video resolution. One of "720p", "1080p". Default "1080p".
             duration: The duration of the generated media in seconds. One of 5, 10. Default 5.
             enable_prompt_expansion: If set to true, the prompt optimizer will be enabled. Default
                 False.

@@ -89,7 +89,7 @@ class WanFunControlMethod(ModelMethod):
             prompt: The prompt to generate the video.
             control_video_url: The URL of the control video to use as a reference for the video
                 generation. video file: URL, or local Path/bytes (uploaded for you).
-            negative_prompt: The negative prompt to generate the video. Default ''.
+            negative_prompt: The negative prompt to generate the video. Default "".
             num_inference_steps: The number of inference steps. Range >= 4 and <= 50. Default 27.
                 Advanced.
             guidance_scale: The guidance scale. Range >= 1 and <= 10. Default 6. Advanced.
@@ -105,7 +105,7 @@ class WanFunControlMethod(ModelMethod):
             preprocess_video: Whether to preprocess the video. If True, the video will be
                 preprocessed to depth or pose. Default False.
             preprocess_type: The type of preprocess to apply to the video. Only used when
-                preprocess_video is True. One of 'depth', 'pose'. Default 'depth'.
+                preprocess_video is True. One of "depth", "pose". Default "depth".
             reference_image_url: The URL of the reference image to use as a reference for the video
                 generation. image file: URL, or local Path/bytes (uploaded for you).
         """

@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+BeastChoice = Literal[
+    "auto",
+    "bear",
+    "tiger",
+    "elk",
+    "snake",
+    "lion",
+    "wolf",
+]
+
 
 class BeastCompanionMethod(ModelMethod):
     """`client.videogen_templates.beast_companion`: Beast Companion (`videogen_templates/beast_companion`)."""
@@ -33,9 +43,7 @@ class BeastCompanionMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        beast: (
-            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
-        ) = NOT_GIVEN,
+        beast: BeastChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -49,9 +57,7 @@ class BeastCompanionMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        beast: (
-            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
-        ) = NOT_GIVEN,
+        beast: BeastChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -79,10 +85,10 @@ class BeastCompanionMethod(ModelMethod):
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
-            aspect_ratio: Video aspect ratio (availability varies by template) One of '16:9',
-                '9:16', '1:1'. Default '16:9'.
-            beast: Style control field for beast_companion template only. One of 'auto', 'bear',
-                'tiger', 'elk', 'snake', 'lion', 'wolf'. Default 'auto'.
+            aspect_ratio: Video aspect ratio (availability varies by template) One of "16:9",
+                "9:16", "1:1". Default "16:9".
+            beast: Style control field for beast_companion template only. One of "auto", "bear",
+                "tiger", "elk", "snake", "lion", "wolf". Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -102,9 +108,7 @@ class AsyncBeastCompanionMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        beast: (
-            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
-        ) = NOT_GIVEN,
+        beast: BeastChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -118,9 +122,7 @@ class AsyncBeastCompanionMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["16:9", "9:16", "1:1"] | NotGiven = NOT_GIVEN,
-        beast: (
-            Literal["auto", "bear", "tiger", "elk", "snake", "lion", "wolf"] | NotGiven
-        ) = NOT_GIVEN,
+        beast: BeastChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -70,11 +70,11 @@ class ChristmasMethod(ModelMethod):
             prompt: Text prompt for video generation. First prompt is for transforming into Santa
                 Claus. Second prompt is for Santa Claus delivering gifts. Third prompt
                 is for christmas toast celebration. Last is for Santa Claus offering a
-                hug. Presets (see PROMPT_PRESETS): 1. Transform into Santa Claus: 'Video
+                hug. Presets (see PROMPT_PRESETS): 1. Transform into Santa Claus: "Video
                 content\\\\nThe character in the picture gently lifts up a bright red
-                cloth…' 2. Santa Claus delivering gifts: 'Video content\\\\nThe person
-                in the camera looks to the right, and then a Santa Cl…' 3. Christmas
-                toast celebration: 'Video content\\\\nThe characters in the video hold
+                cloth…" 2. Santa Claus delivering gifts: "Video content\\\\nThe person
+                in the camera looks to the right, and then a Santa Cl…" 3. Christmas
+                toast celebration: "Video content\\\\nThe characters in the video hold
                 champagne glasses and celebrate…
             seed: Optional random seed for generation.
         """

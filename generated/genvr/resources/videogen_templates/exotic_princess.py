@@ -17,6 +17,22 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AreaChoice = Literal[
+    "auto",
+    "denmark",
+    "uk",
+    "africa",
+    "china",
+    "mexico",
+    "switzerland",
+    "russia",
+    "italy",
+    "korea",
+    "thailand",
+    "india",
+    "japan",
+]
+
 
 class ExoticPrincessMethod(ModelMethod):
     """`client.videogen_templates.exotic_princess`: Exotic Princess (`videogen_templates/exotic_princess`)."""
@@ -32,24 +48,7 @@ class ExoticPrincessMethod(ModelMethod):
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        area: (
-            Literal[
-                "auto",
-                "denmark",
-                "uk",
-                "africa",
-                "china",
-                "mexico",
-                "switzerland",
-                "russia",
-                "italy",
-                "korea",
-                "thailand",
-                "india",
-                "japan",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        area: AreaChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -62,24 +61,7 @@ class ExoticPrincessMethod(ModelMethod):
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        area: (
-            Literal[
-                "auto",
-                "denmark",
-                "uk",
-                "africa",
-                "china",
-                "mexico",
-                "switzerland",
-                "russia",
-                "italy",
-                "korea",
-                "thailand",
-                "india",
-                "japan",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        area: AreaChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -107,9 +89,9 @@ class ExoticPrincessMethod(ModelMethod):
             prompt: Text prompt for video generation. At most 1500 characters. Default a long text.
                 Always sent (the schema requires it).
             seed: Optional random seed for generation.
-            area: Style control field for exotic_princess template only. One of 'auto', 'denmark',
-                'uk', 'africa', 'china', 'mexico', 'switzerland', 'russia', 'italy',
-                'korea', 'thailand', 'india', …. Default 'auto'.
+            area: Style control field for exotic_princess template only. One of "auto", "denmark",
+                "uk", "africa", "china", "mexico", "switzerland", "russia", "italy",
+                "korea", "thailand", "india", …. Default "auto".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -128,24 +110,7 @@ class AsyncExoticPrincessMethod(AsyncModelMethod):
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        area: (
-            Literal[
-                "auto",
-                "denmark",
-                "uk",
-                "africa",
-                "china",
-                "mexico",
-                "switzerland",
-                "russia",
-                "italy",
-                "korea",
-                "thailand",
-                "india",
-                "japan",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        area: AreaChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -158,24 +123,7 @@ class AsyncExoticPrincessMethod(AsyncModelMethod):
         images: list[str | FileSource],
         prompt: str | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
-        area: (
-            Literal[
-                "auto",
-                "denmark",
-                "uk",
-                "africa",
-                "china",
-                "mexico",
-                "switzerland",
-                "russia",
-                "italy",
-                "korea",
-                "thailand",
-                "india",
-                "japan",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        area: AreaChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

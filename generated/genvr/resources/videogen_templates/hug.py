@@ -69,9 +69,9 @@ class HugMethod(ModelMethod):
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
-                'Hug.' 2. Single girl photo: 'This person hugged a (handsome man)' 3.
-                Single boy photo: 'This person hugged a (handsome man)'. At most 1500
-                characters. Default 'Hug.'. Always sent (the schema requires it).
+                "Hug." 2. Single girl photo: "This person hugged a (handsome man)" 3.
+                Single boy photo: "This person hugged a (handsome man)". At most 1500
+                characters. Default "Hug.". Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         return self._call(params, wait, wait_timeout, on_update)

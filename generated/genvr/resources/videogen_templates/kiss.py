@@ -69,9 +69,9 @@ class KissMethod(ModelMethod):
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. For single photo of man or woman, use the
                 second or third prompt. Presets (see PROMPT_PRESETS): 1. Couple photo:
-                'Kiss.' 2. Single girl photo: 'This person kissed a (handsome man)' 3.
-                Single boy photo: 'This person kissed a (beautiful woman)'. At most 1500
-                characters. Default 'Kiss.'. Always sent (the schema requires it).
+                "Kiss." 2. Single girl photo: "This person kissed a (handsome man)" 3.
+                Single boy photo: "This person kissed a (beautiful woman)". At most 1500
+                characters. Default "Kiss.". Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """
         return self._call(params, wait, wait_timeout, on_update)

@@ -68,12 +68,12 @@ class MorphlabMethod(ModelMethod):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Expansion:
-                'Video content\\\\nThe subject in the picture begins to expand and
-                deform, becoming…' 2. Pinch: 'Video content\\\\nAt the beginning of the
-                video, the subject is still. Then, a pai…' 3. Explosion: 'Video
+                "Video content\\\\nThe subject in the picture begins to expand and
+                deform, becoming…" 2. Pinch: "Video content\\\\nAt the beginning of the
+                video, the subject is still. Then, a pai…" 3. Explosion: "Video
                 content\\\\nAt the beginning of the screen, the subject suddenly
-                explodes, a…' 4. Melt: 'Video content\\\\nThe subject in the picture
-                slowly begins to melt, and eventually…'. At most 1500 characters.
+                explodes, a…" 4. Melt: "Video content\\\\nThe subject in the picture
+                slowly begins to melt, and eventually…". At most 1500 characters.
                 Default a long text. Always sent (the schema requires it).
             seed: Optional random seed for generation.
         """

@@ -68,9 +68,9 @@ class RomanticLiftMethod(ModelMethod):
                 128x128px, aspect ratio between 1:4 and 4:1, and under 10MB. image
                 files: URLs, or local Path/bytes (uploaded for you). Items: 1 to 1.
             prompt: Text prompt for video generation. Presets (see PROMPT_PRESETS): 1. Double (full
-                body): 'Video content\\\\n There are two characters in the picture, and
-                one character uses…' 2. Double (above thigs): 'Video content\\\\n There
-                are two characters in the picture, one of whom uses the a…'. At most
+                body): "Video content\\\\n There are two characters in the picture, and
+                one character uses…" 2. Double (above thigs): "Video content\\\\n There
+                are two characters in the picture, one of whom uses the a…". At most
                 1500 characters. Default a long text. Always sent (the schema requires
                 it).
             seed: Optional random seed for generation.

@@ -17,6 +17,37 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AvatarChoice = Literal[
+    "Mia outdoor (UGC)",
+    "Lara (Masterclass)",
+    "Ines (UGC)",
+    "Maria (Masterclass)",
+    "Emma (UGC)",
+    "Sienna (Masterclass)",
+    "Elena (UGC)",
+    "Jasmine (Masterclass)",
+    "Amara (Masterclass)",
+    "Ryan podcast (UGC)",
+    "Tyler (Masterclass)",
+    "Jayse (Masterclass)",
+    "Paul (Masterclass)",
+    "Matteo (UGC)",
+    "Daniel car (UGC)",
+    "Dario (Masterclass)",
+    "Viva (Masterclass)",
+    "Chen (Masterclass)",
+    "Alex (Masterclass)",
+    "Vanessa (UGC)",
+    "Laurent (UGC)",
+    "Noemie car (UGC)",
+    "Brandon (UGC)",
+    "Byron (Masterclass)",
+    "Calista (Masterclass)",
+    "Milo (Masterclass)",
+    "Fabien (Masterclass)",
+    "Rose (UGC)",
+]
+
 
 class ArgilAvatarA2vMethod(ModelMethod):
     """`client.vidutils.argil_avatar_a2v`: Argil Avatar A2V (`vidutils/argil_avatar_a2v`)."""
@@ -30,39 +61,7 @@ class ArgilAvatarA2vMethod(ModelMethod):
         self,
         *,
         audio_url: str | FileSource,
-        avatar: (
-            Literal[
-                "Mia outdoor (UGC)",
-                "Lara (Masterclass)",
-                "Ines (UGC)",
-                "Maria (Masterclass)",
-                "Emma (UGC)",
-                "Sienna (Masterclass)",
-                "Elena (UGC)",
-                "Jasmine (Masterclass)",
-                "Amara (Masterclass)",
-                "Ryan podcast (UGC)",
-                "Tyler (Masterclass)",
-                "Jayse (Masterclass)",
-                "Paul (Masterclass)",
-                "Matteo (UGC)",
-                "Daniel car (UGC)",
-                "Dario (Masterclass)",
-                "Viva (Masterclass)",
-                "Chen (Masterclass)",
-                "Alex (Masterclass)",
-                "Vanessa (UGC)",
-                "Laurent (UGC)",
-                "Noemie car (UGC)",
-                "Brandon (UGC)",
-                "Byron (Masterclass)",
-                "Calista (Masterclass)",
-                "Milo (Masterclass)",
-                "Fabien (Masterclass)",
-                "Rose (UGC)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        avatar: AvatarChoice | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -74,39 +73,7 @@ class ArgilAvatarA2vMethod(ModelMethod):
         self,
         *,
         audio_url: str | FileSource,
-        avatar: (
-            Literal[
-                "Mia outdoor (UGC)",
-                "Lara (Masterclass)",
-                "Ines (UGC)",
-                "Maria (Masterclass)",
-                "Emma (UGC)",
-                "Sienna (Masterclass)",
-                "Elena (UGC)",
-                "Jasmine (Masterclass)",
-                "Amara (Masterclass)",
-                "Ryan podcast (UGC)",
-                "Tyler (Masterclass)",
-                "Jayse (Masterclass)",
-                "Paul (Masterclass)",
-                "Matteo (UGC)",
-                "Daniel car (UGC)",
-                "Dario (Masterclass)",
-                "Viva (Masterclass)",
-                "Chen (Masterclass)",
-                "Alex (Masterclass)",
-                "Vanessa (UGC)",
-                "Laurent (UGC)",
-                "Noemie car (UGC)",
-                "Brandon (UGC)",
-                "Byron (Masterclass)",
-                "Calista (Masterclass)",
-                "Milo (Masterclass)",
-                "Fabien (Masterclass)",
-                "Rose (UGC)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        avatar: AvatarChoice | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
@@ -130,11 +97,11 @@ class ArgilAvatarA2vMethod(ModelMethod):
         Args:
             audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
                 (uploaded for you).
-            avatar: Select an avatar for the video generation. One of 'Mia outdoor (UGC)', 'Lara
-                (Masterclass)', 'Ines (UGC)', 'Maria (Masterclass)', 'Emma (UGC)',
-                'Sienna (Masterclass)', 'Elena (UGC)', 'Jasmine (Masterclass)', 'Amara
-                (Masterclass)', 'Ryan podcast (UGC)', 'Tyler (Masterclass)', 'Jayse
-                (Masterclass)', …. Default 'Mia outdoor (UGC)'. Always sent (the schema
+            avatar: Select an avatar for the video generation. One of "Mia outdoor (UGC)", "Lara
+                (Masterclass)", "Ines (UGC)", "Maria (Masterclass)", "Emma (UGC)",
+                "Sienna (Masterclass)", "Elena (UGC)", "Jasmine (Masterclass)", "Amara
+                (Masterclass)", "Ryan podcast (UGC)", "Tyler (Masterclass)", "Jayse
+                (Masterclass)", …. Default "Mia outdoor (UGC)". Always sent (the schema
                 requires it).
             remove_background: Enabling the remove background feature will result in a 50% increase
                 in the price. Default False.
@@ -154,39 +121,7 @@ class AsyncArgilAvatarA2vMethod(AsyncModelMethod):
         self,
         *,
         audio_url: str | FileSource,
-        avatar: (
-            Literal[
-                "Mia outdoor (UGC)",
-                "Lara (Masterclass)",
-                "Ines (UGC)",
-                "Maria (Masterclass)",
-                "Emma (UGC)",
-                "Sienna (Masterclass)",
-                "Elena (UGC)",
-                "Jasmine (Masterclass)",
-                "Amara (Masterclass)",
-                "Ryan podcast (UGC)",
-                "Tyler (Masterclass)",
-                "Jayse (Masterclass)",
-                "Paul (Masterclass)",
-                "Matteo (UGC)",
-                "Daniel car (UGC)",
-                "Dario (Masterclass)",
-                "Viva (Masterclass)",
-                "Chen (Masterclass)",
-                "Alex (Masterclass)",
-                "Vanessa (UGC)",
-                "Laurent (UGC)",
-                "Noemie car (UGC)",
-                "Brandon (UGC)",
-                "Byron (Masterclass)",
-                "Calista (Masterclass)",
-                "Milo (Masterclass)",
-                "Fabien (Masterclass)",
-                "Rose (UGC)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        avatar: AvatarChoice | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
@@ -198,39 +133,7 @@ class AsyncArgilAvatarA2vMethod(AsyncModelMethod):
         self,
         *,
         audio_url: str | FileSource,
-        avatar: (
-            Literal[
-                "Mia outdoor (UGC)",
-                "Lara (Masterclass)",
-                "Ines (UGC)",
-                "Maria (Masterclass)",
-                "Emma (UGC)",
-                "Sienna (Masterclass)",
-                "Elena (UGC)",
-                "Jasmine (Masterclass)",
-                "Amara (Masterclass)",
-                "Ryan podcast (UGC)",
-                "Tyler (Masterclass)",
-                "Jayse (Masterclass)",
-                "Paul (Masterclass)",
-                "Matteo (UGC)",
-                "Daniel car (UGC)",
-                "Dario (Masterclass)",
-                "Viva (Masterclass)",
-                "Chen (Masterclass)",
-                "Alex (Masterclass)",
-                "Vanessa (UGC)",
-                "Laurent (UGC)",
-                "Noemie car (UGC)",
-                "Brandon (UGC)",
-                "Byron (Masterclass)",
-                "Calista (Masterclass)",
-                "Milo (Masterclass)",
-                "Fabien (Masterclass)",
-                "Rose (UGC)",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        avatar: AvatarChoice | NotGiven = NOT_GIVEN,
         remove_background: bool | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,

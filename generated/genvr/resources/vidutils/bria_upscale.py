@@ -65,7 +65,7 @@ class BriaUpscaleMethod(ModelMethod):
             video_url: Input video to increase resolution. Size should be less than 14142x14142 and
                 duration less than 30s. video file: URL, or local Path/bytes (uploaded
                 for you).
-            desired_increase: desired_increase factor. One of '2', '4'. Default '2'.
+            desired_increase: desired_increase factor. One of "2", "4". Default "2".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -79,7 +79,7 @@ class EchomimicV3Method(ModelMethod):
             audio_url: The URL of the audio to use as a reference for the video generation. audio
                 file: URL, or local Path/bytes (uploaded for you).
             prompt: The prompt to use for the video generation.
-            negative_prompt: The negative prompt to use for the video generation. Default ''.
+            negative_prompt: The negative prompt to use for the video generation. Default "".
             num_frames_per_generation: The number of frames to generate at once. Range >= 49 and <=
                 161. Default 121.
             guidance_scale: The guidance scale to use for the video generation. Range >= 1 and <=

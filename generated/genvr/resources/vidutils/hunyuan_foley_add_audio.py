@@ -73,8 +73,8 @@ class HunyuanFoleyAddAudioMethod(ModelMethod):
             video_url: The URL of the video to generate audio for. video file: URL, or local
                 Path/bytes (uploaded for you).
             text_prompt: Text description of the desired audio (optional)
-            negative_prompt: Negative prompt to avoid certain audio characteristics. Default 'noisy,
-                harsh'.
+            negative_prompt: Negative prompt to avoid certain audio characteristics. Default "noisy,
+                harsh".
             guidance_scale: Guidance scale for audio generation. Range >= 1 and <= 10. Default 4.5.
                 Advanced.
             num_inference_steps: Number of inference steps for generation. Range >= 10 and <= 100.

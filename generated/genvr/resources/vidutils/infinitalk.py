@@ -81,10 +81,10 @@ class InfinitalkMethod(ModelMethod):
             num_frames: Number of frames to generate. Must be between 41 to 721. Range >= 41 and <=
                 721. Default 145.
             resolution: Resolution of the video to generate. Must be either 480p or 720p. One of
-                '480p', '720p'. Default '480p'.
+                "480p", "720p". Default "480p".
             seed: Random seed for reproducibility. If None, a random seed is chosen. Default 42.
-            acceleration: The acceleration level to use for generation. One of 'none', 'regular',
-                'high'. Default 'regular'.
+            acceleration: The acceleration level to use for generation. One of "none", "regular",
+                "high". Default "regular".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

@@ -68,7 +68,7 @@ class KlingAvatarMethod(ModelMethod):
                 Path/bytes (uploaded for you).
             audio_url: The URL of the audio file. audio file: URL, or local Path/bytes (uploaded for
                 you).
-            prompt: The prompt to use for the video generation. Default ''.
+            prompt: The prompt to use for the video generation. Default "".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

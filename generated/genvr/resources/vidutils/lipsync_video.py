@@ -72,8 +72,8 @@ class LipsyncVideoMethod(ModelMethod):
             audio_url: Input audio to. audio file: URL, or local Path/bytes (uploaded for you).
             guidance_scale: Guidance scale. Range >= 0 and <= 2. Default 1.
             seed: Set to 0 for Random seed. Default 0.
-            loop_mode: Video loop mode when audio is bigger than video. One of '', 'pingpong',
-                'loop'.
+            loop_mode: Video loop mode when audio is bigger than video. One of "", "pingpong",
+                "loop".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

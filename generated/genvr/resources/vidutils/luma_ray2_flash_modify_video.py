@@ -17,6 +17,18 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ModeChoice = Literal[
+    "adhere_1",
+    "adhere_2",
+    "adhere_3",
+    "flex_1",
+    "flex_2",
+    "flex_3",
+    "reimagine_1",
+    "reimagine_2",
+    "reimagine_3",
+]
+
 
 class LumaRay2FlashModifyVideoMethod(ModelMethod):
     """`client.vidutils.luma_ray2_flash_modify_video`: Luma Ray 2 Flash Modify Video (`vidutils/luma_ray2_flash_modify_video`)."""
@@ -32,20 +44,7 @@ class LumaRay2FlashModifyVideoMethod(ModelMethod):
         video_url: str | FileSource,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        mode: (
-            Literal[
-                "adhere_1",
-                "adhere_2",
-                "adhere_3",
-                "flex_1",
-                "flex_2",
-                "flex_3",
-                "reimagine_1",
-                "reimagine_2",
-                "reimagine_3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        mode: ModeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -58,20 +57,7 @@ class LumaRay2FlashModifyVideoMethod(ModelMethod):
         video_url: str | FileSource,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        mode: (
-            Literal[
-                "adhere_1",
-                "adhere_2",
-                "adhere_3",
-                "flex_1",
-                "flex_2",
-                "flex_3",
-                "reimagine_1",
-                "reimagine_2",
-                "reimagine_3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        mode: ModeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -102,9 +88,9 @@ class LumaRay2FlashModifyVideoMethod(ModelMethod):
             mode: How closely the output should follow the source video. Adhere: very close, for
                 subtle enhancements. Flex: allows more stylistic change while keeping
                 recognizable elements. Reimagine: loosely follows the source, for
-                dramatic or transformative changes. One of 'adhere_1', 'adhere_2',
-                'adhere_3', 'flex_1', 'flex_2', 'flex_3', 'reimagine_1', 'reimagine_2',
-                'reimagine_3'. Default 'flex_1'.
+                dramatic or transformative changes. One of "adhere_1", "adhere_2",
+                "adhere_3", "flex_1", "flex_2", "flex_3", "reimagine_1", "reimagine_2",
+                "reimagine_3". Default "flex_1".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -123,20 +109,7 @@ class AsyncLumaRay2FlashModifyVideoMethod(AsyncModelMethod):
         video_url: str | FileSource,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        mode: (
-            Literal[
-                "adhere_1",
-                "adhere_2",
-                "adhere_3",
-                "flex_1",
-                "flex_2",
-                "flex_3",
-                "reimagine_1",
-                "reimagine_2",
-                "reimagine_3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        mode: ModeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -149,20 +122,7 @@ class AsyncLumaRay2FlashModifyVideoMethod(AsyncModelMethod):
         video_url: str | FileSource,
         image_url: str | FileSource | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
-        mode: (
-            Literal[
-                "adhere_1",
-                "adhere_2",
-                "adhere_3",
-                "flex_1",
-                "flex_2",
-                "flex_3",
-                "reimagine_1",
-                "reimagine_2",
-                "reimagine_3",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        mode: ModeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -17,6 +17,16 @@ from genvr_runtime import (
     NotGiven,
 )
 
+AspectRatioChoice = Literal[
+    "1:1",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "9:21",
+    "21:9",
+]
+
 
 class LumaReframeVideoMethod(ModelMethod):
     """`client.vidutils.luma_reframe_video`: Luma Reframe Video (`vidutils/luma_reframe_video`)."""
@@ -30,9 +40,7 @@ class LumaReframeVideoMethod(ModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         grid_position_x: int | NotGiven = NOT_GIVEN,
         grid_position_y: int | NotGiven = NOT_GIVEN,
@@ -50,9 +58,7 @@ class LumaReframeVideoMethod(ModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         grid_position_x: int | NotGiven = NOT_GIVEN,
         grid_position_y: int | NotGiven = NOT_GIVEN,
@@ -83,8 +89,8 @@ class LumaReframeVideoMethod(ModelMethod):
             video_url: URL of the video to reframe. Maximum video size is 100mb. Maximum video
                 duration is 30 seconds. video file: URL, or local Path/bytes (uploaded
                 for you).
-            aspect_ratio: Aspect ratio of the reframed video. One of '1:1', '3:4', '4:3', '9:16',
-                '16:9', '9:21', '21:9'. Default '16:9'.
+            aspect_ratio: Aspect ratio of the reframed video. One of "1:1", "3:4", "4:3", "9:16",
+                "16:9", "9:21", "21:9". Default "16:9".
             prompt: A prompt to guide the reframing generation.
             grid_position_x: The x position of the video in the grid, in pixels. Controls horizontal
                 positioning of the source video within the target output dimensions.
@@ -124,9 +130,7 @@ class AsyncLumaReframeVideoMethod(AsyncModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         grid_position_x: int | NotGiven = NOT_GIVEN,
         grid_position_y: int | NotGiven = NOT_GIVEN,
@@ -144,9 +148,7 @@ class AsyncLumaReframeVideoMethod(AsyncModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        aspect_ratio: (
-            Literal["1:1", "3:4", "4:3", "9:16", "16:9", "9:21", "21:9"] | NotGiven
-        ) = NOT_GIVEN,
+        aspect_ratio: AspectRatioChoice | NotGiven = NOT_GIVEN,
         prompt: str | NotGiven = NOT_GIVEN,
         grid_position_x: int | NotGiven = NOT_GIVEN,
         grid_position_y: int | NotGiven = NOT_GIVEN,

@@ -74,8 +74,8 @@ class MmaudioMethod(ModelMethod):
         `genvr.models.vidutils.mmaudio.MmaudioInput` before anything is sent.
 
         Args:
-            prompt: Text prompt for generated audio. Default ''.
-            negative_prompt: Negative prompt to avoid certain sounds. Default 'music'.
+            prompt: Text prompt for generated audio. Default "".
+            negative_prompt: Negative prompt to avoid certain sounds. Default "music".
             video: Optional video file for video-to-audio generation. video file: URL, or local
                 Path/bytes (uploaded for you).
             duration: Duration of output in seconds. Range >= 1. Default 8.

@@ -17,6 +17,15 @@ from genvr_runtime import (
     NotGiven,
 )
 
+RatioChoice = Literal[
+    "1280:720",
+    "720:1280",
+    "960:960",
+    "1104:832",
+    "832:1104",
+    "1584:672",
+]
+
 
 class RunwayAct2Method(ModelMethod):
     """`client.vidutils.runway_act2`: Runway Act2 (`vidutils/runway_act2`)."""
@@ -33,10 +42,7 @@ class RunwayAct2Method(ModelMethod):
         character_video: str | FileSource | NotGiven = NOT_GIVEN,
         reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
-        ratio: (
-            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        ratio: RatioChoice | NotGiven = NOT_GIVEN,
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -53,10 +59,7 @@ class RunwayAct2Method(ModelMethod):
         character_video: str | FileSource | NotGiven = NOT_GIVEN,
         reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
-        ratio: (
-            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        ratio: RatioChoice | NotGiven = NOT_GIVEN,
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -87,9 +90,9 @@ class RunwayAct2Method(ModelMethod):
             reference_video: A video of a person performing in the manner that you would like your
                 character to perform. video file: URL, or local Path/bytes (uploaded for
                 you).
-            model: The model variant to use. One of 'act_two'. Default 'act_two'. Advanced.
-            ratio: The resolution of the output video. One of '1280:720', '720:1280', '960:960',
-                '1104:832', '832:1104', '1584:672'. Default '1280:720'.
+            model: The model variant to use. One of "act_two". Default "act_two". Advanced.
+            ratio: The resolution of the output video. One of "1280:720", "720:1280", "960:960",
+                "1104:832", "832:1104", "1584:672". Default "1280:720".
             body_control: A boolean indicating whether to enable body control. When enabled,
                 non-facial movements and gestures will be applied to the character in
                 addition to facial expressions. Default True.
@@ -118,10 +121,7 @@ class AsyncRunwayAct2Method(AsyncModelMethod):
         character_video: str | FileSource | NotGiven = NOT_GIVEN,
         reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
-        ratio: (
-            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        ratio: RatioChoice | NotGiven = NOT_GIVEN,
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,
@@ -138,10 +138,7 @@ class AsyncRunwayAct2Method(AsyncModelMethod):
         character_video: str | FileSource | NotGiven = NOT_GIVEN,
         reference_video: str | FileSource | NotGiven = NOT_GIVEN,
         model: Literal["act_two"] | NotGiven = NOT_GIVEN,
-        ratio: (
-            Literal["1280:720", "720:1280", "960:960", "1104:832", "832:1104", "1584:672"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        ratio: RatioChoice | NotGiven = NOT_GIVEN,
         body_control: bool | NotGiven = NOT_GIVEN,
         expression_intensity: int | NotGiven = NOT_GIVEN,
         seed: int | NotGiven = NOT_GIVEN,

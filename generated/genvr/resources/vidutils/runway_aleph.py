@@ -72,8 +72,8 @@ class RunwayAlephMethod(ModelMethod):
             video: Input video to generate from. Videos must be less than 16MB. Only 5s of the input
                 video will be used. video file: URL, or local Path/bytes (uploaded for
                 you).
-            aspect_ratio: Video aspect ratio. One of '16:9', '9:16', '4:3', '3:4', '1:1', '21:9'.
-                Default '16:9'.
+            aspect_ratio: Video aspect ratio. One of "16:9", "9:16", "4:3", "3:4", "1:1", "21:9".
+                Default "16:9".
             seed: Random seed. Set for reproducible generation.
             reference_images: Up to 3 reference images to influence the style or content of the
                 output. image files: URLs, or local Path/bytes (uploaded for you).

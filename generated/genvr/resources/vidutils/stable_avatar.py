@@ -17,6 +17,13 @@ from genvr_runtime import (
     NotGiven,
 )
 
+GpuMemoryModeChoice = Literal[
+    "model_full_load",
+    "model_cpu_offload",
+    "model_cpu_offload_and_qfloat8",
+    "sequential_cpu_offload",
+]
+
 
 class StableAvatarMethod(ModelMethod):
     """`client.vidutils.stable_avatar`: Stable Avatar (`vidutils/stable_avatar`)."""
@@ -34,15 +41,7 @@ class StableAvatarMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
-        gpu_memory_mode: (
-            Literal[
-                "model_full_load",
-                "model_cpu_offload",
-                "model_cpu_offload_and_qfloat8",
-                "sequential_cpu_offload",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        gpu_memory_mode: GpuMemoryModeChoice | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         text_guide_scale: float | NotGiven = NOT_GIVEN,
@@ -66,15 +65,7 @@ class StableAvatarMethod(ModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
-        gpu_memory_mode: (
-            Literal[
-                "model_full_load",
-                "model_cpu_offload",
-                "model_cpu_offload_and_qfloat8",
-                "sequential_cpu_offload",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        gpu_memory_mode: GpuMemoryModeChoice | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         text_guide_scale: float | NotGiven = NOT_GIVEN,
@@ -108,13 +99,13 @@ class StableAvatarMethod(ModelMethod):
                 (uploaded for you).
             audio: Audio file to drive the avatar animation. audio file: URL, or local Path/bytes
                 (uploaded for you).
-            prompt: Text prompt describing the scene. Default ''.
+            prompt: Text prompt describing the scene. Default "".
             negative_prompt: Negative prompt to avoid unwanted elements. Default a long text.
-            aspect_ratio: Output video aspect ratio. One of 'auto', 'square', 'portrait',
-                'landscape'. Default 'auto'.
-            gpu_memory_mode: GPU memory optimization mode. One of 'model_full_load',
-                'model_cpu_offload', 'model_cpu_offload_and_qfloat8',
-                'sequential_cpu_offload'. Default 'model_cpu_offload'. Advanced.
+            aspect_ratio: Output video aspect ratio. One of "auto", "square", "portrait",
+                "landscape". Default "auto".
+            gpu_memory_mode: GPU memory optimization mode. One of "model_full_load",
+                "model_cpu_offload", "model_cpu_offload_and_qfloat8",
+                "sequential_cpu_offload". Default "model_cpu_offload". Advanced.
             guidance_scale: Guidance scale for generation. Range >= 1 and <= 10. Default 6.
                 Advanced.
             num_inference_steps: Number of inference steps. Range >= 1 and <= 100. Default 50.
@@ -148,15 +139,7 @@ class AsyncStableAvatarMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
-        gpu_memory_mode: (
-            Literal[
-                "model_full_load",
-                "model_cpu_offload",
-                "model_cpu_offload_and_qfloat8",
-                "sequential_cpu_offload",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        gpu_memory_mode: GpuMemoryModeChoice | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         text_guide_scale: float | NotGiven = NOT_GIVEN,
@@ -180,15 +163,7 @@ class AsyncStableAvatarMethod(AsyncModelMethod):
         prompt: str | NotGiven = NOT_GIVEN,
         negative_prompt: str | NotGiven = NOT_GIVEN,
         aspect_ratio: Literal["auto", "square", "portrait", "landscape"] | NotGiven = NOT_GIVEN,
-        gpu_memory_mode: (
-            Literal[
-                "model_full_load",
-                "model_cpu_offload",
-                "model_cpu_offload_and_qfloat8",
-                "sequential_cpu_offload",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        gpu_memory_mode: GpuMemoryModeChoice | NotGiven = NOT_GIVEN,
         guidance_scale: float | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         text_guide_scale: float | NotGiven = NOT_GIVEN,

@@ -68,8 +68,8 @@ class SyncLipsync2ProMethod(ModelMethod):
                 (uploaded for you).
             audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
                 (uploaded for you).
-            sync_mode: The mode of the sync. One of 'cut_off', 'loop', 'bounce', 'silence', 'remap'.
-                Default 'cut_off'.
+            sync_mode: The mode of the sync. One of "cut_off", "loop", "bounce", "silence", "remap".
+                Default "cut_off".
         """
         return self._call(params, wait, wait_timeout, on_update)
 

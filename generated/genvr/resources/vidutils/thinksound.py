@@ -71,7 +71,7 @@ class ThinksoundMethod(ModelMethod):
             video_url: The URL of the video to generate the audio for. video file: URL, or local
                 Path/bytes (uploaded for you).
             prompt: A prompt to guide the audio generation. If not provided, it will be extracted
-                from the video. Default ''.
+                from the video. Default "".
             seed: The seed for the random number generator.
             num_inference_steps: The number of inference steps for audio generation. Range >= 2 and
                 <= 100. Default 24. Advanced.

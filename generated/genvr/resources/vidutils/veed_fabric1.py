@@ -70,7 +70,7 @@ class VeedFabric1Method(ModelMethod):
                 (uploaded for you).
             audio_url: The URL of the audio to be processed. audio file: URL, or local Path/bytes
                 (uploaded for you).
-            resolution: The resolution for the output. One of '480p', '720p'. Default '480p'.
+            resolution: The resolution for the output. One of "480p", "720p". Default "480p".
             fast_mode: If set to true, the function will use the fast mode to generate the video.
                 Default False.
         """

@@ -17,6 +17,12 @@ from genvr_runtime import (
     NotGiven,
 )
 
+OutputTypeChoice = Literal[
+    "green-screen",
+    "alpha-mask",
+    "foreground-mask",
+]
+
 
 class VideobgremoveMethod(ModelMethod):
     """`client.vidutils.videobgremove`: Video Background Remove (`vidutils/videobgremove`)."""
@@ -30,9 +36,7 @@ class VideobgremoveMethod(ModelMethod):
         self,
         *,
         input_video: str | FileSource,
-        output_type: (
-            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
-        ) = NOT_GIVEN,
+        output_type: OutputTypeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -43,9 +47,7 @@ class VideobgremoveMethod(ModelMethod):
         self,
         *,
         input_video: str | FileSource,
-        output_type: (
-            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
-        ) = NOT_GIVEN,
+        output_type: OutputTypeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -67,8 +69,8 @@ class VideobgremoveMethod(ModelMethod):
 
         Args:
             input_video: Video to segment. video file: URL, or local Path/bytes (uploaded for you).
-            output_type: An enumeration. One of 'green-screen', 'alpha-mask', 'foreground-mask'.
-                Default 'green-screen'.
+            output_type: An enumeration. One of "green-screen", "alpha-mask", "foreground-mask".
+                Default "green-screen".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -85,9 +87,7 @@ class AsyncVideobgremoveMethod(AsyncModelMethod):
         self,
         *,
         input_video: str | FileSource,
-        output_type: (
-            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
-        ) = NOT_GIVEN,
+        output_type: OutputTypeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -98,9 +98,7 @@ class AsyncVideobgremoveMethod(AsyncModelMethod):
         self,
         *,
         input_video: str | FileSource,
-        output_type: (
-            Literal["green-screen", "alpha-mask", "foreground-mask"] | NotGiven
-        ) = NOT_GIVEN,
+        output_type: OutputTypeChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -17,6 +17,20 @@ from genvr_runtime import (
     NotGiven,
 )
 
+BackgroundColorChoice = Literal[
+    "Transparent",
+    "Black",
+    "White",
+    "Gray",
+    "Red",
+    "Green",
+    "Blue",
+    "Yellow",
+    "Cyan",
+    "Magenta",
+    "Orange",
+]
+
 
 class VideobgremoveBriaMethod(ModelMethod):
     """`client.vidutils.videobgremove_bria`: Video Background Remove - Bria AI (`vidutils/videobgremove_bria`)."""
@@ -30,22 +44,7 @@ class VideobgremoveBriaMethod(ModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        background_color: (
-            Literal[
-                "Transparent",
-                "Black",
-                "White",
-                "Gray",
-                "Red",
-                "Green",
-                "Blue",
-                "Yellow",
-                "Cyan",
-                "Magenta",
-                "Orange",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        background_color: BackgroundColorChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -56,22 +55,7 @@ class VideobgremoveBriaMethod(ModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        background_color: (
-            Literal[
-                "Transparent",
-                "Black",
-                "White",
-                "Gray",
-                "Red",
-                "Green",
-                "Blue",
-                "Yellow",
-                "Cyan",
-                "Magenta",
-                "Orange",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        background_color: BackgroundColorChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -94,9 +78,9 @@ class VideobgremoveBriaMethod(ModelMethod):
         Args:
             video_url: The URL of the video to remove the background from. video file: URL, or local
                 Path/bytes (uploaded for you).
-            background_color: The color of the new background. One of 'Transparent', 'Black',
-                'White', 'Gray', 'Red', 'Green', 'Blue', 'Yellow', 'Cyan', 'Magenta',
-                'Orange'. Default 'Black'.
+            background_color: The color of the new background. One of "Transparent", "Black",
+                "White", "Gray", "Red", "Green", "Blue", "Yellow", "Cyan", "Magenta",
+                "Orange". Default "Black".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -113,22 +97,7 @@ class AsyncVideobgremoveBriaMethod(AsyncModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        background_color: (
-            Literal[
-                "Transparent",
-                "Black",
-                "White",
-                "Gray",
-                "Red",
-                "Green",
-                "Blue",
-                "Yellow",
-                "Cyan",
-                "Magenta",
-                "Orange",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        background_color: BackgroundColorChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -139,22 +108,7 @@ class AsyncVideobgremoveBriaMethod(AsyncModelMethod):
         self,
         *,
         video_url: str | FileSource,
-        background_color: (
-            Literal[
-                "Transparent",
-                "Black",
-                "White",
-                "Gray",
-                "Red",
-                "Green",
-                "Blue",
-                "Yellow",
-                "Cyan",
-                "Magenta",
-                "Orange",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        background_color: BackgroundColorChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -17,6 +17,12 @@ from genvr_runtime import (
     NotGiven,
 )
 
+TasksChoice = Literal[
+    "face-restoration",
+    "face-restoration-and-colorization",
+    "face-restoration-and-colorization-and-inpainting",
+]
+
 
 class VideofacerestoreMethod(ModelMethod):
     """`client.vidutils.videofacerestore`: Video Face Restore (`vidutils/videofacerestore`)."""
@@ -30,14 +36,7 @@ class VideofacerestoreMethod(ModelMethod):
         self,
         *,
         video: str | FileSource,
-        tasks: (
-            Literal[
-                "face-restoration",
-                "face-restoration-and-colorization",
-                "face-restoration-and-colorization-and-inpainting",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tasks: TasksChoice | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,
@@ -57,14 +56,7 @@ class VideofacerestoreMethod(ModelMethod):
         self,
         *,
         video: str | FileSource,
-        tasks: (
-            Literal[
-                "face-restoration",
-                "face-restoration-and-colorization",
-                "face-restoration-and-colorization-and-inpainting",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tasks: TasksChoice | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,
@@ -96,10 +88,10 @@ class VideofacerestoreMethod(ModelMethod):
         Args:
             video: Input video file (e.g. MP4). video file: URL, or local Path/bytes (uploaded for
                 you).
-            tasks: Which restoration tasks to apply. One of 'face-restoration',
-                'face-restoration-and-colorization',
-                'face-restoration-and-colorization-and-inpainting'. Default
-                'face-restoration'.
+            tasks: Which restoration tasks to apply. One of "face-restoration",
+                "face-restoration-and-colorization",
+                "face-restoration-and-colorization-and-inpainting". Default
+                "face-restoration".
             mask: An inpainting mask image (white areas will be restored). Only required when tasks
                 includes inpainting. image file: URL, or local Path/bytes (uploaded for
                 you).
@@ -127,14 +119,7 @@ class AsyncVideofacerestoreMethod(AsyncModelMethod):
         self,
         *,
         video: str | FileSource,
-        tasks: (
-            Literal[
-                "face-restoration",
-                "face-restoration-and-colorization",
-                "face-restoration-and-colorization-and-inpainting",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tasks: TasksChoice | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,
@@ -154,14 +139,7 @@ class AsyncVideofacerestoreMethod(AsyncModelMethod):
         self,
         *,
         video: str | FileSource,
-        tasks: (
-            Literal[
-                "face-restoration",
-                "face-restoration-and-colorization",
-                "face-restoration-and-colorization-and-inpainting",
-            ]
-            | NotGiven
-        ) = NOT_GIVEN,
+        tasks: TasksChoice | NotGiven = NOT_GIVEN,
         mask: str | FileSource | NotGiven = NOT_GIVEN,
         num_inference_steps: int | NotGiven = NOT_GIVEN,
         decode_chunk_size: int | NotGiven = NOT_GIVEN,

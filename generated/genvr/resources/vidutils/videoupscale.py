@@ -17,6 +17,12 @@ from genvr_runtime import (
     NotGiven,
 )
 
+ModelChoice = Literal[
+    "RealESRGAN_x4plus",
+    "RealESRGAN_x4plus_anime_6B",
+    "realesr-animevideov3",
+]
+
 
 class VideoupscaleMethod(ModelMethod):
     """`client.vidutils.videoupscale`: Video Upscale (`vidutils/videoupscale`)."""
@@ -31,10 +37,7 @@ class VideoupscaleMethod(ModelMethod):
         *,
         video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -46,10 +49,7 @@ class VideoupscaleMethod(ModelMethod):
         *,
         video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -71,9 +71,9 @@ class VideoupscaleMethod(ModelMethod):
 
         Args:
             video_path: Input Video. video file: URL, or local Path/bytes (uploaded for you).
-            resolution: Output resolution. One of 'FHD', '2k', '4k'. Default 'FHD'.
-            model: Upscaling model. One of 'RealESRGAN_x4plus', 'RealESRGAN_x4plus_anime_6B',
-                'realesr-animevideov3'. Default 'RealESRGAN_x4plus'.
+            resolution: Output resolution. One of "FHD", "2k", "4k". Default "FHD".
+            model: Upscaling model. One of "RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B",
+                "realesr-animevideov3". Default "RealESRGAN_x4plus".
         """
         return self._call(params, wait, wait_timeout, on_update)
 
@@ -91,10 +91,7 @@ class AsyncVideoupscaleMethod(AsyncModelMethod):
         *,
         video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         wait: Literal[True] = True,
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,
@@ -106,10 +103,7 @@ class AsyncVideoupscaleMethod(AsyncModelMethod):
         *,
         video_path: str | FileSource,
         resolution: Literal["FHD", "2k", "4k"] | NotGiven = NOT_GIVEN,
-        model: (
-            Literal["RealESRGAN_x4plus", "RealESRGAN_x4plus_anime_6B", "realesr-animevideov3"]
-            | NotGiven
-        ) = NOT_GIVEN,
+        model: ModelChoice | NotGiven = NOT_GIVEN,
         wait: Literal[False],
         wait_timeout: float | None = None,
         on_update: Callable[[str], None] | None = None,

@@ -86,8 +86,8 @@ class Wan22AnimateReplaceMethod(ModelMethod):
             guidance_scale: Classifier-free guidance scale. Higher values give better adherence to
                 the prompt but may decrease quality. Range >= 1 and <= 10. Default 1.
                 Advanced.
-            resolution: Resolution of the generated video (480p, 580p, or 720p). One of '480p',
-                '580p', '720p'. Default '480p'.
+            resolution: Resolution of the generated video (480p, 580p, or 720p). One of "480p",
+                "580p", "720p". Default "480p".
             seed: Random seed for reproducibility. If None, a random seed is chosen.
             num_inference_steps: Number of inference steps for sampling. Higher values give better
                 quality but take longer. Range >= 2 and <= 40. Default 20. Advanced.
@@ -96,13 +96,13 @@ class Wan22AnimateReplaceMethod(ModelMethod):
             shift: Shift value for the video. Must be between 1.0 and 10.0. Range >= 1 and <= 10.
                 Default 5. Advanced.
             video_quality: The quality of the output video. Higher quality means better visual
-                quality but larger file size. One of 'low', 'medium', 'high', 'maximum'.
-                Default 'high'. Advanced.
+                quality but larger file size. One of "low", "medium", "high", "maximum".
+                Default "high". Advanced.
             video_write_mode: The write mode of the output video. Faster write mode means faster
                 results but larger file size, balanced write mode is a good compromise
                 between speed and quality, and small write mode is the slowest but
-                produces the smallest file size. One of 'fast', 'balanced', 'small'.
-                Default 'balanced'. Advanced.
+                produces the smallest file size. One of "fast", "balanced", "small".
+                Default "balanced". Advanced.
         """
         return self._call(params, wait, wait_timeout, on_update)
 
