@@ -132,10 +132,12 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     for unit in units:
         key = cache.key("model", code, repr(unit))
         hit = cache.load_files(key) if use_cache else None
+        try:
+            files.update(dict(hit[0]) if hit is not None else {})
+        except cache.CacheDamaged:
+            hit = None
         if hit is None:
             missing.append((key, unit))
-        else:
-            files.update(hit[0])
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
     # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
@@ -216,5 +218,12 @@ def generate(
         files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
         if run is not None:
             run.record(files, warnings, refused)
-    written = sync_tree(files, out_dir, check=check, digests=digests)
+    try:
+        written = sync_tree(files, out_dir, check=check, digests=digests)
+    except cache.CacheDamaged:
+        # A recorded text is damaged (now deleted; nothing was written): make the files again and record them.
+        assert run is not None
+        files = render_all(build_specs(source.load()), workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
+        run.record(files, warnings, refused)
+        written = sync_tree(files, out_dir, check=check)
     return GenerateResult(written=written.written, removed=written.removed, unchanged=written.unchanged, refused=refused)

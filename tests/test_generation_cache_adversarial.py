@@ -1,0 +1,105 @@
+"""The cache may never change what `generate` writes: whatever state the cache (damaged entries) and generated/
+(files left by an interrupted run) are in, a cached run writes what `--no-cache` writes. Small snapshots (a few
+models copied from the committed one) keep each generation cheap."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import cache
+from generator.discovery import SnapshotSource
+from generator.pipeline import generate
+from generator_helpers import SNAPSHOT
+
+KEYS = ("imagegen/flux_dev", "videogen/framepack", "videogen/decart_lucy_14b")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def small_snapshot(folder: Path, keys: tuple[str, ...] = KEYS) -> Path:
+    """A snapshot of `keys` only, with the committed name registry and widget order."""
+    folder.mkdir(parents=True)
+    document = json.loads((SNAPSHOT / "models.json").read_text(encoding="utf-8-sig"))
+    document["data"] = [e for e in document["data"] if f"{e['category']}/{e['subcategory']}" in keys]
+    assert len(document["data"]) == len(keys)
+    (folder / "models.json").write_text(json.dumps(document), encoding="utf-8")
+    for key in keys:
+        (folder / "schemas" / key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SNAPSHOT / "schemas" / f"{key}.json", folder / "schemas" / f"{key}.json")
+    for name in ("names.json", "comfyui-widget-order.json"):
+        shutil.copy(SNAPSHOT / name, folder / name)
+    return folder
+
+
+def edit_description(snap: Path, key: str, text: str) -> None:
+    document = json.loads((snap / "models.json").read_text(encoding="utf-8"))
+    for entry in document["data"]:
+        if f"{entry['category']}/{entry['subcategory']}" == key:
+            entry["description"] = text
+    (snap / "models.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+@pytest.fixture
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(cache, "CACHE_DIR", folder)
+    return folder
+
+
+def fresh(snap: Path, out: Path) -> dict[str, bytes]:
+    generate(SnapshotSource(snap), out, workers=1, use_cache=False)
+    return tree(out)
+
+
+def test_damaged_cache_entries_are_made_again_not_served_nor_a_traceback(tmp_path: Path, private_cache: Path) -> None:
+    snap = small_snapshot(tmp_path / "discovery")
+    generate(SnapshotSource(snap), tmp_path / "first", workers=1)
+    entries = [p for p in private_cache.rglob("*") if p.is_file() and "files" not in p.parts]
+    assert any("blobs" in p.parts for p in entries) and any("blobs" not in p.parts for p in entries)
+    for path in entries:  # every text the cache holds, cut short (a crash, a full disk)
+        path.write_bytes(path.read_bytes()[:10])
+
+    again = tmp_path / "again"
+    generate(SnapshotSource(snap), again, workers=1)  # the recorded run
+    assert tree(again) == fresh(snap, tmp_path / "fresh")
+
+    for path in private_cache.rglob("*"):  # damaged again, and a changed model: the per-model entries are read
+        if path.is_file() and "files" not in path.parts:
+            path.write_bytes(path.read_bytes()[:10])
+    edit_description(snap, "imagegen/flux_dev", "Described differently")
+    changed = tmp_path / "changed"
+    generate(SnapshotSource(snap), changed, workers=1)
+    assert tree(changed) == fresh(snap, tmp_path / "fresh-changed")
+
+
+def test_unreadable_manifests_are_ignored(tmp_path: Path, private_cache: Path) -> None:
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    generate(SnapshotSource(snap), tmp_path / "first", workers=1)
+    manifests = list((private_cache / "files").rglob("*.json"))
+    assert manifests
+    for i, path in enumerate(manifests):  # valid JSON, wrong shape
+        path.write_text(json.dumps([{}, {"files": {"x": None}}, {"files": {"x": 1}}][i % 3]))
+    out = tmp_path / "again"
+    generate(SnapshotSource(snap), out, workers=1)
+    assert tree(out) == fresh(snap, tmp_path / "fresh")
+
+
+def test_files_left_by_an_interrupted_run_do_not_stop_the_next(tmp_path: Path, private_cache: Path) -> None:
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    out = tmp_path / "generated"
+    generate(SnapshotSource(snap), out, workers=1)
+    # Interrupted while writing catalog.py: the new text is in catalog.py.tmp, the old one still in place.
+    catalog = out / "genvr" / "catalog.py"
+    catalog.with_name("catalog.py.tmp").write_bytes(catalog.read_bytes())
+    catalog.write_text("# an older catalog\n")
+
+    result = generate(SnapshotSource(snap), out, workers=1)
+
+    assert result.written == ["genvr/catalog.py"] and result.removed == ["genvr/catalog.py.tmp"]
+    assert tree(out) == fresh(snap, tmp_path / "fresh")
