@@ -103,3 +103,28 @@ def test_files_left_by_an_interrupted_run_do_not_stop_the_next(tmp_path: Path, p
 
     assert result.written == ["genvr/catalog.py"] and result.removed == ["genvr/catalog.py.tmp"]
     assert tree(out) == fresh(snap, tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("where", ["snapshot in a __pycache__ folder", "category named __pycache__"])
+def test_every_snapshot_file_counts_in_the_run_fingerprint(tmp_path: Path, private_cache: Path, where: str) -> None:
+    if where.startswith("snapshot"):
+        snap = small_snapshot(tmp_path / "__pycache__" / "discovery", KEYS[:1])
+        key = KEYS[0]
+    else:
+        snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+        document = json.loads((snap / "models.json").read_text(encoding="utf-8"))
+        document["data"].append({**document["data"][0], "category": "__pycache__", "subcategory": "flux_dev"})
+        (snap / "models.json").write_text(json.dumps(document), encoding="utf-8")
+        (snap / "schemas" / "__pycache__").mkdir()
+        shutil.copy(snap / "schemas" / f"{KEYS[0]}.json", snap / "schemas" / "__pycache__" / "flux_dev.json")
+        key = "__pycache__/flux_dev"
+    out = tmp_path / "generated"
+    generate(SnapshotSource(snap), out, workers=1)
+    schema_file = snap / "schemas" / f"{key}.json"
+    schema_file.write_text(schema_file.read_text(encoding="utf-8").replace('"Seed"', '"The seed"'), encoding="utf-8")
+    if where.startswith("snapshot"):
+        edit_description(snap, key, "Described differently")
+
+    generate(SnapshotSource(snap), out, workers=1)
+
+    assert tree(out) == fresh(snap, tmp_path / "fresh")
