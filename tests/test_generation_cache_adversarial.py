@@ -128,3 +128,22 @@ def test_every_snapshot_file_counts_in_the_run_fingerprint(tmp_path: Path, priva
     generate(SnapshotSource(snap), out, workers=1)
 
     assert tree(out) == fresh(snap, tmp_path / "fresh")
+
+
+def test_batched_input_classes_of_two_models_sharing_a_class_name_keep_their_own_field_names() -> None:
+    # Same subcategory in two categories: both classes are UpscaleInput (as TopazUpscaleInput in the snapshot),
+    # and "scale-factor" is scale_factor in one, scale_factor_<hash> in the other (its scale_factor is taken).
+    from generator.pipeline import build_specs
+    from generator.targets import python_package
+    from generator_helpers import StaticSource
+
+    models = [{"category": c, "subcategory": "upscale", "name": "Upscale", "description": ""} for c in ("imgutils", "vidutils")]
+    schemas = {
+        "imgutils/upscale": {"type": "object", "properties": {"scale-factor": {"type": "number"}}},
+        "vidutils/upscale": {"type": "object", "properties": {"scale_factor": {"type": "integer"}, "scale-factor": {"type": "number"}}},
+    }
+    planned = [m for c in python_package.plan(build_specs(StaticSource(models, schemas).load()).models, None) for m in c.models]
+    assert len({m.class_name for m in planned}) == 1
+    assert len({p.python_name for m in planned for p in m.spec.params if p.wire_name == "scale-factor"}) == 2
+
+    assert python_package.input_modules(planned) == {m.path: python_package.input_class_code(m) for m in planned}

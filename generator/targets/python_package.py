@@ -322,8 +322,21 @@ def input_modules(models: list[PlannedModel]) -> dict[str, str]:
     `input_class_code`, model by model (tests/test_generation_cost.py compares them)."""
     batched = [m for m in models if not any("." in p.wire_name for p in m.spec.params)]  # "." would read as a scope
     out = {m.path: input_class_code(m) for m in models if m not in batched}
-    if not batched:
-        return out
+    # Aliases are scoped by class name, which models of two categories may share: one run per round of unique names.
+    rounds: list[list[PlannedModel]] = []
+    for m in batched:
+        free = next((r for r in rounds if all(o.class_name != m.class_name for o in r)), None)
+        if free is None:
+            rounds.append(free := [])
+        free.append(m)
+    for batch in rounds:
+        out.update(_input_modules_batch(batch))
+    return out
+
+
+def _input_modules_batch(batched: list[PlannedModel]) -> dict[str, str]:
+    """`input_modules` of models with distinct class names and no "." in a wire name: one DCG run."""
+    out = {}
     with tempfile.TemporaryDirectory(prefix="genvr-dcg-") as tmp:
         folder = Path(tmp) / "schemas"
         folder.mkdir()
