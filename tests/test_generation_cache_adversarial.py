@@ -147,3 +147,21 @@ def test_batched_input_classes_of_two_models_sharing_a_class_name_keep_their_own
     assert len({p.python_name for m in planned for p in m.spec.params if p.wire_name == "scale-factor"}) == 2
 
     assert python_package.input_modules(planned) == {m.path: python_package.input_class_code(m) for m in planned}
+
+
+def test_a_wire_name_that_reads_as_class_dot_field_gets_its_own_python_name() -> None:
+    # "DotsInput.c" is a legal input name; as an unscoped DCG alias key it also reads as "field c of DotsInput".
+    from generator.pipeline import build_specs
+    from generator.targets import python_package
+    from generator_helpers import StaticSource
+
+    models = [{"category": "imagegen", "subcategory": "dots", "name": "Dots", "description": ""}]
+    properties = {"DotsInput.c": {"type": "string"}, "c": {"type": "integer"}, "a.b": {"type": "string"}}
+    specs = build_specs(StaticSource(models, {"imagegen/dots": {"type": "object", "properties": properties}}).load())
+    [model] = [m for c in python_package.plan(specs.models, None) for m in c.models]
+    assert model.class_name == "DotsInput"
+
+    [text] = python_package.input_modules([model]).values()
+
+    for p in model.spec.params:
+        assert f"\n    {p.python_name}: " in text, (p.wire_name, p.python_name)

@@ -304,7 +304,7 @@ def _check_class(model: PlannedModel, body: str) -> str:
 
 def input_class_code(model: PlannedModel) -> str:
     """The module of one input class (unformatted): DCG's class, then the routing facts the runtime reads."""
-    aliases = {p.wire_name: p.python_name for p in model.spec.params if p.wire_name != p.python_name}
+    aliases = {f"{model.class_name}.{p.wire_name}": p.python_name for p in model.spec.params if p.wire_name != p.python_name}
     body = generate(
         json_schema(model),
         class_name=model.class_name,
