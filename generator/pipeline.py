@@ -152,7 +152,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
         python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
         files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
-        format_work = partial(format_cached, use_cache=use_cache)
+        format_work = partial(format_cached, use_cache=use_cache, code=code)
         formatted = list(map(format_work, python))  # here, while the workers run
         made = [f.result() for f in made_later] if pool else [_model_files([u for _, u in chunk]) for chunk in chunks]
     for chunk, chunk_files in zip(chunks, made):

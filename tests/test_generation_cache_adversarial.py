@@ -165,3 +165,23 @@ def test_a_wire_name_that_reads_as_class_dot_field_gets_its_own_python_name() ->
 
     for p in model.spec.params:
         assert f"\n    {p.python_name}: " in text, (p.wire_name, p.python_name)
+
+
+def test_an_edit_to_the_formatting_step_reformats_every_file(tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An edit to generator/format.py (here: isort's settings) changes the code fingerprint, as the patched
+    # `code` says; the formatted indexes must follow it like the per-model files do.
+    import isort
+
+    from generator import fingerprint, format
+
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    generate(SnapshotSource(snap), tmp_path / "before", workers=1)
+    edited = fingerprint.code() + "-format.py edited"
+    monkeypatch.setattr(fingerprint, "code", lambda: edited)
+    monkeypatch.setattr(format, "ISORT_CONFIG", isort.Config(profile="black", line_length=100, force_single_line=True))
+
+    out = tmp_path / "after"
+    generate(SnapshotSource(snap), out, workers=1)
+
+    assert tree(out) != tree(tmp_path / "before")
+    assert tree(out) == fresh(snap, tmp_path / "fresh")
