@@ -185,3 +185,18 @@ def test_an_edit_to_the_formatting_step_reformats_every_file(tmp_path: Path, pri
 
     assert tree(out) != tree(tmp_path / "before")
     assert tree(out) == fresh(snap, tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("content", ['{"models": [1]', "[]", '{"models": {"imagegen/flux_dev": {"required": ["no_shape"]}}}'])
+def test_a_broken_widget_order_file_is_named_in_a_short_error(tmp_path: Path, private_cache: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
+    from generator import cli
+
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    (snap / "comfyui-widget-order.json").write_text(content, encoding="utf-8")
+
+    code = cli.main(["generate", "--snapshot", str(snap), "--out", str(tmp_path / "generated"), "--workers", "1"])
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_ERROR
+    assert err.startswith(f"error: {snap / 'comfyui-widget-order.json'}: ") and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "generated").exists()
