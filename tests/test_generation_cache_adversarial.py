@@ -200,3 +200,17 @@ def test_a_broken_widget_order_file_is_named_in_a_short_error(tmp_path: Path, pr
     assert code == cli.EXIT_ERROR
     assert err.startswith(f"error: {snap / 'comfyui-widget-order.json'}: ") and len(err.splitlines()) == 1, err
     assert not (tmp_path / "generated").exists()
+
+
+def test_a_schema_file_that_is_not_utf8_is_named_in_a_short_error(tmp_path: Path, private_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator import cli
+
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    schema_file = snap / "schemas" / f"{KEYS[0]}.json"
+    schema_file.write_bytes(b'{"name": "\xff"}')
+
+    code = cli.main(["generate", "--snapshot", str(snap), "--out", str(tmp_path / "generated"), "--workers", "1"])
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_ERROR
+    assert err.startswith(f"error: {schema_file}: ") and len(err.splitlines()) == 1, err
