@@ -214,3 +214,16 @@ def test_a_schema_file_that_is_not_utf8_is_named_in_a_short_error(tmp_path: Path
     err = capsys.readouterr().err
     assert code == cli.EXIT_ERROR
     assert err.startswith(f"error: {schema_file}: ") and len(err.splitlines()) == 1, err
+
+
+def test_batched_input_classes_keep_carriage_returns_as_one_call_per_model_does() -> None:
+    # The batched run's modules are read back from files: exactly, newlines untranslated.
+    from generator.pipeline import build_specs
+    from generator.targets import python_package
+    from generator_helpers import StaticSource
+
+    models = [{"category": "imagegen", "subcategory": "crlf", "name": "Crlf", "description": "line one\r\nline two\rthree"}]
+    specs = build_specs(StaticSource(models, {"imagegen/crlf": {"type": "object", "properties": {"p": {"type": "string"}}}}).load())
+    planned = [m for c in python_package.plan(specs.models, None) for m in c.models]
+
+    assert python_package.input_modules(planned) == {m.path: python_package.input_class_code(m) for m in planned}

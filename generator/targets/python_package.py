@@ -345,7 +345,7 @@ def _input_modules_batch(batched: list[PlannedModel]) -> dict[str, str]:
         aliases = {f"{m.class_name}.{p.wire_name}": p.python_name for m in batched for p in m.spec.params if p.wire_name != p.python_name}
         generate(folder, output=Path(tmp) / "out", aliases=aliases, custom_file_header=f"{HEADER}\n# Source: @SOURCE@", **DCG_OPTIONS)
         for i, m in enumerate(batched):
-            body = (Path(tmp) / "out" / f"m{i}.py").read_text(encoding="utf-8")
+            body = (Path(tmp) / "out" / f"m{i}.py").read_bytes().decode("utf-8")  # exactly: newlines untranslated
             out[m.path] = _check_class(m, body.replace("# Source: @SOURCE@", f"# Source: {m.spec.key}", 1))
     return out
 
