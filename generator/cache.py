@@ -6,6 +6,7 @@ what a fresh run would produce; `generate --no-cache` proves it in the tests.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,19 +24,20 @@ def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: 
         return compute()
     digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
     path = CACHE_DIR / digest[:2] / digest
+    # An entry is the text's own hash, a newline, the text: a damaged entry (cut short...) is made again.
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+        check, _, text = path.read_bytes().decode("utf-8", "surrogatepass").partition("\n")
+        if check == _text_hash(text):
+            return text
+    except (OSError, UnicodeDecodeError):
         pass
     text = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{digest}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only checkout still generates, just without the cache
+    _write(path, f"{_text_hash(text)}\n{text}".encode("utf-8", "surrogatepass"))
     return text
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -64,7 +66,7 @@ def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
         data = text.encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(data).hexdigest()
         blob = _blob_path(digest)
-        if not os.path.exists(blob):
+        if not os.path.isfile(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
             _write(blob, data)
         manifest[path] = digest
     _write(CACHE_DIR / "files" / name[:2] / f"{name}.json", json.dumps({"files": manifest, **extra}, sort_keys=True).encode())
@@ -77,11 +79,16 @@ class RecordedFiles(Mapping[str, str]):
         self.digests = digests
 
     def __getitem__(self, path: str) -> str:
-        digest = self.digests[path]
-        with open(_blob_path(digest), "rb") as handle:
-            data = handle.read()
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise CacheDamaged(f"{_blob_path(digest)}: damaged cache entry (delete .cache/generator)")
+        blob = _blob_path(self.digests[path])
+        try:
+            with open(blob, "rb") as handle:
+                data: bytes | None = handle.read()
+        except OSError:
+            data = None
+        if data is None or hashlib.sha256(data).hexdigest() != self.digests[path]:
+            with contextlib.suppress(OSError):
+                os.unlink(blob)  # so the next store_files writes it again
+            raise CacheDamaged(f"{blob}: damaged or missing cache entry")
         return data.decode("utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[str]:
@@ -91,8 +98,8 @@ class RecordedFiles(Mapping[str, str]):
         return len(self.digests)
 
 
-class CacheDamaged(OSError):
-    pass
+class CacheDamaged(Exception):
+    """A recorded text is not what its hash says: the caller makes it again."""
 
 
 def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
@@ -100,10 +107,10 @@ def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
     try:
         record = json.loads((CACHE_DIR / "files" / name[:2] / f"{name}.json").read_bytes())
         digests = record.pop("files")
-        if not isinstance(digests, dict) or not all(os.path.isfile(_blob_path(d)) for d in digests.values()):
+        if not isinstance(digests, dict) or not all(isinstance(d, str) and os.path.isfile(_blob_path(d)) for d in digests.values()):
             return None
         return RecordedFiles(digests), record
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):  # unreadable or not a manifest
         return None
 
 

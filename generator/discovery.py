@@ -159,6 +159,8 @@ def _read_json(path: Path) -> Any:
         raise DiscoveryError(f"{path}: file not found") from None
     except json.JSONDecodeError as exc:
         raise DiscoveryError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise DiscoveryError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def write_snapshot(discovery: Discovery, folder: Path) -> None:

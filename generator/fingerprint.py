@@ -20,11 +20,12 @@ RUNTIME_DIR = Path(genvr_runtime.__file__).resolve().parent
 PROJECT_FILE = GENERATOR_DIR.parent / "pyproject.toml"  # the repository URL the pack's metadata copies
 # Their versions decide the bytes of generated/ (pinned in pyproject.toml).
 TOOLS = ("datamodel-code-generator", "black", "isort", "jinja2", "pydantic")
-_SKIPPED = frozenset({"__pycache__"})
+_SKIPPED = frozenset({"__pycache__"})  # of the code trees only
 
 
-def _add_tree(digest: hashlib._Hash, root: Path) -> None:
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not _SKIPPED & set(p.parts)):
+def _add_tree(digest: hashlib._Hash, root: Path, skipped: frozenset[str] = frozenset()) -> None:
+    """Every file under `root` but those in a folder named in `skipped` (below `root`: where it lives is no matter)."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not skipped & set(p.relative_to(root).parts)):
         digest.update(f"\0{path.relative_to(root).as_posix()}\0".encode("utf-8", "surrogateescape"))
         digest.update(path.read_bytes())
 
@@ -36,7 +37,7 @@ def code() -> str:
         digest.update(f"\0{tool}={version(tool)}".encode())
     for root in (GENERATOR_DIR, TEMPLATES_DIR, RUNTIME_DIR):
         digest.update(f"\0tree {root.name}".encode())
-        _add_tree(digest, root)
+        _add_tree(digest, root, _SKIPPED)
     if PROJECT_FILE.is_file():
         digest.update(PROJECT_FILE.read_bytes())
     return digest.hexdigest()
@@ -46,5 +47,5 @@ def run(snapshot_dir: Path, *options: str) -> str:
     """The hash of a whole `generate` run from a snapshot folder."""
     digest = hashlib.sha256(code().encode())
     digest.update("\0".join(options).encode())
-    _add_tree(digest, snapshot_dir)
+    _add_tree(digest, snapshot_dir)  # every file: a category may be named __pycache__
     return digest.hexdigest()

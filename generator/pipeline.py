@@ -134,10 +134,12 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     for unit in units:
         key = cache.key("model", code, repr(unit))
         hit = cache.load_files(key) if use_cache else None
+        try:
+            files.update(dict(hit[0]) if hit is not None else {})
+        except cache.CacheDamaged:
+            hit = None
         if hit is None:
             missing.append((key, unit))
-        else:
-            files.update(hit[0])
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
     # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
@@ -150,17 +152,19 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         # What depends on no model (the pack's hand-written modules and runtime copy) is cached by the code alone.
         static_key = cache.key("static", code)
         static = cache.load_files(static_key) if use_cache else None
+        try:
+            files.update(dict(static[0]) if static is not None else {})
+        except cache.CacheDamaged:
+            static = None
         if static is None:
             static_files = comfyui_pack.static_files()
             others.update(static_files)
-        else:
-            files.update(static[0])
         others.update(docs.render_indexes(categories))
         others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
         others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
         python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
         files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
-        format_work = partial(format_cached, use_cache=use_cache)
+        format_work = partial(format_cached, use_cache=use_cache, code=code)
         formatted = list(map(format_work, python))  # here, while the workers run
         made = [f.result() for f in made_later] if pool else [_model_files([u for _, u in chunk]) for chunk in chunks]
     for chunk, chunk_files in zip(chunks, made):
@@ -228,5 +232,12 @@ def generate(
         files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
         if run is not None:
             run.record(files, warnings, refused)
-    written = sync_tree(files, out_dir, check=check, digests=digests)
+    try:
+        written = sync_tree(files, out_dir, check=check, digests=digests)
+    except cache.CacheDamaged:
+        # A recorded text is damaged (now deleted; nothing was written): make the files again and record them.
+        assert run is not None
+        files = render_all(build_specs(source.load()), workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
+        run.record(files, warnings, refused)
+        written = sync_tree(files, out_dir, check=check)
     return GenerateResult(written=written.written, removed=written.removed, unchanged=written.unchanged, refused=refused)

@@ -42,16 +42,18 @@ def sync_tree(files: Mapping[str, str], root: Path, *, check: bool = False, dige
                 result.unchanged += 1
                 continue
         result.written.append(rel)
-        if not check:
+    result.removed = sorted(existing.difference(files))
+    if not check:
+        # Every text first: one the cache cannot give back (cache.CacheDamaged) stops the run before any write.
+        texts = {rel: files[rel].encode("utf-8") for rel in result.written}
+        for rel, data in texts.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(files[rel].encode("utf-8"))
+            tmp.write_bytes(data)
             tmp.replace(path)
-    result.removed = sorted(existing.difference(files))
-    if not check:
         for rel in result.removed:
-            (root / rel).unlink()
+            (root / rel).unlink(missing_ok=True)  # a `.tmp` left by an interrupted run may just have been used
         for folder, dirs, names in os.walk(root, topdown=False):  # deepest first
             if not _IGNORED_PARTS & set(Path(folder).parts) and not os.listdir(folder) and Path(folder) != root:
                 os.rmdir(folder)

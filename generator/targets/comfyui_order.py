@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..name_registry import RegistryError
 from ..normalize import ModelSpec
 from ..targets.comfyui_widgets import INT_LIMIT, NodeInput, model_inputs
 
@@ -37,10 +38,13 @@ _ABOUT = (
 def load(path: Path = ORDER_FILE) -> dict[str, Recorded]:
     if not path.is_file():
         return {}
-    raw = json.loads(path.read_text(encoding="utf-8"))
     out: dict[str, Recorded] = {}
-    for key, sections in raw.get("models", {}).items():
-        out[key] = {s: [_split(e) for e in sections.get(s, [])] for s in SECTIONS}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        for key, sections in raw.get("models", {}).items():
+            out[key] = {s: [_split(e) for e in sections.get(s, [])] for s in SECTIONS}
+    except (ValueError, TypeError, AttributeError) as exc:  # a hand edit gone wrong: name the file, no traceback
+        raise RegistryError(f"{path}: unreadable widget order ({type(exc).__name__}: {exc})") from None
     return out
 
 

@@ -330,7 +330,7 @@ def _check_class(model: PlannedModel, body: str) -> str:
 
 def input_class_code(model: PlannedModel) -> str:
     """The module of one input class (unformatted): DCG's class, then the routing facts the runtime reads."""
-    aliases = {p.wire_name: p.python_name for p in model.spec.params if p.wire_name != p.python_name}
+    aliases = {f"{model.class_name}.{p.wire_name}": p.python_name for p in model.spec.params if p.wire_name != p.python_name}
     body = generate(
         json_schema(model),
         class_name=model.class_name,
@@ -348,8 +348,21 @@ def input_modules(models: list[PlannedModel]) -> dict[str, str]:
     `input_class_code`, model by model (tests/test_generation_cost.py compares them)."""
     batched = [m for m in models if not any("." in p.wire_name for p in m.spec.params)]  # "." would read as a scope
     out = {m.path: input_class_code(m) for m in models if m not in batched}
-    if not batched:
-        return out
+    # Aliases are scoped by class name, which models of two categories may share: one run per round of unique names.
+    rounds: list[list[PlannedModel]] = []
+    for m in batched:
+        free = next((r for r in rounds if all(o.class_name != m.class_name for o in r)), None)
+        if free is None:
+            rounds.append(free := [])
+        free.append(m)
+    for batch in rounds:
+        out.update(_input_modules_batch(batch))
+    return out
+
+
+def _input_modules_batch(batched: list[PlannedModel]) -> dict[str, str]:
+    """`input_modules` of models with distinct class names and no "." in a wire name: one DCG run."""
+    out = {}
     with tempfile.TemporaryDirectory(prefix="genvr-dcg-") as tmp:
         folder = Path(tmp) / "schemas"
         folder.mkdir()
@@ -358,7 +371,7 @@ def input_modules(models: list[PlannedModel]) -> dict[str, str]:
         aliases = {f"{m.class_name}.{p.wire_name}": p.python_name for m in batched for p in m.spec.params if p.wire_name != p.python_name}
         generate(folder, output=Path(tmp) / "out", aliases=aliases, custom_file_header=f"{HEADER}\n# Source: @SOURCE@", **DCG_OPTIONS)
         for i, m in enumerate(batched):
-            body = (Path(tmp) / "out" / f"m{i}.py").read_text(encoding="utf-8")
+            body = (Path(tmp) / "out" / f"m{i}.py").read_bytes().decode("utf-8")  # exactly: newlines untranslated
             out[m.path] = _check_class(m, body.replace("# Source: @SOURCE@", f"# Source: {m.spec.key}", 1))
     return out
 
