@@ -51,7 +51,7 @@ def test_array_item_constraints_survive() -> None:
     assert rejects(cls, {"grid": [[4]]})
     assert rejects(cls, {"grid": [["x"]]})
     by = {p.wire_name: p for p in spec_of(schema).params}
-    assert annotation(by["tags"], for_method=True).startswith("list[Literal['a', 'b']]")
+    assert annotation(by["tags"], for_method=True).startswith('list[Literal["a", "b"]]')
     assert annotation(by["grid"], for_method=True).startswith("list[list[int]]")
     full = llm_tools_schema.parameters(spec_of(schema), "full")["properties"]
     assert full["tags"]["items"]["enum"] == ["a", "b"]

@@ -43,7 +43,7 @@ def test_preset_text_in_descriptions_is_bounded() -> None:
 
 def test_docstring_lists_presets_with_their_text() -> None:
     doc = param_doc(prompt_param())
-    assert "1. Couple photo: 'Kiss.'" in doc and "3. Single boy photo" in doc
+    assert '1. Couple photo: "Kiss."' in doc and "3. Single boy photo" in doc
 
 
 def test_comfyui_preset_combo() -> None:
