@@ -41,7 +41,7 @@ from generator.targets import llm_tools_schema
 from generator.targets.llm_tools_schema import Unsupported
 from generator.targets.python_package import input_class_code, value_schema
 from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL, tool_arguments
-from genvr_runtime._inputs import ROUTING_FIELDS
+from genvr_runtime._common import ROUTING_FIELDS
 from simulator.validation import InputError, validate_input
 
 _JSON_TYPES = frozenset({"string", "integer", "number", "boolean", "array", "object", "null"})

@@ -19,7 +19,7 @@ import json
 from typing import Any, Literal
 
 from ..normalize import ItemSpec, ModelSpec, Param
-from genvr_runtime._inputs import ROUTING_FIELDS
+from genvr_runtime._common import ROUTING_FIELDS
 from genvr_runtime.tools.dispatcher import DEFAULT_SENTINEL
 
 Dialect = Literal["full", "strict", "gemini"]

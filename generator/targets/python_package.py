@@ -14,7 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import datamodel_code_generator
 from datamodel_code_generator import generate
 from datamodel_code_generator.enums import DataModelType, InputFileType
 from datamodel_code_generator.format import PythonVersion
@@ -24,9 +23,9 @@ from datamodel_code_generator.parser import LiteralType
 import genvr_runtime
 from .. import name_registry, naming, output_kinds
 from ..normalize import ItemSpec, ModelSpec, Param, ParamType
-from ..render import HEADER, TEMPLATES_DIR, one_line, pyrepr, render
+from ..render import HEADER, one_line, pyrepr, render
 from genvr_runtime import AsyncBaseClient, BaseClient
-from genvr_runtime._inputs import ROUTING_FIELDS
+from genvr_runtime._common import ROUTING_FIELDS
 
 PACKAGE = "genvr"
 # Runtime names `genvr` does not re-export: the generated clients replace the bases.

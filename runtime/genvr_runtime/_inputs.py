@@ -8,10 +8,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from genvr_runtime._common import NOT_GIVEN, ModelInfo, unknown_input_message
-from genvr_runtime._common import (  # re-exported: the generator and generated code import them from here
-    ROUTING_FIELDS as ROUTING_FIELDS,
-    unknown_model_message as unknown_model_message,
-)
 from genvr_runtime._errors import UnknownInputError
 from genvr_runtime._files import FileSource, extract_files
 
