@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from genvr_runtime import UnknownModelError
-from genvr_runtime._inputs import unknown_model_message
+from genvr_runtime._common import unknown_model_message
 
 if TYPE_CHECKING:
     from genvr_runtime import GenVRInput

@@ -9,17 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
-from ._common import (
-    NOT_GIVEN,
-)
-from ._common import (
-    ROUTING_FIELDS as ROUTING_FIELDS,  # re-exported: the generator and generated code import them from here
-)
-from ._common import (
-    ModelInfo,
-    unknown_input_message,
-)
-from ._common import unknown_model_message as unknown_model_message
+from ._common import NOT_GIVEN, ModelInfo, unknown_input_message
 from ._errors import UnknownInputError
 from ._files import FileSource, extract_files
 
