@@ -22,7 +22,7 @@ CACHE_DIR = Path(os.environ.get("GENVR_GENERATOR_CACHE", _DEFAULT))
 def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: bool = True) -> str:
     if not enabled:
         return compute()
-    digest = hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    digest = key(*parts)
     path = CACHE_DIR / digest[:2] / digest
     # An entry is the text's own hash, a newline, the text: a damaged entry (cut short...) is made again.
     try:

@@ -90,31 +90,34 @@ class PlannedModel:
         description = " ".join((spec.description or "").split())
         return (spec.display_name, spec.category, kind, len(spec.params), description[:200])
 
-    @cached_property
+    @property
     def params(self) -> list[dict[str, Any]]:
-        """What the method template needs per input, required ones first (keyword-only, order is cosmetic).
+        """What the method template needs per input, required ones first (keyword-only, order is cosmetic)."""
+        return self._signature[0]
 
-        An enum whose parameter line would not fit in 100 columns is named once at the top of the method module
-        (`AspectRatioChoice = Literal[...]`, one value per line) instead of being spelt in all four signatures:
-        the template then writes what black writes, and black has nothing to split."""
+    @property
+    def choice_aliases(self) -> list[dict[str, Any]]:
+        """The enums the method module names once (see `_signature`)."""
+        return self._signature[1]
+
+    @cached_property
+    def _signature(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(inputs, named enums). An enum whose parameter line would not fit in 100 columns is named once at the top
+        of the method module (`AspectRatioChoice = Literal[...]`, one value per line) instead of being spelt in all
+        four signatures: the template then writes what black writes, and black has nothing to split."""
         from black.strings import str_width
 
-        ordered = sorted(self.spec.params, key=lambda p: not p.required)
-        items = []
-        for p in ordered:
+        items: list[dict[str, Any]] = []
+        aliases: list[dict[str, Any]] = []
+        for p in sorted(self.spec.params, key=lambda p: not p.required):
             text = annotation(p, for_method=True)
             line = f"        {p.python_name}: {text}{'' if p.required else ' = NOT_GIVEN'},"
             if str_width(line) > 100 and p.enum is not None and leaf_float_enum(p) is None:
-                alias = _choice_name(p.python_name, taken={a["name"] for a in self.choice_aliases})
-                self.choice_aliases.append({"name": alias, "values": [pyrepr(v) for v in p.enum]})
+                alias = _choice_name(p.python_name, taken={a["name"] for a in aliases})
+                aliases.append({"name": alias, "values": [pyrepr(v) for v in p.enum]})
                 text = " | ".join([alias, *text.split(" | ")[1:]])  # the Literal is the first member
             items.append({"param": p, "annotation": text, "doc": param_doc(p)})
-        return items
-
-    @cached_property
-    def choice_aliases(self) -> list[dict[str, Any]]:
-        """Filled by `params`: the named enums of the method module."""
-        return []
+        return items, aliases
 
 
 @dataclass(frozen=True)
