@@ -133,13 +133,11 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     missing: list[tuple[str, ModelUnit]] = []
     for unit in units:
         key = cache.key("model", code, repr(unit))
-        hit = cache.load_files(key) if use_cache else None
-        try:
-            files.update(dict(hit[0]) if hit is not None else {})
-        except cache.CacheDamaged:
-            hit = None
+        hit = _recorded(key) if use_cache else None
         if hit is None:
             missing.append((key, unit))
+        else:
+            files.update(hit)
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
     # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
@@ -151,14 +149,12 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         others.update(comfyui_pack.index_files(categories))
         # What depends on no model (the pack's hand-written modules and runtime copy) is cached by the code alone.
         static_key = cache.key("static", code)
-        static = cache.load_files(static_key) if use_cache else None
-        try:
-            files.update(dict(static[0]) if static is not None else {})
-        except cache.CacheDamaged:
-            static = None
+        static = _recorded(static_key) if use_cache else None
         if static is None:
             static_files = comfyui_pack.static_files()
             others.update(static_files)
+        else:
+            files.update(static)
         others.update(docs.render_indexes(categories))
         others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
         others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
@@ -178,6 +174,15 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     return dict(sorted(files.items()))
 
 
+def _recorded(key: str) -> dict[str, str] | None:
+    """The files cached under `key`, or None when absent or damaged (they are then made again)."""
+    hit = cache.load_files(key)
+    try:
+        return dict(hit[0]) if hit is not None else None
+    except cache.CacheDamaged:
+        return None
+
+
 def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
     """The formatted files of each model that depend on it alone; runs in worker processes."""
     from .format import format_python
@@ -187,14 +192,14 @@ def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
     out = []
     for u in units:
         m = u.model
+        method = python_package.model_files(m)  # its imports come in isort's order (test_generation_cost)
         files = {
             m.path: inputs[m.path],
-            **python_package.model_files(m),
+            **method,
             **llm_tools.model_files(m),
             **comfyui_pack.model_files(m, u.pack_node),
             **docs.model_files(m, u.node),
         }
-        method = python_package.model_files(m)  # its imports come in isort's order (test_generation_cost)
         out.append({path: format_python(text, sort_imports=path not in method) if path.endswith(".py") else text for path, text in files.items()})
     return out
 
