@@ -23,17 +23,25 @@ def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: 
     if not enabled:
         return compute()
     digest = key(*parts)
-    path = CACHE_DIR / digest[:2] / digest
-    # An entry is the text's own hash, a newline, the text: a damaged entry (cut short...) is made again.
-    try:
-        check, _, text = path.read_bytes().decode("utf-8", "surrogatepass").partition("\n")
-        if check == _text_hash(text):
-            return text
-    except (OSError, UnicodeDecodeError):
-        pass
-    text = compute()
-    _write(path, f"{_text_hash(text)}\n{text}".encode("utf-8", "surrogatepass"))
+    text = cached_entry(digest)
+    if text is None:
+        text = compute()
+        store_entry(digest, text)
     return text
+
+
+def cached_entry(digest: str) -> str | None:
+    """The text stored under `digest` (a `key`), or None when absent or damaged (it is then made again)."""
+    # An entry is the text's own hash, a newline, the text: a damaged entry (cut short...) fails the check.
+    try:
+        check, _, text = (CACHE_DIR / digest[:2] / digest).read_bytes().decode("utf-8", "surrogatepass").partition("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if check == _text_hash(text) else None
+
+
+def store_entry(digest: str, text: str) -> None:
+    _write(CACHE_DIR / digest[:2] / digest, f"{_text_hash(text)}\n{text}".encode("utf-8", "surrogatepass"))
 
 
 def _text_hash(text: str) -> str:

@@ -7,7 +7,6 @@ beyond what is needed to list the models; `normalize` reads the schemas.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import re
@@ -219,10 +218,14 @@ class HttpSource:
     transport: httpx.AsyncBaseTransport | None = None  # tests inject a mock transport
 
     def load(self) -> Discovery:
+        import asyncio  # here: a snapshot run never needs it
+
         return asyncio.run(self.load_async())
 
     async def load_async(self) -> Discovery:
         base = self.base_url.rstrip("/")
+        import asyncio
+
         import httpx  # only a live refresh needs it
 
         limits = httpx.Limits(max_connections=self.concurrency)
@@ -248,6 +251,8 @@ class HttpSource:
     async def _get_json(
         self, client: httpx.AsyncClient, url: str, *, what: str, missing_ok: bool = False
     ) -> Any:
+        import asyncio
+
         import httpx
 
         last = ""

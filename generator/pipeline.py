@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -141,9 +140,12 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
     # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
+    if len(chunks) > 1:
+        from concurrent.futures import ProcessPoolExecutor  # not loaded by a run that remakes a model or two
     pool = ProcessPoolExecutor(max_workers=workers) if len(chunks) > 1 else None
     with pool or contextlib.nullcontext():
-        made_later = [pool.submit(_model_files, [u for _, u in chunk]) for chunk in chunks] if pool else []
+        make = partial(_model_files, code=code, use_cache=use_cache)
+        made_later = [pool.submit(make, [u for _, u in chunk]) for chunk in chunks] if pool else []
         others = python_package.render_package(categories)
         others.update(llm_tools.index_files(categories))
         others.update(comfyui_pack.index_files(categories))
@@ -162,7 +164,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         files.update((path, text) for path, text in others.items() if not path.endswith(".py"))  # JSON, TOML...: as rendered
         format_work = partial(format_cached, use_cache=use_cache, code=code)
         formatted = list(map(format_work, python))  # here, while the workers run
-        made = [f.result() for f in made_later] if pool else [_model_files([u for _, u in chunk]) for chunk in chunks]
+        made = [f.result() for f in made_later] if pool else [make([u for _, u in chunk]) for chunk in chunks]
     for chunk, chunk_files in zip(chunks, made):
         for (key, _), model_files in zip(chunk, chunk_files):
             if use_cache:
@@ -183,12 +185,14 @@ def _recorded(key: str) -> dict[str, str] | None:
         return None
 
 
-def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
-    """The formatted files of each model that depend on it alone; runs in worker processes."""
-    from .format import format_python
+def _model_files(units: list[ModelUnit], *, code: str, use_cache: bool) -> list[dict[str, str]]:
+    """The formatted files of each model that depend on it alone; runs in worker processes. DCG and black are
+    cached by their exact input too: a model that changed only where one file shows it reruns neither for the
+    others (a new description: no DCG, no black on its input class)."""
+    from .format import format_cached
     from .targets import comfyui_pack, docs, llm_tools, python_package
 
-    inputs = python_package.input_modules([u.model for u in units])
+    inputs = python_package.input_modules([u.model for u in units], code=code if use_cache else None)
     out = []
     for u in units:
         m = u.model
@@ -200,7 +204,7 @@ def _model_files(units: list[ModelUnit]) -> list[dict[str, str]]:
             **comfyui_pack.model_files(m, u.pack_node),
             **docs.model_files(m, u.node),
         }
-        out.append({path: format_python(text, sort_imports=path not in method) if path.endswith(".py") else text for path, text in files.items()})
+        out.append(dict(format_cached(item, use_cache, code=code, sort_imports=item[0] not in method) for item in files.items()))
     return out
 
 

@@ -178,7 +178,7 @@ def test_an_edit_to_the_formatting_step_reformats_every_file(tmp_path: Path, pri
     generate(SnapshotSource(snap), tmp_path / "before", workers=1)
     edited = fingerprint.code() + "-format.py edited"
     monkeypatch.setattr(fingerprint, "code", lambda: edited)
-    monkeypatch.setattr(format, "ISORT_CONFIG", isort.Config(profile="black", line_length=100, force_single_line=True))
+    monkeypatch.setattr(format, "isort_config", lambda: isort.Config(profile="black", line_length=100, force_single_line=True))
 
     out = tmp_path / "after"
     generate(SnapshotSource(snap), out, workers=1)

@@ -46,15 +46,82 @@ def test_one_changed_model_rewrites_its_own_files_and_small_indexes_only(tmp_pat
     assert sorted(result.written) == sorted([
         "comfyui/genvr_nodes/nodes/imagegen/flux_dev.json",
         "docs/imagegen/flux_dev.md",
-        "genvr/catalog.py",  # the one index that carries descriptions: one line per model
-        "genvr/models/imagegen/flux_dev.py",
-        "genvr/resources/imagegen/flux_dev.py",
+        "genvr/catalog.json",  # the one index that carries descriptions: data, one line per model
+        "genvr/resources/imagegen/flux_dev.py",  # not its input class: that does not carry the description
         *(f"genvr/tools/{f}/imagegen/flux_dev.json" for f in formats),
     ])
     assert result.removed == []
     fresh = tmp_path / "fresh"
     generate(SnapshotSource(snap), fresh, workers=1, use_cache=False)
     assert tree(out) == tree(fresh)  # what the cache served is what a fresh run makes
+
+
+def with_field_description(snap: Path, key: str, field: str, text: str) -> None:
+    category, subcategory = key.split("/")
+    path = snap / "schemas" / category / f"{subcategory}.json"
+    schema = json.loads(path.read_text(encoding="utf-8-sig"))
+    found = []
+
+    def visit(node: object) -> None:  # the dialect nests inputs; change the one named `field` wherever it is
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == field and isinstance(value, dict) and "description" in value:
+                    value["description"] = text
+                    found.append(name)
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    assert found, f"{key} has no input {field}"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+
+
+class StepCounter:
+    """Counts the expensive steps a run takes: DCG runs (and over which classes) and black/isort calls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from generator import format as formatting
+
+        self.dcg: list[str] = []
+        self.formatted: list[str] = []
+        real_dcg, real_format = python_package.run_dcg, formatting.format_python
+
+        def dcg(*args: object, **kwargs: object) -> object:
+            self.dcg.append(str(args[0]))
+            return real_dcg(*args, **kwargs)
+
+        def fmt(source: str, **kwargs: bool) -> str:
+            self.formatted.append(source.split("\n", 3)[1] + " " + source.split("\n", 3)[2])
+            return real_format(source, **kwargs)
+
+        monkeypatch.setattr(python_package, "run_dcg", dcg)
+        monkeypatch.setattr(formatting, "format_python", fmt)
+
+
+def test_each_expensive_step_reruns_only_for_inputs_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model's description does not reach its input class: no DCG run, and black formats only the method
+    module (its docstring has the description); a changed input reruns DCG for that one class."""
+    snap, out = tmp_path / "discovery", tmp_path / "generated"
+    shutil.copytree(SNAPSHOT, snap)
+    shutil.copytree(GENERATED, out)
+    generate(SnapshotSource(snap), out, workers=1)  # the cache holds every step of the committed state
+
+    with_description(snap, "imagegen/flux_dev", "Generate images with Flux Dev, described anew")
+    steps = StepCounter(monkeypatch)
+    generate(SnapshotSource(snap), out, workers=1)
+    assert steps.dcg == []
+    assert len(steps.formatted) == 1 and "imagegen/flux_dev" in steps.formatted[0], steps.formatted
+
+    with_field_description(snap, "imagegen/flux_dev", "prompt", "What to draw, in words")
+    steps = StepCounter(monkeypatch)
+    result = generate(SnapshotSource(snap), out, workers=1)
+    assert len(steps.dcg) == 1 and len(steps.formatted) == 2, (steps.dcg, steps.formatted)
+    assert "genvr/models/imagegen/flux_dev.py" in result.written
+    fresh = tmp_path / "fresh"
+    generate(SnapshotSource(snap), fresh, workers=1, use_cache=False)
+    assert tree(out) == tree(fresh)
 
 
 def run_generate(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +137,7 @@ def test_the_no_op_run_restores_the_recorded_files_without_importing_the_heavy_t
     out = tmp_path / "generated"
     shutil.copytree(GENERATED, out)
     run_generate(out)  # records the run if no earlier run did
-    (out / "genvr" / "catalog.py").unlink()
+    (out / "genvr" / "catalog.json").unlink()
     (out / "REPORT.md").write_text("edited by hand\n")
     (out / "genvr" / "stray.py").write_text("x = 1\n")
 
@@ -107,12 +174,12 @@ def test_method_modules_come_with_their_imports_in_isort_order() -> None:
     # The pipeline skips isort for them (generator/pipeline.py: _model_files); black alone must get them right.
     import isort
 
-    from generator.format import ISORT_CONFIG
+    from generator.format import isort_config
 
     planned = [m for c in python_package.plan(list(snapshot_specs().values())) for m in c.models]
     for m in planned:
         [(path, text)] = python_package.model_files(m).items()
-        assert isort.code(text, config=ISORT_CONFIG) == text, path
+        assert isort.code(text, config=isort_config()) == text, path
 
 
 def test_method_modules_come_in_the_shape_black_gives_them() -> None:

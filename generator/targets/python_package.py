@@ -14,14 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from datamodel_code_generator import generate
-from datamodel_code_generator.enums import DataModelType, InputFileType
-from datamodel_code_generator.format import PythonVersion
-from datamodel_code_generator.enums import TargetPydanticVersion
-from datamodel_code_generator.parser import LiteralType
-
 import genvr_runtime
-from .. import name_registry, naming, output_kinds
+from .. import cache, name_registry, naming, output_kinds
 from ..normalize import ItemSpec, ModelSpec, Param, ParamType
 from ..render import HEADER, one_line, pyrepr, render
 from genvr_runtime import AsyncBaseClient, BaseClient
@@ -267,8 +261,8 @@ def json_schema(model: PlannedModel) -> dict[str, Any]:
     return {
         "type": "object",
         "title": model.class_name,
+        # Not the model's description (the method and the docs carry it): a new one need not rerun DCG.
         "description": f"Input of {spec.display_name} (`{spec.key}`)."
-        + (f" {spec.description}" if spec.description else "")
         + (" GenVR publishes no schema for this model: inputs are passed through unchecked." if spec.free_form else ""),
         "properties": properties,
         "required": [p.wire_name for p in spec.params if p.required],
@@ -302,26 +296,38 @@ def value_schema(c: Param | ItemSpec, types: tuple[ParamType, ...], nullable: bo
     return prop
 
 
-DCG_OPTIONS: dict[str, Any] = dict(
-    input_file_type=InputFileType.JsonSchema,
-    output_model_type=DataModelType.PydanticV2BaseModel,
-    target_python_version=PythonVersion.PY_310,
-    target_pydantic_version=TargetPydanticVersion.V2_11,
-    base_class="genvr_runtime.GenVRInput",
-    additional_imports=["genvr_runtime.ModelInfo"],
-    use_annotated=True,
-    field_constraints=True,
-    use_standard_collections=True,
-    use_union_operator=True,
-    enum_field_as_literal=LiteralType.All,
-    strict_nullable=True,
-    use_schema_description=True,
-    use_double_quotes=True,
-    use_exact_imports=True,
-    keep_model_order=True,
-    disable_timestamp=True,
-    formatters=[],  # black runs afterwards, on the whole module
-)
+def run_dcg(source: dict[str, Any] | Path, **options: Any) -> str | None:
+    """datamodel-code-generator on a schema (returns the module) or a folder of them (writes `output`), with the
+    project's options. Imported here, not above: a run whose classes are all cached never loads DCG (~0.5 s)."""
+    from datamodel_code_generator import generate
+    from datamodel_code_generator.enums import DataModelType, InputFileType, TargetPydanticVersion
+    from datamodel_code_generator.format import PythonVersion
+    from datamodel_code_generator.parser import LiteralType
+
+    body = generate(
+        source,
+        input_file_type=InputFileType.JsonSchema,
+        output_model_type=DataModelType.PydanticV2BaseModel,
+        target_python_version=PythonVersion.PY_310,
+        target_pydantic_version=TargetPydanticVersion.V2_11,
+        base_class="genvr_runtime.GenVRInput",
+        additional_imports=["genvr_runtime.ModelInfo"],
+        use_annotated=True,
+        field_constraints=True,
+        use_standard_collections=True,
+        use_union_operator=True,
+        enum_field_as_literal=LiteralType.All,
+        strict_nullable=True,
+        use_schema_description=True,
+        use_double_quotes=True,
+        use_exact_imports=True,
+        keep_model_order=True,
+        disable_timestamp=True,
+        formatters=[],  # black runs afterwards, on the whole module
+        **options,
+    )
+    assert body is None or isinstance(body, str)
+    return body
 
 
 def _check_class(model: PlannedModel, body: str) -> str:
@@ -332,24 +338,47 @@ def _check_class(model: PlannedModel, body: str) -> str:
 
 def input_class_code(model: PlannedModel) -> str:
     """The module of one input class (unformatted): DCG's class, then the routing facts the runtime reads."""
-    aliases = {f"{model.class_name}.{p.wire_name}": p.python_name for p in model.spec.params if p.wire_name != p.python_name}
-    body = generate(
-        json_schema(model),
-        class_name=model.class_name,
-        aliases=aliases,
-        custom_file_header=f"{HEADER}\n# Source: {model.spec.key}",
-        **DCG_OPTIONS,
-    )
-    assert isinstance(body, str)
-    return _check_class(model, body)
+    return _check_class(model, _one_body(model))
 
 
-def input_modules(models: list[PlannedModel]) -> dict[str, str]:
+def _one_body(model: PlannedModel) -> str:
+    body = run_dcg(json_schema(model), class_name=model.class_name, aliases=_aliases(model), custom_file_header=f"{HEADER}\n# Source: {model.spec.key}")
+    assert body is not None
+    return body
+
+
+def _aliases(*models: PlannedModel) -> dict[str, str]:
+    """DCG's field renames, scoped by class name: wire name → Python name where they differ."""
+    return {f"{m.class_name}.{p.wire_name}": p.python_name for m in models for p in m.spec.params if p.wire_name != p.python_name}
+
+
+def input_modules(models: list[PlannedModel], *, code: str | None = None) -> dict[str, str]:
     """Unformatted input modules of many models from ONE datamodel-code-generator run over a folder of schemas
     (a module per schema): DCG's per-call set-up is most of its cost for one small class. Same text as
-    `input_class_code`, model by model (tests/test_generation_cost.py compares them)."""
+    `input_class_code`, model by model (tests/test_generation_cost.py compares them).
+
+    With `code` (`fingerprint.code()`), DCG's output is cached by its exact input: a model whose schema for DCG
+    did not change (its description, say, is not part of it) does not meet DCG again."""
+    # Keys keep the schema's key order: property order is the class's field order.
+    keys = {m.path: cache.key("dcg", code, m.spec.key, m.class_name, json.dumps([json_schema(m), _aliases(m)])) for m in models} if code else {}
+    out: dict[str, str] = {}
+    for m in models:
+        hit = cache.cached_entry(keys[m.path]) if code else None
+        if hit is not None:
+            out[m.path] = _check_class(m, hit)
+    missing = [m for m in models if m.path not in out]
+    made = _input_bodies(missing)
+    for m in missing:
+        if code:
+            cache.store_entry(keys[m.path], made[m.path])
+        out[m.path] = _check_class(m, made[m.path])
+    return {m.path: out[m.path] for m in models}
+
+
+def _input_bodies(models: list[PlannedModel]) -> dict[str, str]:
+    """DCG's module of each model (before the footer), as few DCG runs as class names allow."""
     batched = [m for m in models if not any("." in p.wire_name for p in m.spec.params)]  # "." would read as a scope
-    out = {m.path: input_class_code(m) for m in models if m not in batched}
+    out = {m.path: _one_body(m) for m in models if m not in batched}
     # Aliases are scoped by class name, which models of two categories may share: one run per round of unique names.
     rounds: list[list[PlannedModel]] = []
     for m in batched:
@@ -358,23 +387,22 @@ def input_modules(models: list[PlannedModel]) -> dict[str, str]:
             rounds.append(free := [])
         free.append(m)
     for batch in rounds:
-        out.update(_input_modules_batch(batch))
+        out.update(_batch_bodies(batch))
     return out
 
 
-def _input_modules_batch(batched: list[PlannedModel]) -> dict[str, str]:
-    """`input_modules` of models with distinct class names and no "." in a wire name: one DCG run."""
+def _batch_bodies(batched: list[PlannedModel]) -> dict[str, str]:
+    """`_input_bodies` of models with distinct class names and no "." in a wire name: one DCG run."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="genvr-dcg-") as tmp:
         folder = Path(tmp) / "schemas"
         folder.mkdir()
         for i, m in enumerate(batched):
             (folder / f"m{i}.json").write_text(json.dumps(json_schema(m)), encoding="utf-8")
-        aliases = {f"{m.class_name}.{p.wire_name}": p.python_name for m in batched for p in m.spec.params if p.wire_name != p.python_name}
-        generate(folder, output=Path(tmp) / "out", aliases=aliases, custom_file_header=f"{HEADER}\n# Source: @SOURCE@", **DCG_OPTIONS)
+        run_dcg(folder, output=Path(tmp) / "out", aliases=_aliases(*batched), custom_file_header=f"{HEADER}\n# Source: @SOURCE@")
         for i, m in enumerate(batched):
             body = (Path(tmp) / "out" / f"m{i}.py").read_bytes().decode("utf-8")  # exactly: newlines untranslated
-            out[m.path] = _check_class(m, body.replace("# Source: @SOURCE@", f"# Source: {m.spec.key}", 1))
+            out[m.path] = body.replace("# Source: @SOURCE@", f"# Source: {m.spec.key}", 1)
     return out
 
 
@@ -385,6 +413,12 @@ def model_files(model: PlannedModel) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # The package
+
+
+def catalog_json(models: list[PlannedModel]) -> str:
+    """`genvr.catalog`'s table: one line per model, so a changed description is a one-line diff."""
+    lines = [f"  {json.dumps(m.spec.key)}: {json.dumps(m.catalog_entry, ensure_ascii=False)}" for m in sorted(models, key=lambda m: m.spec.key)]
+    return f'{{"$comment": {json.dumps(HEADER.lstrip("# "))},\n "models": {{\n' + ",\n".join(lines) + "\n}}\n"
 
 
 def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
@@ -402,6 +436,7 @@ def render_package(categories: list[PlannedCategory]) -> dict[str, str]:
         f"{PACKAGE}/resources/__init__.py": render("python/resources_init.py.jinja", categories=categories),
         f"{PACKAGE}/models/__init__.py": render("python/models_init.py.jinja", categories=categories, models=models),
         f"{PACKAGE}/catalog.py": render("python/catalog.py.jinja", models=models),
+        f"{PACKAGE}/catalog.json": catalog_json(models),
         f"{PACKAGE}/__main__.py": render("python/main.py.jinja"),
     }
     for category in categories:

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class AceStepText2musicInput(GenVRInput):
     """
-    Input of Ace Step Text2Music (`audiogen/ace_step_text2music`). Generate music from text using Ace Step Text2Music model.
+    Input of Ace Step Text2Music (`audiogen/ace_step_text2music`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CartesiaSonic2Input(GenVRInput):
     """
-    Input of Cartesia Sonic 2 (`audiogen/cartesia_sonic2`). Cartesia Sonic 2 is a text-to-speech model that generates realistic speech from text
+    Input of Cartesia Sonic 2 (`audiogen/cartesia_sonic2`).
     """
 
     model_config = ConfigDict(

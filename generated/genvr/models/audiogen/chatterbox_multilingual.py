@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ChatterboxMultilingualInput(GenVRInput):
     """
-    Input of Chatterbox Multilingual (`audiogen/chatterbox_multilingual`). Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+    Input of Chatterbox Multilingual (`audiogen/chatterbox_multilingual`).
     """
 
     model_config = ConfigDict(

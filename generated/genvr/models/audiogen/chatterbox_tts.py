@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ChatterboxTtsInput(GenVRInput):
     """
-    Input of Chatterbox TTS (`audiogen/chatterbox_tts`). Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+    Input of Chatterbox TTS (`audiogen/chatterbox_tts`).
     """
 
     model_config = ConfigDict(

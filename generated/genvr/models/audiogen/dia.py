@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DiaInput(GenVRInput):
     """
-    Input of Dia (`audiogen/dia`). Dia 1.6B by Nari Labs, Generates realistic dialogue audio from text, including non-verbal cues and voice cloning
+    Input of Dia (`audiogen/dia`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ElevenlabsSoundEffectsInput(GenVRInput):
     """
-    Input of ElevenLabs Sound Effects (`audiogen/elevenlabs_sound_effects`). Generate sound effects using ElevenLabs Sound Effects model.
+    Input of ElevenLabs Sound Effects (`audiogen/elevenlabs_sound_effects`).
     """
 
     model_config = ConfigDict(

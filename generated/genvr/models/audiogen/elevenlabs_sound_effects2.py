@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ElevenlabsSoundEffects2Input(GenVRInput):
     """
-    Input of ElevenLabs Sound Effects 2 (`audiogen/elevenlabs_sound_effects2`). Generate sound effects using ElevenLabs Sound Effects 2 model.
+    Input of ElevenLabs Sound Effects 2 (`audiogen/elevenlabs_sound_effects2`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleLyria2Input(GenVRInput):
     """
-    Input of Google Lyria 2 (`audiogen/google_lyria2`). Lyria 2 is a music generation model that produces 48kHz stereo audio through text-based prompts
+    Input of Google Lyria 2 (`audiogen/google_lyria2`).
     """
 
     model_config = ConfigDict(

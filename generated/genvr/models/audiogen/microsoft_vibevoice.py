@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MicrosoftVibevoiceInput(GenVRInput):
     """
-    Input of Microsoft Vibe Voice (`audiogen/microsoft_vibevoice`). Generate realistic dialogue audio from text, including non-verbal cues and voice cloning
+    Input of Microsoft Vibe Voice (`audiogen/microsoft_vibevoice`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxMusic15Input(GenVRInput):
     """
-    Input of Minimax 1.5 Music (`audiogen/minimax_music1_5`). Generate music from text using Minimax 1.5 Music model.
+    Input of Minimax 1.5 Music (`audiogen/minimax_music1_5`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxSpeech02HdInput(GenVRInput):
     """
-    Input of Minimax Speech 02 HD (`audiogen/minimax_speech_02_hd`). Text-to-Audio (T2A) that offers voice synthesis, emotional expression, and multilingual capabilities. Optimized for high-fidelity applications like voiceovers and audiobooks.
+    Input of Minimax Speech 02 HD (`audiogen/minimax_speech_02_hd`).
     """
 
     model_config = ConfigDict(

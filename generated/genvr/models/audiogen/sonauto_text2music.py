@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SonautoText2musicInput(GenVRInput):
     """
-    Input of Sonauto Text2Music (`audiogen/sonauto_text2music`). Generate music from text using Sonauto Text2Music model.
+    Input of Sonauto Text2Music (`audiogen/sonauto_text2music`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SonautoText2musicExtendInput(GenVRInput):
     """
-    Input of Sonauto Text2Music Extend (`audiogen/sonauto_text2music_extend`). Extend a song using Sonauto Text2Music Extend model.
+    Input of Sonauto Text2Music Extend (`audiogen/sonauto_text2music_extend`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hunyuan23dInput(GenVRInput):
     """
-    Input of Hunyuan 2 - 3D (`3dgen/hunyuan2_3d`). Generate 3D models using Tencent's Hunyuan 2.3D model.
+    Input of Hunyuan 2 - 3D (`3dgen/hunyuan2_3d`).
     """
 
     model_config = ConfigDict(

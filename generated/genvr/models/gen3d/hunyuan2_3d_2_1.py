@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hunyuan23d21Input(GenVRInput):
     """
-    Input of Hunyuan 2.1 - 3D (`3dgen/hunyuan2_3d_2_1`). Generate 3D models using Tencent's Hunyuan 3D 2.1 model.
+    Input of Hunyuan 2.1 - 3D (`3dgen/hunyuan2_3d_2_1`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hunyuan3d2mvInput(GenVRInput):
     """
-    Input of Hunyuan 3D 2MV (`3dgen/hunyuan_3d_2mv`). Generate 3D models using Tencent's Hunyuan 3D 2MV model.
+    Input of Hunyuan 3D 2MV (`3dgen/hunyuan_3d_2mv`).
     """
 
     model_config = ConfigDict(

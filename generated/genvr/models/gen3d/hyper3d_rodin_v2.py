@@ -10,7 +10,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hyper3dRodinV2Input(GenVRInput):
     """
-    Input of Hyper 3D Rodin v2 (`3dgen/hyper3d_rodin_v2`). Generate 3D models using Hyper 3D Rodin v2 model. GenVR publishes no schema for this model: inputs are passed through unchecked.
+    Input of Hyper 3D Rodin v2 (`3dgen/hyper3d_rodin_v2`). GenVR publishes no schema for this model: inputs are passed through unchecked.
     """
 
     model_config = ConfigDict(

@@ -10,7 +10,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Meshy3dV6Input(GenVRInput):
     """
-    Input of Meshy 3D v6 (`3dgen/meshy3d_v6`). Generate 3D models using Meshy 3D v6 model. GenVR publishes no schema for this model: inputs are passed through unchecked.
+    Input of Meshy 3D v6 (`3dgen/meshy3d_v6`). GenVR publishes no schema for this model: inputs are passed through unchecked.
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PanoramaInput(GenVRInput):
     """
-    Input of Panorama (`3dgen/panorama`). Generate panoramic images using Flux 360 model.
+    Input of Panorama (`3dgen/panorama`).
     """
 
     model_config = ConfigDict(

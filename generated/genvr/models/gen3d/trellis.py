@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class TrellisInput(GenVRInput):
     """
-    Input of Trellis (`3dgen/trellis`). GenVR's 3D generation toolkit.
+    Input of Trellis (`3dgen/trellis`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Tripo3d25Input(GenVRInput):
     """
-    Input of Tripo 3D 2.5 (`3dgen/tripo3d_2_5`). Generate 3D models using Tripo 3D 2.5 model.
+    Input of Tripo 3D 2.5 (`3dgen/tripo3d_2_5`).
     """
 
     model_config = ConfigDict(

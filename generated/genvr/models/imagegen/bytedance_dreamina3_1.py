@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceDreamina31Input(GenVRInput):
     """
-    Input of Bytedance Dreamina 3.1 (`imagegen/bytedance_dreamina3_1`). Generate images using Bytedance Dreamina 3.1 model
+    Input of Bytedance Dreamina 3.1 (`imagegen/bytedance_dreamina3_1`).
     """
 
     model_config = ConfigDict(

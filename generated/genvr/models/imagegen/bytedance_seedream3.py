@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedream3Input(GenVRInput):
     """
-    Input of Bytedance Seedream 3 (`imagegen/bytedance_seedream3`). Generate images using Bytedance Seedream 3 model
+    Input of Bytedance Seedream 3 (`imagegen/bytedance_seedream3`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedream4Input(GenVRInput):
     """
-    Input of Bytedance Seedream 4 (`imagegen/bytedance_seedream4`). Generate images using Bytedance Seedream 4 model
+    Input of Bytedance Seedream 4 (`imagegen/bytedance_seedream4`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Flux10FastInput(GenVRInput):
     """
-    Input of Flux 1.0 Fast (`imagegen/flux1_0_fast`). Run Flux 1.0 fast model
+    Input of Flux 1.0 Fast (`imagegen/flux1_0_fast`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Flux11ProInput(GenVRInput):
     """
-    Input of Flux 1.1 Pro (`imagegen/flux1_1_pro`). Run Flux 1.1 pro model
+    Input of Flux 1.1 Pro (`imagegen/flux1_1_pro`).
     """
 
     model_config = ConfigDict(

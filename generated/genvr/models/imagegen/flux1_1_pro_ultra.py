@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Flux11ProUltraInput(GenVRInput):
     """
-    Input of Flux 1.1 Pro Ultra (`imagegen/flux1_1_pro_ultra`). Run Flux 1.1 pro ultra model
+    Input of Flux 1.1 Pro Ultra (`imagegen/flux1_1_pro_ultra`).
     """
 
     model_config = ConfigDict(

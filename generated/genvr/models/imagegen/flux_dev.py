@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxDevInput(GenVRInput):
     """
-    Input of Flux Dev (`imagegen/flux_dev`). Generate images using Flux Dev model
+    Input of Flux Dev (`imagegen/flux_dev`).
     """
 
     model_config = ConfigDict(

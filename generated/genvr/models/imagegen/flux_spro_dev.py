@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxSproDevInput(GenVRInput):
     """
-    Input of Flux Spro Dev (`imagegen/flux_spro_dev`). Generate images using Flux Spro Dev model
+    Input of Flux Spro Dev (`imagegen/flux_spro_dev`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FreepikFLiteInput(GenVRInput):
     """
-    Input of Freepik F Lite (`imagegen/freepik_f_lite`). Generate images using Freepik F Lite model
+    Input of Freepik F Lite (`imagegen/freepik_f_lite`).
     """
 
     model_config = ConfigDict(

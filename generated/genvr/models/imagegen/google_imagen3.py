@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleImagen3Input(GenVRInput):
     """
-    Input of Google Imagen 3 (`imagegen/google_imagen3`). Generate images using Google's highest quality image generation model (Imagen 3 model)
+    Input of Google Imagen 3 (`imagegen/google_imagen3`).
     """
 
     model_config = ConfigDict(

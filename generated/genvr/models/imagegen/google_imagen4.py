@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleImagen4Input(GenVRInput):
     """
-    Input of Google Imagen 4 (`imagegen/google_imagen4`). Generate images using Google's highest quality image generation model (Imagen 4 model)
+    Input of Google Imagen 4 (`imagegen/google_imagen4`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleImagen4FastInput(GenVRInput):
     """
-    Input of Google Imagen 4 Fast (`imagegen/google_imagen4_fast`). Generate images using Google's highest quality image generation model (Imagen 4 Fast model)
+    Input of Google Imagen 4 Fast (`imagegen/google_imagen4_fast`).
     """
 
     model_config = ConfigDict(

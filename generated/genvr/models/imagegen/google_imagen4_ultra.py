@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleImagen4UltraInput(GenVRInput):
     """
-    Input of Google Imagen 4 Ultra (`imagegen/google_imagen4_ultra`). Generate images using Google's highest quality image generation model (Imagen 4 Ultra model)
+    Input of Google Imagen 4 Ultra (`imagegen/google_imagen4_ultra`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GptImage1Input(GenVRInput):
     """
-    Input of GPT Image 1 (`imagegen/gpt_image1`). Generate images using GPT Image 1 model
+    Input of GPT Image 1 (`imagegen/gpt_image1`).
     """
 
     model_config = ConfigDict(

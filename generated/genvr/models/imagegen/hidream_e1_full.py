@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HidreamE1FullInput(GenVRInput):
     """
-    Input of Hidream E1 Full (`imagegen/hidream_e1_full`). Generate images using Hidream E1 image to image model
+    Input of Hidream E1 Full (`imagegen/hidream_e1_full`).
     """
 
     model_config = ConfigDict(

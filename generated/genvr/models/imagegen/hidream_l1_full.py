@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HidreamL1FullInput(GenVRInput):
     """
-    Input of Hidream L1 Full (`imagegen/hidream_l1_full`). Generate images using Hidream L1 Full model
+    Input of Hidream L1 Full (`imagegen/hidream_l1_full`).
     """
 
     model_config = ConfigDict(

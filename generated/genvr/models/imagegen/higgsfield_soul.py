@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HiggsfieldSoulInput(GenVRInput):
     """
-    Input of Higgsfield Soul (`imagegen/higgsfield_soul`). Generate images using Higgsfield Soul model
+    Input of Higgsfield Soul (`imagegen/higgsfield_soul`).
     """
 
     model_config = ConfigDict(

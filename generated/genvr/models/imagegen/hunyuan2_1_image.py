@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hunyuan21ImageInput(GenVRInput):
     """
-    Input of Hunyuan 2.1 Image (`imagegen/hunyuan2_1_image`). Generate images using Hunyuan 2.1 Image model
+    Input of Hunyuan 2.1 Image (`imagegen/hunyuan2_1_image`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Hunyuan3ImageInput(GenVRInput):
     """
-    Input of Hunyuan 3 Image (`imagegen/hunyuan3_image`). Generate images using Hunyuan 3 Image model
+    Input of Hunyuan 3 Image (`imagegen/hunyuan3_image`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class IdeogramV2Input(GenVRInput):
     """
-    Input of Ideogram V2 (`imagegen/ideogram_v2`). Run Ideogram V2 model.
+    Input of Ideogram V2 (`imagegen/ideogram_v2`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class IdeogramV3Input(GenVRInput):
     """
-    Input of Ideogram V3 (`imagegen/ideogram_v3`). Generate images using Ideogram V3 model
+    Input of Ideogram V3 (`imagegen/ideogram_v3`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class IdeogramV3FastInput(GenVRInput):
     """
-    Input of Ideogram V3 Fast (`imagegen/ideogram_v3_fast`). Generate images using Ideogram V3 Fast model
+    Input of Ideogram V3 Fast (`imagegen/ideogram_v3_fast`).
     """
 
     model_config = ConfigDict(

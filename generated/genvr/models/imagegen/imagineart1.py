@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Imagineart1Input(GenVRInput):
     """
-    Input of ImagineArt 1 (`imagegen/imagineart1`). Generate images using ImagineArt 1 model
+    Input of ImagineArt 1 (`imagegen/imagineart1`).
     """
 
     model_config = ConfigDict(

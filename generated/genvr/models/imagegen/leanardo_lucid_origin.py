@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LeanardoLucidOriginInput(GenVRInput):
     """
-    Input of Leanardo Lucid Origin (`imagegen/leanardo_lucid_origin`). Generate images using Leanardo Lucid Origin model
+    Input of Leanardo Lucid Origin (`imagegen/leanardo_lucid_origin`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LeanardoPheonix1Input(GenVRInput):
     """
-    Input of Leanardo Phoenix 1 (`imagegen/leanardo_pheonix1`). Run Leanardo Phoenix 1 model
+    Input of Leanardo Phoenix 1 (`imagegen/leanardo_pheonix1`).
     """
 
     model_config = ConfigDict(

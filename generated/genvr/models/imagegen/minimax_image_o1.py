@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxImageO1Input(GenVRInput):
     """
-    Input of Minimax Image O1 (`imagegen/minimax-image-o1`). Generate images using Minimax Image O1 model
+    Input of Minimax Image O1 (`imagegen/minimax-image-o1`).
     """
 
     model_config = ConfigDict(

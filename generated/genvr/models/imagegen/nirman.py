@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class NirmanInput(GenVRInput):
     """
-    Input of Nirman (`imagegen/nirman`). Highly aesthetic image generation model based on SD XL base model
+    Input of Nirman (`imagegen/nirman`).
     """
 
     model_config = ConfigDict(

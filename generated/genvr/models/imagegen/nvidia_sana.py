@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class NvidiaSanaInput(GenVRInput):
     """
-    Input of NVIDIA Sana (`imagegen/nvidia_sana`). A fast image model with wide artistic range and resolutions up to 4096x4096
+    Input of NVIDIA Sana (`imagegen/nvidia_sana`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class OpenaiDalle3Input(GenVRInput):
     """
-    Input of OpenAI Dalle 3 (`imagegen/openai_dalle_3`). Run OpenAI Dalle 3 model
+    Input of OpenAI Dalle 3 (`imagegen/openai_dalle_3`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class QwenImageInput(GenVRInput):
     """
-    Input of Qwen Image (`imagegen/qwen_image`). Generate images using Qwen Image model
+    Input of Qwen Image (`imagegen/qwen_image`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RecraftV3Input(GenVRInput):
     """
-    Input of Recraft V3 (`imagegen/recraft_v3`). Run Recraft V3 model (red panda)
+    Input of Recraft V3 (`imagegen/recraft_v3`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RecraftV3SvgInput(GenVRInput):
     """
-    Input of Recraft V3 SVG (`imagegen/recraft_v3_svg`). Run Recraft V3 svg model (red panda)
+    Input of Recraft V3 SVG (`imagegen/recraft_v3_svg`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayGen4ImageReferenceInput(GenVRInput):
     """
-    Input of Runway Gen4 Image Reference (`imagegen/runway_gen4_image_reference`). Generate images using Runway Gen4 Image Reference model
+    Input of Runway Gen4 Image Reference (`imagegen/runway_gen4_image_reference`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StableDiffusion35Input(GenVRInput):
     """
-    Input of Stable Diffusion 3.5 (`imagegen/stable_diffusion_3_5`). Run Stable Diffusion 3.5 model
+    Input of Stable Diffusion 3.5 (`imagegen/stable_diffusion_3_5`).
     """
 
     model_config = ConfigDict(

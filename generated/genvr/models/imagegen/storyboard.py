@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StoryboardInput(GenVRInput):
     """
-    Input of Story Diffusion (`imagegen/storyboard`). Generate storyboards using story diffusion
+    Input of Story Diffusion (`imagegen/storyboard`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BackgroundChangeInput(GenVRInput):
     """
-    Input of Background Change (`imgedit/background_change`). Change the background of an image.
+    Input of Background Change (`imgedit/background_change`).
     """
 
     model_config = ConfigDict(

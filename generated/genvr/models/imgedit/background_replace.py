@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BackgroundReplaceInput(GenVRInput):
     """
-    Input of Background Replace - Bria AI (`imgedit/background_replace`). Replace the background of an image with a new background using Bria AI
+    Input of Background Replace - Bria AI (`imgedit/background_replace`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CartoonifyInput(GenVRInput):
     """
-    Input of Cartoonify (`imgedit/cartoonify`). Turn a photo into a cartoon.
+    Input of Cartoonify (`imgedit/cartoonify`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ColorCorrectionInput(GenVRInput):
     """
-    Input of Color Correction (`imgedit/color_correction`). Correct the color of an image.
+    Input of Color Correction (`imgedit/color_correction`).
     """
 
     model_config = ConfigDict(

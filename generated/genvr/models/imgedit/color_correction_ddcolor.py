@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ColorCorrectionDdcolorInput(GenVRInput):
     """
-    Input of Color Correction (DDColor) (`imgedit/color_correction_ddcolor`). Colorize your old black and white pics.
+    Input of Color Correction (DDColor) (`imgedit/color_correction_ddcolor`).
     """
 
     model_config = ConfigDict(

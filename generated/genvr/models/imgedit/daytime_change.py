@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DaytimeChangeInput(GenVRInput):
     """
-    Input of Daytime Change (`imgedit/daytime_change`). Change the daytime of an image.
+    Input of Daytime Change (`imgedit/daytime_change`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DeagingInput(GenVRInput):
     """
-    Input of DeAging (`imgedit/deaging`). Reimagine yourself younger or older.
+    Input of DeAging (`imgedit/deaging`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EraserInput(GenVRInput):
     """
-    Input of Eraser - Bria AI (`imgedit/eraser`). Erase objects from an image using Bria AI
+    Input of Eraser - Bria AI (`imgedit/eraser`).
     """
 
     model_config = ConfigDict(

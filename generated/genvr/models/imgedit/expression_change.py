@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ExpressionChangeInput(GenVRInput):
     """
-    Input of Expression Change (`imgedit/expression_change`). Change the expression of a person.
+    Input of Expression Change (`imgedit/expression_change`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceEnhanceInput(GenVRInput):
     """
-    Input of Face Enhance (`imgedit/face_enhance`). Enhance facial features with professional retouching while maintaining a natural, realistic look
+    Input of Face Enhance (`imgedit/face_enhance`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceEnhanceCodeformerInput(GenVRInput):
     """
-    Input of Face Enhance (Codeformer) (`imgedit/face_enhance_codeformer`). Enhance the face of a person.
+    Input of Face Enhance (Codeformer) (`imgedit/face_enhance_codeformer`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceEnhanceGfpganInput(GenVRInput):
     """
-    Input of Face Enhance (GFPGAN) (`imgedit/face_enhance_gfpgan`). Enhance the face of a person.
+    Input of Face Enhance (GFPGAN) (`imgedit/face_enhance_gfpgan`).
     """
 
     model_config = ConfigDict(

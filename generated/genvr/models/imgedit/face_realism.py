@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceRealismInput(GenVRInput):
     """
-    Input of Face Realism (`imgedit/face_realism`). Add details to faces, enhance face features, remove blur.
+    Input of Face Realism (`imgedit/face_realism`).
     """
 
     model_config = ConfigDict(

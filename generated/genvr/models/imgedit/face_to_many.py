@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceToManyInput(GenVRInput):
     """
-    Input of Face to Many (`imgedit/face_to_many`). Turn a face into a character in style.
+    Input of Face to Many (`imgedit/face_to_many`).
     """
 
     model_config = ConfigDict(

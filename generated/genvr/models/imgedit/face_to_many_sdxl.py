@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceToManySdxlInput(GenVRInput):
     """
-    Input of Face to Many - SDXL (`imgedit/face_to_many_sdxl`). Turn a face into 3D, emoji, pixel art, video game, claymation or toy.
+    Input of Face to Many - SDXL (`imgedit/face_to_many_sdxl`).
     """
 
     model_config = ConfigDict(

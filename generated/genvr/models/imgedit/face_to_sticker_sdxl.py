@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceToStickerSdxlInput(GenVRInput):
     """
-    Input of Face to Sticker - SDXL (`imgedit/face_to_sticker_sdxl`). Turn a face into a sticker.
+    Input of Face to Sticker - SDXL (`imgedit/face_to_sticker_sdxl`).
     """
 
     model_config = ConfigDict(

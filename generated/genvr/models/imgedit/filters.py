@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FiltersInput(GenVRInput):
     """
-    Input of Filters (`imgedit/filters`). Apply filters to an image.
+    Input of Filters (`imgedit/filters`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FinegrainEraserPromptInput(GenVRInput):
     """
-    Input of Finegrain Eraser (Prompt) (`imgedit/finegrain_eraser_prompt`). Erase objects from an image using prompts with Finegrain eraser
+    Input of Finegrain Eraser (Prompt) (`imgedit/finegrain_eraser_prompt`).
     """
 
     model_config = ConfigDict(

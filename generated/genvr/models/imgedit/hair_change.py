@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HairChangeInput(GenVRInput):
     """
-    Input of Hair Change (`imgedit/hair_change`). Change the hair of a person.
+    Input of Hair Change (`imgedit/hair_change`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class InteriorConstructInput(GenVRInput):
     """
-    Input of Interior Construct (`imgedit/interior_construct`). Reimagine your home interiors with our revolutionary makeover tool. Use this to reimagine empty room images.
+    Input of Interior Construct (`imgedit/interior_construct`).
     """
 
     model_config = ConfigDict(

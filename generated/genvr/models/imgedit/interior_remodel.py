@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class InteriorRemodelInput(GenVRInput):
     """
-    Input of Interior Remodel (`imgedit/interior_remodel`). Reimagine your home interiors with our revolutionary makeover tool. Use this for non-empty room images.
+    Input of Interior Remodel (`imgedit/interior_remodel`).
     """
 
     model_config = ConfigDict(

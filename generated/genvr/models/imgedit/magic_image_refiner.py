@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MagicImageRefinerInput(GenVRInput):
     """
-    Input of Magic Image Refiner (`imgedit/magic_image_refiner`). Refine an image.
+    Input of Magic Image Refiner (`imgedit/magic_image_refiner`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ObjectRemovalInput(GenVRInput):
     """
-    Input of Object Removal (`imgedit/object_removal`). Remove objects from images
+    Input of Object Removal (`imgedit/object_removal`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PhotomakeoverInstantIdInput(GenVRInput):
     """
-    Input of Photomakeover (Instant ID) (`imgedit/photomakeover_instant_id`). Reimagine yourself in different and stunning poses. Use this for high accuracy and less creativity.
+    Input of Photomakeover (Instant ID) (`imgedit/photomakeover_instant_id`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PhotomakeoverPhotomakerInput(GenVRInput):
     """
-    Input of Photomakeover (Photomaker) (`imgedit/photomakeover_photomaker`). Reimagine yourself in different and stunning poses. Use this for high creativity and less accuracy.
+    Input of Photomakeover (Photomaker) (`imgedit/photomakeover_photomaker`).
     """
 
     model_config = ConfigDict(

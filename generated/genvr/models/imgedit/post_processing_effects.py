@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PostProcessingEffectsInput(GenVRInput):
     """
-    Input of Post Processing Effects (`imgedit/post_processing_effects`). Apply post processing effects to an image.
+    Input of Post Processing Effects (`imgedit/post_processing_effects`).
     """
 
     model_config = ConfigDict(

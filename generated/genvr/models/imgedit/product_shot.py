@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ProductShotInput(GenVRInput):
     """
-    Input of Product Shot (`imgedit/product_shot`). Create a product shot using Bria AI's product shot model.
+    Input of Product Shot (`imgedit/product_shot`).
     """
 
     model_config = ConfigDict(

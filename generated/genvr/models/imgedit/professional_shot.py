@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ProfessionalShotInput(GenVRInput):
     """
-    Input of Professional Shot (`imgedit/professional_shot`). Take a professional photo of a person.
+    Input of Professional Shot (`imgedit/professional_shot`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RestoreImageInput(GenVRInput):
     """
-    Input of Restore Image (`imgedit/restore_image`). Restore an image.
+    Input of Restore Image (`imgedit/restore_image`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SceneCompositionInput(GenVRInput):
     """
-    Input of Scene Composition (`imgedit/scene_composition`). Change the scene of an image.
+    Input of Scene Composition (`imgedit/scene_composition`).
     """
 
     model_config = ConfigDict(

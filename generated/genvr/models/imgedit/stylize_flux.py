@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StylizeFluxInput(GenVRInput):
     """
-    Input of Stylize Flux (`imgedit/stylize_flux`). Edit the style of an image using flux.
+    Input of Stylize Flux (`imgedit/stylize_flux`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StylizeSdxlInput(GenVRInput):
     """
-    Input of Stylize SDXL (`imgedit/stylize_sdxl`). Edit the style of an image using sdxl.
+    Input of Stylize SDXL (`imgedit/stylize_sdxl`).
     """
 
     model_config = ConfigDict(

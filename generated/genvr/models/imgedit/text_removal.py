@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class TextRemovalInput(GenVRInput):
     """
-    Input of Text Removal (`imgedit/text_removal`). Remove text from an image.
+    Input of Text Removal (`imgedit/text_removal`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class WeatherEffectInput(GenVRInput):
     """
-    Input of Weather Effect (`imgedit/weather_effect`). Change the weather of an image.
+    Input of Weather Effect (`imgedit/weather_effect`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceBagelInput(GenVRInput):
     """
-    Input of Bytedance Bagel (`imgutils/bytedance_bagel`). Edit images using Bytedance Bagel model
+    Input of Bytedance Bagel (`imgutils/bytedance_bagel`).
     """
 
     model_config = ConfigDict(

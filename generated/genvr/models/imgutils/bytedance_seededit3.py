@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeededit3Input(GenVRInput):
     """
-    Input of Bytedance SeedEdit 3 (`imgutils/bytedance_seededit3`). Edit images using Bytedance SeedEdit 3 model
+    Input of Bytedance SeedEdit 3 (`imgutils/bytedance_seededit3`).
     """
 
     model_config = ConfigDict(

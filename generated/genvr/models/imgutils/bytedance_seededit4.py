@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeededit4Input(GenVRInput):
     """
-    Input of Bytedance SeedEdit 4 (`imgutils/bytedance_seededit4`). Edit images using Bytedance SeedEdit 4 model
+    Input of Bytedance SeedEdit 4 (`imgutils/bytedance_seededit4`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EaselAvatarsInput(GenVRInput):
     """
-    Input of Easel Avatars (`imgutils/easel_avatars`). Generate avatars using Easel
+    Input of Easel Avatars (`imgutils/easel_avatars`).
     """
 
     model_config = ConfigDict(

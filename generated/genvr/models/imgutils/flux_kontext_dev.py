@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxKontextDevInput(GenVRInput):
     """
-    Input of Flux Kontext Dev (`imgutils/flux_kontext_dev`). Edit images using Flux Kontext Dev model
+    Input of Flux Kontext Dev (`imgutils/flux_kontext_dev`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxKontextMaxInput(GenVRInput):
     """
-    Input of Flux Kontext Max (`imgutils/flux_kontext_max`). Edit images using Flux Kontext Max model
+    Input of Flux Kontext Max (`imgutils/flux_kontext_max`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxKontextProInput(GenVRInput):
     """
-    Input of Flux Kontext Pro (`imgutils/flux_kontext_pro`). Edit images using Flux Kontext Pro model
+    Input of Flux Kontext Pro (`imgutils/flux_kontext_pro`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FluxKontextProMultiInput(GenVRInput):
     """
-    Input of Flux Kontext Pro Multi (`imgutils/flux_kontext_pro_multi`). Edit images using Flux Kontext Pro Multi model
+    Input of Flux Kontext Pro Multi (`imgutils/flux_kontext_pro_multi`).
     """
 
     model_config = ConfigDict(

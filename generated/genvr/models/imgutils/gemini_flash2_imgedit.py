@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GeminiFlash2ImgeditInput(GenVRInput):
     """
-    Input of Gemini Flash 2 Image Edit (`imgutils/gemini_flash2_imgedit`). Edit images using Gemini Flash 2 model
+    Input of Gemini Flash 2 Image Edit (`imgutils/gemini_flash2_imgedit`).
     """
 
     model_config = ConfigDict(

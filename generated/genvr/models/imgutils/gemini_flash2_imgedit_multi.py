@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GeminiFlash2ImgeditMultiInput(GenVRInput):
     """
-    Input of Gemini Flash 2 Image Edit Multi (`imgutils/gemini_flash2_imgedit_multi`). Edit images using Gemini Flash 2 model
+    Input of Gemini Flash 2 Image Edit Multi (`imgutils/gemini_flash2_imgedit_multi`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleNanoBananaInput(GenVRInput):
     """
-    Input of Google Nano Banana (`imgutils/google_nano_banana`). Edit images using Google Nano Banana model
+    Input of Google Nano Banana (`imgutils/google_nano_banana`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GptImage1EditInput(GenVRInput):
     """
-    Input of GPT Image 1 - Edit (`imgutils/gpt_image1_edit`). Edit images using GPT Image 1 model
+    Input of GPT Image 1 - Edit (`imgutils/gpt_image1_edit`).
     """
 
     model_config = ConfigDict(

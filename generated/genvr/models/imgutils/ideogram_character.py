@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class IdeogramCharacterInput(GenVRInput):
     """
-    Input of Ideogram Character (`imgutils/ideogram_character`). Generate a character using ideogram character model
+    Input of Ideogram Character (`imgutils/ideogram_character`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class IdeogramUpscaleInput(GenVRInput):
     """
-    Input of Ideogram Upscale (`imgutils/ideogram_upscale`). Upscale your images to 2k or 4k resolution using ideogram upscale model
+    Input of Ideogram Upscale (`imgutils/ideogram_upscale`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class InpaintingInput(GenVRInput):
     """
-    Input of Inpainting (`imgutils/inpainting`). Professional inpainting and outpainting model with state-of-the-art performance. Edit or extend images with natural, seamless results.
+    Input of Inpainting (`imgutils/inpainting`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaReframeImageInput(GenVRInput):
     """
-    Input of Luma Reframe Image (`imgutils/luma_reframe_image`). Change aspect ratio of images using Luma Reframe Image model
+    Input of Luma Reframe Image (`imgutils/luma_reframe_image`).
     """
 
     model_config = ConfigDict(

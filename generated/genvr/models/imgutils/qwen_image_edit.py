@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class QwenImageEditInput(GenVRInput):
     """
-    Input of Qwen Image Edit (`imgutils/qwen_image_edit`). Edit images using Qwen Image Edit model
+    Input of Qwen Image Edit (`imgutils/qwen_image_edit`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RecraftCreativeUpscaleInput(GenVRInput):
     """
-    Input of Recraft Creative Upscale (`imgutils/recraft_creative_upscale`). Upscale your images to 2k or 4k resolution using recraft creative upscale model
+    Input of Recraft Creative Upscale (`imgutils/recraft_creative_upscale`).
     """
 
     model_config = ConfigDict(

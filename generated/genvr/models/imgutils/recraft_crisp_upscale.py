@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RecraftCrispUpscaleInput(GenVRInput):
     """
-    Input of Recraft Crisp Upscale (`imgutils/recraft_crisp_upscale`). Designed to make images sharper and cleaner, Crisp Upscale increases overall quality, making visuals suitable for web use or print-ready materials.
+    Input of Recraft Crisp Upscale (`imgutils/recraft_crisp_upscale`).
     """
 
     model_config = ConfigDict(

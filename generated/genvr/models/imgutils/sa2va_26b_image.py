@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sa2va26bImageInput(GenVRInput):
     """
-    Input of Segmentation (`imgutils/sa2va_26b_image`). Segment an image using Bytedance's SA2VA 26B model
+    Input of Segmentation (`imgutils/sa2va_26b_image`).
     """
 
     model_config = ConfigDict(

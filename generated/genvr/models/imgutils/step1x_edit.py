@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Step1xEditInput(GenVRInput):
     """
-    Input of Step 1x Edit (`imgutils/step1x_edit`). Edit images using Step 1x Edit model
+    Input of Step 1x Edit (`imgutils/step1x_edit`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class TencentInstantCharacterInput(GenVRInput):
     """
-    Input of Tencent Instant Character (`imgutils/tencent_instant_character`). Turn a face into a character.
+    Input of Tencent Instant Character (`imgutils/tencent_instant_character`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class TopazUpscaleInput(GenVRInput):
     """
-    Input of Topaz Upscale (`imgutils/topaz_upscale`). Upscale images using Topaz Upscale model
+    Input of Topaz Upscale (`imgutils/topaz_upscale`).
     """
 
     model_config = ConfigDict(

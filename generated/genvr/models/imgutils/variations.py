@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VariationsInput(GenVRInput):
     """
-    Input of Variations (`imgutils/variations`). Open-weight image variation model. Create new versions while preserving key elements of your original. Uses Flux redux model.
+    Input of Variations (`imgutils/variations`).
     """
 
     model_config = ConfigDict(

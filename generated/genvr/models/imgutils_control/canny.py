@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CannyInput(GenVRInput):
     """
-    Input of Canny (`imgutils_control/canny`). Generate an image using reference edges
+    Input of Canny (`imgutils_control/canny`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ControlnetPreprocessorsInput(GenVRInput):
     """
-    Input of Controlnet Preprocessors (`imgutils_control/controlnet_preprocessors`). Generate reference controlnet preprocessing outputs for an image
+    Input of Controlnet Preprocessors (`imgutils_control/controlnet_preprocessors`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DepthInput(GenVRInput):
     """
-    Input of Depth (`imgutils_control/depth`). Generate an image using reference depth
+    Input of Depth (`imgutils_control/depth`).
     """
 
     model_config = ConfigDict(

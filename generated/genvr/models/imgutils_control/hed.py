@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HedInput(GenVRInput):
     """
-    Input of HED (`imgutils_control/hed`). Generate an image using reference hed
+    Input of HED (`imgutils_control/hed`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PoseInput(GenVRInput):
     """
-    Input of Pose (`imgutils_control/pose`). Generate an image using reference pose
+    Input of Pose (`imgutils_control/pose`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Scribble2imgInput(GenVRInput):
     """
-    Input of Scribble 2 Img (`imgutils_control/scribble2img`). Convert your scribble drawings into real life images
+    Input of Scribble 2 Img (`imgutils_control/scribble2img`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EaselFaceSwapInput(GenVRInput):
     """
-    Input of Easel Face Swap (`imgutils_transfer/easel_face_swap`). Swap faces in images using Easel
+    Input of Easel Face Swap (`imgutils_transfer/easel_face_swap`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EaselFashionPhotoshootInput(GenVRInput):
     """
-    Input of Easel Fashion Photoshoot (`imgutils_transfer/easel_fashion_photoshoot`). Put clothing on a person using Easel's fashion photoshoot
+    Input of Easel Fashion Photoshoot (`imgutils_transfer/easel_fashion_photoshoot`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EaselVirtualTryonInput(GenVRInput):
     """
-    Input of Easel Virtual Tryon (`imgutils_transfer/easel_virtual_tryon`). Put clothing on a person using Easel's virtual tryon
+    Input of Easel Virtual Tryon (`imgutils_transfer/easel_virtual_tryon`).
     """
 
     model_config = ConfigDict(

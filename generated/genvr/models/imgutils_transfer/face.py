@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FaceInput(GenVRInput):
     """
-    Input of Face Transfer (`imgutils_transfer/face`). Swap faces in images
+    Input of Face Transfer (`imgutils_transfer/face`).
     """
 
     model_config = ConfigDict(

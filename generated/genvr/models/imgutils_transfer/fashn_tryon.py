@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FashnTryonInput(GenVRInput):
     """
-    Input of Fashion Tryon (`imgutils_transfer/fashn_tryon`). Put clothing on a person using Fashion AI's virtual tryon v1.6
+    Input of Fashion Tryon (`imgutils_transfer/fashn_tryon`).
     """
 
     model_config = ConfigDict(

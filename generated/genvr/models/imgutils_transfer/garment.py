@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GarmentInput(GenVRInput):
     """
-    Input of Garment Transfer (`imgutils_transfer/garment`). Put clothing on a person
+    Input of Garment Transfer (`imgutils_transfer/garment`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MaterialInput(GenVRInput):
     """
-    Input of Material Transfer (`imgutils_transfer/material`). Transfer material from one image to another
+    Input of Material Transfer (`imgutils_transfer/material`).
     """
 
     model_config = ConfigDict(

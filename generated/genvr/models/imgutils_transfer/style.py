@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StyleInput(GenVRInput):
     """
-    Input of Style Transfer (`imgutils_transfer/style`). Transfer the style from one image to another image
+    Input of Style Transfer (`imgutils_transfer/style`).
     """
 
     model_config = ConfigDict(

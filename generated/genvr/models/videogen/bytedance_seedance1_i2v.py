@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedance1I2vInput(GenVRInput):
     """
-    Input of Bytedance Seedance 1 I2V (Lite) (`videogen/bytedance_seedance1_i2v`). Generate videos using Bytedance's Seedance 1 model (image2video)
+    Input of Bytedance Seedance 1 I2V (Lite) (`videogen/bytedance_seedance1_i2v`).
     """
 
     model_config = ConfigDict(

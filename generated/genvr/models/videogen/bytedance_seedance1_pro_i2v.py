@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedance1ProI2vInput(GenVRInput):
     """
-    Input of Bytedance Seedance 1 I2V (Pro) (`videogen/bytedance_seedance1_pro_i2v`). Generate videos using Bytedance's Seedance 1 pro model (image2video)
+    Input of Bytedance Seedance 1 I2V (Pro) (`videogen/bytedance_seedance1_pro_i2v`).
     """
 
     model_config = ConfigDict(

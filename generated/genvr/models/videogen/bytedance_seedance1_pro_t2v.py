@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedance1ProT2vInput(GenVRInput):
     """
-    Input of Bytedance Seedance 1 T2V (Pro) (`videogen/bytedance_seedance1_pro_t2v`). Generate videos using Bytedance's Seedance 1 pro model (text2video)
+    Input of Bytedance Seedance 1 T2V (Pro) (`videogen/bytedance_seedance1_pro_t2v`).
     """
 
     model_config = ConfigDict(

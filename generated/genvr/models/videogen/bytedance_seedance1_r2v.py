@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceSeedance1R2vInput(GenVRInput):
     """
-    Input of Bytedance Seedance 1 R2V (Lite) (`videogen/bytedance_seedance1_r2v`). Generate videos using Bytedance's Seedance 1 model (reference2video)
+    Input of Bytedance Seedance 1 R2V (Lite) (`videogen/bytedance_seedance1_r2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DecartLucy14bInput(GenVRInput):
     """
-    Input of Decart Lucy 14B (`videogen/decart_lucy_14b`). Generate videos in realtime using Decart Lucy 14B model
+    Input of Decart Lucy 14B (`videogen/decart_lucy_14b`).
     """
 
     model_config = ConfigDict(

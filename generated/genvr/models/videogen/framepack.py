@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FramepackInput(GenVRInput):
     """
-    Input of Framepack (`videogen/framepack`). Generate long videos using Framepack model (image 2 video)
+    Input of Framepack (`videogen/framepack`).
     """
 
     model_config = ConfigDict(

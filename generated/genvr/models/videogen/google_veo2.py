@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo2Input(GenVRInput):
     """
-    Input of Google Veo2 (`videogen/google_veo2`). Generate videos using Google's Veo2 model (text2video)
+    Input of Google Veo2 (`videogen/google_veo2`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo2I2vInput(GenVRInput):
     """
-    Input of Google Veo2 I2V (`videogen/google_veo2_i2v`). Generate videos using Google's Veo2 model (image2video)
+    Input of Google Veo2 I2V (`videogen/google_veo2_i2v`).
     """
 
     model_config = ConfigDict(

@@ -10,7 +10,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo31Input(GenVRInput):
     """
-    Input of Google Veo3.1 I2V (`videogen/google_veo3_1`). Generate videos with audios using Google's Veo3 model (image2video) GenVR publishes no schema for this model: inputs are passed through unchecked.
+    Input of Google Veo3.1 I2V (`videogen/google_veo3_1`). GenVR publishes no schema for this model: inputs are passed through unchecked.
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo3FastI2vInput(GenVRInput):
     """
-    Input of Google Veo3 Fast I2V (`videogen/google_veo3_fast_i2v`). Generate videos with audios using Google's Veo3 fast model (image2video)
+    Input of Google Veo3 Fast I2V (`videogen/google_veo3_fast_i2v`).
     """
 
     model_config = ConfigDict(

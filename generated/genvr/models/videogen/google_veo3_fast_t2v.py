@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo3FastT2vInput(GenVRInput):
     """
-    Input of Google Veo3 Fast T2V (`videogen/google_veo3_fast_t2v`). Generate videos with audios using Google's Veo3 fast model (text2video)
+    Input of Google Veo3 Fast T2V (`videogen/google_veo3_fast_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo3I2vInput(GenVRInput):
     """
-    Input of Google Veo3 I2V (`videogen/google_veo3_i2v`). Generate videos with audios using Google's Veo3 model (image2video)
+    Input of Google Veo3 I2V (`videogen/google_veo3_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoogleVeo3T2vInput(GenVRInput):
     """
-    Input of Google Veo3 T2V (`videogen/google_veo3_t2v`). Generate videos with audios using Google's Veo3 model (text2video)
+    Input of Google Veo3 T2V (`videogen/google_veo3_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HiggsfieldVideoInput(GenVRInput):
     """
-    Input of Higgsfield Video (`videogen/higgsfield_video`). Generate videos using Higgsfield Video model
+    Input of Higgsfield Video (`videogen/higgsfield_video`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HunyuanCustomInput(GenVRInput):
     """
-    Input of Hunyuan Custom (`videogen/hunyuan_custom`). Generate video using Tencent's Hunyuan Video model (image 2 video)
+    Input of Hunyuan Custom (`videogen/hunyuan_custom`).
     """
 
     model_config = ConfigDict(

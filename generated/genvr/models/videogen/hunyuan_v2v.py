@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HunyuanV2vInput(GenVRInput):
     """
-    Input of Hunyuan V2V (`videogen/hunyuan_v2v`). Generate video using Tencent's Hunyuan Video model (video 2 video)
+    Input of Hunyuan V2V (`videogen/hunyuan_v2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HunyuanVideoInput(GenVRInput):
     """
-    Input of Hunyuan Video (`videogen/hunyuan_video`). Generate video using Tencent's Hunyuan Video model (text 2 video)
+    Input of Hunyuan Video (`videogen/hunyuan_video`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling16ProInput(GenVRInput):
     """
-    Input of Kling 1.6 Pro (`videogen/kling1_6_pro`). Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Pro model
+    Input of Kling 1.6 Pro (`videogen/kling1_6_pro`).
     """
 
     model_config = ConfigDict(

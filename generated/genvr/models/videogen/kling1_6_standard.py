@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling16StandardInput(GenVRInput):
     """
-    Input of Kling 1.6 Standard (`videogen/kling1_6_standard`). Generate 5 or 10 sec videos using prompts and/or images using Kling 1.6 Standard model
+    Input of Kling 1.6 Standard (`videogen/kling1_6_standard`).
     """
 
     model_config = ConfigDict(

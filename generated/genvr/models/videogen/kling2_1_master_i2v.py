@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling21MasterI2vInput(GenVRInput):
     """
-    Input of Kling 2.1 Master I2V (`videogen/kling2_1_master_i2v`). Generate videos using Kling 2.1 master model (image2video)
+    Input of Kling 2.1 Master I2V (`videogen/kling2_1_master_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling21MasterT2vInput(GenVRInput):
     """
-    Input of Kling 2.1 Master T2V (`videogen/kling2_1_master_t2v`). Generate videos using Kling 2.1 master model (text2video)
+    Input of Kling 2.1 Master T2V (`videogen/kling2_1_master_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling21ProSe2vInput(GenVRInput):
     """
-    Input of Kling 2.1 Pro SE I2V (`videogen/kling2_1_pro_se2v`). Generate videos using Kling 2.1 Pro SE model (image2video)
+    Input of Kling 2.1 Pro SE I2V (`videogen/kling2_1_pro_se2v`).
     """
 
     model_config = ConfigDict(

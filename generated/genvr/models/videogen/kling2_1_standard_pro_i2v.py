@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling21StandardProI2vInput(GenVRInput):
     """
-    Input of Kling 2.1 Standard Pro I2V (`videogen/kling2_1_standard_pro_i2v`). Generate videos using Kling 2.1 standard pro model (image2video)
+    Input of Kling 2.1 Standard Pro I2V (`videogen/kling2_1_standard_pro_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling25I2vInput(GenVRInput):
     """
-    Input of Kling 2.5 I2V (`videogen/kling2_5_i2v`). Generate videos using Kling 2.5 Turbo model (image2video)
+    Input of Kling 2.5 I2V (`videogen/kling2_5_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling25T2vInput(GenVRInput):
     """
-    Input of Kling 2.5 T2V (`videogen/kling2_5_t2v`). Generate videos using Kling 2.5 Turbo model (text2video)
+    Input of Kling 2.5 T2V (`videogen/kling2_5_t2v`).
     """
 
     model_config = ConfigDict(

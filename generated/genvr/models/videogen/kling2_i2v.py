@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling2I2vInput(GenVRInput):
     """
-    Input of Kling 2 I2V (`videogen/kling2_i2v`). Generate 5 sec videos using prompts and/or images using Kling 2 Image 2 Video model
+    Input of Kling 2 I2V (`videogen/kling2_i2v`).
     """
 
     model_config = ConfigDict(

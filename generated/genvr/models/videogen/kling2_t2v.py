@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Kling2T2vInput(GenVRInput):
     """
-    Input of Kling 2 T2V (`videogen/kling2_t2v`). Generate 5 sec videos using prompts using Kling 2 Text 2 Video model
+    Input of Kling 2 T2V (`videogen/kling2_t2v`).
     """
 
     model_config = ConfigDict(

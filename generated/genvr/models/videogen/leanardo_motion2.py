@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LeanardoMotion2Input(GenVRInput):
     """
-    Input of Leanardo Motion 2 (`videogen/leanardo_motion2`). Generate videos using Leanardo Motion 2 model
+    Input of Leanardo Motion 2 (`videogen/leanardo_motion2`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Ltxv13b098I2vInput(GenVRInput):
     """
-    Input of LTX Video 13B 0.98 I2V (`videogen/ltxv_13b_098_i2v`). Generate videos using LTX Video 13B 0.98 I2V model (image2video)
+    Input of LTX Video 13B 0.98 I2V (`videogen/ltxv_13b_098_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Ltxv13b098T2vInput(GenVRInput):
     """
-    Input of LTX Video 13B 0.98 T2V (`videogen/ltxv_13b_098_t2v`). Generate videos using LTX Video 13B 0.98 T2V model (text2video)
+    Input of LTX Video 13B 0.98 T2V (`videogen/ltxv_13b_098_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaRay2FlashI2vInput(GenVRInput):
     """
-    Input of Luma Ray 2 Flash I2V (`videogen/luma_ray2_flash_i2v`). Generate videos using Luma Ray 2 Flash model (image2video)
+    Input of Luma Ray 2 Flash I2V (`videogen/luma_ray2_flash_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaRay2FlashT2vInput(GenVRInput):
     """
-    Input of Luma Ray 2 Flash T2V (`videogen/luma_ray2_flash_t2v`). Generate videos using Luma Ray 2 Flash model (text2video)
+    Input of Luma Ray 2 Flash T2V (`videogen/luma_ray2_flash_t2v`).
     """
 
     model_config = ConfigDict(

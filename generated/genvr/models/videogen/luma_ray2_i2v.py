@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaRay2I2vInput(GenVRInput):
     """
-    Input of Luma Ray 2 I2V (`videogen/luma_ray2_i2v`). Generate videos using Luma Ray 2 model (image2video)
+    Input of Luma Ray 2 I2V (`videogen/luma_ray2_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaRay2T2vInput(GenVRInput):
     """
-    Input of Luma Ray 2 T2V (`videogen/luma_ray2_t2v`). Generate videos using Luma Ray 2 model (text2video)
+    Input of Luma Ray 2 T2V (`videogen/luma_ray2_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MagiExtendInput(GenVRInput):
     """
-    Input of MAGI Extend (`videogen/magi_extend`). Generate videos using MAGI model (extend)
+    Input of MAGI Extend (`videogen/magi_extend`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MagiI2vInput(GenVRInput):
     """
-    Input of MAGI I2V (`videogen/magi_i2v`). Generate videos using MAGI model (image2video)
+    Input of MAGI I2V (`videogen/magi_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MagiT2vInput(GenVRInput):
     """
-    Input of MAGI T2V (`videogen/magi_t2v`). Generate videos using MAGI model (text2video)
+    Input of MAGI T2V (`videogen/magi_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxHailuo2ProT2vInput(GenVRInput):
     """
-    Input of Minimax Hailuo 2 Pro T2V (`videogen/minimax_hailuo2_pro_t2v`). Generate videos using Minimax Hailuo 2 Pro model (text2video)
+    Input of Minimax Hailuo 2 Pro T2V (`videogen/minimax_hailuo2_pro_t2v`).
     """
 
     model_config = ConfigDict(

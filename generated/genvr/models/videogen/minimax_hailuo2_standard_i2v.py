@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxHailuo2StandardI2vInput(GenVRInput):
     """
-    Input of Minimax Hailuo 2 Standard I2V (`videogen/minimax_hailuo2_standard_i2v`). Generate videos using Minimax Hailuo 2 Standard model (image2video)
+    Input of Minimax Hailuo 2 Standard I2V (`videogen/minimax_hailuo2_standard_i2v`).
     """
 
     model_config = ConfigDict(

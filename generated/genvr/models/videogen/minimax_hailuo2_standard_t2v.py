@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxHailuo2StandardT2vInput(GenVRInput):
     """
-    Input of Minimax Hailuo 2 Standard T2V (`videogen/minimax_hailuo2_standard_t2v`). Generate videos using Minimax Hailuo 2 Standard model (text2video)
+    Input of Minimax Hailuo 2 Standard T2V (`videogen/minimax_hailuo2_standard_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxVideoO1Input(GenVRInput):
     """
-    Input of Minimax - Video O1 (`videogen/minimax_video_o1`). Generate 6sec videos using prompts and/or images using Minimax Video O1 model
+    Input of Minimax - Video O1 (`videogen/minimax_video_o1`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MoonvalleyMareyI2vInput(GenVRInput):
     """
-    Input of Moonvalley Marey I2V (`videogen/moonvalley_marey_i2v`). Generate videos using Moonvalley Marey I2V model (image2video)
+    Input of Moonvalley Marey I2V (`videogen/moonvalley_marey_i2v`).
     """
 
     model_config = ConfigDict(

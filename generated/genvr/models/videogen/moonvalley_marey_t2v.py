@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MoonvalleyMareyT2vInput(GenVRInput):
     """
-    Input of Moonvalley Marey T2V (`videogen/moonvalley_marey_t2v`). Generate videos using Moonvalley Marey T2V model (text2video)
+    Input of Moonvalley Marey T2V (`videogen/moonvalley_marey_t2v`).
     """
 
     model_config = ConfigDict(

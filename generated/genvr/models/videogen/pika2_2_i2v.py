@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Pika22I2vInput(GenVRInput):
     """
-    Input of Pika V2.2 I2V (`videogen/pika2_2_i2v`). Generate videos using Pika V2.2 model (image2video)
+    Input of Pika V2.2 I2V (`videogen/pika2_2_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Pika22T2vInput(GenVRInput):
     """
-    Input of Pika V2.2 T2V (`videogen/pika2_2_t2v`). Generate videos using Pika V2.2 model (text2video)
+    Input of Pika V2.2 T2V (`videogen/pika2_2_t2v`).
     """
 
     model_config = ConfigDict(

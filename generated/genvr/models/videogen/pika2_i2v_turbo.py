@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Pika2I2vTurboInput(GenVRInput):
     """
-    Input of Pika V2 I2V Turbo (`videogen/pika2_i2v_turbo`). Generate videos using Pika V2 I2V Turbo model (image2video)
+    Input of Pika V2 I2V Turbo (`videogen/pika2_i2v_turbo`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PikaadditionsInput(GenVRInput):
     """
-    Input of Pika Additions (`videogen/pikaadditions`). Generate videos using Pika Additions model (add an object to a video)
+    Input of Pika Additions (`videogen/pikaadditions`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PikaswapsInput(GenVRInput):
     """
-    Input of Pika Swap (`videogen/pikaswaps`). Generate videos using Pika Swap model (swap an object in a video)
+    Input of Pika Swap (`videogen/pikaswaps`).
     """
 
     model_config = ConfigDict(

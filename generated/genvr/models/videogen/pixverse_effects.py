@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseEffectsInput(GenVRInput):
     """
-    Input of Pixverse Effects (`videogen/pixverse_effects`). Generate video effects using Pixverse model v3.5
+    Input of Pixverse Effects (`videogen/pixverse_effects`).
     """
 
     model_config = ConfigDict(

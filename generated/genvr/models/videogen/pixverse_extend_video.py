@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseExtendVideoInput(GenVRInput):
     """
-    Input of Pixverse Extend Video (`videogen/pixverse_extend_video`). Extend videos using Pixverse model (extend video)
+    Input of Pixverse Extend Video (`videogen/pixverse_extend_video`).
     """
 
     model_config = ConfigDict(

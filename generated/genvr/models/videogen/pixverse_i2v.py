@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseI2vInput(GenVRInput):
     """
-    Input of Pixverse I2V (`videogen/pixverse_i2v`). Generate videos using Pixverse model v3.5 (image2video)
+    Input of Pixverse I2V (`videogen/pixverse_i2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseI2vFastInput(GenVRInput):
     """
-    Input of Pixverse I2V Fast (`videogen/pixverse_i2v_fast`). Generate videos using Pixverse model v3.5 (image2video)
+    Input of Pixverse I2V Fast (`videogen/pixverse_i2v_fast`).
     """
 
     model_config = ConfigDict(

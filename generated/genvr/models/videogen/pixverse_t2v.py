@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseT2vInput(GenVRInput):
     """
-    Input of Pixverse T2V (`videogen/pixverse_t2v`). Generate videos using Pixverse model v3.5 (text2video)
+    Input of Pixverse T2V (`videogen/pixverse_t2v`).
     """
 
     model_config = ConfigDict(

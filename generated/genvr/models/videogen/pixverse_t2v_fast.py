@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseT2vFastInput(GenVRInput):
     """
-    Input of Pixverse T2V Fast (`videogen/pixverse_t2v_fast`). Generate videos using Pixverse model v3.5 (text2video)
+    Input of Pixverse T2V Fast (`videogen/pixverse_t2v_fast`).
     """
 
     model_config = ConfigDict(

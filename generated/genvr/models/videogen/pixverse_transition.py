@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseTransitionInput(GenVRInput):
     """
-    Input of Pixverse Transition (`videogen/pixverse_transition`). Generate video transitions using Pixverse model v3.5
+    Input of Pixverse Transition (`videogen/pixverse_transition`).
     """
 
     model_config = ConfigDict(

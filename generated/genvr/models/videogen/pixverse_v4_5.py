@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseV45Input(GenVRInput):
     """
-    Input of Pixverse V4.5 (`videogen/pixverse_v4_5`). Generate videos using Pixverse model v4.5
+    Input of Pixverse V4.5 (`videogen/pixverse_v4_5`).
     """
 
     model_config = ConfigDict(

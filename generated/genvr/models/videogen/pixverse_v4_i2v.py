@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseV4I2vInput(GenVRInput):
     """
-    Input of Pixverse V4 I2V (`videogen/pixverse_v4_i2v`). Generate videos using Pixverse model v4 (image2video)
+    Input of Pixverse V4 I2V (`videogen/pixverse_v4_i2v`).
     """
 
     model_config = ConfigDict(

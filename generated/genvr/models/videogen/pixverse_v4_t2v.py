@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseV4T2vInput(GenVRInput):
     """
-    Input of Pixverse V4 T2V (`videogen/pixverse_v4_t2v`). Generate videos using Pixverse model v4 (text2video)
+    Input of Pixverse V4 T2V (`videogen/pixverse_v4_t2v`).
     """
 
     model_config = ConfigDict(

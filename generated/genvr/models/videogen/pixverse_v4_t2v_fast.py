@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseV4T2vFastInput(GenVRInput):
     """
-    Input of Pixverse V4 T2V Fast (`videogen/pixverse_v4_t2v_fast`). Generate videos using Pixverse model v4 (text2video)
+    Input of Pixverse V4 T2V Fast (`videogen/pixverse_v4_t2v_fast`).
     """
 
     model_config = ConfigDict(

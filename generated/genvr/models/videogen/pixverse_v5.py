@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PixverseV5Input(GenVRInput):
     """
-    Input of Pixverse V5 (`videogen/pixverse_v5`). Generate videos using Pixverse model v5
+    Input of Pixverse V5 (`videogen/pixverse_v5`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayGen3aTurboInput(GenVRInput):
     """
-    Input of Runway Gen 3a Turbo (`videogen/runway_gen3a_turbo`). Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 3a Turbo model
+    Input of Runway Gen 3a Turbo (`videogen/runway_gen3a_turbo`).
     """
 
     model_config = ConfigDict(

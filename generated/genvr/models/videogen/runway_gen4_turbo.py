@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayGen4TurboInput(GenVRInput):
     """
-    Input of Runway Gen 4 Turbo (`videogen/runway_gen4_turbo`). Generate 5 or 10 sec videos using prompts and/or images using Runway Gen 4 Turbo model
+    Input of Runway Gen 4 Turbo (`videogen/runway_gen4_turbo`).
     """
 
     model_config = ConfigDict(

@@ -10,7 +10,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sora2Input(GenVRInput):
     """
-    Input of Sora 2 I2V (Pro+Basic) (`videogen/sora2`). Generate videos using Sora 2 i2v model GenVR publishes no schema for this model: inputs are passed through unchecked.
+    Input of Sora 2 I2V (Pro+Basic) (`videogen/sora2`). GenVR publishes no schema for this model: inputs are passed through unchecked.
     """
 
     model_config = ConfigDict(

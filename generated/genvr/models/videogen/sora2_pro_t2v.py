@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sora2ProT2vInput(GenVRInput):
     """
-    Input of Sora 2 Pro T2V (`videogen/sora2_pro_t2v`). Generate videos using Sora 2 Pro T2V model
+    Input of Sora 2 Pro T2V (`videogen/sora2_pro_t2v`).
     """
 
     model_config = ConfigDict(

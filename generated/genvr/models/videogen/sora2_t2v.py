@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sora2T2vInput(GenVRInput):
     """
-    Input of Sora 2 T2V (`videogen/sora2_t2v`). Generate videos using Sora 2 T2V model
+    Input of Sora 2 T2V (`videogen/sora2_t2v`).
     """
 
     model_config = ConfigDict(

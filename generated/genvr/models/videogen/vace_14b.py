@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Vace14bInput(GenVRInput):
     """
-    Input of Vace 14B (`videogen/vace_14b`). Generate or edit videos using Vace 14B model
+    Input of Vace 14B (`videogen/vace_14b`).
     """
 
     model_config = ConfigDict(

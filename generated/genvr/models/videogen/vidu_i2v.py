@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduI2vInput(GenVRInput):
     """
-    Input of Vidu I2V (`videogen/vidu_i2v`). Generate videos using Vidu's I2V model (image2video)
+    Input of Vidu I2V (`videogen/vidu_i2v`).
     """
 
     model_config = ConfigDict(

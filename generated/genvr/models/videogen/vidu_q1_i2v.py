@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduQ1I2vInput(GenVRInput):
     """
-    Input of Vidu Q1 I2V (pro) (`videogen/vidu_q1_i2v`). Generate videos using Vidu's Q1 model (image2video)
+    Input of Vidu Q1 I2V (pro) (`videogen/vidu_q1_i2v`).
     """
 
     model_config = ConfigDict(

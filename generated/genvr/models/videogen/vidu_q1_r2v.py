@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduQ1R2vInput(GenVRInput):
     """
-    Input of Vidu Q1 R2V (pro) (`videogen/vidu_q1_r2v`). Generate videos using Vidu's Q1 model (reference2video)
+    Input of Vidu Q1 R2V (pro) (`videogen/vidu_q1_r2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduQ1Se2vInput(GenVRInput):
     """
-    Input of Vidu Q1 SE2V (pro) (`videogen/vidu_q1_se2v`). Generate videos using Vidu's Q1 model (start&end2video)
+    Input of Vidu Q1 SE2V (pro) (`videogen/vidu_q1_se2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduQ1T2vInput(GenVRInput):
     """
-    Input of Vidu Q1 T2V (pro) (`videogen/vidu_q1_t2v`). Generate videos using Vidu's Q1 model (text2video)
+    Input of Vidu Q1 T2V (pro) (`videogen/vidu_q1_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduR2vInput(GenVRInput):
     """
-    Input of Vidu R2V (`videogen/vidu_r2v`). Generate videos using Vidu's R2V model (reference2video)
+    Input of Vidu R2V (`videogen/vidu_r2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ViduSe2vInput(GenVRInput):
     """
-    Input of Vidu SE2V (`videogen/vidu_se2v`). Generate videos using Vidu's SE2V model (start&end2video)
+    Input of Vidu SE2V (`videogen/vidu_se2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Wan2214bI2vInput(GenVRInput):
     """
-    Input of Wan 2.2 14B I2V (`videogen/wan2_2_14b_i2v`). Generate videos using Alibaba's WAN2.2 14B model (image2video)
+    Input of Wan 2.2 14B I2V (`videogen/wan2_2_14b_i2v`).
     """
 
     model_config = ConfigDict(

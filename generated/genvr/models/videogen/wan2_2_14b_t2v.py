@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Wan2214bT2vInput(GenVRInput):
     """
-    Input of Wan 2.2 14B T2V (`videogen/wan2_2_14b_t2v`). Generate videos using Alibaba's WAN2.2 14B model (text2video)
+    Input of Wan 2.2 14B T2V (`videogen/wan2_2_14b_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Wan25Input(GenVRInput):
     """
-    Input of Wan 2.5 (`videogen/wan2_5`). Generate videos using Wan 2.5 model
+    Input of Wan 2.5 (`videogen/wan2_5`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class WanFunControlInput(GenVRInput):
     """
-    Input of Wan Fun Control (`videogen/wan_fun_control`). Motion transfer on videos using Wan Fun Control model
+    Input of Wan Fun Control (`videogen/wan_fun_control`).
     """
 
     model_config = ConfigDict(

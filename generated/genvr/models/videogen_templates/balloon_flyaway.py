@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BalloonFlyawayInput(GenVRInput):
     """
-    Input of Balloon Flyaway (`videogen_templates/balloon_flyaway`). Fly like a baloon with balloon flyaway effect.
+    Input of Balloon Flyaway (`videogen_templates/balloon_flyaway`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BeastCompanionInput(GenVRInput):
     """
-    Input of Beast Companion (`videogen_templates/beast_companion`). Add majestic wild animals like lions, wolves, or bears as your companions in stunning scenes.
+    Input of Beast Companion (`videogen_templates/beast_companion`).
     """
 
     model_config = ConfigDict(

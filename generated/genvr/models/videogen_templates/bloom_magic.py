@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BloomMagicInput(GenVRInput):
     """
-    Input of Bloom Magic (`videogen_templates/bloom_magic`). Watch as beautiful flowers magically bloom and grow around your subject.
+    Input of Bloom Magic (`videogen_templates/bloom_magic`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CakeifyInput(GenVRInput):
     """
-    Input of Cakeify (`videogen_templates/cakeify`). Add cakeify effects to your photos.
+    Input of Cakeify (`videogen_templates/cakeify`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CapWalkInput(GenVRInput):
     """
-    Input of Cap Walk (`videogen_templates/cap_walk`). Add Captain America's iconic walking style to your photos.
+    Input of Cap Walk (`videogen_templates/cap_walk`).
     """
 
     model_config = ConfigDict(

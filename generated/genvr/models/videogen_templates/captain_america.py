@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CaptainAmericaInput(GenVRInput):
     """
-    Input of Captain America (`videogen_templates/captain_america`). Transform into Captain America with shield-throwing animations and heroic poses.
+    Input of Captain America (`videogen_templates/captain_america`).
     """
 
     model_config = ConfigDict(

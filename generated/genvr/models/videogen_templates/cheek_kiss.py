@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CheekKissInput(GenVRInput):
     """
-    Input of Cheek Kiss (`videogen_templates/cheek_kiss`). Create tender cheek kissing moments with romantic visual effects.
+    Input of Cheek Kiss (`videogen_templates/cheek_kiss`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ChristmasInput(GenVRInput):
     """
-    Input of Christmas (`videogen_templates/christmas`). Add festive Christmas magic with snow, lights, and holiday effects.
+    Input of Christmas (`videogen_templates/christmas`).
     """
 
     model_config = ConfigDict(

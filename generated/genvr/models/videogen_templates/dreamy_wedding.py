@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DreamyWeddingInput(GenVRInput):
     """
-    Input of Dreamy Wedding (`videogen_templates/dreamy_wedding`). Create magical wedding moments with romantic effects and animations.
+    Input of Dreamy Wedding (`videogen_templates/dreamy_wedding`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class DynastyDressInput(GenVRInput):
     """
-    Input of Dynasty Dress (`videogen_templates/dynasty_dress`). Transform into historical dynasty figures with flowing traditional robes.
+    Input of Dynasty Dress (`videogen_templates/dynasty_dress`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ExoticPrincessInput(GenVRInput):
     """
-    Input of Exotic Princess (`videogen_templates/exotic_princess`). Transform into a royal princess from different cultures with stunning traditional attire.
+    Input of Exotic Princess (`videogen_templates/exotic_princess`).
     """
 
     model_config = ConfigDict(

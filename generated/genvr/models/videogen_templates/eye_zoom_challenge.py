@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EyeZoomChallengeInput(GenVRInput):
     """
-    Input of Eye Zoom Challenge (`videogen_templates/eye_zoom_challenge`). Add eye zoom challenge effects to your photos.
+    Input of Eye Zoom Challenge (`videogen_templates/eye_zoom_challenge`).
     """
 
     model_config = ConfigDict(

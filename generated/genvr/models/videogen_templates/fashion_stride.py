@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FashionStrideInput(GenVRInput):
     """
-    Input of Fashion Stride (`videogen_templates/fashion_stride`). Add runway-worthy walking animations to showcase fashion and style.
+    Input of Fashion Stride (`videogen_templates/fashion_stride`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FlameCarpetInput(GenVRInput):
     """
-    Input of Flame Carpet (`videogen_templates/flame_carpet`). Add dramatic fire effects to your walkway for epic entrances.
+    Input of Flame Carpet (`videogen_templates/flame_carpet`).
     """
 
     model_config = ConfigDict(

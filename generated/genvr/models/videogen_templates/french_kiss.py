@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FrenchKissInput(GenVRInput):
     """
-    Input of French Kiss (`videogen_templates/french_kiss`). Create romantic moments with elegant French-style kiss animations, perfect for couples.
+    Input of French Kiss (`videogen_templates/french_kiss`).
     """
 
     model_config = ConfigDict(

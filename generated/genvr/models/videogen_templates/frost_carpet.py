@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class FrostCarpetInput(GenVRInput):
     """
-    Input of Frost Carpet (`videogen_templates/frost_carpet`). Create magical winter scenes with frost effects spreading beneath your feet.
+    Input of Frost Carpet (`videogen_templates/frost_carpet`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class GoldenEpochInput(GenVRInput):
     """
-    Input of Golden Epoch (`videogen_templates/golden_epoch`). Transform your photos into stunning golden-age Hollywood style scenes.
+    Input of Golden Epoch (`videogen_templates/golden_epoch`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HugInput(GenVRInput):
     """
-    Input of Hug (`videogen_templates/hug`). Generate warm and natural hugging animations with emotional effects.
+    Input of Hug (`videogen_templates/hug`).
     """
 
     model_config = ConfigDict(

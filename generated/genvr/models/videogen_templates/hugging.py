@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HuggingInput(GenVRInput):
     """
-    Input of Hugging (`videogen_templates/hugging`). Create heartwarming moments with natural hugging animations between people.
+    Input of Hugging (`videogen_templates/hugging`).
     """
 
     model_config = ConfigDict(

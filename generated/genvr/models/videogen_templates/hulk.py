@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HulkInput(GenVRInput):
     """
-    Input of Hulk (`videogen_templates/hulk`). Transform yourself into the incredible Hulk with powerful transformation effects.
+    Input of Hulk (`videogen_templates/hulk`).
     """
 
     model_config = ConfigDict(

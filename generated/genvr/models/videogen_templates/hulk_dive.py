@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HulkDiveInput(GenVRInput):
     """
-    Input of Hulk Dive (`videogen_templates/hulk_dive`). Create epic Hulk-style diving animations with dramatic effects.
+    Input of Hulk Dive (`videogen_templates/hulk_dive`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KissInput(GenVRInput):
     """
-    Input of Kiss (`videogen_templates/kiss`). Create tender kissing moments with romantic visual effects.
+    Input of Kiss (`videogen_templates/kiss`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KissMeAiInput(GenVRInput):
     """
-    Input of Kiss Me AI (`videogen_templates/kiss_me_ai`). Add kiss me ai effects to your photos.
+    Input of Kiss Me AI (`videogen_templates/kiss_me_ai`).
     """
 
     model_config = ConfigDict(

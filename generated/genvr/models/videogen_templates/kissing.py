@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KissingInput(GenVRInput):
     """
-    Input of Kissing (`videogen_templates/kissing`). Generate romantic kissing scenes with elegant animations.
+    Input of Kissing (`videogen_templates/kissing`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LiveMemoryInput(GenVRInput):
     """
-    Input of Live Memory (`videogen_templates/live_memory`). Transform old photos into living memories with gentle animations.
+    Input of Live Memory (`videogen_templates/live_memory`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LovePoseInput(GenVRInput):
     """
-    Input of Love Pose (`videogen_templates/love_pose`). Generate romantic couple poses with beautiful love-themed effects.
+    Input of Love Pose (`videogen_templates/love_pose`).
     """
 
     model_config = ConfigDict(

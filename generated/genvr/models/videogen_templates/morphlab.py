@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MorphlabInput(GenVRInput):
     """
-    Input of Morphlab (`videogen_templates/morphlab`). Create smooth morphing transitions between different looks or personas.
+    Input of Morphlab (`videogen_templates/morphlab`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MuscleSurgeInput(GenVRInput):
     """
-    Input of Muscle Surge (`videogen_templates/muscle_surge`). Add muscle surge effects to your photos.
+    Input of Muscle Surge (`videogen_templates/muscle_surge`).
     """
 
     model_config = ConfigDict(

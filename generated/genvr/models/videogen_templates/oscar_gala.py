@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class OscarGalaInput(GenVRInput):
     """
-    Input of Oscar Gala (`videogen_templates/oscar_gala`). Give your photos the red-carpet treatment with glamorous Oscar ceremony effects.
+    Input of Oscar Gala (`videogen_templates/oscar_gala`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PetLoversInput(GenVRInput):
     """
-    Input of Pet Lovers (`videogen_templates/pet_lovers`). Create heartwarming interactions between people and their beloved pets.
+    Input of Pet Lovers (`videogen_templates/pet_lovers`).
     """
 
     model_config = ConfigDict(

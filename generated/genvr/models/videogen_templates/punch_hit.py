@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class PunchHitInput(GenVRInput):
     """
-    Input of Punch Hit (`videogen_templates/punch_hit`). Create dramatic punch hit animations with powerful effects.
+    Input of Punch Hit (`videogen_templates/punch_hit`).
     """
 
     model_config = ConfigDict(

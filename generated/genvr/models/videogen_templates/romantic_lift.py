@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RomanticLiftInput(GenVRInput):
     """
-    Input of Romantic Lift (`videogen_templates/romantic_lift`). Add romantic lifting animations perfect for couple photos.
+    Input of Romantic Lift (`videogen_templates/romantic_lift`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ShakeItDanceInput(GenVRInput):
     """
-    Input of Shake It Dance (`videogen_templates/shake_it_dance`). Add shake it dance effects to your photos.
+    Input of Shake It Dance (`videogen_templates/shake_it_dance`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SliceTherapyInput(GenVRInput):
     """
-    Input of Slice Therapy (`videogen_templates/slice_therapy`). Add satisfying slicing animations to your images, perfect for product demonstrations.
+    Input of Slice Therapy (`videogen_templates/slice_therapy`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SquidGameInput(GenVRInput):
     """
-    Input of Squid Game (`videogen_templates/squid_game`). Add squid game effects to your photos.
+    Input of Squid Game (`videogen_templates/squid_game`).
     """
 
     model_config = ConfigDict(

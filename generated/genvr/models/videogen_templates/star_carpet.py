@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StarCarpetInput(GenVRInput):
     """
-    Input of Star Carpet (`videogen_templates/star_carpet`). Create celebrity-style entrances with dazzling star effects.
+    Input of Star Carpet (`videogen_templates/star_carpet`).
     """
 
     model_config = ConfigDict(

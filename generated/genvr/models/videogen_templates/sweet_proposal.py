@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SweetProposalInput(GenVRInput):
     """
-    Input of Sweet Proposal (`videogen_templates/sweet_proposal`). Transform your photos into heartwarming proposal scenes with romantic effects.
+    Input of Sweet Proposal (`videogen_templates/sweet_proposal`).
     """
 
     model_config = ConfigDict(

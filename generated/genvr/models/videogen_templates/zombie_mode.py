@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ZombieModeInput(GenVRInput):
     """
-    Input of Zombie Mode (`videogen_templates/zombie_mode`). Add zombie mode effects to your photos.
+    Input of Zombie Mode (`videogen_templates/zombie_mode`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ArgilAvatarA2vInput(GenVRInput):
     """
-    Input of Argil Avatar A2V (`vidutils/argil_avatar_a2v`). Generate image based lip sync using Argil Avatar A2V model.
+    Input of Argil Avatar A2V (`vidutils/argil_avatar_a2v`).
     """
 
     model_config = ConfigDict(

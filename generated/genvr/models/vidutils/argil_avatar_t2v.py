@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ArgilAvatarT2vInput(GenVRInput):
     """
-    Input of Argil Avatar T2V (`vidutils/argil_avatar_t2v`). Generate image based lip sync using Argil Avatar T2V model.
+    Input of Argil Avatar T2V (`vidutils/argil_avatar_t2v`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BriaUpscaleInput(GenVRInput):
     """
-    Input of Bria Upscale (`vidutils/bria_upscale`). Upscale a video using Bria Upscale
+    Input of Bria Upscale (`vidutils/bria_upscale`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class BytedanceOmnihumanInput(GenVRInput):
     """
-    Input of Bytedance OmniHuman (`vidutils/bytedance_omnihuman`). Generate image based lip sync using Bytedance OmniHuman model
+    Input of Bytedance OmniHuman (`vidutils/bytedance_omnihuman`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class CreatifyLipsyncInput(GenVRInput):
     """
-    Input of Creatify Lipsync (`vidutils/creatify_lipsync`). Generate video based lip sync using Creatify Lipsync model.
+    Input of Creatify Lipsync (`vidutils/creatify_lipsync`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class EchomimicV3Input(GenVRInput):
     """
-    Input of Echo Mimic V3 (`vidutils/echomimic_v3`). Generate image based lip sync using Echo Mimic V3 model.
+    Input of Echo Mimic V3 (`vidutils/echomimic_v3`).
     """
 
     model_config = ConfigDict(

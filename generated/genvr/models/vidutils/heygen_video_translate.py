@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HeygenVideoTranslateInput(GenVRInput):
     """
-    Input of Heygen Video Translate (`vidutils/heygen_video_translate`). Translate a video using Heygen Video Translate model
+    Input of Heygen Video Translate (`vidutils/heygen_video_translate`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HummingbirdLipsyncInput(GenVRInput):
     """
-    Input of Hummingbird Lipsync (`vidutils/hummingbird_lipsync`). Generate lipsync for a video using Hummingbird Lipsync model
+    Input of Hummingbird Lipsync (`vidutils/hummingbird_lipsync`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class HunyuanFoleyAddAudioInput(GenVRInput):
     """
-    Input of Hunyuan Foley Add Audio (`vidutils/hunyuan_foley_add_audio`). Add audio to a video using Hunyuan Foley Add Audio model
+    Input of Hunyuan Foley Add Audio (`vidutils/hunyuan_foley_add_audio`).
     """
 
     model_config = ConfigDict(

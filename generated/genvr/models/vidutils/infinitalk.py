@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class InfinitalkInput(GenVRInput):
     """
-    Input of Infinitalk (`vidutils/infinitalk`). Generate image based lip sync using Infinitalk model.
+    Input of Infinitalk (`vidutils/infinitalk`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KlingAvatarInput(GenVRInput):
     """
-    Input of Kling Avatar (`vidutils/kling_avatar`). Generate image based lip sync using Kling Avatar model.
+    Input of Kling Avatar (`vidutils/kling_avatar`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KlingAvatarProInput(GenVRInput):
     """
-    Input of Kling Avatar Pro (`vidutils/kling_avatar_pro`). Generate image based lip sync using Kling Avatar Pro model.
+    Input of Kling Avatar Pro (`vidutils/kling_avatar_pro`).
     """
 
     model_config = ConfigDict(

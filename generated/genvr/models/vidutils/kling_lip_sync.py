@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class KlingLipSyncInput(GenVRInput):
     """
-    Input of Kling Lip Sync (`vidutils/kling_lip_sync`). Generate lipsync for a video using Kling Lip Sync model
+    Input of Kling Lip Sync (`vidutils/kling_lip_sync`).
     """
 
     model_config = ConfigDict(

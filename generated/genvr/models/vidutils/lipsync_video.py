@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LipsyncVideoInput(GenVRInput):
     """
-    Input of Video Lip Sync (`vidutils/lipsync_video`). Generate video based lip sync using Latent Sync.
+    Input of Video Lip Sync (`vidutils/lipsync_video`).
     """
 
     model_config = ConfigDict(

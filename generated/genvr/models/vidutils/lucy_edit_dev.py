@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LucyEditDevInput(GenVRInput):
     """
-    Input of Lucy Edit Dev (`vidutils/lucy_edit_dev`). Edit a video using Lucy Edit Dev model
+    Input of Lucy Edit Dev (`vidutils/lucy_edit_dev`).
     """
 
     model_config = ConfigDict(

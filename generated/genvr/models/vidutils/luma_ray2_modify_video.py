@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaRay2ModifyVideoInput(GenVRInput):
     """
-    Input of Luma Ray 2 Modify Video (`vidutils/luma_ray2_modify_video`). Modify a video using Luma Ray 2 Modify Video model
+    Input of Luma Ray 2 Modify Video (`vidutils/luma_ray2_modify_video`).
     """
 
     model_config = ConfigDict(

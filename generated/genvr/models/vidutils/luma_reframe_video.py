@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class LumaReframeVideoInput(GenVRInput):
     """
-    Input of Luma Reframe Video (`vidutils/luma_reframe_video`). Change aspect ratio of videos using Luma Reframe Video model
+    Input of Luma Reframe Video (`vidutils/luma_reframe_video`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MaskedVideoGeneratorInput(GenVRInput):
     """
-    Input of Masked Video Generator (`vidutils/masked_video_generator`). Generate videos with masked objects using Masked Video Generator model
+    Input of Masked Video Generator (`vidutils/masked_video_generator`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MinimaxRemoverInput(GenVRInput):
     """
-    Input of Minimax Remover (`vidutils/minimax_remover`). Remove objects from a video using Minimax Remover model
+    Input of Minimax Remover (`vidutils/minimax_remover`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MireloAddAudioInput(GenVRInput):
     """
-    Input of Mirelo Add Audio (`vidutils/mirelo_add_audio`). Add audio to a video using Mirelo Add Audio model
+    Input of Mirelo Add Audio (`vidutils/mirelo_add_audio`).
     """
 
     model_config = ConfigDict(

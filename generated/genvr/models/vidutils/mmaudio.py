@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MmaudioInput(GenVRInput):
     """
-    Input of MMAudio (`vidutils/mmaudio`). Generate audio for a video using MMAudio V2 model
+    Input of MMAudio (`vidutils/mmaudio`).
     """
 
     model_config = ConfigDict(

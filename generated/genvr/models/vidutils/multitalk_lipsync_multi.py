@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MultitalkLipsyncMultiInput(GenVRInput):
     """
-    Input of Multitalk Lipsync Multi (`vidutils/multitalk_lipsync_multi`). Generate image based lip sync for multiple characters using Multitalk Lipsync model
+    Input of Multitalk Lipsync Multi (`vidutils/multitalk_lipsync_multi`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class MultitalkLipsyncSingleInput(GenVRInput):
     """
-    Input of Multitalk Lipsync Single (`vidutils/multitalk_lipsync_single`). Generate image based lip sync for a single character using Multitalk Lipsync model
+    Input of Multitalk Lipsync Single (`vidutils/multitalk_lipsync_single`).
     """
 
     model_config = ConfigDict(

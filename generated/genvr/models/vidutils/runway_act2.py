@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayAct2Input(GenVRInput):
     """
-    Input of Runway Act2 (`vidutils/runway_act2`). Motion transfer on a video using Runway Act2
+    Input of Runway Act2 (`vidutils/runway_act2`).
     """
 
     model_config = ConfigDict(

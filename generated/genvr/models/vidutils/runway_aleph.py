@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayAlephInput(GenVRInput):
     """
-    Input of Runway Aleph (`vidutils/runway_aleph`). Modify videos using Runway Aleph model
+    Input of Runway Aleph (`vidutils/runway_aleph`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class RunwayUpscaleInput(GenVRInput):
     """
-    Input of Runway Upscale (`vidutils/runway_upscale`). Upscale a video using Runway Upscale
+    Input of Runway Upscale (`vidutils/runway_upscale`).
     """
 
     model_config = ConfigDict(

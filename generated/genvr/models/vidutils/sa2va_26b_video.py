@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sa2va26bVideoInput(GenVRInput):
     """
-    Input of Video Segmentation (`vidutils/sa2va_26b_video`). Segment a video using Bytedance's SA2VA 26B model
+    Input of Video Segmentation (`vidutils/sa2va_26b_video`).
     """
 
     model_config = ConfigDict(

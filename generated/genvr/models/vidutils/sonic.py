@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SonicInput(GenVRInput):
     """
-    Input of Sonic (`vidutils/sonic`). Generate realistic talking face animations from a portrait image and audio
+    Input of Sonic (`vidutils/sonic`).
     """
 
     model_config = ConfigDict(

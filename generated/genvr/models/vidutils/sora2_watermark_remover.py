@@ -10,7 +10,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Sora2WatermarkRemoverInput(GenVRInput):
     """
-    Input of Sora 2 Watermark Remover (`vidutils/sora2_watermark_remover`). Remove watermark from a video using Sora 2 Watermark Remover model GenVR publishes no schema for this model: inputs are passed through unchecked.
+    Input of Sora 2 Watermark Remover (`vidutils/sora2_watermark_remover`). GenVR publishes no schema for this model: inputs are passed through unchecked.
     """
 
     model_config = ConfigDict(

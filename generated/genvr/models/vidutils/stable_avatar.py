@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class StableAvatarInput(GenVRInput):
     """
-    Input of Stable Avatar (`vidutils/stable_avatar`). Generate image based lip sync using Stable Avatar model.
+    Input of Stable Avatar (`vidutils/stable_avatar`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SyncLipsync2Input(GenVRInput):
     """
-    Input of Sync Lipsync2 (`vidutils/sync_lipsync2`). Generate video based lip sync using Sync Lipsync2 model.
+    Input of Sync Lipsync2 (`vidutils/sync_lipsync2`).
     """
 
     model_config = ConfigDict(

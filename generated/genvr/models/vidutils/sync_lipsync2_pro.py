@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class SyncLipsync2ProInput(GenVRInput):
     """
-    Input of Sync Lipsync2 Pro (`vidutils/sync_lipsync2_pro`). Generate video based lip sync using Sync Lipsync2 Pro model.
+    Input of Sync Lipsync2 Pro (`vidutils/sync_lipsync2_pro`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class ThinksoundInput(GenVRInput):
     """
-    Input of Thinksound (`vidutils/thinksound`). Add audio or music to a video using Thinksound model
+    Input of Thinksound (`vidutils/thinksound`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class TopazUpscaleInput(GenVRInput):
     """
-    Input of Topaz Video Upscale (`vidutils/topaz_upscale`). Upscale a video using Topaz Video Upscale
+    Input of Topaz Video Upscale (`vidutils/topaz_upscale`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VeedFabric1Input(GenVRInput):
     """
-    Input of Veed Fabric 1 (`vidutils/veed_fabric1`). Generate lipsync for a video using Veed Fabric 1 model
+    Input of Veed Fabric 1 (`vidutils/veed_fabric1`).
     """
 
     model_config = ConfigDict(

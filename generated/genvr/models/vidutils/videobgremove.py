@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VideobgremoveInput(GenVRInput):
     """
-    Input of Video Background Remove (`vidutils/videobgremove`). Remove Background from a video
+    Input of Video Background Remove (`vidutils/videobgremove`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VideobgremoveBriaInput(GenVRInput):
     """
-    Input of Video Background Remove - Bria AI (`vidutils/videobgremove_bria`). Remove Background from a video using Bria AI
+    Input of Video Background Remove - Bria AI (`vidutils/videobgremove_bria`).
     """
 
     model_config = ConfigDict(

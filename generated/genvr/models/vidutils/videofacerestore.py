@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VideofacerestoreInput(GenVRInput):
     """
-    Input of Video Face Restore (`vidutils/videofacerestore`). Restore faces in videos using SVFR framework
+    Input of Video Face Restore (`vidutils/videofacerestore`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class VideoupscaleInput(GenVRInput):
     """
-    Input of Video Upscale (`vidutils/videoupscale`). Upscale a video using Real-ESR-GAN
+    Input of Video Upscale (`vidutils/videoupscale`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Wan22AnimateMoveInput(GenVRInput):
     """
-    Input of Wan 2.2 Animate Move (`vidutils/wan2_2_animate_move`). Animate a video using Wan 2.2 Animate Move model
+    Input of Wan 2.2 Animate Move (`vidutils/wan2_2_animate_move`).
     """
 
     model_config = ConfigDict(

@@ -12,7 +12,7 @@ from genvr_runtime import GenVRInput, ModelInfo
 
 class Wan22AnimateReplaceInput(GenVRInput):
     """
-    Input of Wan 2.2 Animate Replace (`vidutils/wan2_2_animate_replace`). Replace a video using Wan 2.2 Animate Replace model
+    Input of Wan 2.2 Animate Replace (`vidutils/wan2_2_animate_replace`).
     """
 
     model_config = ConfigDict(
