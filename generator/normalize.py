@@ -142,6 +142,24 @@ class ModelSpec:
         return f"{self.category}/{self.subcategory}"
 
 
+def spec_from_data(data: dict[str, Any]) -> ModelSpec:
+    """The inverse of `dataclasses.asdict(spec)` after a JSON round trip (tuples came back as lists): how the
+    pipeline caches normalized specs without pickle (a cache file never runs code)."""
+
+    def items(d: dict[str, Any] | None) -> ItemSpec | None:
+        return None if d is None else ItemSpec(**{**d, "enum": _tuple(d["enum"]), "items": items(d["items"])})
+
+    def param(d: dict[str, Any]) -> Param:
+        presets = None if d["presets"] is None else tuple((label, text) for label, text in d["presets"])
+        return Param(**{**d, "types": tuple(d["types"]), "enum": _tuple(d["enum"]), "presets": presets, "items": items(d["items"])})
+
+    return ModelSpec(**{**data, "params": tuple(map(param, data["params"])), "warnings": tuple(data["warnings"])})
+
+
+def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Envelope detection
 

@@ -9,6 +9,8 @@ listed).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import math
 import sys
 from collections.abc import Mapping
@@ -50,28 +52,44 @@ class GenerateResult(WriteResult):
     refused: list[str] = field(default_factory=list)
 
 
-def build_specs(discovery: Discovery) -> Specs:
-    """Normalize every model; errors are collected so one run reports all of them."""
-    from .normalize import SchemaError, normalize_model
+def build_specs(discovery: Discovery, *, code: str | None = None) -> Specs:
+    """Normalize every model; errors are collected so one run reports all of them. With `code`
+    (`fingerprint.code()`), a model's normalized spec is cached by its exact discovery data."""
+    from . import normalize
 
     specs = Specs(refused_entries=discovery.refused)
     for entry in discovery.models:
         raw = discovery.schemas.get(entry.key)
-        try:
-            _refuse_non_finite(entry.key, raw)
-            spec = normalize_model(
-                category=entry.category,
-                subcategory=entry.subcategory,
-                display_name=entry.name,
-                description=entry.description,
-                raw_schema=raw,
-            )
-            _check_targets(spec)
-        except SchemaError as exc:
-            specs.errors.append(exc)
-            continue
+        key = cache.key("spec", code, json.dumps([entry.category, entry.subcategory, entry.name, entry.description, raw])) if code else None
+        spec = _cached_spec(key) if key else None
+        if spec is None:
+            try:
+                _refuse_non_finite(entry.key, raw)
+                spec = normalize.normalize_model(
+                    category=entry.category,
+                    subcategory=entry.subcategory,
+                    display_name=entry.name,
+                    description=entry.description,
+                    raw_schema=raw,
+                )
+                _check_targets(spec)
+            except normalize.SchemaError as exc:
+                specs.errors.append(exc)  # not cached: refusals are rare and cheap to find again
+                continue
+            if key:
+                cache.store_entry(key, json.dumps(dataclasses.asdict(spec)))
         specs.models.append(spec)
     return specs
+
+
+def _cached_spec(key: str) -> ModelSpec | None:
+    from .normalize import spec_from_data
+
+    text = cache.cached_entry(key)
+    try:
+        return spec_from_data(json.loads(text)) if text is not None else None
+    except (ValueError, TypeError, KeyError):  # written by another version of ModelSpec: normalize again
+        return None
 
 
 def _refuse_non_finite(key: str, doc: Any, path: str = "") -> None:
@@ -111,7 +129,7 @@ class ModelUnit:
     pack_node: PlannedNode  # as the node pack lays it out (widget positions from the order file)
 
 
-def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None) -> dict[str, str]:
+def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None, code: str | None = None) -> dict[str, str]:
     """Every generated file, formatted, by path relative to generated/.
 
     A model's own files (input class, method module, tool specs, node file, reference page) are cached under a
@@ -127,7 +145,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     pack_nodes = [n for _, nodes in comfyui_pack.ordered_nodes(categories, snapshot_dir) for n in nodes]
     models = [m for c in categories for m in c.models]
     units = [ModelUnit(*parts) for parts in zip(models, doc_nodes, pack_nodes)]
-    code = fingerprint.code()
+    code = code or fingerprint.code()
     files: dict[str, str] = {}
     missing: list[tuple[str, ModelUnit]] = []
     for unit in units:
@@ -221,14 +239,16 @@ def generate(
     snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
     run = replay.lookup(snapshot_dir) if use_cache and snapshot_dir is not None else None
     digests = None
+    code: str | None = None
     files: Mapping[str, str]
     if run is not None and run.files is not None:
         files, warnings, refused = run.files, list(run.warnings), list(run.refused)
         digests = run.files.digests
     else:
-        from . import report
+        from . import fingerprint, report
 
-        specs = build_specs(source.load())
+        code = fingerprint.code()
+        specs = build_specs(source.load(), code=code if use_cache else None)
         warnings, refused = report.console_warnings(specs.models), specs.refused
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -238,7 +258,7 @@ def generate(
             f"{len(refused)} model(s) cannot be generated (rerun with --skip-invalid to generate the others):\n  {lines}"
         )
     if run is None or run.files is None:
-        files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
+        files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir, code=code)
         if run is not None:
             run.record(files, warnings, refused)
     try:

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -79,14 +80,23 @@ def with_field_description(snap: Path, key: str, field: str, text: str) -> None:
 
 
 class StepCounter:
-    """Counts the expensive steps a run takes: DCG runs (and over which classes) and black/isort calls."""
+    """Counts the expensive steps a run takes: schemas normalized, DCG runs (and over which classes) and
+    black/isort calls."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         from generator import format as formatting
+        from generator import normalize
 
         self.dcg: list[str] = []
         self.formatted: list[str] = []
-        real_dcg, real_format = python_package.run_dcg, formatting.format_python
+        self.normalized: list[str] = []
+        real_dcg, real_format, real_normalize = python_package.run_dcg, formatting.format_python, normalize.normalize_model
+
+        def normalize_model(**kwargs: object) -> object:
+            self.normalized.append(f"{kwargs['category']}/{kwargs['subcategory']}")
+            return real_normalize(**kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(normalize, "normalize_model", normalize_model)
 
         def dcg(*args: object, **kwargs: object) -> object:
             self.dcg.append(str(args[0]))
@@ -108,13 +118,15 @@ def test_each_expensive_step_reruns_only_for_inputs_that_changed(tmp_path: Path,
     shutil.copytree(GENERATED, out)
     generate(SnapshotSource(snap), out, workers=1)  # the cache holds every step of the committed state
 
-    with_description(snap, "imagegen/flux_dev", "Generate images with Flux Dev, described anew")
+    fresh_words = uuid.uuid4().hex  # texts no earlier run put in the shared cache
+    with_description(snap, "imagegen/flux_dev", f"Generate images with Flux Dev, described anew {fresh_words}")
     steps = StepCounter(monkeypatch)
     generate(SnapshotSource(snap), out, workers=1)
+    assert steps.normalized == ["imagegen/flux_dev"]  # the others' normalized specs come from the cache
     assert steps.dcg == []
     assert len(steps.formatted) == 1 and "imagegen/flux_dev" in steps.formatted[0], steps.formatted
 
-    with_field_description(snap, "imagegen/flux_dev", "prompt", "What to draw, in words")
+    with_field_description(snap, "imagegen/flux_dev", "prompt", f"What to draw, in words {fresh_words}")
     steps = StepCounter(monkeypatch)
     result = generate(SnapshotSource(snap), out, workers=1)
     assert len(steps.dcg) == 1 and len(steps.formatted) == 2, (steps.dcg, steps.formatted)
@@ -191,3 +203,16 @@ def test_method_modules_come_in_the_shape_black_gives_them() -> None:
     for m in planned[::5]:
         [(path, text)] = python_package.model_files(m).items()
         assert format_python(text, sort_imports=False) == text, path
+
+
+def test_a_cached_spec_is_the_spec_normalize_makes() -> None:
+    # The spec cache stores JSON (a cache file never runs code); tuples come back as lists, so the decoder must
+    # rebuild exactly what normalize made, for every real model (dataclass equality tells a list from a tuple).
+    import dataclasses
+
+    from generator.normalize import spec_from_data
+
+    specs = list(snapshot_specs().values())
+    assert len(specs) == 291
+    for spec in specs:
+        assert spec_from_data(json.loads(json.dumps(dataclasses.asdict(spec)))) == spec, spec.key
