@@ -222,8 +222,12 @@ def test_batched_input_classes_keep_carriage_returns_as_one_call_per_model_does(
     from generator.targets import python_package
     from generator_helpers import StaticSource
 
-    models = [{"category": "imagegen", "subcategory": "crlf", "name": "Crlf", "description": "line one\r\nline two\rthree"}]
-    specs = build_specs(StaticSource(models, {"imagegen/crlf": {"type": "object", "properties": {"p": {"type": "string"}}}}).load())
+    # Carriage returns where the input class shows them: the name (the class docstring; the model's description
+    # is not in it) and an input's description.
+    text = "line one\r\nline two\rthree"
+    models = [{"category": "imagegen", "subcategory": "crlf", "name": f"Crlf {text}", "description": ""}]
+    schema = {"type": "object", "properties": {"p": {"type": "string", "description": text}}}
+    specs = build_specs(StaticSource(models, {"imagegen/crlf": schema}).load())
     planned = [m for c in python_package.plan(specs.models, None) for m in c.models]
 
     assert python_package.input_modules(planned) == {m.path: python_package.input_class_code(m) for m in planned}
