@@ -77,7 +77,9 @@ def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
         if not os.path.isfile(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
             _write(blob, data)
         manifest[path] = digest
-    _write(CACHE_DIR / "files" / name[:2] / f"{name}.json", json.dumps({"files": manifest, **extra}, sort_keys=True).encode())
+    record = json.dumps({"files": manifest, **extra}, sort_keys=True)
+    # Its own hash first, as an entry: a manifest altered yet still JSON (paths, digests) is refused, not served.
+    _write(CACHE_DIR / "files" / name[:2] / f"{name}.json", f"{_text_hash(record)}\n{record}".encode())
 
 
 class RecordedFiles(Mapping[str, str]):
@@ -113,7 +115,10 @@ class CacheDamaged(Exception):
 def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
     """The files recorded under `name` and the extra fields, or None if anything is missing."""
     try:
-        record = json.loads((CACHE_DIR / "files" / name[:2] / f"{name}.json").read_bytes())
+        check, _, text = (CACHE_DIR / "files" / name[:2] / f"{name}.json").read_bytes().decode().partition("\n")
+        if check != _text_hash(text):
+            return None
+        record = json.loads(text)
         digests = record.pop("files")
         if not isinstance(digests, dict) or not all(isinstance(d, str) and os.path.isfile(_blob_path(d)) for d in digests.values()):
             return None

@@ -207,6 +207,7 @@ def normalize_model(
 ) -> ModelSpec:
     """Translate one discovered model. `raw_schema=None` means GenVR publishes no schema for it."""
     key = f"{category}/{subcategory}"
+    display_name, description = _repair_text(display_name), _repair_text(description)  # schema or not
     if raw_schema is None:
         return ModelSpec(
             category=category,
@@ -219,7 +220,6 @@ def normalize_model(
             warnings=(f"{key}: no schema published; generated as a free-form input (parameters unchecked)",),
         )
     dialect, schema = extract_schema(_valid_unicode(raw_schema, key), key)
-    display_name, description = _repair_text(display_name), _repair_text(description)
     warnings: list[str] = []
     if dialect == "parameters":
         props, required = _parameters_form_to_properties(schema, key)

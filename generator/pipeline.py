@@ -258,6 +258,9 @@ def generate(
             f"{len(refused)} model(s) cannot be generated (rerun with --skip-invalid to generate the others):\n  {lines}"
         )
     if run is None or run.files is None:
+        if not specs.models:  # an empty package would replace every binding (an outage listing nothing, say)
+            where = snapshot_dir or "the discovery data"
+            raise GenerationError(f"no model to generate: {where} lists {'only refused models' if refused else 'none'}")
         files = render_all(specs, workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir, code=code)
         if run is not None:
             run.record(files, warnings, refused)

@@ -222,8 +222,32 @@ def test_batched_input_classes_keep_carriage_returns_as_one_call_per_model_does(
     from generator.targets import python_package
     from generator_helpers import StaticSource
 
-    models = [{"category": "imagegen", "subcategory": "crlf", "name": "Crlf", "description": "line one\r\nline two\rthree"}]
-    specs = build_specs(StaticSource(models, {"imagegen/crlf": {"type": "object", "properties": {"p": {"type": "string"}}}}).load())
+    # Carriage returns where the input class shows them: the name (the class docstring; the model's description
+    # is not in it) and an input's description.
+    text = "line one\r\nline two\rthree"
+    models = [{"category": "imagegen", "subcategory": "crlf", "name": f"Crlf {text}", "description": ""}]
+    schema = {"type": "object", "properties": {"p": {"type": "string", "description": text}}}
+    specs = build_specs(StaticSource(models, {"imagegen/crlf": schema}).load())
     planned = [m for c in python_package.plan(specs.models, None) for m in c.models]
 
     assert python_package.input_modules(planned) == {m.path: python_package.input_class_code(m) for m in planned}
+
+
+def test_a_recorded_run_whose_manifest_was_altered_is_not_served(tmp_path: Path, private_cache: Path) -> None:
+    # Damage need not cut a file short: a manifest that still parses (two texts swapped, a path altered) must be
+    # refused like a damaged entry, or the run restores wrong files.
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    generate(SnapshotSource(snap), tmp_path / "first", workers=1)
+    manifests = list((private_cache / "files").rglob("*.json"))
+    assert manifests
+    for path in manifests:
+        record = json.loads(path.read_bytes().partition(b"\n")[2] or path.read_bytes())
+        files = record["files"]
+        first, second = sorted(files)[:2]
+        files[first], files[second] = files[second], files[first]
+        path.write_text(json.dumps(record, sort_keys=True))
+
+    out = tmp_path / "again"
+    generate(SnapshotSource(snap), out, workers=1)
+
+    assert tree(out) == fresh(snap, tmp_path / "fresh")

@@ -99,3 +99,21 @@ def test_two_models_of_one_category_with_the_same_display_name_both_become_nodes
     assert run(snap, out) == 0
     names = [n["display_name"] for n in comfyui_nodes(out)]
     assert len(names) == 3 and set(names) == {"GenVR: Good (Image Generation) [imagegen/good]", "GenVR: Good (Image Generation) [imagegen/good-v3]", "GenVR: Good (Image Generation) [imagegen/good_v2]"}
+
+
+@pytest.mark.parametrize("listed", ["no model", "only refused models"])
+def test_a_snapshot_with_no_model_to_generate_is_a_short_error_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str], listed: str) -> None:
+    snap = tmp_path / "discovery"
+    (snap / "schemas").mkdir(parents=True)
+    data = [] if listed == "no model" else [{**entry("nan"), "description": ""}]
+    (snap / "models.json").write_text(json.dumps({"success": True, "data": data}))
+    if data:
+        (snap / "schemas" / "imagegen").mkdir()
+        (snap / "schemas" / "imagegen" / "nan.json").write_text('{"type": "object", "properties": {"x": {"type": "number", "default": NaN}}}')
+    out = tmp_path / "generated"
+
+    assert run(snap, out, "--skip-invalid") == cli.EXIT_ERROR  # an empty package would replace every binding
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "no model to generate" in err and str(snap) in err, err
+    assert not out.exists()

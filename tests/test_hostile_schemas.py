@@ -91,6 +91,13 @@ def test_lone_surrogates_are_repaired_in_text_and_refused_in_names() -> None:
         normalize_model(category="imagegen", subcategory="s", display_name="x", description="", raw_schema=schema)
 
 
+
+def test_lone_surrogates_are_repaired_in_the_name_and_description_of_a_model_without_a_schema() -> None:
+    # No schema published: the model is free-form, but its name and description reach every target all the same.
+    spec = normalize_model(category="imagegen", subcategory="s", display_name="x\udfff", description="bad \ud800 text", raw_schema=None)
+    assert spec.free_form and spec.display_name == "x\ufffd" and spec.description == "bad \ufffd text"
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40).filter(lambda t: t not in ("prompt", "class", "presets", "safe")))
 def test_any_text_yields_valid_python(text: str) -> None:
