@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from .changes import ChangeReport, compare
-from .discovery import DiscoverySource, SnapshotSource, write_snapshot
+from .discovery import DiscoveryError, DiscoverySource, SnapshotSource, write_snapshot
 from .merge import Carried, merge_discovery
 from .pipeline import build_specs
 from . import name_registry
@@ -36,7 +36,10 @@ _CARRIED_ABOUT = (
 
 def refresh(snapshot: Path, live: DiscoverySource) -> ChangeReport:
     old = SnapshotSource(snapshot).load() if (snapshot / "models.json").exists() else None
-    merged, carried = merge_discovery(old, live.load())
+    fetched = live.load()
+    if not fetched.models:  # an outage or a broken deploy: emptying the snapshot would drop every binding
+        raise DiscoveryError(f"the live API lists no model ({len(fetched.refused)} entries unusable); {snapshot} is left as it was")
+    merged, carried = merge_discovery(old, fetched)
     write_snapshot(merged, snapshot)
     write_carried_over(carried, snapshot / CARRIED_OVER)
     # Saved ComfyUI workflows store widget values by position: record new inputs (append-only).

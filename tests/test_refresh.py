@@ -169,3 +169,24 @@ def test_keys_the_live_form_never_uses_are_kept_and_keys_it_uses_are_taken_even_
     flux: Any = merged.schemas["imagegen/flux_dev"]
     assert "maximum" not in flux["schema"]["properties"]["output_quality"]
     assert merged.schemas["imgutils/flux_kontext_max"] == old.schemas["imgutils/flux_kontext_max"]
+
+
+def test_a_live_listing_with_no_model_leaves_the_snapshot_and_generated_untouched(
+    genvr_simulator_factory: SimulatorFactory, copies: tuple[Path, Path], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # An outage or a broken deploy that lists nothing must not empty discovery/ (then every binding would go).
+    snapshot, out = copies
+    live = tmp_path / "live"
+    shutil.copytree(SNAPSHOT, live)
+    models = json.loads((live / "models.json").read_text(encoding="utf-8-sig"))
+    models["data"] = []
+    (live / "models.json").write_text(json.dumps(models), encoding="utf-8")
+    server = genvr_simulator_factory(dialect="parameters", discovery_dir=live)
+    before_snapshot, before_out = tree(snapshot), tree(out)
+
+    assert regenerate(server.base_url, snapshot, out) == 2
+
+    err = capsys.readouterr().err
+    assert "lists no model" in err and "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert tree(snapshot) == before_snapshot and tree(out) == before_out
