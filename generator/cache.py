@@ -68,10 +68,14 @@ def _write(target: str | Path, data: bytes) -> None:
 
 
 def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
-    """Record `files` (path → text) under `name`; each text is stored once, by its own hash."""
+    """Record `files` (path → text) under `name`; each text is stored once, by its own hash. Texts that
+    `files` only holds as digests of recorded blobs (a `RecordedFiles`) are in the store already."""
     manifest = {}
-    for path, text in files.items():
-        data = text.encode("utf-8", "surrogatepass")
+    for path in files:
+        if isinstance(files, RecordedFiles) and path not in files.texts:
+            manifest[path] = files.digests[path]
+            continue
+        data = files[path].encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(data).hexdigest()
         blob = _blob_path(digest)
         if not os.path.isfile(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
@@ -83,12 +87,17 @@ def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
 
 
 class RecordedFiles(Mapping[str, str]):
-    """Files recorded by `store_files`: their hashes at once, each text read from the cache when asked for."""
+    """Files recorded by `store_files`: their hashes at once, each text read from the cache when asked for;
+    with `texts`, also files made in this run (held as text, hashed here). Unchanged files are then compared
+    with generated/ by hash and never read back: a run costs what changed, not the size of the output."""
 
-    def __init__(self, digests: dict[str, str]) -> None:
-        self.digests = digests
+    def __init__(self, digests: dict[str, str], texts: dict[str, str] | None = None) -> None:
+        self.texts = texts or {}
+        self.digests = {**digests, **{path: _text_hash(text) for path, text in self.texts.items()}}
 
     def __getitem__(self, path: str) -> str:
+        if path in self.texts:
+            return self.texts[path]
         blob = _blob_path(self.digests[path])
         try:
             with open(blob, "rb") as handle:

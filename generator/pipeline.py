@@ -13,7 +13,6 @@ import dataclasses
 import json
 import math
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -129,8 +128,9 @@ class ModelUnit:
     pack_node: PlannedNode  # as the node pack lays it out (widget positions from the order file)
 
 
-def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None, code: str | None = None) -> dict[str, str]:
-    """Every generated file, formatted, by path relative to generated/.
+def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapshot_dir: Path | None = None, code: str | None = None) -> cache.RecordedFiles:
+    """Every generated file, formatted, by path relative to generated/ (the texts of unchanged models stay in
+    the cache, read only if generated/ lacks them).
 
     A model's own files (input class, method module, tool specs, node file, reference page) are cached under a
     hash of everything they depend on, so only new or changed models meet DCG and black; the rest are small
@@ -141,20 +141,22 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     from .targets import comfyui_pack, docs, llm_tools, python_package
 
     categories = python_package.plan(specs.models, name_registry.load(name_registry.path_for(snapshot_dir)))
-    doc_nodes = [n for _, nodes in comfyui_pack.plan_nodes(categories, {}) for n in nodes]
+    doc_planned = comfyui_pack.plan_nodes(categories, {})
+    doc_nodes = [n for _, nodes in doc_planned for n in nodes]
     pack_nodes = [n for _, nodes in comfyui_pack.ordered_nodes(categories, snapshot_dir) for n in nodes]
     models = [m for c in categories for m in c.models]
     units = [ModelUnit(*parts) for parts in zip(models, doc_nodes, pack_nodes)]
     code = code or fingerprint.code()
     files: dict[str, str] = {}
+    recorded: dict[str, str] = {}  # path → digest of a text left in the cache (see cache.RecordedFiles)
     missing: list[tuple[str, ModelUnit]] = []
     for unit in units:
         key = cache.key("model", code, repr(unit))
-        hit = _recorded(key) if use_cache else None
+        hit = cache.load_files(key) if use_cache else None
         if hit is None:
             missing.append((key, unit))
         else:
-            files.update(hit)
+            recorded.update(hit[0].digests)
     # DCG and black are CPU-bound (and DCG holds a process-wide lock): spread them over processes, one batch of
     # models per process (DCG's set-up is per run), started before the indexes are rendered here.
     chunks = [missing[i::workers] for i in range(workers)] if workers > 1 and len(missing) > 20 else [missing]
@@ -169,13 +171,13 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
         others.update(comfyui_pack.index_files(categories))
         # What depends on no model (the pack's hand-written modules and runtime copy) is cached by the code alone.
         static_key = cache.key("static", code)
-        static = _recorded(static_key) if use_cache else None
+        static = cache.load_files(static_key) if use_cache else None
         if static is None:
             static_files = comfyui_pack.static_files()
             others.update(static_files)
         else:
-            files.update(static)
-        others.update(docs.render_indexes(categories))
+            recorded.update(static[0].digests)
+        others.update(docs.render_indexes(categories, doc_planned))
         others[f"{python_package.PACKAGE}/output_kinds.py"] = output_kinds.render_module(specs.models)
         others["REPORT.md"] = report.generation_report(specs.models, specs.refused)
         python = sorted((path, text) for path, text in others.items() if path.endswith(".py"))
@@ -191,16 +193,7 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     files.update(formatted)
     if static is None and use_cache:
         cache.store_files(static_key, {path: files[path] for path in static_files})
-    return dict(sorted(files.items()))
-
-
-def _recorded(key: str) -> dict[str, str] | None:
-    """The files cached under `key`, or None when absent or damaged (they are then made again)."""
-    hit = cache.load_files(key)
-    try:
-        return dict(hit[0]) if hit is not None else None
-    except cache.CacheDamaged:
-        return None
+    return cache.RecordedFiles(dict(sorted(recorded.items())), dict(sorted(files.items())))
 
 
 def _model_files(units: list[ModelUnit], *, code: str, use_cache: bool) -> list[dict[str, str]]:
@@ -238,12 +231,10 @@ def generate(
     """Render and write generated/; `refused` lists the models left out (only possible with skip_invalid)."""
     snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
     run = replay.lookup(snapshot_dir) if use_cache and snapshot_dir is not None else None
-    digests = None
     code: str | None = None
-    files: Mapping[str, str]
+    files: cache.RecordedFiles
     if run is not None and run.files is not None:
         files, warnings, refused = run.files, list(run.warnings), list(run.refused)
-        digests = run.files.digests
     else:
         from . import fingerprint, report
 
@@ -265,11 +256,12 @@ def generate(
         if run is not None:
             run.record(files, warnings, refused)
     try:
-        written = sync_tree(files, out_dir, check=check, digests=digests)
+        written = sync_tree(files, out_dir, check=check, digests=files.digests)
     except cache.CacheDamaged:
-        # A recorded text is damaged (now deleted; nothing was written): make the files again and record them.
-        assert run is not None
-        files = render_all(build_specs(source.load()), workers=workers, use_cache=use_cache, snapshot_dir=snapshot_dir)
-        run.record(files, warnings, refused)
-        written = sync_tree(files, out_dir, check=check)
+        # A recorded text is damaged (deleted now; nothing was written): make every file afresh, not trusting
+        # the cache's other records, and record them.
+        files = render_all(build_specs(source.load()), workers=workers, use_cache=False, snapshot_dir=snapshot_dir)
+        if run is not None:
+            run.record(files, warnings, refused)
+        written = sync_tree(files, out_dir, check=check, digests=files.digests)
     return GenerateResult(written=written.written, removed=written.removed, unchanged=written.unchanged, refused=refused)

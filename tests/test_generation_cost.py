@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import fingerprint
+from generator import cache, fingerprint
 from generator.discovery import SnapshotSource
 from generator.pipeline import generate
 from generator.targets import python_package
@@ -97,6 +97,15 @@ class StepCounter:
             return real_normalize(**kwargs)  # type: ignore[arg-type]
 
         monkeypatch.setattr(normalize, "normalize_model", normalize_model)
+        self.texts_read: list[str] = []  # recorded texts of unchanged files read back from the cache
+        real_read = cache.RecordedFiles.__getitem__
+
+        def read(files: cache.RecordedFiles, path: str) -> str:
+            if path not in files.texts:  # not made in this run: read from the cache
+                self.texts_read.append(path)
+            return real_read(files, path)
+
+        monkeypatch.setattr(cache.RecordedFiles, "__getitem__", read)
 
         def dcg(*args: object, **kwargs: object) -> object:
             self.dcg.append(str(args[0]))
@@ -123,6 +132,7 @@ def test_each_expensive_step_reruns_only_for_inputs_that_changed(tmp_path: Path,
     steps = StepCounter(monkeypatch)
     generate(SnapshotSource(snap), out, workers=1)
     assert steps.normalized == ["imagegen/flux_dev"]  # the others' normalized specs come from the cache
+    assert steps.texts_read == []  # files that did not change are compared by hash, never read back
     assert steps.dcg == []
     assert len(steps.formatted) == 1 and "imagegen/flux_dev" in steps.formatted[0], steps.formatted
 

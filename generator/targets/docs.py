@@ -100,14 +100,18 @@ def model_context(m: PlannedModel, node: comfyui_pack.PlannedNode) -> dict[str, 
     }
 
 
-def contexts(categories: list[PlannedCategory]) -> list[tuple[PlannedCategory, list[dict[str, Any]]]]:
-    planned = comfyui_pack.plan_nodes(categories, {})
+Planned = list[tuple[PlannedCategory, list[comfyui_pack.PlannedNode]]]
+
+
+def contexts(categories: list[PlannedCategory], planned: Planned | None = None) -> list[tuple[PlannedCategory, list[dict[str, Any]]]]:
+    """`planned`: the nodes as `comfyui_pack.plan_nodes(categories, {})` plans them, when the caller has them."""
+    planned = planned if planned is not None else comfyui_pack.plan_nodes(categories, {})
     return [(category, [model_context(m, node) for m, node in zip(category.models, nodes)]) for category, nodes in planned]
 
 
-def render_indexes(categories: list[PlannedCategory]) -> dict[str, str]:
+def render_indexes(categories: list[PlannedCategory], planned: Planned | None = None) -> dict[str, str]:
     """generated/docs/: an index, and an index per category (the model pages: `model_files`)."""
-    by_category = contexts(categories)
+    by_category = contexts(categories, planned)
     files = {f"{DOCS}/README.md": render("docs/index.md.jinja", categories=by_category)}
     for category, models in by_category:
         files[f"{DOCS}/{category.attr}/README.md"] = render("docs/category.md.jinja", category=category, models=models)
