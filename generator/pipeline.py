@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from typing import TYPE_CHECKING
@@ -228,7 +229,34 @@ def generate(
     workers: int = 2,
     use_cache: bool = True,
 ) -> GenerateResult:
-    """Render and write generated/; `refused` lists the models left out (only possible with skip_invalid)."""
+    """Render and write generated/; `refused` lists the models left out (only possible with skip_invalid).
+    Runs into one folder take turns: the second waits, then finds the first's run recorded."""
+    with _one_run_at_a_time(out_dir):
+        return _generate(source, out_dir, check=check, skip_invalid=skip_invalid, workers=workers, use_cache=use_cache)
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(out_dir: Path) -> Iterator[None]:
+    """An exclusive lock per output folder, kept in the cache folder (nothing added to generated/). Without a
+    writable cache folder there is no lock: such a checkout is not written by two runs at once in practice."""
+    from filelock import FileLock
+
+    path = cache.CACHE_DIR / "locks" / f"{cache.key(str(out_dir.resolve()))}.lock"
+    lock: FileLock | None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path))
+        lock.acquire()
+    except OSError:
+        lock = None
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _generate(source: DiscoverySource, out_dir: Path, *, check: bool, skip_invalid: bool, workers: int, use_cache: bool) -> GenerateResult:
     snapshot_dir = source.folder if isinstance(source, SnapshotSource) else None
     run = replay.lookup(snapshot_dir) if use_cache and snapshot_dir is not None else None
     code: str | None = None

@@ -116,3 +116,15 @@ def test_the_cache_key_covers_input_order(tmp_path: Path, monkeypatch: pytest.Mo
 
     first, second = module({"a": 0, "b": 1}), module({"a": 1, "b": 0})
     assert first.index("a: ") < first.index("b: ") and second.index("b: ") < second.index("a: ")
+
+
+def test_two_runs_into_one_folder_at_once_both_succeed_and_leave_it_whole(tmp_path: Path) -> None:
+    # `make -j`, two terminals, an editor's task runner: two generate processes writing one generated/ at once.
+    # Each took the other's half-written `.tmp` files for stale ones and removed them (FileNotFoundError).
+    cmd = [sys.executable, "-m", "generator", "generate", "--out", str(tmp_path / "out")]
+    for attempt in range(8):  # without the lock, the race was lost in one pair out of two to five
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        runs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outcomes = [(run.wait(), run.communicate()[1]) for run in runs]
+        assert all(code == 0 for code, _ in outcomes), (attempt, [err[-600:] for _, err in outcomes])
+        assert tree(tmp_path / "out") == tree(GENERATED), attempt
