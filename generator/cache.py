@@ -131,9 +131,16 @@ def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
         digests = record.pop("files")
         if not isinstance(digests, dict) or not all(isinstance(d, str) and os.path.isfile(_blob_path(d)) for d in digests.values()):
             return None
+        if not all(map(is_relative_path, digests)):  # a shared cache must not make a run write outside its folder
+            return None
         return RecordedFiles(digests), record
     except (OSError, ValueError, LookupError, TypeError, AttributeError):  # unreadable or not a manifest
         return None
+
+
+def is_relative_path(path: object) -> bool:
+    """A path this generator could have made: relative, "/"-separated, no "..", "." or empty part."""
+    return isinstance(path, str) and "\\" not in path and ":" not in path and all(p not in ("", ".", "..") for p in path.split("/"))
 
 
 def key(*parts: str) -> str:

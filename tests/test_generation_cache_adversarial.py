@@ -4,6 +4,7 @@ models copied from the committed one) keep each generation cheap."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -251,3 +252,24 @@ def test_a_recorded_run_whose_manifest_was_altered_is_not_served(tmp_path: Path,
     generate(SnapshotSource(snap), out, workers=1)
 
     assert tree(out) == fresh(snap, tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("bad", ["../escaped.py", "/tmp/absolute.py", "genvr/../../escaped.py", "genvr\\..\\..\\escaped.py"])
+def test_a_recorded_path_leading_out_of_generated_is_never_written(tmp_path: Path, private_cache: Path, bad: str) -> None:
+    # The cache is written by this generator only, but a shared cache (restored in CI, say) is not a reason to write
+    # outside generated/: a record naming such a path is refused (and its run made afresh), whatever its hash says.
+    snap = small_snapshot(tmp_path / "discovery", KEYS[:1])
+    generate(SnapshotSource(snap), tmp_path / "first", workers=1)
+    for path in (private_cache / "files").rglob("*.json"):
+        check, _, text = path.read_text().partition("\n")
+        record = json.loads(text)
+        record["files"][bad] = next(iter(record["files"].values()))
+        text = json.dumps(record, sort_keys=True)
+        path.write_text(f"{hashlib.sha256(text.encode()).hexdigest()}\n{text}")  # rehashed: well formed
+
+    out = tmp_path / "deep" / "again"
+    generate(SnapshotSource(snap), out, workers=1)
+
+    assert tree(out) == fresh(snap, tmp_path / "fresh")
+    assert not (tmp_path / "deep" / "escaped.py").exists() and not Path("/tmp/absolute.py").exists()
+    assert not list(tmp_path.rglob("escaped.py"))
