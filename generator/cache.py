@@ -17,6 +17,10 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 # In a checkout: .cache/generator beside generated/; installed (no pyproject.toml there): the user's cache folder.
 _DEFAULT = _CHECKOUT / ".cache" / "generator" if (_CHECKOUT / "pyproject.toml").is_file() else Path.home() / ".cache" / "genvr-bindings" / "generator"
 CACHE_DIR = Path(os.environ.get("GENVR_GENERATOR_CACHE", _DEFAULT))
+# Each new generator version adds a full set of entries (~25 MB for 291 models): the cache keeps to a budget,
+# checked after a run that remade many models, dropping what was used longest ago (a hit touches its entry).
+BUDGET_BYTES = int(os.environ.get("GENVR_GENERATOR_CACHE_MB", "512")) * 2**20
+PRUNE_AFTER_MODELS = 20
 
 
 def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: bool = True) -> str:
@@ -33,11 +37,24 @@ def cached_text(parts: tuple[str, ...], compute: Callable[[], str], *, enabled: 
 def cached_entry(digest: str) -> str | None:
     """The text stored under `digest` (a `key`), or None when absent or damaged (it is then made again)."""
     # An entry is the text's own hash, a newline, the text: a damaged entry (cut short...) fails the check.
+    path = CACHE_DIR / digest[:2] / digest
     try:
-        check, _, text = (CACHE_DIR / digest[:2] / digest).read_bytes().decode("utf-8", "surrogatepass").partition("\n")
+        check, _, text = path.read_bytes().decode("utf-8", "surrogatepass").partition("\n")
     except (OSError, UnicodeDecodeError):
         return None
-    return text if check == _text_hash(text) else None
+    if check != _text_hash(text):
+        return None
+    _touch(path)
+    return text
+
+
+def _touch(path: str | Path) -> bool:
+    """Mark an entry used now (the budget drops the least recently used); False if it is not a file."""
+    try:
+        os.utime(path)
+    except OSError:
+        return False
+    return os.path.isfile(path)
 
 
 def store_entry(digest: str, text: str) -> None:
@@ -78,7 +95,7 @@ def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
         data = files[path].encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(data).hexdigest()
         blob = _blob_path(digest)
-        if not os.path.isfile(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
+        if not _touch(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
             _write(blob, data)
         manifest[path] = digest
     record = json.dumps({"files": manifest, **extra}, sort_keys=True)
@@ -123,19 +140,45 @@ class CacheDamaged(Exception):
 
 def load_files(name: str) -> tuple[RecordedFiles, dict[str, object]] | None:
     """The files recorded under `name` and the extra fields, or None if anything is missing."""
+    manifest = CACHE_DIR / "files" / name[:2] / f"{name}.json"
     try:
-        check, _, text = (CACHE_DIR / "files" / name[:2] / f"{name}.json").read_bytes().decode().partition("\n")
+        check, _, text = manifest.read_bytes().decode().partition("\n")
         if check != _text_hash(text):
             return None
         record = json.loads(text)
         digests = record.pop("files")
-        if not isinstance(digests, dict) or not all(isinstance(d, str) and os.path.isfile(_blob_path(d)) for d in digests.values()):
+        if not isinstance(digests, dict) or not all(isinstance(d, str) and _touch(_blob_path(d)) for d in digests.values()):
             return None
         if not all(map(is_relative_path, digests)):  # a shared cache must not make a run write outside its folder
             return None
+        _touch(manifest)
         return RecordedFiles(digests), record
     except (OSError, ValueError, LookupError, TypeError, AttributeError):  # unreadable or not a manifest
         return None
+
+
+def prune(budget: int | None = None) -> int:
+    """Delete the entries used longest ago until the cache holds at most 80% of `budget` (BUDGET_BYTES) when it
+    holds more; returns the bytes freed. An entry deleted here is just made again when next needed."""
+    budget = BUDGET_BYTES if budget is None else budget
+    entries = []
+    for folder, dirs, names in os.walk(CACHE_DIR):
+        dirs[:] = [d for d in dirs if d != "locks"]
+        for name in names:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                stat = os.stat(path)
+                entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    freed = 0
+    if total > budget:
+        for _, size, path in sorted(entries):
+            if total - freed <= budget * 0.8:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                freed += size
+    return freed
 
 
 def is_relative_path(path: object) -> bool:

@@ -194,6 +194,8 @@ def render_all(specs: Specs, *, workers: int = 2, use_cache: bool = True, snapsh
     files.update(formatted)
     if static is None and use_cache:
         cache.store_files(static_key, {path: files[path] for path in static_files})
+    if use_cache and len(missing) > cache.PRUNE_AFTER_MODELS:  # only such a run adds much to the cache
+        cache.prune()
     return cache.RecordedFiles(dict(sorted(recorded.items())), dict(sorted(files.items())))
 
 

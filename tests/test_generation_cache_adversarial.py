@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -273,3 +274,27 @@ def test_a_recorded_path_leading_out_of_generated_is_never_written(tmp_path: Pat
     assert tree(out) == fresh(snap, tmp_path / "fresh")
     assert not (tmp_path / "deep" / "escaped.py").exists() and not Path("/tmp/absolute.py").exists()
     assert not list(tmp_path.rglob("escaped.py"))
+
+
+def test_the_cache_is_kept_to_its_budget_dropping_what_was_used_longest_ago(tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every change to the generator makes a new set of entries (~25 MB for 291 models): without a bound, a
+    # contributor's cache grew by hundreds of MB a day. Entries a run uses are touched, so the oldest go first.
+    snap = small_snapshot(tmp_path / "discovery", KEYS)
+    stale = private_cache / "ab" / ("ab" + "0" * 62)
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 400_000)
+    os.utime(stale, (1_000_000_000, 1_000_000_000))  # used long ago
+    generate(SnapshotSource(snap), tmp_path / "first", workers=1)
+    used = sum(p.stat().st_size for p in private_cache.rglob("*") if p.is_file()) - stale.stat().st_size
+    assert stale.exists()  # within the budget: nothing goes
+
+    monkeypatch.setattr(cache, "BUDGET_BYTES", used + 100_000)
+    monkeypatch.setattr(cache, "PRUNE_AFTER_MODELS", 0)  # this small run counts as one that filled the cache
+    (snap / "models.json").write_text((snap / "models.json").read_text(encoding="utf-8").replace("Flux Dev", "Flux Dev 2"), encoding="utf-8")
+    generate(SnapshotSource(snap), tmp_path / "second", workers=1)
+
+    assert not stale.exists()
+    assert sum(p.stat().st_size for p in private_cache.rglob("*") if p.is_file()) <= used + 100_000
+    assert tree(tmp_path / "second") == fresh(snap, tmp_path / "fresh")
+    generate(SnapshotSource(snap), tmp_path / "third", workers=1)  # from what the pruned cache kept
+    assert tree(tmp_path / "third") == tree(tmp_path / "second")
