@@ -6,7 +6,7 @@ earlier state restored, so old cache entries are hit again) and then checks the 
 a cached `generate` into the previous output folder writes exactly what `generate(use_cache=False)` writes into
 an empty one, and reports as written/removed exactly the files that differ from the previous tree.
 
-Small by default; `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more. A failure names its seed and
+Small by default; `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more (`GENVR_EVOLVE_FIRST_SEED=100`: other walks). A failure names its seed and
 step; `-k seed17` reruns that walk alone.
 """
 
@@ -28,6 +28,7 @@ from generator.pipeline import GenerationError, generate
 from generator_helpers import SNAPSHOT
 from test_generation_cache_adversarial import private_cache, small_snapshot, tree
 
+FIRST_SEED = int(os.environ.get("GENVR_EVOLVE_FIRST_SEED", "0"))
 SEEDS = int(os.environ.get("GENVR_EVOLVE_SEEDS", "2"))
 STEPS = int(os.environ.get("GENVR_EVOLVE_STEPS", "5"))
 
@@ -116,6 +117,7 @@ def add_model(s: Snap) -> str | None:
     doc = s.models_doc()
     doc["data"].insert(s.rng.randrange(len(doc["data"]) + 1), entry)
     s.save_models(doc)
+    s.schema_file(key_of(entry)).parent.mkdir(parents=True, exist_ok=True)  # its category may have been emptied
     shutil.copy(SNAPSHOT / "schemas" / f"{key_of(entry)}.json", s.schema_file(key_of(entry)))
     return f"add {key_of(entry)}"
 
@@ -181,6 +183,36 @@ def drop_schema_file(s: Snap) -> str | None:
         return None
     s.schema_file(key).unlink()
     return f"drop schema of {key}"
+
+
+def edit_side_file(kind: str) -> Callable[[Snap], str | None]:
+    """The name registry and the widget-order file beside the snapshot: names and widget positions change."""
+
+    def mutate(s: Snap) -> str | None:
+        name = "names.json" if kind in ("forget names", "share class") else "comfyui-widget-order.json"
+        path = s.folder / name
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        keys = [k for k in s.keys() if k in doc["models"]]
+        if not keys:
+            return None
+        key = s.rng.choice(keys)
+        if kind == "share class":  # a recorded class name another category already uses
+            others = [k for k in keys if k.partition("/")[0] != key.partition("/")[0]]
+            if not others:
+                return None
+            other = s.rng.choice(others)
+            doc["models"][key]["class"] = doc["models"][other]["class"]
+            what = f"{key} records the class name of {other}: {doc['models'][other]['class']}"
+        elif kind == "forget names" or kind == "forget widgets":
+            del doc["models"][key]
+            what = f"{name} forgets {key}"
+        else:
+            doc["models"][key]["optional"].reverse()
+            what = f"{name}: {key}'s optional widgets reversed"
+        path.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+        return what
+
+    return mutate
 
 
 def edit_input(kind: str) -> Callable[[Snap], str | None]:
@@ -318,6 +350,7 @@ MUTATIONS: list[tuple[int, Callable[[Snap], str | None]]] = [
     (1, drop_schema_file),
     *((3, edit_input(kind)) for kind in ("description", "default", "bounds", "enum", "order", "required", "hidden", "add", "remove", "rename")),
     *((1, edit_input(kind)) for kind in ("title", "type")),
+    *((1, edit_side_file(kind)) for kind in ("forget names", "share class", "forget widgets", "reorder widgets")),
 ]
 
 
@@ -350,7 +383,7 @@ def check_step(snap: Path, out: Path, scratch: Path, workers: int) -> list[str]:
     return fresh.refused
 
 
-@pytest.mark.parametrize("seed", range(SEEDS), ids=lambda s: f"seed{s}")
+@pytest.mark.parametrize("seed", range(FIRST_SEED, FIRST_SEED + SEEDS), ids=lambda s: f"seed{s}")
 def test_cached_generation_follows_a_random_walk_of_snapshots(tmp_path: Path, private_cache: Path, seed: int) -> None:
     rng = random.Random(seed)
     start = tuple(key_of(e) for e in rng.sample(full_models(), rng.randint(6, 10)))
@@ -365,7 +398,7 @@ def test_cached_generation_follows_a_random_walk_of_snapshots(tmp_path: Path, pr
                 if len(history) > 1 and rng.random() < 0.12:
                     back = rng.randrange(len(history) - 1)
                     snap.restore(history[back])
-                    log.append(f"step {step}: revert to the state before step {back}")
+                    log.append(f"step {step}: revert to the snapshot of step {back}")
                     continue
                 done = None
                 while done is None:  # some mutations do not apply to every snapshot (nothing to mend...)
@@ -380,5 +413,6 @@ def test_cached_generation_follows_a_random_walk_of_snapshots(tmp_path: Path, pr
         except Exception as exc:
             trail = "\n  ".join(log)
             raise AssertionError(f"seed {seed}, step {step} (rerun: -k seed{seed} with GENVR_EVOLVE_STEPS>={step}):\n  {trail}") from exc
-        history.append(snap.state())
+        if step:
+            history.append(snap.state())  # history[n]: the snapshot generated at step n
     print("\n  ".join(log))  # shown with -s: what the walk explored
