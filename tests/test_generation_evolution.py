@@ -6,8 +6,9 @@ earlier state restored, so old cache entries are hit again) and then checks the 
 a cached `generate` into the previous output folder writes exactly what `generate(use_cache=False)` writes into
 an empty one, and reports as written/removed exactly the files that differ from the previous tree.
 
-Small by default; `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more (`GENVR_EVOLVE_FIRST_SEED=100`: other walks). A failure names its seed and
-step; `-k seed17` reruns that walk alone.
+Small by default (2 walks of 5 steps); `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more, and
+`GENVR_EVOLVE_FIRST_SEED=100` other walks. A failure names its seed, its step, every change made so far and the
+environment that reruns that walk alone.
 """
 
 from __future__ import annotations
@@ -412,7 +413,8 @@ def test_cached_generation_follows_a_random_walk_of_snapshots(tmp_path: Path, pr
                 assert (again.written, again.removed, "\n".join(again.refused)) == ([], [], refused_text)
         except Exception as exc:
             trail = "\n  ".join(log)
-            raise AssertionError(f"seed {seed}, step {step} (rerun: -k seed{seed} with GENVR_EVOLVE_STEPS>={step}):\n  {trail}") from exc
+            rerun = f"GENVR_EVOLVE_FIRST_SEED={seed} GENVR_EVOLVE_SEEDS=1 GENVR_EVOLVE_STEPS={step}"
+            raise AssertionError(f"seed {seed}, step {step} (rerun: {rerun}):\n  {trail}") from exc
         if step:
             history.append(snap.state())  # history[n]: the snapshot generated at step n
     print("\n  ".join(log))  # shown with -s: what the walk explored
