@@ -6,7 +6,7 @@ earlier state restored, so old cache entries are hit again) and then checks the 
 a cached `generate` into the previous output folder writes exactly what `generate(use_cache=False)` writes into
 an empty one, and reports as written/removed exactly the files that differ from the previous tree.
 
-Small by default (2 walks of 5 steps); `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more, and
+Small by default (2 walks of 3 steps); `GENVR_EVOLVE_SEEDS=30 GENVR_EVOLVE_STEPS=15` explores more, and
 `GENVR_EVOLVE_FIRST_SEED=100` other walks. A failure names its seed, its step, every change made so far and the
 environment that reruns that walk alone.
 """
@@ -31,7 +31,7 @@ from test_generation_cache_adversarial import private_cache, small_snapshot, tre
 
 FIRST_SEED = int(os.environ.get("GENVR_EVOLVE_FIRST_SEED", "0"))
 SEEDS = int(os.environ.get("GENVR_EVOLVE_SEEDS", "2"))
-STEPS = int(os.environ.get("GENVR_EVOLVE_STEPS", "5"))
+STEPS = int(os.environ.get("GENVR_EVOLVE_STEPS", "3"))
 
 __all__ = ["private_cache"]  # the fixture, used by name below
 
