@@ -340,6 +340,11 @@ def test_a_response_still_processing_goes_back_to_polling(genvr_simulator: Simul
     check_invariants(genvr_simulator, jobs, results, tmp_path)
 
 
+# The two jobs must meet in one response-batch call: the runner waits this long to fill one (its default,
+# poll.base, left it to a 20 ms race that a loaded machine lost now and then).
+TOGETHER = {"response_linger": 2.0}
+
+
 def _two_kinds(tmp: Path) -> Path:
     path = tmp / "jobs.jsonl"
     path.write_text(
@@ -362,7 +367,7 @@ def test_a_response_item_of_another_task_is_not_silently_accepted(genvr_simulato
 
     jobs = _two_kinds(tmp_path)
     _, results = run(genvr_simulator, tmp_path, jobs, transport=Tamper(swap_once), resolver=resolve_3d,
-                     download_dir=tmp_path / "files")
+                     download_dir=tmp_path / "files", **TOGETHER)
     assert swaps["left"] == 0, "the two jobs were never fetched in one call"
     assert statuses(results) == {"succeeded": 2}
     by_id = {r["custom_id"]: r for r in results}
@@ -375,7 +380,7 @@ def test_a_response_item_of_another_task_is_not_silently_accepted(genvr_simulato
 def test_an_output_of_the_wrong_kind_is_flagged_on_the_result_line(genvr_simulator: SimulatorServer, tmp_path: Path) -> None:
     tamper = Tamper(lambda rq, rs, b: _rotate_items(rq, rs, b, "/v2/response-batch"))  # always swapped
     jobs = _two_kinds(tmp_path)
-    _, results = run(genvr_simulator, tmp_path, jobs, transport=tamper, resolver=resolve_3d)
+    _, results = run(genvr_simulator, tmp_path, jobs, transport=tamper, resolver=resolve_3d, **TOGETHER)
     assert tamper.edits > 0, "the two jobs were never fetched in one call"
     by_id = {r["custom_id"]: r for r in results}
     mesh = by_id["mesh"]
