@@ -88,12 +88,13 @@ def store_files(name: str, files: Mapping[str, str], **extra: object) -> None:
     """Record `files` (path → text) under `name`; each text is stored once, by its own hash. Texts that
     `files` only holds as digests of recorded blobs (a `RecordedFiles`) are in the store already."""
     manifest = {}
+    known = files.digests if isinstance(files, RecordedFiles) else {}  # hashed once, when the texts were made
     for path in files:
         if isinstance(files, RecordedFiles) and path not in files.texts:
             manifest[path] = files.digests[path]
             continue
         data = files[path].encode("utf-8", "surrogatepass")
-        digest = hashlib.sha256(data).hexdigest()
+        digest = known.get(path) or hashlib.sha256(data).hexdigest()
         blob = _blob_path(digest)
         if not _touch(blob) or os.path.getsize(blob) != len(data):  # missing, or cut short
             _write(blob, data)
